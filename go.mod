@@ -1,0 +1,3 @@
+module github.com/slipway-ml/slipway
+
+go 1.26.8
