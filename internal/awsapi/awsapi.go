@@ -1,0 +1,75 @@
+// Package awsapi is Slipway's AWS wire-protocol edge: it verifies Signature Version 4, routes a
+// request to a service and operation, decodes the protocol (awsJson1_1, awsQuery, restJson1,
+// restXml) into one canonical JSON document validated against the operation's input shape from
+// botocore's service model, calls the operation's Handler, and encodes the result or the error in
+// the protocol's own shape. It records metrics and hands every call to the Auditor.
+//
+// Handlers see only canonical JSON in and a Go value out; they never see protocol details. Domain
+// packages never import awsapi: handler packages (internal/awsapi/<service>) translate between
+// wire shapes and domain types.
+package awsapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Caller is the authenticated principal of a request.
+type Caller struct {
+	AccessKeyID  string
+	Account      string            // 12-digit account id
+	ARN          string            // arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, arn:aws:iam::ACCOUNT:root
+	UserID       string            // the unique id (AIDA…/AROA…:session)
+	PrincipalARN string            // for assumed roles, the role ARN (aws:PrincipalArn); else ARN
+	OrgID        string            // aws:PrincipalOrgID
+	Tags         map[string]string // aws:PrincipalTag/*
+	SessionToken string            // non-empty for temporary credentials
+}
+
+// Credential is what an Authenticator knows about an access key.
+type Credential struct {
+	Secret       string    // the secret access key, in clear, needed to verify the signature
+	SessionToken string    // required token for temporary credentials; empty for long-term keys
+	Expires      time.Time // zero for long-term keys
+	Caller       Caller
+}
+
+// Authenticator looks up access keys. It returns an errs.Unauthenticated error for unknown keys.
+type Authenticator interface {
+	LookupAccessKey(ctx context.Context, accessKeyID string) (Credential, error)
+}
+
+// Request is one decoded, authenticated API call as a Handler sees it.
+type Request struct {
+	Service   string // the service's endpoint prefix, e.g. "sagemaker", "iam"
+	Operation string // e.g. "CreateModelPackage"
+	Caller    Caller
+	Region    string // from the credential scope
+	RequestID string
+	SourceIP  string
+	Secure    bool      // aws:SecureTransport
+	Time      time.Time // when the request was received (injected clock)
+	// Input is the operation's input as canonical JSON: member names as in the botocore model,
+	// timestamps as RFC 3339 strings, blobs as base64 strings. It has been validated against the
+	// input shape (types, required members, lengths, ranges, enums, patterns).
+	Input json.RawMessage
+	// Header and Body are the raw HTTP header and body, for REST operations that stream a payload.
+	Header http.Header
+	Body   []byte
+	// Audit is filled by the handler (through the domain) with what the audit trail should say
+	// about the resource and the authorization decision.
+	Audit *AuditNote
+}
+
+// AuditNote is what a handler reports about a call for the audit trail.
+type AuditNote struct {
+	Resource string // the ARN the call acted on, if any
+	Decision string // "allow" or "deny" (empty when no authorization was needed)
+	Reason   string // the deciding statement, e.g. "identity policy AdminAccess statement 0 (Allow)"
+}
+
+// Handler runs one operation. It returns a value that encodes (as JSON, with encoding/json) to the
+// operation's output shape, with time.Time for timestamps; or an error from package errs.
+type Handler func(ctx context.Context, req *Request) (any, error)
