@@ -17,16 +17,16 @@ type Kind int
 
 // The kinds, from the caller's point of view.
 const (
-	Other        Kind = iota // unclassified: an internal error
-	Invalid                  // the request is malformed or breaks a constraint (400)
-	NotFound                 // the named thing does not exist (400 in most AWS APIs, 404 in REST ones)
-	Conflict                 // the thing exists already or is in the wrong state (400/409)
-	AccessDenied             // authenticated but not allowed (403)
-	Unauthenticated          // the signature or credentials are missing, bad or expired (403)
-	Throttled                // too many requests (400/429)
-	LimitExceeded            // a quota is reached
-	Internal                 // a bug or a failed dependency (500)
-	Unavailable              // try again later (503)
+	Other           Kind = iota // unclassified: an internal error
+	Invalid                     // the request is malformed or breaks a constraint (400)
+	NotFound                    // the named thing does not exist (400 in most AWS APIs, 404 in REST ones)
+	Conflict                    // the thing exists already or is in the wrong state (400/409)
+	AccessDenied                // authenticated but not allowed (403)
+	Unauthenticated             // the signature or credentials are missing, bad or expired (403)
+	Throttled                   // too many requests (400/429)
+	LimitExceeded               // a quota is reached
+	Internal                    // a bug or a failed dependency (500)
+	Unavailable                 // try again later (503)
 )
 
 var kindNames = [...]string{"Other", "Invalid", "NotFound", "Conflict", "AccessDenied", "Unauthenticated",
