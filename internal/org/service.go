@@ -1,0 +1,571 @@
+package org
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+// Service is the organization's business logic over a Store.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over st; now is the clock.
+func NewService(st Store, now func() time.Time) *Service {
+	return &Service{store: st, now: now}
+}
+
+// Spec describes an organization to create on first start (the --org file).
+type Spec struct {
+	Management AccountSpec `yaml:"management"`
+	// Accounts directly under the root, besides the management account.
+	Accounts []AccountSpec `yaml:"accounts"`
+	Units    []UnitSpec    `yaml:"units"`
+}
+
+// UnitSpec is an OU and what it holds.
+type UnitSpec struct {
+	Name     string        `yaml:"name"`
+	Accounts []AccountSpec `yaml:"accounts"`
+	Units    []UnitSpec    `yaml:"units"`
+}
+
+// AccountSpec is an account to create; ID and Email are optional.
+type AccountSpec struct {
+	Name  string `yaml:"name"`
+	ID    string `yaml:"id"`
+	Email string `yaml:"email"`
+}
+
+// DefaultSpec is the organization of the story: data-science manages; a staging OU holds the
+// staging account; a production OU holds the production account.
+func DefaultSpec() Spec {
+	return Spec{
+		Management: AccountSpec{Name: "data-science"},
+		Units: []UnitSpec{
+			{Name: "staging", Accounts: []AccountSpec{{Name: "staging"}}},
+			{Name: "production", Accounts: []AccountSpec{{Name: "production"}}},
+		},
+	}
+}
+
+var (
+	accountIDRE   = regexp.MustCompile(`^\d{12}$`)
+	accountNameRE = regexp.MustCompile(`^[\x20-\x7E]{1,50}$`)
+	unitNameRE    = regexp.MustCompile(`^[\s\S]{1,128}$`)
+)
+
+// Validate checks a spec before anything is created: names present and unique, ids well formed
+// and unique.
+func (s Spec) Validate() error {
+	names := map[string]bool{}
+	ids := map[string]bool{}
+	var check func(where string, a AccountSpec) error
+	check = func(where string, a AccountSpec) error {
+		if !accountNameRE.MatchString(a.Name) {
+			return errs.E(errs.Invalid, "%s: account name %q must be 1 to 50 printable characters", where, a.Name)
+		}
+		if names[a.Name] {
+			return errs.E(errs.Invalid, "%s: account name %q appears twice", where, a.Name)
+		}
+		names[a.Name] = true
+		if a.ID != "" {
+			if !accountIDRE.MatchString(a.ID) {
+				return errs.E(errs.Invalid, "%s: account %q has id %q; account ids are 12 digits", where, a.Name, a.ID)
+			}
+			if ids[a.ID] {
+				return errs.E(errs.Invalid, "%s: account id %s appears twice", where, a.ID)
+			}
+			ids[a.ID] = true
+		}
+		return nil
+	}
+	if err := check("management", s.Management); err != nil {
+		return err
+	}
+	for _, a := range s.Accounts {
+		if err := check("accounts", a); err != nil {
+			return err
+		}
+	}
+	var walk func(path string, us []UnitSpec) error
+	walk = func(path string, us []UnitSpec) error {
+		seen := map[string]bool{}
+		for _, u := range us {
+			p := path + "/" + u.Name
+			if !unitNameRE.MatchString(u.Name) || strings.TrimSpace(u.Name) == "" {
+				return errs.E(errs.Invalid, "unit %q: OU names are 1 to 128 characters", p)
+			}
+			if seen[u.Name] {
+				return errs.E(errs.Invalid, "unit %q appears twice", p)
+			}
+			seen[u.Name] = true
+			for _, a := range u.Accounts {
+				if err := check("unit "+p, a); err != nil {
+					return err
+				}
+			}
+			if err := walk(p, u.Units); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk("", s.Units)
+}
+
+// Bootstrap creates the organization of spec. It returns every account created, management first.
+// It fails with errs.Conflict if an organization exists already.
+func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetOrganization(ctx); err == nil {
+		return nil, errs.E(errs.Conflict, "an organization exists already").WithCode("AlreadyInOrganizationException")
+	} else if !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	mgmtID := spec.Management.ID
+	if mgmtID == "" {
+		mgmtID = randomAccountID()
+	}
+	orgID := "o-" + randomString(10, lowerDigits)
+	o := Organization{
+		ID:                orgID,
+		ARN:               fmt.Sprintf("arn:aws:organizations::%s:organization/%s", mgmtID, orgID),
+		ManagementAccount: mgmtID,
+		RootID:            "r-" + randomString(4, lowerDigits),
+		CreatedAt:         s.now(),
+	}
+	mgmt := s.newAccount(o, spec.Management, mgmtID, o.RootID)
+	full := Policy{
+		ID: FullAccessID, Name: FullAccessName, Type: SCPType, AWSManaged: true,
+		ARN:         "arn:aws:organizations::aws:policy/service_control_policy/" + FullAccessID,
+		Description: "Allows access to every operation",
+		Content:     fullAccessPolicy,
+	}
+	if err := s.store.CreateOrganization(ctx, o, mgmt, full); err != nil {
+		return nil, err
+	}
+	created := []Account{mgmt}
+	for _, a := range spec.Accounts {
+		acct, err := s.createAccount(ctx, o, a, o.RootID)
+		if err != nil {
+			return nil, err
+		}
+		created = append(created, acct)
+	}
+	var walk func(parent string, us []UnitSpec) error
+	walk = func(parent string, us []UnitSpec) error {
+		for _, us := range us {
+			u, err := s.CreateUnit(ctx, parent, us.Name)
+			if err != nil {
+				return err
+			}
+			for _, a := range us.Accounts {
+				acct, err := s.createAccount(ctx, o, a, u.ID)
+				if err != nil {
+					return err
+				}
+				created = append(created, acct)
+			}
+			if err := walk(u.ID, us.Units); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(o.RootID, spec.Units); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// Organization returns the organization.
+func (s *Service) Organization(ctx context.Context) (Organization, error) {
+	o, err := s.store.GetOrganization(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return o, errs.E(errs.NotFound, "your account is not a member of an organization").WithCode("AWSOrganizationsNotInUseException")
+	}
+	return o, err
+}
+
+func (s *Service) newAccount(o Organization, a AccountSpec, id, parent string) Account {
+	email := a.Email
+	if email == "" {
+		email = strings.ToLower(strings.ReplaceAll(a.Name, " ", "-")) + "@" + o.ID + ".slipway.local"
+	}
+	return Account{
+		ID: id, Name: a.Name, Email: email, ParentID: parent,
+		ARN:             fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", o.ManagementAccount, o.ID, id),
+		Status:          "ACTIVE",
+		JoinedMethod:    "CREATED",
+		JoinedAt:        s.now(),
+		CreateRequestID: "car-" + randomString(32, lowerDigits),
+	}
+}
+
+func (s *Service) createAccount(ctx context.Context, o Organization, a AccountSpec, parent string) (Account, error) {
+	id := a.ID
+	if id == "" {
+		id = randomAccountID()
+	}
+	acct := s.newAccount(o, a, id, parent)
+	if err := s.store.CreateAccount(ctx, acct); err != nil {
+		return Account{}, err
+	}
+	if err := s.store.AttachPolicy(ctx, FullAccessID, acct.ID); err != nil {
+		return Account{}, err
+	}
+	return acct, nil
+}
+
+// CreateAccount creates a member account under the root. It completes synchronously.
+func (s *Service) CreateAccount(ctx context.Context, name, email string) (Account, error) {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	spec := AccountSpec{Name: name, Email: email}
+	if err := (Spec{Management: spec}).Validate(); err != nil {
+		return Account{}, err
+	}
+	return s.createAccount(ctx, o, spec, o.RootID)
+}
+
+// CreateUnit creates an OU under parent (the root or an OU).
+func (s *Service) CreateUnit(ctx context.Context, parentID, name string) (Unit, error) {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return Unit{}, err
+	}
+	if err := s.checkParent(ctx, o, parentID); err != nil {
+		return Unit{}, err
+	}
+	rootSuffix := strings.TrimPrefix(o.RootID, "r-")
+	u := Unit{
+		ID:       "ou-" + rootSuffix + "-" + randomString(8, lowerDigits),
+		Name:     name,
+		ParentID: parentID,
+	}
+	u.ARN = fmt.Sprintf("arn:aws:organizations::%s:ou/%s/%s", o.ManagementAccount, o.ID, u.ID)
+	if err := s.store.CreateUnit(ctx, u); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return Unit{}, errs.E(errs.Conflict, "an OU named %q exists already in %s", name, parentID).WithCode("DuplicateOrganizationalUnitException")
+		}
+		return Unit{}, err
+	}
+	if err := s.store.AttachPolicy(ctx, FullAccessID, u.ID); err != nil {
+		return Unit{}, err
+	}
+	return u, nil
+}
+
+func (s *Service) checkParent(ctx context.Context, o Organization, id string) error {
+	if id == o.RootID {
+		return nil
+	}
+	if strings.HasPrefix(id, "ou-") {
+		_, err := s.Unit(ctx, id)
+		return err
+	}
+	return errs.E(errs.NotFound, "parent %s does not exist", id).WithCode("ParentNotFoundException")
+}
+
+// Unit returns an OU.
+func (s *Service) Unit(ctx context.Context, id string) (Unit, error) {
+	u, err := s.store.GetUnit(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return u, errs.E(errs.NotFound, "organizational unit %s does not exist", id).WithCode("OrganizationalUnitNotFoundException")
+	}
+	return u, err
+}
+
+// Units lists the OUs directly under parent.
+func (s *Service) Units(ctx context.Context, parentID string) ([]Unit, error) {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkParent(ctx, o, parentID); err != nil {
+		return nil, err
+	}
+	return s.store.ListUnits(ctx, parentID)
+}
+
+// Account returns an account by id.
+func (s *Service) Account(ctx context.Context, id string) (Account, error) {
+	a, err := s.store.GetAccount(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return a, errs.E(errs.NotFound, "account %s does not exist in the organization", id).WithCode("AccountNotFoundException")
+	}
+	return a, err
+}
+
+// AccountByName returns an account by name.
+func (s *Service) AccountByName(ctx context.Context, name string) (Account, error) {
+	a, err := s.store.GetAccountByName(ctx, name)
+	if errs.Is(err, errs.NotFound) {
+		return a, errs.E(errs.NotFound, "no account is named %q", name).WithCode("AccountNotFoundException")
+	}
+	return a, err
+}
+
+// CreateAccountStatus returns the account created by a CreateAccount request.
+func (s *Service) CreateAccountStatus(ctx context.Context, requestID string) (Account, error) {
+	a, err := s.store.GetAccountByRequest(ctx, requestID)
+	if errs.Is(err, errs.NotFound) {
+		return a, errs.E(errs.NotFound, "create account request %s does not exist", requestID).WithCode("CreateAccountStatusNotFoundException")
+	}
+	return a, err
+}
+
+// Accounts lists accounts: all of them for parentID "", else those directly under parentID.
+func (s *Service) Accounts(ctx context.Context, parentID string) ([]Account, error) {
+	if parentID != "" {
+		o, err := s.Organization(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkParent(ctx, o, parentID); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.ListAccounts(ctx, parentID)
+}
+
+// AccountsUnder lists every account under parentID, recursively through nested OUs.
+func (s *Service) AccountsUnder(ctx context.Context, parentID string) ([]Account, error) {
+	out, err := s.Accounts(ctx, parentID)
+	if err != nil {
+		return nil, err
+	}
+	units, err := s.store.ListUnits(ctx, parentID)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		sub, err := s.AccountsUnder(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+// MoveAccount moves an account from one parent to another.
+func (s *Service) MoveAccount(ctx context.Context, id, from, to string) error {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := s.Account(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.checkParent(ctx, o, from); err != nil {
+		return errs.E(errs.NotFound, "source parent %s does not exist", from).WithCode("SourceParentNotFoundException")
+	}
+	if err := s.checkParent(ctx, o, to); err != nil {
+		return errs.E(errs.NotFound, "destination parent %s does not exist", to).WithCode("DestinationParentNotFoundException")
+	}
+	if a.ParentID != from {
+		return errs.E(errs.NotFound, "account %s is not in %s", id, from).WithCode("AccountNotFoundException")
+	}
+	if from == to {
+		return errs.E(errs.Conflict, "account %s is already in %s", id, to).WithCode("DuplicateAccountException")
+	}
+	return s.store.MoveAccount(ctx, id, from, to)
+}
+
+// Parents returns the chain of parents of an account or OU, nearest first, ending at the root.
+func (s *Service) Parents(ctx context.Context, childID string) ([]string, error) {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var parent string
+	switch {
+	case strings.HasPrefix(childID, "ou-"):
+		u, err := s.Unit(ctx, childID)
+		if err != nil {
+			return nil, err
+		}
+		parent = u.ParentID
+	default:
+		a, err := s.Account(ctx, childID)
+		if err != nil {
+			return nil, err
+		}
+		parent = a.ParentID
+	}
+	chain := []string{parent}
+	for parent != o.RootID {
+		u, err := s.store.GetUnit(ctx, parent)
+		if err != nil {
+			return nil, err
+		}
+		parent = u.ParentID
+		chain = append(chain, parent)
+		if len(chain) > 10 {
+			return nil, errs.E(errs.Internal, "OU nesting deeper than 10 levels under %s", childID)
+		}
+	}
+	return chain, nil
+}
+
+// SCPLevels returns the service control policies that bound an account's principals, one slice
+// per level from the root down to the account itself. It returns nil for the management account
+// (exempt, as in AWS) and for accounts outside the organization.
+func (s *Service) SCPLevels(ctx context.Context, accountID string) ([][]Policy, error) {
+	o, err := s.store.GetOrganization(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if accountID == o.ManagementAccount {
+		return nil, nil
+	}
+	chain, err := s.Parents(ctx, accountID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	targets := []string{accountID}
+	targets = append(targets, chain...)
+	levels := make([][]Policy, 0, len(targets))
+	for i := len(targets) - 1; i >= 0; i-- {
+		ps, err := s.store.ListPoliciesForTarget(ctx, targets[i])
+		if err != nil {
+			return nil, err
+		}
+		levels = append(levels, ps)
+	}
+	return levels, nil
+}
+
+// CreatePolicy creates a service control policy. The content must be checked by the caller's
+// policy parser first (this package does not know the policy language).
+func (s *Service) CreatePolicy(ctx context.Context, name, description, typ, content string) (Policy, error) {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return Policy{}, err
+	}
+	if typ != SCPType {
+		return Policy{}, errs.E(errs.Invalid, "policy type %s is not supported; only %s is", typ, SCPType).WithCode("PolicyTypeNotAvailableForOrganizationException")
+	}
+	p := Policy{
+		ID: "p-" + randomString(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
+	}
+	p.ARN = fmt.Sprintf("arn:aws:organizations::%s:policy/%s/service_control_policy/%s", o.ManagementAccount, o.ID, p.ID)
+	if err := s.store.CreatePolicy(ctx, p); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return Policy{}, errs.E(errs.Conflict, "a policy named %q exists already", name).WithCode("DuplicatePolicyException")
+		}
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// Policy returns a policy.
+func (s *Service) Policy(ctx context.Context, id string) (Policy, error) {
+	p, err := s.store.GetPolicy(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return p, errs.E(errs.NotFound, "policy %s does not exist", id).WithCode("PolicyNotFoundException")
+	}
+	return p, err
+}
+
+// Policies lists the policies of a type.
+func (s *Service) Policies(ctx context.Context, typ string) ([]Policy, error) {
+	if _, err := s.Organization(ctx); err != nil {
+		return nil, err
+	}
+	return s.store.ListPolicies(ctx, typ)
+}
+
+func (s *Service) checkTarget(ctx context.Context, targetID string) error {
+	o, err := s.Organization(ctx)
+	if err != nil {
+		return err
+	}
+	if accountIDRE.MatchString(targetID) {
+		_, err = s.Account(ctx, targetID)
+	} else {
+		err = s.checkParent(ctx, o, targetID)
+	}
+	if errs.Is(err, errs.NotFound) {
+		return errs.E(errs.NotFound, "target %s does not exist", targetID).WithCode("TargetNotFoundException")
+	}
+	return err
+}
+
+// AttachPolicy attaches a policy to a root, OU or account.
+func (s *Service) AttachPolicy(ctx context.Context, policyID, targetID string) error {
+	if _, err := s.Policy(ctx, policyID); err != nil {
+		return err
+	}
+	if err := s.checkTarget(ctx, targetID); err != nil {
+		return err
+	}
+	err := s.store.AttachPolicy(ctx, policyID, targetID)
+	if errs.Is(err, errs.Conflict) {
+		return errs.E(errs.Conflict, "policy %s is already attached to %s", policyID, targetID).WithCode("DuplicatePolicyAttachmentException")
+	}
+	return err
+}
+
+// DetachPolicy detaches a policy from a target.
+func (s *Service) DetachPolicy(ctx context.Context, policyID, targetID string) error {
+	if _, err := s.Policy(ctx, policyID); err != nil {
+		return err
+	}
+	if err := s.checkTarget(ctx, targetID); err != nil {
+		return err
+	}
+	err := s.store.DetachPolicy(ctx, policyID, targetID)
+	if errs.Is(err, errs.NotFound) {
+		return errs.E(errs.NotFound, "policy %s is not attached to %s", policyID, targetID).WithCode("PolicyNotAttachedException")
+	}
+	return err
+}
+
+// Targets lists where a policy is attached.
+func (s *Service) Targets(ctx context.Context, policyID string) ([]string, error) {
+	if _, err := s.Policy(ctx, policyID); err != nil {
+		return nil, err
+	}
+	return s.store.ListTargets(ctx, policyID)
+}
+
+const lowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(err) // crypto/rand never fails on Linux
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+func randomAccountID() string {
+	return randomString(1, "123456789") + randomString(11, "0123456789")
+}

@@ -1,0 +1,142 @@
+// Package registry is the model registry: model package groups, their numbered versions (model
+// packages), the approval state machine, group resource policies and tags.
+//
+// Invariants:
+//   - Versions within a group are 1, 2, 3 … with no gaps and no duplicates, even under
+//     concurrent creation (the store allocates them in the inserting transaction).
+//   - Every creation and every change of a package writes a "SageMaker Model Package State
+//     Change" event in the same transaction (the outbox).
+//   - Every call is authorized; calls on another account's group are allowed only when both the
+//     caller's identity policy and the group's resource policy allow them.
+//   - ClientToken makes CreateModelPackage idempotent: a retry returns the first package.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/identity"
+)
+
+// ApprovalStatus is a model package's approval state.
+type ApprovalStatus string
+
+// The approval states.
+const (
+	Pending  ApprovalStatus = "PendingManualApproval"
+	Approved ApprovalStatus = "Approved"
+	Rejected ApprovalStatus = "Rejected"
+)
+
+// Valid reports whether s is a known state.
+func (s ApprovalStatus) Valid() bool { return s == Pending || s == Approved || s == Rejected }
+
+// CanMoveTo reports whether a package may go from s to next. A package may be approved or
+// rejected from any state and re-decided later; once decided it does not go back to pending.
+// Staying in the same state is allowed (an update of the description only).
+func (s ApprovalStatus) CanMoveTo(next ApprovalStatus) bool {
+	if !s.Valid() || !next.Valid() {
+		return false
+	}
+	if next == Pending {
+		return s == Pending
+	}
+	return true
+}
+
+// Identity says who created or changed something, as SageMaker's UserContext.IamIdentity does.
+type Identity struct {
+	Arn         string `json:"Arn,omitempty"`
+	PrincipalId string `json:"PrincipalId,omitempty"`
+}
+
+// UserContext is SageMaker's record of who did something.
+type UserContext struct {
+	IamIdentity *Identity `json:"IamIdentity,omitempty"`
+}
+
+// Group is a model package group.
+type Group struct {
+	Account     string
+	Name        string
+	ARN         string
+	Description string
+	Status      string // Completed
+	CreatedAt   time.Time
+	CreatedBy   UserContext
+	Policy      string // the resource policy; "" when none
+}
+
+// Package is one version of a model in a group. Details holds the members the registry stores
+// and returns but does not interpret (InferenceSpecification, ModelMetrics, MetadataProperties,
+// CustomerMetadataProperties, …), keyed by their SageMaker member names.
+type Package struct {
+	Account             string
+	GroupName           string
+	Version             int
+	ARN                 string
+	Description         string
+	Status              string // Completed
+	ApprovalStatus      ApprovalStatus
+	ApprovalDescription string
+	ClientToken         string
+	CreatedAt           time.Time
+	CreatedBy           UserContext
+	ModifiedAt          time.Time
+	ModifiedBy          *UserContext
+	Details             map[string]json.RawMessage
+}
+
+// GroupQuery filters and orders ListModelPackageGroups.
+type GroupQuery struct {
+	NameContains  string
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	SortBy        string // Name | CreationTime
+	Descending    bool
+	Offset        int
+	Limit         int
+}
+
+// PackageQuery filters and orders ListModelPackages.
+type PackageQuery struct {
+	GroupName      string
+	NameContains   string
+	ApprovalStatus ApprovalStatus
+	CreatedAfter   time.Time
+	CreatedBefore  time.Time
+	SortBy         string // Name | CreationTime
+	Descending     bool
+	Offset         int
+	Limit          int
+}
+
+// Store persists the registry.
+type Store interface {
+	CreateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, account, name string) (Group, error)
+	ListGroups(ctx context.Context, account string, q GroupQuery) ([]Group, error)
+	// DeleteGroup deletes a group that holds no packages (errs.Conflict otherwise).
+	DeleteGroup(ctx context.Context, account, name string) error
+	SetGroupPolicy(ctx context.Context, account, name, policy string) error
+	// CreatePackage allocates the group's next version, calls build with it and stores the
+	// package and the event build returns, in one transaction. If p.ClientToken matches an
+	// existing package of the group, it returns that package and writes nothing.
+	CreatePackage(ctx context.Context, account, group, clientToken string, build func(version int) (Package, events.Event, error)) (Package, error)
+	GetPackage(ctx context.Context, account, group string, version int) (Package, error)
+	ListPackages(ctx context.Context, account string, q PackageQuery) ([]Package, error)
+	// UpdatePackage loads a package, calls change on it and stores the result with the event
+	// change returns, in one transaction.
+	UpdatePackage(ctx context.Context, account, group string, version int, change func(p *Package) (events.Event, error)) (Package, error)
+	DeletePackage(ctx context.Context, account, group string, version int) error
+	AddTags(ctx context.Context, arn string, tags map[string]string) error
+	ListTags(ctx context.Context, arn string) (map[string]string, error)
+	DeleteTags(ctx context.Context, arn string, keys []string) error
+}
+
+// Authorizer decides whether a caller may act (package identity implements it).
+type Authorizer interface {
+	Authorize(ctx context.Context, caller identity.Caller, a identity.Action) (string, error)
+}

@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/registry"
+)
+
+var _ registry.Store = (*Store)(nil)
+
+// CreateGroup inserts a group.
+func (s *Store) CreateGroup(ctx context.Context, g registry.Group) error {
+	by, _ := json.Marshal(g.CreatedBy)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO model_package_groups (account, name, arn, description, status, created_at, created_by, next_version, policy)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8)`, g.Account, g.Name, g.ARN, g.Description, g.Status, micros(g.CreatedAt), string(by), g.Policy)
+	if err != nil {
+		return conflictOr(err, "model package group "+g.Name)
+	}
+	return nil
+}
+
+const groupCols = `account, name, arn, description, status, created_at, created_by, policy`
+
+func scanGroup(sc interface{ Scan(...any) error }) (registry.Group, error) {
+	var g registry.Group
+	var created int64
+	var by string
+	err := sc.Scan(&g.Account, &g.Name, &g.ARN, &g.Description, &g.Status, &created, &by, &g.Policy)
+	if err == nil {
+		err = json.Unmarshal([]byte(by), &g.CreatedBy)
+	}
+	g.CreatedAt = fromMicros(created)
+	return g, err
+}
+
+// GetGroup returns a group.
+func (s *Store) GetGroup(ctx context.Context, account, name string) (registry.Group, error) {
+	g, err := scanGroup(s.db.QueryRowContext(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
+	if err != nil {
+		return g, notFound(err, "model package group "+name)
+	}
+	return g, nil
+}
+
+func orderBy(sortBy string, desc bool, byName, byTime string) string {
+	col := byTime
+	if sortBy == "Name" {
+		col = byName
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	parts := strings.Split(col, ",")
+	for i := range parts {
+		parts[i] += dir
+	}
+	return " ORDER BY " + strings.Join(parts, ",")
+}
+
+func limitOffset(limit, offset int) string {
+	if limit <= 0 {
+		limit = 100
+	}
+	return " LIMIT " + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(max(offset, 0))
+}
+
+// ListGroups lists an account's groups.
+func (s *Store) ListGroups(ctx context.Context, account string, q registry.GroupQuery) ([]registry.Group, error) {
+	query := `SELECT ` + groupCols + ` FROM model_package_groups WHERE account = $1
+		AND ($2 = '' OR name LIKE '%' || $2 || '%') AND ($3 = 0 OR created_at > $3) AND ($4 = 0 OR created_at < $4)` +
+		orderBy(q.SortBy, q.Descending, "name", "created_at,name") + limitOffset(q.Limit, q.Offset)
+	rows, err := s.db.QueryContext(ctx, query, account, q.NameContains, micros(q.CreatedAfter), micros(q.CreatedBefore))
+	if err != nil {
+		return nil, internal("store.ListGroups", err)
+	}
+	defer rows.Close()
+	var out []registry.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, internal("store.ListGroups", err)
+		}
+		out = append(out, g)
+	}
+	return out, internal("store.ListGroups", rows.Err())
+}
+
+// DeleteGroup deletes an empty group.
+func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM model_packages WHERE account = $1 AND group_name = $2`, account, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return errs.E(errs.Conflict, "model package group %s holds %d packages", name, n)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM model_package_groups WHERE account = $1 AND name = $2`, account, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "model package group %s does not exist", name)
+		}
+		return nil
+	})
+}
+
+// SetGroupPolicy sets or clears a group's resource policy.
+func (s *Store) SetGroupPolicy(ctx context.Context, account, name, policy string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE model_package_groups SET policy = $1 WHERE account = $2 AND name = $3`, policy, account, name)
+	if err != nil {
+		return internal("store.SetGroupPolicy", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "model package group %s does not exist", name)
+	}
+	return nil
+}
+
+// pkgRow is the stored form of a package's document.
+type pkgRow struct {
+	Description         string                     `json:"description,omitempty"`
+	Status              string                     `json:"status"`
+	ApprovalDescription string                     `json:"approvalDescription,omitempty"`
+	CreatedBy           registry.UserContext       `json:"createdBy"`
+	ModifiedBy          *registry.UserContext      `json:"modifiedBy,omitempty"`
+	Details             map[string]json.RawMessage `json:"details,omitempty"`
+}
+
+func pkgDocument(p registry.Package) (string, error) {
+	b, err := json.Marshal(pkgRow{
+		Description: p.Description, Status: p.Status, ApprovalDescription: p.ApprovalDescription,
+		CreatedBy: p.CreatedBy, ModifiedBy: p.ModifiedBy, Details: p.Details,
+	})
+	return string(b), err
+}
+
+const pkgCols = `account, group_name, version, arn, approval_status, client_token, created_at, modified_at, document`
+
+func scanPackage(sc interface{ Scan(...any) error }) (registry.Package, error) {
+	var p registry.Package
+	var token sql.NullString
+	var created, modified int64
+	var doc, status string
+	err := sc.Scan(&p.Account, &p.GroupName, &p.Version, &p.ARN, &status, &token, &created, &modified, &doc)
+	if err != nil {
+		return p, err
+	}
+	var row pkgRow
+	if err := json.Unmarshal([]byte(doc), &row); err != nil {
+		return p, err
+	}
+	p.ApprovalStatus = registry.ApprovalStatus(status)
+	p.ClientToken = token.String
+	p.CreatedAt, p.ModifiedAt = fromMicros(created), fromMicros(modified)
+	p.Description, p.Status, p.ApprovalDescription = row.Description, row.Status, row.ApprovalDescription
+	p.CreatedBy, p.ModifiedBy, p.Details = row.CreatedBy, row.ModifiedBy, row.Details
+	return p, nil
+}
+
+var errTokenRace = errors.New("client token taken by a concurrent request")
+
+// CreatePackage allocates the next version and inserts the package and its event.
+func (s *Store) CreatePackage(ctx context.Context, account, group, token string, build func(int) (registry.Package, events.Event, error)) (registry.Package, error) {
+	for attempt := 0; ; attempt++ {
+		var out registry.Package
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if token != "" {
+				p, err := scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND client_token = $3`, account, group, token))
+				if err == nil {
+					out = p
+					return nil
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			var version int
+			err := tx.QueryRowContext(ctx, `UPDATE model_package_groups SET next_version = next_version + 1 WHERE account = $1 AND name = $2 RETURNING next_version`, account, group).Scan(&version)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.E(errs.NotFound, "Model Package Group %s does not exist.", group).WithCode("ValidationException")
+			}
+			if err != nil {
+				return err
+			}
+			p, ev, err := build(version)
+			if err != nil {
+				return err
+			}
+			doc, err := pkgDocument(p)
+			if err != nil {
+				return err
+			}
+			var tok any
+			if token != "" {
+				tok = token
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO model_packages (`+pkgCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+				p.Account, p.GroupName, p.Version, p.ARN, string(p.ApprovalStatus), tok, micros(p.CreatedAt), micros(p.ModifiedAt), doc)
+			if isUniqueViolation(err) && token != "" {
+				return errTokenRace
+			}
+			if err != nil {
+				return err
+			}
+			out = p
+			return appendEvent(ctx, tx, ev)
+		})
+		if errors.Is(err, errTokenRace) && attempt < 3 {
+			continue // the other request's package is committed now: return it
+		}
+		return out, internal("store.CreatePackage", err)
+	}
+}
+
+// GetPackage returns a package version.
+func (s *Store) GetPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
+	p, err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
+	if err != nil {
+		return p, notFound(err, "model package")
+	}
+	return p, nil
+}
+
+// ListPackages lists packages.
+func (s *Store) ListPackages(ctx context.Context, account string, q registry.PackageQuery) ([]registry.Package, error) {
+	query := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1
+		AND ($2 = '' OR group_name = $2) AND ($3 = '' OR group_name LIKE '%' || $3 || '%') AND ($4 = '' OR approval_status = $4)
+		AND ($5 = 0 OR created_at > $5) AND ($6 = 0 OR created_at < $6)` +
+		orderBy(q.SortBy, q.Descending, "group_name,version", "created_at,version") + limitOffset(q.Limit, q.Offset)
+	rows, err := s.db.QueryContext(ctx, query, account, q.GroupName, q.NameContains, string(q.ApprovalStatus), micros(q.CreatedAfter), micros(q.CreatedBefore))
+	if err != nil {
+		return nil, internal("store.ListPackages", err)
+	}
+	defer rows.Close()
+	var out []registry.Package
+	for rows.Next() {
+		p, err := scanPackage(rows)
+		if err != nil {
+			return nil, internal("store.ListPackages", err)
+		}
+		out = append(out, p)
+	}
+	return out, internal("store.ListPackages", rows.Err())
+}
+
+// UpdatePackage changes a package and writes its event in one transaction.
+func (s *Store) UpdatePackage(ctx context.Context, account, group string, version int, change func(*registry.Package) (events.Event, error)) (registry.Package, error) {
+	var out registry.Package
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`
+		if s.dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
+		p, err := scanPackage(tx.QueryRowContext(ctx, q, account, group, version))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "Model Package does not exist.").WithCode("ValidationException")
+		}
+		if err != nil {
+			return err
+		}
+		ev, err := change(&p)
+		if err != nil {
+			return err
+		}
+		doc, err := pkgDocument(p)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE model_packages SET approval_status = $1, modified_at = $2, document = $3 WHERE account = $4 AND group_name = $5 AND version = $6`,
+			string(p.ApprovalStatus), micros(p.ModifiedAt), doc, account, group, version); err != nil {
+			return err
+		}
+		out = p
+		return appendEvent(ctx, tx, ev)
+	})
+	return out, internal("store.UpdatePackage", err)
+}
+
+// DeletePackage deletes a package version.
+func (s *Store) DeletePackage(ctx context.Context, account, group string, version int) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
+	if err != nil {
+		return internal("store.DeletePackage", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "model package does not exist")
+	}
+	return nil
+}
+
+// AddTags adds or replaces tags.
+func (s *Store) AddTags(ctx context.Context, arn string, tags map[string]string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for k, v := range tags {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value) VALUES ($1,$2,$3)
+				ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`, arn, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListTags returns a resource's tags.
+func (s *Store) ListTags(ctx context.Context, arn string) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
+	if err != nil {
+		return nil, internal("store.ListTags", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, internal("store.ListTags", err)
+		}
+		out[k] = v
+	}
+	return out, internal("store.ListTags", rows.Err())
+}
+
+// DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
+func (s *Store) DeleteTags(ctx context.Context, arn string, keys []string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if keys == nil {
+			_, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1`, arn)
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1 AND key = $2`, arn, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

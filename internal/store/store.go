@@ -1,0 +1,263 @@
+// Package store persists Slipway's state in SQL: SQLite (the embedded default, pure Go) or
+// PostgreSQL (for teams that outgrow one machine). One implementation serves both through
+// database/sql; the few dialect differences live in the embedded, versioned migrations and in
+// dialect switches next to the statements that need them.
+//
+// Invariants:
+//   - Every state change and the events it causes (the outbox) commit in one transaction.
+//   - Model package versions are allocated from a per-group counter in the same transaction that
+//     inserts the version, so they are 1, 2, 3 … with no gaps and no duplicates under concurrency.
+//   - Transactions that lose a race (SQLite busy, PostgreSQL serialization failure or deadlock) are
+//     retried whole; callers' functions must therefore be free of side effects outside the tx.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+// Dialect names the SQL engine behind a Store.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is Slipway's metadata store.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	log     *slog.Logger
+}
+
+// Open opens (creating if needed) the store named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite
+// file path (an optional "sqlite://" prefix is removed).
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{log: log.With("component", "store")}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s.dialect = Postgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			s.db.SetMaxOpenConns(32)
+			s.db.SetMaxIdleConns(32)
+		}
+	default:
+		s.dialect = SQLite
+		file := strings.TrimPrefix(dsn, "sqlite://")
+		// WAL lets readers run beside the writer; BEGIN IMMEDIATE takes the write lock up front so
+		// two writers never deadlock upgrading read locks; the busy timeout makes them queue.
+		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		s.db, err = sql.Open("sqlite", "file:"+file+q)
+		if err == nil {
+			s.db.SetMaxOpenConns(8)
+			s.db.SetMaxIdleConns(8)
+			s.db.SetConnMaxLifetime(0)
+		}
+	}
+	if err != nil {
+		return nil, errs.E(errs.Internal, "cannot open the store", err)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, errs.E(errs.Unavailable, "cannot reach the store", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dialect reports which SQL engine the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrate applies the embedded migrations of the store's dialect that are not yet recorded in
+// schema_migrations, each in its own transaction, in version order.
+func (s *Store) migrate(ctx context.Context) error {
+	dir := path.Join("migrations", string(s.dialect))
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return errs.E(errs.Internal, "cannot read migrations", err)
+	}
+	type mig struct {
+		version int
+		name    string
+	}
+	var migs []mig
+	for _, e := range entries {
+		v, _, ok := strings.Cut(e.Name(), "_")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return errs.E(errs.Internal, "migration %s is not named NNNN_name.sql", e.Name())
+		}
+		migs = append(migs, mig{n, e.Name()})
+	}
+	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
+
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return errs.E(errs.Internal, "cannot create schema_migrations", err)
+	}
+	for _, m := range migs {
+		body, err := migrations.ReadFile(path.Join(dir, m.name))
+		if err != nil {
+			return errs.E(errs.Internal, "cannot read migration", err)
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if s.dialect == Postgres {
+				// Two servers starting at once on one database must not both migrate.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7306)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, time.Now().UnixMicro())
+			return err
+		})
+		if err != nil {
+			return errs.E(errs.Internal, "cannot migrate the store", err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion reports the highest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+// tx runs fn in a transaction, retrying the whole transaction when it lost a race to another
+// writer. fn must not have effects outside the transaction.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	backoff := time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || !retryable(err) || attempt >= 20 {
+			return err
+		}
+		s.log.Debug("retrying transaction", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// retryable reports whether err means the transaction lost a race and can run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// internal wraps an unexpected database error.
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &errs.Error{Kind: errs.Internal, Op: op, Msg: "the store failed", Err: err}
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}

@@ -1,0 +1,487 @@
+// Package storetest is the store conformance suite: one set of tests that every store backend
+// (SQLite and PostgreSQL) must pass, plus helpers that open a fresh store of each kind.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-ml/slipway/internal/audit"
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/store"
+)
+
+// PostgresEnv names the variable holding an admin DSN of a throwaway PostgreSQL (make test sets it).
+const PostgresEnv = "SLIPWAY_TEST_POSTGRES"
+
+// OpenSQLite opens a fresh SQLite store in a temporary directory.
+func OpenSQLite(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir()+"/slipway.db", nil)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// PostgresDSN returns a DSN of a fresh, empty database on the throwaway PostgreSQL server,
+// dropped when the test ends. Without the server it fails the test: PostgreSQL runs always.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(PostgresEnv)
+	if admin == "" {
+		t.Fatalf("%s is not set: run the tests with `make test`, which starts a throwaway PostgreSQL, "+
+			"or set it to the DSN of a PostgreSQL server you can create databases on", PostgresEnv)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "slipway_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		db.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		db.Close()
+	})
+	i := strings.LastIndex(admin, "/")
+	q := strings.Index(admin[i:], "?")
+	if q < 0 {
+		return admin[:i+1] + name
+	}
+	return admin[:i+1] + name + admin[i+q:]
+}
+
+// OpenPostgres opens a store on a fresh PostgreSQL database.
+func OpenPostgres(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), PostgresDSN(t), nil)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Run runs the conformance suite against stores made by open (a fresh one per subtest).
+func Run(t *testing.T, open func(t testing.TB) *store.Store) {
+	t.Run("Migrations", func(t *testing.T) { testMigrations(t, open) })
+	t.Run("Organization", func(t *testing.T) { testOrganization(t, open(t)) })
+	t.Run("Identity", func(t *testing.T) { testIdentity(t, open(t)) })
+	t.Run("Registry", func(t *testing.T) { testRegistry(t, open(t)) })
+	t.Run("ConcurrentVersions", func(t *testing.T) { testConcurrentVersions(t, open(t)) })
+	t.Run("ClientToken", func(t *testing.T) { testClientToken(t, open(t)) })
+	t.Run("EventsOrdered", func(t *testing.T) { testEventsOrdered(t, open(t)) })
+	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
+}
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func testMigrations(t *testing.T, open func(t testing.TB) *store.Store) {
+	st := open(t)
+	v, err := st.SchemaVersion(context.Background())
+	if err != nil || v < 1 {
+		t.Fatalf("SchemaVersion = %d, %v; want ≥ 1", v, err)
+	}
+}
+
+func testOrganization(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	if _, err := st.GetOrganization(ctx); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("GetOrganization on an empty store: err = %v, want NotFound", err)
+	}
+	o := org.Organization{ID: "o-abc", ARN: "arn:o", ManagementAccount: "111111111111", RootID: "r-ab12", CreatedAt: t0}
+	mgmt := org.Account{ID: "111111111111", ARN: "arn:a", Name: "ds", Email: "ds@x", ParentID: "r-ab12", Status: "ACTIVE", JoinedMethod: "CREATED", JoinedAt: t0, CreateRequestID: "car-1"}
+	full := org.Policy{ID: org.FullAccessID, ARN: "arn:p", Name: org.FullAccessName, Type: org.SCPType, Content: "{}", AWSManaged: true}
+	if err := st.CreateOrganization(ctx, o, mgmt, full); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateOrganization(ctx, o, mgmt, full); !errs.Is(err, errs.Conflict) {
+		t.Errorf("second CreateOrganization: err = %v, want Conflict", err)
+	}
+	got, err := st.GetOrganization(ctx)
+	if err != nil || !cmp.Equal(got, o) {
+		t.Errorf("GetOrganization = %+v, %v; want %+v", got, err, o)
+	}
+	u := org.Unit{ID: "ou-ab12-1", ARN: "arn:u", Name: "staging", ParentID: "r-ab12"}
+	if err := st.CreateUnit(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUnit(ctx, org.Unit{ID: "ou-ab12-2", Name: "staging", ParentID: "r-ab12"}); !errs.Is(err, errs.Conflict) {
+		t.Errorf("duplicate OU name: err = %v, want Conflict", err)
+	}
+	acct := org.Account{ID: "222222222222", ARN: "arn:a2", Name: "staging", Email: "st@x", ParentID: u.ID, Status: "ACTIVE", JoinedMethod: "CREATED", JoinedAt: t0, CreateRequestID: "car-2"}
+	if err := st.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateAccount(ctx, org.Account{ID: "333333333333", Name: "staging", Email: "o@x", CreateRequestID: "car-3"}); !errs.Is(err, errs.Conflict) {
+		t.Errorf("duplicate account name: err = %v, want Conflict", err)
+	}
+	if a, err := st.GetAccountByRequest(ctx, "car-2"); err != nil || a.ID != acct.ID {
+		t.Errorf("GetAccountByRequest = %v, %v", a.ID, err)
+	}
+	if as, _ := st.ListAccounts(ctx, u.ID); len(as) != 1 || as[0].Name != "staging" {
+		t.Errorf("ListAccounts(ou) = %+v", as)
+	}
+	if as, _ := st.ListAccounts(ctx, ""); len(as) != 2 {
+		t.Errorf("ListAccounts(all) = %d accounts, want 2", len(as))
+	}
+	if err := st.MoveAccount(ctx, acct.ID, "r-ab12", u.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("MoveAccount from the wrong parent: err = %v, want NotFound", err)
+	}
+	if err := st.MoveAccount(ctx, acct.ID, u.ID, "r-ab12"); err != nil {
+		t.Fatal(err)
+	}
+	scp := org.Policy{ID: "p-deny", ARN: "arn:p2", Name: "deny", Type: org.SCPType, Content: `{"x":1}`}
+	if err := st.CreatePolicy(ctx, scp); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AttachPolicy(ctx, scp.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AttachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.Conflict) {
+		t.Errorf("double attach: err = %v, want Conflict", err)
+	}
+	ps, err := st.ListPoliciesForTarget(ctx, u.ID)
+	if err != nil || len(ps) != 1 || ps[0].Content != `{"x":1}` {
+		t.Errorf("ListPoliciesForTarget = %+v, %v", ps, err)
+	}
+	if err := st.DetachPolicy(ctx, scp.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DetachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("double detach: err = %v, want NotFound", err)
+	}
+}
+
+func testIdentity(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	u := identity.Principal{Account: "111111111111", Kind: identity.KindUser, Name: "alice", ID: "AIDA1", ARN: "arn:aws:iam::111111111111:user/alice", Path: "/", Tags: map[string]string{"team": "ml"}, CreatedAt: t0}
+	if err := st.CreatePrincipal(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreatePrincipal(ctx, u); !errs.Is(err, errs.Conflict) {
+		t.Errorf("duplicate user: err = %v, want Conflict", err)
+	}
+	got, err := st.GetPrincipal(ctx, u.Account, u.Kind, u.Name)
+	if err != nil || !cmp.Equal(got, u) {
+		t.Errorf("GetPrincipal = %+v, %v\nwant %+v", got, err, u)
+	}
+	if _, err := st.GetPrincipal(ctx, "222222222222", u.Kind, u.Name); !errs.Is(err, errs.NotFound) {
+		t.Errorf("principal of another account: err = %v, want NotFound", err)
+	}
+	if err := st.PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d2"}); err != nil {
+		t.Fatal(err)
+	}
+	mp := identity.ManagedPolicy{Account: u.Account, Name: "m", ID: "ANPA1", ARN: "arn:aws:iam::111111111111:policy/m", Path: "/", Document: "d3", CreatedAt: t0, UpdatedAt: t0}
+	if err := st.CreateManagedPolicy(ctx, mp); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Attach(ctx, u.Account, u.Kind, u.Name, mp.ARN); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := st.PoliciesOf(ctx, u.Account, u.Kind, u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, d := range docs {
+		texts = append(texts, d.Document)
+	}
+	sort.Strings(texts)
+	if diff := cmp.Diff([]string{"d2", "d3"}, texts); diff != "" {
+		t.Errorf("PoliciesOf documents (-want +got):\n%s", diff)
+	}
+	if err := st.DeletePrincipal(ctx, u.Account, u.Kind, u.Name); !errs.Is(err, errs.Conflict) {
+		t.Errorf("deleting a user with policies: err = %v, want Conflict", err)
+	}
+	k := identity.AccessKey{ID: "AKIAEXAMPLE", Account: u.Account, UserName: u.Name, SealedSecret: "sealed", Status: "Active", CreatedAt: t0}
+	if err := st.CreateAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	gk, err := st.GetAccessKey(ctx, k.ID)
+	if err != nil || !cmp.Equal(gk, k) {
+		t.Errorf("GetAccessKey = %+v, %v; want %+v", gk, err, k)
+	}
+	for _, step := range []func() error{
+		func() error { return st.DeleteAccessKey(ctx, u.Account, u.Name, k.ID) },
+		func() error { return st.Detach(ctx, u.Account, u.Kind, u.Name, mp.ARN) },
+		func() error { return st.DeleteInlinePolicy(ctx, u.Account, u.Kind, u.Name, "p") },
+		func() error { return st.DeletePrincipal(ctx, u.Account, u.Kind, u.Name) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.GetAccessKey(ctx, k.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("deleted key: err = %v, want NotFound", err)
+	}
+}
+
+func newPackage(account, group string, v int, token string) (registry.Package, events.Event) {
+	p := registry.Package{
+		Account: account, GroupName: group, Version: v, ARN: fmt.Sprintf("arn:pkg/%s/%d", group, v),
+		Status: "Completed", ApprovalStatus: registry.Pending, ClientToken: token, CreatedAt: t0.Add(time.Duration(v) * time.Second),
+		ModifiedAt: t0, Details: map[string]json.RawMessage{"ModelMetrics": json.RawMessage(`{"a":1}`)},
+	}
+	ev := events.Event{ID: events.NewID(), Account: account, Source: "aws.sagemaker", DetailType: "x", Time: t0, Resources: []string{p.ARN}, Detail: json.RawMessage(fmt.Sprintf(`{"v":%d}`, v))}
+	return p, ev
+}
+
+func createGroup(t *testing.T, st *store.Store, account, name string) {
+	t.Helper()
+	g := registry.Group{Account: account, Name: name, ARN: "arn:group/" + account + "/" + name, Status: "Completed", CreatedAt: t0}
+	if err := st.CreateGroup(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testRegistry(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "abalone")
+	if err := st.CreateGroup(ctx, registry.Group{Account: "111111111111", Name: "abalone", ARN: "arn:other"}); !errs.Is(err, errs.Conflict) {
+		t.Errorf("duplicate group: err = %v, want Conflict", err)
+	}
+	if _, err := st.CreatePackage(ctx, "111111111111", "nope", "", func(v int) (registry.Package, events.Event, error) {
+		p, ev := newPackage("111111111111", "nope", v, "")
+		return p, ev, nil
+	}); !errs.Is(err, errs.NotFound) {
+		t.Errorf("package in a missing group: err = %v, want NotFound", err)
+	}
+	for i := 0; i < 3; i++ {
+		p, err := st.CreatePackage(ctx, "111111111111", "abalone", "", func(v int) (registry.Package, events.Event, error) {
+			p, ev := newPackage("111111111111", "abalone", v, "")
+			return p, ev, nil
+		})
+		if err != nil || p.Version != i+1 {
+			t.Fatalf("CreatePackage #%d: version %d, %v", i+1, p.Version, err)
+		}
+	}
+	got, err := st.GetPackage(ctx, "111111111111", "abalone", 2)
+	if err != nil || string(got.Details["ModelMetrics"]) != `{"a":1}` {
+		t.Fatalf("GetPackage = %+v, %v", got, err)
+	}
+	up, err := st.UpdatePackage(ctx, "111111111111", "abalone", 2, func(p *registry.Package) (events.Event, error) {
+		p.ApprovalStatus = registry.Approved
+		_, ev := newPackage("111111111111", "abalone", 2, "")
+		return ev, nil
+	})
+	if err != nil || up.ApprovalStatus != registry.Approved {
+		t.Fatalf("UpdatePackage = %+v, %v", up, err)
+	}
+	approved, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", ApprovalStatus: registry.Approved})
+	if err != nil || len(approved) != 1 || approved[0].Version != 2 {
+		t.Errorf("ListPackages(Approved) = %+v, %v", approved, err)
+	}
+	desc, _ := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", SortBy: "CreationTime", Descending: true, Limit: 2, Offset: 1})
+	if len(desc) != 2 || desc[0].Version != 2 || desc[1].Version != 1 {
+		t.Errorf("ListPackages(desc, offset 1, limit 2) versions = %v", versions(desc))
+	}
+	// A failed change writes nothing: neither the package nor its event.
+	before, _ := st.EventsAfter(ctx, 0, 1000)
+	_, err = st.UpdatePackage(ctx, "111111111111", "abalone", 3, func(p *registry.Package) (events.Event, error) {
+		p.ApprovalStatus = registry.Rejected
+		return events.Event{}, errs.E(errs.Invalid, "no")
+	})
+	if !errs.Is(err, errs.Invalid) {
+		t.Errorf("failing change: err = %v, want Invalid", err)
+	}
+	after, _ := st.EventsAfter(ctx, 0, 1000)
+	if p3, _ := st.GetPackage(ctx, "111111111111", "abalone", 3); p3.ApprovalStatus != registry.Pending || len(after) != len(before) {
+		t.Errorf("a failed change left traces: status %s, events %d → %d", p3.ApprovalStatus, len(before), len(after))
+	}
+	if err := st.DeleteGroup(ctx, "111111111111", "abalone"); !errs.Is(err, errs.Conflict) {
+		t.Errorf("deleting a non-empty group: err = %v, want Conflict", err)
+	}
+	if err := st.SetGroupPolicy(ctx, "111111111111", "abalone", `{"p":1}`); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := st.GetGroup(ctx, "111111111111", "abalone"); g.Policy != `{"p":1}` {
+		t.Errorf("group policy = %q", g.Policy)
+	}
+	if err := st.AddTags(ctx, "arn:x", map[string]string{"a": "1", "b": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	st.AddTags(ctx, "arn:x", map[string]string{"a": "3"})
+	st.DeleteTags(ctx, "arn:x", []string{"b"})
+	if tags, _ := st.ListTags(ctx, "arn:x"); !cmp.Equal(tags, map[string]string{"a": "3"}) {
+		t.Errorf("tags = %v", tags)
+	}
+}
+
+func versions(ps []registry.Package) []int {
+	var v []int
+	for _, p := range ps {
+		v = append(v, p.Version)
+	}
+	return v
+}
+
+// testConcurrentVersions creates packages from 16 goroutines and checks the versions are exactly
+// 1..N: no gaps, no duplicates.
+func testConcurrentVersions(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "race")
+	const writers, each = 16, 10
+	var wg sync.WaitGroup
+	errc := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				_, err := st.CreatePackage(ctx, "111111111111", "race", "", func(v int) (registry.Package, events.Event, error) {
+					p, ev := newPackage("111111111111", "race", v, "")
+					return p, ev, nil
+				})
+				if err != nil {
+					errc <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatalf("concurrent CreatePackage: %v", err)
+	}
+	ps, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "race", SortBy: "Name", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		if p.Version != i+1 {
+			t.Fatalf("versions are not 1..%d: position %d holds %d", writers*each, i, p.Version)
+		}
+	}
+	if len(ps) != writers*each {
+		t.Errorf("%d packages, want %d", len(ps), writers*each)
+	}
+}
+
+func testClientToken(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "idem")
+	var wg sync.WaitGroup
+	got := make([]int, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := st.CreatePackage(ctx, "111111111111", "idem", "token-1", func(v int) (registry.Package, events.Event, error) {
+				p, ev := newPackage("111111111111", "idem", v, "token-1")
+				return p, ev, nil
+			})
+			if err != nil {
+				t.Errorf("CreatePackage with a client token: %v", err)
+			}
+			got[i] = p.Version
+		}()
+	}
+	wg.Wait()
+	for _, v := range got {
+		if v != 1 {
+			t.Fatalf("retries with one client token made versions %v, want all 1", got)
+		}
+	}
+}
+
+func testEventsOrdered(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "ev")
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				st.CreatePackage(ctx, "111111111111", "ev", "", func(v int) (registry.Package, events.Event, error) {
+					p, ev := newPackage("111111111111", "ev", v, "")
+					return p, ev, nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	var all []events.Event
+	var after int64
+	for {
+		page, err := st.EventsAfter(ctx, after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].Seq
+	}
+	if len(all) != 40 {
+		t.Fatalf("%d events, want 40", len(all))
+	}
+	for i, ev := range all {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d: sequence must be 1..N in order", i, ev.Seq)
+		}
+		var d struct{ V int }
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.V < 1 {
+			t.Fatalf("event detail %s: %v", ev.Detail, err)
+		}
+	}
+}
+
+func testAuditChain(t *testing.T, st *store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := audit.NewLog(st, nil)
+	done := make(chan struct{})
+	go func() { l.Run(ctx); close(done) }()
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.RecordCall(ctx, audit.Record{Time: t0, RequestID: fmt.Sprint(i), Service: "sagemaker", Operation: "DescribeModelPackage", HTTPStatus: 200}); err != nil {
+				t.Errorf("RecordCall: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	<-done
+	n, prob, err := audit.Verify(ctx, st)
+	if err != nil || prob != nil || n != 50 {
+		t.Fatalf("Verify = %d, %v, %v; want 50 intact", n, prob, err)
+	}
+	if err := st.TamperAuditForTest(ctx, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`); err != nil {
+		t.Fatal(err)
+	}
+	_, prob, err = audit.Verify(ctx, st)
+	if err != nil || prob == nil || prob.Seq != 17 {
+		t.Fatalf("Verify after tampering with record 17 = %v, %v; want a problem at 17", prob, err)
+	}
+}
