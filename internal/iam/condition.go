@@ -386,7 +386,7 @@ func (c *condition) matchAny(ctx *evalContext, v string) bool {
 		parts, isARN := arnParts(v)
 		for i := range c.vals {
 			pat, esc, ok := c.vals[i].pattern(ctx, true)
-			if ok && arnLike(pat, esc, v, parts, isARN) {
+			if ok && arnLike(pat, esc, parts, isARN) {
 				return true
 			}
 		}

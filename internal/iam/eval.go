@@ -134,10 +134,10 @@ func matchAction(patterns []string, action string) bool {
 
 func (r *resourcePattern) match(ctx *evalContext) bool {
 	if r.tmpl == nil {
-		return arnLike(r.pattern, false, ctx.req.Resource, ctx.resParts, ctx.resIsARN)
+		return arnLike(r.pattern, false, ctx.resParts, ctx.resIsARN)
 	}
 	pat, ok := r.tmpl.expand(ctx, true)
-	return ok && arnLike(pat, true, ctx.req.Resource, ctx.resParts, ctx.resIsARN)
+	return ok && arnLike(pat, true, ctx.resParts, ctx.resIsARN)
 }
 
 // Evaluate decides req against ps with AWS's evaluation logic:

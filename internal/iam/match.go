@@ -75,12 +75,12 @@ func arnParts(s string) (c [6]string, ok bool) {
 }
 
 // arnLike matches an ARN the way ArnLike and the Resource element do: component by component,
-// wildcards never crossing a colon. A pattern that is not six components long is matched against
-// the whole string (this is how "*" matches everything).
-func arnLike(pattern string, escaped bool, value string, valueParts [6]string, valueIsARN bool) bool {
+// wildcards never crossing a colon. A pattern that is not six components long matches nothing,
+// except "*", which matches everything (as in arn.Match).
+func arnLike(pattern string, escaped bool, valueParts [6]string, valueIsARN bool) bool {
 	p, ok := arnParts(pattern)
 	if !ok {
-		return glob(pattern, value, false, escaped)
+		return pattern == "*"
 	}
 	if !valueIsARN {
 		return false
