@@ -2,6 +2,7 @@ module github.com/slipway-ml/slipway
 
 go 1.26.8
 
+<<<<<<< HEAD
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	modernc.org/sqlite v1.62.0
@@ -23,3 +24,6 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+=======
+require github.com/google/go-cmp v0.7.0 // indirect
+>>>>>>> iam

@@ -1,0 +1,193 @@
+// Package arn parses, prints and matches Amazon Resource Names
+// (arn:partition:service:region:account-id:resource) and AWS account ids, with the wildcard
+// semantics of IAM's ArnLike and StringLike condition operators.
+//
+// It is a leaf package: it imports only internal/errs.
+package arn
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+// MaxLength is the longest ARN accepted by Parse (IAM's limit for ARN-typed parameters).
+const MaxLength = 2048
+
+// ARN is a parsed Amazon Resource Name. Region and Account may be empty (S3 buckets, IAM is
+// global); Resource keeps everything after the fifth colon, colons included.
+type ARN struct {
+	Partition string // "aws", "aws-cn", "aws-us-gov", ...
+	Service   string // "iam", "sts", "sagemaker", ...
+	Region    string // "" for global services
+	Account   string // 12 digits, "aws" for AWS-managed resources, or ""
+	Resource  string // "user/alice", "model-package-group/churn", "bucket/key:with:colons"
+}
+
+// Parse parses s as an ARN. It rejects, with a reason a person can act on, strings that do not
+// start with "arn:", have fewer than six colon-separated components, an empty partition, service
+// or resource, characters outside [a-z0-9-] in partition, service or region, or an account that
+// is neither 12 digits, "aws" nor empty.
+func Parse(s string) (ARN, error) {
+	if len(s) > MaxLength {
+		return ARN{}, errs.E(errs.Invalid, "ARN is %d characters long; the limit is %d", len(s), MaxLength)
+	}
+	if !utf8.ValidString(s) {
+		return ARN{}, errs.E(errs.Invalid, "ARN %q is not valid UTF-8", s)
+	}
+	c, ok := split(s)
+	if !ok {
+		return ARN{}, errs.E(errs.Invalid, "%q is not an ARN: want arn:partition:service:region:account-id:resource", s)
+	}
+	if c[0] != "arn" {
+		return ARN{}, errs.E(errs.Invalid, "%q is not an ARN: it must start with \"arn:\"", s)
+	}
+	a := ARN{Partition: c[1], Service: c[2], Region: c[3], Account: c[4], Resource: c[5]}
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{
+		{"partition", a.Partition, true}, {"service", a.Service, true}, {"region", a.Region, false},
+	} {
+		if f.v == "" {
+			if f.required {
+				return ARN{}, errs.E(errs.Invalid, "ARN %q has an empty %s", s, f.name)
+			}
+			continue
+		}
+		if !isLowerToken(f.v) {
+			return ARN{}, errs.E(errs.Invalid, "ARN %q: %s %q may contain only a-z, 0-9 and -", s, f.name, f.v)
+		}
+	}
+	if a.Account != "" && a.Account != "aws" && !ValidAccountID(a.Account) {
+		return ARN{}, errs.E(errs.Invalid, "ARN %q: account %q must be 12 digits", s, a.Account)
+	}
+	if a.Resource == "" {
+		return ARN{}, errs.E(errs.Invalid, "ARN %q has an empty resource", s)
+	}
+	for _, r := range a.Resource {
+		if r < 0x20 || r == 0x7f {
+			return ARN{}, errs.E(errs.Invalid, "ARN %q: resource contains a control character", s)
+		}
+	}
+	return a, nil
+}
+
+// String formats a as arn:partition:service:region:account:resource.
+func (a ARN) String() string {
+	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
+}
+
+// ValidAccountID reports whether s is an AWS account id: exactly 12 ASCII digits.
+func ValidAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Match reports whether arn matches pattern the way IAM's ArnLike (and ArnEquals) operator does:
+// both are split into their six colon-separated components (the sixth keeps any further colons)
+// and each component is matched separately, case-sensitively, with * matching any run of
+// characters and ? exactly one, neither crossing into another component. A pattern of just "*"
+// matches anything; otherwise a pattern or value with fewer than six components matches nothing.
+func Match(pattern, arn string) bool {
+	if pattern == "*" {
+		return true
+	}
+	p, ok := split(pattern)
+	if !ok {
+		return false
+	}
+	v, ok := split(arn)
+	if !ok {
+		return false
+	}
+	for i := range p {
+		if !WildcardMatch(p[i], v[i], false) {
+			return false
+		}
+	}
+	return true
+}
+
+// WildcardMatch reports whether s matches pattern with StringLike semantics: * matches any
+// sequence of characters (including none), ? matches exactly one character, everything else
+// matches itself. There is no escape character. With caseInsensitive, letters are compared
+// under Unicode simple case folding.
+func WildcardMatch(pattern, s string, caseInsensitive bool) bool {
+	// Iterative matcher with single-star backtracking: O(len(pattern)*len(s)) worst case, no
+	// allocation, no recursion (so no stack blow-up on hostile patterns).
+	pi, si := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(pattern) {
+			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
+			sc, sw := utf8.DecodeRuneInString(s[si:])
+			switch {
+			case pc == '*':
+				starP, starS = pi, si
+				pi++
+				continue
+			case pc == '?' || pc == sc || (caseInsensitive && foldEq(pc, sc)):
+				pi += pw
+				si += sw
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		// Let the last star absorb one more character and retry after it.
+		_, sw := utf8.DecodeRuneInString(s[starS:])
+		starS += sw
+		si = starS
+		pi = starP + 1
+	}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
+	}
+	return pi == len(pattern)
+}
+
+func foldEq(a, b rune) bool {
+	if a < utf8.RuneSelf && b < utf8.RuneSelf {
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		return a == b
+	}
+	return strings.EqualFold(string(a), string(b))
+}
+
+// split cuts s into its six ARN components without validating them.
+func split(s string) (c [6]string, ok bool) {
+	for i := 0; i < 5; i++ {
+		j := strings.IndexByte(s, ':')
+		if j < 0 {
+			return c, false
+		}
+		c[i], s = s[:j], s[j+1:]
+	}
+	c[5] = s
+	return c, true
+}
+
+func isLowerToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-') {
+			return false
+		}
+	}
+	return true
+}

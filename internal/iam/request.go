@@ -1,0 +1,161 @@
+package iam
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Principal is the caller a request is evaluated for.
+type Principal struct {
+	// ARN is the caller's own ARN: arn:aws:iam::A:user/x, arn:aws:sts::A:assumed-role/R/s,
+	// arn:aws:sts::A:federated-user/x or arn:aws:iam::A:root. Empty for anonymous callers and for
+	// service or federated principals.
+	ARN string
+	// Account is the caller's account id.
+	Account string
+	// PrincipalARN is what aws:PrincipalArn holds: the role ARN (arn:aws:iam::A:role/path/R) for
+	// an assumed-role session, else the same as ARN (WithGlobalKeys fills it in when empty). A
+	// resource policy naming the role matches every session of the role.
+	PrincipalARN string
+	UserID       string            // aws:userid: AIDA… for users, AROA…:session for sessions, the account id for root
+	Tags         map[string]string // principal tags (session tags win over role tags; the caller merges them)
+	OrgID        string            // aws:PrincipalOrgID, "" outside an organization
+	OrgPaths     []string          // aws:PrincipalOrgPaths, e.g. "o-a1b2c3/r-ab12/ou-ab12-11111111/"
+	// Service is set, instead of ARN, when an AWS service principal (e.g.
+	// "sagemaker.amazonaws.com") makes the request.
+	Service string
+	// Federated is set, instead of ARN, for AssumeRoleWithWebIdentity/SAML: the identity provider
+	// ("cognito-identity.amazonaws.com" or a SAML provider ARN) a trust policy must name.
+	Federated     string
+	CanonicalUser string // S3 canonical user id, rarely used
+}
+
+func (p *Principal) isRoot() bool {
+	return p.ARN != "" && strings.HasSuffix(p.ARN, ":root") && strings.Contains(p.ARN, ":iam::")
+}
+
+// anonymous callers, services and identity providers have no identity policies.
+func (p *Principal) hasIdentity() bool { return p.ARN != "" }
+
+// principalType is aws:PrincipalType.
+func (p *Principal) principalType() string {
+	switch {
+	case p.Service != "":
+		return "Service"
+	case p.Federated != "":
+		return "WebIdentity"
+	case p.ARN == "":
+		return "Anonymous"
+	case p.isRoot():
+		return "Account"
+	case strings.Contains(p.ARN, ":assumed-role/"):
+		return "AssumedRole"
+	case strings.Contains(p.ARN, ":federated-user/"):
+		return "FederatedUser"
+	}
+	return "User"
+}
+
+// Request is what is being decided: who does what to which resource, in which context.
+type Request struct {
+	Principal Principal
+	Action    string // service:Action, e.g. "sagemaker:DescribeModelPackage"
+	Resource  string // the resource ARN, or "*" for actions without one
+	// ResourceAccount owns the resource; "" means the principal's account (same-account).
+	ResourceAccount string
+	// Context holds the condition keys of the request (service keys such as
+	// sagemaker:ResourceTag/team, aws:SourceIp, aws:TagKeys …). Keys are case-insensitive.
+	// Evaluate needs a context prepared by WithGlobalKeys.
+	Context map[string][]string
+
+	prepared bool
+}
+
+// WithGlobalKeys returns a copy of r whose Context also holds the global condition keys derived
+// from the principal and the call: aws:PrincipalAccount, aws:PrincipalArn, aws:PrincipalOrgID,
+// aws:PrincipalOrgPaths, aws:PrincipalTag/*, aws:PrincipalType, aws:PrincipalIsAWSService,
+// aws:PrincipalServiceName, aws:userid, aws:username (IAM users only), aws:CurrentTime,
+// aws:EpochTime, aws:SecureTransport, aws:RequestedRegion (when region is not empty) and
+// aws:ResourceAccount. These overwrite any value of the same name the caller put in Context, so
+// request parameters cannot spoof them; other keys (aws:SourceIp, aws:SourceAccount, service
+// keys) are kept. Keys are stored lower-cased. Evaluate refuses requests not prepared this way.
+func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Request {
+	p := &r.Principal
+	if p.PrincipalARN == "" {
+		p.PrincipalARN = p.ARN
+	}
+	if r.ResourceAccount == "" {
+		r.ResourceAccount = p.Account
+	}
+	ctx := make(map[string][]string, len(r.Context)+16+len(p.Tags))
+	for k, v := range r.Context {
+		ctx[strings.ToLower(k)] = v
+	}
+	set := func(k string, v ...string) { ctx[strings.ToLower(k)] = v }
+	del := func(k string) { delete(ctx, strings.ToLower(k)) }
+	// Principal-derived keys: remove whatever the caller supplied, then set what is true.
+	for k := range ctx {
+		if strings.HasPrefix(k, "aws:principaltag/") {
+			delete(ctx, k)
+		}
+	}
+	for _, k := range []string{"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
+		"aws:PrincipalType", "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:userid", "aws:username",
+		"aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport", "aws:RequestedRegion", "aws:ResourceAccount"} {
+		del(k)
+	}
+	if p.Account != "" {
+		set("aws:PrincipalAccount", p.Account)
+	}
+	if p.PrincipalARN != "" {
+		set("aws:PrincipalArn", p.PrincipalARN)
+	}
+	if p.OrgID != "" {
+		set("aws:PrincipalOrgID", p.OrgID)
+	}
+	if len(p.OrgPaths) > 0 {
+		set("aws:PrincipalOrgPaths", p.OrgPaths...)
+	}
+	for k, v := range p.Tags {
+		set("aws:PrincipalTag/"+k, v)
+	}
+	set("aws:PrincipalType", p.principalType())
+	set("aws:PrincipalIsAWSService", strconv.FormatBool(p.Service != ""))
+	if p.Service != "" {
+		set("aws:PrincipalServiceName", p.Service)
+	}
+	if p.UserID != "" {
+		set("aws:userid", p.UserID)
+	}
+	if p.principalType() == "User" {
+		if i := strings.LastIndexByte(p.ARN, '/'); i >= 0 {
+			set("aws:username", p.ARN[i+1:])
+		}
+	}
+	now = now.UTC()
+	set("aws:CurrentTime", now.Format(time.RFC3339))
+	set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	set("aws:SecureTransport", strconv.FormatBool(secure))
+	if region != "" {
+		set("aws:RequestedRegion", region)
+	}
+	if r.ResourceAccount != "" {
+		set("aws:ResourceAccount", r.ResourceAccount)
+	}
+	r.Context = ctx
+	r.prepared = true
+	return r
+}
+
+// evalContext is the per-decision state: the request with its resource split once.
+type evalContext struct {
+	req         *Request
+	resParts    [6]string
+	resIsARN    bool
+	hasBoundary bool
+}
+
+func (c *evalContext) lookup(lowerKey string) []string {
+	return c.req.Context[lowerKey]
+}
