@@ -2,8 +2,8 @@ module github.com/slipway-ml/slipway
 
 go 1.26.8
 
-<<<<<<< HEAD
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	modernc.org/sqlite v1.62.0
 )
@@ -24,6 +24,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-=======
-require github.com/google/go-cmp v0.7.0 // indirect
->>>>>>> iam
