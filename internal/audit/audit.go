@@ -126,6 +126,7 @@ func (l *Log) Run(ctx context.Context) {
 		case first = <-l.queue:
 		case <-l.done:
 			// Drain what is queued so no accepted record is lost.
+			batch = batch[:0]
 			for {
 				select {
 				case p := <-l.queue:

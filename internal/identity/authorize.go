@@ -167,7 +167,7 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 	req := iam.Request{
 		Principal: iam.Principal{
 			ARN: caller.ARN, Account: caller.Account, PrincipalARN: caller.PrincipalARN,
-			UserID: caller.UserID, Username: userName(caller), OrgID: caller.OrgID, Tags: caller.Tags,
+			UserID: caller.UserID, OrgID: caller.OrgID, Tags: caller.Tags,
 		},
 		Action:          a.Name,
 		Resource:        a.Resource,
@@ -182,13 +182,6 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 	}
 	record(ctx, a.Resource, "deny", d.Reason)
 	return d.Reason, s.deniedBecause(caller, a.Name, a.Resource, d)
-}
-
-func userName(c Caller) string {
-	if c.Kind == KindUser {
-		return c.Name
-	}
-	return ""
 }
 
 func (s *Service) deniedBecause(caller Caller, action, resource string, d iam.Decision) error {

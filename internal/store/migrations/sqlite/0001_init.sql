@@ -112,7 +112,6 @@ CREATE TABLE model_packages (
     group_name TEXT NOT NULL,
     version BIGINT NOT NULL,
     arn TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL,
     approval_status TEXT NOT NULL,
     client_token TEXT,
     created_at BIGINT NOT NULL,
