@@ -4,8 +4,8 @@
 // caller's account, and asks the policy engine (package iam) for the decision.
 //
 // Invariants:
-//   - Secret access keys are stored sealed (AES-GCM) and session tokens only as SHA-256 hashes;
-//     neither is ever logged.
+//   - Secret access keys and session tokens are stored sealed (AES-GCM, bound to the key id);
+//     neither is ever logged. (They cannot be hashed: verifying a signature needs the secret.)
 //   - Every policy document is parsed (and so validated) before it is stored; a document that
 //     no longer parses never allows anything.
 //   - Authorize returns an errs.AccessDenied error unless the policies allow, and reports the
@@ -66,7 +66,7 @@ type AccessKey struct {
 	RoleName     string // session keys
 	SessionName  string // session keys
 	SealedSecret string
-	TokenHash    string // session keys: hex SHA-256 of the session token
+	SealedToken  string // session keys: the session token, sealed
 	Status       string // Active | Inactive
 	CreatedAt    time.Time
 	ExpiresAt    time.Time // zero for long-term keys

@@ -3,10 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -351,10 +348,9 @@ func (s *Service) DeleteAccessKey(ctx context.Context, account, user, id string)
 // Authenticated is what LookupAccessKey knows about a key.
 type Authenticated struct {
 	Secret       string
-	TokenHash    string // hex SHA-256 of the session token; empty for long-term keys
+	SessionToken string // the session token of temporary credentials; empty for long-term keys
 	ExpiresAt    time.Time
 	Caller       Caller
-	SessionToken bool
 }
 
 // LookupAccessKey finds the principal and secret of an access key. Unknown, inactive and
@@ -377,7 +373,12 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated
 	if err != nil {
 		return Authenticated{}, err
 	}
-	a := Authenticated{Secret: secret, TokenHash: k.TokenHash, ExpiresAt: k.ExpiresAt, SessionToken: k.TokenHash != ""}
+	a := Authenticated{Secret: secret, ExpiresAt: k.ExpiresAt}
+	if k.SealedToken != "" {
+		if a.SessionToken, err = s.seal.Open(k.SealedToken, k.ID+"/token"); err != nil {
+			return Authenticated{}, err
+		}
+	}
 	orgID, err := s.org.OrgID(ctx)
 	if err != nil {
 		return Authenticated{}, err
@@ -401,12 +402,6 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated
 		UserID:       role.ID + ":" + k.SessionName,
 	}
 	return a, nil
-}
-
-// TokenMatches reports whether token is the session token whose hash is hash, in constant time.
-func TokenMatches(hash, token string) bool {
-	sum := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(hash)) == 1
 }
 
 // Session is the result of AssumeRole.
@@ -451,11 +446,10 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	tokenBytes := make([]byte, 96)
 	rand.Read(tokenBytes)
 	token := "FwoG" + base64.StdEncoding.EncodeToString(tokenBytes)
-	sum := sha256.Sum256([]byte(token))
 	now := s.now()
 	k := AccessKey{
 		ID: id, Account: account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
-		SealedSecret: s.seal.Seal(secret, id), TokenHash: hex.EncodeToString(sum[:]),
+		SealedSecret: s.seal.Seal(secret, id), SealedToken: s.seal.Seal(token, id+"/token"),
 		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second),
 	}
 	if err := s.store.CreateAccessKey(ctx, k); err != nil {
@@ -507,13 +501,25 @@ func (s *Service) BootstrapAccount(ctx context.Context, account, managementAccou
 		return AccountCredentials{}, err
 	}
 	if account != managementAccount {
-		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, managementAccount)
-		if _, err := s.CreateRole(ctx, account, "OrganizationAccountAccessRole", "/", trust, "Lets the management account administer this account", 3600, nil); err != nil {
-			return AccountCredentials{}, err
-		}
-		if err := s.PutInlinePolicy(ctx, account, KindRole, "OrganizationAccountAccessRole", "AdministratorAccess", AdminPolicy); err != nil {
+		if err := s.CreateAccessRole(ctx, account, managementAccount, ""); err != nil {
 			return AccountCredentials{}, err
 		}
 	}
 	return AccountCredentials{Account: account, UserName: "admin", Key: key}, nil
+}
+
+// AccessRoleName is the role AWS Organizations creates in every new member account.
+const AccessRoleName = "OrganizationAccountAccessRole"
+
+// CreateAccessRole creates, in a member account, the administrator role that the management
+// account may assume (named AccessRoleName unless name says otherwise).
+func (s *Service) CreateAccessRole(ctx context.Context, account, managementAccount, name string) error {
+	if name == "" {
+		name = AccessRoleName
+	}
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, managementAccount)
+	if _, err := s.CreateRole(ctx, account, name, "/", trust, "Lets the management account administer this account", 3600, nil); err != nil {
+		return err
+	}
+	return s.PutInlinePolicy(ctx, account, KindRole, name, "AdministratorAccess", AdminPolicy)
 }

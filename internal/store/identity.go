@@ -262,21 +262,21 @@ func (s *Store) PoliciesOf(ctx context.Context, account, kind, principal string)
 
 // CreateAccessKey inserts an access key.
 func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, token_hash, status, created_at, expires_at)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.TokenHash, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt))
+		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt))
 	if err != nil {
 		return conflictOr(err, "access key")
 	}
 	return nil
 }
 
-const keyCols = `id, account, user_name, role_name, session_name, sealed_secret, token_hash, status, created_at, expires_at`
+const keyCols = `id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at`
 
 func scanKey(sc interface{ Scan(...any) error }) (identity.AccessKey, error) {
 	var k identity.AccessKey
 	var c, e int64
-	err := sc.Scan(&k.ID, &k.Account, &k.UserName, &k.RoleName, &k.SessionName, &k.SealedSecret, &k.TokenHash, &k.Status, &c, &e)
+	err := sc.Scan(&k.ID, &k.Account, &k.UserName, &k.RoleName, &k.SessionName, &k.SealedSecret, &k.SealedToken, &k.Status, &c, &e)
 	k.CreatedAt, k.ExpiresAt = fromMicros(c), fromMicros(e)
 	return k, err
 }

@@ -88,7 +88,7 @@ CREATE TABLE access_keys (
     role_name TEXT NOT NULL,       -- set for session credentials
     session_name TEXT NOT NULL,
     sealed_secret TEXT NOT NULL,   -- AES-GCM sealed, base64
-    token_hash TEXT NOT NULL,      -- SHA-256 of the session token, hex; empty for long-term keys
+    sealed_token TEXT NOT NULL,    -- AES-GCM sealed session token; empty for long-term keys
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL     -- 0 for long-term keys

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/org"
+)
+
+// loadMasterKey reads DATA_DIR/master.key, creating it (32 random bytes, mode 0600) on first start.
+func loadMasterKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "master.key")
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != 32 {
+			return nil, errs.E(errs.Invalid, "%s holds %d bytes; a master key is 32 bytes", path, len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, errs.E(errs.Internal, "cannot read the master key", err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, errs.E(errs.Internal, "cannot make a master key", err)
+	}
+	if err := writeFileAtomic(path, key, 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file and a rename, so readers never
+// see a partial file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return errs.E(errs.Internal, "cannot write %s", path, err)
+	}
+	return nil
+}
+
+// LoadOrgSpec reads an organization YAML file.
+//
+//	management: {name: data-science, id: "111111111111"}
+//	units:
+//	  - name: staging
+//	    accounts: [{name: staging-a}, {name: staging-b}]
+//	  - name: production
+//	    accounts: [{name: production}]
+func LoadOrgSpec(path string) (org.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return org.Spec{}, errs.E(errs.Invalid, "cannot read the organization file: %v", err)
+	}
+	var spec org.Spec
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil {
+		return org.Spec{}, errs.E(errs.Invalid, "%s: %v", path, err)
+	}
+	if spec.Management.Name == "" {
+		return org.Spec{}, errs.E(errs.Invalid, "%s: management.name is required", path)
+	}
+	if err := spec.Validate(); err != nil {
+		return org.Spec{}, errs.E(errs.Invalid, "%s: %s", path, errs.Message(err))
+	}
+	return spec, nil
+}
+
+// bootstrap creates the organization and every account's admin credentials, then writes the
+// shared-credentials file. It runs only when the store holds no organization.
+func (a *App) bootstrap(ctx context.Context, spec org.Spec) error {
+	accounts, err := a.Org.Bootstrap(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("cannot create the organization: %w", err)
+	}
+	mgmt := accounts[0].ID
+	var creds []identity.AccountCredentials
+	for _, acct := range accounts {
+		c, err := a.Identity.BootstrapAccount(ctx, acct.ID, mgmt)
+		if err != nil {
+			return fmt.Errorf("cannot create the admin of account %s: %w", acct.Name, err)
+		}
+		creds = append(creds, c)
+	}
+	var b strings.Builder
+	b.WriteString("# Slipway credentials: one profile per account, for the admin user of each.\n")
+	b.WriteString("# Use with: aws --endpoint-url http://" + a.cfg.Listen + " --profile NAME …\n")
+	for i, acct := range accounts {
+		fmt.Fprintf(&b, "\n[%s]\n# account %s\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
+			acct.Name, acct.ID, creds[i].Key.ID, creds[i].Key.Secret, a.cfg.Region)
+	}
+	path := a.CredentialsPath()
+	if err := writeFileAtomic(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	a.log.Info("created the organization", "accounts", len(accounts), "credentials", path)
+	return nil
+}

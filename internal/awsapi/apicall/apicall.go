@@ -1,0 +1,87 @@
+// Package apicall is the thin glue every service handler package shares: it decodes a
+// request's canonical JSON input into the handler's wire struct, translates the authenticated
+// caller into the domain's identity.Caller, and carries the authorization decision the domain
+// makes back into the request's audit note.
+package apicall
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/identity"
+)
+
+// Handle adapts a typed handler to awsapi.Handler: it decodes the input into In and records the
+// decision the domain reports for the audit trail.
+func Handle[In any](fn func(ctx context.Context, req *awsapi.Request, in *In) (any, error)) awsapi.Handler {
+	return func(ctx context.Context, req *awsapi.Request) (any, error) {
+		in := new(In)
+		if len(req.Input) > 0 {
+			if err := json.Unmarshal(req.Input, in); err != nil {
+				return nil, errs.E(errs.Invalid, "the request does not match the %s input shape: %v", req.Operation, err)
+			}
+		}
+		var note identity.Note
+		out, err := fn(identity.WithNote(ctx, &note), req, in)
+		if req.Audit != nil && note.Decision != "" {
+			req.Audit.Resource, req.Audit.Decision, req.Audit.Reason = note.Resource, note.Decision, note.Reason
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = struct{}{}
+		}
+		return out, nil
+	}
+}
+
+// Caller translates the authenticated caller into the domain's terms.
+func Caller(c awsapi.Caller) identity.Caller {
+	ic := identity.Caller{
+		Account: c.Account, ARN: c.ARN, PrincipalARN: c.PrincipalARN, UserID: c.UserID, OrgID: c.OrgID, Tags: c.Tags,
+	}
+	// arn:aws:iam::A:user/path/name or arn:aws:sts::A:assumed-role/role/session
+	_, res, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(c.ARN, "arn:aws:iam::"), "arn:aws:sts::"), ":")
+	switch {
+	case strings.HasPrefix(res, "assumed-role/"):
+		parts := strings.Split(res, "/")
+		ic.Kind = identity.KindRole
+		if len(parts) >= 3 {
+			ic.Name, ic.SessionName = parts[1], parts[len(parts)-1]
+		}
+	case strings.HasPrefix(res, "user/"):
+		ic.Kind = identity.KindUser
+		ic.Name = res[strings.LastIndex(res, "/")+1:]
+	}
+	return ic
+}
+
+// Context returns the request facts that global condition keys need.
+func Context(req *awsapi.Request) identity.RequestContext {
+	return identity.RequestContext{Region: req.Region, Secure: req.Secure, Time: req.Time}
+}
+
+// Tag is the wire shape of a tag in every service here.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+// TagMap turns a tag list into a map; a repeated key is an error.
+func TagMap(tags []Tag) (map[string]string, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		if _, dup := m[t.Key]; dup {
+			return nil, errs.E(errs.Invalid, "tag key %q appears more than once", t.Key)
+		}
+		m[t.Key] = t.Value
+	}
+	return m, nil
+}

@@ -1,0 +1,50 @@
+package iamapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
+)
+
+// STSHandlers returns the STS operations.
+func (a *API) STSHandlers() map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"AssumeRole":        apicall.Handle(a.assumeRole),
+		"GetCallerIdentity": apicall.Handle(a.getCallerIdentity),
+	}
+}
+
+type assumeIn struct {
+	RoleArn         string
+	RoleSessionName string
+	DurationSeconds int
+}
+
+type credentialsWire struct {
+	AccessKeyId     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+func (a *API) assumeRole(ctx context.Context, req *awsapi.Request, in *assumeIn) (any, error) {
+	s, err := a.Identity.AssumeRole(ctx, apicall.Caller(req.Caller), in.RoleArn, in.RoleSessionName,
+		time.Duration(in.DurationSeconds)*time.Second, apicall.Context(req))
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Credentials     credentialsWire
+		AssumedRoleUser struct{ AssumedRoleId, Arn string }
+	}{
+		Credentials:     credentialsWire{s.ID, s.Secret, s.SessionToken, s.ExpiresAt},
+		AssumedRoleUser: struct{ AssumedRoleId, Arn string }{s.AssumedRoleID, s.AssumedRoleARN},
+	}, nil
+}
+
+// getCallerIdentity needs no permission, as in AWS.
+func (a *API) getCallerIdentity(ctx context.Context, req *awsapi.Request, in *struct{}) (any, error) {
+	return map[string]string{"UserId": req.Caller.UserID, "Account": req.Caller.Account, "Arn": req.Caller.ARN}, nil
+}
