@@ -21,7 +21,9 @@ type command struct {
 // commands lists every subcommand. Files add theirs here, by name.
 func commands() map[string]command {
 	return map[string]command{
-		"algo": {summary: "built-in algorithms: prep, train, evaluate, predict", run: runAlgo},
+		"algo":   {summary: "built-in algorithms: prep, train, evaluate, predict", run: runAlgo},
+		"server": {summary: "run the control plane (AWS-compatible API)", run: runServer},
+		"audit":  {summary: "verify the audit trail's hash chain", run: runAudit},
 	}
 }
 

@@ -1,0 +1,269 @@
+// Package app is Slipway's composition root: it builds the store, the domain services and the
+// API server from a Config, bootstraps the organization on first start, and runs and stops
+// them in order. Nothing else wires components together.
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/slipway-ml/slipway/internal/audit"
+	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
+	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/store"
+)
+
+// App is a running Slipway server's parts.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	now   func() time.Time
+	Store *store.Store
+
+	Org      *org.Service
+	Identity *identity.Service
+	Registry *registry.Service
+	Audit    *audit.Log
+	API      *awsapi.Server
+
+	handler http.Handler
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// New builds every component, opens the store (applying migrations) and, on an empty store,
+// creates the organization and the credentials file. now is the clock (time.Now in production).
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, errs.E(errs.Invalid, "cannot create the data directory %s: %v", cfg.DataDir, err)
+	}
+	a := &App{cfg: cfg, log: log, now: now}
+	key, err := loadMasterKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := identity.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseDSN(), log)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	a.Org = org.NewService(st, now)
+	a.Identity = identity.NewService(st, orgBounds{a.Org}, sealer, now, log)
+	a.Registry = registry.NewService(st, a.Identity, cfg.Region, now)
+	a.Audit = audit.NewLog(st, log)
+
+	if _, err := a.Org.Organization(ctx); errs.Is(err, errs.NotFound) {
+		spec := org.DefaultSpec()
+		if cfg.OrgFile != "" {
+			if spec, err = LoadOrgSpec(cfg.OrgFile); err != nil {
+				st.Close()
+				return nil, err
+			}
+		}
+		if err := a.bootstrap(ctx, spec); err != nil {
+			st.Close()
+			return nil, err
+		}
+	} else if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	tokens := awsapi.NewPageTokens(derive(key, "pagination tokens"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	services, err := a.services(tokens)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.API = awsapi.NewServer(awsapi.Config{
+		Services: services,
+		Auth:     authenticator{a.Identity},
+		Audit:    auditor{a.Audit},
+		Now:      now,
+		Logger:   log,
+		Metrics:  reg,
+		Region:   cfg.Region,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", a.API)
+	a.handler = mux
+	return a, nil
+}
+
+func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
+	sm := &sagemakerapi.API{Registry: a.Registry, Tokens: tokens}
+	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
+	oa := &orgsapi.API{Org: a.Org, Identity: a.Identity, Tokens: tokens}
+	handlers := map[string]map[string]awsapi.Handler{
+		"sagemaker":         sm.Handlers(),
+		"iam":               ia.IAMHandlers(),
+		"sts":               ia.STSHandlers(),
+		"organizations":     oa.Handlers(),
+		"sagemaker-runtime": {}, // routed and signed already; endpoints come with serving
+	}
+	var out []*awsapi.Service
+	for _, name := range []string{"sagemaker", "iam", "sts", "organizations", "sagemaker-runtime"} {
+		m, err := awsapi.LoadModel(name)
+		if err != nil {
+			return nil, errs.E(errs.Internal, "cannot load the %s model", name, err)
+		}
+		out = append(out, &awsapi.Service{Name: name, Model: m, Handlers: handlers[name]})
+	}
+	return out, nil
+}
+
+// Handler returns the HTTP handler serving the API, /healthz and /metrics.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// CredentialsPath is where the shared-credentials file of the bootstrap lives.
+func (a *App) CredentialsPath() string { return filepath.Join(a.cfg.DataDir, "credentials") }
+
+// Start starts background work (the audit log's group commit).
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.Audit.Run(ctx) }()
+}
+
+// Close stops background work after draining it, then closes the store.
+func (a *App) Close() error {
+	a.Audit.Close()
+	a.wg.Wait()
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return a.Store.Close()
+}
+
+// Serve listens on the configured address and serves until ctx is done, then shuts down
+// gracefully: in-flight requests finish (up to 10 s), the audit log drains, the store closes.
+// ready, if not nil, is called with the bound address once the listener is open.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return errs.E(errs.Unavailable, "cannot listen on %s: %v", a.cfg.Listen, err)
+	}
+	a.Start(ctx)
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("serving", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir, "store", string(a.Store.Dialect()))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// derive makes a purpose-bound key from the master key.
+func derive(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// orgBounds adapts the organization to what identity needs.
+type orgBounds struct{ org *org.Service }
+
+func (b orgBounds) SCPLevels(ctx context.Context, account string) ([][]identity.NamedDocument, error) {
+	levels, err := b.org.SCPLevels(ctx, account)
+	if err != nil || levels == nil {
+		return nil, err
+	}
+	out := make([][]identity.NamedDocument, len(levels))
+	for i, l := range levels {
+		out[i] = make([]identity.NamedDocument, 0, len(l))
+		for _, p := range l {
+			out[i] = append(out[i], identity.NamedDocument{Name: p.Name, Document: p.Content})
+		}
+	}
+	return out, nil
+}
+
+func (b orgBounds) OrgID(ctx context.Context) (string, error) {
+	o, err := b.org.Organization(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	return o.ID, err
+}
+
+// authenticator adapts identity to the API's key lookup.
+type authenticator struct{ id *identity.Service }
+
+func (a authenticator) LookupAccessKey(ctx context.Context, id string) (awsapi.Credential, error) {
+	k, err := a.id.LookupAccessKey(ctx, id)
+	if err != nil {
+		return awsapi.Credential{}, err
+	}
+	c := k.Caller
+	return awsapi.Credential{
+		Secret: k.Secret, SessionToken: k.SessionToken, Expires: k.ExpiresAt,
+		Caller: awsapi.Caller{
+			AccessKeyID: id, Account: c.Account, ARN: c.ARN, UserID: c.UserID, PrincipalARN: c.PrincipalARN,
+			OrgID: c.OrgID, Tags: c.Tags,
+		},
+	}, nil
+}
+
+// auditor adapts the audit log to the API's records.
+type auditor struct{ log *audit.Log }
+
+func (a auditor) RecordCall(ctx context.Context, r awsapi.AuditRecord) error {
+	return a.log.RecordCall(ctx, audit.Record{
+		Time: r.Time, RequestID: r.RequestID, Account: r.Account, PrincipalARN: r.PrincipalARN, AccessKeyID: r.AccessKeyID,
+		Service: r.Service, Operation: r.Operation, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
+		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
+	})
+}

@@ -1,0 +1,270 @@
+package awsapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/slipway-ml/slipway/internal/awsapi/sigv4"
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+// apiError is an error as it goes on the wire: the protocol's code, the HTTP status and a message
+// safe to show. cause is for logs only.
+type apiError struct {
+	Code    string
+	Status  int
+	Message string
+	cause   error
+}
+
+func (e *apiError) Error() string {
+	s := e.Code + ": " + e.Message
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// receiverFault reports whether the query protocol should say <Type>Receiver</Type>.
+func (e *apiError) receiverFault() bool { return e.Status >= 500 }
+
+// kindCodes is a service's choice of error code for each errs.Kind: the first of Prefer that the
+// operation's model lists among its errors, else Default.
+type kindCodes struct {
+	Prefer  []string
+	Default string
+}
+
+// defaultCodes holds, per service, the codes for errors whose domain did not choose a code.
+var defaultCodes = map[string]map[errs.Kind]kindCodes{
+	"sagemaker": {
+		errs.Invalid:       {nil, "ValidationException"},
+		errs.NotFound:      {[]string{"ResourceNotFound"}, "ValidationException"},
+		errs.Conflict:      {[]string{"ConflictException", "ResourceInUse"}, "ResourceInUse"},
+		errs.LimitExceeded: {nil, "ResourceLimitExceeded"},
+		errs.AccessDenied:  {nil, "AccessDeniedException"},
+		errs.Throttled:     {nil, "ThrottlingException"},
+	},
+	"iam": {
+		errs.Invalid:       {nil, "ValidationError"},
+		errs.NotFound:      {nil, "NoSuchEntity"},
+		errs.Conflict:      {nil, "EntityAlreadyExists"},
+		errs.LimitExceeded: {nil, "LimitExceeded"},
+		errs.AccessDenied:  {nil, "AccessDenied"},
+		errs.Throttled:     {nil, "Throttling"},
+		errs.Internal:      {nil, "ServiceFailure"},
+		errs.Other:         {nil, "ServiceFailure"},
+	},
+	"sts": {
+		errs.Invalid:      {nil, "ValidationError"},
+		errs.NotFound:     {nil, "ValidationError"},
+		errs.Conflict:     {nil, "ValidationError"},
+		errs.AccessDenied: {nil, "AccessDenied"},
+		errs.Throttled:    {nil, "Throttling"},
+	},
+	"organizations": {
+		errs.Invalid:       {nil, "InvalidInputException"},
+		errs.NotFound:      {nil, "TargetNotFoundException"}, // refined below from the operation's errors
+		errs.Conflict:      {nil, "ConflictException"},       // refined below from the operation's errors
+		errs.LimitExceeded: {nil, "ConstraintViolationException"},
+		errs.AccessDenied:  {nil, "AccessDeniedException"},
+		errs.Throttled:     {nil, "TooManyRequestsException"},
+		errs.Internal:      {nil, "ServiceException"},
+		errs.Other:         {nil, "ServiceException"},
+	},
+	"sagemaker-runtime": {
+		errs.Invalid:      {nil, "ValidationError"},
+		errs.NotFound:     {nil, "ValidationError"},
+		errs.Conflict:     {nil, "ValidationError"},
+		errs.AccessDenied: {nil, "AccessDeniedException"},
+		errs.Throttled:    {nil, "ThrottlingException"},
+	},
+}
+
+// codeFor chooses the wire code for an error of kind in op of svc.
+func codeFor(svc *Service, op *Operation, kind errs.Kind) string {
+	if kc, ok := defaultCodes[svc.Model.Name][kind]; ok {
+		if op != nil {
+			for _, want := range kc.Prefer {
+				for _, e := range op.Errors {
+					if e.Name == want || e.ErrorCode == want {
+						return want
+					}
+				}
+			}
+			// Organizations names a NotFound per resource; take the operation's first one.
+			if svc.Model.Name == "organizations" && (kind == errs.NotFound || kind == errs.Conflict) {
+				for _, e := range op.Errors {
+					if kind == errs.NotFound && strings.HasSuffix(e.Name, "NotFoundException") ||
+						kind == errs.Conflict && strings.HasPrefix(e.Name, "Duplicate") {
+						return e.Name
+					}
+				}
+			}
+		}
+		return kc.Default
+	}
+	query := svc.Model.Protocol == ProtocolQuery
+	switch kind {
+	case errs.Invalid, errs.NotFound, errs.Conflict:
+		if query || svc.Model.Protocol == ProtocolRESTJSON {
+			return "ValidationError"
+		}
+		return "ValidationException"
+	case errs.AccessDenied:
+		if query {
+			return "AccessDenied"
+		}
+		return "AccessDeniedException"
+	case errs.Throttled:
+		if query {
+			return "Throttling"
+		}
+		return "ThrottlingException"
+	case errs.LimitExceeded:
+		return "LimitExceededException"
+	case errs.Unauthenticated:
+		if query {
+			return "InvalidClientTokenId"
+		}
+		return "UnrecognizedClientException"
+	case errs.Unavailable:
+		return "ServiceUnavailable"
+	}
+	return "InternalFailure"
+}
+
+// statusFor is the HTTP status of code: the model's error.httpStatusCode when the model knows the
+// code, else a default by kind.
+func statusFor(svc *Service, code string, kind errs.Kind) int {
+	if s := svc.errorShape(code); s != nil && s.HTTPStatus != 0 {
+		return s.HTTPStatus
+	}
+	switch kind {
+	case errs.Invalid, errs.NotFound, errs.Conflict, errs.Throttled, errs.LimitExceeded:
+		return http.StatusBadRequest
+	case errs.AccessDenied:
+		if svc.Model.Protocol == ProtocolQuery {
+			return http.StatusForbidden
+		}
+		return http.StatusBadRequest
+	case errs.Unauthenticated:
+		return http.StatusForbidden
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// wireCode translates a code the domain chose into the protocol's spelling: the query protocol
+// uses error.code ("NoSuchEntity"), the JSON protocols the shape name ("ResourceNotFound").
+func (svc *Service) wireCode(code string) string {
+	s := svc.errorShape(code)
+	if s == nil {
+		return code
+	}
+	if svc.Model.Protocol == ProtocolQuery {
+		return s.ErrorCode
+	}
+	return s.Name
+}
+
+// errorShape finds the model's exception shape by name or by error code.
+func (svc *Service) errorShape(code string) *Shape {
+	if s, ok := svc.Model.Shapes[code]; ok && s.Exception {
+		return s
+	}
+	return svc.errorsByCode[code]
+}
+
+// toAPIError maps a handler's error to the wire. Only errs.Message reaches the caller; internal
+// errors get a generic message.
+func toAPIError(svc *Service, op *Operation, err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	kind := errs.KindOf(err)
+	code := errs.CodeOf(err)
+	if code == "" {
+		code = codeFor(svc, op, kind)
+	} else {
+		code = svc.wireCode(code)
+	}
+	msg := errs.Message(err)
+	if kind == errs.Other || kind == errs.Internal {
+		msg = "We encountered an internal error. Please try again."
+	}
+	if kind == errs.Unavailable {
+		msg = "Service is unavailable. Please try again later."
+		if m := errs.Message(err); m != "internal error" {
+			msg = m
+		}
+	}
+	return &apiError{Code: code, Status: statusFor(svc, code, kind), Message: msg, cause: err}
+}
+
+// authError maps a SigV4 or credential failure to the protocol's code and status.
+func authError(protocol string, err error) *apiError {
+	query := protocol == ProtocolQuery
+	pick := func(jsonCode, queryCode string) string {
+		if query {
+			return queryCode
+		}
+		return jsonCode
+	}
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case sigv4.Missing:
+			msg := "Missing Authentication Token"
+			if query {
+				msg = "Request is missing Authentication Token"
+			}
+			return &apiError{Code: pick("MissingAuthenticationTokenException", "MissingAuthenticationToken"), Status: 403, Message: msg, cause: err}
+		case sigv4.Incomplete:
+			return &apiError{Code: pick("IncompleteSignatureException", "IncompleteSignature"), Status: 400, Message: se.Msg, cause: err}
+		case sigv4.PresignExpired:
+			if query {
+				return &apiError{Code: "RequestExpired", Status: 400, Message: se.Msg, cause: err}
+			}
+			return &apiError{Code: "InvalidSignatureException", Status: 403, Message: se.Msg, cause: err}
+		default: // Mismatch, Skewed
+			return &apiError{Code: pick("InvalidSignatureException", "SignatureDoesNotMatch"), Status: 403, Message: se.Msg, cause: err}
+		}
+	}
+	return &apiError{Code: pick("UnrecognizedClientException", "InvalidClientTokenId"), Status: 403,
+		Message: "The security token included in the request is invalid.", cause: err}
+}
+
+// expiredToken is the error for temporary credentials past their expiry.
+func expiredToken(protocol string) *apiError {
+	code := "ExpiredTokenException"
+	if protocol == ProtocolQuery {
+		code = "ExpiredToken"
+	}
+	return &apiError{Code: code, Status: 403, Message: "The security token included in the request is expired"}
+}
+
+// unknownOperation is the error for an operation the server does not serve.
+func unknownOperation(protocol, op, version string) *apiError {
+	if protocol == ProtocolQuery {
+		return &apiError{Code: "InvalidAction", Status: 400, Message: "Could not find operation " + op + " for version " + version}
+	}
+	return &apiError{Code: "UnknownOperationException", Status: 400, Message: "Unknown operation " + op}
+}
+
+// validationError is the error for input that breaks the input shape's constraints.
+func validationError(svc *Service, op *Operation, msg string) *apiError {
+	code := codeFor(svc, op, errs.Invalid)
+	return &apiError{Code: code, Status: statusFor(svc, code, errs.Invalid), Message: msg}
+}
+
+// serializationError is the error for input that cannot be parsed or has the wrong types.
+func serializationError(svc *Service, op *Operation, msg string) *apiError {
+	if svc.Model.Protocol == ProtocolQuery {
+		return validationError(svc, op, msg)
+	}
+	return &apiError{Code: "SerializationException", Status: 400, Message: msg}
+}

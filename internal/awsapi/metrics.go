@@ -1,0 +1,46 @@
+package awsapi
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Server's Prometheus collectors.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_api_requests_total",
+			Help: "AWS API requests by service, operation and HTTP status code.",
+		}, []string{"service", "operation", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "slipway_api_request_duration_seconds",
+			Help:    "Time to serve an AWS API request, by service and operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"service", "operation"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			// Share the collector already registered (a second Server on the same registry).
+			switch existing := are.ExistingCollector.(type) {
+			case *prometheus.CounterVec:
+				m.requests = existing
+			case *prometheus.HistogramVec:
+				m.duration = existing
+			}
+		}
+	}
+	return m, nil
+}

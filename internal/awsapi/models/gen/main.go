@@ -1,0 +1,231 @@
+// Command gen extracts the operations Slipway serves, and every shape they reach, from botocore's
+// service models into compact JSON files (internal/awsapi/models/<service>.json) that package
+// awsapi embeds, so that builds and CI never need botocore.
+//
+// Run it from the module root after editing the operation lists below:
+//
+//	go run ./internal/awsapi/models/gen [-botocore DIR] [-out internal/awsapi/models]
+//
+// Without -botocore it asks the python3 on PATH where botocore lives.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// services lists, per botocore service directory, the operations to extract. Adding an operation
+// or a service is a one-line change here followed by `go run ./internal/awsapi/models/gen`.
+var services = []struct {
+	Name string   // botocore's directory name, also the output file name
+	Ops  []string // operations to extract
+}{
+	{"sagemaker", strings.Fields("CreateModelPackageGroup DescribeModelPackageGroup ListModelPackageGroups DeleteModelPackageGroup PutModelPackageGroupPolicy GetModelPackageGroupPolicy DeleteModelPackageGroupPolicy CreateModelPackage DescribeModelPackage ListModelPackages UpdateModelPackage DeleteModelPackage AddTags ListTags DeleteTags")},
+	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy")},
+	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
+	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
+	{"sagemaker-runtime", strings.Fields("InvokeEndpoint")},
+}
+
+// dropped are model keys that carry prose only.
+var dropped = map[string]bool{"documentation": true, "documentationUrl": true, "examples": true, "deprecatedMessage": true}
+
+func main() {
+	botocore := flag.String("botocore", "", "botocore package directory (default: ask python3)")
+	out := flag.String("out", filepath.Join("internal", "awsapi", "models"), "output directory")
+	flag.Parse()
+	if err := run(*botocore, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(botocore, out string) error {
+	if botocore == "" {
+		b, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output()
+		if err != nil {
+			return fmt.Errorf("cannot locate botocore with python3 (use -botocore): %w", err)
+		}
+		botocore = strings.TrimSpace(string(b))
+	}
+	for _, s := range services {
+		model, err := readModel(filepath.Join(botocore, "data", s.Name))
+		if err != nil {
+			return err
+		}
+		b, err := extract(model, s.Ops)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, s.Name+".json"), b, 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d operations, %d bytes\n", s.Name, len(s.Ops), len(b))
+	}
+	return nil
+}
+
+// readModel reads the newest API version's service-2.json(.gz) under dir.
+func readModel(dir string) (map[string]any, error) {
+	versions, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, v := range versions {
+		if v.IsDir() {
+			names = append(names, v.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no API versions", dir)
+	}
+	sort.Strings(names)
+	base := filepath.Join(dir, names[len(names)-1], "service-2.json")
+	var r io.Reader
+	if f, err := os.Open(base); err == nil {
+		defer f.Close()
+		r = f
+	} else {
+		f, err := os.Open(base + ".gz")
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	}
+	var m map[string]any
+	if err := json.NewDecoder(r).Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
+	}
+	return m, nil
+}
+
+// extract returns the compact model holding ops and every shape they reach, one operation or
+// shape per line so that regenerated files diff well.
+func extract(model map[string]any, ops []string) ([]byte, error) {
+	allOps, _ := model["operations"].(map[string]any)
+	allShapes, _ := model["shapes"].(map[string]any)
+	keepOps := map[string]any{}
+	keepShapes := map[string]any{}
+	var visit func(name string) error
+	visit = func(name string) error {
+		if _, ok := keepShapes[name]; ok {
+			return nil
+		}
+		s, ok := allShapes[name].(map[string]any)
+		if !ok {
+			return fmt.Errorf("shape %s not found", name)
+		}
+		clean := strip(s).(map[string]any)
+		keepShapes[name] = clean
+		for _, ref := range shapeRefs(clean) {
+			if err := visit(ref); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, op := range ops {
+		o, ok := allOps[op].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("operation %s not found", op)
+		}
+		clean := strip(o).(map[string]any)
+		keepOps[op] = clean
+		for _, k := range []string{"input", "output"} {
+			if ref, ok := clean[k].(map[string]any); ok {
+				if err := visit(ref["shape"].(string)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		errList, _ := clean["errors"].([]any)
+		for _, e := range errList {
+			if err := visit(e.(map[string]any)["shape"].(string)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var buf bytes.Buffer
+	meta, _ := json.Marshal(strip(model["metadata"]))
+	fmt.Fprintf(&buf, "{\"metadata\":%s,\n\"operations\":{", meta)
+	writeSorted(&buf, keepOps)
+	buf.WriteString("},\n\"shapes\":{")
+	writeSorted(&buf, keepShapes)
+	buf.WriteString("}}\n")
+	return buf.Bytes(), nil
+}
+
+func writeSorted(buf *bytes.Buffer, m map[string]any) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(m[k])
+		fmt.Fprintf(buf, "\n%s:%s", kb, vb)
+	}
+	buf.WriteByte('\n')
+}
+
+// shapeRefs lists the shapes a shape refers to: members, list member, map key and value.
+func shapeRefs(s map[string]any) []string {
+	var refs []string
+	add := func(v any) {
+		if m, ok := v.(map[string]any); ok {
+			if n, ok := m["shape"].(string); ok {
+				refs = append(refs, n)
+			}
+		}
+	}
+	if members, ok := s["members"].(map[string]any); ok {
+		for _, m := range members {
+			add(m)
+		}
+	}
+	add(s["member"])
+	add(s["key"])
+	add(s["value"])
+	return refs
+}
+
+// strip removes prose from a model value, recursively.
+func strip(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if dropped[k] {
+				continue
+			}
+			out[k] = strip(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = strip(x)
+		}
+		return out
+	}
+	return v
+}

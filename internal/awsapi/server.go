@@ -1,0 +1,534 @@
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipway-ml/slipway/internal/awsapi/sigv4"
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+// DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 8 << 20
+
+// Service is one AWS service the Server speaks: its model and the handlers of the operations it
+// implements. Operations in the model without a handler answer as unknown operations.
+type Service struct {
+	// Name is the service's endpoint prefix as handlers, metrics and the audit trail name it,
+	// e.g. "sagemaker", "iam", "sagemaker-runtime". The signing name comes from the model.
+	Name     string
+	Model    *Model
+	Handlers map[string]Handler
+
+	errorsByCode map[string]*Shape
+}
+
+// Config configures a Server.
+type Config struct {
+	Services     []*Service
+	Auth         Authenticator
+	Audit        Auditor               // optional
+	Now          func() time.Time      // default time.Now
+	Logger       *slog.Logger          // default slog.Default()
+	Metrics      prometheus.Registerer // optional
+	Region       string                // default "us-east-1"
+	MaxBodyBytes int64                 // default DefaultMaxBodyBytes
+}
+
+// Server serves the AWS wire protocols of its services over HTTP. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	byTarget map[string]*Service // json services by X-Amz-Target prefix
+	bySigner map[string]*Service // query services by signing name
+	rest     []*Service
+	bufs     sync.Pool
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// NewServer builds a Server. It panics on a configuration that cannot work (no Authenticator, a
+// service without a model, two services claiming the same route, metrics that cannot register):
+// those are programming errors in the composition root.
+func NewServer(cfg Config) *Server {
+	if cfg.Auth == nil {
+		panic("awsapi: Config.Auth is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		panic("awsapi: metrics: " + err.Error())
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger.With("component", "awsapi"), now: cfg.Now, metrics: m,
+		byTarget: map[string]*Service{}, bySigner: map[string]*Service{},
+		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
+	for _, svc := range cfg.Services {
+		if svc.Model == nil {
+			panic("awsapi: service " + svc.Name + " has no model")
+		}
+		if svc.Name == "" {
+			svc.Name = svc.Model.Name
+		}
+		svc.errorsByCode = map[string]*Shape{}
+		for _, sh := range svc.Model.Shapes {
+			if sh.Exception {
+				svc.errorsByCode[sh.ErrorCode] = sh
+			}
+		}
+		if n := len(svc.Model.SkippedPatterns); n > 0 {
+			s.log.Info("model patterns Go cannot compile are not enforced", "service", svc.Name, "count", n, "shapes", svc.Model.SkippedPatterns)
+		}
+		var key string
+		var table map[string]*Service
+		switch svc.Model.Protocol {
+		case ProtocolJSON:
+			key, table = svc.Model.TargetPrefix, s.byTarget
+		case ProtocolQuery:
+			key, table = svc.Model.SigningName, s.bySigner
+		case ProtocolRESTJSON:
+			s.rest = append(s.rest, svc)
+			continue
+		default:
+			panic("awsapi: service " + svc.Name + ": protocol " + svc.Model.Protocol + " is not supported")
+		}
+		if _, dup := table[key]; dup {
+			panic("awsapi: two services claim " + key)
+		}
+		table[key] = svc
+	}
+	return s
+}
+
+// call is the state of one request as it passes through the Server.
+type call struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	id       string
+	start    time.Time
+	protocol string
+	svc      *Service
+	opName   string
+	op       *Operation
+	signed   *sigv4.Signed
+	caller   Caller
+	note     AuditNote
+	status   int
+	errCode  string
+}
+
+// ServeHTTP serves one AWS API request: route, read the body, verify SigV4, decode and validate
+// the input, run the handler, encode the output or the error, then log, count and audit.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, id: newRequestID(), start: s.now()}
+	w.Header().Set("X-Amzn-RequestId", c.id)
+	var aerr *apiError
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				aerr = &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
+					cause: fmt.Errorf("panic: %v", p)}
+			}
+		}()
+		aerr = s.serve(c)
+	}()
+	if aerr != nil {
+		s.writeError(c, aerr)
+	}
+	s.finish(c, aerr)
+}
+
+// serve does the work of ServeHTTP up to writing a successful response.
+func (s *Server) serve(c *call) *apiError {
+	r := c.r
+	labels, restOp := s.routeREST(c)
+	if c.svc == nil {
+		if t := r.Header.Get("X-Amz-Target"); t != "" {
+			c.protocol = ProtocolJSON
+			prefix, op, _ := strings.Cut(t, ".")
+			c.opName = op
+			c.svc = s.byTarget[prefix]
+			if c.svc == nil {
+				return unknownOperation(ProtocolJSON, t, "")
+			}
+		} else {
+			c.protocol = ProtocolQuery
+		}
+	}
+
+	body, aerr := s.readBody(c)
+	if aerr != nil {
+		return aerr
+	}
+	var form url.Values
+	if c.protocol == ProtocolQuery {
+		if form, aerr = queryParams(r, body); aerr != nil {
+			return aerr
+		}
+		c.opName = form.Get("Action")
+	}
+
+	if aerr := s.authenticate(c, body); aerr != nil {
+		return aerr
+	}
+	if c.protocol == ProtocolQuery {
+		// Query services are told apart by the credential scope's service.
+		c.svc = s.bySigner[c.signed.Service]
+		if c.svc == nil {
+			return &apiError{Code: "InvalidAction", Status: 400, Message: "The service " + c.signed.Service + " is not available at this endpoint"}
+		}
+		if v := form.Get("Version"); v != "" && v != c.svc.Model.APIVersion {
+			return unknownOperation(ProtocolQuery, c.opName, v)
+		}
+	}
+	if c.op == nil {
+		c.op = c.svc.Model.Operations[c.opName]
+	}
+	h := c.svc.Handlers[c.opName]
+	if c.op == nil || h == nil {
+		return unknownOperation(c.protocol, c.opName, c.svc.Model.APIVersion)
+	}
+	if restOp != nil && c.op != restOp {
+		return unknownOperation(c.protocol, c.opName, "")
+	}
+
+	input, aerr := s.decode(c, labels, form, body)
+	if aerr != nil {
+		return aerr
+	}
+	req := &Request{
+		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: c.signed.Region,
+		RequestID: c.id, SourceIP: sourceIP(r), Secure: r.TLS != nil, Time: c.start,
+		Input: input, Header: r.Header, Body: body, Audit: &c.note,
+	}
+	out, err := h(r.Context(), req)
+	if err != nil {
+		return toAPIError(c.svc, c.op, err)
+	}
+	return s.writeOutput(c, out)
+}
+
+// routeREST finds the restJson1 operation whose URI template matches the path.
+func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
+	if len(s.rest) == 0 {
+		return nil, nil
+	}
+	path := c.r.URL.EscapedPath()
+	for _, svc := range s.rest {
+		for _, op := range svc.Model.Operations {
+			if op.Method != c.r.Method {
+				continue
+			}
+			if labels, ok := op.matchPath(path); ok {
+				c.svc, c.op, c.opName, c.protocol = svc, op, op.Name, ProtocolRESTJSON
+				return labels, op
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) readBody(c *call) ([]byte, *apiError) {
+	if c.r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, tooLarge(s.cfg.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(s.cfg.MaxBodyBytes)
+		}
+		return nil, &apiError{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read", cause: err}
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) *apiError {
+	return &apiError{Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge,
+		Message: "Request body must not exceed " + strconv.FormatInt(limit, 10) + " bytes"}
+}
+
+// queryParams merges the URL's query with a form-encoded body, as the query protocol allows both.
+func queryParams(r *http.Request, body []byte) (url.Values, *apiError) {
+	vals, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &apiError{Code: "MalformedQueryString", Status: 400, Message: "The query string is malformed", cause: err}
+	}
+	if len(body) > 0 {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if ct != "application/x-www-form-urlencoded" {
+			return nil, &apiError{Code: "MalformedQueryString", Status: 400, Message: "Content-Type must be application/x-www-form-urlencoded"}
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, &apiError{Code: "MalformedQueryString", Status: 400, Message: "The request body is not a valid form", cause: err}
+		}
+		for k, v := range form {
+			vals[k] = append(vals[k], v...)
+		}
+	}
+	return vals, nil
+}
+
+// authenticate verifies the request's signature and fills c.caller.
+func (s *Server) authenticate(c *call, body []byte) *apiError {
+	signed, err := sigv4.Parse(c.r)
+	if err != nil {
+		return authError(c.protocol, err)
+	}
+	c.signed = signed
+	c.caller.AccessKeyID = signed.AccessKeyID
+	now := s.now()
+	if err := signed.CheckTime(now); err != nil {
+		return authError(c.protocol, err)
+	}
+	if c.svc != nil && signed.Service != c.svc.Model.SigningName {
+		return authError(c.protocol, &sigv4.Error{Reason: sigv4.Mismatch,
+			Msg: "Credential should be scoped to correct service: '" + c.svc.Model.SigningName + "'. "})
+	}
+	cred, err := s.cfg.Auth.LookupAccessKey(c.r.Context(), signed.AccessKeyID)
+	if err != nil {
+		if errs.KindOf(err) != errs.Unauthenticated && errs.KindOf(err) != errs.NotFound {
+			s.log.Error("access key lookup failed", "request_id", c.id, "err", err)
+			return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.", cause: err}
+		}
+		return authError(c.protocol, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(cred.SessionToken), []byte(signed.SecurityToken)) != 1 {
+		return authError(c.protocol, errs.E(errs.Unauthenticated, "session token does not match the access key"))
+	}
+	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
+		return expiredToken(c.protocol)
+	}
+	if err := signed.Verify(c.r, body, cred.Secret, sigv4.Options{S3: signed.Service == "s3"}); err != nil {
+		return authError(c.protocol, err)
+	}
+	c.caller = cred.Caller
+	if c.caller.AccessKeyID == "" {
+		c.caller.AccessKeyID = signed.AccessKeyID
+	}
+	if c.caller.SessionToken == "" {
+		c.caller.SessionToken = cred.SessionToken
+	}
+	if c.caller.PrincipalARN == "" {
+		c.caller.PrincipalARN = c.caller.ARN
+	}
+	return nil
+}
+
+// decode turns the request into the operation's canonical input.
+func (s *Server) decode(c *call, labels map[string]string, form url.Values, body []byte) (input []byte, aerr *apiError) {
+	var v any
+	var ck checker
+	switch c.protocol {
+	case ProtocolJSON:
+		var err error
+		if v, err = decodeJSONValue(body); err != nil {
+			return nil, &apiError{Code: "SerializationException", Status: 400, Message: "The request body is not valid JSON", cause: err}
+		}
+	case ProtocolQuery:
+		if c.op.Input == nil {
+			return []byte("{}"), nil
+		}
+		v = decodeQuery(&ck, form, c.op.Input)
+	case ProtocolRESTJSON:
+		var err error
+		if v, err = decodeREST(&ck, c.op, labels, c.r, body); err != nil {
+			return nil, &apiError{Code: "SerializationException", Status: 400, Message: "The request body is not valid JSON", cause: err}
+		}
+	}
+	if ck.typeErr != "" {
+		return nil, serializationError(c.svc, c.op, ck.typeErr)
+	}
+	if len(ck.violations) > 0 {
+		return nil, validationError(c.svc, c.op, ck.validationMessage())
+	}
+	return validateInput(c.svc, c.op, v)
+}
+
+// writeOutput encodes the handler's result in the protocol's shape.
+func (s *Server) writeOutput(c *call, out any) *apiError {
+	tree, err := outputTree(out)
+	if err != nil {
+		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
+			cause: fmt.Errorf("encode %s output: %w", c.op.Name, err)}
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer s.bufs.Put(buf)
+	h := c.w.Header()
+	status := http.StatusOK
+	switch c.protocol {
+	case ProtocolJSON:
+		h.Set("Content-Type", "application/x-amz-json-"+jsonVersion(c.svc.Model))
+		writeJSON(buf, tree, c.op.Output, nil)
+	case ProtocolQuery:
+		h.Set("Content-Type", "text/xml")
+		writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
+	case ProtocolRESTJSON:
+		b, ct := writeREST(h, c.op, tree)
+		if ct != "" && h.Get("Content-Type") == "" {
+			h.Set("Content-Type", ct)
+		}
+		buf.Write(b)
+		status = c.op.ResponseCode
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(buf.Bytes())
+	c.status = status
+	return nil
+}
+
+func jsonVersion(m *Model) string {
+	if m.JSONVersion == "" {
+		return "1.0"
+	}
+	return m.JSONVersion
+}
+
+// writeError encodes e in the protocol's error shape.
+func (s *Server) writeError(c *call, e *apiError) {
+	c.status, c.errCode = e.Status, e.Code
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer s.bufs.Put(buf)
+	h := c.w.Header()
+	switch c.protocol {
+	case ProtocolQuery:
+		ns := ""
+		if c.svc != nil {
+			ns = c.svc.Model.XMLNamespace
+		}
+		h.Set("Content-Type", "text/xml")
+		writeQueryError(buf, ns, e, c.id)
+	case ProtocolRESTJSON:
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amzn-ErrorType", e.Code)
+		buf.WriteString(`{"message":`)
+		writeString(buf, e.Message)
+		buf.WriteString("}")
+	default:
+		v := "1.1"
+		if c.svc != nil {
+			v = jsonVersion(c.svc.Model)
+		}
+		h.Set("Content-Type", "application/x-amz-json-"+v)
+		h.Set("X-Amzn-ErrorType", e.Code)
+		buf.WriteString(`{"__type":`)
+		writeString(buf, e.Code)
+		buf.WriteString(`,"message":`)
+		writeString(buf, e.Message)
+		buf.WriteString("}")
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	c.w.WriteHeader(e.Status)
+	_, _ = c.w.Write(buf.Bytes())
+}
+
+// finish logs, counts and audits the call.
+func (s *Server) finish(c *call, aerr *apiError) {
+	elapsed := s.now().Sub(c.start)
+	svcName, opName := "unknown", "unknown"
+	if c.svc != nil {
+		svcName = c.svc.Name
+		if c.op != nil {
+			opName = c.op.Name
+		}
+	}
+	s.metrics.requests.WithLabelValues(svcName, opName, strconv.Itoa(c.status)).Inc()
+	s.metrics.duration.WithLabelValues(svcName, opName).Observe(elapsed.Seconds())
+
+	attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
+		"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
+	switch {
+	case aerr == nil:
+		s.log.Debug("api call", attrs...)
+	case aerr.Status >= 500:
+		s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
+	default:
+		attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
+		if aerr.cause != nil {
+			attrs = append(attrs, "err", aerr.cause)
+		}
+		s.log.Info("api call rejected", attrs...)
+	}
+
+	if s.cfg.Audit == nil {
+		return
+	}
+	name := c.opName
+	if c.op != nil {
+		name = c.op.Name
+	}
+	rec := AuditRecord{
+		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.PrincipalARN,
+		AccessKeyID: c.caller.AccessKeyID, Service: svcName, Operation: name,
+		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
+		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: c.r.UserAgent(),
+	}
+	if len(rec.Operation) > 128 {
+		rec.Operation = rec.Operation[:128]
+	}
+	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), rec); err != nil {
+		s.log.Error("audit record failed", "request_id", c.id, "err", err)
+	}
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// newRequestID returns a random UUID (version 4) as AWS request ids look.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:16])
+	return string(out[:])
+}
