@@ -185,14 +185,7 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 }
 
 func (s *Service) deniedBecause(caller Caller, action, resource string, d iam.Decision) error {
-	var why string
-	switch {
-	case d.Effect == iam.ExplicitDeny:
-		why = "with an explicit deny in " + d.Reason
-	default:
-		why = "because " + d.Reason
-	}
-	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s %s", caller.ARN, action, resource, why)
+	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because of an %s", caller.ARN, action, resource, d.Reason)
 }
 
 func (s *Service) denied(ctx context.Context, caller Caller, action, resource, reason string) error {

@@ -53,6 +53,9 @@ func (a *API) authorize(ctx context.Context, req *awsapi.Request, action, resour
 		return o, err
 	}
 	c := apicall.Caller(req.Caller)
+	if c.Account != o.ManagementAccount {
+		return o, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: only principals of the management account may call %s", action).WithCode("AccessDeniedException")
+	}
 	if resource == "" {
 		resource = "*"
 	}
@@ -60,9 +63,6 @@ func (a *API) authorize(ctx context.Context, req *awsapi.Request, action, resour
 		Name: "organizations:" + action, Resource: resource, ResourceAccount: o.ManagementAccount, Context: apicall.Context(req),
 	}); err != nil {
 		return o, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: %s", errs.Message(err)).WithCode("AccessDeniedException")
-	}
-	if c.Account != o.ManagementAccount {
-		return o, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: only the management account can call %s", action).WithCode("AccessDeniedException")
 	}
 	return o, nil
 }

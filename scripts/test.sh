@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# test.sh: run every test of Slipway, with everything the tests need.
+# It installs the Debian packages the tests use when they are missing (as root), starts a
+# throwaway PostgreSQL on a free loopback port for the store conformance suite, runs go vet and
+# go test over the whole module, and stops PostgreSQL at the end. Nothing is skipped: if a
+# prerequisite cannot be had, it fails loudly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=(postgresql awscli python3-boto3 python3-xgboost python3-sklearn python3-pandas)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "test.sh: need root to install ${missing[*]} (or install them: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+for bin in /usr/bin/aws /usr/bin/python3; do
+  [ -x "$bin" ] || { echo "test.sh: $bin is missing" >&2; exit 1; }
+done
+/usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas" >&2; exit 1; }
+
+pgdir=$(mktemp -d /tmp/slipway-test-pg.XXXXXX)
+cleanup() { scripts/pg-throwaway.sh stop "$pgdir/pg" || true; rm -rf "$pgdir"; }
+trap cleanup EXIT
+SLIPWAY_TEST_POSTGRES=$(scripts/pg-throwaway.sh start "$pgdir/pg")
+export SLIPWAY_TEST_POSTGRES
+echo "test.sh: PostgreSQL at $SLIPWAY_TEST_POSTGRES"
+
+echo "test.sh: go vet ./..."
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "test.sh: gofmt would change: $unformatted" >&2
+  exit 1
+fi
+echo "test.sh: go test ./..."
+go test -count=1 -timeout 20m ./... "$@"
