@@ -1,0 +1,54 @@
+// Package deps checks the import rules of ARCHITECTURE.md: domain packages never import the
+// transport (awsapi), the store implementation, the composition root or the CLI; leaf packages
+// import nothing of Slipway's but errs.
+package deps
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/slipway-ml/slipway/internal/"
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		deps[strings.TrimPrefix(f[0], module)] = f[1:]
+	}
+	forbidden := map[string][]string{
+		"iam":                {"awsapi", "store", "app", "cli", "identity", "registry", "org"},
+		"arn":                {"awsapi", "store", "app", "cli", "iam"},
+		"errs":               {""},
+		"org":                {"awsapi", "store", "app", "cli"},
+		"identity":           {"awsapi", "store", "app", "cli"},
+		"registry":           {"awsapi", "store", "app", "cli"},
+		"events":             {"awsapi", "store", "app", "cli"},
+		"audit":              {"awsapi", "store", "app", "cli"},
+		"awsapi":             {"store", "app", "cli"},
+		"store":              {"awsapi", "app", "cli"},
+		"algorithms/xgboost": {"awsapi", "store", "app", "cli"},
+	}
+	for pkg, bad := range forbidden {
+		ds, ok := deps[pkg]
+		if !ok {
+			continue // not built yet on this branch
+		}
+		for _, d := range ds {
+			rel, ok := strings.CutPrefix(d, module)
+			if !ok {
+				continue
+			}
+			for _, b := range bad {
+				if b == "" && rel != "" || b != "" && (rel == b || strings.HasPrefix(rel, b+"/")) {
+					t.Errorf("%s imports %s", pkg, rel)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package identity_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/store/storetest"
+)
+
+// noOrg is an installation without an organization: no SCPs bound anyone.
+type noOrg struct{}
+
+func (noOrg) SCPLevels(context.Context, string) ([][]identity.NamedDocument, error) { return nil, nil }
+func (noOrg) OrgID(context.Context) (string, error)                                   { return "", nil }
+
+const (
+	acctA = "111111111111"
+	acctB = "222222222222"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newService(t *testing.T) (*identity.Service, *clock) {
+	st := storetest.OpenSQLite(t)
+	seal, err := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	return identity.NewService(st, noOrg{}, seal, c.now, nil), c
+}
+
+func caller(t *testing.T, s *identity.Service, account, user string) identity.Caller {
+	t.Helper()
+	p, err := s.Principal(context.Background(), account, identity.KindUser, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.Caller{Account: account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: user}
+}
+
+func TestSealerBindsContext(t *testing.T) {
+	s, _ := identity.NewSealer(make([]byte, 32))
+	sealed := s.Seal("secret", "AKIA1")
+	if got, err := s.Open(sealed, "AKIA1"); err != nil || got != "secret" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := s.Open(sealed, "AKIA2"); err == nil {
+		t.Error("a sealed secret opened under another key id")
+	}
+	if strings.Contains(sealed, "secret") {
+		t.Error("the sealed form contains the secret")
+	}
+	if _, err := identity.NewSealer(make([]byte, 16)); err == nil {
+		t.Error("a 16-byte master key was accepted")
+	}
+}
+
+func TestKeysAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newService(t)
+	creds, err := s.BootstrapAccount(ctx, acctA, acctA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.LookupAccessKey(ctx, creds.Key.ID)
+	if err != nil || a.Secret != creds.Key.Secret || a.Caller.ARN != "arn:aws:iam::111111111111:user/admin" {
+		t.Fatalf("LookupAccessKey = %+v, %v", a, err)
+	}
+	if _, err := s.LookupAccessKey(ctx, "AKIANOTAKEY000000000"); !errs.Is(err, errs.Unauthenticated) {
+		t.Errorf("unknown key: err = %v, want Unauthenticated", err)
+	}
+	if _, err := s.CreateAccessKey(ctx, acctA, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAccessKey(ctx, acctA, "admin"); !errs.Is(err, errs.LimitExceeded) {
+		t.Errorf("third key: err = %v, want LimitExceeded", err)
+	}
+	_ = clk
+}
+
+func TestAssumeRole(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newService(t)
+	for _, acct := range []string{acctA, acctB} {
+		if _, err := s.BootstrapAccount(ctx, acct, acctA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// B's OrganizationAccountAccessRole trusts A's root; A's admin may do anything.
+	roleB := fmt.Sprintf("arn:aws:iam::%s:role/OrganizationAccountAccessRole", acctB)
+	adminA, adminB := caller(t, s, acctA, "admin"), caller(t, s, acctB, "admin")
+
+	sess, err := s.AssumeRole(ctx, adminA, roleB, "deploy", 0, identity.RequestContext{})
+	if err != nil {
+		t.Fatalf("trusted AssumeRole: %v", err)
+	}
+	if sess.AssumedRoleARN != "arn:aws:sts::222222222222:assumed-role/OrganizationAccountAccessRole/deploy" || !strings.HasPrefix(sess.ID, "ASIA") {
+		t.Errorf("session = %+v", sess)
+	}
+	a, err := s.LookupAccessKey(ctx, sess.ID)
+	if err != nil || a.SessionToken != sess.SessionToken || a.Caller.ARN != sess.AssumedRoleARN || a.Caller.PrincipalARN != roleB {
+		t.Fatalf("session credentials: %+v, %v", a.Caller, err)
+	}
+
+	// A role in A trusting only A: B's admin may not assume it.
+	trustA := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, acctA)
+	if _, err := s.CreateRole(ctx, acctA, "deployer", "/", trustA, "", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	roleA := "arn:aws:iam::111111111111:role/deployer"
+	if _, err := s.AssumeRole(ctx, adminB, roleA, "x1", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("untrusted AssumeRole: err = %v, want AccessDenied", err)
+	}
+	// Trust naming the account root needs the caller's identity policy too: a user without one fails.
+	if _, err := s.CreateUser(ctx, acctA, "nobody", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AssumeRole(ctx, caller(t, s, acctA, "nobody"), roleA, "x2", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("AssumeRole without an identity policy: err = %v, want AccessDenied", err)
+	}
+	if _, err := s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/missing", "x3", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("missing role: err = %v, want AccessDenied (existence is not revealed)", err)
+	}
+	for _, d := range []time.Duration{time.Minute, 2 * time.Hour} {
+		if _, err := s.AssumeRole(ctx, adminA, roleA, "x4", d, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("DurationSeconds %v: err = %v, want Invalid", d, err)
+		}
+	}
+	if _, err := s.AssumeRole(ctx, adminA, roleA, "a", 0, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("one-letter session name: err = %v, want Invalid", err)
+	}
+
+	clk.t = clk.t.Add(2 * time.Hour)
+	if _, err := s.LookupAccessKey(ctx, sess.ID); !errs.Is(err, errs.Unauthenticated) || errs.CodeOf(err) != "ExpiredToken" {
+		t.Errorf("expired session: err = %v (code %s), want ExpiredToken", err, errs.CodeOf(err))
+	}
+}
+
+func TestPoliciesAreValidatedBeforeStored(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	if _, err := s.CreateUser(ctx, acctA, "u", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string]string{
+		"not json":          `{`,
+		"bad effect":        `{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`,
+		"principal in user": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := s.PutInlinePolicy(ctx, acctA, identity.KindUser, "u", "p", doc)
+			if errs.CodeOf(err) != "MalformedPolicyDocument" {
+				t.Errorf("err = %v (code %q), want MalformedPolicyDocument", err, errs.CodeOf(err))
+			}
+		})
+	}
+	if ps, _ := s.InlinePolicies(ctx, acctA, identity.KindUser, "u"); len(ps) != 0 {
+		t.Errorf("malformed policies were stored: %v", ps)
+	}
+	if err := s.DeletePrincipal(ctx, acctA, identity.KindUser, "u"); err != nil {
+		t.Errorf("deleting a bare user: %v", err)
+	}
+}

@@ -1,0 +1,296 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/store"
+	"github.com/slipway-ml/slipway/internal/store/storetest"
+)
+
+func TestApprovalTransitions(t *testing.T) {
+	states := []registry.ApprovalStatus{registry.Pending, registry.Approved, registry.Rejected, "Bogus"}
+	allowed := map[[2]registry.ApprovalStatus]bool{
+		{registry.Pending, registry.Pending}:   true,
+		{registry.Pending, registry.Approved}:  true,
+		{registry.Pending, registry.Rejected}:  true,
+		{registry.Approved, registry.Approved}: true,
+		{registry.Approved, registry.Rejected}: true,
+		{registry.Rejected, registry.Rejected}: true,
+		{registry.Rejected, registry.Approved}: true,
+	}
+	for _, from := range states {
+		for _, to := range states {
+			t.Run(fmt.Sprintf("%s→%s", from, to), func(t *testing.T) {
+				if got, want := from.CanMoveTo(to), allowed[[2]registry.ApprovalStatus{from, to}]; got != want {
+					t.Errorf("CanMoveTo = %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+// fixture is a real store, a real organization with three accounts and their admins, and the
+// registry over them.
+type fixture struct {
+	st                      *store.Store
+	reg                     *registry.Service
+	id                      *identity.Service
+	org                     *org.Service
+	ds, staging, production registry.Call
+}
+
+type bounds struct{ o *org.Service }
+
+func (b bounds) SCPLevels(ctx context.Context, account string) ([][]identity.NamedDocument, error) {
+	levels, err := b.o.SCPLevels(ctx, account)
+	var out [][]identity.NamedDocument
+	for _, l := range levels {
+		var docs []identity.NamedDocument
+		for _, p := range l {
+			docs = append(docs, identity.NamedDocument{Name: p.Name, Document: p.Content})
+		}
+		out = append(out, docs)
+	}
+	return out, err
+}
+
+func (b bounds) OrgID(ctx context.Context) (string, error) {
+	o, err := b.o.Organization(ctx)
+	return o.ID, err
+}
+
+func newFixture(t *testing.T) *fixture {
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+	o := org.NewService(st, now)
+	seal, err := identity.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := identity.NewService(st, bounds{o}, seal, now, nil)
+	accounts, err := o.Bootstrap(ctx, org.DefaultSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{st: st, id: id, org: o, reg: registry.NewService(st, id, "us-east-1", now)}
+	calls := map[string]*registry.Call{"data-science": &f.ds, "staging": &f.staging, "production": &f.production}
+	for _, a := range accounts {
+		if _, err := id.BootstrapAccount(ctx, a.ID, accounts[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		p, err := id.Principal(ctx, a.ID, identity.KindUser, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		*calls[a.Name] = registry.Call{Caller: identity.Caller{
+			Account: a.ID, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: "admin",
+		}, Context: identity.RequestContext{Region: "us-east-1", Secure: true}}
+	}
+	return f
+}
+
+func TestCrossAccountNeedsGroupPolicy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	spec := map[string]json.RawMessage{"InferenceSpecification": json.RawMessage(`{"Containers":[{"Image":"x"}]}`)}
+	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone", Details: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.DescribePackage(ctx, f.staging, p.ARN); !errs.Is(err, errs.AccessDenied) {
+		t.Fatalf("staging describes without a group policy: err = %v, want AccessDenied", err)
+	}
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},
+		"Action":["sagemaker:DescribeModelPackage","sagemaker:ListModelPackages"],
+		"Resource":["arn:aws:sagemaker:us-east-1:%s:model-package/abalone/*","arn:aws:sagemaker:us-east-1:%s:model-package-group/abalone"]}]}`,
+		f.staging.Caller.Account, f.ds.Caller.Account, f.ds.Caller.Account)
+	if err := f.reg.PutGroupPolicy(ctx, f.ds, "abalone", policy); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.reg.DescribePackage(ctx, f.staging, p.ARN)
+	if err != nil {
+		t.Fatalf("staging describes with the group policy: %v", err)
+	}
+	if string(got.Details["InferenceSpecification"]) != `{"Containers":[{"Image":"x"}]}` {
+		t.Errorf("details = %s", got.Details["InferenceSpecification"])
+	}
+	groupARN := f.reg.GroupARN(f.ds.Caller.Account, "abalone")
+	if ps, err := f.reg.ListPackages(ctx, f.staging, registry.PackageQuery{GroupName: groupARN}); err != nil || len(ps) != 1 {
+		t.Errorf("staging lists by group ARN: %d packages, %v", len(ps), err)
+	}
+	if _, err := f.reg.DescribePackage(ctx, f.production, p.ARN); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("production (not in the policy): err = %v, want AccessDenied", err)
+	}
+	// The policy grants describe, not update.
+	if _, err := f.reg.UpdatePackage(ctx, f.staging, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Approved}); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("staging approves: err = %v, want AccessDenied", err)
+	}
+	// A missing group in another account is AccessDenied, not NotFound: existence is not revealed.
+	other := fmt.Sprintf("arn:aws:sagemaker:us-east-1:%s:model-package/nothing/1", f.ds.Caller.Account)
+	if _, err := f.reg.DescribePackage(ctx, f.staging, other); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("describing a missing package of another account: err = %v, want AccessDenied", err)
+	}
+}
+
+func TestSCPDeniesUpdateInProductionOnly(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	o, _ := f.org.Organization(ctx)
+	units, _ := f.org.Units(ctx, o.RootID)
+	var prodOU string
+	for _, u := range units {
+		if u.Name == "production" {
+			prodOU = u.ID
+		}
+	}
+	scp, err := f.org.CreatePolicy(ctx, "no-approvals", "", org.SCPType,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sagemaker:UpdateModelPackage","Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.org.AttachPolicy(ctx, scp.ID, prodOU); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		call   registry.Call
+		denied bool
+	}{{"production", f.production, true}, {"staging", f.staging, false}, {"data-science (management, exempt)", f.ds, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := f.reg.CreateGroup(ctx, c.call, "g", "", nil); err != nil {
+				t.Fatal(err)
+			}
+			p, err := f.reg.CreatePackage(ctx, c.call, registry.CreateInput{Group: "g"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.reg.UpdatePackage(ctx, c.call, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Approved})
+			if got := errs.Is(err, errs.AccessDenied); got != c.denied {
+				t.Fatalf("update: err = %v, denied = %v, want %v", err, got, c.denied)
+			}
+			if c.denied && !strings.Contains(errs.Message(err), "explicit deny") {
+				t.Errorf("message %q does not say an explicit deny decided", errs.Message(err))
+			}
+		})
+	}
+}
+
+func TestUpdateRecordsWhoAndEmitsEvents(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil)
+	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := "metrics look good"
+	up, err := f.reg.UpdatePackage(ctx, f.ds, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Approved, ApprovalDescription: &desc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.ModifiedBy == nil || up.ModifiedBy.IamIdentity.Arn != f.ds.Caller.ARN || up.ApprovalDescription != desc {
+		t.Errorf("updated package = %+v", up)
+	}
+	if _, err := f.reg.UpdatePackage(ctx, f.ds, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Pending}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("Approved → Pending: err = %v, want Invalid", err)
+	}
+	evs, err := f.st.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2 (creation, approval)", len(evs))
+	}
+	var detail struct {
+		ModelApprovalStatus string
+		ModelPackageArn     string
+		ModelPackageVersion int
+	}
+	if err := json.Unmarshal(evs[1].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	env := evs[1].Envelope()
+	if detail.ModelApprovalStatus != "Approved" || detail.ModelPackageArn != p.ARN || detail.ModelPackageVersion != 1 ||
+		env.DetailType != "SageMaker Model Package State Change" || env.Source != "aws.sagemaker" || env.Resources[0] != p.ARN {
+		t.Errorf("approval event = %+v detail %s", env, evs[1].Detail)
+	}
+}
+
+func TestConcurrentCreateHasNoGaps(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.reg.CreateGroup(ctx, f.ds, "race", "", nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if _, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "race"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ps, err := f.reg.ListPackages(ctx, f.ds, registry.PackageQuery{GroupName: "race", SortBy: "Name", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		if p.Version != i+1 {
+			t.Fatalf("version at %d is %d", i, p.Version)
+		}
+	}
+	if len(ps) != 40 {
+		t.Errorf("%d packages, want 40", len(ps))
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.reg.CreateGroup(ctx, f.ds, "g", "", nil)
+	cases := []struct {
+		name string
+		do   func() error
+		kind errs.Kind
+	}{
+		{"bad group name", func() error { _, err := f.reg.CreateGroup(ctx, f.ds, "bad name!", "", nil); return err }, errs.Invalid},
+		{"duplicate group", func() error { _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); return err }, errs.Conflict},
+		{"missing group", func() error { _, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "nope"}); return err }, errs.NotFound},
+		{"bad status", func() error {
+			_, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "g", ApprovalStatus: "Maybe"})
+			return err
+		}, errs.Invalid},
+		{"malformed policy", func() error { return f.reg.PutGroupPolicy(ctx, f.ds, "g", `{"Statement":[{"Effect":"Allow"}]}`) }, errs.Invalid},
+		{"not an ARN", func() error { _, err := f.reg.DescribePackage(ctx, f.ds, "abalone/1"); return err }, errs.Invalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.do(); !errs.Is(err, c.kind) {
+				t.Errorf("err = %v, want kind %v", err, c.kind)
+			}
+		})
+	}
+	if evs, _ := f.st.EventsAfter(ctx, 0, 10); len(evs) != 0 {
+		t.Errorf("bad input wrote %d events", len(evs))
+	}
+	if g, _ := f.reg.DescribeGroup(ctx, f.ds, "g"); g.Policy != "" {
+		t.Errorf("a malformed policy was stored: %q", g.Policy)
+	}
+}
