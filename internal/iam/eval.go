@@ -96,15 +96,18 @@ func (p *Policy) scan(ctx *evalContext, resource bool) scan {
 // applies reports whether the statement's Action, Resource and Condition all match.
 func (s *Statement) applies(ctx *evalContext) bool {
 	req := ctx.req
-	if s.Action != nil {
-		if !matchAction(s.Action, req.Action) {
-			return false
+	m := false
+	for i := range s.actions {
+		if s.actions[i].match(req.Action) {
+			m = true
+			break
 		}
-	} else if matchAction(s.NotAction, req.Action) {
+	}
+	if m == (s.NotAction != nil) {
 		return false
 	}
 	if s.resources != nil {
-		m := false
+		m = false
 		for i := range s.resources {
 			if s.resources[i].match(ctx) {
 				m = true
@@ -123,18 +126,20 @@ func (s *Statement) applies(ctx *evalContext) bool {
 	return true
 }
 
-func matchAction(patterns []string, action string) bool {
-	for _, p := range patterns {
-		if glob(p, action, true, false) {
-			return true
-		}
-	}
-	return false
-}
-
 func (r *resourcePattern) match(ctx *evalContext) bool {
 	if r.tmpl == nil {
-		return arnLike(r.pattern, false, ctx.resParts, ctx.resIsARN)
+		if r.any {
+			return true
+		}
+		if !ctx.resIsARN {
+			return false
+		}
+		for i := range r.parts {
+			if !glob(r.parts[i], ctx.resParts[i], false, false) {
+				return false
+			}
+		}
+		return true
 	}
 	pat, ok := r.tmpl.expand(ctx, true)
 	return ok && arnLike(pat, true, ctx.resParts, ctx.resIsARN)
@@ -165,16 +170,20 @@ func Evaluate(req Request, ps PolicySet) Decision {
 	p := &req.Principal
 
 	// 1. Explicit deny anywhere, collecting allows on the way.
-	var scpAllow [][]scan
+	// scpDenied is the first SCP level that does not allow, -1 if all do.
+	scpDenied := -1
 	for lvl, level := range ps.SCPs {
-		scans := make([]scan, len(level))
+		allowed := false
 		for i, pol := range level {
-			scans[i] = pol.scan(&ctx, false)
-			if st := scans[i].deny; st != nil {
-				return decided(ExplicitDeny, pol, st, policyLabel(pol, "SCP level "+strconv.Itoa(lvl), i))
+			s := pol.scan(&ctx, false)
+			if s.deny != nil {
+				return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "SCP level "+strconv.Itoa(lvl), i))
 			}
+			allowed = allowed || s.allow != nil
 		}
-		scpAllow = append(scpAllow, scans)
+		if !allowed && scpDenied < 0 {
+			scpDenied = lvl
+		}
 	}
 	var res scan
 	if ps.Resource != nil {
@@ -215,17 +224,8 @@ func Evaluate(req Request, ps PolicySet) Decision {
 	}
 
 	// 2. Every SCP level must allow.
-	for lvl, scans := range scpAllow {
-		ok := false
-		for _, s := range scans {
-			if s.allow != nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return implicit("no service control policy at level " + strconv.Itoa(lvl) + " allows " + req.Action)
-		}
+	if scpDenied >= 0 {
+		return implicit("no service control policy at level " + strconv.Itoa(scpDenied) + " allows " + req.Action)
 	}
 
 	resLabel := ""

@@ -102,6 +102,7 @@ type Statement struct {
 	Condition    []Condition // sorted by operator, then key
 
 	index      int
+	actions    []actionPattern
 	principals []principalEntry // compiled Principal or NotPrincipal
 	resources  []resourcePattern
 	conds      []condition
@@ -357,6 +358,9 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 	} else {
 		st.Action = actions
 	}
+	for _, a := range actions {
+		st.actions = append(st.actions, compileAction(a))
+	}
 
 	// Resource / NotResource.
 	_, hasR := m["Resource"]
@@ -426,7 +430,9 @@ func stringList(name string, v any) ([]string, error) {
 }
 
 type resourcePattern struct {
-	pattern string    // the pattern as written (no variables) or nil tmpl
+	pattern string    // the pattern as written
+	any     bool      // "*"
+	parts   [6]string // its ARN components (when not "*")
 	tmpl    *template // non-nil when the pattern has policy variables
 }
 
@@ -439,7 +445,8 @@ func compileResource(r string, vars bool) (resourcePattern, error) {
 			return resourcePattern{}, errorf("must be \"*\" or an ARN (arn:partition:service:region:account:resource, wildcards allowed)")
 		}
 	}
-	rp := resourcePattern{pattern: r}
+	rp := resourcePattern{pattern: r, any: r == "*"}
+	rp.parts, _ = arnParts(r)
 	if vars {
 		t, err := compileTemplate(r)
 		if err != nil {
