@@ -71,15 +71,22 @@ func (p *Policy) scan(ctx *evalContext, resource bool) scan {
 		if st.Effect == Allow && out.allow != nil && (!resource || out.grant == grantDirect) {
 			continue // already know the answer this statement could give
 		}
+		// Principal elements are checked wherever they appear, so a policy parsed with AnyKind
+		// and used in the wrong slot is never broader than it reads. A resource-slot statement
+		// without one (possible only with AnyKind) fails safe: its Deny applies to everyone, its
+		// Allow to no one.
 		g := grantDirect
-		if resource {
-			if st.NotPrincipal != nil {
-				if !st.notPrincipalApplies(&ctx.req.Principal, ctx.hasBoundary) {
-					continue
-				}
-			} else if g = st.principalGrant(&ctx.req.Principal); g == grantNone {
+		switch {
+		case st.NotPrincipal != nil:
+			if !st.notPrincipalApplies(&ctx.req.Principal, ctx.hasBoundary) {
 				continue
 			}
+		case st.Principal != nil:
+			if g = st.principalGrant(&ctx.req.Principal); g == grantNone {
+				continue
+			}
+		case resource && st.Effect == Allow:
+			continue
 		}
 		if !st.applies(ctx) {
 			continue
