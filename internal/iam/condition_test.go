@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -156,4 +157,24 @@ func TestGlob(t *testing.T) {
 			t.Errorf("glob(%q, %q, fold=%v, esc=%v) = %v, want %v", tt.pattern, tt.s, tt.fold, tt.esc, got, tt.want)
 		}
 	}
+}
+
+func FuzzGlob(f *testing.F) {
+	f.Add(`a\*b*`, "a*bcd")
+	f.Add("\xff", "\xdd")
+	f.Fuzz(func(t *testing.T, p, s string) {
+		// Without wildcards or escapes a pattern matches exactly itself.
+		if !strings.ContainsAny(p, `*?\`) && glob(p, s, false, true) != (p == s) {
+			t.Fatalf("glob(%q, %q) disagrees with ==", p, s)
+		}
+		// Escaping every character makes any pattern literal.
+		var b strings.Builder
+		writeEscaped(&b, p, true)
+		if !glob(b.String(), p, false, true) {
+			t.Fatalf("escaped %q does not match itself", p)
+		}
+		if glob(p, s, false, false) && !glob(p, s, true, false) {
+			t.Fatalf("folding made %q, %q stricter", p, s)
+		}
+	})
 }

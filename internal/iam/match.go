@@ -36,7 +36,8 @@ func glob(pattern, s string, fold, escaped bool) bool {
 				starP, starS = pi, si
 				pi += pw
 				continue
-			case (pc == '?' && !literal) || pc == sc || (fold && foldEq(pc, sc)):
+			case (pc == '?' && !literal) || pattern[pi:pi+pw] == s[si:si+sw] ||
+				(fold && pc != utf8.RuneError && sc != utf8.RuneError && foldEq(pc, sc)):
 				pi += pw
 				si += sw
 				continue

@@ -349,8 +349,13 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 			continue
 		}
 		svc, act, ok := strings.Cut(a, ":")
-		if !ok || svc == "" || act == "" || strings.ContainsAny(svc, " \t") {
+		switch {
+		case !ok || svc == "" || act == "":
 			return nil, errorf("%s %q must be \"*\" or service:action, e.g. \"sagemaker:CreateModelPackage\"", name, a)
+		case strings.Contains(act, ":"):
+			return nil, errorf("%s %q can contain only one colon", name, a)
+		case svc != "*" && !validVendor(svc):
+			return nil, errorf("%s %q: service prefix %q may contain only letters, digits, '-' and '.'", name, a, svc)
 		}
 	}
 	if hasNA {
@@ -405,6 +410,16 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 		st.Condition, st.conds = conds, compiled
 	}
 	return st, nil
+}
+
+func validVendor(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // stringList reads a JSON string or non-empty array of strings.

@@ -77,6 +77,8 @@ func TestParseErrors(t *testing.T) {
 		{"action and notaction", "both Action and NotAction", AnyKind, `{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"s3:*","Resource":"*"}]}`},
 		{"no action", "needs an Action or NotAction", AnyKind, `{"Statement":[{"Effect":"Allow","Resource":"*"}]}`},
 		{"action without service", `Action "GetObject" must be "*" or service:action`, AnyKind, `{"Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*"}]}`},
+		{"action with two colons", `Action "s3:Get:Object" can contain only one colon`, AnyKind, `{"Statement":[{"Effect":"Allow","Action":"s3:Get:Object","Resource":"*"}]}`},
+		{"action vendor wildcard", `service prefix "s*"`, AnyKind, `{"Statement":[{"Effect":"Allow","Action":"s*:GetObject","Resource":"*"}]}`},
 		{"empty action list", "Action must not be an empty list", AnyKind, `{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}`},
 		{"action number", "Action must hold strings", AnyKind, `{"Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}`},
 		{"no resource", "needs a Resource or NotResource", Identity, `{"Statement":[{"Effect":"Allow","Action":"*"}]}`},
