@@ -46,8 +46,9 @@ type PolicySet struct {
 	// Resource is the resource's policy (for sts:AssumeRole, the role's trust policy); nil if none.
 	Resource *Policy
 	// SCPs holds the service control policies of the caller's account, one slice per level from
-	// the root down to the account; each level must allow. Nil means no organization or the
-	// management account (which SCPs do not restrict).
+	// the root down to the account; each level must allow. Nil means no organization, the
+	// management account, or a caller SCPs do not restrict (service principals, service-linked
+	// roles).
 	SCPs [][]*Policy
 	// PermissionsBoundary is the caller's boundary (a user's or role's), or nil.
 	PermissionsBoundary *Policy
@@ -281,12 +282,11 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		if res.allow != nil && res.grant == grantRole {
 			return implicit("the resource policy allows the role, but " + limitsWhy)
 		}
-		return implicit(identityWhy() + (func() string {
-			if res.allow != nil {
-				return " (the resource policy names only the account, which delegates to identity policies)"
-			}
-			return ""
-		})())
+		why := identityWhy()
+		if res.allow != nil {
+			why += " (the resource policy names only the account, which delegates to identity policies)"
+		}
+		return implicit(why)
 	}
 	// 4. Cross account.
 	if res.allow == nil {

@@ -284,3 +284,24 @@ func TestAnyKindPoliciesFailSafe(t *testing.T) {
 		})
 	}
 }
+
+// Policies are shared by every request; run with -race to check evaluation only reads them.
+func TestConcurrentEvaluate(t *testing.T) {
+	req, ps := benchPolicies(t)
+	want := Evaluate(req, ps)
+	done := make(chan Decision)
+	for range 8 {
+		go func() {
+			var d Decision
+			for range 200 {
+				d = Evaluate(req, ps)
+			}
+			done <- d
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Errorf("concurrent Evaluate = %+v, want %+v", got, want)
+		}
+	}
+}

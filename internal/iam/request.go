@@ -66,7 +66,7 @@ type Request struct {
 	ResourceAccount string
 	// Context holds the condition keys of the request (service keys such as
 	// sagemaker:ResourceTag/team, aws:SourceIp, aws:TagKeys …). Keys are case-insensitive.
-	// Evaluate needs a context prepared by WithGlobalKeys.
+	// Evaluate needs a context prepared by WithGlobalKeys: add request keys before calling it.
 	Context map[string][]string
 
 	prepared bool
