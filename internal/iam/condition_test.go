@@ -35,13 +35,13 @@ func TestConditionOperators(t *testing.T) {
 
 		// Numeric.
 		{"NumericEquals", `{"NumericEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10.0"}}, true},
-		{"NumericNotEquals", `{"NumericNotEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, false},
-		{"NumericLessThan", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"9"}}, true},
-		{"NumericLessThan equal", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, false},
-		{"NumericLessThanEquals", `{"NumericLessThanEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, true},
-		{"NumericGreaterThan", `{"NumericGreaterThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10.5"}}, true},
-		{"NumericGreaterThanEquals", `{"NumericGreaterThanEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"9.99"}}, false},
-		{"Numeric request value not a number", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"many"}}, false},
+		{"NumericNotEquals", `{"NumericNotEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, false},
+		{"NumericLessThan", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"9"}}, true},
+		{"NumericLessThan equal", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, false},
+		{"NumericLessThanEquals", `{"NumericLessThanEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, true},
+		{"NumericGreaterThan", `{"NumericGreaterThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10.5"}}, true},
+		{"NumericGreaterThanEquals", `{"NumericGreaterThanEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"9.99"}}, false},
+		{"Numeric request value not a number", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"many"}}, false},
 
 		// Dates: ISO 8601 and epoch on either side.
 		{"DateLessThan ISO", `{"DateLessThan":{"aws:CurrentTime":"2027-01-01T00:00:00Z"}}`, nil, true},
@@ -105,7 +105,8 @@ func TestConditionOperators(t *testing.T) {
 		{"ForAnyValue negated: one outside the set", `{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["environment"]}}`, ctx{"aws:TagKeys": {"environment", "owner"}}, true},
 		{"ForAnyValue negated: all inside the set", `{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["environment"]}}`, ctx{"aws:TagKeys": {"environment"}}, false},
 		{"ForAnyValue IfExists missing key", `{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["environment"]}}`, nil, true},
-		{"qualifier names are case-insensitive", `{"forallvalues:stringequals":{"aws:TagKeys":["a"]}}`, ctx{"aws:TagKeys": {"b"}}, false},
+		{"empty value list never matches", `{"StringEquals":{"aws:PrincipalTag/team":[]}}`, nil, false},
+		{"empty value list, negated", `{"StringNotEquals":{"aws:PrincipalTag/team":[]}}`, nil, true},
 		{"single-valued operator, multivalued key", `{"StringEquals":{"aws:TagKeys":"a"}}`, ctx{"aws:TagKeys": {"b", "a"}}, true},
 		{"negated operator, multivalued key", `{"StringNotEquals":{"aws:TagKeys":"a"}}`, ctx{"aws:TagKeys": {"b", "a"}}, false},
 

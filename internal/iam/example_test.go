@@ -36,9 +36,9 @@ func Example() {
 	d := iam.Evaluate(req, iam.PolicySet{Identity: []*iam.Policy{deployer.WithName("DeployerRead")}, Resource: groupPolicy})
 	fmt.Println(d.Allowed, d.Reason)
 
-	_, err = iam.ParseIdentity(`{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"*","Resource":"*"}]}`)
+	_, err = iam.ParseIdentity(`{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)
 	fmt.Println(err)
 	// Output:
 	// true allowed by identity policy "DeployerRead" Statement[0]; and by resource policy Statement[0] (Sid "StagingReads")
-	// Statement[0]: Effect must be Allow or Deny, not "allow"
+	// Statement[0]: Effect must be Allow or Deny, not "Permit"
 }

@@ -280,10 +280,15 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 	}
 	switch e := m["Effect"].(type) {
 	case string:
-		if e != string(Allow) && e != string(Deny) {
+		// IAM accepts the effect in any letter case; it is stored canonically.
+		switch {
+		case strings.EqualFold(e, string(Allow)):
+			st.Effect = Allow
+		case strings.EqualFold(e, string(Deny)):
+			st.Effect = Deny
+		default:
 			return nil, errorf("Effect must be Allow or Deny, not %q", e)
 		}
-		st.Effect = Effect(e)
 	case nil:
 		return nil, errorf("Effect is missing; it must be Allow or Deny")
 	default:
