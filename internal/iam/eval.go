@@ -2,6 +2,7 @@ package iam
 
 import (
 	"strconv"
+	"strings"
 )
 
 // Outcome is the kind of a decision.
@@ -185,7 +186,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		for i, pol := range level {
 			s := pol.scan(&ctx, false)
 			if s.deny != nil {
-				return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "SCP level "+strconv.Itoa(lvl), i))
+				return decided(ExplicitDeny, pol, s.deny, "SCP level "+strconv.Itoa(lvl), i)
 			}
 			allowed = allowed || s.allow != nil
 		}
@@ -197,21 +198,21 @@ func Evaluate(req Request, ps PolicySet) Decision {
 	if ps.Resource != nil {
 		res = ps.Resource.scan(&ctx, true)
 		if res.deny != nil {
-			return decided(ExplicitDeny, ps.Resource, res.deny, policyLabel(ps.Resource, "resource policy", -1))
+			return decided(ExplicitDeny, ps.Resource, res.deny, "resource policy", -1)
 		}
 	}
 	var boundary scan
 	if ps.PermissionsBoundary != nil {
 		boundary = ps.PermissionsBoundary.scan(&ctx, false)
 		if boundary.deny != nil {
-			return decided(ExplicitDeny, ps.PermissionsBoundary, boundary.deny, policyLabel(ps.PermissionsBoundary, "permissions boundary", -1))
+			return decided(ExplicitDeny, ps.PermissionsBoundary, boundary.deny, "permissions boundary", -1)
 		}
 	}
 	var sessionAllow *Statement
 	for i, pol := range ps.Session {
 		s := pol.scan(&ctx, false)
 		if s.deny != nil {
-			return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "session policy", i))
+			return decided(ExplicitDeny, pol, s.deny, "session policy", i)
 		}
 		if sessionAllow == nil {
 			sessionAllow = s.allow
@@ -223,7 +224,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		for i, pol := range ps.Identity {
 			s := pol.scan(&ctx, false)
 			if s.deny != nil {
-				return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "identity policy", i))
+				return decided(ExplicitDeny, pol, s.deny, "identity policy", i)
 			}
 			if idAllow == nil && s.allow != nil {
 				idAllow, idPolicy = s.allow, pol
@@ -236,14 +237,10 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		return implicit("no service control policy at level " + strconv.Itoa(scpDenied) + " allows " + req.Action)
 	}
 
-	resLabel := ""
-	if ps.Resource != nil {
-		resLabel = policyLabel(ps.Resource, "resource policy", -1)
-	}
 	// 5. Callers without an identity: only the resource policy can allow.
 	if !p.hasIdentity() {
 		if res.allow != nil {
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		}
 		return implicit("no resource policy statement allows " + callerName(p) + " to " + req.Action)
 	}
@@ -260,7 +257,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		if idAllow == nil {
 			return Decision{Allowed: true, Effect: Allowed, Reason: "allowed: the account root user", Statement: -1}
 		}
-		return decided(Allowed, idPolicy, idAllow, policyLabel(idPolicy, "identity policy", indexOf(ps.Identity, idPolicy)))
+		return decided(Allowed, idPolicy, idAllow, "identity policy", indexOf(ps.Identity, idPolicy))
 	}
 	identityWhy := func() string {
 		if idAllow == nil && !p.isRoot() {
@@ -273,9 +270,9 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		// 3. Same account.
 		switch {
 		case res.allow != nil && res.grant == grantDirect:
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		case res.allow != nil && res.grant == grantRole && limitsOK:
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		case identityOK:
 			return identityDecision()
 		}
@@ -296,7 +293,11 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		return implicit("cross-account request: the resource policy allows, but " + identityWhy())
 	}
 	d := identityDecision()
-	d.Reason += "; and by " + resLabel + " " + statementLabel(res.allow)
+	var b strings.Builder
+	b.WriteString(d.Reason)
+	b.WriteString("; and by ")
+	describe(&b, ps.Resource, "resource policy", -1, res.allow)
+	d.Reason = b.String()
 	return d
 }
 
@@ -304,37 +305,46 @@ func implicit(why string) Decision {
 	return Decision{Effect: ImplicitDeny, Reason: "implicit deny: " + why, Statement: -1}
 }
 
-func decided(o Outcome, pol *Policy, st *Statement, label string) Decision {
-	verb := "allowed by "
+// decided builds the decision a statement made, citing the policy (by name, else by its kind
+// and position) and the statement (index and Sid).
+func decided(o Outcome, pol *Policy, st *Statement, what string, i int) Decision {
+	var b strings.Builder
+	b.Grow(64 + len(pol.Name) + len(st.Sid))
 	if o == ExplicitDeny {
-		verb = "explicit deny in "
+		b.WriteString("explicit deny in ")
+	} else {
+		b.WriteString("allowed by ")
 	}
+	describe(&b, pol, what, i, st)
 	return Decision{
 		Allowed:   o == Allowed,
 		Effect:    o,
-		Reason:    verb + label + " " + statementLabel(st),
+		Reason:    b.String(),
 		Policy:    pol.Name,
 		Statement: st.index,
 		Sid:       st.Sid,
 	}
 }
 
-func policyLabel(p *Policy, what string, i int) string {
-	if p.Name != "" {
-		return what + " " + strconv.Quote(p.Name)
+func describe(b *strings.Builder, pol *Policy, what string, i int, st *Statement) {
+	b.WriteString(what)
+	switch {
+	case pol.Name != "":
+		b.WriteString(` "`)
+		b.WriteString(pol.Name)
+		b.WriteByte('"')
+	case i >= 0:
+		b.WriteString(" #")
+		b.WriteString(strconv.Itoa(i))
 	}
-	if i >= 0 {
-		return what + " #" + strconv.Itoa(i)
-	}
-	return what
-}
-
-func statementLabel(st *Statement) string {
-	s := "Statement[" + strconv.Itoa(st.index) + "]"
+	b.WriteString(" Statement[")
+	b.WriteString(strconv.Itoa(st.index))
+	b.WriteByte(']')
 	if st.Sid != "" {
-		s += " (Sid " + strconv.Quote(st.Sid) + ")"
+		b.WriteString(` (Sid "`)
+		b.WriteString(st.Sid)
+		b.WriteString(`")`)
 	}
-	return s
 }
 
 func callerName(p *Principal) string {
