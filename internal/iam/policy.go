@@ -3,6 +3,7 @@ package iam
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,6 +44,13 @@ func (k Kind) String() string {
 		return "service control"
 	}
 	return "IAM"
+}
+
+func (k Kind) withArticle() string {
+	if k == Identity || k == AnyKind {
+		return "an " + k.String()
+	}
+	return "a " + k.String()
 }
 
 // MaxLength is the largest document, counted in characters other than white space as IAM counts
@@ -187,6 +195,10 @@ func parseDoc(kind Kind, document string, limit int) (*Policy, error) {
 	dec.UseNumber()
 	var root any
 	if err := dec.Decode(&root); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, errorf("the policy is not valid JSON at character %d: %v", se.Offset, err)
+		}
 		return nil, errorf("the policy is not valid JSON: %v", err)
 	}
 	if strings.TrimSpace(document[dec.InputOffset():]) != "" {
@@ -306,11 +318,11 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 		if hasNP {
 			el = "NotPrincipal"
 		}
-		return nil, errorf("%s is not allowed in an %s policy: it applies to whoever it is attached to", el, kind)
+		return nil, errorf("%s is not allowed in %s policy: it applies to whoever it is attached to", el, kind.withArticle())
 	case kind == Trust && hasNP:
 		return nil, errorf("NotPrincipal is not allowed in a trust policy; name the trusted principals in Principal")
 	case (kind == Resource || kind == Trust) && !hasP && !hasNP:
-		return nil, errorf("a %s policy statement must name a Principal", kind)
+		return nil, errorf("%s policy statement must name a Principal", kind.withArticle())
 	}
 	if hasP || hasNP {
 		name := "Principal"

@@ -64,6 +64,7 @@ func TestParseErrors(t *testing.T) {
 		doc          string
 	}{
 		{"not json", "not valid JSON", AnyKind, `{"Statement":`},
+		{"json syntax offset", "not valid JSON at character 15", AnyKind, `{"Statement": x}`},
 		{"trailing", "text after", AnyKind, `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}} x`},
 		{"array root", "JSON object", AnyKind, `[]`},
 		{"bad version", `Version must be "2012-10-17" or "2008-10-17", not "2012-10-18"`, AnyKind, `{"Version":"2012-10-18","Statement":[]}`},
@@ -86,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{"resource not arn", `Resource "bucket": must be "*" or an ARN`, Identity, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"bucket"}]}`},
 		{"principal in identity", "Principal is not allowed in an identity policy", Identity,
 			`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`},
-		{"notprincipal in scp", "NotPrincipal is not allowed in an service control policy", SCP,
+		{"notprincipal in scp", "NotPrincipal is not allowed in a service control policy", SCP,
 			`{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}]}`},
 		{"resource policy without principal", "must name a Principal", Resource, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
 		{"trust without principal", "must name a Principal", Trust, `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`},
