@@ -135,7 +135,8 @@ func WildcardMatch(pattern, s string, caseInsensitive bool) bool {
 				starP, starS = pi, si
 				pi++
 				continue
-			case pc == '?' || pc == sc || (caseInsensitive && foldEq(pc, sc)):
+			case pc == '?' || pattern[pi:pi+pw] == s[si:si+sw] ||
+				(caseInsensitive && pc != utf8.RuneError && sc != utf8.RuneError && foldEq(pc, sc)):
 				pi += pw
 				si += sw
 				continue

@@ -63,61 +63,81 @@ type condValue struct {
 	pfx  netip.Prefix
 }
 
-// operatorSpec resolves a base operator name (without qualifier or IfExists), case-insensitively.
+// operatorSpec resolves a base operator name (without qualifier or IfExists). Names are
+// case-sensitive, as in AWS.
 func operatorSpec(name string) (f family, c comparison, negated, ok bool) {
-	switch strings.ToLower(name) {
-	case "stringequals":
+	switch name {
+	case "StringEquals":
 		return fString, cmpEq, false, true
-	case "stringnotequals":
+	case "StringNotEquals":
 		return fString, cmpEq, true, true
-	case "stringequalsignorecase":
+	case "StringEqualsIgnoreCase":
 		return fStringIgnoreCase, cmpEq, false, true
-	case "stringnotequalsignorecase":
+	case "StringNotEqualsIgnoreCase":
 		return fStringIgnoreCase, cmpEq, true, true
-	case "stringlike":
+	case "StringLike":
 		return fStringLike, cmpEq, false, true
-	case "stringnotlike":
+	case "StringNotLike":
 		return fStringLike, cmpEq, true, true
-	case "numericequals":
+	case "NumericEquals":
 		return fNumeric, cmpEq, false, true
-	case "numericnotequals":
+	case "NumericNotEquals":
 		return fNumeric, cmpEq, true, true
-	case "numericlessthan":
+	case "NumericLessThan":
 		return fNumeric, cmpLt, false, true
-	case "numericlessthanequals":
+	case "NumericLessThanEquals":
 		return fNumeric, cmpLe, false, true
-	case "numericgreaterthan":
+	case "NumericGreaterThan":
 		return fNumeric, cmpGt, false, true
-	case "numericgreaterthanequals":
+	case "NumericGreaterThanEquals":
 		return fNumeric, cmpGe, false, true
-	case "dateequals":
+	case "DateEquals":
 		return fDate, cmpEq, false, true
-	case "datenotequals":
+	case "DateNotEquals":
 		return fDate, cmpEq, true, true
-	case "datelessthan":
+	case "DateLessThan":
 		return fDate, cmpLt, false, true
-	case "datelessthanequals":
+	case "DateLessThanEquals":
 		return fDate, cmpLe, false, true
-	case "dategreaterthan":
+	case "DateGreaterThan":
 		return fDate, cmpGt, false, true
-	case "dategreaterthanequals":
+	case "DateGreaterThanEquals":
 		return fDate, cmpGe, false, true
-	case "bool":
+	case "Bool":
 		return fBool, cmpEq, false, true
-	case "binaryequals":
+	case "BinaryEquals":
 		return fBinary, cmpEq, false, true
-	case "ipaddress":
+	case "IpAddress":
 		return fIP, cmpEq, false, true
-	case "notipaddress":
+	case "NotIpAddress":
 		return fIP, cmpEq, true, true
-	case "arnequals", "arnlike":
+	case "ArnEquals", "ArnLike":
 		return fArn, cmpEq, false, true
-	case "arnnotequals", "arnnotlike":
+	case "ArnNotEquals", "ArnNotLike":
 		return fArn, cmpEq, true, true
-	case "null":
+	case "Null":
 		return fNull, cmpEq, false, true
 	}
 	return 0, 0, false, false
+}
+
+// operatorNames lists the base operators, for suggestions in error messages.
+func operatorNames() []string {
+	return []string{"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+		"StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+		"NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals", "DateNotEquals",
+		"DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "Bool", "BinaryEquals",
+		"IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null"}
+}
+
+// suggestOperator returns the operator name that differs from name only in letter case, or "".
+func suggestOperator(name string) string {
+	for _, n := range operatorNames() {
+		if strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return ""
 }
 
 func parseConditions(v any, vars bool) ([]Condition, []condition, error) {
@@ -130,9 +150,6 @@ func parseConditions(v any, vars bool) ([]Condition, []condition, error) {
 		keys, ok := kv.(map[string]any)
 		if !ok {
 			return nil, nil, errorf("Condition %s must be an object of condition keys to values, not %s", op, jsonText(kv))
-		}
-		if len(keys) == 0 {
-			return nil, nil, errorf("Condition %s names no condition key", op)
 		}
 		for k, raw := range keys {
 			vals, err := conditionValues(op, k, raw)
@@ -159,18 +176,15 @@ func conditionValues(op, key string, v any) ([]string, error) {
 		switch e := e.(type) {
 		case string:
 			return e, nil
-		case json.Number:
-			return e.String(), nil
 		case bool:
 			return strconv.FormatBool(e), nil
+		case json.Number:
+			return "", errorf("Condition %s %s: write the number %s as a string, \"%s\" (IAM accepts only strings and booleans)", op, key, e, e)
 		}
-		return "", errorf("Condition %s %s: values must be strings, numbers or booleans, not %s", op, key, jsonText(e))
+		return "", errorf("Condition %s %s: values must be strings or booleans, not %s", op, key, jsonText(e))
 	}
 	if list, ok := v.([]any); ok {
-		if len(list) == 0 {
-			return nil, errorf("Condition %s %s: the list of values is empty", op, key)
-		}
-		out := make([]string, 0, len(list))
+		out := make([]string, 0, len(list)) // an empty list is allowed: no value can match it
 		for _, e := range list {
 			s, err := one(e)
 			if err != nil {
@@ -192,22 +206,25 @@ func compileCondition(c Condition, vars bool) (condition, error) {
 	name := c.Operator
 	var cc condition
 	if q, rest, ok := strings.Cut(name, ":"); ok {
-		switch strings.ToLower(q) {
-		case "foranyvalue":
+		switch q {
+		case "ForAnyValue":
 			cc.set = setAnyValue
-		case "forallvalues":
+		case "ForAllValues":
 			cc.set = setAllValues
 		default:
-			return cc, errorf("unknown condition set qualifier %q in %s (use ForAnyValue: or ForAllValues:)", q, c.Operator)
+			return cc, errorf("unknown condition set qualifier %q in %s (use ForAnyValue: or ForAllValues:, spelled so)", q, c.Operator)
 		}
 		name = rest
 	}
-	if len(name) > len("IfExists") && strings.EqualFold(name[len(name)-len("IfExists"):], "IfExists") {
+	if base, ok := strings.CutSuffix(name, "IfExists"); ok && base != "" {
 		cc.ifExists = true
-		name = name[:len(name)-len("IfExists")]
+		name = base
 	}
 	f, cmp, neg, ok := operatorSpec(name)
 	if !ok {
+		if hint := suggestOperator(name); hint != "" {
+			return cc, errorf("unknown condition operator %s (operator names are case-sensitive: %s)", c.Operator, hint)
+		}
 		return cc, errorf("unknown condition operator %s", c.Operator)
 	}
 	cc.family, cc.cmp, cc.negated = f, cmp, neg
@@ -254,7 +271,7 @@ func compileCondition(c Condition, vars bool) (condition, error) {
 		}
 		cc.vals = append(cc.vals, cv)
 	}
-	if f == fNull && len(c.Values) > 1 {
+	if f == fNull && len(c.Values) != 1 {
 		return cc, errorf("%s: Null takes one value, true or false", where)
 	}
 	return cc, nil

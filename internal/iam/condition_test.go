@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -34,13 +35,13 @@ func TestConditionOperators(t *testing.T) {
 
 		// Numeric.
 		{"NumericEquals", `{"NumericEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10.0"}}, true},
-		{"NumericNotEquals", `{"NumericNotEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, false},
-		{"NumericLessThan", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"9"}}, true},
-		{"NumericLessThan equal", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, false},
-		{"NumericLessThanEquals", `{"NumericLessThanEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10"}}, true},
-		{"NumericGreaterThan", `{"NumericGreaterThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"10.5"}}, true},
-		{"NumericGreaterThanEquals", `{"NumericGreaterThanEquals":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"9.99"}}, false},
-		{"Numeric request value not a number", `{"NumericLessThan":{"s3:max-keys":10}}`, ctx{"s3:max-keys": {"many"}}, false},
+		{"NumericNotEquals", `{"NumericNotEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, false},
+		{"NumericLessThan", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"9"}}, true},
+		{"NumericLessThan equal", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, false},
+		{"NumericLessThanEquals", `{"NumericLessThanEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10"}}, true},
+		{"NumericGreaterThan", `{"NumericGreaterThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"10.5"}}, true},
+		{"NumericGreaterThanEquals", `{"NumericGreaterThanEquals":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"9.99"}}, false},
+		{"Numeric request value not a number", `{"NumericLessThan":{"s3:max-keys":"10"}}`, ctx{"s3:max-keys": {"many"}}, false},
 
 		// Dates: ISO 8601 and epoch on either side.
 		{"DateLessThan ISO", `{"DateLessThan":{"aws:CurrentTime":"2027-01-01T00:00:00Z"}}`, nil, true},
@@ -104,7 +105,8 @@ func TestConditionOperators(t *testing.T) {
 		{"ForAnyValue negated: one outside the set", `{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["environment"]}}`, ctx{"aws:TagKeys": {"environment", "owner"}}, true},
 		{"ForAnyValue negated: all inside the set", `{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["environment"]}}`, ctx{"aws:TagKeys": {"environment"}}, false},
 		{"ForAnyValue IfExists missing key", `{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["environment"]}}`, nil, true},
-		{"qualifier names are case-insensitive", `{"forallvalues:stringequals":{"aws:TagKeys":["a"]}}`, ctx{"aws:TagKeys": {"b"}}, false},
+		{"empty value list never matches", `{"StringEquals":{"aws:PrincipalTag/team":[]}}`, nil, false},
+		{"empty value list, negated", `{"StringNotEquals":{"aws:PrincipalTag/team":[]}}`, nil, true},
 		{"single-valued operator, multivalued key", `{"StringEquals":{"aws:TagKeys":"a"}}`, ctx{"aws:TagKeys": {"b", "a"}}, true},
 		{"negated operator, multivalued key", `{"StringNotEquals":{"aws:TagKeys":"a"}}`, ctx{"aws:TagKeys": {"b", "a"}}, false},
 
@@ -156,4 +158,24 @@ func TestGlob(t *testing.T) {
 			t.Errorf("glob(%q, %q, fold=%v, esc=%v) = %v, want %v", tt.pattern, tt.s, tt.fold, tt.esc, got, tt.want)
 		}
 	}
+}
+
+func FuzzGlob(f *testing.F) {
+	f.Add(`a\*b*`, "a*bcd")
+	f.Add("\xff", "\xdd")
+	f.Fuzz(func(t *testing.T, p, s string) {
+		// Without wildcards or escapes a pattern matches exactly itself.
+		if !strings.ContainsAny(p, `*?\`) && glob(p, s, false, true) != (p == s) {
+			t.Fatalf("glob(%q, %q) disagrees with ==", p, s)
+		}
+		// Escaping every character makes any pattern literal.
+		var b strings.Builder
+		writeEscaped(&b, p, true)
+		if !glob(b.String(), p, false, true) {
+			t.Fatalf("escaped %q does not match itself", p)
+		}
+		if glob(p, s, false, false) && !glob(p, s, true, false) {
+			t.Fatalf("folding made %q, %q stricter", p, s)
+		}
+	})
 }

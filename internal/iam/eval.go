@@ -2,6 +2,7 @@ package iam
 
 import (
 	"strconv"
+	"strings"
 )
 
 // Outcome is the kind of a decision.
@@ -46,8 +47,9 @@ type PolicySet struct {
 	// Resource is the resource's policy (for sts:AssumeRole, the role's trust policy); nil if none.
 	Resource *Policy
 	// SCPs holds the service control policies of the caller's account, one slice per level from
-	// the root down to the account; each level must allow. Nil means no organization or the
-	// management account (which SCPs do not restrict).
+	// the root down to the account; each level must allow. Nil means no organization, the
+	// management account, or a caller SCPs do not restrict (service principals, service-linked
+	// roles).
 	SCPs [][]*Policy
 	// PermissionsBoundary is the caller's boundary (a user's or role's), or nil.
 	PermissionsBoundary *Policy
@@ -71,15 +73,22 @@ func (p *Policy) scan(ctx *evalContext, resource bool) scan {
 		if st.Effect == Allow && out.allow != nil && (!resource || out.grant == grantDirect) {
 			continue // already know the answer this statement could give
 		}
+		// Principal elements are checked wherever they appear, so a policy parsed with AnyKind
+		// and used in the wrong slot is never broader than it reads. A resource-slot statement
+		// without one (possible only with AnyKind) fails safe: its Deny applies to everyone, its
+		// Allow to no one.
 		g := grantDirect
-		if resource {
-			if st.NotPrincipal != nil {
-				if !st.notPrincipalApplies(&ctx.req.Principal, ctx.hasBoundary) {
-					continue
-				}
-			} else if g = st.principalGrant(&ctx.req.Principal); g == grantNone {
+		switch {
+		case st.NotPrincipal != nil:
+			if !st.notPrincipalApplies(&ctx.req.Principal, ctx.hasBoundary) {
 				continue
 			}
+		case st.Principal != nil:
+			if g = st.principalGrant(&ctx.req.Principal); g == grantNone {
+				continue
+			}
+		case resource && st.Effect == Allow:
+			continue
 		}
 		if !st.applies(ctx) {
 			continue
@@ -96,15 +105,18 @@ func (p *Policy) scan(ctx *evalContext, resource bool) scan {
 // applies reports whether the statement's Action, Resource and Condition all match.
 func (s *Statement) applies(ctx *evalContext) bool {
 	req := ctx.req
-	if s.Action != nil {
-		if !matchAction(s.Action, req.Action) {
-			return false
+	m := false
+	for i := range s.actions {
+		if s.actions[i].match(req.Action) {
+			m = true
+			break
 		}
-	} else if matchAction(s.NotAction, req.Action) {
+	}
+	if m == (s.NotAction != nil) {
 		return false
 	}
 	if s.resources != nil {
-		m := false
+		m = false
 		for i := range s.resources {
 			if s.resources[i].match(ctx) {
 				m = true
@@ -123,18 +135,20 @@ func (s *Statement) applies(ctx *evalContext) bool {
 	return true
 }
 
-func matchAction(patterns []string, action string) bool {
-	for _, p := range patterns {
-		if glob(p, action, true, false) {
-			return true
-		}
-	}
-	return false
-}
-
 func (r *resourcePattern) match(ctx *evalContext) bool {
 	if r.tmpl == nil {
-		return arnLike(r.pattern, false, ctx.resParts, ctx.resIsARN)
+		if r.any {
+			return true
+		}
+		if !ctx.resIsARN {
+			return false
+		}
+		for i := range r.parts {
+			if !glob(r.parts[i], ctx.resParts[i], false, false) {
+				return false
+			}
+		}
+		return true
 	}
 	pat, ok := r.tmpl.expand(ctx, true)
 	return ok && arnLike(pat, true, ctx.resParts, ctx.resIsARN)
@@ -165,36 +179,40 @@ func Evaluate(req Request, ps PolicySet) Decision {
 	p := &req.Principal
 
 	// 1. Explicit deny anywhere, collecting allows on the way.
-	var scpAllow [][]scan
+	// scpDenied is the first SCP level that does not allow, -1 if all do.
+	scpDenied := -1
 	for lvl, level := range ps.SCPs {
-		scans := make([]scan, len(level))
+		allowed := false
 		for i, pol := range level {
-			scans[i] = pol.scan(&ctx, false)
-			if st := scans[i].deny; st != nil {
-				return decided(ExplicitDeny, pol, st, policyLabel(pol, "SCP level "+strconv.Itoa(lvl), i))
+			s := pol.scan(&ctx, false)
+			if s.deny != nil {
+				return decided(ExplicitDeny, pol, s.deny, "SCP level "+strconv.Itoa(lvl), i)
 			}
+			allowed = allowed || s.allow != nil
 		}
-		scpAllow = append(scpAllow, scans)
+		if !allowed && scpDenied < 0 {
+			scpDenied = lvl
+		}
 	}
 	var res scan
 	if ps.Resource != nil {
 		res = ps.Resource.scan(&ctx, true)
 		if res.deny != nil {
-			return decided(ExplicitDeny, ps.Resource, res.deny, policyLabel(ps.Resource, "resource policy", -1))
+			return decided(ExplicitDeny, ps.Resource, res.deny, "resource policy", -1)
 		}
 	}
 	var boundary scan
 	if ps.PermissionsBoundary != nil {
 		boundary = ps.PermissionsBoundary.scan(&ctx, false)
 		if boundary.deny != nil {
-			return decided(ExplicitDeny, ps.PermissionsBoundary, boundary.deny, policyLabel(ps.PermissionsBoundary, "permissions boundary", -1))
+			return decided(ExplicitDeny, ps.PermissionsBoundary, boundary.deny, "permissions boundary", -1)
 		}
 	}
 	var sessionAllow *Statement
 	for i, pol := range ps.Session {
 		s := pol.scan(&ctx, false)
 		if s.deny != nil {
-			return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "session policy", i))
+			return decided(ExplicitDeny, pol, s.deny, "session policy", i)
 		}
 		if sessionAllow == nil {
 			sessionAllow = s.allow
@@ -206,7 +224,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		for i, pol := range ps.Identity {
 			s := pol.scan(&ctx, false)
 			if s.deny != nil {
-				return decided(ExplicitDeny, pol, s.deny, policyLabel(pol, "identity policy", i))
+				return decided(ExplicitDeny, pol, s.deny, "identity policy", i)
 			}
 			if idAllow == nil && s.allow != nil {
 				idAllow, idPolicy = s.allow, pol
@@ -215,27 +233,14 @@ func Evaluate(req Request, ps PolicySet) Decision {
 	}
 
 	// 2. Every SCP level must allow.
-	for lvl, scans := range scpAllow {
-		ok := false
-		for _, s := range scans {
-			if s.allow != nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return implicit("no service control policy at level " + strconv.Itoa(lvl) + " allows " + req.Action)
-		}
+	if scpDenied >= 0 {
+		return implicit("no service control policy at level " + strconv.Itoa(scpDenied) + " allows " + req.Action)
 	}
 
-	resLabel := ""
-	if ps.Resource != nil {
-		resLabel = policyLabel(ps.Resource, "resource policy", -1)
-	}
 	// 5. Callers without an identity: only the resource policy can allow.
 	if !p.hasIdentity() {
 		if res.allow != nil {
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		}
 		return implicit("no resource policy statement allows " + callerName(p) + " to " + req.Action)
 	}
@@ -252,7 +257,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		if idAllow == nil {
 			return Decision{Allowed: true, Effect: Allowed, Reason: "allowed: the account root user", Statement: -1}
 		}
-		return decided(Allowed, idPolicy, idAllow, policyLabel(idPolicy, "identity policy", indexOf(ps.Identity, idPolicy)))
+		return decided(Allowed, idPolicy, idAllow, "identity policy", indexOf(ps.Identity, idPolicy))
 	}
 	identityWhy := func() string {
 		if idAllow == nil && !p.isRoot() {
@@ -265,21 +270,20 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		// 3. Same account.
 		switch {
 		case res.allow != nil && res.grant == grantDirect:
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		case res.allow != nil && res.grant == grantRole && limitsOK:
-			return decided(Allowed, ps.Resource, res.allow, resLabel)
+			return decided(Allowed, ps.Resource, res.allow, "resource policy", -1)
 		case identityOK:
 			return identityDecision()
 		}
 		if res.allow != nil && res.grant == grantRole {
 			return implicit("the resource policy allows the role, but " + limitsWhy)
 		}
-		return implicit(identityWhy() + (func() string {
-			if res.allow != nil {
-				return " (the resource policy names only the account, which delegates to identity policies)"
-			}
-			return ""
-		})())
+		why := identityWhy()
+		if res.allow != nil {
+			why += " (the resource policy names only the account, which delegates to identity policies)"
+		}
+		return implicit(why)
 	}
 	// 4. Cross account.
 	if res.allow == nil {
@@ -289,7 +293,11 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		return implicit("cross-account request: the resource policy allows, but " + identityWhy())
 	}
 	d := identityDecision()
-	d.Reason += "; and by " + resLabel + " " + statementLabel(res.allow)
+	var b strings.Builder
+	b.WriteString(d.Reason)
+	b.WriteString("; and by ")
+	describe(&b, ps.Resource, "resource policy", -1, res.allow)
+	d.Reason = b.String()
 	return d
 }
 
@@ -297,37 +305,46 @@ func implicit(why string) Decision {
 	return Decision{Effect: ImplicitDeny, Reason: "implicit deny: " + why, Statement: -1}
 }
 
-func decided(o Outcome, pol *Policy, st *Statement, label string) Decision {
-	verb := "allowed by "
+// decided builds the decision a statement made, citing the policy (by name, else by its kind
+// and position) and the statement (index and Sid).
+func decided(o Outcome, pol *Policy, st *Statement, what string, i int) Decision {
+	var b strings.Builder
+	b.Grow(64 + len(pol.Name) + len(st.Sid))
 	if o == ExplicitDeny {
-		verb = "explicit deny in "
+		b.WriteString("explicit deny in ")
+	} else {
+		b.WriteString("allowed by ")
 	}
+	describe(&b, pol, what, i, st)
 	return Decision{
 		Allowed:   o == Allowed,
 		Effect:    o,
-		Reason:    verb + label + " " + statementLabel(st),
+		Reason:    b.String(),
 		Policy:    pol.Name,
 		Statement: st.index,
 		Sid:       st.Sid,
 	}
 }
 
-func policyLabel(p *Policy, what string, i int) string {
-	if p.Name != "" {
-		return what + " " + strconv.Quote(p.Name)
+func describe(b *strings.Builder, pol *Policy, what string, i int, st *Statement) {
+	b.WriteString(what)
+	switch {
+	case pol.Name != "":
+		b.WriteString(` "`)
+		b.WriteString(pol.Name)
+		b.WriteByte('"')
+	case i >= 0:
+		b.WriteString(" #")
+		b.WriteString(strconv.Itoa(i))
 	}
-	if i >= 0 {
-		return what + " #" + strconv.Itoa(i)
-	}
-	return what
-}
-
-func statementLabel(st *Statement) string {
-	s := "Statement[" + strconv.Itoa(st.index) + "]"
+	b.WriteString(" Statement[")
+	b.WriteString(strconv.Itoa(st.index))
+	b.WriteByte(']')
 	if st.Sid != "" {
-		s += " (Sid " + strconv.Quote(st.Sid) + ")"
+		b.WriteString(` (Sid "`)
+		b.WriteString(st.Sid)
+		b.WriteString(`")`)
 	}
-	return s
 }
 
 func callerName(p *Principal) string {

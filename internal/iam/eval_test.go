@@ -259,3 +259,49 @@ func TestWithGlobalKeys(t *testing.T) {
 		t.Errorf("session aws:PrincipalType = %q", got)
 	}
 }
+
+// Policies parsed with AnyKind can hold anything; in the wrong slot they must never be broader
+// than they read.
+func TestAnyKindPoliciesFailSafe(t *testing.T) {
+	withPrincipal := mustParse(t, AnyKind, stmt("Allow", `"Principal":{"AWS":"`+bob.ARN+`"},"Action":"*","Resource":"*"`))
+	noPrincipalAllow := mustParse(t, AnyKind, stmt("Allow", `"Action":"*","Resource":"*"`))
+	noPrincipalDeny := mustParse(t, AnyKind, stmt("Deny", `"Action":"*","Resource":"*"`))
+	req := Request{Principal: alice, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}.WithGlobalKeys(fixedNow, "", true)
+	tests := []struct {
+		name string
+		ps   PolicySet
+		want Outcome
+	}{
+		{"identity slot, principal names someone else", PolicySet{Identity: []*Policy{withPrincipal}}, ImplicitDeny},
+		{"resource slot, allow without principal", PolicySet{Resource: noPrincipalAllow}, ImplicitDeny},
+		{"resource slot, deny without principal", PolicySet{Resource: noPrincipalDeny, Identity: []*Policy{noPrincipalAllow}}, ExplicitDeny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Evaluate(req, tt.ps); got.Effect != tt.want {
+				t.Errorf("Evaluate = %v (%s), want %v", got.Effect, got.Reason, tt.want)
+			}
+		})
+	}
+}
+
+// Policies are shared by every request; run with -race to check evaluation only reads them.
+func TestConcurrentEvaluate(t *testing.T) {
+	req, ps := benchPolicies(t)
+	want := Evaluate(req, ps)
+	done := make(chan Decision)
+	for range 8 {
+		go func() {
+			var d Decision
+			for range 200 {
+				d = Evaluate(req, ps)
+			}
+			done <- d
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Errorf("concurrent Evaluate = %+v, want %+v", got, want)
+		}
+	}
+}

@@ -14,6 +14,15 @@ func glob(pattern, s string, fold, escaped bool) bool {
 	starP, starS := -1, 0
 	for si < len(s) {
 		if pi < len(pattern) {
+			// ASCII fast path: most policies and requests are plain ASCII.
+			if p, c := pattern[pi], s[si]; p < utf8.RuneSelf && c < utf8.RuneSelf && p != '*' && p != '?' && !(escaped && p == '\\') {
+				if p == c || (fold && lowerASCII(p) == lowerASCII(c)) {
+					pi++
+					si++
+					continue
+				}
+				goto backtrack
+			}
 			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
 			literal := false
 			if escaped && pc == '\\' && pi+pw < len(pattern) {
@@ -27,12 +36,14 @@ func glob(pattern, s string, fold, escaped bool) bool {
 				starP, starS = pi, si
 				pi += pw
 				continue
-			case (pc == '?' && !literal) || pc == sc || (fold && foldEq(pc, sc)):
+			case (pc == '?' && !literal) || pattern[pi:pi+pw] == s[si:si+sw] ||
+				(fold && pc != utf8.RuneError && sc != utf8.RuneError && foldEq(pc, sc)):
 				pi += pw
 				si += sw
 				continue
 			}
 		}
+	backtrack:
 		if starP < 0 {
 			return false
 		}
@@ -45,6 +56,44 @@ func glob(pattern, s string, fold, escaped bool) bool {
 		pi++
 	}
 	return pi == len(pattern)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// actionPattern is an Action or NotAction entry compiled for the common shapes.
+type actionPattern struct {
+	kind byte   // '*' everything, '=' exact, 'p' prefix followed by a final *, 'g' general glob
+	s    string // the pattern, or its literal prefix for 'p'
+}
+
+func compileAction(a string) actionPattern {
+	switch i := strings.IndexAny(a, "*?"); {
+	case a == "*":
+		return actionPattern{kind: '*'}
+	case i < 0:
+		return actionPattern{kind: '=', s: a}
+	case i == len(a)-1 && a[i] == '*':
+		return actionPattern{kind: 'p', s: a[:i]}
+	}
+	return actionPattern{kind: 'g', s: a}
+}
+
+// match compares case-insensitively, as IAM compares actions.
+func (p *actionPattern) match(action string) bool {
+	switch p.kind {
+	case '*':
+		return true
+	case '=':
+		return strings.EqualFold(p.s, action)
+	case 'p':
+		return len(action) >= len(p.s) && strings.EqualFold(p.s, action[:len(p.s)])
+	}
+	return glob(p.s, action, true, false)
 }
 
 func foldEq(a, b rune) bool {

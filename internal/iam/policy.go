@@ -3,6 +3,7 @@ package iam
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,6 +44,13 @@ func (k Kind) String() string {
 		return "service control"
 	}
 	return "IAM"
+}
+
+func (k Kind) withArticle() string {
+	if k == Identity || k == AnyKind {
+		return "an " + k.String()
+	}
+	return "a " + k.String()
 }
 
 // MaxLength is the largest document, counted in characters other than white space as IAM counts
@@ -102,6 +110,7 @@ type Statement struct {
 	Condition    []Condition // sorted by operator, then key
 
 	index      int
+	actions    []actionPattern
 	principals []principalEntry // compiled Principal or NotPrincipal
 	resources  []resourcePattern
 	conds      []condition
@@ -186,6 +195,10 @@ func parseDoc(kind Kind, document string, limit int) (*Policy, error) {
 	dec.UseNumber()
 	var root any
 	if err := dec.Decode(&root); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, errorf("the policy is not valid JSON at character %d: %v", se.Offset, err)
+		}
 		return nil, errorf("the policy is not valid JSON: %v", err)
 	}
 	if strings.TrimSpace(document[dec.InputOffset():]) != "" {
@@ -279,10 +292,15 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 	}
 	switch e := m["Effect"].(type) {
 	case string:
-		if e != string(Allow) && e != string(Deny) {
+		// IAM accepts the effect in any letter case; it is stored canonically.
+		switch {
+		case strings.EqualFold(e, string(Allow)):
+			st.Effect = Allow
+		case strings.EqualFold(e, string(Deny)):
+			st.Effect = Deny
+		default:
 			return nil, errorf("Effect must be Allow or Deny, not %q", e)
 		}
-		st.Effect = Effect(e)
 	case nil:
 		return nil, errorf("Effect is missing; it must be Allow or Deny")
 	default:
@@ -300,11 +318,11 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 		if hasNP {
 			el = "NotPrincipal"
 		}
-		return nil, errorf("%s is not allowed in an %s policy: it applies to whoever it is attached to", el, kind)
+		return nil, errorf("%s is not allowed in %s policy: it applies to whoever it is attached to", el, kind.withArticle())
 	case kind == Trust && hasNP:
 		return nil, errorf("NotPrincipal is not allowed in a trust policy; name the trusted principals in Principal")
 	case (kind == Resource || kind == Trust) && !hasP && !hasNP:
-		return nil, errorf("a %s policy statement must name a Principal", kind)
+		return nil, errorf("%s policy statement must name a Principal", kind.withArticle())
 	}
 	if hasP || hasNP {
 		name := "Principal"
@@ -348,14 +366,22 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 			continue
 		}
 		svc, act, ok := strings.Cut(a, ":")
-		if !ok || svc == "" || act == "" || strings.ContainsAny(svc, " \t") {
+		switch {
+		case !ok || svc == "" || act == "":
 			return nil, errorf("%s %q must be \"*\" or service:action, e.g. \"sagemaker:CreateModelPackage\"", name, a)
+		case strings.Contains(act, ":"):
+			return nil, errorf("%s %q can contain only one colon", name, a)
+		case svc != "*" && !validVendor(svc):
+			return nil, errorf("%s %q: service prefix %q may contain only letters, digits, '-' and '.'", name, a, svc)
 		}
 	}
 	if hasNA {
 		st.NotAction = actions
 	} else {
 		st.Action = actions
+	}
+	for _, a := range actions {
+		st.actions = append(st.actions, compileAction(a))
 	}
 
 	// Resource / NotResource.
@@ -403,6 +429,16 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 	return st, nil
 }
 
+func validVendor(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // stringList reads a JSON string or non-empty array of strings.
 func stringList(name string, v any) ([]string, error) {
 	switch v := v.(type) {
@@ -426,7 +462,9 @@ func stringList(name string, v any) ([]string, error) {
 }
 
 type resourcePattern struct {
-	pattern string    // the pattern as written (no variables) or nil tmpl
+	pattern string    // the pattern as written
+	any     bool      // "*"
+	parts   [6]string // its ARN components (when not "*")
 	tmpl    *template // non-nil when the pattern has policy variables
 }
 
@@ -439,7 +477,8 @@ func compileResource(r string, vars bool) (resourcePattern, error) {
 			return resourcePattern{}, errorf("must be \"*\" or an ARN (arn:partition:service:region:account:resource, wildcards allowed)")
 		}
 	}
-	rp := resourcePattern{pattern: r}
+	rp := resourcePattern{pattern: r, any: r == "*"}
+	rp.parts, _ = arnParts(r)
 	if vars {
 		t, err := compileTemplate(r)
 		if err != nil {

@@ -66,7 +66,7 @@ type Request struct {
 	ResourceAccount string
 	// Context holds the condition keys of the request (service keys such as
 	// sagemaker:ResourceTag/team, aws:SourceIp, aws:TagKeys …). Keys are case-insensitive.
-	// Evaluate needs a context prepared by WithGlobalKeys.
+	// Evaluate needs a context prepared by WithGlobalKeys: add request keys before calling it.
 	Context map[string][]string
 
 	prepared bool
@@ -88,64 +88,78 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 	if r.ResourceAccount == "" {
 		r.ResourceAccount = p.Account
 	}
-	ctx := make(map[string][]string, len(r.Context)+16+len(p.Tags))
+	ctx := make(map[string][]string, len(r.Context)+numGlobalKeys+len(p.Tags))
 	for k, v := range r.Context {
-		ctx[strings.ToLower(k)] = v
-	}
-	set := func(k string, v ...string) { ctx[strings.ToLower(k)] = v }
-	del := func(k string) { delete(ctx, strings.ToLower(k)) }
-	// Principal-derived keys: remove whatever the caller supplied, then set what is true.
-	for k := range ctx {
-		if strings.HasPrefix(k, "aws:principaltag/") {
-			delete(ctx, k)
+		lk := strings.ToLower(k)
+		if isGlobalKey(lk) {
+			continue // principal- and call-derived keys come only from below
 		}
+		ctx[lk] = v
 	}
-	for _, k := range []string{"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
-		"aws:PrincipalType", "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:userid", "aws:username",
-		"aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport", "aws:RequestedRegion", "aws:ResourceAccount"} {
-		del(k)
+	// One backing array for all single values: each key gets a full slice expression of it.
+	vals := make([]string, 0, numGlobalKeys+len(p.Tags))
+	set := func(lowerKey, v string) {
+		vals = append(vals, v)
+		ctx[lowerKey] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if p.Account != "" {
-		set("aws:PrincipalAccount", p.Account)
+		set("aws:principalaccount", p.Account)
 	}
 	if p.PrincipalARN != "" {
-		set("aws:PrincipalArn", p.PrincipalARN)
+		set("aws:principalarn", p.PrincipalARN)
 	}
 	if p.OrgID != "" {
-		set("aws:PrincipalOrgID", p.OrgID)
+		set("aws:principalorgid", p.OrgID)
 	}
 	if len(p.OrgPaths) > 0 {
-		set("aws:PrincipalOrgPaths", p.OrgPaths...)
+		ctx["aws:principalorgpaths"] = p.OrgPaths
 	}
 	for k, v := range p.Tags {
-		set("aws:PrincipalTag/"+k, v)
+		set("aws:principaltag/"+strings.ToLower(k), v)
 	}
-	set("aws:PrincipalType", p.principalType())
-	set("aws:PrincipalIsAWSService", strconv.FormatBool(p.Service != ""))
+	typ := p.principalType()
+	set("aws:principaltype", typ)
 	if p.Service != "" {
-		set("aws:PrincipalServiceName", p.Service)
+		set("aws:principalisawsservice", "true")
+		set("aws:principalservicename", p.Service)
+	} else {
+		set("aws:principalisawsservice", "false")
 	}
 	if p.UserID != "" {
 		set("aws:userid", p.UserID)
 	}
-	if p.principalType() == "User" {
+	if typ == "User" {
 		if i := strings.LastIndexByte(p.ARN, '/'); i >= 0 {
 			set("aws:username", p.ARN[i+1:])
 		}
 	}
 	now = now.UTC()
-	set("aws:CurrentTime", now.Format(time.RFC3339))
-	set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	set("aws:SecureTransport", strconv.FormatBool(secure))
+	set("aws:currenttime", now.Format(time.RFC3339))
+	set("aws:epochtime", strconv.FormatInt(now.Unix(), 10))
+	set("aws:securetransport", strconv.FormatBool(secure))
 	if region != "" {
-		set("aws:RequestedRegion", region)
+		set("aws:requestedregion", region)
 	}
 	if r.ResourceAccount != "" {
-		set("aws:ResourceAccount", r.ResourceAccount)
+		set("aws:resourceaccount", r.ResourceAccount)
 	}
 	r.Context = ctx
 	r.prepared = true
 	return r
+}
+
+// numGlobalKeys bounds how many keys WithGlobalKeys sets, besides principal tags.
+const numGlobalKeys = 14
+
+// isGlobalKey reports whether WithGlobalKeys owns the (lower-cased) key.
+func isGlobalKey(lowerKey string) bool {
+	switch lowerKey {
+	case "aws:principalaccount", "aws:principalarn", "aws:principalorgid", "aws:principalorgpaths",
+		"aws:principaltype", "aws:principalisawsservice", "aws:principalservicename", "aws:userid", "aws:username",
+		"aws:currenttime", "aws:epochtime", "aws:securetransport", "aws:requestedregion", "aws:resourceaccount":
+		return true
+	}
+	return strings.HasPrefix(lowerKey, "aws:principaltag/")
 }
 
 // evalContext is the per-decision state: the request with its resource split once.

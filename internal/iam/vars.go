@@ -8,6 +8,7 @@ import (
 // Version 2012-10-17 have templates; in older policies "${" is ordinary text.
 type template struct {
 	parts []tmplPart
+	size  int // length of the literal text, to size the expansion
 }
 
 type tmplPart struct {
@@ -63,6 +64,9 @@ func compileTemplate(s string) (*template, error) {
 	if rest != "" {
 		t.parts = append(t.parts, tmplPart{lit: rest})
 	}
+	for _, p := range t.parts {
+		t.size += len(p.lit)
+	}
 	return t, nil
 }
 
@@ -72,6 +76,7 @@ func compileTemplate(s string) (*template, error) {
 // matching. A variable whose key has several values has no single value and counts as missing.
 func (t *template) expand(ctx *evalContext, escape bool) (string, bool) {
 	var b strings.Builder
+	b.Grow(t.size + 32)
 	for _, p := range t.parts {
 		switch {
 		case p.key == "" && !p.char:
