@@ -182,6 +182,7 @@ func (s *Server) serve(c *call) *apiError {
 			if c.svc == nil {
 				return unknownOperation(ProtocolJSON, t, "")
 			}
+			c.op = c.svc.Model.Operations[op] // nil for unknown operations, reported after authentication
 		} else {
 			c.protocol = ProtocolQuery
 		}
