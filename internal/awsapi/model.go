@@ -43,8 +43,9 @@ type Model struct {
 	// SkippedPatterns lists the shapes whose pattern Go's regexp cannot compile; those patterns
 	// are not enforced.
 	SkippedPatterns []string
-	// RelaxedPatterns lists the shapes whose pattern uses lookaround assertions, which Go's
-	// regexp lacks: they are enforced without those assertions (so slightly more permissively).
+	// RelaxedPatterns lists the shapes whose pattern uses what Go's regexp lacks (lookaround
+	// assertions, repetition counts above 1000): they are enforced without those parts, so
+	// slightly more permissively.
 	RelaxedPatterns []string
 }
 
@@ -333,20 +334,47 @@ func ParseModel(service string, data []byte) (*Model, error) {
 
 // compilePattern compiles a model pattern (Java/ECMAScript syntax) for Go, anchored at both ends
 // as AWS matches the whole value, with . matching newlines too (AWS accepts pretty-printed JSON
-// documents in members whose pattern is .*). \uXXXX escapes become \x{XXXX}. Lookaround assertions, which
-// Go's RE2 syntax lacks, are dropped (relaxed reports that).
+// documents in members whose pattern is .*). \uXXXX escapes become \x{XXXX} and Java's \p{Print} its ASCII
+// range. What RE2 cannot express is relaxed (relaxed reports that): lookaround assertions are
+// dropped, and repetition counts above RE2's limit of 1000 become open-ended (the shape's length
+// bounds still apply).
 func compilePattern(p string) (re *regexp.Regexp, relaxed bool, err error) {
 	p = translateUnicodeEscapes(p)
+	p = strings.ReplaceAll(p, `[\p{Print}]`, `[\x20-\x7E]`)
+	p = strings.ReplaceAll(p, `\p{Print}`, `\x20-\x7E`)
 	re, err = regexp.Compile(`(?s)^(?:` + p + `)$`)
 	if err == nil {
 		return re, false, nil
 	}
 	q, dropped := dropLookarounds(p)
-	if !dropped {
+	q, capped := capRepetitions(q)
+	if !dropped && !capped {
 		return nil, false, err
 	}
 	re, err = regexp.Compile(`(?s)^(?:` + q + `)$`)
 	return re, true, err
+}
+
+// bigRepeat matches counted repetitions {m,n} or {m} whose numbers may exceed RE2's limit.
+var bigRepeat = regexp.MustCompile(`\{(\d+)(,(\d*))?\}`)
+
+// capRepetitions rewrites {m,n} with n > 1000 as {m,} (and m > 1000 as 1000).
+func capRepetitions(p string) (string, bool) {
+	changed := false
+	out := bigRepeat.ReplaceAllStringFunc(p, func(rep string) string {
+		sub := bigRepeat.FindStringSubmatch(rep)
+		lo, hi := sub[1], sub[3]
+		big := func(n string) bool { return len(n) > 4 || len(n) == 4 && n > "1000" }
+		if !big(lo) && !big(hi) {
+			return rep
+		}
+		changed = true
+		if big(lo) {
+			lo = "1000"
+		}
+		return "{" + lo + ",}"
+	})
+	return out, changed
 }
 
 // translateUnicodeEscapes rewrites \uXXXX as \x{XXXX}.

@@ -110,6 +110,9 @@ func NewServer(cfg Config) *Server {
 		if n := len(svc.Model.SkippedPatterns); n > 0 {
 			s.log.Info("model patterns Go cannot compile are not enforced", "service", svc.Name, "count", n, "shapes", svc.Model.SkippedPatterns)
 		}
+		if n := len(svc.Model.RelaxedPatterns); n > 0 {
+			s.log.Debug("model patterns enforced in a relaxed form", "service", svc.Name, "count", n, "shapes", svc.Model.RelaxedPatterns)
+		}
 		var key string
 		var table map[string]*Service
 		switch svc.Model.Protocol {
@@ -182,6 +185,7 @@ func (s *Server) serve(c *call) *apiError {
 			if c.svc == nil {
 				return unknownOperation(ProtocolJSON, t, "")
 			}
+			c.op = c.svc.Model.Operations[op] // nil for unknown operations, reported after authentication
 		} else {
 			c.protocol = ProtocolQuery
 		}

@@ -360,13 +360,50 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 		header = header.Clone()
 		header.Set("Host", r.Host)
 	}
-	creq := CanonicalRequest(r.Method, rawPath(r), rawQuery, header, s.SignedHeaders, payloadHash, !opt.S3)
-	sts := StringToSign(s.RawTimeBasic(), s.Scope, creq)
-	want := Signature(SigningKey(secret, s.Scope), sts)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(s.Signature)) != 1 {
-		return fail(Mismatch, MismatchMessage)
+	key := SigningKey(secret, s.Scope)
+	path := rawPath(r)
+	if s.matches(key, canonicalRequest(r.Method, path, rawQuery, header, r.ContentLength, s.SignedHeaders, payloadHash, !opt.S3)) {
+		return nil
 	}
-	return nil
+	// Some signers (botocore) normalize the path before signing, as the specification says for
+	// services other than S3; accept that form too.
+	if !opt.S3 {
+		if np := NormalizePath(path); np != path &&
+			s.matches(key, canonicalRequest(r.Method, np, rawQuery, header, r.ContentLength, s.SignedHeaders, payloadHash, true)) {
+			return nil
+		}
+	}
+	return fail(Mismatch, MismatchMessage)
+}
+
+func (s *Signed) matches(key []byte, canonicalRequest string) bool {
+	want := Signature(key, StringToSign(s.RawTimeBasic(), s.Scope, canonicalRequest))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(s.Signature)) == 1
+}
+
+// NormalizePath removes empty, "." and ".." segments from a path as RFC 3986 describes, keeping a
+// trailing slash.
+func NormalizePath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	var out []string
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	n := "/" + strings.Join(out, "/")
+	if strings.HasSuffix(p, "/") && n != "/" {
+		n += "/"
+	}
+	return n
 }
 
 // RawTimeBasic is the signing time in the ISO 8601 basic format used in the string to sign.
@@ -403,6 +440,12 @@ func withoutSignature(rawQuery string) string {
 // and the payload hash. With escapePath (all services but S3) each byte of the path other than an
 // unreserved character or '/' is percent-encoded once more.
 func CanonicalRequest(method, path, rawQuery string, header http.Header, signedHeaders []string, payloadHash string, escapePath bool) string {
+	return canonicalRequest(method, path, rawQuery, header, -1, signedHeaders, payloadHash, escapePath)
+}
+
+// canonicalRequest is CanonicalRequest with the request's Content-Length, which net/http may
+// keep out of the header map (contentLength < 0 when unknown).
+func canonicalRequest(method, path, rawQuery string, header http.Header, contentLength int64, signedHeaders []string, payloadHash string, escapePath bool) string {
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString(method)
@@ -422,6 +465,9 @@ func CanonicalRequest(method, path, rawQuery string, header http.Header, signedH
 		b.WriteString(h)
 		b.WriteByte(':')
 		vals := header.Values(h)
+		if len(vals) == 0 && h == "content-length" && contentLength > 0 {
+			vals = []string{strconv.FormatInt(contentLength, 10)}
+		}
 		for i, v := range vals {
 			if i > 0 {
 				b.WriteByte(',')
