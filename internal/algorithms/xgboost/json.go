@@ -765,4 +765,3 @@ func appendFloat(b []byte, v float32) []byte {
 	}
 	return append(b[:i], b[j:]...)
 }
-
