@@ -1,5 +1,5 @@
 // Package metric computes the evaluation metrics of XGBoost 1.7 (rmse, mae, logloss, error, auc,
-// merror, mlogloss, poisson-nloglik) with XGBoost's definitions, including its clipping constants
+// merror, mlogloss, poisson-nloglik, mphe) with XGBoost's definitions, including its clipping constants
 // and its treatment of ties and instance weights.
 //
 // Every function takes labels, predictions and optional instance weights (nil means every weight
@@ -152,5 +152,14 @@ func PoissonNLogLik[F Float](label, pred, weight []F) float64 {
 		y, mu := float64(label[i]), math.Max(float64(pred[i]), eps)
 		lg, _ := math.Lgamma(y + 1)
 		return lg + mu - math.Log(mu)*y
+	})
+}
+
+// PseudoHuber is XGBoost's "mphe": the weighted mean pseudo-Huber loss
+// slope²·(√(1+((pred-label)/slope)²) − 1).
+func PseudoHuber[F Float](label, pred, weight []F, slope float64) float64 {
+	return mean(len(label), weight, func(i int) float64 {
+		z := (float64(pred[i]) - float64(label[i])) / slope
+		return slope * slope * (math.Sqrt(1+z*z) - 1)
 	})
 }

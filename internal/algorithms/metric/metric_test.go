@@ -67,6 +67,9 @@ func TestRegressionMetrics(t *testing.T) {
 		{"mae", MAE[float32], nil, 4.0 / 3},
 		{"mae weighted", MAE[float32], w, (1 + 0 + 6) / 6.0},
 		// log(y!) + mu - y log mu: (0 + 2 - log 2) + (log 2 + 2 - 2 log 2) + (log 24 + 1 - 0)
+		// slope 2: 4·(√(1+(1/2)²) − 1) + 0 + 4·(√(1+(3/2)²) − 1)
+		{"mphe", func(l, p, w []float32) float64 { return PseudoHuber(l, p, w, 2) }, nil,
+			(4*(math.Sqrt(1.25)-1) + 4*(math.Sqrt(3.25)-1)) / 3},
 		{"poisson-nloglik", PoissonNLogLik[float32], nil, ((2 - math.Log(2)) + (2 - math.Log(2)) + (math.Log(24) + 1)) / 3},
 	}
 	for _, tt := range tests {

@@ -72,16 +72,11 @@ func (l lossFunc) checkLabels(label []float32, what string) error {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// baseMargin is base_score on the margin scale (XGBoost's ProbToMargin).
+// baseMargin is base_score on the margin scale (XGBoost's ProbToMargin), computed exactly as the
+// predictor computes it so that training margins and predictions start from the same value.
 func (l lossFunc) baseMargin() float32 {
-	b := l.params.BaseScore
-	switch l.name {
-	case "reg:logistic", "binary:logistic", "binary:logitraw":
-		return float32(-math.Log(1/b - 1))
-	case "count:poisson":
-		return float32(math.Log(b))
-	}
-	return float32(b)
+	o, _ := objectiveOf(l.name)
+	return o.probToMargin(float32(l.params.BaseScore))
 }
 
 // gradients computes the gradient pair of every row and output from the margins (row-major
