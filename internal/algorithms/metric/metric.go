@@ -56,18 +56,19 @@ func MAE[F Float](label, pred, weight []F) float64 {
 }
 
 // LogLoss is the weighted negative log-likelihood of labels in [0,1] under probabilities pred,
-// with p and 1-p each clipped below at 1e-16 as XGBoost does.
+// with p and 1-p each clipped below at 1e-16 as XGBoost 1.7 does (a prediction outside [0,1], as
+// binary:logitraw's margins, is not clipped further, so the loss can be negative, as in XGBoost).
 func LogLoss[F Float](label, pred, weight []F) float64 {
 	return mean(len(label), weight, func(i int) float64 {
 		y, p := float64(label[i]), float64(pred[i])
-		pneg := 1 - p
-		switch {
-		case p < eps:
-			return -y*math.Log(eps) - (1-y)*math.Log(1-eps)
-		case pneg < eps:
-			return -y*math.Log(1-eps) - (1-y)*math.Log(eps)
+		var l float64
+		if y != 0 {
+			l -= y * math.Log(math.Max(p, eps))
 		}
-		return -y*math.Log(p) - (1-y)*math.Log(pneg)
+		if y != 1 {
+			l -= (1 - y) * math.Log(math.Max(1-p, eps))
+		}
+		return l
 	})
 }
 
@@ -155,8 +156,8 @@ func PoissonNLogLik[F Float](label, pred, weight []F) float64 {
 	})
 }
 
-// PseudoHuber is XGBoost's "mphe": the weighted mean pseudo-Huber loss
-// slope²·(√(1+((pred-label)/slope)²) − 1).
+// PseudoHuber is the weighted mean pseudo-Huber loss slope²·(√(1+((pred-label)/slope)²) − 1).
+// XGBoost 1.7's "mphe" is PseudoHuber with slope 1, whatever huber_slope the objective uses.
 func PseudoHuber[F Float](label, pred, weight []F, slope float64) float64 {
 	return mean(len(label), weight, func(i int) float64 {
 		z := (float64(pred[i]) - float64(label[i])) / slope

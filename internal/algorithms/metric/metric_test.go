@@ -91,6 +91,13 @@ func TestRegressionMetrics(t *testing.T) {
 			t.Errorf("got %g, want %g", got, want)
 		}
 	})
+	t.Run("logloss of margins", func(t *testing.T) {
+		// XGBoost 1.7.4 reports -log 2 for label 0 and "probability" -1 (binary:logitraw margins)
+		got := LogLoss([]float64{0, 1}, []float64{-1, 1.5}, nil)
+		if want := (-math.Log(2) - math.Log(1.5)) / 2; !near(got, want) {
+			t.Errorf("got %g, want %g", got, want)
+		}
+	})
 	t.Run("logloss clips probabilities", func(t *testing.T) {
 		got := LogLoss([]float64{1, 0}, []float64{0, 1}, nil)
 		if want := -math.Log(1e-16); !near(got, want) {

@@ -148,7 +148,7 @@ func (t *trainer) run(ctx context.Context) (*Booster, error) {
 		for i, e := range t.evals {
 			pred := t.loss.transform(evalMargins[i])
 			for _, m := range t.metrics {
-				last = evalMetric(m, e.Data, pred, k, t.p.HuberSlope)
+				last = evalMetric(m, e.Data, pred, k)
 				fmt.Fprintf(&line, "#011%s-%s:%s", e.Name, m, formatScore(last))
 			}
 		}
@@ -227,7 +227,7 @@ func addTree(tr *Tree, d *dataset.Dense, margin []float32, k, class, nthread int
 	})
 }
 
-func evalMetric(name string, d *dataset.Dense, pred []float32, k int, huberSlope float64) float64 {
+func evalMetric(name string, d *dataset.Dense, pred []float32, k int) float64 {
 	switch name {
 	case "rmse":
 		return metric.RMSE(d.Label, pred, d.Weight)
@@ -246,7 +246,7 @@ func evalMetric(name string, d *dataset.Dense, pred []float32, k int, huberSlope
 	case "poisson-nloglik":
 		return metric.PoissonNLogLik(d.Label, pred, d.Weight)
 	case "mphe":
-		return metric.PseudoHuber(d.Label, pred, d.Weight, float64(float32(huberSlope)))
+		return metric.PseudoHuber(d.Label, pred, d.Weight, 1) // XGBoost 1.7's mphe ignores huber_slope
 	}
 	return math.NaN()
 }

@@ -22,8 +22,8 @@ type Params struct {
 	Gamma          float64 // gamma / min_split_loss: minimum loss reduction of a split, default 0
 	MaxDepth       int     // max_depth: default 6
 	MinChildWeight float64 // min_child_weight: minimum hessian sum of a child, default 1
-	// MaxDeltaStep is max_delta_step: the bound on a leaf weight (0 = none). Unset (NaN) it is 0 for
-	// the trees and 0.7 inside count:poisson, as in XGBoost, where one parameter feeds both.
+	// MaxDeltaStep is max_delta_step: the bound on a leaf weight (0 = none), also the hessian offset
+	// of count:poisson. Unset (NaN) it is 0, or 0.7 for count:poisson (trees and objective), as in XGBoost.
 	MaxDeltaStep    float64
 	Subsample       float64 // subsample: share of rows sampled per tree, default 1
 	ColsampleByTree float64 // colsample_bytree: default 1
@@ -182,7 +182,7 @@ func paramSpecs() []paramSpec {
 		{names: []string{"min_child_weight"}, rng: "[0, ∞)",
 			def: func(p *Params) string { return ftoa(p.MinChildWeight) },
 			set: floatIn(0, inf, false, false, func(p *Params) *float64 { return &p.MinChildWeight })},
-		{names: []string{"max_delta_step"}, rng: "[0, ∞)", note: "unset: 0 for trees, 0.7 inside count:poisson (as XGBoost)",
+		{names: []string{"max_delta_step"}, rng: "[0, ∞)", note: "unset: 0, or 0.7 for count:poisson (as XGBoost)",
 			def: func(p *Params) string {
 				if math.IsNaN(p.MaxDeltaStep) {
 					return "0 (0.7 for count:poisson)"
@@ -408,8 +408,11 @@ func (p Params) Describe() []ParamDoc {
 
 // treeMaxDeltaStep is the max_delta_step the tree updater uses.
 func (p Params) treeMaxDeltaStep() float64 {
-	if math.IsNaN(p.MaxDeltaStep) {
-		return 0
+	switch {
+	case !math.IsNaN(p.MaxDeltaStep):
+		return p.MaxDeltaStep
+	case p.Objective == "count:poisson":
+		return 0.7 // XGBoost's learner sets it for both the objective and the trees
 	}
-	return p.MaxDeltaStep
+	return 0
 }

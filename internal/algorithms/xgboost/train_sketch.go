@@ -18,9 +18,10 @@ type cuts struct {
 	minVal []float32   // per feature, below every value: the condition of a split that sends all present values right
 }
 
-// summaryEntry is an entry of a weighted quantile summary (XGBoost's WQSummary::Entry).
+// summaryEntry is an entry of a weighted quantile summary (XGBoost's WQSummary::Entry, whose
+// ranks are float32).
 type summaryEntry struct {
-	rmin, rmax, wmin float64
+	rmin, rmax, wmin float32
 	value            float32
 }
 
@@ -47,7 +48,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 					for j < len(vals) && vals[j] == vals[i] {
 						j++
 					}
-					summary = append(summary, summaryEntry{rmin: float64(i), rmax: float64(j), wmin: float64(j - i), value: vals[i]})
+					summary = append(summary, summaryEntry{rmin: float32(i), rmax: float32(j), wmin: float32(j - i), value: vals[i]})
 					i = j
 				}
 			} else {
@@ -58,19 +59,30 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 					}
 				}
 				sort.Slice(pairs, func(a, b int) bool { return pairs[a].v < pairs[b].v })
-				var rank float64
+				var rank float32
 				for i := 0; i < len(pairs); {
-					var w float64
+					var w float32
 					j := i
 					for ; j < len(pairs) && pairs[j].v == pairs[i].v; j++ {
-						w += float64(pairs[j].w)
+						w += pairs[j].w
 					}
 					summary = append(summary, summaryEntry{rmin: rank, rmax: rank + w, wmin: w, value: pairs[i].v})
 					rank += w
 					i = j
 				}
 			}
-			c.bounds[f], c.minVal[f] = cutsFromSummary(prune(summary, maxBin+1), maxBin)
+			// XGBoost prunes twice: to max_bin·8 entries when merging the per-thread sketches,
+			// then to max_bin+1 when making the cuts; both limits count present values, not
+			// distinct ones.
+			present := 0
+			if d.Weight == nil {
+				present = len(vals)
+			} else {
+				present = len(pairs)
+			}
+			bins := min(present, maxBin)
+			summary = prune(prune(summary, min(present, 8*maxBin)), bins+1)
+			c.bounds[f], c.minVal[f] = cutsFromSummary(summary, bins)
 		}
 	})
 	return c
@@ -87,7 +99,7 @@ func prune(src []summaryEntry, maxSize int) []summaryEntry {
 	out := []summaryEntry{src[0]}
 	i, last := 1, 0
 	for k := 1; k < n; k++ {
-		dx2 := 2 * (float64(k)*rng/float64(n) + begin)
+		dx2 := 2 * (float32(k)*rng/float32(n) + begin)
 		for i < len(src)-1 && dx2 >= src[i+1].rmax+src[i+1].rmin {
 			i++
 		}
