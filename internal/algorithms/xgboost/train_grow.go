@@ -109,8 +109,8 @@ type split struct {
 	left, right ghSum
 }
 
-// node is a node of the tree being grown: its rows are idx[begin:end].
-type node struct {
+// growNode is a node of the tree being grown: its rows are idx[begin:end].
+type growNode struct {
 	nid        int32
 	begin, end int
 	sum        ghSum
@@ -180,10 +180,10 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 		g.idx[i] = uint32(i)
 	}
 	t := Tree{}
-	root := &node{nid: 0, begin: 0, end: g.m.rows, sum: g.sumAll(gp)}
+	root := &growNode{nid: 0, begin: 0, end: g.m.rows, sum: g.sumAll(gp)}
 	rootWeight := g.p.weight(root.sum)
 	addNode(&t, RootParent, float32(rootWeight)*float32(g.p.eta), rootWeight, root.sum.h)
-	g.buildHists(gp, []*node{root})
+	g.buildHists(gp, []*growNode{root})
 
 	all := make([]int, g.m.cols)
 	for f := range all {
@@ -191,10 +191,10 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 	}
 	treeFeats := g.sample(all, g.p.colsampleTree)
 	var leaves []leafSpan
-	level := []*node{root}
+	level := []*growNode{root}
 	for depth := 0; len(level) > 0; depth++ {
 		levelFeats := g.sample(treeFeats, g.p.colsampleLevel)
-		var splitting []*node
+		var splitting []*growNode
 		for _, n := range level {
 			if depth < g.p.maxDepth {
 				g.evaluate(n, g.sample(levelFeats, g.p.colsampleNode))
@@ -211,11 +211,11 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 			break
 		}
 		nleft := g.partition(splitting)
-		var next, build []*node
+		var next, build []*growNode
 		for i, n := range splitting {
 			b := n.best
-			l := &node{nid: int32(len(t.LeftChildren)), begin: n.begin, end: n.begin + nleft[i], sum: b.left}
-			r := &node{nid: l.nid + 1, begin: n.begin + nleft[i], end: n.end, sum: b.right}
+			l := &growNode{nid: int32(len(t.LeftChildren)), begin: n.begin, end: n.begin + nleft[i], sum: b.left}
+			r := &growNode{nid: l.nid + 1, begin: n.begin + nleft[i], end: n.end, sum: b.right}
 			wl, wr := g.p.weight(b.left), g.p.weight(b.right)
 			addNode(&t, n.nid, wl*float32(g.p.eta), wl*float32(g.p.eta), b.left.h)
 			addNode(&t, n.nid, wr*float32(g.p.eta), wr*float32(g.p.eta), b.right.h)
@@ -297,7 +297,7 @@ func (g *grower[B]) sumAll(gp []gradPair) ghSum {
 // enumerate bins upwards with missing values going right, and, when the node has missing values
 // of the feature, downwards with them going left; a tie keeps the earlier candidate, so the
 // lower feature wins.
-func (g *grower[B]) evaluate(n *node, feats []int) {
+func (g *grower[B]) evaluate(n *growNode, feats []int) {
 	p := &g.p
 	rootGain := p.gain(n.sum)
 	best := split{feature: -1}
@@ -344,7 +344,7 @@ func (g *grower[B]) evaluate(n *node, feats []int) {
 // buildHists gives every node in nodes its histogram. The rows of all nodes, taken in order, are
 // cut into nthread equal parts; each worker sums its part into a buffer per node it touches, and
 // the buffers are added up in worker order, so the sums depend only on nthread.
-func (g *grower[B]) buildHists(gp []gradPair, nodes []*node) {
+func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
 	total := 0
 	for _, n := range nodes {
 		total += n.end - n.begin
@@ -416,7 +416,7 @@ const partitionBlock = 16384
 
 // partition splits each node's rows into its left then its right child, keeping their order, and
 // returns the number of left rows per node.
-func (g *grower[B]) partition(nodes []*node) []int {
+func (g *grower[B]) partition(nodes []*growNode) []int {
 	type task struct {
 		k, lo, hi, nl int
 	}

@@ -74,13 +74,8 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // baseMargin is base_score on the margin scale (XGBoost's ProbToMargin), computed exactly as the
 // predictor computes it so that training margins and predictions start from the same value.
-//
-// binary:logitraw is the exception: XGBoost 1.7.4 starts its margins at base_score itself (checked:
-// a model with eta 0 predicts margin 0.5), not at logit(base_score).
+// (binary:logitraw starts at base_score itself, not its logit, as XGBoost 1.7.4 does.)
 func (l lossFunc) baseMargin() float32 {
-	if l.name == "binary:logitraw" {
-		return float32(l.params.BaseScore)
-	}
 	o, _ := objectiveOf(l.name)
 	return o.probToMargin(float32(l.params.BaseScore))
 }
