@@ -1,3 +1,8 @@
 module github.com/slipway-ml/slipway
 
 go 1.26.8
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
+)
