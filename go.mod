@@ -2,7 +2,4 @@ module github.com/slipway-ml/slipway
 
 go 1.26.8
 
-require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	gonum.org/v1/gonum v0.17.0 // indirect
-)
+require github.com/google/go-cmp v0.7.0

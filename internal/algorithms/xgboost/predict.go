@@ -1,0 +1,4 @@
+package xgboost
+
+// forest is the compiled prediction form of a Booster.
+type forest struct{}
