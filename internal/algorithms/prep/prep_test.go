@@ -535,6 +535,9 @@ func FuzzReadTransform(f *testing.F) {
 		if diff := cmp.Diff(tr, again); diff != "" {
 			t.Fatalf("round trip (-first +second):\n%s", diff)
 		}
+		if _, err := tr.ApplyCSV(strings.NewReader(row), "raw.csv"); err != nil && !errs.Is(err, errs.Invalid) {
+			t.Fatalf("ApplyCSV error of kind %v: %v", errs.KindOf(err), err)
+		}
 		d, err := tr.ApplyRecords("row.csv", [][]string{strings.Split(row, ",")}, 1)
 		if err != nil {
 			if !errs.Is(err, errs.Invalid) {
@@ -546,4 +549,40 @@ func FuzzReadTransform(f *testing.F) {
 			t.Fatalf("dense %dx%d with %d values, want %d columns", d.Rows, d.Cols, len(d.X), tr.NumFeatures())
 		}
 	})
+}
+
+func TestApplyCSV(t *testing.T) {
+	tr, err := Fit(mustTable(t, small), FitOptions{Label: "y", Categorical: []string{"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, sc := math.Sqrt(4.75/4), math.Sqrt(50)
+	row := []float64{(4 - 2.75) / sa, 10 / sc, 0, 1}
+	tests := []struct {
+		name, csv string
+		labelled  bool
+	}{
+		{"header in another order, no label", "c,b,a\n30,y,4\n", false},
+		{"header with label", "y,a,b,c\n9,4,y,30\n", true},
+		{"headerless without label", "4,y,30\n", false},
+		{"headerless with label", "\n4,y,30,9\n", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := tr.ApplyCSV(strings.NewReader(tc.csv), "raw.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(row, f64(d.X), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+				t.Errorf("X (-want +got):\n%s", diff)
+			}
+			if got := d.Label != nil; got != tc.labelled {
+				t.Errorf("labelled = %v, want %v", got, tc.labelled)
+			}
+		})
+	}
+	_, err = tr.ApplyCSV(strings.NewReader("a,b,c\n1,x,2\n\n1,x,zz\n"), "raw.csv")
+	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), `raw.csv line 4 column 3 ("c"): "zz" is not a number`) {
+		t.Errorf("got %v, want an error naming raw.csv line 4 column 3", err)
+	}
 }

@@ -2,15 +2,18 @@ package prep
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -247,6 +250,14 @@ func (tr *Transform) Apply(t *Table) (*dataset.Dense, error) {
 // (the result is labelled) or all but the label (unlabelled, the inference case). The first line is
 // firstLine, for error messages.
 func (tr *Transform) ApplyRecords(name string, recs [][]string, firstLine int) (*dataset.Dense, error) {
+	lines := make([]int, len(recs))
+	for i := range lines {
+		lines[i] = firstLine + i
+	}
+	return tr.applyRecords(name, recs, lines)
+}
+
+func (tr *Transform) applyRecords(name string, recs [][]string, lines []int) (*dataset.Dense, error) {
 	idx := make(map[string]int, len(tr.InputColumns))
 	withLabel := len(tr.InputColumns)
 	k := 0
@@ -257,9 +268,7 @@ func (tr *Transform) ApplyRecords(name string, recs [][]string, firstLine int) (
 		idx[c] = k
 		k++
 	}
-	lines := make([]int, len(recs))
 	for i, r := range recs {
-		lines[i] = firstLine + i
 		if len(r) != k {
 			return nil, errs.E(errs.Invalid, "%s line %d: %d cells, want %d (the input columns %q, the label %q optional)",
 				name, lines[i], len(r), k, tr.InputColumns, tr.Label)
@@ -479,4 +488,74 @@ func writeFileAtomic(path string, data []byte) error {
 		return errs.E(errs.Internal, "cannot write %s", path, err)
 	}
 	return nil
+}
+
+// ApplyCSV reads raw CSV rows and transforms them: a first line that names the input columns (all
+// of them, or all but the label) is a header and columns are then matched by name; otherwise the
+// rows are headerless and follow InputColumns, with or without the label (see ApplyRecords).
+func (tr *Transform) ApplyCSV(r io.Reader, name string) (*dataset.Dense, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "cannot read %s", name, err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	var recs [][]string
+	var lines []int
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, errs.E(errs.Invalid, "%s line %d column %d: %v", name, pe.Line, pe.Column, pe.Err)
+			}
+			return nil, errs.E(errs.Invalid, "cannot read %s", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		lines = append(lines, line)
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return nil, errs.E(errs.Invalid, "%s has no rows", name)
+	}
+	if tr.isHeader(recs[0]) {
+		t := &Table{Name: name, Header: recs[0], Rows: recs[1:], Lines: lines[1:]}
+		if err := checkHeader(name, lines[0], t.Header); err != nil {
+			return nil, err
+		}
+		for i, rec := range t.Rows {
+			if len(rec) != len(t.Header) {
+				return nil, errs.E(errs.Invalid, "%s line %d: %d cells, but the header has %d columns", name, t.Lines[i], len(rec), len(t.Header))
+			}
+		}
+		return tr.Apply(t)
+	}
+	return tr.applyRecords(name, recs, lines)
+}
+
+// isHeader reports whether rec names the input columns, with or without the label.
+func (tr *Transform) isHeader(rec []string) bool {
+	want := make([]string, 0, len(tr.InputColumns))
+	for _, c := range tr.InputColumns {
+		if c != tr.Label {
+			want = append(want, c)
+		}
+	}
+	set := func(s []string) map[string]bool {
+		m := make(map[string]bool, len(s))
+		for _, c := range s {
+			m[c] = true
+		}
+		return m
+	}
+	got := set(rec)
+	return (len(rec) == len(tr.InputColumns) && maps.Equal(got, set(tr.InputColumns))) ||
+		(len(rec) == len(want) && maps.Equal(got, set(want)))
 }
