@@ -87,7 +87,7 @@ func readCSV(r io.Reader, name string, opt Options) (*Dense, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, errs.E(errs.Invalid, "%s line %d: %v", name, pe.Line, pe.Err, err)
+				return nil, errs.E(errs.Invalid, "%s line %d: %s", name, pe.Line, pe.Err.Error(), err)
 			}
 			return nil, errs.E(errs.Invalid, "cannot read %s", name, err)
 		}

@@ -120,6 +120,7 @@ func WriteCSV(w io.Writer, d *Dense) error {
 	}
 	buf := make([]byte, 0, 64*1024)
 	for i := 0; i < d.Rows; i++ {
+		start := len(buf)
 		first := true
 		if d.Label != nil {
 			buf = appendCell(buf, d.Label[i])
@@ -131,6 +132,9 @@ func WriteCSV(w io.Writer, d *Dense) error {
 			}
 			first = false
 			buf = appendCell(buf, v)
+		}
+		if len(buf) == start {
+			buf = append(buf, "nan"...) // a blank line would be skipped by readers
 		}
 		buf = append(buf, '\n')
 		if len(buf) > 60*1024 {

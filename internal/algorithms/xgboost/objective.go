@@ -42,7 +42,7 @@ func objectiveOf(name string) (objective, bool) {
 	case "reg:logistic", "binary:logistic":
 		return objective{outSigmoid, marginLogit}, true
 	case "binary:logitraw":
-		return objective{outIdentity, marginLogit}, true // LogisticRaw inherits ProbToMargin from LogisticRegression
+		return objective{outIdentity, marginIdentity}, true // XGBoost 1.7's LogisticRaw keeps base_score as the margin
 	case "binary:hinge":
 		return objective{outHinge, marginIdentity}, true
 	case "count:poisson", "reg:gamma", "reg:tweedie":

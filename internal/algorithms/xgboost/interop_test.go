@@ -1,0 +1,176 @@
+package xgboost
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
+)
+
+// debianPython is the interpreter with XGBoost 1.7.4 (Debian's python3-xgboost); see REFERENCES.md.
+const debianPython = "/usr/bin/python3"
+
+// requireXGBoost fails the test when the real XGBoost is not installed: the interoperability tests are the
+// proof of compatibility and must not be skipped.
+func requireXGBoost(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command(debianPython, "-c", "import xgboost, numpy, pandas; print(xgboost.__version__)").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s with xgboost, numpy and pandas is required (apt-get install python3-xgboost python3-pandas): %v\n%s",
+			debianPython, err, out)
+	}
+	if v := string(bytes.TrimSpace(out)); v != "1.7.4" {
+		t.Logf("XGBoost version %s (tests were written against 1.7.4)", v)
+	}
+}
+
+func runPython(t testing.TB, args ...string) {
+	t.Helper()
+	out, err := exec.Command(debianPython, append([]string{"testdata/interop.py"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("interop.py %v: %v\n%s", args, err, out)
+	}
+}
+
+type interopCase struct {
+	Name      string `json:"name"`
+	Data      string `json:"data"`
+	Rows      int    `json:"rows"`
+	Cols      int    `json:"cols"`
+	Objective string `json:"objective"`
+}
+
+func readF32(t testing.TB, path string) []float32 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, len(raw)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return v
+}
+
+// maxDiff is the largest absolute difference between got and want, +Inf when lengths differ or only one
+// is NaN.
+func maxDiff(got, want []float32) float64 {
+	if len(got) != len(want) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range got {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) != math.IsNaN(w) {
+			return math.Inf(1)
+		}
+		if !math.IsNaN(g) {
+			d = max(d, math.Abs(g-w))
+		}
+	}
+	return d
+}
+
+// TestXGBoostInterop trains models for every supported objective with the real XGBoost 1.7.4 and checks
+// that this package reads them, predicts what XGBoost predicts (normal, margin, leaf), writes them back
+// byte for byte, and that XGBoost predicts identically from the files Go wrote.
+func TestXGBoostInterop(t *testing.T) {
+	requireXGBoost(t)
+	dir := t.TempDir()
+	runPython(t, "train", "../testdata/abalone.csv", dir)
+	var cases []interopCase
+	raw, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 15 {
+		t.Fatalf("interop.py listed %d cases, want ≥ 15", len(cases))
+	}
+	const tol = 1e-5
+	modes := []struct {
+		ext string
+		opt PredictOptions
+	}{{"pred", PredictOptions{}}, {"margin", PredictOptions{OutputMargin: true}}, {"leaf", PredictOptions{PredLeaf: true}}}
+
+	data := map[string]*dataset.Dense{}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			d := data[c.Data]
+			if d == nil {
+				d = &dataset.Dense{Rows: c.Rows, Cols: c.Cols, X: readF32(t, filepath.Join(dir, c.Data))}
+				data[c.Data] = d
+			}
+			path := filepath.Join(dir, c.Name+".json")
+			b, err := LoadModel(path)
+			if err != nil {
+				t.Fatalf("LoadModel: %v", err)
+			}
+			if got := b.Objective(); got != c.Objective {
+				t.Errorf("Objective() = %q, want %q", got, c.Objective)
+			}
+			for _, m := range modes {
+				got, err := b.Predict(d, m.opt)
+				if err != nil {
+					t.Fatalf("Predict(%+v): %v", m.opt, err)
+				}
+				want := readF32(t, filepath.Join(dir, c.Name+"."+m.ext))
+				if diff := maxDiff(got, want); diff > tol {
+					t.Errorf("%s: max |Go - XGBoost| = %g over %d values, want ≤ %g (first values: got %v, want %v)",
+						m.ext, diff, len(want), tol, got[:min(6, len(got))], want[:min(6, len(want))])
+				}
+				// PredictRow agrees with Predict exactly.
+				per := b.OutputsPerRow(m.opt)
+				row := make([]float32, per)
+				for _, r := range []int{0, 1, d.Rows / 2, d.Rows - 1} {
+					b.PredictRowWith(d.Row(r), row, m.opt)
+					if diff := maxDiff(row, got[r*per:(r+1)*per]); diff != 0 {
+						t.Errorf("%s row %d: PredictRow = %v, Predict = %v", m.ext, r, row, got[r*per:(r+1)*per])
+					}
+				}
+			}
+			var buf bytes.Buffer
+			if err := b.WriteJSON(&buf); err != nil {
+				t.Fatalf("WriteJSON: %v", err)
+			}
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), orig) {
+				i := 0
+				for i < min(buf.Len(), len(orig)) && buf.Bytes()[i] == orig[i] {
+					i++
+				}
+				t.Errorf("WriteJSON differs from XGBoost's file at byte %d:\n go: %.120s\nxgb: %.120s",
+					i, buf.Bytes()[max(0, i-40):], orig[max(0, i-40):])
+			}
+			if err := b.SaveModel(filepath.Join(dir, c.Name+".go.json")); err != nil {
+				t.Fatalf("SaveModel: %v", err)
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	// XGBoost reads the files Go wrote and predicts exactly what it predicted from its own.
+	runPython(t, "predict", dir, ".go")
+	for _, c := range cases {
+		for _, m := range modes {
+			got := readF32(t, filepath.Join(dir, c.Name+".go."+m.ext))
+			want := readF32(t, filepath.Join(dir, c.Name+"."+m.ext))
+			if diff := maxDiff(got, want); diff != 0 {
+				t.Errorf("%s %s: XGBoost predicts differently from the Go-written model: max diff %g", c.Name, m.ext, diff)
+			}
+		}
+	}
+}
