@@ -137,6 +137,7 @@ func sklearn(t *testing.T, in map[string]any) map[string]any {
 	b, _ := json.Marshal(in)
 	cmd := exec.Command(py, "-c", sklearnMetrics)
 	cmd.Stdin = bytes.NewReader(b)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("scikit-learn: %v", err)

@@ -125,38 +125,50 @@ func abalone(t *testing.T, n int, binary, weighted bool) *dataset.Dense {
 	return d
 }
 
+// sklearnScript fits, for each case read from stdin, scikit-learn's estimator matching the
+// objective of the package comment, and prints its weights and training predictions. One Python
+// process serves every case: importing scikit-learn dominates the cost.
 const sklearnScript = `
 import json, sys
 import numpy as np
 from sklearn import linear_model as lm
-data = np.loadtxt(sys.argv[1], delimiter=",")
-y, X = data[:, 0], data[:, 1:]
-w = np.loadtxt(sys.argv[2]) if sys.argv[2] != "-" else np.ones(len(y))
-W = w.sum()
-kind, l1, l2 = sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
-if kind == "regressor":
-    if l1 == 0 and l2 == 0:
-        m = lm.LinearRegression()
-    elif l1 == 0:
-        m = lm.Ridge(alpha=W * l2, tol=1e-12, solver="cholesky")
+res = []
+for c in json.load(sys.stdin):
+    data = np.loadtxt(c["data"], delimiter=",")
+    y, X = data[:, 0], data[:, 1:]
+    w = np.loadtxt(c["weights"]) if c["weights"] else np.ones(len(y))
+    W = w.sum()
+    kind, l1, l2 = c["kind"], c["l1"], c["l2"]
+    if kind == "regressor":
+        if l1 == 0 and l2 == 0:
+            m = lm.LinearRegression()
+        elif l1 == 0:
+            m = lm.Ridge(alpha=W * l2, tol=1e-12, solver="cholesky")
+        else:
+            m = lm.ElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2), tol=1e-14, max_iter=1000000)
+        m.fit(X, y, sample_weight=w)
+        pred = m.predict(X)
     else:
-        m = lm.ElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2), tol=1e-14, max_iter=1000000)
-    m.fit(X, y, sample_weight=w)
-    pred = m.predict(X)
-else:
-    if l1 == 0 and l2 == 0:
-        m = lm.LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=100000)
-    elif l1 == 0:
-        m = lm.LogisticRegression(C=1 / (W * l2), solver="newton-cholesky", tol=1e-12, max_iter=100000)
-    else:
-        m = lm.LogisticRegression(penalty="l1", solver="saga", C=1 / (W * l1), tol=1e-12, max_iter=200000)
-    m.fit(X, y, sample_weight=w)
-    pred = m.predict_proba(X)[:, 1]
-print(json.dumps({"coef": np.ravel(m.coef_).tolist(), "intercept": float(np.ravel([m.intercept_])[0]), "pred": pred.tolist()}))
+        if l1 == 0 and l2 == 0:
+            m = lm.LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=100000)
+        elif l1 == 0:
+            m = lm.LogisticRegression(C=1 / (W * l2), solver="newton-cholesky", tol=1e-12, max_iter=100000)
+        else:
+            m = lm.LogisticRegression(penalty="l1", solver="saga", C=1 / (W * l1), tol=1e-12, max_iter=200000)
+        m.fit(X, y, sample_weight=w)
+        pred = m.predict_proba(X)[:, 1]
+    res.append({"coef": np.ravel(m.coef_).tolist(), "intercept": float(np.ravel([m.intercept_])[0]), "pred": pred.tolist()})
+print(json.dumps(res))
 `
 
+type sklearnResult struct {
+	Coef      []float64
+	Intercept float64
+	Pred      []float64
+}
+
 // TestMatchesScikitLearn trains on abalone rows with scikit-learn's matching estimator (see the
-// package comment) run live, and compares weights and predictions.
+// package comment) run live, and compares weights, objective values and predictions.
 func TestMatchesScikitLearn(t *testing.T) {
 	const py = "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
@@ -179,43 +191,62 @@ func TestMatchesScikitLearn(t *testing.T) {
 		{BinaryClassifier, 0, 0.001, true, true, 1e-5},
 		{BinaryClassifier, 0.002, 0, false, true, 1e-3},
 	}
+	dir := t.TempDir()
+	data := map[[2]bool]*dataset.Dense{}
+	type pyCase struct {
+		Data    string  `json:"data"`
+		Weights string  `json:"weights"`
+		Kind    string  `json:"kind"`
+		L1      float64 `json:"l1"`
+		L2      float64 `json:"l2"`
+	}
+	var cases []pyCase
 	for _, tc := range tests {
-		name := fmt.Sprintf("%s l1=%g l2=%g weighted=%v", tc.kind, tc.l1, tc.l2, tc.weighted)
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each case waits mostly on Python's start-up
-			d := abalone(t, 800, tc.kind == BinaryClassifier, tc.weighted)
-			dir := t.TempDir()
+		key := [2]bool{tc.kind == BinaryClassifier, tc.weighted}
+		name := filepath.Join(dir, fmt.Sprintf("d-%v-%v.csv", key[0], key[1]))
+		wname := ""
+		if tc.weighted {
+			wname = name + ".w"
+		}
+		if data[key] == nil {
+			d := abalone(t, 800, key[0], key[1])
+			data[key] = d
 			var b bytes.Buffer
 			if err := dataset.WriteCSV(&b, d); err != nil {
 				t.Fatal(err)
 			}
-			data := filepath.Join(dir, "d.csv")
-			if err := os.WriteFile(data, b.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			wfile := "-"
-			if d.Weight != nil {
-				wfile = filepath.Join(dir, "w.txt")
+			if tc.weighted {
 				var s strings.Builder
 				for _, v := range d.Weight {
 					fmt.Fprintln(&s, v)
 				}
-				if err := os.WriteFile(wfile, []byte(s.String()), 0o644); err != nil {
+				if err := os.WriteFile(wname, []byte(s.String()), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			out, err := exec.Command(py, "-c", sklearnScript, data, wfile, tc.kind, fmt.Sprint(tc.l1), fmt.Sprint(tc.l2)).Output()
-			if err != nil {
-				t.Fatalf("scikit-learn: %v", err)
-			}
-			var want struct {
-				Coef      []float64
-				Intercept float64
-				Pred      []float64
-			}
-			if err := json.Unmarshal(out, &want); err != nil {
-				t.Fatal(err)
-			}
+		}
+		cases = append(cases, pyCase{Data: name, Weights: wname, Kind: tc.kind, L1: tc.l1, L2: tc.l2})
+	}
+	in, _ := json.Marshal(cases)
+	cmd := exec.Command(py, "-c", sklearnScript)
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scikit-learn: %v", err)
+	}
+	var results []sklearnResult
+	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(tests) {
+		t.Fatalf("scikit-learn printed %d results (%v), want %d", len(results), err, len(tests))
+	}
+	for k, tc := range tests {
+		name := fmt.Sprintf("%s l1=%g l2=%g weighted=%v", tc.kind, tc.l1, tc.l2, tc.weighted)
+		t.Run(name, func(t *testing.T) {
+			d := data[[2]bool{tc.kind == BinaryClassifier, tc.weighted}]
+			want := results[k]
 			m := train(t, map[string]string{"predictor_type": tc.kind, "l1": fmt.Sprint(tc.l1), "l2": fmt.Sprint(tc.l2)}, d)
 			if tc.compareWeights {
 				got := append([]float64{m.Intercept}, m.Weights...)

@@ -407,7 +407,9 @@ ct = ColumnTransformer([
 x = ct.fit_transform(df)
 print(json.dumps(x.tolist()))
 `
-	out, err := exec.Command(py, "-c", script, path).Output()
+	cmd := exec.Command(py, "-c", script, path)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("scikit-learn reference: %v", err)
 	}

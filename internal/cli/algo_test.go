@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const abalone = "../algorithms/testdata/abalone.csv"
+
+// algo runs "slipway algo args..." and returns stdout, stderr and the error.
+func algo(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := runAlgo(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func mustAlgo(t *testing.T, args ...string) string {
+	t.Helper()
+	out, stderr, err := algo(t, args...)
+	if err != nil {
+		t.Fatalf("slipway algo %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-golden +got):\n%s", name, diff)
+	}
+}
+
+// relative replaces the temporary directory in s, so outputs are stable.
+func relative(s, dir string) string { return strings.ReplaceAll(s, dir, "$DIR") }
+
+// TestAlgoLinearRecipe runs the abalone recipe with the linear learner: prep → train → evaluate →
+// predict, checking the printed outputs against golden files and the predictions against each other.
+func TestAlgoLinearRecipe(t *testing.T) {
+	dir := t.TempDir()
+	prepped, model := filepath.Join(dir, "prepped"), filepath.Join(dir, "model")
+	out := mustAlgo(t, "prep", "--input", abalone, "--label", "rings", "--categorical", "sex",
+		"--split", "0.7,0.15,0.15", "--seed", "42", "--out", prepped)
+	golden(t, "prep.golden", out)
+
+	out = mustAlgo(t, "train", "linear", "--train", filepath.Join(prepped, "train.csv"),
+		"--validation", filepath.Join(prepped, "validation.csv"), "--set", "predictor_type=regressor,l2=0.001", "--model-dir", model)
+	golden(t, "train-linear.golden", out)
+
+	evalPath := filepath.Join(dir, "evaluation.json")
+	out = mustAlgo(t, "evaluate", "--model", filepath.Join(model, "linear-model.json"), "--test", filepath.Join(prepped, "test.csv"), "--out", evalPath)
+	golden(t, "evaluate-linear.golden", relative(out, dir))
+	report, err := os.ReadFile(evalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "evaluation-linear.json", string(report))
+	var r struct {
+		RegressionMetrics struct {
+			MSE struct{ Value, StandardDeviation float64 } `json:"mse"`
+		} `json:"regression_metrics"`
+	}
+	if err := json.Unmarshal(report, &r); err != nil {
+		t.Fatal(err)
+	}
+	if mse := r.RegressionMetrics.MSE.Value; !(mse > 0 && mse <= 6.0) {
+		t.Errorf("linear mse on abalone = %v, want in (0, 6]", mse)
+	}
+
+	// Predictions on prep's test.csv (label column skipped) equal predictions on the raw rows through
+	// transform.json: the same rows of abalone, prepared at inference time.
+	fromTest := mustAlgo(t, "predict", "--model", model, "--input", filepath.Join(prepped, "test.csv"), "--labelled")
+	if n := strings.Count(fromTest, "\n"); n != 626 {
+		t.Fatalf("predict printed %d lines, want 626", n)
+	}
+	raw := filepath.Join(dir, "raw.csv")
+	src, err := os.ReadFile(abalone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(src), "\n", 4)
+	// header (without rings) and two rows, label dropped: what a client sends.
+	var b strings.Builder
+	for _, l := range lines[:3] {
+		cells := strings.Split(l, ",")
+		b.WriteString(strings.Join(cells[:len(cells)-1], ",") + "\n")
+	}
+	if err := os.WriteFile(raw, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := mustAlgo(t, "predict", "--model", model, "--input", raw, "--transform", filepath.Join(prepped, "transform.json"))
+	preds := strings.Fields(got)
+	if len(preds) != 2 {
+		t.Fatalf("predict on raw rows printed %q, want 2 values", got)
+	}
+	for i, p := range preds {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 3 || v > 20 {
+			t.Errorf("prediction %d = %q, want a plausible ring count", i, p)
+		}
+	}
+}
+
+func TestAlgoUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: slipway algo <command>"},
+		{[]string{"fly"}, `unknown algo command "fly"`},
+		{[]string{"prep", "--input", "x.csv"}, "prep needs --label, --out"},
+		{[]string{"prep", "--input", "x.csv", "--label", "y", "--out", "o", "--split", "0.5,0.5"}, `--split "0.5,0.5": want three fractions`},
+		{[]string{"prep", "--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"train"}, "slipway algo train xgboost|linear"},
+		{[]string{"train", "linear", "--train", "t.csv", "--model-dir", "m", "--set", "l2"}, `"l2" is not name=value`},
+		{[]string{"train", "linear", "--train", "t.csv", "--model-dir", "m", "--set", "l2=1,l2=2"}, `hyperparameter "l2" is set twice`},
+		{[]string{"train", "linear", "--train", "t.csv", "--model-dir", "m", "--format", "parquet"}, `--format "parquet": want csv or libsvm`},
+		{[]string{"evaluate", "--model", "m"}, "evaluate needs --test"},
+		{[]string{"predict", "--model", "m", "--input", "i", "extra"}, `unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := algo(t, tc.args...)
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want a usage error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAlgoHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"prep", "-h"}, {"train", "-h"}, {"train", "linear", "-h"}, {"evaluate", "-h"}, {"predict", "-h"}} {
+		_, stderr, err := algo(t, args...)
+		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "usage:") {
+			t.Errorf("algo %v: got %v and stderr %q, want flag.ErrHelp and a usage text", args, err, stderr)
+		}
+	}
+}
+
+func TestAlgoInputErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("a,y\n1,2\nabc,3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := algo(t, "prep", "--input", bad, "--label", "y", "--split", "1,0,0", "--out", filepath.Join(dir, "out"))
+	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), `bad.csv line 3 column 1 ("a"): "abc" is not a number`) {
+		t.Errorf("got %v, want an input error naming bad.csv line 3 column 1", err)
+	}
+	_, _, err = algo(t, "train", "linear", "--train", bad, "--model-dir", filepath.Join(dir, "m"))
+	if err == nil || !strings.Contains(err.Error(), "bad.csv line 1") {
+		t.Errorf("got %v, want an input error naming bad.csv line 1 (a header where numbers are expected)", err)
+	}
+}
