@@ -1,5 +1,5 @@
 // Package metric computes the evaluation metrics of XGBoost 1.7 (rmse, mae, logloss, error, auc,
-// merror, mlogloss, poisson-nloglik) with XGBoost's definitions, including its clipping constants
+// merror, mlogloss, poisson-nloglik, mphe) with XGBoost's definitions, including its clipping constants
 // and its treatment of ties and instance weights.
 //
 // Every function takes labels, predictions and optional instance weights (nil means every weight
@@ -56,18 +56,19 @@ func MAE[F Float](label, pred, weight []F) float64 {
 }
 
 // LogLoss is the weighted negative log-likelihood of labels in [0,1] under probabilities pred,
-// with p and 1-p each clipped below at 1e-16 as XGBoost does.
+// with p and 1-p each clipped below at 1e-16 as XGBoost 1.7 does (a prediction outside [0,1], as
+// binary:logitraw's margins, is not clipped further, so the loss can be negative, as in XGBoost).
 func LogLoss[F Float](label, pred, weight []F) float64 {
 	return mean(len(label), weight, func(i int) float64 {
 		y, p := float64(label[i]), float64(pred[i])
-		pneg := 1 - p
-		switch {
-		case p < eps:
-			return -y*math.Log(eps) - (1-y)*math.Log(1-eps)
-		case pneg < eps:
-			return -y*math.Log(1-eps) - (1-y)*math.Log(eps)
+		var l float64
+		if y != 0 {
+			l -= y * math.Log(math.Max(p, eps))
 		}
-		return -y*math.Log(p) - (1-y)*math.Log(pneg)
+		if y != 1 {
+			l -= (1 - y) * math.Log(math.Max(1-p, eps))
+		}
+		return l
 	})
 }
 
@@ -152,5 +153,14 @@ func PoissonNLogLik[F Float](label, pred, weight []F) float64 {
 		y, mu := float64(label[i]), math.Max(float64(pred[i]), eps)
 		lg, _ := math.Lgamma(y + 1)
 		return lg + mu - math.Log(mu)*y
+	})
+}
+
+// PseudoHuber is the weighted mean pseudo-Huber loss slope²·(√(1+((pred-label)/slope)²) − 1).
+// XGBoost 1.7's "mphe" is PseudoHuber with slope 1, whatever huber_slope the objective uses.
+func PseudoHuber[F Float](label, pred, weight []F, slope float64) float64 {
+	return mean(len(label), weight, func(i int) float64 {
+		z := (float64(pred[i]) - float64(label[i])) / slope
+		return slope * slope * (math.Sqrt(1+z*z) - 1)
 	})
 }

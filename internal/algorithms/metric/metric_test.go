@@ -67,6 +67,9 @@ func TestRegressionMetrics(t *testing.T) {
 		{"mae", MAE[float32], nil, 4.0 / 3},
 		{"mae weighted", MAE[float32], w, (1 + 0 + 6) / 6.0},
 		// log(y!) + mu - y log mu: (0 + 2 - log 2) + (log 2 + 2 - 2 log 2) + (log 24 + 1 - 0)
+		// slope 2: 4·(√(1+(1/2)²) − 1) + 0 + 4·(√(1+(3/2)²) − 1)
+		{"mphe", func(l, p, w []float32) float64 { return PseudoHuber(l, p, w, 2) }, nil,
+			(4*(math.Sqrt(1.25)-1) + 4*(math.Sqrt(3.25)-1)) / 3},
 		{"poisson-nloglik", PoissonNLogLik[float32], nil, ((2 - math.Log(2)) + (2 - math.Log(2)) + (math.Log(24) + 1)) / 3},
 	}
 	for _, tt := range tests {
@@ -85,6 +88,13 @@ func TestRegressionMetrics(t *testing.T) {
 		// mu = 0 is clipped to 1e-16: 0! term 0, + 1e-16 - 1*log(1e-16)
 		got := PoissonNLogLik([]float64{1}, []float64{0}, nil)
 		if want := 1e-16 - math.Log(1e-16); !near(got, want) {
+			t.Errorf("got %g, want %g", got, want)
+		}
+	})
+	t.Run("logloss of margins", func(t *testing.T) {
+		// XGBoost 1.7.4 reports -log 2 for label 0 and "probability" -1 (binary:logitraw margins)
+		got := LogLoss([]float64{0, 1}, []float64{-1, 1.5}, nil)
+		if want := (-math.Log(2) - math.Log(1.5)) / 2; !near(got, want) {
 			t.Errorf("got %g, want %g", got, want)
 		}
 	})
