@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-ml/slipway/internal/algorithms/evaluate"
+	"github.com/slipway-ml/slipway/internal/algorithms/prep"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -177,5 +180,85 @@ func TestAlgoInputErrorsNameTheFile(t *testing.T) {
 	_, _, err = algo(t, "train", "linear", "--train", bad, "--model-dir", filepath.Join(dir, "m"))
 	if err == nil || !strings.Contains(err.Error(), "bad.csv line 1") {
 		t.Errorf("got %v, want an input error naming bad.csv line 1 (a header where numbers are expected)", err)
+	}
+}
+
+// TestAlgoAbaloneXGBoost runs SageMaker's abalone recipe end to end: prep, train XGBoost with the
+// example's hyperparameters, evaluate (the pipeline registers the model only when mse ≤ 6.0), and
+// predict both on test.csv and on raw rows through transform.json.
+func TestAlgoAbaloneXGBoost(t *testing.T) {
+	dir := t.TempDir()
+	prepped, model := filepath.Join(dir, "prepped"), filepath.Join(dir, "model")
+	mustAlgo(t, "prep", "--input", abalone, "--label", "rings", "--categorical", "sex",
+		"--split", "0.7,0.15,0.15", "--seed", "42", "--out", prepped)
+	out := mustAlgo(t, "train", "xgboost", "--train", filepath.Join(prepped, "train.csv"),
+		"--validation", filepath.Join(prepped, "validation.csv"),
+		"--set", "objective=reg:squarederror,num_round=50,max_depth=5,eta=0.2,gamma=4,min_child_weight=6,subsample=0.7",
+		"--model-dir", model)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 50 || !strings.HasPrefix(lines[0], "[0]#011train-rmse:") || !strings.Contains(lines[49], "#011validation-rmse:") {
+		t.Errorf("training log: %d lines, first %q; want 50 lines like [0]#011train-rmse:…#011validation-rmse:…", len(lines), lines[0])
+	}
+	evalPath := filepath.Join(dir, "evaluation.json")
+	mustAlgo(t, "evaluate", "--model", filepath.Join(model, "xgboost-model"), "--test", filepath.Join(prepped, "test.csv"), "--out", evalPath)
+	report, err := os.ReadFile(evalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		RegressionMetrics struct {
+			MSE struct {
+				Value             float64 `json:"value"`
+				StandardDeviation float64 `json:"standard_deviation"`
+			} `json:"mse"`
+		} `json:"regression_metrics"`
+	}
+	if err := json.Unmarshal(report, &r); err != nil {
+		t.Fatal(err)
+	}
+	mse := r.RegressionMetrics.MSE
+	t.Logf("abalone xgboost: test mse %.4f (sd of residuals %.4f)", mse.Value, mse.StandardDeviation)
+	if !(mse.Value > 0 && mse.Value <= 6.0) || !(mse.StandardDeviation > 0) {
+		t.Errorf("mse = %+v, want value in (0, 6] (the recipe's registration threshold) and a positive sd", mse)
+	}
+	preds := strings.Fields(mustAlgo(t, "predict", "--model", model, "--input", filepath.Join(prepped, "test.csv"), "--labelled"))
+	if len(preds) != 626 {
+		t.Fatalf("predict printed %d values, want 626", len(preds))
+	}
+	// The first raw rows of abalone through transform.json predict what the model predicts for
+	// the same rows prepared by prep (headerless raw rows, label included and ignored).
+	src, err := os.ReadFile(abalone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "raw.csv")
+	rows := strings.SplitN(string(src), "\n", 4)[1:3]
+	if err := os.WriteFile(raw, []byte(strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(mustAlgo(t, "predict", "--model", model, "--input", raw, "--transform", filepath.Join(prepped, "transform.json")))
+	if len(got) != 2 {
+		t.Fatalf("predict on raw rows printed %q, want 2 values", got)
+	}
+	tr, err := prep.LoadTransform(filepath.Join(prepped, "transform.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tr.ApplyRecords("raw", [][]string{strings.Split(rows[0], ","), strings.Split(rows[1], ",")}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := evaluate.LoadModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Predict(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range got {
+		if p != strconv.FormatFloat(float64(want[i]), 'g', -1, 32) {
+			t.Errorf("prediction %d = %s, want %v", i, p, want[i])
+		}
 	}
 }

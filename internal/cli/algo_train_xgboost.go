@@ -2,14 +2,34 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
-	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/algorithms/evaluate"
+	"github.com/slipway-ml/slipway/internal/algorithms/xgboost"
 )
 
-// trainXGBoost waits for the XGBoost trainer (branch xgbtrain), which does not build against the
-// current predictor yet; this file is replaced when it merges.
+// trainXGBoost trains with the hist trainer, logging each round to stdout in SageMaker's shape, and
+// writes modelDir/xgboost-model.
 func trainXGBoost(ctx context.Context, set map[string]string, train, val *dataset.Dense, modelDir string, stdout, stderr io.Writer) error {
-	return errs.E(errs.Unavailable, "the XGBoost trainer is not merged into this build yet")
+	p, err := xgboost.ParseParams(set)
+	if err != nil {
+		return err
+	}
+	evals := []xgboost.Eval{{Name: "train", Data: train}}
+	if val != nil {
+		evals = append(evals, xgboost.Eval{Name: "validation", Data: val})
+	}
+	b, err := xgboost.Train(ctx, p, train, evals, stdout)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(modelDir, evaluate.XGBoostModelFile)
+	if err := b.SaveModel(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s\n", path)
+	return nil
 }
