@@ -262,3 +262,63 @@ func TestAlgoAbaloneXGBoost(t *testing.T) {
 		}
 	}
 }
+
+func writeFile(t *testing.T, path, s string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestAlgoCSVWeights(t *testing.T) {
+	dir := t.TempDir()
+	// label, weight, one feature
+	train := writeFile(t, filepath.Join(dir, "train.csv"), "1,1,0.5\n2,2,1.5\n3,1,2.5\n4,0.5,3.5\n")
+	mustAlgo(t, "train", "xgboost", "--train", train, "--set", "num_round=2,csv_weights=1", "--model-dir", filepath.Join(dir, "m"))
+	m, err := evaluate.LoadModel(filepath.Join(dir, "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NumFeatures != 1 {
+		t.Errorf("model has %d features, want 1 (the weight column is not a feature)", m.NumFeatures)
+	}
+	bad := writeFile(t, filepath.Join(dir, "bad.csv"), "1,1,0.5\n2,-2,1.5\n")
+	_, _, err = algo(t, "train", "xgboost", "--train", bad, "--set", "num_round=2,csv_weights=1", "--model-dir", filepath.Join(dir, "m2"))
+	if err == nil || !strings.Contains(err.Error(), "row 2: instance weight -2") {
+		t.Errorf("negative weight: got %v, want an error naming row 2", err)
+	}
+}
+
+func TestAlgoPredictMulticlassPrintsCSV(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 30; i++ {
+		b.WriteString(strconv.Itoa(i%3) + "," + strconv.Itoa(i%3*10+i%2) + "\n")
+	}
+	train := writeFile(t, filepath.Join(dir, "train.csv"), b.String())
+	mustAlgo(t, "train", "xgboost", "--train", train, "--set", "objective=multi:softprob,num_class=3,num_round=3", "--model-dir", dir)
+	rows := writeFile(t, filepath.Join(dir, "rows.csv"), "0\n21\n")
+	out := mustAlgo(t, "predict", "--model", dir, "--input", rows)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("printed %q, want 2 lines", out)
+	}
+	for i, l := range lines {
+		cells := strings.Split(l, ",")
+		sum, best := 0.0, 0
+		for j, c := range cells {
+			v, err := strconv.ParseFloat(c, 64)
+			if err != nil {
+				t.Fatalf("line %d: %q", i+1, l)
+			}
+			sum += v
+			if w, _ := strconv.ParseFloat(cells[best], 64); v > w {
+				best = j
+			}
+		}
+		if len(cells) != 3 || sum < 0.999 || sum > 1.001 || best != []int{0, 2}[i] {
+			t.Errorf("line %d = %q, want 3 probabilities summing to 1, class %d most probable", i+1, l, []int{0, 2}[i])
+		}
+	}
+}
