@@ -322,3 +322,117 @@ func TestAlgoPredictMulticlassPrintsCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestAlgoClassificationRecipe: a yes/no label (abalone with at least 10 rings is "old"), a
+// stratified split, the label encoded by prep, and both learners as binary classifiers.
+func TestAlgoClassificationRecipe(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(abalone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i, l := range strings.Split(strings.TrimSpace(string(src)), "\n") {
+		cells := strings.Split(l, ",")
+		last := len(cells) - 1
+		switch rings, _ := strconv.Atoi(cells[last]); {
+		case i == 0:
+			cells[last] = "old"
+		case rings >= 10:
+			cells[last] = "yes"
+		default:
+			cells[last] = "no"
+		}
+		b.WriteString(strings.Join(cells, ",") + "\n")
+	}
+	input := writeFile(t, filepath.Join(dir, "old.csv"), b.String())
+	prepped := filepath.Join(dir, "prepped")
+	out := mustAlgo(t, "prep", "--input", input, "--label", "old", "--categorical", "sex", "--stratify", "--seed", "1", "--out", prepped)
+	if !strings.Contains(out, `label "old" classes: no, yes`) {
+		t.Errorf("prep printed %q, want the label classes", out)
+	}
+	for _, tc := range []struct {
+		algo, set           string
+		minAccuracy, minAUC float64
+	}{
+		{"linear", "predictor_type=binary_classifier,l2=0.0001", 0.75, 0.85},
+		{"xgboost", "objective=binary:logistic,num_round=30,max_depth=4,eta=0.3", 0.75, 0.85},
+	} {
+		t.Run(tc.algo, func(t *testing.T) {
+			model := filepath.Join(dir, tc.algo)
+			mustAlgo(t, "train", tc.algo, "--train", filepath.Join(prepped, "train.csv"),
+				"--validation", filepath.Join(prepped, "validation.csv"), "--set", tc.set, "--model-dir", model)
+			report := mustAlgo(t, "evaluate", "--model", model, "--test", filepath.Join(prepped, "test.csv"))
+			var r struct {
+				M struct {
+					Accuracy, AUC struct{ Value float64 }
+					CM            map[string]map[string]int `json:"confusion_matrix"`
+				} `json:"binary_classification_metrics"`
+			}
+			if err := json.Unmarshal([]byte(report), &r); err != nil {
+				t.Fatalf("%v in\n%s", err, report)
+			}
+			t.Logf("%s: accuracy %.4f auc %.4f", tc.algo, r.M.Accuracy.Value, r.M.AUC.Value)
+			if r.M.Accuracy.Value < tc.minAccuracy || r.M.AUC.Value < tc.minAUC {
+				t.Errorf("accuracy %v, auc %v; want ≥ %v and ≥ %v", r.M.Accuracy.Value, r.M.AUC.Value, tc.minAccuracy, tc.minAUC)
+			}
+			total := 0
+			for _, row := range r.M.CM {
+				for _, c := range row {
+					total += c
+				}
+			}
+			if total != 626 {
+				t.Errorf("confusion matrix counts %d rows, want the 626 test rows", total)
+			}
+		})
+	}
+}
+
+// TestAlgoOtherInputFormats trains the same linear model from libsvm files and from CSV files with
+// a header and a named label; the evaluations equal the headerless CSV one.
+func TestAlgoOtherInputFormats(t *testing.T) {
+	dir := t.TempDir()
+	prepped := filepath.Join(dir, "prepped")
+	mustAlgo(t, "prep", "--input", abalone, "--label", "rings", "--categorical", "sex", "--seed", "5", "--out", prepped)
+	convert := func(name string, libsvm bool) string {
+		src, err := os.ReadFile(filepath.Join(prepped, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if !libsvm {
+			b.WriteString("f0,f1,f2,f3,f4,f5,f6,f7,f8,rings,f9\n")
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(src)), "\n") {
+			cells := strings.Split(l, ",")
+			if libsvm {
+				b.WriteString(cells[0])
+				for j, c := range cells[1:] {
+					b.WriteString(" " + strconv.Itoa(j) + ":" + c)
+				}
+			} else { // label in the second-to-last column
+				feats := cells[1:]
+				b.WriteString(strings.Join(feats[:9], ",") + "," + cells[0] + "," + feats[9])
+			}
+			b.WriteString("\n")
+		}
+		ext := ".csv"
+		if libsvm {
+			ext = ".libsvm"
+		}
+		return writeFile(t, filepath.Join(dir, strings.TrimSuffix(name, ".csv")+ext), b.String())
+	}
+	run := func(train, test string, extra ...string) string {
+		model := filepath.Join(dir, filepath.Base(train)+"-model")
+		mustAlgo(t, append([]string{"train", "linear", "--train", train, "--set", "l2=0.01", "--model-dir", model}, extra...)...)
+		return mustAlgo(t, append([]string{"evaluate", "--model", model, "--test", test}, extra...)...)
+	}
+	want := run(filepath.Join(prepped, "train.csv"), filepath.Join(prepped, "test.csv"))
+	if got := run(convert("train.csv", true), convert("test.csv", true)); got != want {
+		t.Errorf("libsvm evaluation:\n%s\nwant (CSV):\n%s", got, want)
+	}
+	if got := run(convert("train.csv", false), convert("test.csv", false), "--label", "rings"); got != want {
+		t.Errorf("header CSV evaluation:\n%s\nwant (headerless CSV):\n%s", got, want)
+	}
+}

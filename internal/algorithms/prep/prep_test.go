@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -586,5 +587,38 @@ func TestApplyCSV(t *testing.T) {
 	_, err = tr.ApplyCSV(strings.NewReader("a,b,c\n1,x,2\n\n1,x,zz\n"), "raw.csv")
 	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), `raw.csv line 4 column 3 ("c"): "zz" is not a number`) {
 		t.Errorf("got %v, want an error naming raw.csv line 4 column 3", err)
+	}
+}
+
+// TestStratifiedSplitKeepsTotalsAndProportions: with many small strata the totals stay those of the
+// unstratified split, and each stratum's share of every part is within one row of its proportion.
+func TestStratifiedSplitKeepsTotalsAndProportions(t *testing.T) {
+	for _, n := range []int{50, 301, 4177} {
+		strata := make([]string, n)
+		size := map[string]int{}
+		for i := range strata {
+			strata[i] = strconv.Itoa((i * i) % 23) // 23 strata of uneven sizes
+			size[strata[i]]++
+		}
+		f := Fractions{0.7, 0.15, 0.15}
+		parts, err := Split(n, f, 3, strata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ := Split(n, f, 3, nil)
+		for p := range parts {
+			if len(parts[p]) != len(plain[p]) {
+				t.Errorf("n=%d part %d: %d rows stratified, %d plain; want equal", n, p, len(parts[p]), len(plain[p]))
+			}
+			count := map[string]int{}
+			for _, i := range parts[p] {
+				count[strata[i]]++
+			}
+			for k, m := range size {
+				if want := float64(m) * f[p]; math.Abs(float64(count[k])-want) > 1.0001 {
+					t.Errorf("n=%d part %d stratum %s: %d of %d rows, want %.2f ± 1", n, p, k, count[k], m, want)
+				}
+			}
+		}
 	}
 }

@@ -30,10 +30,10 @@ func (f Fractions) check() error {
 	return nil
 }
 
-// Split assigns the indexes 0..n-1 to train, validation and test. Each part holds
-// round(n·fraction) rows (test takes the rest), in a seeded random order. With strata (one key per
-// row, e.g. the class label), each stratum is split in those proportions separately, so every part
-// keeps the class balance. The result depends only on its arguments: it uses its own Fisher–Yates
+// Split assigns the indexes 0..n-1 to train, validation and test. Train and validation hold
+// round(n·fraction) rows and test the rest, each in a seeded random order. With strata (one key per
+// row, e.g. the class label), every stratum is split in those proportions (within one row, the
+// totals still exact), so every part keeps the class balance. The result depends only on its arguments: it uses its own Fisher–Yates
 // shuffle over the PCG generator, whose output the Go project specifies.
 func Split(n int, f Fractions, seed uint64, strata []string) ([3][]int, error) {
 	var parts [3][]int
@@ -68,16 +68,28 @@ func Split(n int, f Fractions, seed uint64, strata []string) ([3][]int, error) {
 			groups = append(groups, sg)
 		}
 	}
-	for _, g := range groups {
-		m := len(g)
-		nTrain := int(math.Round(float64(m) * f[0]))
-		nVal := min(int(math.Round(float64(m)*f[1])), m-nTrain)
-		if f[2] == 0 { // no test part: validation takes the rest
-			nVal = m - nTrain
-		}
-		parts[0] = append(parts[0], g[:nTrain]...)
-		parts[1] = append(parts[1], g[nTrain:nTrain+nVal]...)
-		parts[2] = append(parts[2], g[nTrain+nVal:]...)
+	sizes := make([]int, len(groups))
+	for k, g := range groups {
+		sizes[k] = len(g)
+	}
+	nTrain := allocate(sizes, f[0], int(math.Round(float64(n)*f[0])))
+	rest := make([]int, len(groups))
+	for k := range rest {
+		rest[k] = sizes[k] - nTrain[k]
+	}
+	valTotal := min(int(math.Round(float64(n)*f[1])), n-sum(nTrain))
+	if f[2] == 0 { // no test part: validation takes the rest
+		valTotal = n - sum(nTrain)
+	}
+	// Validation's share of what train left, so each group keeps the proportions.
+	nVal := make([]int, len(groups))
+	if f[1] > 0 {
+		nVal = allocate(rest, f[1]/(f[1]+f[2]), valTotal)
+	}
+	for k, g := range groups {
+		parts[0] = append(parts[0], g[:nTrain[k]]...)
+		parts[1] = append(parts[1], g[nTrain[k]:nTrain[k]+nVal[k]]...)
+		parts[2] = append(parts[2], g[nTrain[k]+nVal[k]:]...)
 	}
 	for p := range parts {
 		slices.SortFunc(parts[p], func(a, b int) int { return order[a] - order[b] })
@@ -106,4 +118,54 @@ func boundedUint(rng *rand.Rand, n uint64) int {
 			return int(v % n)
 		}
 	}
+}
+
+// allocate splits total across groups of the given sizes in proportion frac: each group gets the
+// floor of its share, and the rows still missing go one each to the groups with the largest
+// remainders (ties to the earlier group), never more than a group holds.
+func allocate(sizes []int, frac float64, total int) []int {
+	out := make([]int, len(sizes))
+	rem := make([]float64, len(sizes))
+	got := 0
+	for k, m := range sizes {
+		share := float64(m) * frac
+		out[k] = min(int(math.Floor(share)), m)
+		rem[k] = share - float64(out[k])
+		got += out[k]
+	}
+	order := make([]int, len(sizes))
+	for k := range order {
+		order[k] = k
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rem[order[a]] > rem[order[b]] })
+	for got < total {
+		moved := false
+		for _, k := range order {
+			if got < total && out[k] < sizes[k] {
+				out[k]++
+				got++
+				moved = true
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	for got > total { // only from rounding total down below the floors' sum
+		for k := len(order) - 1; k >= 0 && got > total; k-- {
+			if j := order[k]; out[j] > 0 {
+				out[j]--
+				got--
+			}
+		}
+	}
+	return out
+}
+
+func sum(s []int) int {
+	t := 0
+	for _, v := range s {
+		t += v
+	}
+	return t
 }
