@@ -103,32 +103,33 @@ const sklearnMetrics = `
 import json, sys
 import numpy as np
 from sklearn import metrics as m
-d = json.load(sys.stdin)
-y, p = np.array(d["y"], dtype=np.float64), np.array(d["p"], dtype=np.float64)
-out = {}
-if d["task"] == "regression":
+def one(d):
+  y, p = np.array(d["y"], dtype=np.float64), np.array(d["p"], dtype=np.float64)
+  if d["task"] == "regression":
     e = y - p
-    out = {"mse": m.mean_squared_error(y, p), "sd": float(np.std(e)), "rmse": m.mean_squared_error(y, p, squared=False),
+    return {"mse": m.mean_squared_error(y, p), "sd": float(np.std(e)), "rmse": m.mean_squared_error(y, p, squared=False),
            "mae": m.mean_absolute_error(y, p), "sdabs": float(np.std(np.abs(e))), "r2": m.r2_score(y, p)}
-elif d["task"] == "binary":
+  elif d["task"] == "binary":
     c = (p >= 0.5).astype(int)
-    out = {"accuracy": m.accuracy_score(y, c), "precision": m.precision_score(y, c), "recall": m.recall_score(y, c),
+    return {"accuracy": m.accuracy_score(y, c), "precision": m.precision_score(y, c), "recall": m.recall_score(y, c),
            "f0_5": m.fbeta_score(y, c, beta=0.5), "f1": m.f1_score(y, c), "f2": m.fbeta_score(y, c, beta=2),
            "auc": m.roc_auc_score(y, p), "cm": m.confusion_matrix(y, c).tolist()}
-else:
+  else:
     k = d["k"]
     c = np.argmax(p.reshape(-1, k), axis=1)
-    out = {"accuracy": m.accuracy_score(y, c),
+    return {"accuracy": m.accuracy_score(y, c),
            "precision": m.precision_score(y, c, average="weighted", zero_division=0),
            "recall": m.recall_score(y, c, average="weighted", zero_division=0),
            "f0_5": m.fbeta_score(y, c, beta=0.5, average="weighted", zero_division=0),
            "f1": m.f1_score(y, c, average="weighted", zero_division=0),
            "f2": m.fbeta_score(y, c, beta=2, average="weighted", zero_division=0),
            "cm": m.confusion_matrix(y, c, labels=list(range(k))).tolist()}
-print(json.dumps(out))
+print(json.dumps([one(d) for d in json.load(sys.stdin)]))
 `
 
-func sklearn(t *testing.T, in map[string]any) map[string]any {
+// sklearn computes the metrics of each input in one Python process (importing scikit-learn is
+// the slow part).
+func sklearn(t *testing.T, in ...map[string]any) []map[string]any {
 	t.Helper()
 	const py = "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
@@ -142,9 +143,9 @@ func sklearn(t *testing.T, in map[string]any) map[string]any {
 	if err != nil {
 		t.Fatalf("scikit-learn: %v", err)
 	}
-	var res map[string]any
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
+	var res []map[string]any
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(in) {
+		t.Fatalf("scikit-learn printed %d results (%v), want %d", len(res), err, len(in))
 	}
 	return res
 }
@@ -185,68 +186,70 @@ func asMatrix(v any) [][]float64 {
 // TestMatchesScikitLearn compares every metric with scikit-learn's on seeded random data.
 func TestMatchesScikitLearn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 500
+	const n, k = 500, 4
 	approx := cmpopts.EquateApprox(0, 1e-6)
-	t.Run("regression", func(t *testing.T) {
-		y, p := make([]float32, n), make([]float32, n)
-		for i := range y {
-			y[i] = float32(rng.IntN(20) + 1)
-			p[i] = y[i] + float32(rng.NormFloat64()*2+0.3)
+	ry, rp := make([]float32, n), make([]float32, n)
+	for i := range ry {
+		ry[i] = float32(rng.IntN(20) + 1)
+		rp[i] = ry[i] + float32(rng.NormFloat64()*2+0.3)
+	}
+	by, bp := make([]float32, n), make([]float32, n)
+	for i := range by {
+		by[i] = float32(rng.IntN(2))
+		bp[i] = float32(math.Round((0.35*float64(by[i])+0.65*rng.Float64())*20) / 20) // ties on purpose
+	}
+	my, mp := make([]float32, n), make([]float32, n*k)
+	for i := range my {
+		my[i] = float32(rng.IntN(k - 1)) // class 3 never occurs: zero support
+		sum := 0.0
+		for j := 0; j < k; j++ {
+			v := rng.Float64()
+			if j == int(my[i]) {
+				v += 0.4
+			}
+			mp[i*k+j] = float32(v)
+			sum += v
 		}
-		want := sklearn(t, map[string]any{"task": "regression", "y": f64s(y), "p": f64s(p)})
-		r, err := RegressionMetrics(y, p)
+		for j := 0; j < k; j++ {
+			mp[i*k+j] /= float32(sum)
+		}
+	}
+	ref := sklearn(t,
+		map[string]any{"task": "regression", "y": f64s(ry), "p": f64s(rp)},
+		map[string]any{"task": "binary", "y": f64s(by), "p": f64s(bp)},
+		map[string]any{"task": "multiclass", "k": k, "y": f64s(my), "p": f64s(mp)})
+	t.Run("regression", func(t *testing.T) {
+		r, err := RegressionMetrics(ry, rp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]any{"mse": r.MSE.Value, "sd": *r.MSE.StandardDeviation, "rmse": r.RMSE.Value,
 			"mae": r.MAE.Value, "sdabs": *r.MAE.StandardDeviation, "r2": r.R2.Value}
-		if diff := cmp.Diff(want, got, approx); diff != "" {
+		if diff := cmp.Diff(ref[0], got, approx); diff != "" {
 			t.Errorf("(-sklearn +evaluate):\n%s", diff)
 		}
 	})
 	t.Run("binary", func(t *testing.T) {
-		y, p := make([]float32, n), make([]float32, n)
-		for i := range y {
-			y[i] = float32(rng.IntN(2))
-			p[i] = float32(math.Round((0.35*float64(y[i])+0.65*rng.Float64())*20) / 20) // ties on purpose
-		}
-		want := sklearn(t, map[string]any{"task": "binary", "y": f64s(y), "p": f64s(p)})
-		b, err := BinaryMetrics(y, p)
+		b, err := BinaryMetrics(by, bp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]any{"accuracy": b.Accuracy.Value, "precision": b.Precision.Value, "recall": b.Recall.Value,
 			"f0_5": b.F0_5.Value, "f1": b.F1.Value, "f2": b.F2.Value, "auc": b.AUC.Value, "cm": cm(b.ConfusionMatrix, 2)}
+		want := ref[1]
 		want["cm"] = asMatrix(want["cm"])
 		if diff := cmp.Diff(want, got, approx); diff != "" {
 			t.Errorf("(-sklearn +evaluate):\n%s", diff)
 		}
 	})
 	t.Run("multiclass", func(t *testing.T) {
-		const k = 4
-		y, p := make([]float32, n), make([]float32, n*k)
-		for i := range y {
-			y[i] = float32(rng.IntN(k - 1)) // class 3 never occurs: zero support
-			sum := 0.0
-			for j := 0; j < k; j++ {
-				v := rng.Float64()
-				if j == int(y[i]) {
-					v += 0.4
-				}
-				p[i*k+j] = float32(v)
-				sum += v
-			}
-			for j := 0; j < k; j++ {
-				p[i*k+j] /= float32(sum)
-			}
-		}
-		want := sklearn(t, map[string]any{"task": "multiclass", "k": k, "y": f64s(y), "p": f64s(p)})
-		m, err := MulticlassMetrics(y, p, k)
+		m, err := MulticlassMetrics(my, mp, k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]any{"accuracy": m.Accuracy.Value, "precision": m.WeightedPrecision.Value, "recall": m.WeightedRecall.Value,
 			"f0_5": m.WeightedF0_5.Value, "f1": m.WeightedF1.Value, "f2": m.WeightedF2.Value, "cm": cm(m.ConfusionMatrix, k)}
+		want := ref[2]
 		want["cm"] = asMatrix(want["cm"])
 		if diff := cmp.Diff(want, got, approx); diff != "" {
 			t.Errorf("(-sklearn +evaluate):\n%s", diff)

@@ -93,7 +93,7 @@ func TestLogisticHandComputed(t *testing.T) {
 
 // abalone returns the first n rows of abalone, prepared as the pipeline does, with weights 1,2,3,…
 // cycling when weighted, and the label binarised (rings ≥ 10) for classification.
-func abalone(t *testing.T, n int, binary, weighted bool) *dataset.Dense {
+func abalone(t testing.TB, n int, binary, weighted bool) *dataset.Dense {
 	t.Helper()
 	tab, err := prep.ReadTableFile("../testdata/abalone.csv")
 	if err != nil {
