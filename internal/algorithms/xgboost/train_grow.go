@@ -121,6 +121,7 @@ type growNode struct {
 // leafSpan is a finished leaf: its rows (a part of the grower's row index, valid until the next
 // tree) and its value (after shrinkage).
 type leafSpan struct {
+	nid   int32
 	rows  []uint32
 	value float32
 }
@@ -201,7 +202,7 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 			}
 			b := n.best
 			if depth >= g.p.maxDepth || b.lossChg <= 1e-6 || b.left.h == 0 || b.right.h == 0 || float64(b.lossChg) < g.p.gamma {
-				leaves = append(leaves, leafSpan{g.idx[n.begin:n.end], t.SplitConditions[n.nid]})
+				leaves = append(leaves, leafSpan{n.nid, g.idx[n.begin:n.end], t.SplitConditions[n.nid]})
 				g.putHist(n.hist)
 				continue
 			}

@@ -340,7 +340,7 @@ func ParseParams(set map[string]string) (Params, error) {
 		}
 		seen[i] = n
 		if err := specs[i].set(&p, set[n]); err != nil {
-			return Params{}, errs.E(errs.Invalid, "hyperparameter %s=%q: %v (allowed: %s)", n, set[n], err, specs[i].rng)
+			return Params{}, errs.E(errs.Invalid, "hyperparameter %s=%q: %s (allowed: %s)", n, set[n], err.Error(), specs[i].rng)
 		}
 	}
 	if err := p.Validate(); err != nil {
