@@ -23,6 +23,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"algo":   {summary: "built-in algorithms: prep, train, evaluate, predict", run: runAlgo},
 		"server": {summary: "run the control plane (AWS-compatible API)", run: runServer},
+		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
 		"audit":  {summary: "verify the audit trail's hash chain", run: runAudit},
 	}
 }
