@@ -22,6 +22,7 @@ func tagsJSON(t map[string]string) string {
 
 // CreatePrincipal inserts a user or role.
 func (s *Store) CreatePrincipal(ctx context.Context, p identity.Principal) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_principals (account, kind, name, id, arn, path, description, trust_policy, max_session_duration, tags, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 		p.Account, p.Kind, p.Name, p.ID, p.ARN, p.Path, p.Description, p.TrustPolicy, p.MaxSessionDuration, tagsJSON(p.Tags), micros(p.CreatedAt))
@@ -47,7 +48,13 @@ func scanPrincipal(sc interface{ Scan(...any) error }) (identity.Principal, erro
 
 // GetPrincipal returns a user or role.
 func (s *Store) GetPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
-	p, err := scanPrincipal(s.db.QueryRowContext(ctx, `SELECT `+principalCols+` FROM iam_principals WHERE account = $1 AND kind = $2 AND name = $3`, account, kind, name))
+	return cachedRead(s, "principal/"+account+"/"+kind+"/"+name, func() (identity.Principal, error) {
+		return s.getPrincipal(ctx, account, kind, name)
+	})
+}
+
+func (s *Store) getPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
+	p, err := scanPrincipal(s.queryRow(ctx, `SELECT `+principalCols+` FROM iam_principals WHERE account = $1 AND kind = $2 AND name = $3`, account, kind, name))
 	if err != nil {
 		return p, notFound(err, kind+" "+name)
 	}
@@ -76,6 +83,7 @@ func (s *Store) ListPrincipals(ctx context.Context, account, kind, prefix string
 
 // DeletePrincipal deletes a principal with nothing left attached.
 func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string) error {
+	defer s.cache.clear()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		checks := []struct{ q, what string }{
 			{`SELECT COUNT(*) FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3`, "delete policies"},
@@ -108,6 +116,7 @@ func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string)
 
 // PutInlinePolicy adds or replaces an inline policy.
 func (s *Store) PutInlinePolicy(ctx context.Context, account, kind, principal string, p identity.InlinePolicy) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_inline_policies (account, kind, principal, name, document) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (account, kind, principal, name) DO UPDATE SET document = excluded.document`, account, kind, principal, p.Name, p.Document)
 	return internal("store.PutInlinePolicy", err)
@@ -144,6 +153,7 @@ func (s *Store) ListInlinePolicies(ctx context.Context, account, kind, principal
 
 // DeleteInlinePolicy deletes an inline policy.
 func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal, name string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`, account, kind, principal, name)
 	if err != nil {
 		return internal("store.DeleteInlinePolicy", err)
@@ -156,6 +166,7 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal
 
 // CreateManagedPolicy inserts a managed policy.
 func (s *Store) CreateManagedPolicy(ctx context.Context, p identity.ManagedPolicy) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_managed_policies (account, name, id, arn, path, description, document, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.Account, p.Name, p.ID, p.ARN, p.Path, p.Description, p.Document, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
@@ -208,12 +219,14 @@ func (s *Store) ListManagedPolicies(ctx context.Context, account string) ([]iden
 
 // DeleteManagedPolicy deletes a managed policy.
 func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `DELETE FROM iam_managed_policies WHERE arn = $1`, arn)
 	return internal("store.DeleteManagedPolicy", err)
 }
 
 // Attach attaches a managed policy.
 func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_attachments (account, kind, principal, policy_arn) VALUES ($1,$2,$3,$4)`, account, kind, principal, arn)
 	if err != nil {
 		return conflictOr(err, "the attachment")
@@ -223,6 +236,7 @@ func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string
 
 // Detach detaches a managed policy.
 func (s *Store) Detach(ctx context.Context, account, kind, principal, arn string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3 AND policy_arn = $4`, account, kind, principal, arn)
 	if err != nil {
 		return internal("store.Detach", err)
@@ -241,6 +255,12 @@ func (s *Store) ListAttached(ctx context.Context, account, kind, principal strin
 
 // PoliciesOf returns the inline and attached policy documents of a principal.
 func (s *Store) PoliciesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
+	return cachedRead(s, "policies/"+account+"/"+kind+"/"+principal, func() ([]identity.NamedDocument, error) {
+		return s.policiesOf(ctx, account, kind, principal)
+	})
+}
+
+func (s *Store) policiesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT 'inline policy ' || name, document FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3
 		UNION ALL
 		SELECT 'managed policy ' || m.arn, m.document FROM iam_managed_policies m JOIN iam_attachments t ON t.policy_arn = m.arn
@@ -262,6 +282,7 @@ func (s *Store) PoliciesOf(ctx context.Context, account, kind, principal string)
 
 // CreateAccessKey inserts an access key.
 func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
 		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt))
@@ -283,11 +304,13 @@ func scanKey(sc interface{ Scan(...any) error }) (identity.AccessKey, error) {
 
 // GetAccessKey returns an access key.
 func (s *Store) GetAccessKey(ctx context.Context, id string) (identity.AccessKey, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id))
-	if err != nil {
-		return k, notFound(err, "access key")
-	}
-	return k, nil
+	return cachedRead(s, "key/"+id, func() (identity.AccessKey, error) {
+		k, err := scanKey(s.queryRow(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id))
+		if err != nil {
+			return k, notFound(err, "access key")
+		}
+		return k, nil
+	})
 }
 
 // ListAccessKeys lists a user's long-term keys.
@@ -310,6 +333,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]ide
 
 // DeleteAccessKey deletes a user's access key.
 func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE account = $1 AND user_name = $2 AND id = $3`, account, user, id)
 	if err != nil {
 		return internal("store.DeleteAccessKey", err)

@@ -28,6 +28,7 @@ func conflictOr(err error, what string) error {
 // CreateOrganization creates the organization, its management account (under the root) and the
 // FullAWSAccess policy attached to the root and the management account, in one transaction.
 func (s *Store) CreateOrganization(ctx context.Context, o org.Organization, mgmt org.Account, full org.Policy) error {
+	defer s.cache.clear()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n); err != nil {
@@ -58,9 +59,13 @@ func (s *Store) CreateOrganization(ctx context.Context, o org.Organization, mgmt
 
 // GetOrganization returns the organization.
 func (s *Store) GetOrganization(ctx context.Context) (org.Organization, error) {
+	return cachedRead(s, "org", func() (org.Organization, error) { return s.getOrganization(ctx) })
+}
+
+func (s *Store) getOrganization(ctx context.Context) (org.Organization, error) {
 	var o org.Organization
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, arn, management_account, root_id, created_at FROM organizations`).
+	err := s.queryRow(ctx, `SELECT id, arn, management_account, root_id, created_at FROM organizations`).
 		Scan(&o.ID, &o.ARN, &o.ManagementAccount, &o.RootID, &created)
 	o.CreatedAt = fromMicros(created)
 	if err != nil {
@@ -71,6 +76,7 @@ func (s *Store) GetOrganization(ctx context.Context) (org.Organization, error) {
 
 // CreateUnit inserts an OU.
 func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO org_units (id, arn, name, parent_id, created_at) VALUES ($1,$2,$3,$4,0)`,
 		u.ID, u.ARN, u.Name, u.ParentID)
 	if err != nil {
@@ -89,11 +95,13 @@ func scanUnit(sc interface{ Scan(...any) error }) (org.Unit, error) {
 
 // GetUnit returns an OU.
 func (s *Store) GetUnit(ctx context.Context, id string) (org.Unit, error) {
-	u, err := scanUnit(s.db.QueryRowContext(ctx, `SELECT `+unitCols+` FROM org_units WHERE id = $1`, id))
-	if err != nil {
-		return u, notFound(err, "organizational unit "+id)
-	}
-	return u, nil
+	return cachedRead(s, "unit/"+id, func() (org.Unit, error) {
+		u, err := scanUnit(s.queryRow(ctx, `SELECT `+unitCols+` FROM org_units WHERE id = $1`, id))
+		if err != nil {
+			return u, notFound(err, "organizational unit "+id)
+		}
+		return u, nil
+	})
 }
 
 // ListUnits lists the OUs directly under a parent, by name.
@@ -123,6 +131,7 @@ func insertAccount(ctx context.Context, tx *sql.Tx, a org.Account) error {
 
 // CreateAccount inserts an account.
 func (s *Store) CreateAccount(ctx context.Context, a org.Account) error {
+	defer s.cache.clear()
 	err := s.tx(ctx, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
 	if err != nil {
 		return conflictOr(err, "an account with this id, name or email")
@@ -141,11 +150,13 @@ func scanAccount(sc interface{ Scan(...any) error }) (org.Account, error) {
 }
 
 func (s *Store) getAccountWhere(ctx context.Context, where, arg, what string) (org.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where+` = $1`, arg))
-	if err != nil {
-		return a, notFound(err, what)
-	}
-	return a, nil
+	return cachedRead(s, "account/"+where+"/"+arg, func() (org.Account, error) {
+		a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where+` = $1`, arg))
+		if err != nil {
+			return a, notFound(err, what)
+		}
+		return a, nil
+	})
 }
 
 // GetAccount returns an account by id.
@@ -184,6 +195,7 @@ func (s *Store) ListAccounts(ctx context.Context, parentID string) ([]org.Accoun
 
 // MoveAccount moves an account if it is still under from.
 func (s *Store) MoveAccount(ctx context.Context, id, from, to string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
 	if err != nil {
 		return internal("store.MoveAccount", err)
@@ -206,6 +218,7 @@ func insertPolicy(ctx context.Context, tx *sql.Tx, p org.Policy) error {
 
 // CreatePolicy inserts an organization policy.
 func (s *Store) CreatePolicy(ctx context.Context, p org.Policy) error {
+	defer s.cache.clear()
 	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertPolicy(ctx, tx, p) }); err != nil {
 		return conflictOr(err, "policy "+p.Name)
 	}
@@ -255,12 +268,17 @@ func (s *Store) ListPolicies(ctx context.Context, typ string) ([]org.Policy, err
 
 // ListPoliciesForTarget lists the policies attached to a root, OU or account.
 func (s *Store) ListPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
+	return cachedRead(s, "scps/"+target, func() ([]org.Policy, error) { return s.listPoliciesForTarget(ctx, target) })
+}
+
+func (s *Store) listPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
 	return s.queryOrgPolicies(ctx, `SELECT p.id, p.arn, p.name, p.description, p.type, p.content, p.aws_managed
 		FROM org_policies p JOIN org_policy_targets t ON t.policy_id = p.id WHERE t.target_id = $1 ORDER BY p.name`, target)
 }
 
 // AttachPolicy attaches a policy to a target.
 func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error {
+	defer s.cache.clear()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO org_policy_targets (policy_id, target_id) VALUES ($1,$2)`, policyID, target)
 	if err != nil {
 		return conflictOr(err, "the attachment")
@@ -270,6 +288,7 @@ func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error
 
 // DetachPolicy detaches a policy from a target.
 func (s *Store) DetachPolicy(ctx context.Context, policyID, target string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM org_policy_targets WHERE policy_id = $1 AND target_id = $2`, policyID, target)
 	if err != nil {
 		return internal("store.DetachPolicy", err)

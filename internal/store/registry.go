@@ -17,6 +17,7 @@ var _ registry.Store = (*Store)(nil)
 
 // CreateGroup inserts a group.
 func (s *Store) CreateGroup(ctx context.Context, g registry.Group) error {
+	defer s.cache.clear()
 	by, _ := json.Marshal(g.CreatedBy)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO model_package_groups (account, name, arn, description, status, created_at, created_by, next_version, policy)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8)`, g.Account, g.Name, g.ARN, g.Description, g.Status, micros(g.CreatedAt), string(by), g.Policy)
@@ -42,11 +43,13 @@ func scanGroup(sc interface{ Scan(...any) error }) (registry.Group, error) {
 
 // GetGroup returns a group.
 func (s *Store) GetGroup(ctx context.Context, account, name string) (registry.Group, error) {
-	g, err := scanGroup(s.db.QueryRowContext(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
-	if err != nil {
-		return g, notFound(err, "model package group "+name)
-	}
-	return g, nil
+	return cachedRead(s, "group/"+account+"/"+name, func() (registry.Group, error) {
+		g, err := scanGroup(s.queryRow(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
+		if err != nil {
+			return g, notFound(err, "model package group "+name)
+		}
+		return g, nil
+	})
 }
 
 func orderBy(sortBy string, desc bool, byName, byTime string) string {
@@ -95,6 +98,7 @@ func (s *Store) ListGroups(ctx context.Context, account string, q registry.Group
 
 // DeleteGroup deletes an empty group.
 func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
+	defer s.cache.clear()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM model_packages WHERE account = $1 AND group_name = $2`, account, name).Scan(&n); err != nil {
@@ -116,6 +120,7 @@ func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
 
 // SetGroupPolicy sets or clears a group's resource policy.
 func (s *Store) SetGroupPolicy(ctx context.Context, account, name, policy string) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `UPDATE model_package_groups SET policy = $1 WHERE account = $2 AND name = $3`, policy, account, name)
 	if err != nil {
 		return internal("store.SetGroupPolicy", err)
@@ -171,6 +176,7 @@ var errTokenRace = errors.New("client token taken by a concurrent request")
 
 // CreatePackage allocates the next version and inserts the package and its event.
 func (s *Store) CreatePackage(ctx context.Context, account, group, token string, build func(int) (registry.Package, events.Event, error)) (registry.Package, error) {
+	defer s.cache.clear()
 	for attempt := 0; ; attempt++ {
 		var out registry.Package
 		err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -224,11 +230,13 @@ func (s *Store) CreatePackage(ctx context.Context, account, group, token string,
 
 // GetPackage returns a package version.
 func (s *Store) GetPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
-	p, err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
-	if err != nil {
-		return p, notFound(err, "model package")
-	}
-	return p, nil
+	return cachedRead(s, "package/"+account+"/"+group+"/"+strconv.Itoa(version), func() (registry.Package, error) {
+		p, err := scanPackage(s.queryRow(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
+		if err != nil {
+			return p, notFound(err, "model package")
+		}
+		return p, nil
+	})
 }
 
 // ListPackages lists packages.
@@ -255,6 +263,7 @@ func (s *Store) ListPackages(ctx context.Context, account string, q registry.Pac
 
 // UpdatePackage changes a package and writes its event in one transaction.
 func (s *Store) UpdatePackage(ctx context.Context, account, group string, version int, change func(*registry.Package) (events.Event, error)) (registry.Package, error) {
+	defer s.cache.clear()
 	var out registry.Package
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`
@@ -288,6 +297,7 @@ func (s *Store) UpdatePackage(ctx context.Context, account, group string, versio
 
 // DeletePackage deletes a package version.
 func (s *Store) DeletePackage(ctx context.Context, account, group string, version int) error {
+	defer s.cache.clear()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
 	if err != nil {
 		return internal("store.DeletePackage", err)

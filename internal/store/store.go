@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -50,6 +51,8 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	log     *slog.Logger
+	cache   *readCache
+	stmts   sync.Map // query → *sql.Stmt
 }
 
 // Open opens (creating if needed) the store named by dsn and applies pending migrations.
@@ -59,7 +62,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: log.With("component", "store")}
+	s := &Store{log: log.With("component", "store"), cache: newReadCache(2 * time.Second)}
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -100,7 +103,10 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	return s.db.Close()
+}
 
 // migrate applies the embedded migrations of the store's dialect that are not yet recorded in
 // schema_migrations, each in its own transaction, in version order.
