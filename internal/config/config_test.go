@@ -1,0 +1,41 @@
+package config
+
+import (
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsFlagsAndValidation(t *testing.T) {
+	t.Setenv("SLIPWAY_LISTEN", "127.0.0.1:9999")
+	c := Default()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--data-dir", "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9999" || !filepath.IsAbs(c.DataDir) || c.DatabaseDSN() != filepath.Join(c.DataDir, "slipway.db") {
+		t.Errorf("config = %+v", c)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"empty data dir": func(c *Config) { c.DataDir = "" },
+		"bad listen":     func(c *Config) { c.Listen = "9330" },
+		"bad database":   func(c *Config) { c.Database = "mysql://x" },
+		"bad log level":  func(c *Config) { c.LogLevel = "loud" },
+		"empty region":   func(c *Config) { c.Region = "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			mutate(&c)
+			if err := c.Validate(); err == nil {
+				t.Error("Validate accepted it")
+			} else if !strings.Contains(err.Error(), "--") {
+				t.Errorf("error %q does not name the flag", err)
+			}
+		})
+	}
+}
