@@ -1,7 +1,8 @@
 // Package store persists Slipway's state in SQL: SQLite (the embedded default, pure Go) or
 // PostgreSQL (for teams that outgrow one machine). One implementation serves both through
-// database/sql; the few dialect differences live in the embedded, versioned migrations and in
-// dialect switches next to the statements that need them.
+// database/sql with portable SQL ($N placeholders, ON CONFLICT, RETURNING); the few dialect
+// differences live in dialect-specific migrations and in switches next to the statements that
+// need them (row locks).
 //
 // Invariants:
 //   - Every state change and the events it causes (the outbox) commit in one transaction.
@@ -108,11 +109,12 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// migrate applies the embedded migrations of the store's dialect that are not yet recorded in
-// schema_migrations, each in its own transaction, in version order.
+// migrate applies the embedded migrations not yet recorded in schema_migrations, each in its own
+// transaction, in version order. A migration NNNN_name.sql applies to every dialect; one named
+// NNNN_name.sqlite.sql or NNNN_name.postgres.sql only to that dialect (write both when the SQL
+// must differ).
 func (s *Store) migrate(ctx context.Context) error {
-	dir := path.Join("migrations", string(s.dialect))
-	entries, err := fs.ReadDir(migrations, dir)
+	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
 		return errs.E(errs.Internal, "cannot read migrations", err)
 	}
@@ -122,10 +124,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	var migs []mig
 	for _, e := range entries {
-		v, _, ok := strings.Cut(e.Name(), "_")
+		v, rest, ok := strings.Cut(e.Name(), "_")
 		n, err := strconv.Atoi(v)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+		if !ok || err != nil || !strings.HasSuffix(rest, ".sql") {
 			return errs.E(errs.Internal, "migration %s is not named NNNN_name.sql", e.Name())
+		}
+		base := strings.TrimSuffix(rest, ".sql")
+		if d := path.Ext(base); d == ".sqlite" || d == ".postgres" {
+			if d[1:] != string(s.dialect) {
+				continue
+			}
 		}
 		migs = append(migs, mig{n, e.Name()})
 	}
@@ -135,7 +143,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return errs.E(errs.Internal, "cannot create schema_migrations", err)
 	}
 	for _, m := range migs {
-		body, err := migrations.ReadFile(path.Join(dir, m.name))
+		body, err := migrations.ReadFile(path.Join("migrations", m.name))
 		if err != nil {
 			return errs.E(errs.Internal, "cannot read migration", err)
 		}
