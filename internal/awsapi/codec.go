@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeJSONValue parses one JSON document into a decoded tree (numbers as json.Number). Empty
@@ -150,9 +151,58 @@ func writeJSON(buf *bytes.Buffer, v any, s *Shape, skip func(*Member) bool) {
 	}
 }
 
+// writeString writes s as a JSON string, escaping as encoding/json does (HTML characters
+// included, invalid UTF-8 replaced by U+FFFD).
 func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
-	buf.Write(b)
+	const hexdig = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexdig[c>>4])
+				buf.WriteByte(hexdig[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			switch r {
+			case utf8.RuneError:
+				buf.WriteString(`\ufffd`)
+			case '\u2028':
+				buf.WriteString(`\u2028`)
+			default:
+				buf.WriteString(`\u2029`)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 // scalarFromString converts a string from a query parameter, header or URI label into the decoded

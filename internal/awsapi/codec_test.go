@@ -269,3 +269,14 @@ func TestModelsLoad(t *testing.T) {
 		t.Error("LoadModel(nope) succeeded")
 	}
 }
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "<a&b>", "tab\tnl\ncr\r\x00\x1f", "é ሴ 😀", "bad\xffutf8", "\u2028\u2029"} {
+		var buf bytes.Buffer
+		writeString(&buf, s)
+		want, _ := json.Marshal(s)
+		if buf.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, want %s", s, buf.String(), want)
+		}
+	}
+}

@@ -474,19 +474,21 @@ func (s *Server) finish(c *call, aerr *apiError) {
 	s.metrics.requests.WithLabelValues(svcName, opName, strconv.Itoa(c.status)).Inc()
 	s.metrics.duration.WithLabelValues(svcName, opName).Observe(elapsed.Seconds())
 
-	attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
-		"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
-	switch {
-	case aerr == nil:
-		s.log.Debug("api call", attrs...)
-	case aerr.Status >= 500:
-		s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
-	default:
-		attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
-		if aerr.cause != nil {
-			attrs = append(attrs, "err", aerr.cause)
+	if aerr != nil || s.log.Enabled(c.r.Context(), slog.LevelDebug) {
+		attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
+			"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
+		switch {
+		case aerr == nil:
+			s.log.Debug("api call", attrs...)
+		case aerr.Status >= 500:
+			s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
+		default:
+			attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
+			if aerr.cause != nil {
+				attrs = append(attrs, "err", aerr.cause)
+			}
+			s.log.Info("api call rejected", attrs...)
 		}
-		s.log.Info("api call rejected", attrs...)
 	}
 
 	if s.cfg.Audit == nil {
