@@ -40,8 +40,8 @@ func describeModelPackageOutput(now time.Time) map[string]any {
 		},
 		"ModelMetrics": map[string]any{"ModelQuality": map[string]any{"Statistics": map[string]any{
 			"ContentType": "application/json", "S3Uri": "s3://slipway-artifacts/churn/p-123/evaluation/evaluation.json"}}},
-		"MetadataProperties": map[string]any{"GeneratedBy": "arn:aws:sagemaker:us-east-1:111122223333:pipeline/churn/execution/p-123"},
-		"CreatedBy":          map[string]any{"UserProfileArn": "arn:aws:sagemaker:us-east-1:111122223333:user-profile/d-1/alice", "UserProfileName": "alice", "DomainId": "d-1"},
+		"MetadataProperties":         map[string]any{"GeneratedBy": "arn:aws:sagemaker:us-east-1:111122223333:pipeline/churn/execution/p-123"},
+		"CreatedBy":                  map[string]any{"UserProfileArn": "arn:aws:sagemaker:us-east-1:111122223333:user-profile/d-1/alice", "UserProfileName": "alice", "DomainId": "d-1"},
 		"CustomerMetadataProperties": map[string]string{"team": "ds", "dataset": "churn-2026-11"},
 	}
 }
