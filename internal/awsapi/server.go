@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,7 @@ type Server struct {
 	bySigner map[string]*Service // query services by signing name
 	rest     []*Service
 	bufs     sync.Pool
+	fields   fieldCache // JSON field names of handler result types
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -383,11 +385,8 @@ func (s *Server) decode(c *call, labels map[string]string, form url.Values, body
 
 // writeOutput encodes the handler's result in the protocol's shape.
 func (s *Server) writeOutput(c *call, out any) *apiError {
-	tree, err := outputTree(out)
-	if err != nil {
-		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
-			cause: fmt.Errorf("encode %s output: %w", c.op.Name, err)}
-	}
+	enc := &encoder{fields: &s.fields}
+	tree := enc.resolve(reflect.ValueOf(out))
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer s.bufs.Put(buf)
@@ -396,17 +395,26 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 	switch c.protocol {
 	case ProtocolJSON:
 		h.Set("Content-Type", "application/x-amz-json-"+jsonVersion(c.svc.Model))
-		writeJSON(buf, tree, c.op.Output, nil)
+		enc.json(buf, tree, c.op.Output, nil)
 	case ProtocolQuery:
 		h.Set("Content-Type", "text/xml")
-		writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
+		enc.writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
 	case ProtocolRESTJSON:
-		b, ct := writeREST(h, c.op, tree)
+		b, ct := enc.rest(h, c.op, tree)
 		if ct != "" && h.Get("Content-Type") == "" {
 			h.Set("Content-Type", ct)
 		}
 		buf.Write(b)
 		status = c.op.ResponseCode
+	}
+	if enc.err != nil {
+		for k := range h {
+			if k != "X-Amzn-Requestid" {
+				delete(h, k)
+			}
+		}
+		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
+			cause: fmt.Errorf("encode %s output: %w", c.op.Name, enc.err)}
 	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.w.WriteHeader(status)
