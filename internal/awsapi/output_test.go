@@ -16,10 +16,10 @@ type summaryBase struct {
 
 type groupSummary struct {
 	summaryBase
-	Arn    string `json:"ModelPackageGroupArn"`
-	Desc   string `json:"ModelPackageGroupDescription,omitempty"`
+	Arn    string  `json:"ModelPackageGroupArn"`
+	Desc   string  `json:"ModelPackageGroupDescription,omitempty"`
 	Status *string `json:"ModelPackageGroupStatus"`
-	Secret string `json:"-"`
+	Secret string  `json:"-"`
 	hidden string
 }
 
