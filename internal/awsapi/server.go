@@ -43,14 +43,18 @@ type Service struct {
 
 // Config configures a Server.
 type Config struct {
-	Services     []*Service
-	Auth         Authenticator
-	Audit        Auditor               // optional
-	Now          func() time.Time      // default time.Now
-	Logger       *slog.Logger          // default slog.Default()
-	Metrics      prometheus.Registerer // optional
-	Region       string                // default "us-east-1"
-	MaxBodyBytes int64                 // default DefaultMaxBodyBytes
+	Services []*Service
+	Auth     Authenticator
+	Audit    Auditor               // optional
+	Now      func() time.Time      // default time.Now
+	Logger   *slog.Logger          // default slog.Default()
+	Metrics  prometheus.Registerer // optional
+	// Region is the one region the server answers for (default "us-east-1"). Requests to
+	// regional (json and REST) services must be signed for it, as AWS rejects a credential
+	// scoped to another region; query services (IAM, STS) are global and accept any. Handlers
+	// see it as Request.Region.
+	Region       string
+	MaxBodyBytes int64 // default DefaultMaxBodyBytes
 }
 
 // Server serves the AWS wire protocols of its services over HTTP. It is an http.Handler.
@@ -234,7 +238,7 @@ func (s *Server) serve(c *call) *apiError {
 		return aerr
 	}
 	req := &Request{
-		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: c.signed.Region,
+		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: s.cfg.Region,
 		RequestID: c.id, SourceIP: sourceIP(r), Secure: r.TLS != nil, Time: c.start,
 		Input: input, Header: r.Header, Body: body, Audit: &c.note,
 	}
@@ -322,6 +326,10 @@ func (s *Server) authenticate(c *call, body []byte) *apiError {
 	if c.svc != nil && signed.Service != c.svc.Model.SigningName {
 		return authError(c.protocol, &sigv4.Error{Reason: sigv4.Mismatch,
 			Msg: "Credential should be scoped to correct service: '" + c.svc.Model.SigningName + "'. "})
+	}
+	if c.protocol != ProtocolQuery && signed.Region != s.cfg.Region {
+		return authError(c.protocol, &sigv4.Error{Reason: sigv4.Mismatch,
+			Msg: "Credential should be scoped to a valid region: '" + s.cfg.Region + "'. "})
 	}
 	cred, err := s.cfg.Auth.LookupAccessKey(c.r.Context(), signed.AccessKeyID)
 	if err != nil {
