@@ -7,6 +7,29 @@
 // Handlers see only canonical JSON in and a Go value out; they never see protocol details. Domain
 // packages never import awsapi: handler packages (internal/awsapi/<service>) translate between
 // wire shapes and domain types.
+//
+// # Layout
+//
+// server.go holds the Server (routing, the per-request pipeline, logging, metrics, audit);
+// model.go compiles botocore models embedded from models/*.json (written by models/gen); validate.go
+// checks decoded input against shapes and renders AWS's validation messages; codec.go, query.go and
+// rest.go are the protocol codecs; errors.go maps errs kinds and codes to each protocol's wire
+// error; pagetoken.go makes tamper-proof pagination tokens; package sigv4 verifies signatures.
+//
+// # Invariants
+//
+//   - Every request gets an X-Amzn-RequestId, one metrics sample and exactly one AuditRecord,
+//     whether it succeeded, failed validation or failed authentication.
+//   - A Handler runs only after the signature, the session token, the key's expiry and the
+//     credential scope's service have been verified, and only with input that validated against
+//     the operation's input shape. Unknown input members are dropped, not passed on.
+//   - Only errs.Message text reaches a caller; internal errors (kinds Other and Internal, panics)
+//     answer with a generic message and are logged with their cause. Secrets and signatures are
+//     never logged nor echoed.
+//   - Outputs carry only members of the output shape; timestamps are epoch seconds in the JSON
+//     protocols and ISO 8601 in XML.
+//   - Models are read-only after LoadModel; a Server holds no mutable state beyond metrics and
+//     a buffer pool, so it is safe for concurrent use.
 package awsapi
 
 import (

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeJSONValue parses one JSON document into a decoded tree (numbers as json.Number). Empty
@@ -49,43 +51,32 @@ func validateInput(svc *Service, op *Operation, v any) (json.RawMessage, *apiErr
 	return b, nil
 }
 
-// outputTree turns a handler's result into a decoded tree by way of encoding/json, so handlers
-// may return structs, maps or json.RawMessage.
-func outputTree(out any) (any, error) {
-	var b []byte
-	switch o := out.(type) {
-	case nil:
-		return map[string]any{}, nil
-	case json.RawMessage:
-		b = o
-	case []byte:
-		b = o
-	default:
-		var err error
-		if b, err = json.Marshal(out); err != nil {
-			return nil, err
-		}
-	}
-	return decodeJSONValue(b)
-}
-
-// writeJSON encodes v by shape s as awsJson/restJson bodies carry it: members named as in the
-// model, members the shape does not know and nulls omitted, timestamps as epoch seconds. skip
-// names structure members bound elsewhere (REST headers, path, payload); it applies at the top
-// level only.
-func writeJSON(buf *bytes.Buffer, v any, s *Shape, skip func(*Member) bool) {
+// json encodes v by shape s as awsJson/restJson bodies carry it: members named as in the model,
+// members the shape does not know and nils omitted, timestamps as epoch seconds. skip names
+// structure members bound elsewhere (REST headers, path, payload); it applies at the top level.
+func (e *encoder) json(buf *bytes.Buffer, v reflect.Value, s *Shape, skip func(*Member) bool) {
 	if s == nil {
 		buf.WriteString("{}")
 		return
 	}
+	if !v.IsValid() {
+		if s.Type == "structure" {
+			buf.WriteString("{}")
+		} else {
+			buf.WriteString("null")
+		}
+		return
+	}
 	switch s.Type {
 	case "structure":
-		m, _ := v.(map[string]any)
 		buf.WriteByte('{')
 		first := true
 		for _, mem := range s.Members {
-			x, ok := m[mem.Name]
-			if !ok || x == nil || skip != nil && skip(mem) {
+			if skip != nil && skip(mem) {
+				continue
+			}
+			x, ok := e.member(v, mem.Name)
+			if !ok {
 				continue
 			}
 			if !first {
@@ -94,65 +85,120 @@ func writeJSON(buf *bytes.Buffer, v any, s *Shape, skip func(*Member) bool) {
 			first = false
 			writeString(buf, mem.Name)
 			buf.WriteByte(':')
-			writeJSON(buf, x, mem.Shape, nil)
+			e.json(buf, x, mem.Shape, nil)
 		}
 		buf.WriteByte('}')
 	case "list":
-		l, _ := v.([]any)
 		buf.WriteByte('[')
-		for i, x := range l {
+		for i, x := range e.list(v) {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			writeJSON(buf, x, s.Member.Shape, nil)
+			e.json(buf, x, s.Member.Shape, nil)
 		}
 		buf.WriteByte(']')
 	case "map":
-		m, _ := v.(map[string]any)
 		buf.WriteByte('{')
-		for i, k := range sortedKeys(m) {
+		for i, en := range e.entries(v) {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			writeString(buf, k)
+			writeString(buf, en.key)
 			buf.WriteByte(':')
-			writeJSON(buf, m[k], s.Value.Shape, nil)
+			e.json(buf, en.val, s.Value.Shape, nil)
 		}
 		buf.WriteByte('}')
 	case "timestamp":
-		if t, ok := parseTimestamp(v); ok {
+		if t, ok := parseTimestamp(leaf(v)); ok {
 			buf.WriteString(epochString(t))
 		} else {
 			buf.WriteString("null")
 		}
 	case "integer", "long", "float", "double":
-		switch n := v.(type) {
+		switch n := leaf(v).(type) {
 		case json.Number:
 			buf.WriteString(n.String())
 		case string:
-			writeString(buf, n) // NaN, Infinity
+			if _, err := strconv.ParseFloat(n, 64); err == nil {
+				buf.WriteString(n) // a number held in a string
+			} else {
+				writeString(buf, n) // NaN, Infinity
+			}
 		default:
 			buf.WriteString("null")
 		}
 	case "boolean":
-		if b, ok := v.(bool); ok {
+		if b, ok := leaf(v).(bool); ok {
 			buf.WriteString(strconv.FormatBool(b))
 		} else {
 			buf.WriteString("null")
 		}
 	default: // string, blob, document
-		if str, ok := v.(string); ok {
-			writeString(buf, str)
-			return
+		switch x := leaf(v).(type) {
+		case string:
+			writeString(buf, x)
+		default:
+			b, err := json.Marshal(x)
+			if err != nil && e.err == nil {
+				e.err = err
+			}
+			buf.Write(b)
 		}
-		b, _ := json.Marshal(v)
-		buf.Write(b)
 	}
 }
 
+// writeString writes s as a JSON string, escaping as encoding/json does (HTML characters
+// included, invalid UTF-8 replaced by U+FFFD).
 func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
-	buf.Write(b)
+	const hexdig = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexdig[c>>4])
+				buf.WriteByte(hexdig[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			switch r {
+			case utf8.RuneError:
+				buf.WriteString(`\ufffd`)
+			case '\u2028':
+				buf.WriteString(`\u2028`)
+			default:
+				buf.WriteString(`\u2029`)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 // scalarFromString converts a string from a query parameter, header or URI label into the decoded
@@ -195,6 +241,9 @@ func scalarFromString(str string, s *Shape) (v any, ok bool) {
 // scalarText renders a decoded scalar for XML bodies and HTTP headers: timestamps in ISO 8601
 // (or the HTTP date format when httpDate), booleans lower-case.
 func scalarText(v any, s *Shape, httpDate bool) string {
+	if rv, ok := v.(reflect.Value); ok {
+		v = leaf(rv)
+	}
 	switch s.Type {
 	case "timestamp":
 		t, ok := parseTimestamp(v)
@@ -226,9 +275,13 @@ func scalarText(v any, s *Shape, httpDate bool) string {
 	return string(b)
 }
 
-// blobBytes decodes a canonical blob (base64) or returns nil.
-func blobBytes(v any) []byte {
-	s, _ := v.(string)
+// blobBytes returns a blob's bytes: a []byte as is, a string as base64 (or, failing that, its
+// text).
+func blobBytes(v reflect.Value) []byte {
+	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+		return v.Bytes()
+	}
+	s, _ := leaf(v).(string)
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return []byte(s)

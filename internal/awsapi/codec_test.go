@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -84,14 +85,12 @@ func TestEncodeOutputs(t *testing.T) {
 		t.Run(tc.golden, func(t *testing.T) {
 			svc := testService(t, tc.service)
 			op := svc.Model.Operations[tc.op]
-			tree, err := outputTree(tc.out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			enc := &encoder{fields: &fieldCache{}}
+			tree := enc.resolve(reflect.ValueOf(tc.out))
 			var buf bytes.Buffer
 			switch svc.Model.Protocol {
 			case ProtocolJSON:
-				writeJSON(&buf, tree, op.Output, nil)
+				enc.json(&buf, tree, op.Output, nil)
 				var pretty bytes.Buffer
 				if err := json.Indent(&pretty, buf.Bytes(), "", "  "); err != nil {
 					t.Fatalf("invalid JSON %s: %v", buf.Bytes(), err)
@@ -99,7 +98,10 @@ func TestEncodeOutputs(t *testing.T) {
 				buf = pretty
 				buf.WriteByte('\n')
 			case ProtocolQuery:
-				writeQueryResponse(&buf, svc.Model, op, tree, "req-1")
+				enc.writeQueryResponse(&buf, svc.Model, op, tree, "req-1")
+			}
+			if enc.err != nil {
+				t.Fatal(enc.err)
 			}
 			golden(t, tc.golden, buf.Bytes())
 		})
@@ -245,7 +247,8 @@ func TestRESTRouting(t *testing.T) {
 	}
 	// The output's header members become headers and the blob payload the body.
 	h := http.Header{}
-	body, ct := writeREST(h, op, map[string]any{"Body": "eCx5", "ContentType": "text/csv", "CustomAttributes": "c=1"})
+	enc := &encoder{fields: &fieldCache{}}
+	body, ct := enc.rest(h, op, reflect.ValueOf(map[string]any{"Body": "eCx5", "ContentType": "text/csv", "CustomAttributes": "c=1"}))
 	if string(body) != "x,y" || ct != "application/octet-stream" || h.Get("Content-Type") != "text/csv" || h.Get("X-Amzn-SageMaker-Custom-Attributes") != "c=1" {
 		t.Errorf("writeREST = %q %q %v", body, ct, h)
 	}
@@ -267,5 +270,16 @@ func TestModelsLoad(t *testing.T) {
 	}
 	if _, err := LoadModel("nope"); err == nil {
 		t.Error("LoadModel(nope) succeeded")
+	}
+}
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "<a&b>", "tab\tnl\ncr\r\x00\x1f", "é ሴ 😀", "bad\xffutf8", "\u2028\u2029"} {
+		var buf bytes.Buffer
+		writeString(&buf, s)
+		want, _ := json.Marshal(s)
+		if buf.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, want %s", s, buf.String(), want)
+		}
 	}
 }

@@ -65,8 +65,8 @@ var defaultCodes = map[string]map[errs.Kind]kindCodes{
 	},
 	"organizations": {
 		errs.Invalid:       {nil, "InvalidInputException"},
-		errs.NotFound:      {nil, "TargetNotFoundException"}, // refined below from the operation's errors
-		errs.Conflict:      {nil, "ConflictException"},       // refined below from the operation's errors
+		errs.NotFound:      {nil, "TargetNotFoundException"},                                   // refined below from the operation's errors
+		errs.Conflict:      {[]string{"ConcurrentModificationException"}, "ConflictException"}, // Duplicate* first, see codeFor
 		errs.LimitExceeded: {nil, "ConstraintViolationException"},
 		errs.AccessDenied:  {nil, "AccessDeniedException"},
 		errs.Throttled:     {nil, "TooManyRequestsException"},
@@ -86,19 +86,20 @@ var defaultCodes = map[string]map[errs.Kind]kindCodes{
 func codeFor(svc *Service, op *Operation, kind errs.Kind) string {
 	if kc, ok := defaultCodes[svc.Model.Name][kind]; ok {
 		if op != nil {
-			for _, want := range kc.Prefer {
-				for _, e := range op.Errors {
-					if e.Name == want || e.ErrorCode == want {
-						return want
-					}
-				}
-			}
-			// Organizations names a NotFound per resource; take the operation's first one.
+			// Organizations names a NotFound per resource and a Duplicate per kind of thing;
+			// take the operation's first one.
 			if svc.Model.Name == "organizations" && (kind == errs.NotFound || kind == errs.Conflict) {
 				for _, e := range op.Errors {
 					if kind == errs.NotFound && strings.HasSuffix(e.Name, "NotFoundException") ||
 						kind == errs.Conflict && strings.HasPrefix(e.Name, "Duplicate") {
 						return e.Name
+					}
+				}
+			}
+			for _, want := range kc.Prefer {
+				for _, e := range op.Errors {
+					if e.Name == want || e.ErrorCode == want {
+						return want
 					}
 				}
 			}

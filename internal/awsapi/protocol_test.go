@@ -25,6 +25,7 @@ type rawCall struct {
 	body     string
 	header   map[string]string
 	service  string // signing scope service
+	region   string // signing scope region, default us-east-1
 	at       time.Time
 	akid     string
 	secret   string
@@ -47,6 +48,9 @@ func (env *testEnv) do(t *testing.T, c rawCall) (*http.Response, []byte) {
 	if c.at.IsZero() {
 		c.at = time.Now()
 	}
+	if c.region == "" {
+		c.region = "us-east-1"
+	}
 	r, err := http.NewRequest(c.method, env.http.URL+c.path, strings.NewReader(c.body))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +60,7 @@ func (env *testEnv) do(t *testing.T, c rawCall) (*http.Response, []byte) {
 	}
 	if !c.unsigned {
 		creds := aws.Credentials{AccessKeyID: c.akid, SecretAccessKey: c.secret, SessionToken: c.token}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, sigv4.HashHex([]byte(c.body)), c.service, "us-east-1", c.at); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, sigv4.HashHex([]byte(c.body)), c.service, c.region, c.at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,6 +106,7 @@ func TestJSONProtocolErrors(t *testing.T) {
 	}{
 		{"unsigned", rawCall{body: `{}`, header: smJSON("DescribeModelPackageGroup"), unsigned: true}, 403, "MissingAuthenticationTokenException", "Missing Authentication Token"},
 		{"signed for another service", rawCall{body: `{"ModelPackageGroupName":"a"}`, header: smJSON("DescribeModelPackageGroup"), service: "iam"}, 403, "InvalidSignatureException", "Credential should be scoped to correct service: 'sagemaker'"},
+		{"signed for another region", rawCall{body: `{"ModelPackageGroupName":"a"}`, header: smJSON("DescribeModelPackageGroup"), service: "sagemaker", region: "eu-west-1"}, 403, "InvalidSignatureException", "Credential should be scoped to a valid region: 'us-east-1'"},
 		{"signature expired", rawCall{body: `{"ModelPackageGroupName":"a"}`, header: smJSON("DescribeModelPackageGroup"), service: "sagemaker", at: time.Now().Add(-20 * time.Minute)}, 403, "InvalidSignatureException", "Signature expired"},
 		{"incomplete", rawCall{body: `{}`, header: map[string]string{"X-Amz-Target": "SageMaker.ListModelPackageGroups", "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sagemaker/aws4_request", "X-Amz-Date": "20260101T000000Z"}, unsigned: true}, 400, "IncompleteSignatureException", "requires 'Signature'"},
 		{"unknown target prefix", rawCall{body: `{}`, header: map[string]string{"X-Amz-Target": "DynamoDB_20120810.ListTables"}, service: "dynamodb"}, 400, "UnknownOperationException", "DynamoDB_20120810.ListTables"},
@@ -162,6 +167,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 		{"bad integer", rawCall{body: "Action=ListRoles&Version=2010-05-08&MaxItems=many", header: form, service: "iam"}, 400, "ValidationError", "'maxItems'"},
 		{"out of range", rawCall{body: "Action=ListRoles&Version=2010-05-08&MaxItems=0", header: form, service: "iam"}, 400, "ValidationError",
 			"1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"any region for global services", rawCall{body: "Action=GetRole&Version=2010-05-08&RoleName=nope", header: form, service: "iam", region: "eu-west-1"}, 404, "NoSuchEntity", "cannot be found"},
 		{"service not served", rawCall{body: "Action=ListStacks&Version=2010-05-15", header: form, service: "cloudformation"}, 400, "InvalidAction", "cloudformation"},
 	}
 	for _, tc := range tests {
@@ -243,3 +249,30 @@ func TestHandlerPanicIsInternalFailure(t *testing.T) {
 }
 
 var _ = httptest.NewRecorder
+
+func TestRuntimeSigningScope(t *testing.T) {
+	env := newTestEnv(t, nil, map[string]func(*Request) (any, error){
+		"sagemaker-runtime/InvokeEndpoint": func(r *Request) (any, error) { return map[string]any{"Body": r.Body}, nil },
+	})
+	tests := []struct {
+		name       string
+		service    string
+		wantStatus int
+		wantType   string
+	}{
+		{"signed as sagemaker", "sagemaker", 200, ""},
+		{"signed as sagemaker-runtime", "sagemaker-runtime", 403, "InvalidSignatureException"},
+		{"replayed from iam", "iam", 403, "InvalidSignatureException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := env.do(t, rawCall{path: "/endpoints/ep/invocations", body: "1,2", header: map[string]string{"Content-Type": "text/csv"}, service: tc.service})
+			if resp.StatusCode != tc.wantStatus || resp.Header.Get("X-Amzn-ErrorType") != tc.wantType {
+				t.Errorf("got %d %q %s, want %d %q", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body, tc.wantStatus, tc.wantType)
+			}
+			if tc.wantStatus == 200 && string(body) != "1,2" {
+				t.Errorf("body %q", body)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net/url"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (q *queryDecoder) mapValue(key string, s *Shape, path string) any {
 
 // writeQueryResponse encodes an awsQuery response:
 // <OpResponse xmlns=NS><OpResult>…</OpResult><ResponseMetadata><RequestId>…</RequestId></ResponseMetadata></OpResponse>.
-func writeQueryResponse(buf *bytes.Buffer, m *Model, op *Operation, v any, requestID string) {
+func (e *encoder) writeQueryResponse(buf *bytes.Buffer, m *Model, op *Operation, v reflect.Value, requestID string) {
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	buf.WriteString("<" + op.Name + "Response xmlns=\"")
 	xmlEscape(buf, m.XMLNamespace)
@@ -150,7 +151,7 @@ func writeQueryResponse(buf *bytes.Buffer, m *Model, op *Operation, v any, reque
 		if wrapper == "" {
 			wrapper = op.Name + "Result"
 		}
-		writeXMLMembers(buf, wrapper, v, op.Output)
+		e.xml(buf, wrapper, v, op.Output)
 		buf.WriteByte('\n')
 	}
 	buf.WriteString("<ResponseMetadata><RequestId>")
@@ -158,62 +159,60 @@ func writeQueryResponse(buf *bytes.Buffer, m *Model, op *Operation, v any, reque
 	buf.WriteString("</RequestId></ResponseMetadata>\n</" + op.Name + "Response>\n")
 }
 
-// writeXMLMembers writes element name holding v encoded by shape s.
-func writeXMLMembers(buf *bytes.Buffer, name string, v any, s *Shape) {
+// xml writes element name holding v encoded by shape s.
+func (e *encoder) xml(buf *bytes.Buffer, name string, v reflect.Value, s *Shape) {
 	switch s.Type {
 	case "structure":
-		m, _ := v.(map[string]any)
 		buf.WriteString("<" + name + ">")
-		for _, mem := range s.Members {
-			x, ok := m[mem.Name]
-			if !ok || x == nil {
-				continue
+		if v.IsValid() {
+			for _, mem := range s.Members {
+				if x, ok := e.member(v, mem.Name); ok {
+					e.xmlMember(buf, mem, x)
+				}
 			}
-			writeXMLMember(buf, mem, x)
 		}
 		buf.WriteString("</" + name + ">")
 	case "list":
-		l, _ := v.([]any)
 		elem := "member"
 		if s.Member.LocationName != "" {
 			elem = s.Member.LocationName
 		}
 		buf.WriteString("<" + name + ">")
-		for _, x := range l {
-			writeXMLMembers(buf, elem, x, s.Member.Shape)
+		for _, x := range e.list(v) {
+			e.xml(buf, elem, x, s.Member.Shape)
 		}
 		buf.WriteString("</" + name + ">")
 	case "map":
 		buf.WriteString("<" + name + ">")
-		writeXMLEntries(buf, "entry", v, s)
+		e.xmlEntries(buf, "entry", v, s)
 		buf.WriteString("</" + name + ">")
 	default:
 		buf.WriteString("<" + name + ">")
-		xmlEscape(buf, scalarText(v, s, false))
+		if v.IsValid() {
+			xmlEscape(buf, scalarText(leaf(v), s, false))
+		}
 		buf.WriteString("</" + name + ">")
 	}
 }
 
-// writeXMLMember writes one structure member, honouring flattened lists and maps.
-func writeXMLMember(buf *bytes.Buffer, mem *Member, v any) {
+// xmlMember writes one structure member, honouring flattened lists and maps.
+func (e *encoder) xmlMember(buf *bytes.Buffer, mem *Member, v reflect.Value) {
 	name := mem.wireName()
 	s := mem.Shape
 	flat := mem.Flattened || s.Flattened
 	switch {
 	case flat && s.Type == "list":
-		l, _ := v.([]any)
-		for _, x := range l {
-			writeXMLMembers(buf, name, x, s.Member.Shape)
+		for _, x := range e.list(v) {
+			e.xml(buf, name, x, s.Member.Shape)
 		}
 	case flat && s.Type == "map":
-		writeXMLEntries(buf, name, v, s)
+		e.xmlEntries(buf, name, v, s)
 	default:
-		writeXMLMembers(buf, name, v, s)
+		e.xml(buf, name, v, s)
 	}
 }
 
-func writeXMLEntries(buf *bytes.Buffer, entry string, v any, s *Shape) {
-	m, _ := v.(map[string]any)
+func (e *encoder) xmlEntries(buf *bytes.Buffer, entryName string, v reflect.Value, s *Shape) {
 	keyName, valName := "key", "value"
 	if s.Key.LocationName != "" {
 		keyName = s.Key.LocationName
@@ -221,11 +220,11 @@ func writeXMLEntries(buf *bytes.Buffer, entry string, v any, s *Shape) {
 	if s.Value.LocationName != "" {
 		valName = s.Value.LocationName
 	}
-	for _, k := range sortedKeys(m) {
-		buf.WriteString("<" + entry + ">")
-		writeXMLMembers(buf, keyName, k, s.Key.Shape)
-		writeXMLMembers(buf, valName, m[k], s.Value.Shape)
-		buf.WriteString("</" + entry + ">")
+	for _, en := range e.entries(v) {
+		buf.WriteString("<" + entryName + ">")
+		e.xml(buf, keyName, reflect.ValueOf(en.key), s.Key.Shape)
+		e.xml(buf, valName, en.val, s.Value.Shape)
+		buf.WriteString("</" + entryName + ">")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 )
 
@@ -145,48 +146,45 @@ func setScalar(c *checker, out map[string]any, mem *Member, text string) {
 	out[mem.Name] = v
 }
 
-// writeREST encodes a restJson1 response: header-bound members as headers, the payload member (or
+// rest encodes a restJson1 response: header-bound members as headers, the payload member (or
 // the remaining members as JSON) as the body. It returns the body and its content type.
-func writeREST(h http.Header, op *Operation, v any) (body []byte, contentType string) {
+func (e *encoder) rest(h http.Header, op *Operation, v reflect.Value) (body []byte, contentType string) {
 	s := op.Output
 	if s == nil {
 		return nil, ""
 	}
-	m, _ := v.(map[string]any)
 	for _, mem := range s.Members {
-		x, ok := m[mem.Name]
-		if !ok || x == nil {
+		x, ok := e.member(v, mem.Name)
+		if !ok {
 			continue
 		}
 		switch mem.Location {
 		case "header":
-			h.Set(mem.wireName(), scalarText(x, mem.Shape, true))
+			h.Set(mem.wireName(), scalarText(leaf(x), mem.Shape, true))
 		case "headers":
-			if mm, ok := x.(map[string]any); ok {
-				for k, hv := range mm {
-					h.Set(mem.wireName()+k, scalarText(hv, mem.Shape.Value.Shape, true))
-				}
+			for _, en := range e.entries(x) {
+				h.Set(mem.wireName()+en.key, scalarText(leaf(en.val), mem.Shape.Value.Shape, true))
 			}
 		}
 	}
 	if s.Payload != "" {
 		mem := s.MemberByName(s.Payload)
-		x := m[s.Payload]
-		if mem == nil || x == nil {
+		x, ok := e.member(v, s.Payload)
+		if mem == nil || !ok {
 			return nil, ""
 		}
 		switch mem.Shape.Type {
 		case "blob":
 			return blobBytes(x), "application/octet-stream"
 		case "string":
-			str, _ := x.(string)
+			str, _ := leaf(x).(string)
 			return []byte(str), "text/plain"
 		}
 		var buf bytes.Buffer
-		writeJSON(&buf, x, mem.Shape, nil)
+		e.json(&buf, x, mem.Shape, nil)
 		return buf.Bytes(), "application/json"
 	}
 	var buf bytes.Buffer
-	writeJSON(&buf, v, s, func(mem *Member) bool { return mem.Location != "" })
+	e.json(&buf, v, s, func(mem *Member) bool { return mem.Location != "" })
 	return buf.Bytes(), "application/json"
 }

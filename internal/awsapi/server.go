@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,14 +43,18 @@ type Service struct {
 
 // Config configures a Server.
 type Config struct {
-	Services     []*Service
-	Auth         Authenticator
-	Audit        Auditor               // optional
-	Now          func() time.Time      // default time.Now
-	Logger       *slog.Logger          // default slog.Default()
-	Metrics      prometheus.Registerer // optional
-	Region       string                // default "us-east-1"
-	MaxBodyBytes int64                 // default DefaultMaxBodyBytes
+	Services []*Service
+	Auth     Authenticator
+	Audit    Auditor               // optional
+	Now      func() time.Time      // default time.Now
+	Logger   *slog.Logger          // default slog.Default()
+	Metrics  prometheus.Registerer // optional
+	// Region is the one region the server answers for (default "us-east-1"). Requests to
+	// regional (json and REST) services must be signed for it, as AWS rejects a credential
+	// scoped to another region; query services (IAM, STS) are global and accept any. Handlers
+	// see it as Request.Region.
+	Region       string
+	MaxBodyBytes int64 // default DefaultMaxBodyBytes
 }
 
 // Server serves the AWS wire protocols of its services over HTTP. It is an http.Handler.
@@ -62,6 +67,7 @@ type Server struct {
 	bySigner map[string]*Service // query services by signing name
 	rest     []*Service
 	bufs     sync.Pool
+	fields   fieldCache // JSON field names of handler result types
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -232,7 +238,7 @@ func (s *Server) serve(c *call) *apiError {
 		return aerr
 	}
 	req := &Request{
-		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: c.signed.Region,
+		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: s.cfg.Region,
 		RequestID: c.id, SourceIP: sourceIP(r), Secure: r.TLS != nil, Time: c.start,
 		Input: input, Header: r.Header, Body: body, Audit: &c.note,
 	}
@@ -321,6 +327,10 @@ func (s *Server) authenticate(c *call, body []byte) *apiError {
 		return authError(c.protocol, &sigv4.Error{Reason: sigv4.Mismatch,
 			Msg: "Credential should be scoped to correct service: '" + c.svc.Model.SigningName + "'. "})
 	}
+	if c.protocol != ProtocolQuery && signed.Region != s.cfg.Region {
+		return authError(c.protocol, &sigv4.Error{Reason: sigv4.Mismatch,
+			Msg: "Credential should be scoped to a valid region: '" + s.cfg.Region + "'. "})
+	}
 	cred, err := s.cfg.Auth.LookupAccessKey(c.r.Context(), signed.AccessKeyID)
 	if err != nil {
 		if errs.KindOf(err) != errs.Unauthenticated && errs.KindOf(err) != errs.NotFound {
@@ -383,11 +393,8 @@ func (s *Server) decode(c *call, labels map[string]string, form url.Values, body
 
 // writeOutput encodes the handler's result in the protocol's shape.
 func (s *Server) writeOutput(c *call, out any) *apiError {
-	tree, err := outputTree(out)
-	if err != nil {
-		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
-			cause: fmt.Errorf("encode %s output: %w", c.op.Name, err)}
-	}
+	enc := &encoder{fields: &s.fields}
+	tree := enc.resolve(reflect.ValueOf(out))
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer s.bufs.Put(buf)
@@ -396,17 +403,26 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 	switch c.protocol {
 	case ProtocolJSON:
 		h.Set("Content-Type", "application/x-amz-json-"+jsonVersion(c.svc.Model))
-		writeJSON(buf, tree, c.op.Output, nil)
+		enc.json(buf, tree, c.op.Output, nil)
 	case ProtocolQuery:
 		h.Set("Content-Type", "text/xml")
-		writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
+		enc.writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
 	case ProtocolRESTJSON:
-		b, ct := writeREST(h, c.op, tree)
+		b, ct := enc.rest(h, c.op, tree)
 		if ct != "" && h.Get("Content-Type") == "" {
 			h.Set("Content-Type", ct)
 		}
 		buf.Write(b)
 		status = c.op.ResponseCode
+	}
+	if enc.err != nil {
+		for k := range h {
+			if k != "X-Amzn-Requestid" {
+				delete(h, k)
+			}
+		}
+		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
+			cause: fmt.Errorf("encode %s output: %w", c.op.Name, enc.err)}
 	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.w.WriteHeader(status)
@@ -474,19 +490,21 @@ func (s *Server) finish(c *call, aerr *apiError) {
 	s.metrics.requests.WithLabelValues(svcName, opName, strconv.Itoa(c.status)).Inc()
 	s.metrics.duration.WithLabelValues(svcName, opName).Observe(elapsed.Seconds())
 
-	attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
-		"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
-	switch {
-	case aerr == nil:
-		s.log.Debug("api call", attrs...)
-	case aerr.Status >= 500:
-		s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
-	default:
-		attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
-		if aerr.cause != nil {
-			attrs = append(attrs, "err", aerr.cause)
+	if aerr != nil || s.log.Enabled(c.r.Context(), slog.LevelDebug) {
+		attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
+			"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
+		switch {
+		case aerr == nil:
+			s.log.Debug("api call", attrs...)
+		case aerr.Status >= 500:
+			s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
+		default:
+			attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
+			if aerr.cause != nil {
+				attrs = append(attrs, "err", aerr.cause)
+			}
+			s.log.Info("api call rejected", attrs...)
 		}
-		s.log.Info("api call rejected", attrs...)
 	}
 
 	if s.cfg.Audit == nil {

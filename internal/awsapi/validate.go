@@ -263,6 +263,8 @@ func checkRange(c *checker, v any, f float64, s *Shape, path string) {
 // HTTP dates, as the AWS protocols send them.
 func parseTimestamp(v any) (time.Time, bool) {
 	switch v := v.(type) {
+	case time.Time:
+		return v, true
 	case json.Number:
 		return epochTime(v.String())
 	case string:

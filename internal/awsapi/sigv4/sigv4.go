@@ -354,22 +354,17 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 	if s.Presigned {
 		rawQuery = withoutSignature(rawQuery)
 	}
-	header := r.Header
-	if _, ok := header["Host"]; !ok {
-		// net/http moves Host out of the header map; put it back for canonicalization.
-		header = header.Clone()
-		header.Set("Host", r.Host)
-	}
+	header := requestHeader{r}
 	key := SigningKey(secret, s.Scope)
 	path := rawPath(r)
-	if s.matches(key, canonicalRequest(r.Method, path, rawQuery, header, r.ContentLength, s.SignedHeaders, payloadHash, !opt.S3)) {
+	if s.matches(key, canonicalRequest(r.Method, path, rawQuery, header, s.SignedHeaders, payloadHash, !opt.S3)) {
 		return nil
 	}
 	// Some signers (botocore) normalize the path before signing, as the specification says for
 	// services other than S3; accept that form too.
 	if !opt.S3 {
 		if np := NormalizePath(path); np != path &&
-			s.matches(key, canonicalRequest(r.Method, np, rawQuery, header, r.ContentLength, s.SignedHeaders, payloadHash, true)) {
+			s.matches(key, canonicalRequest(r.Method, np, rawQuery, header, s.SignedHeaders, payloadHash, true)) {
 			return nil
 		}
 	}
@@ -440,12 +435,34 @@ func withoutSignature(rawQuery string) string {
 // and the payload hash. With escapePath (all services but S3) each byte of the path other than an
 // unreserved character or '/' is percent-encoded once more.
 func CanonicalRequest(method, path, rawQuery string, header http.Header, signedHeaders []string, payloadHash string, escapePath bool) string {
-	return canonicalRequest(method, path, rawQuery, header, -1, signedHeaders, payloadHash, escapePath)
+	return canonicalRequest(method, path, rawQuery, header, signedHeaders, payloadHash, escapePath)
 }
 
-// canonicalRequest is CanonicalRequest with the request's Content-Length, which net/http may
-// keep out of the header map (contentLength < 0 when unknown).
-func canonicalRequest(method, path, rawQuery string, header http.Header, contentLength int64, signedHeaders []string, payloadHash string, escapePath bool) string {
+// headerValues gives the values of a header by lower-case name.
+type headerValues interface {
+	Values(name string) []string
+}
+
+// requestHeader is a server request's header as the client sent it: net/http moves Host out of
+// the header map into r.Host, and may keep Content-Length only in r.ContentLength.
+type requestHeader struct{ r *http.Request }
+
+func (h requestHeader) Values(name string) []string {
+	if v := h.r.Header.Values(name); len(v) > 0 {
+		return v
+	}
+	switch name {
+	case "host":
+		return []string{h.r.Host}
+	case "content-length":
+		if h.r.ContentLength > 0 {
+			return []string{strconv.FormatInt(h.r.ContentLength, 10)}
+		}
+	}
+	return nil
+}
+
+func canonicalRequest(method, path, rawQuery string, header headerValues, signedHeaders []string, payloadHash string, escapePath bool) string {
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString(method)
@@ -465,9 +482,6 @@ func canonicalRequest(method, path, rawQuery string, header http.Header, content
 		b.WriteString(h)
 		b.WriteByte(':')
 		vals := header.Values(h)
-		if len(vals) == 0 && h == "content-length" && contentLength > 0 {
-			vals = []string{strconv.FormatInt(contentLength, 10)}
-		}
 		for i, v := range vals {
 			if i > 0 {
 				b.WriteByte(',')

@@ -398,3 +398,28 @@ func TestNormalizePath(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerify measures Parse, CheckTime and Verify of an SDK-signed 1 KB JSON request.
+func BenchmarkVerify(b *testing.B) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	body := []byte(`{"ModelPackageName":"` + strings.Repeat("a", 1000) + `"}`)
+	r := httptest.NewRequest("POST", "http://localhost:8080/", strings.NewReader(string(body)))
+	r.Header.Set("X-Amz-Target", "SageMaker.DescribeModelPackage")
+	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, r, HashHex(body), "sagemaker", "us-east-1", now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Parse(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.CheckTime(now); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Verify(r, body, "secret", Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

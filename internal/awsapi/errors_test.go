@@ -1,0 +1,66 @@
+package awsapi
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+)
+
+func TestErrorMapping(t *testing.T) {
+	tests := []struct {
+		service, op string
+		err         error
+		wantCode    string
+		wantStatus  int
+		wantMsg     string
+	}{
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.NotFound, "Model package x not found."), "ValidationException", 400, "Model package x not found."},
+		{"sagemaker", "CreateModelPackage", errs.E(errs.Conflict, "c"), "ConflictException", 400, "c"},
+		{"sagemaker", "CreateModelPackageGroup", errs.E(errs.Conflict, "c"), "ResourceInUse", 400, "c"},
+		{"sagemaker", "CreateModelPackageGroup", errs.E(errs.LimitExceeded, "l"), "ResourceLimitExceeded", 400, "l"},
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.AccessDenied, "no"), "AccessDeniedException", 400, "no"},
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.Throttled, "slow down"), "ThrottlingException", 400, "slow down"},
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.Internal, "db", errors.New("secret detail")), "InternalFailure", 500, "We encountered an internal error. Please try again."},
+		{"sagemaker", "DescribeModelPackage", errors.New("plain error with detail"), "InternalFailure", 500, "We encountered an internal error. Please try again."},
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.Unavailable, "busy"), "ServiceUnavailable", 503, "busy"},
+		{"sagemaker", "DescribeModelPackage", errs.E(errs.Invalid, "bad").WithCode("ResourceNotFound"), "ResourceNotFound", 400, "bad"},
+		{"iam", "GetRole", errs.E(errs.NotFound, "nf"), "NoSuchEntity", 404, "nf"},
+		{"iam", "CreateRole", errs.E(errs.Conflict, "dup"), "EntityAlreadyExists", 409, "dup"},
+		{"iam", "DeleteRole", errs.E(errs.Conflict, "attached").WithCode("DeleteConflict"), "DeleteConflict", 409, "attached"},
+		{"iam", "CreateRole", errs.E(errs.Invalid, "bad"), "ValidationError", 400, "bad"},
+		{"iam", "CreateRole", errs.E(errs.Invalid, "bad").WithCode("InvalidInputException"), "InvalidInput", 400, "bad"},
+		{"iam", "CreateRole", errs.E(errs.Invalid, "bad").WithCode("InvalidInput"), "InvalidInput", 400, "bad"},
+		{"iam", "CreateRole", errs.E(errs.LimitExceeded, "too many"), "LimitExceeded", 409, "too many"},
+		{"iam", "PutRolePolicy", errs.E(errs.Invalid, "syntax").WithCode("MalformedPolicyDocument"), "MalformedPolicyDocument", 400, "syntax"},
+		{"iam", "GetRole", errs.E(errs.AccessDenied, "no"), "AccessDenied", 403, "no"},
+		{"iam", "GetRole", errs.E(errs.Internal, "x"), "ServiceFailure", 500, "We encountered an internal error. Please try again."},
+		{"sts", "AssumeRole", errs.E(errs.AccessDenied, "no"), "AccessDenied", 403, "no"},
+		{"sts", "AssumeRole", errs.E(errs.AccessDenied, "region").WithCode("RegionDisabledException"), "RegionDisabledException", 403, "region"},
+		{"sts", "AssumeRole", errs.E(errs.Unauthenticated, "old").WithCode("ExpiredTokenException"), "ExpiredTokenException", 400, "old"},
+		{"organizations", "DescribeAccount", errs.E(errs.NotFound, "nf"), "AccountNotFoundException", 400, "nf"},
+		{"organizations", "DescribeOrganizationalUnit", errs.E(errs.NotFound, "nf"), "OrganizationalUnitNotFoundException", 400, "nf"},
+		{"organizations", "CreatePolicy", errs.E(errs.Conflict, "dup"), "DuplicatePolicyException", 400, "dup"},
+		{"organizations", "CreateAccount", errs.E(errs.Conflict, "busy"), "ConcurrentModificationException", 400, "busy"},
+		{"organizations", "CreateAccount", errs.E(errs.LimitExceeded, "max"), "ConstraintViolationException", 400, "max"},
+		{"organizations", "ListRoots", errs.E(errs.AccessDenied, "no"), "AccessDeniedException", 400, "no"},
+		{"organizations", "ListRoots", errs.E(errs.Invalid, "bad"), "InvalidInputException", 400, "bad"},
+		{"organizations", "ListRoots", errs.E(errs.Throttled, "t"), "TooManyRequestsException", 400, "t"},
+		{"organizations", "ListRoots", errs.E(errs.Internal, "x"), "ServiceException", 500, "We encountered an internal error. Please try again."},
+		{"sagemaker-runtime", "InvokeEndpoint", errs.E(errs.NotFound, "no endpoint"), "ValidationError", 400, "no endpoint"},
+		{"sagemaker-runtime", "InvokeEndpoint", errs.E(errs.Invalid, "model said no").WithCode("ModelError"), "ModelError", 424, "model said no"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.service+"/"+tc.wantCode, func(t *testing.T) {
+			svc := testService(t, tc.service)
+			op := svc.Model.Operations[tc.op]
+			if op == nil {
+				t.Fatalf("no operation %s", tc.op)
+			}
+			got := toAPIError(svc, op, tc.err)
+			if got.Code != tc.wantCode || got.Status != tc.wantStatus || got.Message != tc.wantMsg {
+				t.Errorf("got %s %d %q, want %s %d %q", got.Code, got.Status, got.Message, tc.wantCode, tc.wantStatus, tc.wantMsg)
+			}
+		})
+	}
+}
