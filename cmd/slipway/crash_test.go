@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 // buildBinary builds slipway once per test binary run.
@@ -63,25 +64,11 @@ func startServer(t *testing.T, bin, dir, addr string) *exec.Cmd {
 }
 
 func profile(t *testing.T, dir, name string) (id, secret string) {
-	f, err := os.Open(filepath.Join(dir, "credentials"))
+	profiles, err := credfile.ReadFile(filepath.Join(dir, "credentials"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var in bool
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "["):
-			in = line == "["+name+"]"
-		case in && strings.HasPrefix(line, "aws_access_key_id = "):
-			id = strings.TrimPrefix(line, "aws_access_key_id = ")
-		case in && strings.HasPrefix(line, "aws_secret_access_key = "):
-			secret = strings.TrimPrefix(line, "aws_secret_access_key = ")
-		}
-	}
-	return id, secret
+	return profiles[name].AccessKeyID, profiles[name].SecretAccessKey
 }
 
 // TestSIGKILLLosesNothing kills the server with SIGKILL while 8 clients register model versions,

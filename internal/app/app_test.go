@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/app"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 	"github.com/slipway-ml/slipway/internal/store/storetest"
 )
 
@@ -58,23 +59,13 @@ func start(t *testing.T, database string) *server {
 	if fi, _ := os.Stat(a.CredentialsPath()); fi.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode = %v, want 0600", fi.Mode().Perm())
 	}
-	var name string
-	for _, line := range strings.Split(string(raw), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "["):
-			name = strings.Trim(line, "[]")
-		case strings.HasPrefix(line, "# account "):
-			s.account[name] = strings.TrimPrefix(line, "# account ")
-		case strings.HasPrefix(line, "aws_access_key_id = "):
-			c := s.profile[name]
-			c.AccessKeyID = strings.TrimPrefix(line, "aws_access_key_id = ")
-			s.profile[name] = c
-		case strings.HasPrefix(line, "aws_secret_access_key = "):
-			c := s.profile[name]
-			c.SecretAccessKey = strings.TrimPrefix(line, "aws_secret_access_key = ")
-			s.profile[name] = c
-		}
+	profiles, err := credfile.ReadFile(a.CredentialsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range profiles {
+		s.profile[name] = aws.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}
+		s.account[name] = p.Account
 	}
 	for _, p := range []string{"data-science", "staging", "production"} {
 		if s.profile[p].AccessKeyID == "" || len(s.account[p]) != 12 {
@@ -86,7 +77,10 @@ func start(t *testing.T, database string) *server {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (s *server) cfg(profile string) aws.Config {
 	c := s.profile[profile]

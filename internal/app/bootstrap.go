@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-ml/slipway/internal/credfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/org"
@@ -113,15 +115,19 @@ func (a *App) bootstrap(ctx context.Context, spec org.Spec) error {
 		}
 		creds = append(creds, c)
 	}
-	var b strings.Builder
-	b.WriteString("# Slipway credentials: one profile per account, for the admin user of each.\n")
-	b.WriteString("# Use with: aws --endpoint-url http://" + a.cfg.Listen + " --profile NAME …\n")
+	profiles := make([]credfile.Profile, len(accounts))
 	for i, acct := range accounts {
-		fmt.Fprintf(&b, "\n[%s]\n# account %s\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
-			acct.Name, acct.ID, creds[i].Key.ID, creds[i].Key.Secret, a.cfg.Region)
+		profiles[i] = credfile.Profile{Name: acct.Name, Account: acct.ID, AccessKeyID: creds[i].Key.ID,
+			SecretAccessKey: creds[i].Key.Secret, Region: a.cfg.Region}
+	}
+	var b bytes.Buffer
+	header := "Slipway credentials: one profile per account, for the admin user of each.\n" +
+		"Use with: aws --endpoint-url http://" + a.cfg.Listen + " --profile NAME …"
+	if err := credfile.Encode(&b, header, profiles); err != nil {
+		return err
 	}
 	path := a.CredentialsPath()
-	if err := writeFileAtomic(path, []byte(b.String()), 0o600); err != nil {
+	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
 		return err
 	}
 	a.log.Info("created the organization", "accounts", len(accounts), "credentials", path)

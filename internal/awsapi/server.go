@@ -515,7 +515,7 @@ func (s *Server) finish(c *call, aerr *apiError) {
 		name = c.op.Name
 	}
 	rec := AuditRecord{
-		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.PrincipalARN,
+		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.ARN,
 		AccessKeyID: c.caller.AccessKeyID, Service: svcName, Operation: name,
 		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
 		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: c.r.UserAgent(),

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/app"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 // runDemo runs the story of the README on a fresh server: train and evaluate the abalone model,
@@ -307,29 +307,13 @@ func orElse(s, def string) string {
 }
 
 func (d *demo) readCredentials(path string) error {
-	f, err := os.Open(path)
+	profiles, err := credfile.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	d.cred, d.acct = map[string][2]string{}, map[string]string{}
-	var name string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		k, v, _ := strings.Cut(line, " = ")
-		c := d.cred[name]
-		switch {
-		case strings.HasPrefix(line, "["):
-			name = strings.Trim(line, "[]")
-		case k == "aws_access_key_id":
-			c[0] = v
-		case k == "aws_secret_access_key":
-			c[1] = v
-		}
-		if name != "" && !strings.HasPrefix(line, "[") {
-			d.cred[name] = c
-		}
+	for name, p := range profiles {
+		d.cred[name] = [2]string{p.AccessKeyID, p.SecretAccessKey}
 	}
-	return sc.Err()
+	return nil
 }

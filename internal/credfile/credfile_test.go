@@ -32,8 +32,8 @@ func TestRoundTrip(t *testing.T) {
 func TestDecodeErrorsNameTheLine(t *testing.T) {
 	for doc, want := range map[string]string{
 		"aws_access_key_id = x\n": "line 1",
-		"[p]\nnot a pair\n":        "line 2",
-		"[]\n":                     "line 1",
+		"[p]\nnot a pair\n":       "line 2",
+		"[]\n":                    "line 1",
 	} {
 		if _, err := Decode(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Decode(%q) = %v, want an error naming %s", doc, err, want)

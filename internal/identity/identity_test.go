@@ -16,7 +16,7 @@ import (
 type noOrg struct{}
 
 func (noOrg) SCPLevels(context.Context, string) ([][]identity.NamedDocument, error) { return nil, nil }
-func (noOrg) OrgID(context.Context) (string, error)                                   { return "", nil }
+func (noOrg) OrgID(context.Context) (string, error)                                 { return "", nil }
 
 const (
 	acctA = "111111111111"

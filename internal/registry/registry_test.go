@@ -272,7 +272,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}{
 		{"bad group name", func() error { _, err := f.reg.CreateGroup(ctx, f.ds, "bad name!", "", nil); return err }, errs.Invalid},
 		{"duplicate group", func() error { _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); return err }, errs.Conflict},
-		{"missing group", func() error { _, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "nope"}); return err }, errs.NotFound},
+		{"missing group", func() error {
+			_, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "nope"})
+			return err
+		}, errs.NotFound},
 		{"bad status", func() error {
 			_, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "g", ApprovalStatus: "Maybe"})
 			return err
