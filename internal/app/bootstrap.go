@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/credfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -36,39 +37,10 @@ func loadMasterKey(dir string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, errs.E(errs.Internal, "cannot make a master key", err)
 	}
-	if err := writeFileAtomic(path, key, 0o600); err != nil {
+	if err := atomicfile.Write(path, key, 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename, so readers never
-// see a partial file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	return nil
 }
 
 // LoadOrgSpec reads an organization YAML file.
@@ -127,7 +99,7 @@ func (a *App) bootstrap(ctx context.Context, spec org.Spec) error {
 		return err
 	}
 	path := a.CredentialsPath()
-	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(path, b.Bytes(), 0o600); err != nil {
 		return err
 	}
 	a.log.Info("created the organization", "accounts", len(accounts), "credentials", path)

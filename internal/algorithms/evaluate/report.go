@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/metric"
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -269,24 +270,5 @@ func (r *Report) WriteFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return errs.E(errs.Internal, "cannot create the directory of %s", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, b.Bytes(), 0o644)
 }

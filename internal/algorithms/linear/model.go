@@ -1,15 +1,14 @@
 package linear
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -73,30 +72,7 @@ func (m *Model) WriteJSON(w io.Writer) error {
 // Save writes the model to path atomically: a temporary file in the same directory, synced, then
 // renamed over path.
 func (m *Model) Save(path string) error {
-	var b bytes.Buffer
-	if err := m.WriteJSON(&b); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	return nil
+	return atomicfile.WriteBuffered(path, 0o644, m.WriteJSON)
 }
 
 // Load reads a model file.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -85,7 +86,7 @@ func Run(t *Table, opt Options, dir string) (*Result, error) {
 			return nil, errs.E(errs.Internal, "cannot encode %s", names[p], err)
 		}
 		path := filepath.Join(dir, names[p])
-		if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		if err := atomicfile.Write(path, b.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
 		res.Rows[p] = len(idx)

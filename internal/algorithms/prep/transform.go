@@ -9,13 +9,13 @@ import (
 	"maps"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -363,7 +363,7 @@ func (tr *Transform) Save(path string) error {
 	if err := tr.WriteJSON(&b); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return atomicfile.Write(path, b.Bytes(), 0o644)
 }
 
 // LoadTransform reads a transform.json file.
@@ -464,30 +464,6 @@ func sortedUnique(s []string) bool {
 		}
 	}
 	return true
-}
-
-// writeFileAtomic writes data to path through a synced temporary file in the same directory.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errs.E(errs.Internal, "cannot write %s", path, err)
-	}
-	return nil
 }
 
 // ApplyCSV reads raw CSV rows and transforms them: a first line that names the input columns (all
