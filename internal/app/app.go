@@ -153,6 +153,19 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 // Handler returns the HTTP handler serving the API, /healthz and /metrics.
 func (a *App) Handler() http.Handler { return a.handler }
 
+// ManagementProfile names the credentials profile of the management account.
+func (a *App) ManagementProfile(ctx context.Context) string {
+	o, err := a.Org.Organization(ctx)
+	if err != nil {
+		return "data-science"
+	}
+	acct, err := a.Org.Account(ctx, o.ManagementAccount)
+	if err != nil {
+		return "data-science"
+	}
+	return acct.Name
+}
+
 // CredentialsPath is where the shared-credentials file of the bootstrap lives.
 func (a *App) CredentialsPath() string { return filepath.Join(a.cfg.DataDir, "credentials") }
 

@@ -58,6 +58,9 @@ type Store interface {
 	AppendAudit(ctx context.Context, times []time.Time, bodies [][]byte, hash func(prev string, seq int64, body []byte) string) error
 	// AuditRecords returns up to limit records with Seq > after, in order.
 	AuditRecords(ctx context.Context, after int64, limit int) ([]Stored, error)
+	// AuditHead returns the sequence number and hash of the last record appended (0 and "" for
+	// none), kept apart from the records so that cutting records off the end is detected.
+	AuditHead(ctx context.Context) (int64, string, error)
 }
 
 // Hash is the chain function: SHA-256 over the previous hash, the sequence number and the body.
@@ -184,6 +187,10 @@ func (p Problem) String() string { return fmt.Sprintf("record %d: %s", p.Seq, p.
 // Verify walks the whole chain and returns the number of records checked and the first problem
 // found (nil when the chain is intact).
 func Verify(ctx context.Context, st Store) (int64, *Problem, error) {
+	headSeq, headHash, err := st.AuditHead(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
 	var prev string
 	var after, n int64
 	for {
@@ -192,6 +199,12 @@ func Verify(ctx context.Context, st Store) (int64, *Problem, error) {
 			return n, nil, err
 		}
 		if len(recs) == 0 {
+			if after < headSeq {
+				return n, &Problem{Seq: after + 1, Reason: fmt.Sprintf("missing: the trail ends at %d but %d records were appended (records were cut off the end)", after, headSeq)}, nil
+			}
+			if after > headSeq || prev != headHash {
+				return n, &Problem{Seq: after, Reason: "the last record does not match the head of the chain"}, nil
+			}
 			return n, nil, nil
 		}
 		for _, r := range recs {

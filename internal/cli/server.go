@@ -45,7 +45,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return a.Serve(ctx, func(addr string) {
 		fmt.Fprintf(stdout, "Slipway is listening on http://%s\n", addr)
 		fmt.Fprintf(stdout, "Credentials for every account: %s\n", a.CredentialsPath())
-		fmt.Fprintf(stdout, "Try: AWS_SHARED_CREDENTIALS_FILE=%s aws --endpoint-url http://%s --profile data-science sts get-caller-identity\n",
-			a.CredentialsPath(), addr)
+		fmt.Fprintf(stdout, "Try: AWS_SHARED_CREDENTIALS_FILE=%s aws --endpoint-url http://%s --profile %s sts get-caller-identity\n",
+			a.CredentialsPath(), addr, a.ManagementProfile(ctx))
 	})
 }

@@ -48,11 +48,13 @@ type Error struct {
 	Err  error  // the cause, for logs; never shown to a remote caller
 }
 
-// E builds an *Error. The arguments are interpreted by type: Kind, string (the message) and error
-// (the cause). Use E for the common case and the struct literal when you need Op or Code.
+// E builds an *Error with a message formatted from msg and args. The first error among args is
+// the cause. It is also a format argument when msg has a verb for it (more verbs than the other
+// arguments), so both E(k, "cannot open %s", path, err) and E(k, "cannot open %s: %v", path, err)
+// read as intended. Use the struct literal when you need Op, or WithCode for an AWS code.
 func E(kind Kind, msg string, args ...any) *Error {
 	e := &Error{Kind: kind}
-	var fmtArgs []any
+	fmtArgs := make([]any, 0, len(args))
 	for _, a := range args {
 		if err, ok := a.(error); ok && e.Err == nil {
 			e.Err = err
@@ -60,12 +62,31 @@ func E(kind Kind, msg string, args ...any) *Error {
 		}
 		fmtArgs = append(fmtArgs, a)
 	}
+	if e.Err != nil && countVerbs(msg) > len(fmtArgs) {
+		fmtArgs = args
+	}
 	if len(fmtArgs) > 0 {
 		e.Msg = fmt.Sprintf(msg, fmtArgs...)
 	} else {
 		e.Msg = msg
 	}
 	return e
+}
+
+// countVerbs counts the formatting verbs of a format string (%% is not one).
+func countVerbs(format string) int {
+	n := 0
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		if i+1 < len(format) && format[i+1] == '%' {
+			i++
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // WithCode returns a copy of e carrying the AWS error code.

@@ -30,3 +30,19 @@ func TestKindCodeMessageThroughWrapping(t *testing.T) {
 		t.Error("nil must be kind Other and never match")
 	}
 }
+
+func TestEWithTheCauseAsAFormatArgument(t *testing.T) {
+	cause := errors.New("missing port")
+	for _, c := range []struct {
+		err  *Error
+		want string
+	}{
+		{E(Invalid, "--listen %q must be host:port: %v", "9442", cause), `--listen "9442" must be host:port: missing port`},
+		{E(Invalid, "--listen %q is wrong", "9442", cause), `--listen "9442" is wrong`},
+		{E(Invalid, "100%% sure: %v", cause), "100% sure: missing port"},
+	} {
+		if c.err.Msg != c.want || !errors.Is(c.err, cause) {
+			t.Errorf("Msg = %q, want %q (cause kept: %v)", c.err.Msg, c.want, errors.Is(c.err, cause))
+		}
+	}
+}

@@ -55,6 +55,11 @@ type PolicySet struct {
 	PermissionsBoundary *Policy
 	// Session holds the session policies passed when the role session was created, or nil.
 	Session []*Policy
+	// ResourceRequired makes the resource policy's Allow necessary even within one account. A
+	// role's trust policy works this way: sts:AssumeRole needs the trust policy to allow the
+	// caller (and, when it names only the account, the caller's identity policy too) whatever
+	// the caller's identity policies say.
+	ResourceRequired bool
 }
 
 // scan is what one policy says about a request: its first matching Deny and Allow statements,
@@ -266,6 +271,9 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		return limitsWhy
 	}
 
+	if req.ResourceAccount == p.Account && ps.ResourceRequired && res.allow == nil {
+		return implicit("no statement in the " + resourceName(ps.Resource) + " allows " + callerName(p) + " to " + req.Action)
+	}
 	if req.ResourceAccount == p.Account {
 		// 3. Same account.
 		switch {
@@ -366,4 +374,15 @@ func indexOf(ps []*Policy, p *Policy) int {
 		}
 	}
 	return -1
+}
+
+// resourceName names the resource policy in reasons.
+func resourceName(p *Policy) string {
+	if p == nil {
+		return "resource policy (there is none)"
+	}
+	if p.Name != "" {
+		return p.Name
+	}
+	return "resource policy"
 }

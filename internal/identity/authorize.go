@@ -2,12 +2,16 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
 )
+
+// denyAll stands in for a session policy that no longer parses: a session is never widened.
+const denyAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
 
 // policy kinds, as the parser checks them
 const (
@@ -139,6 +143,26 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 			s.log.Warn("a resource policy no longer parses; it allows nothing", "resource", a.Resource, "err", err)
 		} else {
 			ps.Resource = p.WithName("resource policy of " + a.Resource)
+		}
+	}
+	if a.ResourcePolicyKind == iam.Trust {
+		ps.ResourceRequired = true // a role's trust policy must allow, even within its account
+		if ps.Resource != nil {
+			ps.Resource = ps.Resource.WithName("trust policy of " + a.Resource)
+		}
+	}
+	if caller.Kind == KindRole && caller.AccessKeyID != "" {
+		k, err := s.store.GetAccessKey(ctx, caller.AccessKeyID)
+		if err != nil {
+			return "", err
+		}
+		for i, doc := range k.SessionPolicies {
+			p, err := s.policy.get(iam.Identity, doc)
+			if err != nil {
+				s.log.Warn("a session policy no longer parses; it allows nothing", "key", k.ID, "err", err)
+				p, _ = s.policy.get(iam.Identity, denyAll)
+			}
+			ps.Session = append(ps.Session, p.WithName(fmt.Sprintf("session policy %d", i+1)))
 		}
 	}
 	levels, err := s.org.SCPLevels(ctx, caller.Account)

@@ -67,9 +67,12 @@ type AccessKey struct {
 	SessionName  string // session keys
 	SealedSecret string
 	SealedToken  string // session keys: the session token, sealed
-	Status       string // Active | Inactive
-	CreatedAt    time.Time
-	ExpiresAt    time.Time // zero for long-term keys
+	// SessionPolicies are the documents passed to AssumeRole (Policy and PolicyArns): the
+	// session may do only what both they and the role's policies allow.
+	SessionPolicies []string
+	Status          string // Active | Inactive
+	CreatedAt       time.Time
+	ExpiresAt       time.Time // zero for long-term keys
 }
 
 // Store persists principals, policies and keys. Get* return errs.NotFound; Create*/Attach*
@@ -109,6 +112,7 @@ type NamedDocument struct {
 
 // Caller is the principal behind a request, as authentication established it.
 type Caller struct {
+	AccessKeyID  string // the key that signed the request; session keys carry session policies
 	Account      string
 	ARN          string // arn:aws:iam::A:user/N or arn:aws:sts::A:assumed-role/R/S
 	PrincipalARN string // the user's or role's ARN

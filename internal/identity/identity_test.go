@@ -98,7 +98,7 @@ func TestAssumeRole(t *testing.T) {
 	roleB := fmt.Sprintf("arn:aws:iam::%s:role/OrganizationAccountAccessRole", acctB)
 	adminA, adminB := caller(t, s, acctA, "admin"), caller(t, s, acctB, "admin")
 
-	sess, err := s.AssumeRole(ctx, adminA, roleB, "deploy", 0, identity.RequestContext{})
+	sess, err := s.AssumeRole(ctx, adminA, roleB, "deploy", identity.AssumeOptions{}, identity.RequestContext{})
 	if err != nil {
 		t.Fatalf("trusted AssumeRole: %v", err)
 	}
@@ -116,25 +116,35 @@ func TestAssumeRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	roleA := "arn:aws:iam::111111111111:role/deployer"
-	if _, err := s.AssumeRole(ctx, adminB, roleA, "x1", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	if _, err := s.AssumeRole(ctx, adminB, roleA, "x1", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("untrusted AssumeRole: err = %v, want AccessDenied", err)
 	}
 	// Trust naming the account root needs the caller's identity policy too: a user without one fails.
 	if _, err := s.CreateUser(ctx, acctA, "nobody", "/", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AssumeRole(ctx, caller(t, s, acctA, "nobody"), roleA, "x2", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	if _, err := s.AssumeRole(ctx, caller(t, s, acctA, "nobody"), roleA, "x2", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("AssumeRole without an identity policy: err = %v, want AccessDenied", err)
 	}
-	if _, err := s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/missing", "x3", 0, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	// Within one account the trust policy must allow too: an admin allowed everything may not
+	// assume a role whose trust policy names only someone else.
+	trustAlice := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/alice"},"Action":"sts:AssumeRole"}]}`
+	if _, err := s.CreateRole(ctx, acctA, "alice-only", "/", trustAlice, "", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/alice-only", "x5", identity.AssumeOptions{}, identity.RequestContext{})
+	if !errs.Is(err, errs.AccessDenied) || !strings.Contains(errs.Message(err), "trust policy") {
+		t.Errorf("same-account AssumeRole the trust policy does not allow: err = %v, want AccessDenied naming the trust policy", err)
+	}
+	if _, err := s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/missing", "x3", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("missing role: err = %v, want AccessDenied (existence is not revealed)", err)
 	}
 	for _, d := range []time.Duration{time.Minute, 2 * time.Hour} {
-		if _, err := s.AssumeRole(ctx, adminA, roleA, "x4", d, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+		if _, err := s.AssumeRole(ctx, adminA, roleA, "x4", identity.AssumeOptions{Duration: d}, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("DurationSeconds %v: err = %v, want Invalid", d, err)
 		}
 	}
-	if _, err := s.AssumeRole(ctx, adminA, roleA, "a", 0, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+	if _, err := s.AssumeRole(ctx, adminA, roleA, "a", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("one-letter session name: err = %v, want Invalid", err)
 	}
 

@@ -388,7 +388,7 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated
 		if err != nil {
 			return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", err).WithCode("InvalidClientTokenId")
 		}
-		a.Caller = Caller{Account: k.Account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: KindUser, Name: p.Name, OrgID: orgID, Tags: p.Tags}
+		a.Caller = Caller{AccessKeyID: k.ID, Account: k.Account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: KindUser, Name: p.Name, OrgID: orgID, Tags: p.Tags}
 		return a, nil
 	}
 	role, err := s.store.GetPrincipal(ctx, k.Account, KindRole, k.RoleName)
@@ -396,7 +396,7 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated
 		return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", err).WithCode("InvalidClientTokenId")
 	}
 	a.Caller = Caller{
-		Account: k.Account, Kind: KindRole, Name: role.Name, SessionName: k.SessionName, OrgID: orgID, Tags: role.Tags,
+		AccessKeyID: k.ID, Account: k.Account, Kind: KindRole, Name: role.Name, SessionName: k.SessionName, OrgID: orgID, Tags: role.Tags,
 		ARN:          fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", k.Account, role.Name, k.SessionName),
 		PrincipalARN: role.ARN,
 		UserID:       role.ID + ":" + k.SessionName,
@@ -411,9 +411,18 @@ type Session struct {
 	AssumedRoleID  string
 }
 
+// AssumeOptions are AssumeRole's optional inputs.
+type AssumeOptions struct {
+	Duration   time.Duration // 0 = one hour
+	ExternalID string        // sts:ExternalId, for trust policies that require it
+	Policy     string        // an inline session policy
+	PolicyARNs []string      // managed policies (of the role's account) used as session policies
+}
+
 // AssumeRole checks the role's trust policy (and, across accounts, the caller's identity
-// policy) and issues temporary credentials.
-func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessionName string, duration time.Duration, reqCtx RequestContext) (Session, error) {
+// policy) and issues temporary credentials, bounded by the session policies if any.
+func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessionName string, opt AssumeOptions, reqCtx RequestContext) (Session, error) {
+	duration := opt.Duration
 	if !sessionRE.MatchString(sessionName) {
 		return Session{}, errs.E(errs.Invalid, "RoleSessionName %q must be 2 to 64 characters of letters, digits and +=,.@_-", sessionName).WithCode("ValidationError")
 	}
@@ -438,6 +447,31 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	if caller.Kind == KindRole && duration > time.Hour {
 		return Session{}, errs.E(errs.Invalid, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.").WithCode("ValidationError")
 	}
+	var sessionPolicies []string
+	if opt.Policy != "" {
+		if _, err := parsePolicy(policyIdentity, opt.Policy); err != nil {
+			return Session{}, err
+		}
+		sessionPolicies = append(sessionPolicies, opt.Policy)
+	}
+	if len(opt.PolicyARNs) > 10 {
+		return Session{}, errs.E(errs.Invalid, "PolicyArns holds %d policies; at most 10 are allowed", len(opt.PolicyARNs)).WithCode("ValidationError")
+	}
+	for _, arn := range opt.PolicyARNs {
+		mp, err := s.ManagedPolicy(ctx, account, arn)
+		if err != nil {
+			return Session{}, err
+		}
+		sessionPolicies = append(sessionPolicies, mp.Document)
+	}
+	keys := map[string][]string{"sts:RoleSessionName": {sessionName}}
+	for k, v := range reqCtx.Keys {
+		keys[k] = v
+	}
+	if opt.ExternalID != "" {
+		keys["sts:ExternalId"] = []string{opt.ExternalID}
+	}
+	reqCtx.Keys = keys
 	if _, err := s.Authorize(ctx, caller, Action{Name: "sts:AssumeRole", Resource: role.ARN, ResourceAccount: account, ResourcePolicy: role.TrustPolicy, ResourcePolicyKind: policyTrust, Context: reqCtx}); err != nil {
 		return Session{}, err
 	}
@@ -450,7 +484,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	k := AccessKey{
 		ID: id, Account: account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
 		SealedSecret: s.seal.Seal(secret, id), SealedToken: s.seal.Seal(token, id+"/token"),
-		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second),
+		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second), SessionPolicies: sessionPolicies,
 	}
 	if err := s.store.CreateAccessKey(ctx, k); err != nil {
 		return Session{}, err

@@ -130,7 +130,8 @@ type Store interface {
 	// UpdatePackage loads a package, calls change on it and stores the result with the event
 	// change returns, in one transaction.
 	UpdatePackage(ctx context.Context, account, group string, version int, change func(p *Package) (events.Event, error)) (Package, error)
-	DeletePackage(ctx context.Context, account, group string, version int) error
+	// DeletePackage deletes a package and writes its event in one transaction.
+	DeletePackage(ctx context.Context, account, group string, version int, ev events.Event) error
 	AddTags(ctx context.Context, arn string, tags map[string]string) error
 	ListTags(ctx context.Context, arn string) (map[string]string, error)
 	DeleteTags(ctx context.Context, arn string, keys []string) error

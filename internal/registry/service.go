@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -83,13 +84,51 @@ func (s *Service) packageRef(nameOrARN string) (account, group string, version i
 }
 
 // authorize checks action on resource in account; for another account's resource the group's
-// policy must allow it too.
+// policy must allow it too. The resource's tags are the aws:ResourceTag/* condition keys.
 func (s *Service) authorize(ctx context.Context, c Call, action, resource, account, groupPolicy string) error {
+	rc := c.Context
+	if !strings.ContainsAny(resource, "*?") {
+		tags, err := s.store.ListTags(ctx, resource)
+		if err != nil {
+			return err
+		}
+		if len(tags) > 0 {
+			keys := make(map[string][]string, len(rc.Keys)+len(tags))
+			for k, v := range rc.Keys {
+				keys[k] = v
+			}
+			for k, v := range tags {
+				keys["aws:ResourceTag/"+k] = []string{v}
+			}
+			rc.Keys = keys
+		}
+	}
 	_, err := s.authz.Authorize(ctx, c.Caller, identity.Action{
 		Name: "sagemaker:" + action, Resource: resource, ResourceAccount: account,
-		ResourcePolicy: groupPolicy, Context: c.Context,
+		ResourcePolicy: groupPolicy, Context: rc,
 	})
 	return err
+}
+
+// withRequestTags returns c with the aws:RequestTag/* and aws:TagKeys condition keys of a
+// request that sets tags.
+func withRequestTags(c Call, tags map[string]string) Call {
+	if len(tags) == 0 {
+		return c
+	}
+	keys := make(map[string][]string, len(c.Context.Keys)+len(tags)+1)
+	for k, v := range c.Context.Keys {
+		keys[k] = v
+	}
+	var names []string
+	for k, v := range tags {
+		keys["aws:RequestTag/"+k] = []string{v}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	keys["aws:TagKeys"] = names
+	c.Context.Keys = keys
+	return c
 }
 
 func groupMissing(name string) error {
@@ -127,7 +166,7 @@ func (s *Service) CreateGroup(ctx context.Context, c Call, name, description str
 		Account: c.Caller.Account, Name: name, ARN: s.GroupARN(c.Caller.Account, name), Description: description,
 		Status: "Completed", CreatedAt: s.now(), CreatedBy: s.userContext(c),
 	}
-	if err := s.authorize(ctx, c, "CreateModelPackageGroup", g.ARN, g.Account, ""); err != nil {
+	if err := s.authorize(ctx, withRequestTags(c, tags), "CreateModelPackageGroup", g.ARN, g.Account, ""); err != nil {
 		return Group{}, err
 	}
 	if err := s.store.CreateGroup(ctx, g); err != nil {
@@ -198,7 +237,8 @@ func (s *Service) PutGroupPolicy(ctx context.Context, c Call, name, policy strin
 		return err
 	}
 	if err := identity.CheckPolicy("resource", policy); err != nil {
-		return err
+		// SageMaker's model has no MalformedPolicyDocument; it answers ValidationException.
+		return errs.E(errs.Invalid, "the resource policy is not valid: %s", errs.Message(err)).WithCode("ValidationException")
 	}
 	return s.store.SetGroupPolicy(ctx, g.Account, g.Name, policy)
 }
@@ -274,7 +314,7 @@ func (s *Service) CreatePackage(ctx context.Context, c Call, in CreateInput) (Pa
 	}
 	// AWS authorizes CreateModelPackage on the package ARN pattern of the group.
 	resource := fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package/%s/*", s.region, g.Account, g.Name)
-	if err := s.authorize(ctx, c, "CreateModelPackage", resource, g.Account, g.Policy); err != nil {
+	if err := s.authorize(ctx, withRequestTags(c, in.Tags), "CreateModelPackage", resource, g.Account, g.Policy); err != nil {
 		return Package{}, err
 	}
 	now := s.now()
@@ -380,8 +420,16 @@ func (s *Service) ListPackages(ctx context.Context, c Call, q PackageQuery) ([]P
 		if err != nil {
 			return nil, err
 		}
-		if err := s.authorize(ctx, c, "ListModelPackages", g.ARN, g.Account, g.Policy); err != nil {
-			return nil, err
+		// Sharing policies grant ListModelPackages on the group's packages
+		// (model-package/GROUP/*), as AWS's examples do; a grant on the group ARN works too.
+		pkgs := fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package/%s/*", s.region, g.Account, g.Name)
+		if err := s.authorize(ctx, c, "ListModelPackages", pkgs, g.Account, g.Policy); err != nil {
+			if !errs.Is(err, errs.AccessDenied) {
+				return nil, err
+			}
+			if err := s.authorize(ctx, c, "ListModelPackages", g.ARN, g.Account, g.Policy); err != nil {
+				return nil, err
+			}
 		}
 		account, q.GroupName = g.Account, g.Name
 	} else if err := s.authorize(ctx, c, "ListModelPackages", "*", account, ""); err != nil {
@@ -460,7 +508,15 @@ func (s *Service) DeletePackage(ctx context.Context, c Call, arn string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeletePackage(ctx, p.Account, p.GroupName, p.Version); err != nil {
+	p.Status = "Deleting"
+	p.ModifiedAt = s.now()
+	uc := s.userContext(c)
+	p.ModifiedBy = &uc
+	ev, err := s.event(p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeletePackage(ctx, p.Account, p.GroupName, p.Version, ev); err != nil {
 		return err
 	}
 	return s.store.DeleteTags(ctx, p.ARN, nil)
@@ -491,7 +547,7 @@ func (s *Service) taggable(ctx context.Context, c Call, action, arn string) erro
 
 // AddTags adds or replaces tags on a group or package.
 func (s *Service) AddTags(ctx context.Context, c Call, arn string, tags map[string]string) (map[string]string, error) {
-	if err := s.taggable(ctx, c, "AddTags", arn); err != nil {
+	if err := s.taggable(ctx, withRequestTags(c, tags), "AddTags", arn); err != nil {
 		return nil, err
 	}
 	if err := s.store.AddTags(ctx, arn, tags); err != nil {

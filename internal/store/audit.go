@@ -57,6 +57,20 @@ func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]aud
 	return out, internal("store.AuditRecords", rows.Err())
 }
 
+// AuditHead returns the last appended sequence number and hash.
+func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&seq, &hash)
+	return seq, hash, internal("store.AuditHead", err)
+}
+
+// DeleteAuditForTest removes audit records after seq, to prove Verify notices. Tests only.
+func (s *Store) DeleteAuditForTest(ctx context.Context, after int64) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE seq > $1`, after)
+	return err
+}
+
 // TamperAuditForTest rewrites one audit record's body, to prove Verify notices. Tests only.
 func (s *Store) TamperAuditForTest(ctx context.Context, seq int64, body string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE audit_log SET record = $1 WHERE seq = $2`, body, seq)

@@ -283,22 +283,34 @@ func (s *Store) policiesOf(ctx context.Context, account, kind, principal string)
 // CreateAccessKey inserts an access key.
 func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey) error {
 	defer s.cache.clear()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt))
+	policies := ""
+	if len(k.SessionPolicies) > 0 {
+		b, err := json.Marshal(k.SessionPolicies)
+		if err != nil {
+			return internal("store.CreateAccessKey", err)
+		}
+		policies = string(b)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at, session_policies)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt), policies)
 	if err != nil {
 		return conflictOr(err, "access key")
 	}
 	return nil
 }
 
-const keyCols = `id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at`
+const keyCols = `id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at, session_policies`
 
 func scanKey(sc interface{ Scan(...any) error }) (identity.AccessKey, error) {
 	var k identity.AccessKey
 	var c, e int64
-	err := sc.Scan(&k.ID, &k.Account, &k.UserName, &k.RoleName, &k.SessionName, &k.SealedSecret, &k.SealedToken, &k.Status, &c, &e)
+	var policies string
+	err := sc.Scan(&k.ID, &k.Account, &k.UserName, &k.RoleName, &k.SessionName, &k.SealedSecret, &k.SealedToken, &k.Status, &c, &e, &policies)
 	k.CreatedAt, k.ExpiresAt = fromMicros(c), fromMicros(e)
+	if err == nil && policies != "" {
+		err = json.Unmarshal([]byte(policies), &k.SessionPolicies)
+	}
 	return k, err
 }
 

@@ -295,21 +295,25 @@ func (s *Store) UpdatePackage(ctx context.Context, account, group string, versio
 	return out, internal("store.UpdatePackage", err)
 }
 
-// DeletePackage deletes a package version.
-func (s *Store) DeletePackage(ctx context.Context, account, group string, version int) error {
+// DeletePackage deletes a package version and writes its event.
+func (s *Store) DeletePackage(ctx context.Context, account, group string, version int, ev events.Event) error {
 	defer s.cache.clear()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
-	if err != nil {
-		return internal("store.DeletePackage", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.E(errs.NotFound, "model package does not exist")
-	}
-	return nil
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "model package does not exist")
+		}
+		return appendEvent(ctx, tx, ev)
+	})
+	return internal("store.DeletePackage", err)
 }
 
 // AddTags adds or replaces tags.
 func (s *Store) AddTags(ctx context.Context, arn string, tags map[string]string) error {
+	defer s.cache.clear()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for k, v := range tags {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value) VALUES ($1,$2,$3)
@@ -323,6 +327,10 @@ func (s *Store) AddTags(ctx context.Context, arn string, tags map[string]string)
 
 // ListTags returns a resource's tags.
 func (s *Store) ListTags(ctx context.Context, arn string) (map[string]string, error) {
+	return cachedRead(s, "tags/"+arn, func() (map[string]string, error) { return s.listTags(ctx, arn) })
+}
+
+func (s *Store) listTags(ctx context.Context, arn string) (map[string]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
 	if err != nil {
 		return nil, internal("store.ListTags", err)
@@ -341,6 +349,7 @@ func (s *Store) ListTags(ctx context.Context, arn string) (map[string]string, er
 
 // DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
 func (s *Store) DeleteTags(ctx context.Context, arn string, keys []string) error {
+	defer s.cache.clear()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if keys == nil {
 			_, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1`, arn)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -79,6 +80,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		// WAL lets readers run beside the writer; BEGIN IMMEDIATE takes the write lock up front so
 		// two writers never deadlock upgrading read locks; the busy timeout makes them queue.
 		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		// The database holds sealed secrets and the audit trail: only its owner may read it.
+		if f, ferr := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600); ferr == nil {
+			f.Close()
+			os.Chmod(file, 0o600)
+		}
 		s.db, err = sql.Open("sqlite", "file:"+file+q)
 		if err == nil {
 			s.db.SetMaxOpenConns(8)

@@ -42,7 +42,7 @@ func Handle[In any](fn func(ctx context.Context, req *awsapi.Request, in *In) (a
 // Caller translates the authenticated caller into the domain's terms.
 func Caller(c awsapi.Caller) identity.Caller {
 	ic := identity.Caller{
-		Account: c.Account, ARN: c.ARN, PrincipalARN: c.PrincipalARN, UserID: c.UserID, OrgID: c.OrgID, Tags: c.Tags,
+		AccessKeyID: c.AccessKeyID, Account: c.Account, ARN: c.ARN, PrincipalARN: c.PrincipalARN, UserID: c.UserID, OrgID: c.OrgID, Tags: c.Tags,
 	}
 	// arn:aws:iam::A:user/path/name or arn:aws:sts::A:assumed-role/role/session
 	_, res, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(c.ARN, "arn:aws:iam::"), "arn:aws:sts::"), ":")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
+	"github.com/slipway-ml/slipway/internal/identity"
 )
 
 // STSHandlers returns the STS operations.
@@ -20,6 +21,9 @@ type assumeIn struct {
 	RoleArn         string
 	RoleSessionName string
 	DurationSeconds int
+	ExternalId      string
+	Policy          string
+	PolicyArns      []struct{ Arn string }
 }
 
 type credentialsWire struct {
@@ -30,8 +34,11 @@ type credentialsWire struct {
 }
 
 func (a *API) assumeRole(ctx context.Context, req *awsapi.Request, in *assumeIn) (any, error) {
-	s, err := a.Identity.AssumeRole(ctx, apicall.Caller(req.Caller), in.RoleArn, in.RoleSessionName,
-		time.Duration(in.DurationSeconds)*time.Second, apicall.Context(req))
+	opt := identity.AssumeOptions{Duration: time.Duration(in.DurationSeconds) * time.Second, ExternalID: in.ExternalId, Policy: in.Policy}
+	for _, p := range in.PolicyArns {
+		opt.PolicyARNs = append(opt.PolicyARNs, p.Arn)
+	}
+	s, err := a.Identity.AssumeRole(ctx, apicall.Caller(req.Caller), in.RoleArn, in.RoleSessionName, opt, apicall.Context(req))
 	if err != nil {
 		return nil, err
 	}

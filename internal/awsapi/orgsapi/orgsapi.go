@@ -93,10 +93,18 @@ type in struct {
 
 type policyType struct{ Type, Status string }
 
+// describeOrganization is open to principals of every member account whose identity policy
+// allows organizations:DescribeOrganization, as in AWS.
 func (a *API) describeOrganization(ctx context.Context, req *awsapi.Request, _ *in) (any, error) {
 	o, err := a.Org.Organization(ctx)
 	if err != nil {
 		return nil, err
+	}
+	c := apicall.Caller(req.Caller)
+	if _, err := a.Identity.Authorize(ctx, c, identity.Action{
+		Name: "organizations:DescribeOrganization", Resource: o.ARN, ResourceAccount: c.Account, Context: apicall.Context(req),
+	}); err != nil {
+		return nil, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: %s", errs.Message(err)).WithCode("AccessDeniedException")
 	}
 	mgmt, err := a.Org.Account(ctx, o.ManagementAccount)
 	if err != nil {

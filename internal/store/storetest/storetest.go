@@ -477,6 +477,13 @@ func testAuditChain(t *testing.T, st *store.Store) {
 	if err != nil || prob != nil || n != 50 {
 		t.Fatalf("Verify = %d, %v, %v; want 50 intact", n, prob, err)
 	}
+	if err := st.DeleteAuditForTest(ctx, 45); err != nil {
+		t.Fatal(err)
+	}
+	_, prob, err = audit.Verify(ctx, st)
+	if err != nil || prob == nil || prob.Seq != 46 {
+		t.Fatalf("Verify after cutting off records 46..50 = %v, %v; want a problem at 46", prob, err)
+	}
 	if err := st.TamperAuditForTest(ctx, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`); err != nil {
 		t.Fatal(err)
 	}
