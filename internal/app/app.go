@@ -48,6 +48,7 @@ type App struct {
 	API      *awsapi.Server
 
 	handler http.Handler
+	svcs    []*awsapi.Service
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 }
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
+	a.svcs = services
 	a.API = awsapi.NewServer(awsapi.Config{
 		Services: services,
 		Auth:     authenticator{a.Identity},
@@ -127,6 +129,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.handler = mux
 	return a, nil
 }
+
+// Services returns the services the API serves: each with its model and handlers.
+func (a *App) Services() []*awsapi.Service { return a.svcs }
 
 func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	sm := &sagemakerapi.API{Registry: a.Registry, Tokens: tokens}

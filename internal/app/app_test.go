@@ -330,3 +330,25 @@ func TestOrgFile(t *testing.T) {
 		t.Errorf("unknown field: err = %v, want one naming unitz", err)
 	}
 }
+
+// TestEveryModelledOperationHasAHandler keeps the embedded models and the handlers in step: an
+// operation in a model without a handler would answer UnknownOperation, and a handler without
+// a model operation would never be routed.
+func TestEveryModelledOperationHasAHandler(t *testing.T) {
+	s := start(t, "")
+	for _, svc := range s.app.Services() {
+		if svc.Name == "sagemaker-runtime" {
+			continue // endpoints come with serving
+		}
+		for op := range svc.Model.Operations {
+			if svc.Handlers[op] == nil {
+				t.Errorf("%s: %s is in the model but has no handler", svc.Name, op)
+			}
+		}
+		for op := range svc.Handlers {
+			if svc.Model.Operations[op] == nil {
+				t.Errorf("%s: %s has a handler but is not in the model", svc.Name, op)
+			}
+		}
+	}
+}

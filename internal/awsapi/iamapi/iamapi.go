@@ -47,9 +47,13 @@ func (a *API) IAMHandlers() map[string]awsapi.Handler {
 		"ListPolicies":             apicall.Handle(a.listManaged),
 		"AttachRolePolicy":         apicall.Handle(a.attach(identity.KindRole, true)),
 		"DetachRolePolicy":         apicall.Handle(a.attach(identity.KindRole, false)),
-		"ListAttachedRolePolicies": apicall.Handle(a.listAttached),
+		"ListAttachedRolePolicies": apicall.Handle(a.listAttached(identity.KindRole)),
 		"AttachUserPolicy":         apicall.Handle(a.attach(identity.KindUser, true)),
 		"DetachUserPolicy":         apicall.Handle(a.attach(identity.KindUser, false)),
+		"ListUsers":                apicall.Handle(a.listUsers),
+		"DeleteUser":               apicall.Handle(a.deleteUser),
+		"ListUserPolicies":         apicall.Handle(a.listPolicies(identity.KindUser)),
+		"ListAttachedUserPolicies": apicall.Handle(a.listAttached(identity.KindUser)),
 	}
 }
 
@@ -313,7 +317,7 @@ func (a *API) deletePolicy(kind string) func(context.Context, *awsapi.Request, *
 func (a *API) listPolicies(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
 		name := kindName(kind, in)
-		c, err := a.authorize(ctx, req, "ListRolePolicies", arnOf(req.Caller.Account, kind, "/", name))
+		c, err := a.authorize(ctx, req, opName("List", kind)+"s", arnOf(req.Caller.Account, kind, "/", name))
 		if err != nil {
 			return nil, err
 		}
@@ -321,7 +325,7 @@ func (a *API) listPolicies(kind string) func(context.Context, *awsapi.Request, *
 		if err != nil {
 			return nil, err
 		}
-		start, end, next, err := a.marker(req, "ListRolePolicies/"+name, in, len(ps))
+		start, end, next, err := a.marker(req, opName("List", kind)+"s/"+name, in, len(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -514,26 +518,65 @@ type attachedWire struct {
 	PolicyArn  string
 }
 
-func (a *API) listAttached(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "ListAttachedRolePolicies", arnOf(req.Caller.Account, "role", "/", in.RoleName))
+func (a *API) listAttached(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
+	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
+		name := kindName(kind, in)
+		op := "ListAttachedUserPolicies"
+		if kind == identity.KindRole {
+			op = "ListAttachedRolePolicies"
+		}
+		c, err := a.authorize(ctx, req, op, arnOf(req.Caller.Account, kind, "/", name))
+		if err != nil {
+			return nil, err
+		}
+		ps, err := a.Identity.Attached(ctx, c.Account, kind, name)
+		if err != nil {
+			return nil, err
+		}
+		start, end, next, err := a.marker(req, op+"/"+name, in, len(ps))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]attachedWire, 0, end-start)
+		for _, p := range ps[start:end] {
+			out = append(out, attachedWire{p.Name, p.ARN})
+		}
+		return struct {
+			AttachedPolicies []attachedWire
+			IsTruncated      bool
+			Marker           string `json:",omitempty"`
+		}{out, next != "", next}, nil
+	}
+}
+
+func (a *API) listUsers(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
+	c, err := a.authorize(ctx, req, "ListUsers", "*")
 	if err != nil {
 		return nil, err
 	}
-	ps, err := a.Identity.Attached(ctx, c.Account, identity.KindRole, in.RoleName)
+	users, err := a.Identity.Principals(ctx, c.Account, identity.KindUser, in.PathPrefix)
 	if err != nil {
 		return nil, err
 	}
-	start, end, next, err := a.marker(req, "ListAttachedRolePolicies/"+in.RoleName, in, len(ps))
+	start, end, next, err := a.marker(req, "ListUsers", in, len(users))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]attachedWire, 0, end-start)
-	for _, p := range ps[start:end] {
-		out = append(out, attachedWire{p.Name, p.ARN})
+	out := make([]userWire, 0, end-start)
+	for _, u := range users[start:end] {
+		out = append(out, userOut(u))
 	}
 	return struct {
-		AttachedPolicies []attachedWire
-		IsTruncated      bool
-		Marker           string `json:",omitempty"`
+		Users       []userWire
+		IsTruncated bool
+		Marker      string `json:",omitempty"`
 	}{out, next != "", next}, nil
+}
+
+func (a *API) deleteUser(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
+	c, err := a.authorize(ctx, req, "DeleteUser", arnOf(req.Caller.Account, "user", "/", in.UserName))
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.Identity.DeletePrincipal(ctx, c.Account, identity.KindUser, in.UserName)
 }

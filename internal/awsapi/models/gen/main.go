@@ -30,7 +30,7 @@ var services = []struct {
 	Ops  []string // operations to extract
 }{
 	{"sagemaker", strings.Fields("CreateModelPackageGroup DescribeModelPackageGroup ListModelPackageGroups DeleteModelPackageGroup PutModelPackageGroupPolicy GetModelPackageGroupPolicy DeleteModelPackageGroupPolicy CreateModelPackage DescribeModelPackage ListModelPackages UpdateModelPackage DeleteModelPackage AddTags ListTags DeleteTags")},
-	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy")},
+	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy ListUsers DeleteUser ListUserPolicies ListAttachedUserPolicies")},
 	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
 	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
 	{"sagemaker-runtime", strings.Fields("InvokeEndpoint")},
