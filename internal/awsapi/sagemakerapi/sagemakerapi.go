@@ -121,11 +121,13 @@ func (a *API) page(req *awsapi.Request, scope string, in *listIn) (offset, limit
 	return offset, limit, nil
 }
 
+// nextToken returns the token of the page after one that asked for limit+1 items and got got
+// (so a full last page ends the listing without an empty page after it).
 func (a *API) nextToken(scope string, offset, got, limit int) (string, error) {
-	if got < limit {
+	if got <= limit {
 		return "", nil
 	}
-	return a.Tokens.Encode(scope, offset+got)
+	return a.Tokens.Encode(scope, offset+limit)
 }
 
 func timeOr(t *time.Time) time.Time {
@@ -143,7 +145,7 @@ func (a *API) listGroups(ctx context.Context, req *awsapi.Request, in *listIn) (
 	}
 	q := registry.GroupQuery{
 		NameContains: in.NameContains, CreatedAfter: timeOr(in.CreationTimeAfter), CreatedBefore: timeOr(in.CreationTimeBefore),
-		SortBy: in.SortBy, Descending: in.SortOrder != "Ascending", Offset: offset, Limit: limit,
+		SortBy: in.SortBy, Descending: in.SortOrder != "Ascending", Offset: offset, Limit: limit + 1,
 	}
 	if q.SortBy == "" {
 		q.SortBy = "CreationTime"
@@ -152,13 +154,14 @@ func (a *API) listGroups(ctx context.Context, req *awsapi.Request, in *listIn) (
 	if err != nil {
 		return nil, err
 	}
-	summaries := make([]groupOut, 0, len(gs))
-	for _, g := range gs {
-		summaries = append(summaries, groupWire(g, false))
-	}
 	next, err := a.nextToken(scope, offset, len(gs), limit)
 	if err != nil {
 		return nil, err
+	}
+	gs = gs[:min(len(gs), limit)]
+	summaries := make([]groupOut, 0, len(gs))
+	for _, g := range gs {
+		summaries = append(summaries, groupWire(g, false))
 	}
 	return struct {
 		ModelPackageGroupSummaryList []groupOut
@@ -302,7 +305,7 @@ func (a *API) listPackages(ctx context.Context, req *awsapi.Request, in *listIn)
 	q := registry.PackageQuery{
 		GroupName: in.ModelPackageGroupName, NameContains: in.NameContains, ApprovalStatus: registry.ApprovalStatus(in.ModelApprovalStatus),
 		CreatedAfter: timeOr(in.CreationTimeAfter), CreatedBefore: timeOr(in.CreationTimeBefore),
-		SortBy: in.SortBy, Descending: in.SortOrder != "Ascending", Offset: offset, Limit: limit,
+		SortBy: in.SortBy, Descending: in.SortOrder != "Ascending", Offset: offset, Limit: limit + 1,
 	}
 	if q.SortBy == "" {
 		q.SortBy = "CreationTime"
@@ -311,6 +314,11 @@ func (a *API) listPackages(ctx context.Context, req *awsapi.Request, in *listIn)
 	if err != nil {
 		return nil, err
 	}
+	next, err := a.nextToken(scope, offset, len(ps), limit)
+	if err != nil {
+		return nil, err
+	}
+	ps = ps[:min(len(ps), limit)]
 	summaries := make([]packageSummary, 0, len(ps))
 	for _, p := range ps {
 		summaries = append(summaries, packageSummary{
@@ -318,10 +326,6 @@ func (a *API) listPackages(ctx context.Context, req *awsapi.Request, in *listIn)
 			ModelPackageArn: p.ARN, ModelPackageDescription: p.Description, CreationTime: p.CreatedAt,
 			ModelPackageStatus: p.Status, ModelApprovalStatus: p.ApprovalStatus,
 		})
-	}
-	next, err := a.nextToken(scope, offset, len(ps), limit)
-	if err != nil {
-		return nil, err
 	}
 	return struct {
 		ModelPackageSummaryList []packageSummary
