@@ -122,7 +122,7 @@ func (l *Log) RecordCall(ctx context.Context, r Record) error {
 
 // Run commits queued records in batches until Close is called, then drains the queue.
 func (l *Log) Run(ctx context.Context) {
-	batch := make([]pending, 0, 512)
+	batch := make([]pending, 0, 256)
 	for {
 		var first pending
 		select {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/audit"
@@ -10,8 +11,12 @@ import (
 
 var _ audit.Store = (*Store)(nil)
 
-// AppendAudit appends records to the chain in one transaction.
+// AppendAudit appends records to the chain in one transaction, as one row: SQLite parses every
+// statement it runs, so a batch costs three statements whatever its size.
 func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) error {
+	if len(bodies) == 0 {
+		return nil
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		q := `SELECT value, hash FROM counters WHERE name = 'audit'`
 		if s.dialect == Postgres {
@@ -22,37 +27,67 @@ func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]b
 		if err := tx.QueryRowContext(ctx, q).Scan(&seq, &prev); err != nil {
 			return err
 		}
+		first, firstPrev := seq+1, prev
+		texts := make([]string, len(bodies))
+		hashes := make([]string, len(bodies))
 		for i, body := range bodies {
 			seq++
-			h := hash(prev, seq, body)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, time, record, prev_hash, hash) VALUES ($1,$2,$3,$4,$5)`,
-				seq, micros(times[i]), string(body), prev, h); err != nil {
-				return err
-			}
-			prev = h
+			prev = hash(prev, seq, body)
+			texts[i], hashes[i] = string(body), prev
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit'`, seq, prev)
+		recs, err := json.Marshal(texts)
+		if err != nil {
+			return err
+		}
+		hs, err := json.Marshal(hashes)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`,
+			first, seq, micros(times[0]), string(recs), firstPrev, string(hs)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit'`, seq, prev)
 		return err
 	})
 }
 
-// AuditRecords returns records after seq.
+// AuditRecords returns up to about limit records after seq (whole batches), in order.
 func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]audit.Stored, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, time, record, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, last_seq, time, records, prev_hash, hashes FROM audit_log
+		WHERE last_seq > $1 ORDER BY first_seq LIMIT $2`, after, max(1, limit/16))
 	if err != nil {
 		return nil, internal("store.AuditRecords", err)
 	}
 	defer rows.Close()
 	var out []audit.Stored
 	for rows.Next() {
-		var r audit.Stored
-		var t int64
-		var body string
-		if err := rows.Scan(&r.Seq, &t, &body, &r.PrevHash, &r.Hash); err != nil {
+		var first, last, t int64
+		var recs, prev, hs string
+		if err := rows.Scan(&first, &last, &t, &recs, &prev, &hs); err != nil {
 			return nil, internal("store.AuditRecords", err)
 		}
-		r.Time, r.Body = fromMicros(t), []byte(body)
-		out = append(out, r)
+		var texts, hashes []string
+		if err := json.Unmarshal([]byte(recs), &texts); err != nil {
+			return nil, internal("store.AuditRecords", err)
+		}
+		if err := json.Unmarshal([]byte(hs), &hashes); err != nil {
+			return nil, internal("store.AuditRecords", err)
+		}
+		if len(texts) != len(hashes) || int64(len(texts)) != last-first+1 {
+			// Report the batch as records with what can be read; Verify finds the break.
+			n := min(len(texts), len(hashes))
+			texts, hashes = texts[:n], hashes[:n]
+		}
+		for i := range texts {
+			seq := first + int64(i)
+			if seq <= after {
+				prev = hashes[i]
+				continue
+			}
+			out = append(out, audit.Stored{Seq: seq, Time: fromMicros(t), Body: []byte(texts[i]), PrevHash: prev, Hash: hashes[i]})
+			prev = hashes[i]
+		}
 	}
 	return out, internal("store.AuditRecords", rows.Err())
 }
@@ -65,14 +100,28 @@ func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
 	return seq, hash, internal("store.AuditHead", err)
 }
 
-// DeleteAuditForTest removes audit records after seq, to prove Verify notices. Tests only.
+// DeleteAuditForTest removes the audit batches that end after seq, to prove Verify notices.
+// Tests only.
 func (s *Store) DeleteAuditForTest(ctx context.Context, after int64) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE seq > $1`, after)
+	_, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE last_seq > $1`, after)
 	return err
 }
 
-// TamperAuditForTest rewrites one audit record's body, to prove Verify notices. Tests only.
+// TamperAuditForTest rewrites the body of one audit record, to prove Verify notices. Tests only.
 func (s *Store) TamperAuditForTest(ctx context.Context, seq int64, body string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE audit_log SET record = $1 WHERE seq = $2`, body, seq)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var first int64
+		var recs string
+		if err := tx.QueryRowContext(ctx, `SELECT first_seq, records FROM audit_log WHERE first_seq <= $1 AND last_seq >= $1`, seq).Scan(&first, &recs); err != nil {
+			return err
+		}
+		var texts []string
+		if err := json.Unmarshal([]byte(recs), &texts); err != nil {
+			return err
+		}
+		texts[seq-first] = body
+		b, _ := json.Marshal(texts)
+		_, err := tx.ExecContext(ctx, `UPDATE audit_log SET records = $1 WHERE first_seq = $2`, string(b), first)
+		return err
+	})
 }

@@ -139,12 +139,15 @@ CREATE TABLE events (
     body TEXT NOT NULL
 );
 
+-- The audit trail, one row per group commit: records (a JSON array of the records' canonical
+-- JSON texts) and hashes (a JSON array of their chain hashes) hold records first_seq..last_seq.
 CREATE TABLE audit_log (
-    seq BIGINT PRIMARY KEY,
-    time BIGINT NOT NULL,
-    record TEXT NOT NULL,          -- canonical JSON of the record
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    first_seq BIGINT PRIMARY KEY,
+    last_seq BIGINT NOT NULL,
+    time BIGINT NOT NULL,          -- the first record's time
+    records TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,       -- the hash of the record before first_seq
+    hashes TEXT NOT NULL
 );
 
 -- Sequences that must be gap-free and follow commit order (events, audit records) are allocated

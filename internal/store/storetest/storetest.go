@@ -471,18 +471,27 @@ func testAuditChain(t *testing.T, st *store.Store) {
 		}()
 	}
 	wg.Wait()
-	l.Close()
-	<-done
 	n, prob, err := audit.Verify(ctx, st)
 	if err != nil || prob != nil || n != 50 {
 		t.Fatalf("Verify = %d, %v, %v; want 50 intact", n, prob, err)
 	}
-	if err := st.DeleteAuditForTest(ctx, 45); err != nil {
+	// Five more, one at a time: each is its own group commit.
+	for i := 51; i <= 55; i++ {
+		if err := l.RecordCall(ctx, audit.Record{Time: t0, RequestID: fmt.Sprint(i), HTTPStatus: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	<-done
+	if n, prob, err := audit.Verify(ctx, st); err != nil || prob != nil || n != 55 {
+		t.Fatalf("Verify = %d, %v, %v; want 55 intact", n, prob, err)
+	}
+	if err := st.DeleteAuditForTest(ctx, 52); err != nil {
 		t.Fatal(err)
 	}
 	_, prob, err = audit.Verify(ctx, st)
-	if err != nil || prob == nil || prob.Seq != 46 {
-		t.Fatalf("Verify after cutting off records 46..50 = %v, %v; want a problem at 46", prob, err)
+	if err != nil || prob == nil || prob.Seq != 53 || !strings.Contains(prob.Reason, "cut off") {
+		t.Fatalf("Verify after cutting off records 53..55 = %v, %v; want a problem at 53", prob, err)
 	}
 	if err := st.TamperAuditForTest(ctx, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`); err != nil {
 		t.Fatal(err)
