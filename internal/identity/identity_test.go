@@ -179,3 +179,46 @@ func TestPoliciesAreValidatedBeforeStored(t *testing.T) {
 		t.Errorf("deleting a bare user: %v", err)
 	}
 }
+
+func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	for _, acct := range []string{acctA, acctB} {
+		if _, err := s.BootstrapAccount(ctx, acct, acctA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adminB := caller(t, s, acctB, "admin")
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},
+		"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abalone-7f3c"}}}]}`, acctB)
+	if _, err := s.CreateRole(ctx, acctA, "vendor", "/", trust, "", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "vendor", "all", identity.AdminPolicy); err != nil {
+		t.Fatal(err)
+	}
+	role := "arn:aws:iam::111111111111:role/vendor"
+	for _, id := range []string{"", "wrong"} {
+		if _, err := s.AssumeRole(ctx, adminB, role, "v1", identity.AssumeOptions{ExternalID: id}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+			t.Errorf("ExternalId %q: err = %v, want AccessDenied", id, err)
+		}
+	}
+	narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:List*","Resource":"*"}]}`
+	sess, err := s.AssumeRole(ctx, adminB, role, "v2", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: narrow}, identity.RequestContext{})
+	if err != nil {
+		t.Fatalf("the right ExternalId: %v", err)
+	}
+	a, err := s.LookupAccessKey(ctx, sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for action, allowed := range map[string]bool{"sagemaker:ListModelPackages": true, "sagemaker:CreateModelPackageGroup": false} {
+		_, err := s.Authorize(ctx, a.Caller, identity.Action{Name: action, Resource: "*", ResourceAccount: acctA})
+		if (err == nil) != allowed {
+			t.Errorf("%s with the session policy: err = %v, want allowed = %v", action, err, allowed)
+		}
+	}
+	if _, err := s.AssumeRole(ctx, adminB, role, "v3", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: `{"Statement":[]}`}, identity.RequestContext{}); errs.CodeOf(err) != "MalformedPolicyDocument" {
+		t.Errorf("malformed session policy: err = %v, want MalformedPolicyDocument", err)
+	}
+}

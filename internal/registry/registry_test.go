@@ -297,3 +297,38 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Errorf("a malformed policy was stored: %q", g.Policy)
 	}
 }
+
+func TestResourceAndRequestTagConditions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.reg.CreateGroup(ctx, f.ds, "frozen", "", map[string]string{"stage": "frozen"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.CreateGroup(ctx, f.ds, "open", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.id.CreateUser(ctx, f.ds.Caller.Account, "reader", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["sagemaker:DescribeModelPackageGroup","sagemaker:CreateModelPackageGroup"],"Resource":"*"},
+		{"Effect":"Deny","Action":"sagemaker:DescribeModelPackageGroup","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/stage":"frozen"}}},
+		{"Effect":"Deny","Action":"sagemaker:CreateModelPackageGroup","Resource":"*","Condition":{"Null":{"aws:RequestTag/team":"true"}}}]}`
+	if err := f.id.PutInlinePolicy(ctx, f.ds.Caller.Account, identity.KindUser, "reader", "p", policy); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := f.id.Principal(ctx, f.ds.Caller.Account, identity.KindUser, "reader")
+	reader := registry.Call{Caller: identity.Caller{Account: p.Account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: "reader"}}
+	if _, err := f.reg.DescribeGroup(ctx, reader, "open"); err != nil {
+		t.Errorf("untagged group: %v", err)
+	}
+	if _, err := f.reg.DescribeGroup(ctx, reader, "frozen"); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("group tagged stage=frozen: err = %v, want AccessDenied", err)
+	}
+	if _, err := f.reg.CreateGroup(ctx, reader, "untagged", "", nil); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("create without a team tag: err = %v, want AccessDenied", err)
+	}
+	if _, err := f.reg.CreateGroup(ctx, reader, "tagged", "", map[string]string{"team": "ml"}); err != nil {
+		t.Errorf("create with a team tag: %v", err)
+	}
+}
