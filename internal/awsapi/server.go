@@ -500,7 +500,7 @@ func (s *Server) finish(c *call, aerr *apiError) {
 			s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
 		default:
 			attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
-			if aerr.cause != nil {
+			if aerr.cause != nil && aerr.cause.Error() != aerr.Message {
 				attrs = append(attrs, "err", aerr.cause)
 			}
 			s.log.Info("api call rejected", attrs...)
