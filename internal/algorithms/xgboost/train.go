@@ -49,19 +49,27 @@ func Train(ctx context.Context, p Params, train *dataset.Dense, evals []Eval, lo
 	}
 	nthread := max(p.NThread, 1)
 	c := sketch(train, p.MaxBin, nthread)
+	t := &trainer{p: p, loss: loss, train: train, evals: evals, metrics: metrics, nthread: nthread, log: log}
+	t.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x736c6970776179)) // "slipway"
+	t.grow = treeGrower(train, c, p, nthread, t.rng)
+	return t.run(ctx)
+}
+
+// treeGrower quantises the training data with one byte per bin when every feature's bins (and its
+// missing code, if it has missing values) fit, else two.
+func treeGrower(train *dataset.Dense, c cuts, p Params, nthread int, rng *rand.Rand) func(gp []gradPair) (Tree, []leafSpan) {
 	narrow := true
 	for f := range c.bounds {
-		narrow = narrow && len(c.bounds[f])+1 <= 256
+		codes := len(c.bounds[f])
+		if c.missing[f] {
+			codes++
+		}
+		narrow = narrow && codes <= 256
 	}
-	t := &trainer{p: p, loss: loss, train: train, evals: evals, metrics: metrics, nthread: nthread, log: log}
-	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x736c6970776179)) // "slipway"
-	t.rng = rng
 	if narrow {
-		t.grow = newGrower(quantise[uint8](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
-	} else {
-		t.grow = newGrower(quantise[uint16](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
+		return newGrower(quantise[uint8](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
 	}
-	return t.run(ctx)
+	return newGrower(quantise[uint16](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
 }
 
 func checkData(d *dataset.Dense, what string, cols int, loss lossFunc) error {

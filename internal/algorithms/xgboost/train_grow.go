@@ -15,19 +15,23 @@ func (a ghSum) sub(b ghSum) ghSum { return ghSum{a.g - b.g, a.h - b.h} }
 // missing slot, else uint16.
 type binType interface{ ~uint8 | ~uint16 }
 
-// binMatrix is the training data quantised to bins, row-major. Feature f uses the histogram slots
-// offset[f] … offset[f]+nbins[f]; the last of them (local bin nbins[f]) holds the missing values,
-// so building a histogram needs no branch.
+// binMatrix is the training data quantised to bins, row-major for building histograms (a row's bins
+// share a cache line) and column-major for partitioning (one feature's bins of all rows fit in
+// cache where the row-major matrix does not). Feature f uses the histogram slots offset[f] …
+// offset[f]+nbins[f]; the last of them (local bin nbins[f]) holds the missing values, so building a
+// histogram needs no branch.
 type binMatrix[B binType] struct {
 	rows, cols int
-	bins       []B
+	bins       []B // row-major
+	colBins    []B // column-major
 	nbins      []int32
 	offset     []int32
 	nslots     int
 }
 
 func quantise[B binType](x []float32, rows, cols int, c cuts, nthread int) *binMatrix[B] {
-	m := &binMatrix[B]{rows: rows, cols: cols, bins: make([]B, rows*cols), nbins: make([]int32, cols), offset: make([]int32, cols)}
+	m := &binMatrix[B]{rows: rows, cols: cols, bins: make([]B, rows*cols), colBins: make([]B, rows*cols),
+		nbins: make([]int32, cols), offset: make([]int32, cols)}
 	for f := 0; f < cols; f++ {
 		m.nbins[f] = int32(len(c.bounds[f]))
 		m.offset[f] = int32(m.nslots)
@@ -37,11 +41,12 @@ func quantise[B binType](x []float32, rows, cols int, c cuts, nthread int) *binM
 		for r := lo; r < hi; r++ {
 			for f := 0; f < cols; f++ {
 				v := x[r*cols+f]
-				if v != v {
-					m.bins[r*cols+f] = B(m.nbins[f])
-				} else {
-					m.bins[r*cols+f] = B(binOf(c.bounds[f], v))
+				b := B(m.nbins[f])
+				if v == v {
+					b = B(binOf(c.bounds[f], v))
 				}
+				m.bins[r*cols+f] = b
+				m.colBins[f*rows+r] = b
 			}
 		}
 	})
@@ -427,17 +432,18 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			tasks = append(tasks, task{k: k, lo: lo, hi: min(lo+partitionBlock, n.end)})
 		}
 	}
-	cols := g.m.cols
 	parallelRange(len(tasks), g.nthread, 2, func(a, b int) {
 		for ti := a; ti < b; ti++ {
 			tk := &tasks[ti]
 			bs := nodes[tk.k].best
-			f, missing, bin, dl := bs.feature, B(g.m.nbins[bs.feature]), bs.bin, bs.defaultLeft
+			col := g.m.colBins[bs.feature*g.m.rows : (bs.feature+1)*g.m.rows]
+			// a feature without missing values may use every code of B for bins
+			missing, hasMissing, bin, dl := int(g.m.nbins[bs.feature]), g.c.missing[bs.feature], bs.bin, bs.defaultLeft
 			l, r := tk.lo, tk.hi
 			for _, row := range g.idx[tk.lo:tk.hi] {
-				v := g.m.bins[int(row)*cols+f]
-				left := int(v) <= bin
-				if v == missing {
+				v := int(col[row])
+				left := v <= bin
+				if hasMissing && v == missing {
 					left = dl
 				}
 				if left {

@@ -16,6 +16,9 @@ import (
 type cuts struct {
 	bounds [][]float32 // per feature, strictly increasing; len = bins of the feature (0 for a feature never present)
 	minVal []float32   // per feature, below every value: the condition of a split that sends all present values right
+	// missing says which features have a missing value in the training data: only they need a bin code
+	// for it, so up to 256 bins of a complete feature fit a byte.
+	missing []bool
 }
 
 // summaryEntry is an entry of a weighted quantile summary (XGBoost's WQSummary::Entry, whose
@@ -28,7 +31,7 @@ type summaryEntry struct {
 // sketch computes the cut points of every feature of d (NaN values are skipped), in parallel
 // over features.
 func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
-	c := cuts{bounds: make([][]float32, d.Cols), minVal: make([]float32, d.Cols)}
+	c := cuts{bounds: make([][]float32, d.Cols), minVal: make([]float32, d.Cols), missing: make([]bool, d.Cols)}
 	parallelRange(d.Cols, nthread, 1, func(lo, hi int) {
 		type vw struct{ v, w float32 }
 		var vals []float32
@@ -80,6 +83,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 			} else {
 				present = len(pairs)
 			}
+			c.missing[f] = present < d.Rows
 			bins := min(present, maxBin)
 			summary = prune(prune(summary, min(present, 8*maxBin)), bins+1)
 			c.bounds[f], c.minVal[f] = cutsFromSummary(summary, bins)

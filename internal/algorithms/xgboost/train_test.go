@@ -357,23 +357,28 @@ func TestTrainRejectsBadData(t *testing.T) {
 // to the default side) sends there.
 func TestPartitionMatchesPredictor(t *testing.T) {
 	tr, _, _ := abaloneSplits(t)
-	d := *tr
-	d.X = append([]float32(nil), tr.X...)
-	for i := range d.X {
+	withMissing := *tr
+	withMissing.X = append([]float32(nil), tr.X...)
+	for i := range withMissing.X {
 		switch i % 7 {
 		case 0:
-			d.X[i] = float32(math.NaN())
+			withMissing.X[i] = float32(math.NaN())
 		case 3:
-			d.X[i] = -d.X[i]
+			withMissing.X[i] = -withMissing.X[i]
 		}
 	}
-	for _, maxBin := range []int{8, 256} {
+	// bins in one byte (8 bins; 256 bins of complete features, using code 255) and in two (256 bins and
+	// a missing code)
+	for _, tt := range []struct {
+		d      *dataset.Dense
+		maxBin int
+	}{{&withMissing, 8}, {&withMissing, 256}, {tr, 256}} {
+		d, maxBin := tt.d, tt.maxBin
 		p := mustParams(t, map[string]string{"max_depth": "10", "max_bin": itoa(maxBin), "min_child_weight": "0", "nthread": "2"})
-		c := sketch(&d, p.MaxBin, 2)
-		g := newGrower(quantise[uint16](d.X, d.Rows, d.Cols, c, 2), c, newGrowParams(p), 2, nil)
+		grow := treeGrower(d, sketch(d, p.MaxBin, 2), p, 2, nil)
 		gp := make([]gradPair, d.Rows)
 		newLoss(p).gradients(filled(d.Rows, 10), d.Label, nil, gp, 2) // residuals of both signs
-		tree, leaves := g.grow(gp)
+		tree, leaves := grow(gp)
 		seen := 0
 		for _, l := range leaves {
 			for _, r := range l.rows {
