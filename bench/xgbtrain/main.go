@@ -50,6 +50,7 @@ func main() {
 	nthread := flag.Int("nthread", 2, "threads for both trainers")
 	worker := flag.String("worker", "", "internal: train on the data with this prefix and print a result")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of our trainer on the replicated data set here")
+	keep := flag.String("keep", "", "write the data sets into this directory and keep them (to rerun a worker by hand)")
 	abalone := flag.String("abalone", "internal/algorithms/testdata/abalone.csv", "abalone.csv")
 	flag.Parse()
 	if *worker != "" {
@@ -59,18 +60,21 @@ func main() {
 		}
 		return
 	}
-	if err := run(*abalone, *rows, *rounds, *depth, *nthread, *cpuprofile); err != nil {
+	if err := run(*abalone, *rows, *rounds, *depth, *nthread, *cpuprofile, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(abalonePath string, rows, rounds, depth, nthread int, profile string) error {
+func run(abalonePath string, rows, rounds, depth, nthread int, profile, keep string) error {
 	dir, err := os.MkdirTemp("", "xgbtrain-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if keep != "" {
+		dir = keep
+	}
 	train, test, err := readAbalone(abalonePath)
 	if err != nil {
 		return err
@@ -79,7 +83,7 @@ func run(abalonePath string, rows, rounds, depth, nthread int, profile string) e
 	sets := []struct {
 		name        string
 		train, test *dataset.Dense
-	}{{"abalone", train, test}, {fmt.Sprintf("abalone×%d", rows), big, test}}
+	}{{"abalone", train, test}, {fmt.Sprintf("abalonex%d", rows), big, test}}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func run(abalonePath string, rows, rounds, depth, nthread int, profile string) e
 	fmt.Printf("%-16s %8s | %7s %7s %7s | %7s %7s %7s | %6s %6s %6s | %7s %7s %7s\n", "data set", "rows",
 		"ours", "xgboost", "ratio", "ours", "xgboost", "ratio", "ours", "xgb", "ratio", "ours", "xgboost", "Δ")
 	for _, s := range sets {
-		prefix := filepath.Join(dir, "d")
+		prefix := filepath.Join(dir, s.name)
 		if err := writeBin(prefix+"_train", s.train); err != nil {
 			return err
 		}

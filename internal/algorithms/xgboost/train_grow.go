@@ -138,15 +138,18 @@ type grower[B binType] struct {
 	p       growParams
 	nthread int
 	rng     *rand.Rand
-	idx     []uint32 // rows, grouped by node
+	idx     []uint32   // rows, grouped by node
+	gp      []gradPair // gp[k] is the gradient pair of row idx[k]: read in order when building histograms
 	tmp     []uint32
+	tmpGp   []gradPair
 	free    [][]ghSum // histogram buffers to reuse
 	scratch [][]ghSum // per worker: a buffer per node of the level being built
 }
 
 func newGrower[B binType](m *binMatrix[B], c cuts, p growParams, nthread int, rng *rand.Rand) *grower[B] {
 	return &grower[B]{m: m, c: c, p: p, nthread: nthread, rng: rng,
-		idx: make([]uint32, m.rows), tmp: make([]uint32, m.rows)}
+		idx: make([]uint32, m.rows), tmp: make([]uint32, m.rows),
+		gp: make([]gradPair, m.rows), tmpGp: make([]gradPair, m.rows)}
 }
 
 func (g *grower[B]) getHist() []ghSum {
@@ -185,11 +188,12 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 	for i := range g.idx {
 		g.idx[i] = uint32(i)
 	}
+	copy(g.gp, gp)
 	t := Tree{}
 	root := &growNode{nid: 0, begin: 0, end: g.m.rows, sum: g.sumAll(gp)}
 	rootWeight := g.p.weight(root.sum)
 	addNode(&t, RootParent, float32(rootWeight)*float32(g.p.eta), rootWeight, root.sum.h)
-	g.buildHists(gp, []*growNode{root})
+	g.buildHists([]*growNode{root})
 
 	all := make([]int, g.m.cols)
 	for f := range all {
@@ -242,7 +246,7 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 			}
 		}
 		if len(build) > 0 {
-			g.buildHists(gp, build)
+			g.buildHists(build)
 			for i, n := range splitting {
 				l, r := next[2*i], next[2*i+1]
 				small, large := l, r
@@ -350,7 +354,7 @@ func (g *grower[B]) evaluate(n *growNode, feats []int) {
 // buildHists gives every node in nodes its histogram. The rows of all nodes, taken in order, are
 // cut into nthread equal parts; each worker sums its part into a buffer per node it touches, and
 // the buffers are added up in worker order, so the sums depend only on nthread.
-func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
+func (g *grower[B]) buildHists(nodes []*growNode) {
 	total := 0
 	for _, n := range nodes {
 		total += n.end - n.begin
@@ -379,7 +383,7 @@ func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
 			} else {
 				clear(buf)
 			}
-			accumulate(buf, g.m, g.idx[n.begin+a:n.begin+b], gp)
+			accumulate(buf, g.m, g.idx[n.begin+a:n.begin+b], g.gp[n.begin+a:n.begin+b])
 		}
 	})
 	pos := 0
@@ -401,12 +405,14 @@ func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
 	}
 }
 
-// accumulate adds the gradient pairs of rows into hist: the hot loop of training.
+// accumulate adds the gradient pairs of rows (gp[k] of row rows[k]) into hist: the hot loop of
+// training.
 func accumulate[B binType](hist []ghSum, m *binMatrix[B], rows []uint32, gp []gradPair) {
 	cols := m.cols
 	offset := m.offset[:cols]
-	for _, r := range rows {
-		v := gp[r]
+	gp = gp[:len(rows)]
+	for k, r := range rows {
+		v := gp[k]
 		gv, hv := float64(v.g), float64(v.h)
 		rb := m.bins[int(r)*cols : int(r)*cols+cols]
 		for f, b := range rb {
@@ -440,18 +446,19 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			// a feature without missing values may use every code of B for bins
 			missing, hasMissing, bin, dl := int(g.m.nbins[bs.feature]), g.c.missing[bs.feature], bs.bin, bs.defaultLeft
 			l, r := tk.lo, tk.hi
-			for _, row := range g.idx[tk.lo:tk.hi] {
+			gps := g.gp[tk.lo:tk.hi]
+			for k, row := range g.idx[tk.lo:tk.hi] {
 				v := int(col[row])
 				left := v <= bin
 				if hasMissing && v == missing {
 					left = dl
 				}
 				if left {
-					g.tmp[l] = row
+					g.tmp[l], g.tmpGp[l] = row, gps[k]
 					l++
 				} else {
 					r--
-					g.tmp[r] = row
+					g.tmp[r], g.tmpGp[r] = row, gps[k]
 				}
 			}
 			tk.nl = l - tk.lo
@@ -474,10 +481,12 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			tk := tasks[ti]
 			n := nodes[tk.k]
 			copy(g.idx[n.begin+leftPos[ti]:], g.tmp[tk.lo:tk.lo+tk.nl])
-			dst := g.idx[n.begin+nleft[tk.k]+rightPos[ti]:]
-			rights := g.tmp[tk.lo+tk.nl : tk.hi]
+			copy(g.gp[n.begin+leftPos[ti]:], g.tmpGp[tk.lo:tk.lo+tk.nl])
+			at := n.begin + nleft[tk.k] + rightPos[ti]
+			dst, dstGp := g.idx[at:], g.gp[at:]
+			rights, rightsGp := g.tmp[tk.lo+tk.nl:tk.hi], g.tmpGp[tk.lo+tk.nl:tk.hi]
 			for j := range rights {
-				dst[j] = rights[len(rights)-1-j]
+				dst[j], dstGp[j] = rights[len(rights)-1-j], rightsGp[len(rights)-1-j]
 			}
 		}
 	})
