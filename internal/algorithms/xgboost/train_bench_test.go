@@ -2,6 +2,7 @@ package xgboost
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -56,3 +57,30 @@ func BenchmarkAccumulateSequential(b *testing.B) {
 	}
 }
 
+func benchFloats() []float32 {
+	rng := rand.New(rand.NewPCG(1, 1))
+	v := make([]float32, 1<<20)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+func BenchmarkSortFloatsRadix(b *testing.B) {
+	src := benchFloats()
+	v := make([]float32, len(src))
+	var tmp []uint32
+	for i := 0; i < b.N; i++ {
+		copy(v, src)
+		tmp = sortFloats(v, tmp)
+	}
+}
+
+func BenchmarkSortFloatsPdq(b *testing.B) {
+	src := benchFloats()
+	v := make([]float32, len(src))
+	for i := 0; i < b.N; i++ {
+		copy(v, src)
+		slices.Sort(v)
+	}
+}

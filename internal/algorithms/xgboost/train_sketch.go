@@ -35,6 +35,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 	parallelRange(d.Cols, nthread, 1, func(lo, hi int) {
 		type vw struct{ v, w float32 }
 		var vals []float32
+		var scratch []uint32
 		var pairs []vw
 		for f := lo; f < hi; f++ {
 			var summary []summaryEntry
@@ -45,7 +46,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 						vals = append(vals, v)
 					}
 				}
-				slices.Sort(vals)
+				scratch = sortFloats(vals, scratch)
 				for i := 0; i < len(vals); {
 					j := i + 1
 					for j < len(vals) && vals[j] == vals[i] {
@@ -90,6 +91,58 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 		}
 	})
 	return c
+}
+
+// sortFloats sorts v (no NaN) ascending: by a least-significant-digit radix sort on the bits for
+// large inputs (4 passes of a byte, faster than comparison sorting a million values), else by
+// slices.Sort. scratch is reused between calls and returned.
+func sortFloats(v []float32, scratch []uint32) []uint32 {
+	if len(v) < 1<<12 {
+		slices.Sort(v)
+		return scratch
+	}
+	if cap(scratch) < 2*len(v) {
+		scratch = make([]uint32, 2*len(v))
+	}
+	src, dst := scratch[:len(v)], scratch[len(v):2*len(v)]
+	// key: flip every bit of a negative value, only the sign bit of a positive one, so that the keys
+	// order as the values (-0 sorts just before +0; they compare equal afterwards anyway)
+	for i, f := range v {
+		b := math.Float32bits(f)
+		if b>>31 == 1 {
+			src[i] = ^b
+		} else {
+			src[i] = b | 1<<31
+		}
+	}
+	for shift := 0; shift < 32; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[(k>>shift)&0xff]++
+		}
+		if count[(src[0]>>shift)&0xff] == len(src) {
+			continue // every key has this byte: the pass would not move anything
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, k := range src {
+			d := (k >> shift) & 0xff
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	for i, k := range src {
+		if k>>31 == 1 {
+			v[i] = math.Float32frombits(k &^ (1 << 31))
+		} else {
+			v[i] = math.Float32frombits(^k)
+		}
+	}
+	return scratch
 }
 
 // prune reduces a summary to at most maxSize entries, as XGBoost's WQSummary::SetPrune.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"math"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,6 +249,31 @@ func TestSketch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{10, 5000, 100000} {
+		v := make([]float32, n)
+		for i := range v {
+			switch i % 4 {
+			case 0:
+				v[i] = float32(rng.NormFloat64() * 1e6)
+			case 1:
+				v[i] = float32(rng.IntN(5)) // many ties
+			case 2:
+				v[i] = -float32(rng.Float64())
+			default:
+				v[i] = float32(math.Inf(2*rng.IntN(2) - 1))
+			}
+		}
+		want := slices.Clone(v)
+		slices.Sort(want)
+		sortFloats(v, nil)
+		if !slices.Equal(v, want) {
+			t.Errorf("n=%d: sortFloats differs from slices.Sort", n)
+		}
 	}
 }
 
