@@ -423,6 +423,13 @@ func accumulate[B binType](hist []ghSum, m *binMatrix[B], rows []uint32, gp []gr
 	}
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // partitionBlock is the number of rows one partition task handles.
 const partitionBlock = 16384
 
@@ -443,25 +450,29 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			tk := &tasks[ti]
 			bs := nodes[tk.k].best
 			col := g.m.colBins[bs.feature*g.m.rows : (bs.feature+1)*g.m.rows]
-			// a feature without missing values may use every code of B for bins
-			missing, hasMissing, bin, dl := int(g.m.nbins[bs.feature]), g.c.missing[bs.feature], bs.bin, bs.defaultLeft
-			l, r := tk.lo, tk.hi
-			gps := g.gp[tk.lo:tk.hi]
-			for k, row := range g.idx[tk.lo:tk.hi] {
-				v := int(col[row])
-				left := v <= bin
-				if hasMissing && v == missing {
-					left = dl
-				}
-				if left {
-					g.tmp[l], g.tmpGp[l] = row, gps[k]
-					l++
-				} else {
-					r--
-					g.tmp[r], g.tmpGp[r] = row, gps[k]
-				}
+			// A missing value has code nbins, above every bin: it goes left only when it matches
+			// leftMissing (-1 when missing values go right, or the feature has none, as a feature
+			// without missing values may use every code of B for bins).
+			bin, leftMissing := bs.bin, -1
+			if g.c.missing[bs.feature] && bs.defaultLeft {
+				leftMissing = int(g.m.nbins[bs.feature])
 			}
-			tk.nl = l - tk.lo
+			// branch-free: the side of a row is unpredictable, so write it to both ends and move one
+			rows, gps := g.idx[tk.lo:tk.hi], g.gp[tk.lo:tk.hi]
+			gps = gps[:len(rows)]
+			tmp, tmpGp := g.tmp[tk.lo:tk.hi], g.tmpGp[tk.lo:tk.hi]
+			tmpGp = tmpGp[:len(tmp)]
+			l, r := 0, len(rows)
+			for k, row := range rows {
+				v := int(col[row])
+				left := b2i(v <= bin) | b2i(v == leftMissing)
+				gv := gps[k]
+				tmp[l], tmpGp[l] = row, gv
+				tmp[r-1], tmpGp[r-1] = row, gv
+				l += left
+				r -= 1 - left
+			}
+			tk.nl = l
 		}
 	})
 	nleft := make([]int, len(nodes))
