@@ -282,6 +282,27 @@ func (f *forest) categoricalChild(i int32, n *node, v float32) int32 {
 	return n.left
 }
 
+// walkBlock sets ix[r] to the leaf that row r of the block x (rows of cols values) reaches in the tree
+// (root, depth), stepping all rows one level at a time. It is a function of its own so the compiler keeps
+// the loop's variables in registers.
+//
+//go:noinline
+func (f *forest) walkBlock(root, depth int32, x []float32, cols int, ix []int32) {
+	for r := range ix {
+		ix[r] = root
+	}
+	nodes := f.nodes
+	for range depth {
+		off := 0
+		for r, i := range ix { // step, with the row offset folded into the feature index
+			n := &nodes[i]
+			v := x[off+int(n.feat&featMask)]
+			ix[r] = n.left + (b2i(v >= n.cond) | b2i(v != v)&int32(n.feat>>31))
+			off += cols
+		}
+	}
+}
+
 // rowLeaf is the leaf of tree t for row x by whichever path applies.
 func (f *forest) rowLeaf(t int, x []float32) int32 {
 	if f.fast() && len(x) >= f.numFeature {
@@ -429,17 +450,7 @@ func (f *forest) predictBlocks(d *dataset.Dense, opt PredictOptions, out []float
 		for t, root := range f.roots {
 			ix := idx[:nb]
 			if fast {
-				for r := range ix {
-					ix[r] = root
-				}
-				nodes := f.nodes
-				for range f.depth[t] {
-					for r, i := range ix { // step, with the row offset folded into the feature index
-						n := &nodes[i]
-						v := x[r*cols+int(n.feat&featMask)]
-						ix[r] = n.left + (b2i(v >= n.cond) | b2i(v != v)&int32(n.feat>>31))
-					}
-				}
+				f.walkBlock(root, f.depth[t], x, cols, ix)
 			} else {
 				for r := range ix {
 					ix[r] = f.leaf(root, x[r*cols:(r+1)*cols])
