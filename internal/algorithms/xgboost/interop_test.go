@@ -42,6 +42,7 @@ type interopCase struct {
 	Rows      int    `json:"rows"`
 	Cols      int    `json:"cols"`
 	Objective string `json:"objective"`
+	Binary    bool   `json:"binary"` // also saved in the legacy binary format as <name>.bin
 }
 
 func readF32(t testing.TB, path string) []float32 {
@@ -77,7 +78,8 @@ func maxDiff(got, want []float32) float64 {
 }
 
 // TestXGBoostInterop trains models for every supported objective with the real XGBoost 1.7.4 and checks
-// that this package reads them, predicts what XGBoost predicts (normal, margin, leaf), writes them back
+// that this package reads them (JSON and legacy binary), predicts what XGBoost predicts (normal, margin,
+// leaf), writes them back
 // byte for byte, and that XGBoost predicts identically from the files Go wrote.
 func TestXGBoostInterop(t *testing.T) {
 	requireXGBoost(t)
@@ -133,6 +135,22 @@ func TestXGBoostInterop(t *testing.T) {
 					b.PredictRowWith(d.Row(r), row, m.opt)
 					if diff := maxDiff(row, got[r*per:(r+1)*per]); diff != 0 {
 						t.Errorf("%s row %d: PredictRow = %v, Predict = %v", m.ext, r, row, got[r*per:(r+1)*per])
+					}
+				}
+			}
+			if c.Binary {
+				bin, err := LoadModel(filepath.Join(dir, c.Name+".bin"))
+				if err != nil {
+					t.Fatalf("LoadModel of the legacy binary model: %v", err)
+				}
+				for _, m := range modes {
+					got, err := bin.Predict(d, m.opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := readF32(t, filepath.Join(dir, c.Name+"."+m.ext))
+					if diff := maxDiff(got, want); diff > tol {
+						t.Errorf("legacy binary %s: max |Go - XGBoost| = %g, want ≤ %g", m.ext, diff, tol)
 					}
 				}
 			}

@@ -121,8 +121,9 @@ func TestReadModelErrors(t *testing.T) {
 		want  string
 	}{
 		{"empty", "", "the file is empty"},
-		{"not json", "PK\x03\x04zip", "it is not JSON"},
-		{"legacy binary", string(readTestdata(t, "small.bin")), "legacy binary format"},
+		{"not json", "PK\x03\x04zip", "it is neither JSON nor XGBoost's legacy binary format: the legacy binary model is truncated or corrupt at byte 0 (learner parameters)"},
+		{"truncated legacy binary", string(readTestdata(t, "small.bin")[:300]), "the legacy binary model is truncated or corrupt at byte 177 (gbtree parameters)"},
+		{"ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "UBJSON"},
 		{"truncated", small[:len(small)/2], "the JSON is truncated"},
 		{"syntax", `{"learner":}`, "JSON syntax error at byte 12"},
 		{"no version", `{"learner":{}}`, "no version"},
@@ -147,13 +148,30 @@ func TestReadModelErrors(t *testing.T) {
 				t.Fatalf("ReadModel succeeded, want an error containing %q", tt.want)
 			}
 			msg := errs.Message(err)
-			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost JSON model: ") || !strings.Contains(msg, tt.want) {
+			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost model: ") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error = %q, want it to name m.json and contain %q", msg, tt.want)
 			}
 			if !errs.Is(err, errs.Invalid) {
 				t.Errorf("kind = %v, want Invalid", errs.KindOf(err))
 			}
 		})
+	}
+}
+
+func TestReadLegacyBinary(t *testing.T) {
+	// small.bin and small.json are the same XGBoost 1.7.4 model saved in both formats.
+	bin, err := ReadModel(bytes.NewReader(readTestdata(t, "small.bin")), "small.bin")
+	if err != nil {
+		t.Fatalf("ReadModel(small.bin): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js.FeatureNames = nil // the binary format keeps neither the feature names nor the patch version
+	js.Version[2] = 0
+	if diff := cmp.Diff(js, bin, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("binary and JSON models differ (-json +binary):\n%s", diff)
 	}
 }
 
@@ -288,7 +306,7 @@ func TestFormatFloat(t *testing.T) {
 }
 
 func FuzzReadModel(f *testing.F) {
-	for _, name := range []string{"small.json", "categorical.json"} {
+	for _, name := range []string{"small.json", "categorical.json", "small.bin"} {
 		s := readTestdata(f, name)
 		f.Add(s)
 		f.Add(s[:len(s)/3])

@@ -1,7 +1,7 @@
 """Interoperability oracle for package xgboost, run by its tests with /usr/bin/python3 (Debian's XGBoost 1.7.4).
 
   interop.py train ABALONE_CSV OUTDIR   trains one small model per case with the real XGBoost, saves each as
-                                        OUTDIR/<case>.json, the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
+                                        OUTDIR/<case>.json (and the legacy binary OUTDIR/<case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
                                         row-major, NaN = missing) and XGBoost's predictions as
                                         OUTDIR/<case>.{pred,margin,leaf}.f32; OUTDIR/cases.json lists the cases.
   interop.py predict OUTDIR SUFFIX      loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
@@ -70,9 +70,10 @@ def train(csv, out):
         params = dict(params, seed=params.get("seed", 1), nthread=1)
         bst = xgb.train(params, xgb.DMatrix(X, label=label), rounds)
         bst.save_model(os.path.join(out, name + ".json"))
+        bst.save_model(os.path.join(out, name + ".bin"))  # the legacy binary format
         write_preds(bst, dm, os.path.join(out, name))
         listed.append({"name": name, "data": "X.f32", "rows": X.shape[0], "cols": X.shape[1],
-                       "objective": params["objective"]})
+                       "objective": params["objective"], "binary": True})
 
     # A categorical model: feature 0 holds category codes 0..5 (some missing).
     rng = np.random.default_rng(3)
