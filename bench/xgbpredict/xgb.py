@@ -25,8 +25,8 @@ def synthetic(rows, seed):
 
 
 def prepare(d, rows):
-    X, y = synthetic(50000, 1)
-    bst = xgb.train({"objective": "reg:squarederror", "max_depth": 6, "eta": 0.1, "nthread": 2},
+    X, y = synthetic(20000, 1)
+    bst = xgb.train({"objective": "reg:squarederror", "max_depth": 6, "eta": 0.1, "nthread": 1},
                     xgb.DMatrix(X, label=y), 100)
     bst.save_model(d + "/model.json")
     Xp, _ = synthetic(rows, 2)

@@ -343,3 +343,65 @@ func FuzzReadModel(f *testing.F) {
 		}
 	})
 }
+
+func TestPredictShortRows(t *testing.T) {
+	// Data with fewer columns than the model: the missing columns count as missing values, in the batch
+	// path (rows widened block by block) and in PredictRow alike.
+	b, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := &dataset.Dense{Rows: 3, Cols: 1, X: []float32{-1, 0, nan}}
+	wide := &dataset.Dense{Rows: 3, Cols: 3, X: []float32{-1, nan, nan, 0, nan, nan, nan, nan, nan}}
+	for _, opt := range []PredictOptions{{}, {OutputMargin: true}, {PredLeaf: true}} {
+		got, err := b.Predict(short, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := b.Predict(wide, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := maxDiff(got, want); diff != 0 {
+			t.Errorf("%+v: short rows predict %v, NaN-padded rows %v", opt, got, want)
+		}
+		row := make([]float32, b.OutputsPerRow(opt))
+		b.PredictRowWith(short.Row(1), row, opt)
+		if diff := maxDiff(row, want[b.OutputsPerRow(opt):2*b.OutputsPerRow(opt)]); diff != 0 {
+			t.Errorf("%+v: PredictRow of a short row = %v, want %v", opt, row, want)
+		}
+	}
+}
+
+func TestSplitRuleEdgeCases(t *testing.T) {
+	// Every (split, default direction, x) combination against XGBoost's rule written plainly: missing →
+	// default child, else x < split → left, else right. Mirrored nodes must agree on signed zeros,
+	// infinities, subnormals and NaN split conditions.
+	inf := float32(math.Inf(1))
+	values := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, 0.5, -0.5, 1, -1, inf, -inf,
+		math.MaxFloat32, -math.MaxFloat32, math.Nextafter32(0.5, 1), math.Nextafter32(0.5, 0)}
+	splits := append(append([]float32{}, values...), nan)
+	for _, split := range splits {
+		for _, defaultLeft := range []bool{true, false} {
+			b := stump("reg:squarederror", 0)
+			b.Trees[0].SplitConditions[0] = split
+			b.Trees[0].DefaultLeft[0] = defaultLeft
+			for _, x := range append(append([]float32{}, values...), nan) {
+				want := float32(2) // right leaf
+				if x != x && defaultLeft || x == x && x < split {
+					want = -1
+				}
+				out := make([]float32, 1)
+				b.PredictRow([]float32{x, 0}, out)
+				batch, err := b.Predict(&dataset.Dense{Rows: 1, Cols: 2, X: []float32{x, 0}}, PredictOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out[0] != want || batch[0] != want {
+					t.Errorf("split %v defaultLeft %v x %v: PredictRow %v, Predict %v, want %v",
+						split, defaultLeft, x, out[0], batch[0], want)
+				}
+			}
+		}
+	}
+}
