@@ -188,8 +188,8 @@ func LoadModel(path string) (*Booster, error) {
 	return ReadModel(f, path)
 }
 
-// ReadModel reads an XGBoost 1.x JSON model (as written by Booster.save_model("m.json")); name identifies
-// the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
+// ReadModel reads an XGBoost 1.x JSON model (as written by Booster.save_model("m.json")) or a legacy binary
+// model (save_model("m.bin")); name identifies the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
 // errs.Invalid error naming the input and the fault.
 func ReadModel(r io.Reader, name string) (*Booster, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
@@ -201,7 +201,7 @@ func ReadModel(r io.Reader, name string) (*Booster, error) {
 	}
 	b, err := decodeModel(data)
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "%s is not a usable XGBoost JSON model: %s", name, errs.Message(err), err)
+		return nil, invalidf(err, "%s is not a usable XGBoost model: ", name)
 	}
 	return b, nil
 }
@@ -211,11 +211,17 @@ func decodeModel(data []byte) (*Booster, error) {
 	if len(trimmed) == 0 {
 		return nil, errs.E(errs.Invalid, "the file is empty")
 	}
-	if trimmed[0] != '{' {
-		if bytes.HasPrefix(data, []byte("binf")) || len(data) > 136 && bytes.Contains(data[:min(len(data), 256)], []byte("gbtree")) {
-			return nil, errs.E(errs.Invalid, "it is XGBoost's legacy binary format; save the model as JSON (save_model(\"model.json\"))")
+	switch {
+	case bytes.HasPrefix(data, []byte("binf")):
+		return decodeLegacy(data)
+	case trimmed[0] != '{':
+		b, err := decodeLegacy(data)
+		if err != nil {
+			return nil, invalidf(err, "it is neither JSON nor XGBoost's legacy binary format: ")
 		}
-		return nil, errs.E(errs.Invalid, "it is not JSON")
+		return b, nil
+	case len(trimmed) > 1 && (trimmed[1] == 'L' || trimmed[1] == 'i' || trimmed[1] == 'U' || trimmed[1] == 'l'):
+		return nil, errs.E(errs.Invalid, "it is XGBoost's UBJSON format; save the model as JSON (save_model(\"model.json\"))")
 	}
 	var m jsonModel
 	if err := json.Unmarshal(quoteNonFinite(data), &m); err != nil {
@@ -353,16 +359,16 @@ func decodeModel(data []byte) (*Booster, error) {
 		}
 		nodes, err := paramInt(jt.TreeParam, "tree_param", "num_nodes", true)
 		if err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if nodes != len(t.LeftChildren) {
 			return nil, errs.E(errs.Invalid, "tree %d: num_nodes is %d but left_children has %d entries", i, nodes, len(t.LeftChildren))
 		}
 		if t.NumFeature, err = paramInt(jt.TreeParam, "tree_param", "num_feature", false); err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if t.NumDeleted, err = paramInt(jt.TreeParam, "tree_param", "num_deleted", false); err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if slv, _ := paramInt(jt.TreeParam, "tree_param", "size_leaf_vector", false); slv != 0 {
 			return nil, errs.E(errs.Invalid, "tree %d: vector leaves are not supported", i)

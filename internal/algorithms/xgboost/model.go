@@ -1,6 +1,7 @@
 package xgboost
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -202,7 +203,7 @@ func (b *Booster) Validate() error {
 	}
 	for i := range b.Trees {
 		if err := b.Trees[i].validate(b.Learner.NumFeature); err != nil {
-			return errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return invalidf(err, "tree %d: ", i)
 		}
 	}
 	return nil
@@ -285,6 +286,12 @@ func (t *Tree) validate(numFeature int) error {
 		}
 	}
 	return nil
+}
+
+// invalidf returns an errs.Invalid error whose message is the formatted prefix followed by err's message,
+// keeping err's cause (not err itself, whose message would then appear twice).
+func invalidf(err error, format string, args ...any) error {
+	return &errs.Error{Kind: errs.Invalid, Msg: fmt.Sprintf(format, args...) + errs.Message(err), Err: errors.Unwrap(err)}
 }
 
 func (b *Booster) String() string {

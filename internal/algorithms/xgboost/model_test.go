@@ -121,8 +121,9 @@ func TestReadModelErrors(t *testing.T) {
 		want  string
 	}{
 		{"empty", "", "the file is empty"},
-		{"not json", "PK\x03\x04zip", "it is not JSON"},
-		{"legacy binary", string(readTestdata(t, "small.bin")), "legacy binary format"},
+		{"not json", "PK\x03\x04zip", "it is neither JSON nor XGBoost's legacy binary format: the legacy binary model is truncated or corrupt at byte 0 (learner parameters)"},
+		{"truncated legacy binary", string(readTestdata(t, "small.bin")[:300]), "the legacy binary model is truncated or corrupt at byte 177 (gbtree parameters)"},
+		{"ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "UBJSON"},
 		{"truncated", small[:len(small)/2], "the JSON is truncated"},
 		{"syntax", `{"learner":}`, "JSON syntax error at byte 12"},
 		{"no version", `{"learner":{}}`, "no version"},
@@ -147,13 +148,30 @@ func TestReadModelErrors(t *testing.T) {
 				t.Fatalf("ReadModel succeeded, want an error containing %q", tt.want)
 			}
 			msg := errs.Message(err)
-			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost JSON model: ") || !strings.Contains(msg, tt.want) {
+			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost model: ") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error = %q, want it to name m.json and contain %q", msg, tt.want)
 			}
 			if !errs.Is(err, errs.Invalid) {
 				t.Errorf("kind = %v, want Invalid", errs.KindOf(err))
 			}
 		})
+	}
+}
+
+func TestReadLegacyBinary(t *testing.T) {
+	// small.bin and small.json are the same XGBoost 1.7.4 model saved in both formats.
+	bin, err := ReadModel(bytes.NewReader(readTestdata(t, "small.bin")), "small.bin")
+	if err != nil {
+		t.Fatalf("ReadModel(small.bin): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js.FeatureNames = nil // the binary format keeps neither the feature names nor the patch version
+	js.Version[2] = 0
+	if diff := cmp.Diff(js, bin, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("binary and JSON models differ (-json +binary):\n%s", diff)
 	}
 }
 
@@ -288,7 +306,7 @@ func TestFormatFloat(t *testing.T) {
 }
 
 func FuzzReadModel(f *testing.F) {
-	for _, name := range []string{"small.json", "categorical.json"} {
+	for _, name := range []string{"small.json", "categorical.json", "small.bin"} {
 		s := readTestdata(f, name)
 		f.Add(s)
 		f.Add(s[:len(s)/3])
@@ -324,4 +342,66 @@ func FuzzReadModel(f *testing.F) {
 			b.PredictRowWith(x, out, opt)
 		}
 	})
+}
+
+func TestPredictShortRows(t *testing.T) {
+	// Data with fewer columns than the model: the missing columns count as missing values, in the batch
+	// path (rows widened block by block) and in PredictRow alike.
+	b, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := &dataset.Dense{Rows: 3, Cols: 1, X: []float32{-1, 0, nan}}
+	wide := &dataset.Dense{Rows: 3, Cols: 3, X: []float32{-1, nan, nan, 0, nan, nan, nan, nan, nan}}
+	for _, opt := range []PredictOptions{{}, {OutputMargin: true}, {PredLeaf: true}} {
+		got, err := b.Predict(short, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := b.Predict(wide, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := maxDiff(got, want); diff != 0 {
+			t.Errorf("%+v: short rows predict %v, NaN-padded rows %v", opt, got, want)
+		}
+		row := make([]float32, b.OutputsPerRow(opt))
+		b.PredictRowWith(short.Row(1), row, opt)
+		if diff := maxDiff(row, want[b.OutputsPerRow(opt):2*b.OutputsPerRow(opt)]); diff != 0 {
+			t.Errorf("%+v: PredictRow of a short row = %v, want %v", opt, row, want)
+		}
+	}
+}
+
+func TestSplitRuleEdgeCases(t *testing.T) {
+	// Every (split, default direction, x) combination against XGBoost's rule written plainly: missing →
+	// default child, else x < split → left, else right. Mirrored nodes must agree on signed zeros,
+	// infinities, subnormals and NaN split conditions.
+	inf := float32(math.Inf(1))
+	values := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, 0.5, -0.5, 1, -1, inf, -inf,
+		math.MaxFloat32, -math.MaxFloat32, math.Nextafter32(0.5, 1), math.Nextafter32(0.5, 0)}
+	splits := append(append([]float32{}, values...), nan)
+	for _, split := range splits {
+		for _, defaultLeft := range []bool{true, false} {
+			b := stump("reg:squarederror", 0)
+			b.Trees[0].SplitConditions[0] = split
+			b.Trees[0].DefaultLeft[0] = defaultLeft
+			for _, x := range append(append([]float32{}, values...), nan) {
+				want := float32(2) // right leaf
+				if x != x && defaultLeft || x == x && x < split {
+					want = -1
+				}
+				out := make([]float32, 1)
+				b.PredictRow([]float32{x, 0}, out)
+				batch, err := b.Predict(&dataset.Dense{Rows: 1, Cols: 2, X: []float32{x, 0}}, PredictOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out[0] != want || batch[0] != want {
+					t.Errorf("split %v defaultLeft %v x %v: PredictRow %v, Predict %v, want %v",
+						split, defaultLeft, x, out[0], batch[0], want)
+				}
+			}
+		}
+	}
 }

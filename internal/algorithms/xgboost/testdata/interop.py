@@ -1,7 +1,7 @@
 """Interoperability oracle for package xgboost, run by its tests with /usr/bin/python3 (Debian's XGBoost 1.7.4).
 
   interop.py train ABALONE_CSV OUTDIR   trains one small model per case with the real XGBoost, saves each as
-                                        OUTDIR/<case>.json, the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
+                                        OUTDIR/<case>.json (and the legacy binary OUTDIR/<case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
                                         row-major, NaN = missing) and XGBoost's predictions as
                                         OUTDIR/<case>.{pred,margin,leaf}.f32; OUTDIR/cases.json lists the cases.
   interop.py predict OUTDIR SUFFIX      loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
@@ -12,9 +12,12 @@ import os
 import sys
 import warnings
 
-import numpy as np
-import pandas as pd
-import xgboost as xgb
+try:
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+except ImportError as e:
+    sys.exit("%s: %s (apt-get install python3-xgboost python3-pandas)" % (sys.executable, e))
 
 warnings.filterwarnings("ignore")
 
@@ -64,12 +67,13 @@ def train(csv, out):
     dm = xgb.DMatrix(X, label=y)
     listed = []
     for name, params, label, rounds in cases(y):
-        params = dict(params, seed=params.get("seed", 1), nthread=2)
+        params = dict(params, seed=params.get("seed", 1), nthread=1)
         bst = xgb.train(params, xgb.DMatrix(X, label=label), rounds)
         bst.save_model(os.path.join(out, name + ".json"))
+        bst.save_model(os.path.join(out, name + ".bin"))  # the legacy binary format
         write_preds(bst, dm, os.path.join(out, name))
         listed.append({"name": name, "data": "X.f32", "rows": X.shape[0], "cols": X.shape[1],
-                       "objective": params["objective"]})
+                       "objective": params["objective"], "binary": True})
 
     # A categorical model: feature 0 holds category codes 0..5 (some missing).
     rng = np.random.default_rng(3)
@@ -79,7 +83,7 @@ def train(csv, out):
     target = np.where(np.isin(codes, [1, 4]), 3.0, 0.0) + num
     df = pd.DataFrame({"c": pd.Categorical(codes, categories=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), "n": num})
     cat_dm = xgb.DMatrix(df, label=target, enable_categorical=True)
-    bst = xgb.train({"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 2}, cat_dm, 5)
+    bst = xgb.train({"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 1}, cat_dm, 5)
     bst.save_model(os.path.join(out, "categorical.json"))
     Xcat = np.stack([codes, num], axis=1).astype(np.float32)
     Xcat.tofile(os.path.join(out, "Xcat.f32"))
