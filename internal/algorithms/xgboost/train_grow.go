@@ -423,13 +423,6 @@ func accumulate[B binType](hist []ghSum, m *binMatrix[B], rows []uint32, gp []gr
 	}
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // partitionBlock is the number of rows one partition task handles.
 const partitionBlock = 16384
 
@@ -465,7 +458,7 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			l, r := 0, len(rows)
 			for k, row := range rows {
 				v := int(col[row])
-				left := b2i(v <= bin) | b2i(v == leftMissing)
+				left := int(b2i(v <= bin) | b2i(v == leftMissing))
 				gv := gps[k]
 				tmp[l], tmpGp[l] = row, gv
 				tmp[r-1], tmpGp[r-1] = row, gv
