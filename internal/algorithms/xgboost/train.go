@@ -197,12 +197,24 @@ func (t *trainer) subsample(gp []gradPair) {
 	}
 }
 
-// addLeaves adds every leaf's value to the training margins of its rows.
+// addLeaves adds every leaf's value to the training margins of its rows, in chunks of rows so that
+// one large leaf does not leave a thread idle.
 func (t *trainer) addLeaves(margin []float32, leaves []leafSpan, k, class int) {
-	parallelRange(len(leaves), t.nthread, 1, func(lo, hi int) {
-		for _, l := range leaves[lo:hi] {
-			for _, r := range l.rows {
-				margin[int(r)*k+class] += l.value
+	const chunk = 1 << 14
+	type span struct {
+		rows  []uint32
+		value float32
+	}
+	var spans []span
+	for _, l := range leaves {
+		for lo := 0; lo < len(l.rows); lo += chunk {
+			spans = append(spans, span{l.rows[lo:min(lo+chunk, len(l.rows))], l.value})
+		}
+	}
+	parallelRange(len(spans), t.nthread, 1, func(lo, hi int) {
+		for _, s := range spans[lo:hi] {
+			for _, r := range s.rows {
+				margin[int(r)*k+class] += s.value
 			}
 		}
 	})
