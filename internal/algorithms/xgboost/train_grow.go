@@ -42,7 +42,7 @@ func quantise[B binType](x []float32, rows, cols int, c cuts, nthread int) *binM
 			for f := 0; f < cols; f++ {
 				v := x[r*cols+f]
 				b := B(m.nbins[f])
-				if v == v {
+				if v == v && m.nbins[f] > 0 {
 					b = B(binOf(c.bounds[f], v))
 				}
 				m.bins[r*cols+f] = b

@@ -39,6 +39,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 		var pairs []vw
 		for f := lo; f < hi; f++ {
 			var summary []summaryEntry
+			nan := 0
 			if d.Weight == nil {
 				vals = vals[:0]
 				for r := 0; r < d.Rows; r++ {
@@ -58,7 +59,9 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 			} else {
 				pairs = pairs[:0]
 				for r := 0; r < d.Rows; r++ {
-					if v := d.X[r*d.Cols+f]; v == v && d.Weight[r] > 0 {
+					if v := d.X[r*d.Cols+f]; v != v {
+						nan++
+					} else if d.Weight[r] > 0 {
 						pairs = append(pairs, vw{v, d.Weight[r]})
 					}
 				}
@@ -81,10 +84,12 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 			present := 0
 			if d.Weight == nil {
 				present = len(vals)
+				nan = d.Rows - present
 			} else {
-				present = len(pairs)
+				present = len(pairs) // rows of weight 0 do not count, as in XGBoost
 			}
-			c.missing[f] = present < d.Rows
+			// a feature with no (weighted) value has no bins: all its values take the missing code
+			c.missing[f] = nan > 0 || present == 0
 			bins := min(present, maxBin)
 			summary = prune(prune(summary, min(present, 8*maxBin)), bins+1)
 			c.bounds[f], c.minVal[f] = cutsFromSummary(summary, bins)

@@ -433,3 +433,39 @@ func walk(t *Tree, x []float32) int32 {
 	}
 	return i
 }
+
+// TestDegenerateData trains on an all-missing feature, a constant feature, a single row and constant
+// labels: no panic, a valid model, and the predictor reproduces the training margins.
+func TestDegenerateData(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name string
+		d    *dataset.Dense
+	}{
+		{"all missing and constant features", &dataset.Dense{Rows: 4, Cols: 3,
+			X: []float32{nan, 7, 1, nan, 7, 2, nan, 7, 3, nan, 7, 4}, Label: []float32{1, 2, 3, 4}}},
+		{"one row", &dataset.Dense{Rows: 1, Cols: 2, X: []float32{1, 2}, Label: []float32{5}}},
+		{"constant label", &dataset.Dense{Rows: 3, Cols: 1, X: []float32{1, 2, 3}, Label: []float32{2, 2, 2}}},
+		{"zero weights", &dataset.Dense{Rows: 3, Cols: 1, X: []float32{1, 2, 3}, Label: []float32{2, 3, 4},
+			Weight: []float32{0, 0, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustParams(t, map[string]string{"num_round": "3", "min_child_weight": "0"})
+			var log bytes.Buffer
+			b, err := Train(context.Background(), p, tt.d, []Eval{{"train", tt.d}}, &log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pred, err := b.Predict(tt.d, PredictOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+			want := "train-rmse:" + formatScore(evalMetric("rmse", tt.d, pred, 1))
+			if !strings.HasSuffix(lines[len(lines)-1], want) {
+				t.Errorf("last log line %q, predictor gives %s", lines[len(lines)-1], want)
+			}
+		})
+	}
+}
