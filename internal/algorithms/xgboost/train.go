@@ -85,6 +85,13 @@ func checkData(d *dataset.Dense, what string, cols int, loss lossFunc) error {
 	case cols >= 0 && d.Cols != cols:
 		return errs.E(errs.Invalid, "%s has %d features, the training data %d", what, d.Cols, cols)
 	}
+	for i, v := range d.X {
+		if math.IsInf(float64(v), 0) {
+			// as XGBoost: "Input data contains `inf` or a value too large"
+			return errs.E(errs.Invalid, "%s row %d column %d: value %g is infinite (missing values are NaN or empty)",
+				what, i/d.Cols+1, i%d.Cols+1, v)
+		}
+	}
 	for i, w := range d.Weight {
 		if !(w >= 0) || math.IsInf(float64(w), 0) {
 			return errs.E(errs.Invalid, "%s row %d: weight %g is not a finite number ≥ 0", what, i+1, w)

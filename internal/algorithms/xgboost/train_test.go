@@ -367,6 +367,8 @@ func TestTrainRejectsBadData(t *testing.T) {
 		want  string
 	}{
 		{&dataset.Dense{}, nil, nil, "training data is empty"},
+		{&dataset.Dense{Rows: 2, Cols: 2, X: []float32{1, 2, 3, float32(math.Inf(-1))}, Label: []float32{1, 2}}, nil, nil,
+			"training data row 2 column 2: value -Inf is infinite"},
 		{noLabel, nil, nil, "training data has no labels"},
 		{weights, nil, nil, "training data row 2: weight -1"},
 		{tr, []Eval{{"validation", narrow}}, nil, "validation data has 2 features, the training data 10"},
