@@ -301,19 +301,27 @@ func formatScore(v float64) string {
 	return strconv.FormatFloat(v, 'f', 5, 64)
 }
 
-// pyFloat formats v as Python's str(float) does.
+// pyFloat formats v as Python's repr(float) (which xgboost.train stores as best_score): the shortest
+// digits that read back as v, in plain notation when the decimal exponent is in [-4, 16), else in
+// exponent notation, and ".0" after an integral plain number.
 func pyFloat(v float64) string {
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	case v == 0:
+		return strconv.FormatFloat(v, 'f', 1, 64) // "0.0" or "-0.0"
 	}
-	if math.IsInf(v, 0) {
-		return map[bool]string{true: "inf", false: "-inf"}[v > 0]
+	if exp := int(math.Floor(math.Log10(math.Abs(v)))); exp < -4 || exp >= 16 {
+		return strconv.FormatFloat(v, 'e', -1, 64) // Go writes the exponent as Python does: e-05, e+16
 	}
-	if !strings.ContainsAny(s, ".e") {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
 		s += ".0"
 	}
-	// Python writes exponents with at least two digits, as Go does; Go's plain notation ends at 1e21 as Python's does.
 	return s
 }
 

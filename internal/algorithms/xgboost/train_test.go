@@ -346,6 +346,18 @@ func TestLogAndEarlyStopping(t *testing.T) {
 	}
 }
 
+func TestPyFloat(t *testing.T) {
+	tenth, fifth := 0.1, 0.2 // variables: a constant 0.1+0.2 would be exactly 0.3
+	// the values Python 3.11 prints with repr()
+	for v, want := range map[float64]string{2.25: "2.25", 3: "3.0", 1234567: "1234567.0", 0.0001: "0.0001",
+		0.00001234: "1.234e-05", 1e16: "1e+16", 2.5e17: "2.5e+17", 0: "0.0", tenth + fifth: "0.30000000000000004",
+		math.NaN(): "nan", -1.5: "-1.5"} {
+		if got := pyFloat(v); got != want {
+			t.Errorf("pyFloat(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestTrainStopsOnCancel(t *testing.T) {
 	tr, _, _ := abaloneSplits(t)
 	ctx, cancel := context.WithCancel(context.Background())
