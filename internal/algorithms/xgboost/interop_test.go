@@ -242,3 +242,57 @@ func BenchmarkPredict(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*d.Rows), "ns/row")
 	b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N*d.Rows), "cpu-ns/row")
 }
+
+// TestGoBuiltModelsLoadInXGBoost builds models the way the trainer does (no objective parameters, no
+// attributes), saves them, and checks that the real XGBoost loads them and predicts what Go predicts.
+func TestGoBuiltModelsLoadInXGBoost(t *testing.T) {
+	requireXGBoost(t)
+	dir := t.TempDir()
+	d := &dataset.Dense{Rows: 6, Cols: 2, X: []float32{0, 1, 0.5, 0, nan, 2, -3, nan, 0.49, 0.51, 7, -7}}
+	raw := make([]byte, 4*len(d.X))
+	for i, v := range d.X {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	data := filepath.Join(dir, "X.f32")
+	if err := os.WriteFile(data, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	softprob := stump("multi:softprob", 0.5)
+	softprob.Learner.NumClass = 2
+	second := softprob.Trees[0]
+	second.SplitIndices = []int32{1, 0, 0}
+	second.DefaultLeft = []bool{true, false, false}
+	softprob.Trees = append(softprob.Trees, second)
+	softprob.TreeInfo = []int{0, 1}
+	models := map[string]*Booster{
+		"squarederror": stump("reg:squarederror", 0.5),
+		"logistic":     stump("binary:logistic", 0.25),
+		"poisson":      stump("count:poisson", 3),
+		"softprob":     softprob,
+	}
+	args := []string{"predict-models", data, "6", "2"}
+	for name, b := range models {
+		b.Obj.Params = nil
+		path := filepath.Join(dir, name+".json")
+		if err := b.SaveModel(path); err != nil {
+			t.Fatalf("%s: SaveModel: %v", name, err)
+		}
+		args = append(args, path)
+	}
+	runPython(t, args...)
+	for name, b := range models {
+		for _, m := range []struct {
+			ext string
+			opt PredictOptions
+		}{{"pred", PredictOptions{}}, {"margin", PredictOptions{OutputMargin: true}}, {"leaf", PredictOptions{PredLeaf: true}}} {
+			got, err := b.Predict(d, m.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := readF32(t, filepath.Join(dir, name+"."+m.ext))
+			if diff := maxDiff(got, want); diff > 1e-6 {
+				t.Errorf("%s %s: Go %v, XGBoost %v", name, m.ext, got, want)
+			}
+		}
+	}
+}

@@ -477,7 +477,8 @@ func (b *Booster) SaveModel(path string) (err error) {
 
 // WriteJSON writes b in the JSON form XGBoost 1.7.4's save_model writes: compact, keys sorted, floats in
 // XGBoost's shortest "1.5E-1" notation, learner parameters as strings. A model read from XGBoost is written
-// back byte for byte (apart from the version, which is always XGBoostVersion).
+// back byte for byte (apart from the version, which is always XGBoostVersion). When Obj.Params is nil,
+// XGBoost's default parameter sections for the objective are written (XGBoost needs them to load it).
 func (b *Booster) WriteJSON(w io.Writer) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -535,9 +536,13 @@ func (b *Booster) WriteJSON(w io.Writer) error {
 	e.raw(`,"num_target":`)
 	e.str(strconv.Itoa(max(b.Learner.NumTarget, 1)))
 	e.raw(`},"objective":{`)
-	keys := make([]string, 0, len(b.Obj.Params)+1)
+	params := b.Obj.Params
+	if params == nil {
+		params = DefaultObjectiveParams(b.Obj.Name, b.Learner.NumClass)
+	}
+	keys := make([]string, 0, len(params)+1)
 	keys = append(keys, "name")
-	for k := range b.Obj.Params {
+	for k := range params {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -550,11 +555,11 @@ func (b *Booster) WriteJSON(w io.Writer) error {
 		if k == "name" {
 			e.str(b.Obj.Name)
 		} else {
-			e.stringMap(b.Obj.Params[k])
+			e.stringMap(params[k])
 		}
 	}
 	e.raw(`}},"version":[`)
-	for i, v := range XGBoostVersion {
+	for i, v := range XGBoostVersion() {
 		if i > 0 {
 			e.raw(",")
 		}

@@ -4,6 +4,9 @@
                                         OUTDIR/<case>.json (and the legacy binary OUTDIR/<case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
                                         row-major, NaN = missing) and XGBoost's predictions as
                                         OUTDIR/<case>.{pred,margin,leaf}.f32; OUTDIR/cases.json lists the cases.
+  interop.py predict-models DATA ROWS COLS MODEL.json...
+                                        predicts DATA (float32 rows) with each MODEL.json into
+                                        MODEL.{pred,margin,leaf}.
   interop.py predict OUTDIR SUFFIX      loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
                                         OUTDIR/<case>SUFFIX.{pred,margin,leaf}.f32.
 """
@@ -109,8 +112,16 @@ def predict(out, suffix):
         write_preds(bst, dm, os.path.join(out, c["name"] + suffix))
 
 
+def predict_models(data, rows, cols, *models):
+    X = np.fromfile(data, dtype=np.float32).reshape(int(rows), int(cols))
+    for model in models:
+        write_preds(xgb.Booster(model_file=model), xgb.DMatrix(X), model[:-len(".json")])
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "train":
         train(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "predict-models":
+        predict_models(*sys.argv[2:])
     else:
         predict(sys.argv[2], sys.argv[3])
