@@ -50,8 +50,9 @@ type LearnerModelParam struct {
 	BoostFromAverage bool // XGBoost writes true by default
 }
 
-// XGBoostVersion is the version WriteJSON and SaveModel write into the model: the format is XGBoost 1.7.4's.
-func XGBoostVersion() [3]int { return [3]int{1, 7, 4} }
+// XGBoostVersion is the version WriteJSON and SaveModel write into the model (the format is XGBoost
+// 1.7.4's). Treat it as a constant: the writer does not read it.
+var XGBoostVersion = [3]int{1, 7, 4}
 
 // Objective is learner.objective: the objective's name and its parameter sections as XGBoost writes them,
 // e.g. {"reg_loss_param": {"scale_pos_weight": "1"}}. Values are strings in XGBoost's own formatting

@@ -87,7 +87,7 @@ func TestTrainerBuiltRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadModel: %v", err)
 	}
-	b.Version = XGBoostVersion()
+	b.Version = XGBoostVersion
 	b.NumParallelTree, b.BoosterName, b.Trees[0].SplitType = 1, "gbtree", []uint8{0, 0, 0}
 	back.Attributes = nil
 	if diff := cmp.Diff(b, back, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
