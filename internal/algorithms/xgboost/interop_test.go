@@ -179,8 +179,11 @@ func TestXGBoostInterop(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	// XGBoost reads the files Go wrote and predicts exactly what it predicted from its own.
-	runPython(t, "predict", dir, ".go")
+	// XGBoost reads the files Go wrote and predicts exactly what it predicted from its own; in the same
+	// run it predicts with models built the way the trainer builds them.
+	built, checkBuilt := goBuiltModels(t, filepath.Join(dir, "built"))
+	runPython(t, append([]string{"predict", dir, ".go"}, built...)...)
+	checkBuilt()
 	for _, c := range cases {
 		for _, m := range modes {
 			got := readF32(t, filepath.Join(dir, c.Name+".go."+m.ext))
@@ -243,11 +246,13 @@ func BenchmarkPredict(b *testing.B) {
 	b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N*d.Rows), "cpu-ns/row")
 }
 
-// TestGoBuiltModelsLoadInXGBoost builds models the way the trainer does (no objective parameters, no
-// attributes), saves them, and checks that the real XGBoost loads them and predicts what Go predicts.
-func TestGoBuiltModelsLoadInXGBoost(t *testing.T) {
-	requireXGBoost(t)
-	dir := t.TempDir()
+// goBuiltModels builds models the way the trainer does (no objective parameters, no attributes) and saves
+// them into dir. It returns the arguments of interop.py's predict-models and a check, to call after
+// XGBoost predicted, that XGBoost loaded them and predicts what Go predicts.
+func goBuiltModels(t *testing.T, dir string) (args []string, check func()) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	d := &dataset.Dense{Rows: 6, Cols: 2, X: []float32{0, 1, 0.5, 0, nan, 2, -3, nan, 0.49, 0.51, 7, -7}}
 	raw := make([]byte, 4*len(d.X))
 	for i, v := range d.X {
@@ -270,7 +275,7 @@ func TestGoBuiltModelsLoadInXGBoost(t *testing.T) {
 		"poisson":      stump("count:poisson", 3),
 		"softprob":     softprob,
 	}
-	args := []string{"predict-models", data, "6", "2"}
+	args = []string{data, "6", "2"}
 	for name, b := range models {
 		b.Obj.Params = nil
 		path := filepath.Join(dir, name+".json")
@@ -279,19 +284,20 @@ func TestGoBuiltModelsLoadInXGBoost(t *testing.T) {
 		}
 		args = append(args, path)
 	}
-	runPython(t, args...)
-	for name, b := range models {
-		for _, m := range []struct {
-			ext string
-			opt PredictOptions
-		}{{"pred", PredictOptions{}}, {"margin", PredictOptions{OutputMargin: true}}, {"leaf", PredictOptions{PredLeaf: true}}} {
-			got, err := b.Predict(d, m.opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := readF32(t, filepath.Join(dir, name+"."+m.ext))
-			if diff := maxDiff(got, want); diff > 1e-6 {
-				t.Errorf("%s %s: Go %v, XGBoost %v", name, m.ext, got, want)
+	return args, func() {
+		for name, b := range models {
+			for _, m := range []struct {
+				ext string
+				opt PredictOptions
+			}{{"pred", PredictOptions{}}, {"margin", PredictOptions{OutputMargin: true}}, {"leaf", PredictOptions{PredLeaf: true}}} {
+				got, err := b.Predict(d, m.opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := readF32(t, filepath.Join(dir, name+"."+m.ext))
+				if diff := maxDiff(got, want); diff > 1e-6 {
+					t.Errorf("%s %s: Go %v, XGBoost %v", name, m.ext, got, want)
+				}
 			}
 		}
 	}

@@ -7,7 +7,8 @@
   interop.py predict-models DATA ROWS COLS MODEL.json...
                                         predicts DATA (float32 rows) with each MODEL.json into
                                         MODEL.{pred,margin,leaf}.
-  interop.py predict OUTDIR SUFFIX      loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
+  interop.py predict OUTDIR SUFFIX [DATA ROWS COLS MODEL.json...]
+                                        then as predict-models; before that it loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
                                         OUTDIR/<case>SUFFIX.{pred,margin,leaf}.f32.
 """
 import json
@@ -97,7 +98,7 @@ def train(csv, out):
         json.dump(listed, f)
 
 
-def predict(out, suffix):
+def predict(out, suffix, *extra):
     with open(os.path.join(out, "cases.json")) as f:
         listed = json.load(f)
     for c in listed:
@@ -110,6 +111,8 @@ def predict(out, suffix):
         else:
             dm = xgb.DMatrix(X)
         write_preds(bst, dm, os.path.join(out, c["name"] + suffix))
+    if extra:
+        predict_models(*extra)
 
 
 def predict_models(data, rows, cols, *models):
@@ -124,4 +127,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "predict-models":
         predict_models(*sys.argv[2:])
     else:
-        predict(sys.argv[2], sys.argv[3])
+        predict(*sys.argv[2:])
