@@ -79,7 +79,7 @@ func maxDiff(got, want []float32) float64 {
 }
 
 // TestXGBoostInterop trains models for every supported objective with the real XGBoost 1.7.4 and checks
-// that this package reads them (JSON and legacy binary), predicts what XGBoost predicts (normal, margin,
+// that this package reads them (JSON, UBJSON and legacy binary), predicts what XGBoost predicts (normal, margin,
 // leaf), writes them back
 // byte for byte, and that XGBoost predicts identically from the files Go wrote.
 func TestXGBoostInterop(t *testing.T) {
@@ -139,19 +139,23 @@ func TestXGBoostInterop(t *testing.T) {
 					}
 				}
 			}
+			other := []string{".ubj"} // the same model in XGBoost's other formats
 			if c.Binary {
-				bin, err := LoadModel(filepath.Join(dir, c.Name+".bin"))
+				other = append(other, ".bin")
+			}
+			for _, ext := range other {
+				ob, err := LoadModel(filepath.Join(dir, c.Name+ext))
 				if err != nil {
-					t.Fatalf("LoadModel of the legacy binary model: %v", err)
+					t.Fatalf("LoadModel(%s%s): %v", c.Name, ext, err)
 				}
 				for _, m := range modes {
-					got, err := bin.Predict(d, m.opt)
+					got, err := ob.Predict(d, m.opt)
 					if err != nil {
 						t.Fatal(err)
 					}
 					want := readF32(t, filepath.Join(dir, c.Name+"."+m.ext))
 					if diff := maxDiff(got, want); diff > tol {
-						t.Errorf("legacy binary %s: max |Go - XGBoost| = %g, want ≤ %g", m.ext, diff, tol)
+						t.Errorf("%s model, %s: max |Go - XGBoost| = %g, want ≤ %g", ext, m.ext, diff, tol)
 					}
 				}
 			}

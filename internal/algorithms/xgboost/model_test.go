@@ -123,7 +123,8 @@ func TestReadModelErrors(t *testing.T) {
 		{"empty", "", "the file is empty"},
 		{"not json", "PK\x03\x04zip", "it is neither JSON nor XGBoost's legacy binary format: the legacy binary model is truncated or corrupt at byte 0 (learner parameters)"},
 		{"truncated legacy binary", string(readTestdata(t, "small.bin")[:300]), "the legacy binary model is truncated or corrupt at byte 177 (gbtree parameters)"},
-		{"ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "UBJSON"},
+		{"truncated ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "the UBJSON model is truncated or corrupt at byte 18 (object key)"},
+		{"ubjson bad marker", "{L\x00\x00\x00\x00\x00\x00\x00\x07learnerX", "the UBJSON model is truncated or corrupt at byte 17 (unknown marker 'X')"},
 		{"truncated", small[:len(small)/2], "the JSON is truncated"},
 		{"syntax", `{"learner":}`, "JSON syntax error at byte 12"},
 		{"no version", `{"learner":{}}`, "no version"},
@@ -172,6 +173,21 @@ func TestReadLegacyBinary(t *testing.T) {
 	js.Version[2] = 0
 	if diff := cmp.Diff(js, bin, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("binary and JSON models differ (-json +binary):\n%s", diff)
+	}
+}
+
+func TestReadUBJSON(t *testing.T) {
+	// small.ubj is small.json saved by XGBoost 1.7.4 as UBJSON.
+	ubj, err := ReadModel(bytes.NewReader(readTestdata(t, "small.ubj")), "small.ubj")
+	if err != nil {
+		t.Fatalf("ReadModel(small.ubj): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(js, ubj, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("UBJSON and JSON models differ (-json +ubjson):\n%s", diff)
 	}
 }
 
@@ -306,7 +322,7 @@ func TestFormatFloat(t *testing.T) {
 }
 
 func FuzzReadModel(f *testing.F) {
-	for _, name := range []string{"small.json", "categorical.json", "small.bin"} {
+	for _, name := range []string{"small.json", "categorical.json", "small.bin", "small.ubj"} {
 		s := readTestdata(f, name)
 		f.Add(s)
 		f.Add(s[:len(s)/3])

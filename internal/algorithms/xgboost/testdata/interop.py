@@ -1,7 +1,7 @@
 """Interoperability oracle for package xgboost, run by its tests with /usr/bin/python3 (Debian's XGBoost 1.7.4).
 
   interop.py train ABALONE_CSV OUTDIR   trains one small model per case with the real XGBoost, saves each as
-                                        OUTDIR/<case>.json (and the legacy binary OUTDIR/<case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
+                                        OUTDIR/<case>.json (and as UBJSON <case>.ubj, legacy binary <case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
                                         row-major, NaN = missing) and XGBoost's predictions as
                                         OUTDIR/<case>.{pred,margin,leaf}.f32; OUTDIR/cases.json lists the cases.
   interop.py predict-models DATA ROWS COLS MODEL.json...
@@ -75,6 +75,7 @@ def train(csv, out):
         bst = xgb.train(params, xgb.DMatrix(X, label=label), rounds)
         bst.save_model(os.path.join(out, name + ".json"))
         bst.save_model(os.path.join(out, name + ".bin"))  # the legacy binary format
+        bst.save_model(os.path.join(out, name + ".ubj"))
         write_preds(bst, dm, os.path.join(out, name))
         listed.append({"name": name, "data": "X.f32", "rows": X.shape[0], "cols": X.shape[1],
                        "objective": params["objective"], "binary": True})
@@ -89,6 +90,7 @@ def train(csv, out):
     cat_dm = xgb.DMatrix(df, label=target, enable_categorical=True)
     bst = xgb.train({"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 1}, cat_dm, 5)
     bst.save_model(os.path.join(out, "categorical.json"))
+    bst.save_model(os.path.join(out, "categorical.ubj"))
     Xcat = np.stack([codes, num], axis=1).astype(np.float32)
     Xcat.tofile(os.path.join(out, "Xcat.f32"))
     write_preds(bst, cat_dm, os.path.join(out, "categorical"))
