@@ -123,7 +123,8 @@ func TestReadModelErrors(t *testing.T) {
 		{"empty", "", "the file is empty"},
 		{"not json", "PK\x03\x04zip", "it is neither JSON nor XGBoost's legacy binary format: the legacy binary model is truncated or corrupt at byte 0 (learner parameters)"},
 		{"truncated legacy binary", string(readTestdata(t, "small.bin")[:300]), "the legacy binary model is truncated or corrupt at byte 177 (gbtree parameters)"},
-		{"ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "UBJSON"},
+		{"truncated ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "the UBJSON model is truncated or corrupt at byte 18 (object key)"},
+		{"ubjson bad marker", "{L\x00\x00\x00\x00\x00\x00\x00\x07learnerX", "the UBJSON model is truncated or corrupt at byte 17 (unknown marker 'X')"},
 		{"truncated", small[:len(small)/2], "the JSON is truncated"},
 		{"syntax", `{"learner":}`, "JSON syntax error at byte 12"},
 		{"no version", `{"learner":{}}`, "no version"},
@@ -172,6 +173,21 @@ func TestReadLegacyBinary(t *testing.T) {
 	js.Version[2] = 0
 	if diff := cmp.Diff(js, bin, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("binary and JSON models differ (-json +binary):\n%s", diff)
+	}
+}
+
+func TestReadUBJSON(t *testing.T) {
+	// small.ubj is small.json saved by XGBoost 1.7.4 as UBJSON.
+	ubj, err := ReadModel(bytes.NewReader(readTestdata(t, "small.ubj")), "small.ubj")
+	if err != nil {
+		t.Fatalf("ReadModel(small.ubj): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(js, ubj, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("UBJSON and JSON models differ (-json +ubjson):\n%s", diff)
 	}
 }
 
@@ -306,7 +322,7 @@ func TestFormatFloat(t *testing.T) {
 }
 
 func FuzzReadModel(f *testing.F) {
-	for _, name := range []string{"small.json", "categorical.json", "small.bin"} {
+	for _, name := range []string{"small.json", "categorical.json", "small.bin", "small.ubj"} {
 		s := readTestdata(f, name)
 		f.Add(s)
 		f.Add(s[:len(s)/3])
@@ -404,4 +420,120 @@ func TestSplitRuleEdgeCases(t *testing.T) {
 			}
 		}
 	}
+}
+
+// referenceMargin walks the XGBoost arrays of every tree with XGBoost's rule, as plainly as possible.
+func referenceMargin(b *Booster, x []float32) []float32 {
+	obj, _ := objectiveOf(b.Obj.Name)
+	m := make([]float32, b.numGroups())
+	for g := range m {
+		m[g] = obj.probToMargin(b.Learner.BaseScore)
+	}
+	for ti := range b.Trees {
+		t := &b.Trees[ti]
+		i := int32(0)
+		for t.LeftChildren[i] != -1 {
+			v := float32(math.NaN())
+			if f := int(t.SplitIndices[i]); f < len(x) {
+				v = x[f]
+			}
+			switch {
+			case v != v && t.DefaultLeft[i], v == v && v < t.SplitConditions[i]:
+				i = t.LeftChildren[i]
+			default:
+				i = t.RightChildren[i]
+			}
+		}
+		m[b.TreeInfo[ti]] += t.SplitConditions[i]
+	}
+	return m
+}
+
+// FuzzPredictMatchesReference grows random trees from the fuzz input and checks the compiled predictor
+// (batch and single-row, full and short rows) against referenceMargin.
+func FuzzPredictMatchesReference(f *testing.F) {
+	f.Add([]byte{3, 1, 200, 7, 9, 0, 255, 128, 64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice over"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		next := func() byte {
+			if len(data) == 0 {
+				return 0
+			}
+			c := data[0]
+			data = data[1:]
+			return c
+		}
+		specials := []float32{0, float32(math.Copysign(0, -1)), nan, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45}
+		value := func() float32 {
+			c := next()
+			if c < 24 {
+				return specials[int(c)%len(specials)]
+			}
+			return float32(int(c)-128) / 16
+		}
+		const nf = 3
+		b := &Booster{
+			Learner: LearnerModelParam{BaseScore: 0.5, NumFeature: nf, NumTarget: 1},
+			Obj:     Objective{Name: "reg:squarederror"},
+		}
+		for range 1 + int(next()%4) {
+			tr := Tree{}
+			add := func(parent int32) int32 {
+				tr.LeftChildren = append(tr.LeftChildren, -1)
+				tr.RightChildren = append(tr.RightChildren, -1)
+				tr.Parents = append(tr.Parents, parent)
+				tr.SplitIndices = append(tr.SplitIndices, 0)
+				tr.SplitConditions = append(tr.SplitConditions, float32(int(next())-128)/8)
+				tr.DefaultLeft = append(tr.DefaultLeft, false)
+				tr.BaseWeights = append(tr.BaseWeights, 0)
+				tr.LossChanges = append(tr.LossChanges, 0)
+				tr.SumHessian = append(tr.SumHessian, 0)
+				return int32(len(tr.LeftChildren) - 1)
+			}
+			add(RootParent)
+			for i := int32(0); i < int32(len(tr.LeftChildren)) && len(tr.LeftChildren) < 40; i++ {
+				if next()%3 == 0 {
+					continue // stays a leaf
+				}
+				tr.SplitIndices[i] = int32(next() % nf)
+				tr.SplitConditions[i] = value()
+				tr.DefaultLeft[i] = next()%2 == 0
+				l := add(i)
+				r := add(i)
+				tr.LeftChildren[i], tr.RightChildren[i] = l, r
+			}
+			b.Trees = append(b.Trees, tr)
+			b.TreeInfo = append(b.TreeInfo, 0)
+		}
+		rows := 70 // more than one block
+		d := &dataset.Dense{Rows: rows, Cols: nf, X: make([]float32, rows*nf)}
+		for i := range d.X {
+			d.X[i] = value()
+		}
+		got, err := b.Predict(d, PredictOptions{OutputMargin: true})
+		if err != nil {
+			t.Fatalf("Predict: %v", err)
+		}
+		short := &dataset.Dense{Rows: rows, Cols: 1, X: make([]float32, rows)}
+		for r := 0; r < rows; r++ {
+			short.X[r] = d.X[r*nf]
+		}
+		gotShort, err := b.Predict(short, PredictOptions{OutputMargin: true})
+		if err != nil {
+			t.Fatalf("Predict short rows: %v", err)
+		}
+		row := make([]float32, 1)
+		for r := 0; r < rows; r++ {
+			want := referenceMargin(b, d.Row(r))[0]
+			b.PredictRowWith(d.Row(r), row, PredictOptions{OutputMargin: true})
+			if got[r] != want || row[0] != want {
+				t.Fatalf("row %d %v: Predict %v, PredictRow %v, reference %v", r, d.Row(r), got[r], row[0], want)
+			}
+			wantShort := referenceMargin(b, short.Row(r))[0]
+			b.PredictRowWith(short.Row(r), row, PredictOptions{OutputMargin: true})
+			if gotShort[r] != wantShort || row[0] != wantShort {
+				t.Fatalf("short row %d %v: Predict %v, PredictRow %v, reference %v", r, short.Row(r), gotShort[r], row[0], wantShort)
+			}
+		}
+	})
 }

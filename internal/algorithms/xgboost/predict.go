@@ -331,7 +331,7 @@ func (f *forest) rowLeaf(t int, x []float32) int32 {
 }
 
 // PredictRow predicts one row into out, which must hold OutputsPerRow(PredictOptions{}) values. Features
-// beyond len(x) count as missing. It does not allocate (unless num_class > 64 with multi:softmax) and is
+// beyond len(x) count as missing; values beyond NumFeatures are ignored (Predict rejects such data). It does not allocate (unless num_class > 64 with multi:softmax) and is
 // safe for concurrent use. On a Booster that fails Validate it writes NaN.
 func (b *Booster) PredictRow(x []float32, out []float32) {
 	b.PredictRowWith(x, out, PredictOptions{})
