@@ -364,10 +364,14 @@ func (t *trainer) newBooster() *Booster {
 		}
 		params["poisson_regression_param"]["max_delta_step"] = FormatParam(float32(mds))
 	}
+	numClass := 0
+	if t.loss.k > 1 {
+		numClass = t.p.NumClass
+	}
 	b := &Booster{
 		Version:    XGBoostVersion,
 		Attributes: map[string]string{},
-		Learner: LearnerModelParam{BaseScore: float32(t.p.BaseScore), NumClass: t.p.NumClass,
+		Learner: LearnerModelParam{BaseScore: float32(t.p.BaseScore), NumClass: numClass,
 			NumFeature: t.train.Cols, NumTarget: 1, BoostFromAverage: true},
 		Obj:             Objective{Name: name, Params: params},
 		BoosterName:     "gbtree",

@@ -167,7 +167,7 @@ func paramSpecs() []paramSpec {
 		{names: []string{"num_round", "num_boost_round"}, rng: "1 to 100000", note: "required by SageMaker; defaults to 10 here as in xgboost.train",
 			def: func(p *Params) string { return strconv.Itoa(p.NumRound) },
 			set: intIn(1, 100000, func(p *Params) *int { return &p.NumRound })},
-		{names: []string{"num_class"}, rng: "2 to 10000 (multi:* objectives only)",
+		{names: []string{"num_class"}, rng: "2 to 10000 for multi:* objectives; 0 (or 1) otherwise",
 			def: func(p *Params) string { return strconv.Itoa(p.NumClass) },
 			set: intIn(0, 10000, func(p *Params) *int { return &p.NumClass })},
 		{names: []string{"eta", "learning_rate"}, rng: "[0, ∞)",
