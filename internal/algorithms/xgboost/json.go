@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 )
@@ -188,8 +189,8 @@ func LoadModel(path string) (*Booster, error) {
 	return ReadModel(f, path)
 }
 
-// ReadModel reads an XGBoost 1.x JSON model (as written by Booster.save_model("m.json")); name identifies
-// the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
+// ReadModel reads an XGBoost 1.x model in any format XGBoost 1.7's save_model writes: JSON ("m.json"),
+// UBJSON ("m.ubj") or the legacy binary format (any other name); name identifies the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
 // errs.Invalid error naming the input and the fault.
 func ReadModel(r io.Reader, name string) (*Booster, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
@@ -201,7 +202,7 @@ func ReadModel(r io.Reader, name string) (*Booster, error) {
 	}
 	b, err := decodeModel(data)
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "%s is not a usable XGBoost JSON model: %s", name, errs.Message(err), err)
+		return nil, invalidf(err, "%s is not a usable XGBoost model: ", name)
 	}
 	return b, nil
 }
@@ -211,11 +212,21 @@ func decodeModel(data []byte) (*Booster, error) {
 	if len(trimmed) == 0 {
 		return nil, errs.E(errs.Invalid, "the file is empty")
 	}
-	if trimmed[0] != '{' {
-		if bytes.HasPrefix(data, []byte("binf")) || len(data) > 136 && bytes.Contains(data[:min(len(data), 256)], []byte("gbtree")) {
-			return nil, errs.E(errs.Invalid, "it is XGBoost's legacy binary format; save the model as JSON (save_model(\"model.json\"))")
+	switch {
+	case bytes.HasPrefix(data, []byte("binf")):
+		return decodeLegacy(data)
+	case trimmed[0] != '{':
+		b, err := decodeLegacy(data)
+		if err != nil {
+			return nil, invalidf(err, "it is neither JSON nor XGBoost's legacy binary format: ")
 		}
-		return nil, errs.E(errs.Invalid, "it is not JSON")
+		return b, nil
+	case len(data) > 1 && data[0] == '{' && (data[1] == 'L' || data[1] == 'i' || data[1] == 'U' || data[1] == 'l' || data[1] == 'I'):
+		js, err := ubjsonToJSON(data) // XGBoost's UBJSON format; the same document in binary
+		if err != nil {
+			return nil, err
+		}
+		data = js
 	}
 	var m jsonModel
 	if err := json.Unmarshal(quoteNonFinite(data), &m); err != nil {
@@ -353,16 +364,16 @@ func decodeModel(data []byte) (*Booster, error) {
 		}
 		nodes, err := paramInt(jt.TreeParam, "tree_param", "num_nodes", true)
 		if err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if nodes != len(t.LeftChildren) {
 			return nil, errs.E(errs.Invalid, "tree %d: num_nodes is %d but left_children has %d entries", i, nodes, len(t.LeftChildren))
 		}
 		if t.NumFeature, err = paramInt(jt.TreeParam, "tree_param", "num_feature", false); err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if t.NumDeleted, err = paramInt(jt.TreeParam, "tree_param", "num_deleted", false); err != nil {
-			return nil, errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return nil, invalidf(err, "tree %d: ", i)
 		}
 		if slv, _ := paramInt(jt.TreeParam, "tree_param", "size_leaf_vector", false); slv != 0 {
 			return nil, errs.E(errs.Invalid, "tree %d: vector leaves are not supported", i)
@@ -471,7 +482,8 @@ func (b *Booster) SaveModel(path string) (err error) {
 
 // WriteJSON writes b in the JSON form XGBoost 1.7.4's save_model writes: compact, keys sorted, floats in
 // XGBoost's shortest "1.5E-1" notation, learner parameters as strings. A model read from XGBoost is written
-// back byte for byte (apart from the version, which is always XGBoostVersion).
+// back byte for byte (apart from the version, which is always XGBoostVersion). When Obj.Params is nil,
+// XGBoost's default parameter sections for the objective are written (XGBoost needs them to load it).
 func (b *Booster) WriteJSON(w io.Writer) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -529,9 +541,13 @@ func (b *Booster) WriteJSON(w io.Writer) error {
 	e.raw(`,"num_target":`)
 	e.str(strconv.Itoa(max(b.Learner.NumTarget, 1)))
 	e.raw(`},"objective":{`)
-	keys := make([]string, 0, len(b.Obj.Params)+1)
+	params := b.Obj.Params
+	if params == nil {
+		params = DefaultObjectiveParams(b.Obj.Name, b.Learner.NumClass)
+	}
+	keys := make([]string, 0, len(params)+1)
 	keys = append(keys, "name")
-	for k := range b.Obj.Params {
+	for k := range params {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -544,11 +560,11 @@ func (b *Booster) WriteJSON(w io.Writer) error {
 		if k == "name" {
 			e.str(b.Obj.Name)
 		} else {
-			e.stringMap(b.Obj.Params[k])
+			e.stringMap(params[k])
 		}
 	}
 	e.raw(`}},"version":[`)
-	for i, v := range XGBoostVersion {
+	for i, v := range [3]int{1, 7, 4} { // XGBoostVersion
 		if i > 0 {
 			e.raw(",")
 		}
@@ -578,8 +594,10 @@ func (e *jsonWriter) flush(force bool) error {
 func (e *jsonWriter) raw(s string) { e.buf = append(e.buf, s...) }
 func (e *jsonWriter) int(v int64)  { e.buf = strconv.AppendInt(e.buf, v, 10) }
 
-// str writes a JSON string escaped the way XGBoost's writer escapes it.
+// str writes a JSON string escaped the way XGBoost's writer escapes it. Invalid UTF-8 (possible in names
+// read from a binary model) becomes U+FFFD, as JSON readers would read it.
 func (e *jsonWriter) str(s string) {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	e.buf = append(e.buf, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -1,6 +1,7 @@
 package xgboost
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -14,8 +15,9 @@ import (
 // boosting order, and call Validate before use. Fields map one to one onto the JSON model; the names in
 // the comments are XGBoost's.
 //
-// A Booster caches a compiled form of its trees for prediction. Appending trees or changing the objective,
-// BaseScore or NumClass is noticed; after changing an existing tree in place, call ResetPredictor.
+// A Booster caches a compiled form of its trees for prediction, so use it by pointer and do not copy it.
+// Appending trees or changing the objective, BaseScore, NumClass or NumFeature is noticed; after changing
+// an existing tree in place (or WeightDrop), call ResetPredictor.
 type Booster struct {
 	// Version is the XGBoost version that wrote the model; SaveModel writes XGBoostVersion.
 	Version [3]int
@@ -48,7 +50,8 @@ type LearnerModelParam struct {
 	BoostFromAverage bool // XGBoost writes true by default
 }
 
-// XGBoostVersion is the version SaveModel writes into the model.
+// XGBoostVersion is the version WriteJSON and SaveModel write into the model (the format is XGBoost
+// 1.7.4's). Treat it as a constant: the writer does not read it.
 var XGBoostVersion = [3]int{1, 7, 4}
 
 // Objective is learner.objective: the objective's name and its parameter sections as XGBoost writes them,
@@ -202,7 +205,7 @@ func (b *Booster) Validate() error {
 	}
 	for i := range b.Trees {
 		if err := b.Trees[i].validate(b.Learner.NumFeature); err != nil {
-			return errs.E(errs.Invalid, "tree %d: %s", i, errs.Message(err), err)
+			return invalidf(err, "tree %d: ", i)
 		}
 	}
 	return nil
@@ -285,6 +288,12 @@ func (t *Tree) validate(numFeature int) error {
 		}
 	}
 	return nil
+}
+
+// invalidf returns an errs.Invalid error whose message is the formatted prefix followed by err's message,
+// keeping err's cause (not err itself, whose message would then appear twice).
+func invalidf(err error, format string, args ...any) error {
+	return &errs.Error{Kind: errs.Invalid, Msg: fmt.Sprintf(format, args...) + errs.Message(err), Err: errors.Unwrap(err)}
 }
 
 func (b *Booster) String() string {

@@ -121,8 +121,10 @@ func TestReadModelErrors(t *testing.T) {
 		want  string
 	}{
 		{"empty", "", "the file is empty"},
-		{"not json", "PK\x03\x04zip", "it is not JSON"},
-		{"legacy binary", string(readTestdata(t, "small.bin")), "legacy binary format"},
+		{"not json", "PK\x03\x04zip", "it is neither JSON nor XGBoost's legacy binary format: the legacy binary model is truncated or corrupt at byte 0 (learner parameters)"},
+		{"truncated legacy binary", string(readTestdata(t, "small.bin")[:300]), "the legacy binary model is truncated or corrupt at byte 177 (gbtree parameters)"},
+		{"truncated ubjson", "{L\x00\x00\x00\x00\x00\x00\x00\x07learner{", "the UBJSON model is truncated or corrupt at byte 18 (object key)"},
+		{"ubjson bad marker", "{L\x00\x00\x00\x00\x00\x00\x00\x07learnerX", "the UBJSON model is truncated or corrupt at byte 17 (unknown marker 'X')"},
 		{"truncated", small[:len(small)/2], "the JSON is truncated"},
 		{"syntax", `{"learner":}`, "JSON syntax error at byte 12"},
 		{"no version", `{"learner":{}}`, "no version"},
@@ -147,13 +149,45 @@ func TestReadModelErrors(t *testing.T) {
 				t.Fatalf("ReadModel succeeded, want an error containing %q", tt.want)
 			}
 			msg := errs.Message(err)
-			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost JSON model: ") || !strings.Contains(msg, tt.want) {
+			if !strings.HasPrefix(msg, "m.json is not a usable XGBoost model: ") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error = %q, want it to name m.json and contain %q", msg, tt.want)
 			}
 			if !errs.Is(err, errs.Invalid) {
 				t.Errorf("kind = %v, want Invalid", errs.KindOf(err))
 			}
 		})
+	}
+}
+
+func TestReadLegacyBinary(t *testing.T) {
+	// small.bin and small.json are the same XGBoost 1.7.4 model saved in both formats.
+	bin, err := ReadModel(bytes.NewReader(readTestdata(t, "small.bin")), "small.bin")
+	if err != nil {
+		t.Fatalf("ReadModel(small.bin): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js.FeatureNames = nil // the binary format keeps neither the feature names nor the patch version
+	js.Version[2] = 0
+	if diff := cmp.Diff(js, bin, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("binary and JSON models differ (-json +binary):\n%s", diff)
+	}
+}
+
+func TestReadUBJSON(t *testing.T) {
+	// small.ubj is small.json saved by XGBoost 1.7.4 as UBJSON.
+	ubj, err := ReadModel(bytes.NewReader(readTestdata(t, "small.ubj")), "small.ubj")
+	if err != nil {
+		t.Fatalf("ReadModel(small.ubj): %v", err)
+	}
+	js, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(js, ubj, cmpopts.IgnoreUnexported(Booster{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("UBJSON and JSON models differ (-json +ubjson):\n%s", diff)
 	}
 }
 
@@ -288,7 +322,7 @@ func TestFormatFloat(t *testing.T) {
 }
 
 func FuzzReadModel(f *testing.F) {
-	for _, name := range []string{"small.json", "categorical.json"} {
+	for _, name := range []string{"small.json", "categorical.json", "small.bin", "small.ubj"} {
 		s := readTestdata(f, name)
 		f.Add(s)
 		f.Add(s[:len(s)/3])
@@ -322,6 +356,184 @@ func FuzzReadModel(f *testing.F) {
 		for _, opt := range []PredictOptions{{}, {OutputMargin: true}, {PredLeaf: true}} {
 			out := make([]float32, b.OutputsPerRow(opt))
 			b.PredictRowWith(x, out, opt)
+		}
+	})
+}
+
+func TestPredictShortRows(t *testing.T) {
+	// Data with fewer columns than the model: the missing columns count as missing values, in the batch
+	// path (rows widened block by block) and in PredictRow alike.
+	b, err := ReadModel(bytes.NewReader(readTestdata(t, "small.json")), "small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := &dataset.Dense{Rows: 3, Cols: 1, X: []float32{-1, 0, nan}}
+	wide := &dataset.Dense{Rows: 3, Cols: 3, X: []float32{-1, nan, nan, 0, nan, nan, nan, nan, nan}}
+	for _, opt := range []PredictOptions{{}, {OutputMargin: true}, {PredLeaf: true}} {
+		got, err := b.Predict(short, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := b.Predict(wide, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := maxDiff(got, want); diff != 0 {
+			t.Errorf("%+v: short rows predict %v, NaN-padded rows %v", opt, got, want)
+		}
+		row := make([]float32, b.OutputsPerRow(opt))
+		b.PredictRowWith(short.Row(1), row, opt)
+		if diff := maxDiff(row, want[b.OutputsPerRow(opt):2*b.OutputsPerRow(opt)]); diff != 0 {
+			t.Errorf("%+v: PredictRow of a short row = %v, want %v", opt, row, want)
+		}
+	}
+}
+
+func TestSplitRuleEdgeCases(t *testing.T) {
+	// Every (split, default direction, x) combination against XGBoost's rule written plainly: missing →
+	// default child, else x < split → left, else right. Mirrored nodes must agree on signed zeros,
+	// infinities, subnormals and NaN split conditions.
+	inf := float32(math.Inf(1))
+	values := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, 0.5, -0.5, 1, -1, inf, -inf,
+		math.MaxFloat32, -math.MaxFloat32, math.Nextafter32(0.5, 1), math.Nextafter32(0.5, 0)}
+	splits := append(append([]float32{}, values...), nan)
+	for _, split := range splits {
+		for _, defaultLeft := range []bool{true, false} {
+			b := stump("reg:squarederror", 0)
+			b.Trees[0].SplitConditions[0] = split
+			b.Trees[0].DefaultLeft[0] = defaultLeft
+			for _, x := range append(append([]float32{}, values...), nan) {
+				want := float32(2) // right leaf
+				if x != x && defaultLeft || x == x && x < split {
+					want = -1
+				}
+				out := make([]float32, 1)
+				b.PredictRow([]float32{x, 0}, out)
+				batch, err := b.Predict(&dataset.Dense{Rows: 1, Cols: 2, X: []float32{x, 0}}, PredictOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out[0] != want || batch[0] != want {
+					t.Errorf("split %v defaultLeft %v x %v: PredictRow %v, Predict %v, want %v",
+						split, defaultLeft, x, out[0], batch[0], want)
+				}
+			}
+		}
+	}
+}
+
+// referenceMargin walks the XGBoost arrays of every tree with XGBoost's rule, as plainly as possible.
+func referenceMargin(b *Booster, x []float32) []float32 {
+	obj, _ := objectiveOf(b.Obj.Name)
+	m := make([]float32, b.numGroups())
+	for g := range m {
+		m[g] = obj.probToMargin(b.Learner.BaseScore)
+	}
+	for ti := range b.Trees {
+		t := &b.Trees[ti]
+		i := int32(0)
+		for t.LeftChildren[i] != -1 {
+			v := float32(math.NaN())
+			if f := int(t.SplitIndices[i]); f < len(x) {
+				v = x[f]
+			}
+			switch {
+			case v != v && t.DefaultLeft[i], v == v && v < t.SplitConditions[i]:
+				i = t.LeftChildren[i]
+			default:
+				i = t.RightChildren[i]
+			}
+		}
+		m[b.TreeInfo[ti]] += t.SplitConditions[i]
+	}
+	return m
+}
+
+// FuzzPredictMatchesReference grows random trees from the fuzz input and checks the compiled predictor
+// (batch and single-row, full and short rows) against referenceMargin.
+func FuzzPredictMatchesReference(f *testing.F) {
+	f.Add([]byte{3, 1, 200, 7, 9, 0, 255, 128, 64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice over"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		next := func() byte {
+			if len(data) == 0 {
+				return 0
+			}
+			c := data[0]
+			data = data[1:]
+			return c
+		}
+		specials := []float32{0, float32(math.Copysign(0, -1)), nan, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45}
+		value := func() float32 {
+			c := next()
+			if c < 24 {
+				return specials[int(c)%len(specials)]
+			}
+			return float32(int(c)-128) / 16
+		}
+		const nf = 3
+		b := &Booster{
+			Learner: LearnerModelParam{BaseScore: 0.5, NumFeature: nf, NumTarget: 1},
+			Obj:     Objective{Name: "reg:squarederror"},
+		}
+		for range 1 + int(next()%4) {
+			tr := Tree{}
+			add := func(parent int32) int32 {
+				tr.LeftChildren = append(tr.LeftChildren, -1)
+				tr.RightChildren = append(tr.RightChildren, -1)
+				tr.Parents = append(tr.Parents, parent)
+				tr.SplitIndices = append(tr.SplitIndices, 0)
+				tr.SplitConditions = append(tr.SplitConditions, float32(int(next())-128)/8)
+				tr.DefaultLeft = append(tr.DefaultLeft, false)
+				tr.BaseWeights = append(tr.BaseWeights, 0)
+				tr.LossChanges = append(tr.LossChanges, 0)
+				tr.SumHessian = append(tr.SumHessian, 0)
+				return int32(len(tr.LeftChildren) - 1)
+			}
+			add(RootParent)
+			for i := int32(0); i < int32(len(tr.LeftChildren)) && len(tr.LeftChildren) < 40; i++ {
+				if next()%3 == 0 {
+					continue // stays a leaf
+				}
+				tr.SplitIndices[i] = int32(next() % nf)
+				tr.SplitConditions[i] = value()
+				tr.DefaultLeft[i] = next()%2 == 0
+				l := add(i)
+				r := add(i)
+				tr.LeftChildren[i], tr.RightChildren[i] = l, r
+			}
+			b.Trees = append(b.Trees, tr)
+			b.TreeInfo = append(b.TreeInfo, 0)
+		}
+		rows := 70 // more than one block
+		d := &dataset.Dense{Rows: rows, Cols: nf, X: make([]float32, rows*nf)}
+		for i := range d.X {
+			d.X[i] = value()
+		}
+		got, err := b.Predict(d, PredictOptions{OutputMargin: true})
+		if err != nil {
+			t.Fatalf("Predict: %v", err)
+		}
+		short := &dataset.Dense{Rows: rows, Cols: 1, X: make([]float32, rows)}
+		for r := 0; r < rows; r++ {
+			short.X[r] = d.X[r*nf]
+		}
+		gotShort, err := b.Predict(short, PredictOptions{OutputMargin: true})
+		if err != nil {
+			t.Fatalf("Predict short rows: %v", err)
+		}
+		row := make([]float32, 1)
+		for r := 0; r < rows; r++ {
+			want := referenceMargin(b, d.Row(r))[0]
+			b.PredictRowWith(d.Row(r), row, PredictOptions{OutputMargin: true})
+			if got[r] != want || row[0] != want {
+				t.Fatalf("row %d %v: Predict %v, PredictRow %v, reference %v", r, d.Row(r), got[r], row[0], want)
+			}
+			wantShort := referenceMargin(b, short.Row(r))[0]
+			b.PredictRowWith(short.Row(r), row, PredictOptions{OutputMargin: true})
+			if gotShort[r] != wantShort || row[0] != wantShort {
+				t.Fatalf("short row %d %v: Predict %v, PredictRow %v, reference %v", r, short.Row(r), gotShort[r], row[0], wantShort)
+			}
 		}
 	})
 }

@@ -30,19 +30,26 @@ func (b *Booster) OutputsPerRow(opt PredictOptions) int {
 	return b.numGroups()
 }
 
-// node is one node of the compiled form: 12 bytes, children adjacent (right = left+1), all trees in one
-// slice. A leaf points to itself with a NaN condition, so stepping from a leaf stays there; this lets the
-// fast path take a fixed number of steps per tree without branching on the node kind.
+// node is one node of the compiled form: 12 bytes, children adjacent, all trees in one slice.
+//
+// A numerical split goes to its second child exactly when s·x ≥ cond, an ordered comparison that is false
+// for a missing x. When XGBoost's default (missing) direction is left, s = +1 and cond and children are
+// XGBoost's. When it is right, the node is mirrored: s = −1 (flagNegate), the children are swapped, and
+// cond is the least float32 above −split, so s·x ≥ cond ⇔ x < split and missing x lands on the first child,
+// XGBoost's right one. One compare, no test for NaN.
+//
+// A leaf points to itself with a NaN condition, so stepping from a leaf stays there; the fast path can
+// take a fixed number of steps per tree without branching on the node kind.
 type node struct {
-	cond float32 // split condition; NaN for a leaf or a categorical split
-	feat uint32  // split feature | flagDefaultRight | flagCategorical; 0 for a leaf
-	left int32   // absolute index of the left child; the node's own index for a leaf
+	cond float32 // see above; NaN for a leaf or a categorical split
+	feat uint32  // split feature | flagNegate | flagCategorical; 0 for a leaf
+	left int32   // absolute index of the first child (the second is left+1); the node's own index for a leaf
 }
 
 const (
-	flagDefaultRight = 1 << 31 // a missing value goes right (the bit is the child offset)
-	flagCategorical  = 1 << 30
-	featMask         = flagCategorical - 1
+	flagNegate      = 1 << 31 // numerical: compare −x (the sign bit); categorical: missing goes right
+	flagCategorical = 1 << 30
+	featMask        = flagCategorical - 1
 )
 
 // blockRows is how many rows are pushed through one tree at a time (XGBoost's CPU predictor uses 64 too,
@@ -157,11 +164,13 @@ func (b *Booster) compile() (*forest, error) {
 			f.value = append(f.value, 0, 0)
 			f.leafID = append(f.leafID, 0, 0)
 			n := node{cond: t.SplitConditions[id], feat: uint32(t.SplitIndices[id]), left: left}
-			if !t.DefaultLeft[id] {
-				n.feat |= flagDefaultRight
-			}
+			first, second := t.LeftChildren[id], t.RightChildren[id]
 			if t.SplitType != nil && t.SplitType[id] == SplitCategorical {
 				n.feat |= flagCategorical
+				n.cond = nan
+				if !t.DefaultLeft[id] {
+					n.feat |= flagNegate
+				}
 				var set []uint64
 				if k, ok := catOf[id]; ok {
 					seg, size := t.CategoriesSegments[k], t.CategoriesSizes[k]
@@ -179,20 +188,34 @@ func (b *Booster) compile() (*forest, error) {
 					f.cats = map[int32][]uint64{}
 				}
 				f.cats[at] = set
+			} else if !t.DefaultLeft[id] {
+				n.feat |= flagNegate
+				n.cond = mirrorCond(n.cond)
+				first, second = second, first
+			} else if n.cond != n.cond {
+				n.cond = float32(math.Inf(-1)) // XGBoost sends every non-missing value right of a NaN split
 			}
 			f.nodes[at] = n
-			queue = append(queue, item{t.LeftChildren[id], left, it.depth + 1}, item{t.RightChildren[id], left + 1, it.depth + 1})
+			queue = append(queue, item{first, left, it.depth + 1}, item{second, left + 1, it.depth + 1})
 		}
 	}
 	return f, nil
 }
 
-// step moves from node n one level down for row x, which must have more than n's split feature: left when
-// x < cond, right when x ≥ cond, the default child when x is missing. It compiles to compares and
-// conditional moves, no branches; a leaf steps to itself.
+// mirrorCond is the condition of a mirrored node for XGBoost's split: −x ≥ mirrorCond(split) ⇔ x < split.
+func mirrorCond(split float32) float32 {
+	if split != split || math.IsInf(float64(split), -1) {
+		return float32(math.NaN()) // x < split never holds: every non-missing value goes right
+	}
+	return math.Nextafter32(-split, float32(math.Inf(1)))
+}
+
+// step moves from numerical split (or leaf) n one level down for row x, which must have more values than
+// n's split feature. It compiles to an XOR of the sign bit, one compare and a SETcc, no branches; a leaf
+// steps to itself.
 func step(n *node, x []float32) int32 {
-	v := x[n.feat&featMask]
-	return n.left + (b2i(v >= n.cond) | b2i(v != v)&int32(n.feat>>31))
+	v := math.Float32frombits(math.Float32bits(x[n.feat&featMask]) ^ n.feat&flagNegate)
+	return n.left + b2i(v >= n.cond)
 }
 
 // b2i is 1 for true; the compiler turns it into a SETcc instruction.
@@ -253,16 +276,12 @@ func (f *forest) leaf(root int32, x []float32) int32 {
 		if int(k) < len(x) {
 			v = x[k]
 		}
-		switch {
-		case n.feat&flagCategorical != 0:
+		if n.feat&flagCategorical != 0 {
 			i = f.categoricalChild(i, n, v)
-		case v < n.cond:
-			i = n.left
-		case v >= n.cond, v == v: // right, or a NaN split condition, which XGBoost sends right too
-			i = n.left + 1
-		default: // missing
-			i = n.left + int32(n.feat>>31)
+			continue
 		}
+		v = math.Float32frombits(math.Float32bits(v) ^ n.feat&flagNegate)
+		i = n.left + b2i(v >= n.cond)
 	}
 }
 
@@ -282,6 +301,27 @@ func (f *forest) categoricalChild(i int32, n *node, v float32) int32 {
 	return n.left
 }
 
+// walkBlock sets ix[r] to the leaf that row r of the block x (rows of cols values) reaches in the tree
+// (root, depth), stepping all rows one level at a time. It is a function of its own so the compiler keeps
+// the loop's variables in registers.
+//
+//go:noinline
+func (f *forest) walkBlock(root, depth int32, x []float32, cols int, ix []int32) {
+	for r := range ix {
+		ix[r] = root
+	}
+	nodes := f.nodes
+	for range depth {
+		off := 0
+		for r, i := range ix { // step, with the row offset folded into the feature index
+			n := &nodes[i]
+			v := math.Float32frombits(math.Float32bits(x[off+int(n.feat&featMask)]) ^ n.feat&flagNegate)
+			ix[r] = n.left + b2i(v >= n.cond)
+			off += cols
+		}
+	}
+}
+
 // rowLeaf is the leaf of tree t for row x by whichever path applies.
 func (f *forest) rowLeaf(t int, x []float32) int32 {
 	if f.fast() && len(x) >= f.numFeature {
@@ -291,7 +331,7 @@ func (f *forest) rowLeaf(t int, x []float32) int32 {
 }
 
 // PredictRow predicts one row into out, which must hold OutputsPerRow(PredictOptions{}) values. Features
-// beyond len(x) count as missing. It does not allocate (unless num_class > 64 with multi:softmax) and is
+// beyond len(x) count as missing; values beyond NumFeatures are ignored (Predict rejects such data). It does not allocate (unless num_class > 64 with multi:softmax) and is
 // safe for concurrent use. On a Booster that fails Validate it writes NaN.
 func (b *Booster) PredictRow(x []float32, out []float32) {
 	b.PredictRowWith(x, out, PredictOptions{})
@@ -429,17 +469,7 @@ func (f *forest) predictBlocks(d *dataset.Dense, opt PredictOptions, out []float
 		for t, root := range f.roots {
 			ix := idx[:nb]
 			if fast {
-				for r := range ix {
-					ix[r] = root
-				}
-				nodes := f.nodes
-				for range f.depth[t] {
-					for r, i := range ix { // step, with the row offset folded into the feature index
-						n := &nodes[i]
-						v := x[r*cols+int(n.feat&featMask)]
-						ix[r] = n.left + (b2i(v >= n.cond) | b2i(v != v)&int32(n.feat>>31))
-					}
-				}
+				f.walkBlock(root, f.depth[t], x, cols, ix)
 			} else {
 				for r := range ix {
 					ix[r] = f.leaf(root, x[r*cols:(r+1)*cols])

@@ -49,19 +49,27 @@ func Train(ctx context.Context, p Params, train *dataset.Dense, evals []Eval, lo
 	}
 	nthread := max(p.NThread, 1)
 	c := sketch(train, p.MaxBin, nthread)
+	t := &trainer{p: p, loss: loss, train: train, evals: evals, metrics: metrics, nthread: nthread, log: log}
+	t.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x736c6970776179)) // "slipway"
+	t.grow = treeGrower(train, c, p, nthread, t.rng)
+	return t.run(ctx)
+}
+
+// treeGrower quantises the training data with one byte per bin when every feature's bins (and its
+// missing code, if it has missing values) fit, else two.
+func treeGrower(train *dataset.Dense, c cuts, p Params, nthread int, rng *rand.Rand) func(gp []gradPair) (Tree, []leafSpan) {
 	narrow := true
 	for f := range c.bounds {
-		narrow = narrow && len(c.bounds[f])+1 <= 256
+		codes := len(c.bounds[f])
+		if c.missing[f] {
+			codes++
+		}
+		narrow = narrow && codes <= 256
 	}
-	t := &trainer{p: p, loss: loss, train: train, evals: evals, metrics: metrics, nthread: nthread, log: log}
-	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x736c6970776179)) // "slipway"
-	t.rng = rng
 	if narrow {
-		t.grow = newGrower(quantise[uint8](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
-	} else {
-		t.grow = newGrower(quantise[uint16](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
+		return newGrower(quantise[uint8](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
 	}
-	return t.run(ctx)
+	return newGrower(quantise[uint16](train.X, train.Rows, train.Cols, c, nthread), c, newGrowParams(p), nthread, rng).grow
 }
 
 func checkData(d *dataset.Dense, what string, cols int, loss lossFunc) error {
@@ -76,6 +84,13 @@ func checkData(d *dataset.Dense, what string, cols int, loss lossFunc) error {
 		return errs.E(errs.Invalid, "%s has %d weights for %d rows", what, len(d.Weight), d.Rows)
 	case cols >= 0 && d.Cols != cols:
 		return errs.E(errs.Invalid, "%s has %d features, the training data %d", what, d.Cols, cols)
+	}
+	for i, v := range d.X {
+		if math.IsInf(float64(v), 0) {
+			// as XGBoost: "Input data contains `inf` or a value too large"
+			return errs.E(errs.Invalid, "%s row %d column %d: value %g is infinite (missing values are NaN or empty)",
+				what, i/d.Cols+1, i%d.Cols+1, v)
+		}
 	}
 	for i, w := range d.Weight {
 		if !(w >= 0) || math.IsInf(float64(w), 0) {
@@ -189,12 +204,24 @@ func (t *trainer) subsample(gp []gradPair) {
 	}
 }
 
-// addLeaves adds every leaf's value to the training margins of its rows.
+// addLeaves adds every leaf's value to the training margins of its rows, in chunks of rows so that
+// one large leaf does not leave a thread idle.
 func (t *trainer) addLeaves(margin []float32, leaves []leafSpan, k, class int) {
-	parallelRange(len(leaves), t.nthread, 1, func(lo, hi int) {
-		for _, l := range leaves[lo:hi] {
-			for _, r := range l.rows {
-				margin[int(r)*k+class] += l.value
+	const chunk = 1 << 14
+	type span struct {
+		rows  []uint32
+		value float32
+	}
+	var spans []span
+	for _, l := range leaves {
+		for lo := 0; lo < len(l.rows); lo += chunk {
+			spans = append(spans, span{l.rows[lo:min(lo+chunk, len(l.rows))], l.value})
+		}
+	}
+	parallelRange(len(spans), t.nthread, 1, func(lo, hi int) {
+		for _, s := range spans[lo:hi] {
+			for _, r := range s.rows {
+				margin[int(r)*k+class] += s.value
 			}
 		}
 	})
@@ -274,19 +301,27 @@ func formatScore(v float64) string {
 	return strconv.FormatFloat(v, 'f', 5, 64)
 }
 
-// pyFloat formats v as Python's str(float) does.
+// pyFloat formats v as Python's repr(float) (which xgboost.train stores as best_score): the shortest
+// digits that read back as v, in plain notation when the decimal exponent is in [-4, 16), else in
+// exponent notation, and ".0" after an integral plain number.
 func pyFloat(v float64) string {
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	case v == 0:
+		return strconv.FormatFloat(v, 'f', 1, 64) // "0.0" or "-0.0"
 	}
-	if math.IsInf(v, 0) {
-		return map[bool]string{true: "inf", false: "-inf"}[v > 0]
+	if exp := int(math.Floor(math.Log10(math.Abs(v)))); exp < -4 || exp >= 16 {
+		return strconv.FormatFloat(v, 'e', -1, 64) // Go writes the exponent as Python does: e-05, e+16
 	}
-	if !strings.ContainsAny(s, ".e") {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
 		s += ".0"
 	}
-	// Python writes exponents with at least two digits, as Go does; Go's plain notation ends at 1e21 as Python's does.
 	return s
 }
 
@@ -329,10 +364,14 @@ func (t *trainer) newBooster() *Booster {
 		}
 		params["poisson_regression_param"]["max_delta_step"] = FormatParam(float32(mds))
 	}
+	numClass := 0
+	if t.loss.k > 1 {
+		numClass = t.p.NumClass
+	}
 	b := &Booster{
 		Version:    XGBoostVersion,
 		Attributes: map[string]string{},
-		Learner: LearnerModelParam{BaseScore: float32(t.p.BaseScore), NumClass: t.p.NumClass,
+		Learner: LearnerModelParam{BaseScore: float32(t.p.BaseScore), NumClass: numClass,
 			NumFeature: t.train.Cols, NumTarget: 1, BoostFromAverage: true},
 		Obj:             Objective{Name: name, Params: params},
 		BoosterName:     "gbtree",

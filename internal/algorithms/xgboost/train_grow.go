@@ -15,19 +15,23 @@ func (a ghSum) sub(b ghSum) ghSum { return ghSum{a.g - b.g, a.h - b.h} }
 // missing slot, else uint16.
 type binType interface{ ~uint8 | ~uint16 }
 
-// binMatrix is the training data quantised to bins, row-major. Feature f uses the histogram slots
-// offset[f] … offset[f]+nbins[f]; the last of them (local bin nbins[f]) holds the missing values,
-// so building a histogram needs no branch.
+// binMatrix is the training data quantised to bins, row-major for building histograms (a row's bins
+// share a cache line) and column-major for partitioning (one feature's bins of all rows fit in
+// cache where the row-major matrix does not). Feature f uses the histogram slots offset[f] …
+// offset[f]+nbins[f]; the last of them (local bin nbins[f]) holds the missing values, so building a
+// histogram needs no branch.
 type binMatrix[B binType] struct {
 	rows, cols int
-	bins       []B
+	bins       []B // row-major
+	colBins    []B // column-major
 	nbins      []int32
 	offset     []int32
 	nslots     int
 }
 
 func quantise[B binType](x []float32, rows, cols int, c cuts, nthread int) *binMatrix[B] {
-	m := &binMatrix[B]{rows: rows, cols: cols, bins: make([]B, rows*cols), nbins: make([]int32, cols), offset: make([]int32, cols)}
+	m := &binMatrix[B]{rows: rows, cols: cols, bins: make([]B, rows*cols), colBins: make([]B, rows*cols),
+		nbins: make([]int32, cols), offset: make([]int32, cols)}
 	for f := 0; f < cols; f++ {
 		m.nbins[f] = int32(len(c.bounds[f]))
 		m.offset[f] = int32(m.nslots)
@@ -37,11 +41,12 @@ func quantise[B binType](x []float32, rows, cols int, c cuts, nthread int) *binM
 		for r := lo; r < hi; r++ {
 			for f := 0; f < cols; f++ {
 				v := x[r*cols+f]
-				if v != v {
-					m.bins[r*cols+f] = B(m.nbins[f])
-				} else {
-					m.bins[r*cols+f] = B(binOf(c.bounds[f], v))
+				b := B(m.nbins[f])
+				if v == v && m.nbins[f] > 0 {
+					b = B(binOf(c.bounds[f], v))
 				}
+				m.bins[r*cols+f] = b
+				m.colBins[f*rows+r] = b
 			}
 		}
 	})
@@ -133,15 +138,18 @@ type grower[B binType] struct {
 	p       growParams
 	nthread int
 	rng     *rand.Rand
-	idx     []uint32 // rows, grouped by node
+	idx     []uint32   // rows, grouped by node
+	gp      []gradPair // gp[k] is the gradient pair of row idx[k]: read in order when building histograms
 	tmp     []uint32
+	tmpGp   []gradPair
 	free    [][]ghSum // histogram buffers to reuse
 	scratch [][]ghSum // per worker: a buffer per node of the level being built
 }
 
 func newGrower[B binType](m *binMatrix[B], c cuts, p growParams, nthread int, rng *rand.Rand) *grower[B] {
 	return &grower[B]{m: m, c: c, p: p, nthread: nthread, rng: rng,
-		idx: make([]uint32, m.rows), tmp: make([]uint32, m.rows)}
+		idx: make([]uint32, m.rows), tmp: make([]uint32, m.rows),
+		gp: make([]gradPair, m.rows), tmpGp: make([]gradPair, m.rows)}
 }
 
 func (g *grower[B]) getHist() []ghSum {
@@ -180,11 +188,12 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 	for i := range g.idx {
 		g.idx[i] = uint32(i)
 	}
+	copy(g.gp, gp)
 	t := Tree{}
 	root := &growNode{nid: 0, begin: 0, end: g.m.rows, sum: g.sumAll(gp)}
 	rootWeight := g.p.weight(root.sum)
 	addNode(&t, RootParent, float32(rootWeight)*float32(g.p.eta), rootWeight, root.sum.h)
-	g.buildHists(gp, []*growNode{root})
+	g.buildHists([]*growNode{root})
 
 	all := make([]int, g.m.cols)
 	for f := range all {
@@ -237,7 +246,7 @@ func (g *grower[B]) grow(gp []gradPair) (Tree, []leafSpan) {
 			}
 		}
 		if len(build) > 0 {
-			g.buildHists(gp, build)
+			g.buildHists(build)
 			for i, n := range splitting {
 				l, r := next[2*i], next[2*i+1]
 				small, large := l, r
@@ -345,7 +354,7 @@ func (g *grower[B]) evaluate(n *growNode, feats []int) {
 // buildHists gives every node in nodes its histogram. The rows of all nodes, taken in order, are
 // cut into nthread equal parts; each worker sums its part into a buffer per node it touches, and
 // the buffers are added up in worker order, so the sums depend only on nthread.
-func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
+func (g *grower[B]) buildHists(nodes []*growNode) {
 	total := 0
 	for _, n := range nodes {
 		total += n.end - n.begin
@@ -374,7 +383,7 @@ func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
 			} else {
 				clear(buf)
 			}
-			accumulate(buf, g.m, g.idx[n.begin+a:n.begin+b], gp)
+			accumulate(buf, g.m, g.idx[n.begin+a:n.begin+b], g.gp[n.begin+a:n.begin+b])
 		}
 	})
 	pos := 0
@@ -396,12 +405,14 @@ func (g *grower[B]) buildHists(gp []gradPair, nodes []*growNode) {
 	}
 }
 
-// accumulate adds the gradient pairs of rows into hist: the hot loop of training.
+// accumulate adds the gradient pairs of rows (gp[k] of row rows[k]) into hist: the hot loop of
+// training.
 func accumulate[B binType](hist []ghSum, m *binMatrix[B], rows []uint32, gp []gradPair) {
 	cols := m.cols
 	offset := m.offset[:cols]
-	for _, r := range rows {
-		v := gp[r]
+	gp = gp[:len(rows)]
+	for k, r := range rows {
+		v := gp[k]
 		gv, hv := float64(v.g), float64(v.h)
 		rb := m.bins[int(r)*cols : int(r)*cols+cols]
 		for f, b := range rb {
@@ -427,28 +438,34 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			tasks = append(tasks, task{k: k, lo: lo, hi: min(lo+partitionBlock, n.end)})
 		}
 	}
-	cols := g.m.cols
 	parallelRange(len(tasks), g.nthread, 2, func(a, b int) {
 		for ti := a; ti < b; ti++ {
 			tk := &tasks[ti]
 			bs := nodes[tk.k].best
-			f, missing, bin, dl := bs.feature, B(g.m.nbins[bs.feature]), bs.bin, bs.defaultLeft
-			l, r := tk.lo, tk.hi
-			for _, row := range g.idx[tk.lo:tk.hi] {
-				v := g.m.bins[int(row)*cols+f]
-				left := int(v) <= bin
-				if v == missing {
-					left = dl
-				}
-				if left {
-					g.tmp[l] = row
-					l++
-				} else {
-					r--
-					g.tmp[r] = row
-				}
+			col := g.m.colBins[bs.feature*g.m.rows : (bs.feature+1)*g.m.rows]
+			// A missing value has code nbins, above every bin: it goes left only when it matches
+			// leftMissing (-1 when missing values go right, or the feature has none, as a feature
+			// without missing values may use every code of B for bins).
+			bin, leftMissing := bs.bin, -1
+			if g.c.missing[bs.feature] && bs.defaultLeft {
+				leftMissing = int(g.m.nbins[bs.feature])
 			}
-			tk.nl = l - tk.lo
+			// branch-free: the side of a row is unpredictable, so write it to both ends and move one
+			rows, gps := g.idx[tk.lo:tk.hi], g.gp[tk.lo:tk.hi]
+			gps = gps[:len(rows)]
+			tmp, tmpGp := g.tmp[tk.lo:tk.hi], g.tmpGp[tk.lo:tk.hi]
+			tmpGp = tmpGp[:len(tmp)]
+			l, r := 0, len(rows)
+			for k, row := range rows {
+				v := int(col[row])
+				left := int(b2i(v <= bin) | b2i(v == leftMissing))
+				gv := gps[k]
+				tmp[l], tmpGp[l] = row, gv
+				tmp[r-1], tmpGp[r-1] = row, gv
+				l += left
+				r -= 1 - left
+			}
+			tk.nl = l
 		}
 	})
 	nleft := make([]int, len(nodes))
@@ -468,10 +485,12 @@ func (g *grower[B]) partition(nodes []*growNode) []int {
 			tk := tasks[ti]
 			n := nodes[tk.k]
 			copy(g.idx[n.begin+leftPos[ti]:], g.tmp[tk.lo:tk.lo+tk.nl])
-			dst := g.idx[n.begin+nleft[tk.k]+rightPos[ti]:]
-			rights := g.tmp[tk.lo+tk.nl : tk.hi]
+			copy(g.gp[n.begin+leftPos[ti]:], g.tmpGp[tk.lo:tk.lo+tk.nl])
+			at := n.begin + nleft[tk.k] + rightPos[ti]
+			dst, dstGp := g.idx[at:], g.gp[at:]
+			rights, rightsGp := g.tmp[tk.lo+tk.nl:tk.hi], g.tmpGp[tk.lo+tk.nl:tk.hi]
 			for j := range rights {
-				dst[j] = rights[len(rights)-1-j]
+				dst[j], dstGp[j] = rights[len(rights)-1-j], rightsGp[len(rights)-1-j]
 			}
 		}
 	})

@@ -3,11 +3,13 @@ package xgboost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
@@ -25,12 +27,20 @@ func TestTrainInterop(t *testing.T) {
 		writeCSVFile(t, filepath.Join(dir, name+".csv"), d)
 	}
 	oracle(t, "data", dir)
+	var weights strings.Builder
+	for i := 0; i < tr.Rows; i++ {
+		fmt.Fprintf(&weights, "%g\n", []float32{0.5, 1, 2, 3}[i%4])
+	}
+	if err := os.WriteFile(filepath.Join(dir, "abalone_weights.txt"), []byte(weights.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	type trainCase struct {
-		Name   string            `json:"name"`
-		Data   string            `json:"data"`
-		Params map[string]string `json:"params"`
-		metric string
+		Name    string            `json:"name"`
+		Data    string            `json:"data"`
+		Params  map[string]string `json:"params"`
+		Weights string            `json:"weights,omitempty"` // file of instance weights of the training rows
+		metric  string
 		// sampled: row or column sampling draws other rows/columns than XGBoost's generator, so the
 		// models differ by chance; then ours must not be worse by more than 2% (better is fine).
 		sampled bool
@@ -41,6 +51,8 @@ func TestTrainInterop(t *testing.T) {
 			"objective": "reg:squarederror", "num_round": "50", "max_depth": "5", "eta": "0.2", "gamma": "4",
 			"min_child_weight": "6", "subsample": "0.7"}},
 		{Name: "abalone_default", Data: "abalone", metric: "rmse", Params: map[string]string{"num_round": "30"}},
+		{Name: "abalone_weighted", Data: "abalone", Weights: "abalone_weights.txt", metric: "rmse", Params: map[string]string{
+			"num_round": "20", "max_depth": "4", "min_child_weight": "3"}},
 		{Name: "abalone_poisson", Data: "abalone", metric: "poisson-nloglik", Params: map[string]string{
 			"objective": "count:poisson", "num_round": "20", "alpha": "0.5", "max_bin": "64"}},
 		{Name: "cancer_logistic", Data: "cancer", metric: "logloss", Params: map[string]string{
@@ -66,6 +78,12 @@ func TestTrainInterop(t *testing.T) {
 			return d
 		}
 		train, valid, test := read("train"), read("valid"), read("test")
+		if c.Weights != "" {
+			train.Weight = make([]float32, train.Rows)
+			for i := range train.Weight {
+				train.Weight[i] = []float32{0.5, 1, 2, 3}[i%4]
+			}
+		}
 		b, err := Train(context.Background(), p, train, []Eval{{"train", train}, {"validation", valid}}, io.Discard)
 		if err != nil {
 			t.Fatalf("%s: Train: %v", c.Name, err)
@@ -127,7 +145,11 @@ func testMetric(name string, d *dataset.Dense, pred []float32) float64 {
 
 func oracle(t *testing.T, args ...string) {
 	t.Helper()
-	out, err := exec.Command(debianPython, append([]string{"testdata/train_oracle.py"}, args...)...).CombinedOutput()
+	cmd := exec.Command(debianPython, append([]string{"testdata/train_oracle.py"}, args...)...)
+	// OpenMP threads that sleep instead of spinning: the results are the same, and a loaded machine
+	// (a parallel go test) does not stall XGBoost for seconds
+	cmd.Env = append(os.Environ(), "OMP_WAIT_POLICY=PASSIVE")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("train_oracle.py %v: %v\n%s", args, err, out)
 	}

@@ -85,6 +85,19 @@ func (l lossFunc) baseMargin() float32 {
 func (l lossFunc) gradients(margin, label, weight []float32, out []gradPair, nthread int) {
 	n := len(label)
 	parallelRange(n, nthread, 4096, func(lo, hi int) {
+		switch {
+		case l.name == "reg:squarederror" && weight == nil: // the common case, without the per-row switch
+			for i := lo; i < hi; i++ {
+				out[i] = gradPair{margin[i] - label[i], 1}
+			}
+			return
+		case l.name == "binary:logistic" && weight == nil && l.params.ScalePosWeight == 1:
+			for i := lo; i < hi; i++ {
+				p := sigmoid(margin[i])
+				out[i] = gradPair{p - label[i], max(p*(1-p), 1e-16)}
+			}
+			return
+		}
 		for i := lo; i < hi; i++ {
 			w := float32(1)
 			if weight != nil {

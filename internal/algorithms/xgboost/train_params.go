@@ -167,7 +167,7 @@ func paramSpecs() []paramSpec {
 		{names: []string{"num_round", "num_boost_round"}, rng: "1 to 100000", note: "required by SageMaker; defaults to 10 here as in xgboost.train",
 			def: func(p *Params) string { return strconv.Itoa(p.NumRound) },
 			set: intIn(1, 100000, func(p *Params) *int { return &p.NumRound })},
-		{names: []string{"num_class"}, rng: "2 to 10000 (multi:* objectives only)",
+		{names: []string{"num_class"}, rng: "2 to 10000 for multi:* objectives; 0 (or 1) otherwise",
 			def: func(p *Params) string { return strconv.Itoa(p.NumClass) },
 			set: intIn(0, 10000, func(p *Params) *int { return &p.NumClass })},
 		{names: []string{"eta", "learning_rate"}, rng: "[0, ∞)",
@@ -378,6 +378,23 @@ func (p Params) Validate() error {
 		return errs.E(errs.Invalid, "hyperparameters subsample and colsample_*: allowed (0, 1]")
 	case p.NThread < 1:
 		return errs.E(errs.Invalid, "hyperparameter nthread=%d: allowed 0 to 1024", p.NThread)
+	case p.EarlyStoppingRounds < 0:
+		return errs.E(errs.Invalid, "hyperparameter early_stopping_rounds=%d: allowed 0 to 100000", p.EarlyStoppingRounds)
+	case math.IsNaN(p.BaseScore) || math.IsInf(p.BaseScore, 0):
+		return errs.E(errs.Invalid, "hyperparameter base_score=%g: must be finite", p.BaseScore)
+	case !(p.ScalePosWeight > 0) || !(p.HuberSlope > 0):
+		return errs.E(errs.Invalid, "hyperparameters scale_pos_weight and huber_slope: allowed (0, ∞)")
+	}
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"eta", p.Eta}, {"gamma", p.Gamma}, {"min_child_weight", p.MinChildWeight}, {"lambda", p.Lambda}, {"alpha", p.Alpha}} {
+		if !(v.v >= 0) || math.IsInf(v.v, 1) {
+			return errs.E(errs.Invalid, "hyperparameter %s=%g: allowed [0, ∞)", v.name, v.v)
+		}
+	}
+	if p.MaxDeltaStep < 0 || math.IsInf(p.MaxDeltaStep, 1) { // NaN means unset
+		return errs.E(errs.Invalid, "hyperparameter max_delta_step=%g: allowed [0, ∞)", p.MaxDeltaStep)
 	}
 	switch p.Objective {
 	case "reg:logistic", "binary:logistic", "binary:logitraw":

@@ -94,6 +94,29 @@ func TestParseParamsRejects(t *testing.T) {
 	}
 }
 
+func TestValidateParamsBuiltInCode(t *testing.T) {
+	for _, tt := range []struct {
+		change func(p *Params)
+		want   string
+	}{
+		{func(p *Params) { p.Eta = math.NaN() }, "eta=NaN"},
+		{func(p *Params) { p.Lambda = -1 }, "lambda=-1"},
+		{func(p *Params) { p.MaxDeltaStep = -1 }, "max_delta_step=-1"},
+		{func(p *Params) { p.BaseScore = math.Inf(1) }, "base_score=+Inf"},
+		{func(p *Params) { p.NThread = 0 }, "nthread=0"},
+		{func(p *Params) { p.ScalePosWeight = 0 }, "scale_pos_weight"},
+	} {
+		p := DefaultParams()
+		tt.change(&p)
+		if err := p.Validate(); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate() = %v, want Invalid containing %q", err, tt.want)
+		}
+	}
+	if err := DefaultParams().Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	docs := DefaultParams().Describe()
 	byName := map[string]ParamDoc{}

@@ -16,6 +16,9 @@ import (
 type cuts struct {
 	bounds [][]float32 // per feature, strictly increasing; len = bins of the feature (0 for a feature never present)
 	minVal []float32   // per feature, below every value: the condition of a split that sends all present values right
+	// missing says which features have a missing value in the training data: only they need a bin code
+	// for it, so up to 256 bins of a complete feature fit a byte.
+	missing []bool
 }
 
 // summaryEntry is an entry of a weighted quantile summary (XGBoost's WQSummary::Entry, whose
@@ -28,13 +31,15 @@ type summaryEntry struct {
 // sketch computes the cut points of every feature of d (NaN values are skipped), in parallel
 // over features.
 func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
-	c := cuts{bounds: make([][]float32, d.Cols), minVal: make([]float32, d.Cols)}
+	c := cuts{bounds: make([][]float32, d.Cols), minVal: make([]float32, d.Cols), missing: make([]bool, d.Cols)}
 	parallelRange(d.Cols, nthread, 1, func(lo, hi int) {
 		type vw struct{ v, w float32 }
 		var vals []float32
+		var scratch []uint32
 		var pairs []vw
 		for f := lo; f < hi; f++ {
 			var summary []summaryEntry
+			nan := 0
 			if d.Weight == nil {
 				vals = vals[:0]
 				for r := 0; r < d.Rows; r++ {
@@ -42,7 +47,7 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 						vals = append(vals, v)
 					}
 				}
-				slices.Sort(vals)
+				scratch = sortFloats(vals, scratch)
 				for i := 0; i < len(vals); {
 					j := i + 1
 					for j < len(vals) && vals[j] == vals[i] {
@@ -54,7 +59,9 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 			} else {
 				pairs = pairs[:0]
 				for r := 0; r < d.Rows; r++ {
-					if v := d.X[r*d.Cols+f]; v == v && d.Weight[r] > 0 {
+					if v := d.X[r*d.Cols+f]; v != v {
+						nan++
+					} else if d.Weight[r] > 0 {
 						pairs = append(pairs, vw{v, d.Weight[r]})
 					}
 				}
@@ -77,15 +84,70 @@ func sketch(d *dataset.Dense, maxBin, nthread int) cuts {
 			present := 0
 			if d.Weight == nil {
 				present = len(vals)
+				nan = d.Rows - present
 			} else {
-				present = len(pairs)
+				present = len(pairs) // rows of weight 0 do not count, as in XGBoost
 			}
+			// a feature with no (weighted) value has no bins: all its values take the missing code
+			c.missing[f] = nan > 0 || present == 0
 			bins := min(present, maxBin)
 			summary = prune(prune(summary, min(present, 8*maxBin)), bins+1)
 			c.bounds[f], c.minVal[f] = cutsFromSummary(summary, bins)
 		}
 	})
 	return c
+}
+
+// sortFloats sorts v (no NaN) ascending: by a least-significant-digit radix sort on the bits for
+// large inputs (4 passes of a byte, faster than comparison sorting a million values), else by
+// slices.Sort. scratch is reused between calls and returned.
+func sortFloats(v []float32, scratch []uint32) []uint32 {
+	if len(v) < 1<<12 {
+		slices.Sort(v)
+		return scratch
+	}
+	if cap(scratch) < 2*len(v) {
+		scratch = make([]uint32, 2*len(v))
+	}
+	src, dst := scratch[:len(v)], scratch[len(v):2*len(v)]
+	// key: flip every bit of a negative value, only the sign bit of a positive one, so that the keys
+	// order as the values (-0 sorts just before +0; they compare equal afterwards anyway)
+	for i, f := range v {
+		b := math.Float32bits(f)
+		if b>>31 == 1 {
+			src[i] = ^b
+		} else {
+			src[i] = b | 1<<31
+		}
+	}
+	for shift := 0; shift < 32; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[(k>>shift)&0xff]++
+		}
+		if count[(src[0]>>shift)&0xff] == len(src) {
+			continue // every key has this byte: the pass would not move anything
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, k := range src {
+			d := (k >> shift) & 0xff
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	for i, k := range src {
+		if k>>31 == 1 {
+			v[i] = math.Float32frombits(k &^ (1 << 31))
+		} else {
+			v[i] = math.Float32frombits(^k)
+		}
+	}
+	return scratch
 }
 
 // prune reduces a summary to at most maxSize entries, as XGBoost's WQSummary::SetPrune.

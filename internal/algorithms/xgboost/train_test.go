@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"math"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +252,31 @@ func TestSketch(t *testing.T) {
 	}
 }
 
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{10, 5000, 100000} {
+		v := make([]float32, n)
+		for i := range v {
+			switch i % 4 {
+			case 0:
+				v[i] = float32(rng.NormFloat64() * 1e6)
+			case 1:
+				v[i] = float32(rng.IntN(5)) // many ties
+			case 2:
+				v[i] = -float32(rng.Float64())
+			default:
+				v[i] = float32(math.Inf(2*rng.IntN(2) - 1))
+			}
+		}
+		want := slices.Clone(v)
+		slices.Sort(want)
+		sortFloats(v, nil)
+		if !slices.Equal(v, want) {
+			t.Errorf("n=%d: sortFloats differs from slices.Sort", n)
+		}
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	tr, va, _ := abaloneSplits(t)
 	set := map[string]string{"num_round": "10", "subsample": "0.7", "colsample_bynode": "0.6", "seed": "42", "nthread": "2"}
@@ -319,6 +346,18 @@ func TestLogAndEarlyStopping(t *testing.T) {
 	}
 }
 
+func TestPyFloat(t *testing.T) {
+	tenth, fifth := 0.1, 0.2 // variables: a constant 0.1+0.2 would be exactly 0.3
+	// the values Python 3.11 prints with repr()
+	for v, want := range map[float64]string{2.25: "2.25", 3: "3.0", 1234567: "1234567.0", 0.0001: "0.0001",
+		0.00001234: "1.234e-05", 1e16: "1e+16", 2.5e17: "2.5e+17", 0: "0.0", tenth + fifth: "0.30000000000000004",
+		math.NaN(): "nan", -1.5: "-1.5"} {
+		if got := pyFloat(v); got != want {
+			t.Errorf("pyFloat(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestTrainStopsOnCancel(t *testing.T) {
 	tr, _, _ := abaloneSplits(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -340,6 +379,8 @@ func TestTrainRejectsBadData(t *testing.T) {
 		want  string
 	}{
 		{&dataset.Dense{}, nil, nil, "training data is empty"},
+		{&dataset.Dense{Rows: 2, Cols: 2, X: []float32{1, 2, 3, float32(math.Inf(-1))}, Label: []float32{1, 2}}, nil, nil,
+			"training data row 2 column 2: value -Inf is infinite"},
 		{noLabel, nil, nil, "training data has no labels"},
 		{weights, nil, nil, "training data row 2: weight -1"},
 		{tr, []Eval{{"validation", narrow}}, nil, "validation data has 2 features, the training data 10"},
@@ -357,23 +398,28 @@ func TestTrainRejectsBadData(t *testing.T) {
 // to the default side) sends there.
 func TestPartitionMatchesPredictor(t *testing.T) {
 	tr, _, _ := abaloneSplits(t)
-	d := *tr
-	d.X = append([]float32(nil), tr.X...)
-	for i := range d.X {
+	withMissing := *tr
+	withMissing.X = append([]float32(nil), tr.X...)
+	for i := range withMissing.X {
 		switch i % 7 {
 		case 0:
-			d.X[i] = float32(math.NaN())
+			withMissing.X[i] = float32(math.NaN())
 		case 3:
-			d.X[i] = -d.X[i]
+			withMissing.X[i] = -withMissing.X[i]
 		}
 	}
-	for _, maxBin := range []int{8, 256} {
+	// bins in one byte (8 bins; 256 bins of complete features, using code 255) and in two (256 bins and
+	// a missing code)
+	for _, tt := range []struct {
+		d      *dataset.Dense
+		maxBin int
+	}{{&withMissing, 8}, {&withMissing, 256}, {tr, 256}} {
+		d, maxBin := tt.d, tt.maxBin
 		p := mustParams(t, map[string]string{"max_depth": "10", "max_bin": itoa(maxBin), "min_child_weight": "0", "nthread": "2"})
-		c := sketch(&d, p.MaxBin, 2)
-		g := newGrower(quantise[uint16](d.X, d.Rows, d.Cols, c, 2), c, newGrowParams(p), 2, nil)
+		grow := treeGrower(d, sketch(d, p.MaxBin, 2), p, 2, nil)
 		gp := make([]gradPair, d.Rows)
 		newLoss(p).gradients(filled(d.Rows, 10), d.Label, nil, gp, 2) // residuals of both signs
-		tree, leaves := g.grow(gp)
+		tree, leaves := grow(gp)
 		seen := 0
 		for _, l := range leaves {
 			for _, r := range l.rows {
@@ -400,4 +446,40 @@ func walk(t *Tree, x []float32) int32 {
 		}
 	}
 	return i
+}
+
+// TestDegenerateData trains on an all-missing feature, a constant feature, a single row and constant
+// labels: no panic, a valid model, and the predictor reproduces the training margins.
+func TestDegenerateData(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name string
+		d    *dataset.Dense
+	}{
+		{"all missing and constant features", &dataset.Dense{Rows: 4, Cols: 3,
+			X: []float32{nan, 7, 1, nan, 7, 2, nan, 7, 3, nan, 7, 4}, Label: []float32{1, 2, 3, 4}}},
+		{"one row", &dataset.Dense{Rows: 1, Cols: 2, X: []float32{1, 2}, Label: []float32{5}}},
+		{"constant label", &dataset.Dense{Rows: 3, Cols: 1, X: []float32{1, 2, 3}, Label: []float32{2, 2, 2}}},
+		{"zero weights", &dataset.Dense{Rows: 3, Cols: 1, X: []float32{1, 2, 3}, Label: []float32{2, 3, 4},
+			Weight: []float32{0, 0, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustParams(t, map[string]string{"num_round": "3", "min_child_weight": "0"})
+			var log bytes.Buffer
+			b, err := Train(context.Background(), p, tt.d, []Eval{{"train", tt.d}}, &log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pred, err := b.Predict(tt.d, PredictOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+			want := "train-rmse:" + formatScore(evalMetric("rmse", tt.d, pred, 1))
+			if !strings.HasSuffix(lines[len(lines)-1], want) {
+				t.Errorf("last log line %q, predictor gives %s", lines[len(lines)-1], want)
+			}
+		})
+	}
 }

@@ -1,10 +1,14 @@
 """Interoperability oracle for package xgboost, run by its tests with /usr/bin/python3 (Debian's XGBoost 1.7.4).
 
   interop.py train ABALONE_CSV OUTDIR   trains one small model per case with the real XGBoost, saves each as
-                                        OUTDIR/<case>.json, the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
+                                        OUTDIR/<case>.json (and as UBJSON <case>.ubj, legacy binary <case>.bin), the input rows as OUTDIR/X.f32 / Xcat.f32 (float32,
                                         row-major, NaN = missing) and XGBoost's predictions as
                                         OUTDIR/<case>.{pred,margin,leaf}.f32; OUTDIR/cases.json lists the cases.
-  interop.py predict OUTDIR SUFFIX      loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
+  interop.py predict-models DATA ROWS COLS MODEL.json...
+                                        predicts DATA (float32 rows) with each MODEL.json into
+                                        MODEL.{pred,margin,leaf}.
+  interop.py predict OUTDIR SUFFIX [DATA ROWS COLS MODEL.json...]
+                                        then as predict-models; before that it loads OUTDIR/<case>SUFFIX.json (models written by Go) and writes
                                         OUTDIR/<case>SUFFIX.{pred,margin,leaf}.f32.
 """
 import json
@@ -70,9 +74,11 @@ def train(csv, out):
         params = dict(params, seed=params.get("seed", 1), nthread=1)
         bst = xgb.train(params, xgb.DMatrix(X, label=label), rounds)
         bst.save_model(os.path.join(out, name + ".json"))
+        bst.save_model(os.path.join(out, name + ".bin"))  # the legacy binary format
+        bst.save_model(os.path.join(out, name + ".ubj"))
         write_preds(bst, dm, os.path.join(out, name))
         listed.append({"name": name, "data": "X.f32", "rows": X.shape[0], "cols": X.shape[1],
-                       "objective": params["objective"]})
+                       "objective": params["objective"], "binary": True})
 
     # A categorical model: feature 0 holds category codes 0..5 (some missing).
     rng = np.random.default_rng(3)
@@ -84,6 +90,7 @@ def train(csv, out):
     cat_dm = xgb.DMatrix(df, label=target, enable_categorical=True)
     bst = xgb.train({"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 1}, cat_dm, 5)
     bst.save_model(os.path.join(out, "categorical.json"))
+    bst.save_model(os.path.join(out, "categorical.ubj"))
     Xcat = np.stack([codes, num], axis=1).astype(np.float32)
     Xcat.tofile(os.path.join(out, "Xcat.f32"))
     write_preds(bst, cat_dm, os.path.join(out, "categorical"))
@@ -93,7 +100,7 @@ def train(csv, out):
         json.dump(listed, f)
 
 
-def predict(out, suffix):
+def predict(out, suffix, *extra):
     with open(os.path.join(out, "cases.json")) as f:
         listed = json.load(f)
     for c in listed:
@@ -106,10 +113,20 @@ def predict(out, suffix):
         else:
             dm = xgb.DMatrix(X)
         write_preds(bst, dm, os.path.join(out, c["name"] + suffix))
+    if extra:
+        predict_models(*extra)
+
+
+def predict_models(data, rows, cols, *models):
+    X = np.fromfile(data, dtype=np.float32).reshape(int(rows), int(cols))
+    for model in models:
+        write_preds(xgb.Booster(model_file=model), xgb.DMatrix(X), model[:-len(".json")])
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "train":
         train(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "predict-models":
+        predict_models(*sys.argv[2:])
     else:
-        predict(sys.argv[2], sys.argv[3])
+        predict(*sys.argv[2:])

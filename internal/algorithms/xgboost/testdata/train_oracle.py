@@ -5,7 +5,8 @@
   train_oracle.py compare OUTDIR   for every case in OUTDIR/cases.json: loads the model Go trained
                                    (OUTDIR/<case>.json) and writes XGBoost's predictions from it on the test
                                    split to OUTDIR/<case>.ours.f32; trains XGBoost itself with the same
-                                   hyperparameters (tree_method=hist) and writes its predictions to
+                                   hyperparameters (tree_method=hist; instance weights from the case's
+                                   "weights" file, one per training row, if any) and writes its predictions to
                                    OUTDIR/<case>.theirs.f32 (float32, row-major).
 """
 import json
@@ -52,6 +53,8 @@ def main():
             params["eval_metric"] = params["eval_metric"].split(",")
         params.update(tree_method="hist", nthread=2)
         train = load(os.path.join(out, c["data"] + "_train.csv"))
+        if c.get("weights"):
+            train.set_weight(np.loadtxt(os.path.join(out, c["weights"]), dtype=np.float32))
         valid = load(os.path.join(out, c["data"] + "_valid.csv"))
         theirs = xgb.train(params, train, rounds, evals=[(train, "train"), (valid, "validation")], verbose_eval=False)
         theirs.predict(test).astype(np.float32).tofile(os.path.join(out, c["name"] + ".theirs.f32"))
