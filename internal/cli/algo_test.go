@@ -159,12 +159,15 @@ func TestAlgoUsageErrors(t *testing.T) {
 }
 
 func TestAlgoHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"prep", "-h"}, {"train", "-h"}, {"train", "linear", "-h"}, {"evaluate", "-h"}, {"predict", "-h"}} {
+	var all strings.Builder
+	for _, args := range [][]string{{"help"}, {"prep", "-h"}, {"train", "-h"}, {"train", "xgboost", "-h"}, {"train", "linear", "-h"}, {"evaluate", "-h"}, {"predict", "-h"}} {
 		_, stderr, err := algo(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "usage:") {
 			t.Errorf("algo %v: got %v and stderr %q, want flag.ErrHelp and a usage text", args, err, stderr)
 		}
+		all.WriteString("$ slipway algo " + strings.Join(args, " ") + "\n" + stderr + "\n")
 	}
+	golden(t, "help.golden", all.String())
 }
 
 func TestAlgoInputErrorsNameTheFile(t *testing.T) {
