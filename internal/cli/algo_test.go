@@ -439,3 +439,27 @@ func TestAlgoOtherInputFormats(t *testing.T) {
 		t.Errorf("header CSV evaluation:\n%s\nwant (headerless CSV):\n%s", got, want)
 	}
 }
+
+func FuzzSetFlag(f *testing.F) {
+	for _, s := range []string{"objective=reg:squarederror,num_round=50", "a=b=c", " x = 1 ,, y=2", "=1", "k", "a=1,a=2", "eval_metric=rmse"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		set := setFlag{}
+		if err := set.Set(s); err != nil {
+			return
+		}
+		for k := range set {
+			if k == "" || strings.ContainsAny(k, ",=") {
+				t.Fatalf("key %q from %q", k, s)
+			}
+		}
+		again := setFlag{}
+		if err := again.Set(set.String()); err != nil {
+			t.Fatalf("String() %q of a parsed set does not parse: %v", set.String(), err)
+		}
+		if diff := cmp.Diff(map[string]string(set), map[string]string(again)); diff != "" {
+			t.Fatalf("round trip of %q (-first +second):\n%s", s, diff)
+		}
+	})
+}
