@@ -10,7 +10,7 @@ import (
 
 func algoEvaluate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate", "slipway algo evaluate --model FILE|DIR --test FILE [--out evaluation.json]", stderr)
-	model := fs.String("model", "", "model file (xgboost-model or linear-model.json) or the model directory")
+	model := fs.String("model", "", "model file (xgboost-model, linear-model.json or model.tar.gz) or the model directory")
 	test := fs.String("test", "", "labelled test data (headerless CSV with the label first, or libsvm)")
 	out := fs.String("out", "", "write evaluation.json here (default: print it)")
 	var in inputFlags

@@ -14,7 +14,7 @@ import (
 
 func algoPredict(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("predict", "slipway algo predict --model FILE|DIR --input FILE [--transform transform.json] [--labelled]", stderr)
-	model := fs.String("model", "", "model file (xgboost-model or linear-model.json) or the model directory")
+	model := fs.String("model", "", "model file (xgboost-model, linear-model.json or model.tar.gz) or the model directory")
 	input := fs.String("input", "", "rows to predict: features (headerless CSV or libsvm), or raw rows with --transform")
 	transform := fs.String("transform", "", "prep's transform.json: --input holds raw rows (header optional, label column optional)")
 	labelled := fs.Bool("labelled", false, "the first column of the headerless CSV input is a label, to ignore (e.g. prep's test.csv)")

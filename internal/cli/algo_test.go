@@ -159,12 +159,15 @@ func TestAlgoUsageErrors(t *testing.T) {
 }
 
 func TestAlgoHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"prep", "-h"}, {"train", "-h"}, {"train", "linear", "-h"}, {"evaluate", "-h"}, {"predict", "-h"}} {
+	var all strings.Builder
+	for _, args := range [][]string{{"help"}, {"prep", "-h"}, {"train", "-h"}, {"train", "xgboost", "-h"}, {"train", "linear", "-h"}, {"evaluate", "-h"}, {"predict", "-h"}} {
 		_, stderr, err := algo(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "usage:") {
 			t.Errorf("algo %v: got %v and stderr %q, want flag.ErrHelp and a usage text", args, err, stderr)
 		}
+		all.WriteString("$ slipway algo " + strings.Join(args, " ") + "\n" + stderr + "\n")
 	}
+	golden(t, "help.golden", all.String())
 }
 
 func TestAlgoInputErrorsNameTheFile(t *testing.T) {
@@ -435,4 +438,28 @@ func TestAlgoOtherInputFormats(t *testing.T) {
 	if got := run(convert("train.csv", false), convert("test.csv", false), "--label", "rings"); got != want {
 		t.Errorf("header CSV evaluation:\n%s\nwant (headerless CSV):\n%s", got, want)
 	}
+}
+
+func FuzzSetFlag(f *testing.F) {
+	for _, s := range []string{"objective=reg:squarederror,num_round=50", "a=b=c", " x = 1 ,, y=2", "=1", "k", "a=1,a=2", "eval_metric=rmse"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		set := setFlag{}
+		if err := set.Set(s); err != nil {
+			return
+		}
+		for k := range set {
+			if k == "" || strings.ContainsAny(k, ",=") {
+				t.Fatalf("key %q from %q", k, s)
+			}
+		}
+		again := setFlag{}
+		if err := again.Set(set.String()); err != nil {
+			t.Fatalf("String() %q of a parsed set does not parse: %v", set.String(), err)
+		}
+		if diff := cmp.Diff(map[string]string(set), map[string]string(again)); diff != "" {
+			t.Fatalf("round trip of %q (-first +second):\n%s", s, diff)
+		}
+	})
 }

@@ -1,9 +1,12 @@
 package evaluate
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,8 +49,9 @@ type Model struct {
 }
 
 // LoadModel loads a model file, telling the algorithms apart by content: a JSON object whose
-// "format" is linear.Format is a linear model, anything else is given to xgboost.LoadModel (XGBoost
-// JSON models). path may also be a model directory holding xgboost-model or linear-model.json.
+// "format" is linear.Format is a linear model, anything else is given to xgboost.ReadModel (XGBoost
+// models). path may also be a model directory holding xgboost-model or linear-model.json, or a
+// gzipped tar archive holding one of them (SageMaker's model.tar.gz).
 func LoadModel(path string) (*Model, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		found := ""
@@ -69,6 +73,13 @@ func LoadModel(path string) (*Model, error) {
 		}
 		return nil, errs.E(errs.Invalid, "cannot read %s", path, err)
 	}
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) { // SageMaker's model.tar.gz
+		inner, innerName, err := modelFromTarGz(data, path)
+		if err != nil {
+			return nil, err
+		}
+		data, path = inner, innerName
+	}
 	var probe struct {
 		Format string `json:"format"`
 	}
@@ -84,6 +95,40 @@ func LoadModel(path string) (*Model, error) {
 		return nil, err
 	}
 	return FromBooster(b)
+}
+
+// maxModelSize bounds what is read out of a model archive.
+const maxModelSize = 1 << 30
+
+// modelFromTarGz returns the model file inside a gzipped tar archive (SageMaker packs a training
+// job's /opt/ml/model as model.tar.gz): xgboost-model or linear-model.json, at any depth.
+func modelFromTarGz(data []byte, name string) ([]byte, string, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", errs.E(errs.Invalid, "%s is not a gzip archive", name, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, "", errs.E(errs.NotFound, "%s holds neither %s nor %s", name, XGBoostModelFile, LinearModelFile)
+		}
+		if err != nil {
+			return nil, "", errs.E(errs.Invalid, "%s is not a valid tar.gz archive", name, err)
+		}
+		base := filepath.Base(h.Name)
+		if h.Typeflag != tar.TypeReg || (base != XGBoostModelFile && base != LinearModelFile) {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, maxModelSize+1))
+		if err != nil {
+			return nil, "", errs.E(errs.Invalid, "cannot read %s in %s", h.Name, name, err)
+		}
+		if len(b) > maxModelSize {
+			return nil, "", errs.E(errs.Invalid, "%s in %s is larger than %d bytes", h.Name, name, maxModelSize)
+		}
+		return b, name + ":" + h.Name, nil
+	}
 }
 
 // FromLinear wraps a linear model.

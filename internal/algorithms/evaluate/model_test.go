@@ -1,6 +1,9 @@
 package evaluate
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"math"
@@ -197,4 +200,84 @@ func TestLoadModelErrors(t *testing.T) {
 			t.Errorf("LoadModel(%s): got %v, want %v containing %q", tc.path, err, tc.kind, tc.want)
 		}
 	}
+}
+
+func TestLoadModelFromTarGz(t *testing.T) {
+	d := &dataset.Dense{Rows: 4, Cols: 1, X: []float32{0, 1, 2, 3}, Label: []float32{1, 3, 5, 7}}
+	lm, err := linear.Train(context.Background(), linear.DefaultParams(), d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var model bytes.Buffer
+	if err := lm.WriteJSON(&model); err != nil {
+		t.Fatal(err)
+	}
+	var archive bytes.Buffer
+	zw := gzip.NewWriter(&archive)
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{{"README", []byte("hello")}, {"./linear-model.json", model.Bytes()}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(f.body)
+	}
+	tw.Close()
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "model.tar.gz")
+	if err := os.WriteFile(path, archive.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Predict(&dataset.Dense{Rows: 1, Cols: 1, X: []float32{10}})
+	if err != nil || math.Abs(float64(p[0])-21) > 1e-4 {
+		t.Errorf("Predict(10) = %v, %v; want 21", p, err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.tar.gz")
+	var e bytes.Buffer
+	ezw := gzip.NewWriter(&e)
+	tar.NewWriter(ezw).Close()
+	ezw.Close()
+	os.WriteFile(empty, e.Bytes(), 0o644)
+	if _, err := LoadModel(empty); !errs.Is(err, errs.NotFound) {
+		t.Errorf("archive without a model: got %v, want NotFound", err)
+	}
+}
+
+func FuzzLoadModel(f *testing.F) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	tw := tar.NewWriter(zw)
+	body := []byte(`{"format":"slipway-linear","version":1,"predictor_type":"regressor","weights":[1],"intercept":0,"params":{}}`)
+	tw.WriteHeader(&tar.Header{Name: "linear-model.json", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write(body)
+	tw.Close()
+	zw.Close()
+	f.Add(gz.Bytes())
+	f.Add(body)
+	f.Add([]byte(`{"learner":{}}`))
+	f.Add([]byte{0x1f, 0x8b, 0})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "model")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := LoadModel(path)
+		if err != nil {
+			if k := errs.KindOf(err); k != errs.Invalid && k != errs.NotFound {
+				t.Fatalf("error of kind %v: %v", k, err)
+			}
+			return
+		}
+		row := make([]float32, m.NumFeatures)
+		if _, err := m.Predict(&dataset.Dense{Rows: 1, Cols: len(row), X: row}); err != nil {
+			t.Fatalf("Predict on a loaded model: %v", err)
+		}
+	})
 }

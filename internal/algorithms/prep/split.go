@@ -14,18 +14,18 @@ type Fractions [3]float64
 
 // check checks f: each share in [0,1], train > 0, summing to 1 (within 1e-6).
 func (f Fractions) check() error {
-	sum := 0.0
+	total := 0.0
 	for _, v := range f {
 		if !(v >= 0 && v <= 1) {
 			return errs.E(errs.Invalid, "split %v: each fraction must be in [0, 1]", f[:])
 		}
-		sum += v
+		total += v
 	}
 	if f[0] == 0 {
 		return errs.E(errs.Invalid, "split %v: the train fraction must be positive", f[:])
 	}
-	if math.Abs(sum-1) > 1e-6 {
-		return errs.E(errs.Invalid, "split %v: the fractions sum to %g, want 1", f[:], sum)
+	if math.Abs(total-1) > 1e-6 {
+		return errs.E(errs.Invalid, "split %v: the fractions sum to %g, want 1", f[:], total)
 	}
 	return nil
 }
@@ -33,8 +33,9 @@ func (f Fractions) check() error {
 // Split assigns the indexes 0..n-1 to train, validation and test. Train and validation hold
 // round(n·fraction) rows and test the rest, each in a seeded random order. With strata (one key per
 // row, e.g. the class label), every stratum is split in those proportions (within one row, the
-// totals still exact), so every part keeps the class balance. The result depends only on its arguments: it uses its own Fisher–Yates
-// shuffle over the PCG generator, whose output the Go project specifies.
+// totals still exact), so every part keeps the class balance. The result depends only on the
+// arguments: it uses its own Fisher–Yates shuffle over the PCG generator, whose output the Go
+// project specifies.
 func Split(n int, f Fractions, seed uint64, strata []string) ([3][]int, error) {
 	var parts [3][]int
 	if err := f.check(); err != nil {

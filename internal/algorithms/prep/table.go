@@ -44,7 +44,6 @@ func ReadTable(r io.Reader, name string) (*Table, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // checked here, to word the error
-	cr.ReuseRecord = false
 	t := &Table{Name: name}
 	for {
 		rec, err := cr.Read()
