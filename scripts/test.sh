@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(postgresql awscli python3-boto3 python3-xgboost python3-sklearn python3-pandas)
+need=(postgresql awscli curl python3-boto3 python3-xgboost python3-sklearn python3-pandas)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

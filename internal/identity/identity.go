@@ -95,7 +95,10 @@ type Store interface {
 	Attach(ctx context.Context, account, kind, principal, policyARN string) error
 	Detach(ctx context.Context, account, kind, principal, policyARN string) error
 	ListAttached(ctx context.Context, account, kind, principal string) ([]ManagedPolicy, error)
-	CreateAccessKey(ctx context.Context, k AccessKey) error
+	// CreateAccessKey inserts a key. For a user's key (limit > 0) it first checks, in the same
+	// transaction and with the user's row locked, that the user has fewer than limit keys, and
+	// returns errs.LimitExceeded otherwise.
+	CreateAccessKey(ctx context.Context, k AccessKey, limit int) error
 	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
 	ListAccessKeys(ctx context.Context, account, user string) ([]AccessKey, error)
 	DeleteAccessKey(ctx context.Context, account, user, id string) error

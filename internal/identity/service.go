@@ -294,6 +294,9 @@ func (s *Service) Attached(ctx context.Context, account, kind, principal string)
 	return s.store.ListAttached(ctx, account, kind, principal)
 }
 
+// accessKeysPerUser is IAM's quota of long-term keys per user.
+const accessKeysPerUser = 2
+
 // NewKey is an access key with its secret in clear, as returned once at creation.
 type NewKey struct {
 	AccessKey
@@ -306,20 +309,16 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user string) (Ne
 	if _, err := s.Principal(ctx, account, KindUser, user); err != nil {
 		return NewKey{}, err
 	}
-	keys, err := s.store.ListAccessKeys(ctx, account, user)
-	if err != nil {
-		return NewKey{}, err
-	}
-	if len(keys) >= 2 {
-		return NewKey{}, errs.E(errs.LimitExceeded, "Cannot exceed quota for AccessKeysPerUser: 2").WithCode("LimitExceeded")
-	}
 	id := "AKIA" + randomString(16, upperDigits)
 	secret := randomString(40, secretDigits)
 	k := AccessKey{
 		ID: id, Account: account, UserName: user, Status: "Active", CreatedAt: s.now(),
 		SealedSecret: s.seal.Seal(secret, id),
 	}
-	if err := s.store.CreateAccessKey(ctx, k); err != nil {
+	if err := s.store.CreateAccessKey(ctx, k, accessKeysPerUser); err != nil {
+		if errs.Is(err, errs.LimitExceeded) {
+			return NewKey{}, errs.E(errs.LimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", accessKeysPerUser).WithCode("LimitExceeded")
+		}
 		return NewKey{}, err
 	}
 	return NewKey{AccessKey: k, Secret: secret}, nil
@@ -486,7 +485,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 		SealedSecret: s.seal.Seal(secret, id), SealedToken: s.seal.Seal(token, id+"/token"),
 		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second), SessionPolicies: sessionPolicies,
 	}
-	if err := s.store.CreateAccessKey(ctx, k); err != nil {
+	if err := s.store.CreateAccessKey(ctx, k, 0); err != nil {
 		return Session{}, err
 	}
 	return Session{

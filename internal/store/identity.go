@@ -280,8 +280,8 @@ func (s *Store) policiesOf(ctx context.Context, account, kind, principal string)
 	return out, internal("store.PoliciesOf", rows.Err())
 }
 
-// CreateAccessKey inserts an access key.
-func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey) error {
+// CreateAccessKey inserts an access key, within a user's quota when limit > 0.
+func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit int) error {
 	defer s.cache.clear()
 	policies := ""
 	if len(k.SessionPolicies) > 0 {
@@ -291,9 +291,28 @@ func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey) error
 		}
 		policies = string(b)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at, session_policies)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
-		k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt), policies)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if limit > 0 {
+			if s.dialect == Postgres {
+				// Serialise key creation per user: the count below must not race another.
+				var one int
+				if err := tx.QueryRowContext(ctx, `SELECT 1 FROM iam_principals WHERE account = $1 AND kind = 'user' AND name = $2 FOR UPDATE`, k.Account, k.UserName).Scan(&one); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM access_keys WHERE account = $1 AND user_name = $2`, k.Account, k.UserName).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return errs.E(errs.LimitExceeded, "the user has %d access keys", n)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (id, account, user_name, role_name, session_name, sealed_secret, sealed_token, status, created_at, expires_at, session_policies)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+			k.ID, k.Account, k.UserName, k.RoleName, k.SessionName, k.SealedSecret, k.SealedToken, k.Status, micros(k.CreatedAt), micros(k.ExpiresAt), policies)
+		return err
+	})
 	if err != nil {
 		return conflictOr(err, "access key")
 	}

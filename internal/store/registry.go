@@ -100,6 +100,19 @@ func (s *Store) ListGroups(ctx context.Context, account string, q registry.Group
 func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
 	defer s.cache.clear()
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Lock the group row first: CreatePackage updates it (next_version) in its own
+		// transaction, so a concurrent creation either commits before this count sees its
+		// package or waits and then finds no group.
+		if s.dialect == Postgres {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM model_package_groups WHERE account = $1 AND name = $2 FOR UPDATE`, account, name).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.E(errs.NotFound, "model package group %s does not exist", name)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM model_packages WHERE account = $1 AND group_name = $2`, account, name).Scan(&n); err != nil {
 			return err
@@ -212,7 +225,7 @@ func (s *Store) CreatePackage(ctx context.Context, account, group, token string,
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO model_packages (`+pkgCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
 				p.Account, p.GroupName, p.Version, p.ARN, string(p.ApprovalStatus), tok, micros(p.CreatedAt), micros(p.ModifiedAt), doc)
-			if isUniqueViolation(err) && token != "" {
+			if isUniqueViolation(err) && token != "" && isClientTokenViolation(err) {
 				return errTokenRace
 			}
 			if err != nil {

@@ -256,6 +256,16 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isClientTokenViolation reports whether a unique violation is the client-token index's (and not,
+// say, a version's primary key).
+func isClientTokenViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName == "model_packages_client_token"
+	}
+	return strings.Contains(err.Error(), "client_token")
+}
+
 // internal wraps an unexpected database error.
 func internal(op string, err error) error {
 	if err == nil {

@@ -117,7 +117,8 @@ CREATE TABLE model_packages (
     created_at BIGINT NOT NULL,
     modified_at BIGINT NOT NULL,
     document TEXT NOT NULL,        -- JSON: the package's full description
-    PRIMARY KEY (account, group_name, version)
+    PRIMARY KEY (account, group_name, version),
+    FOREIGN KEY (account, group_name) REFERENCES model_package_groups (account, name)
 );
 CREATE UNIQUE INDEX model_packages_client_token ON model_packages (account, group_name, client_token) WHERE client_token IS NOT NULL;
 CREATE INDEX model_packages_created ON model_packages (account, created_at);

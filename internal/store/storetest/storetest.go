@@ -94,6 +94,8 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("ClientToken", func(t *testing.T) { testClientToken(t, open(t)) })
 	t.Run("EventsOrdered", func(t *testing.T) { testEventsOrdered(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
+	t.Run("KeyQuotaUnderConcurrency", func(t *testing.T) { testKeyQuota(t, open(t)) })
+	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -220,7 +222,7 @@ func testIdentity(t *testing.T, st *store.Store) {
 		t.Errorf("deleting a user with policies: err = %v, want Conflict", err)
 	}
 	k := identity.AccessKey{ID: "AKIAEXAMPLE", Account: u.Account, UserName: u.Name, SealedSecret: "sealed", Status: "Active", CreatedAt: t0}
-	if err := st.CreateAccessKey(ctx, k); err != nil {
+	if err := st.CreateAccessKey(ctx, k, 2); err != nil {
 		t.Fatal(err)
 	}
 	gk, err := st.GetAccessKey(ctx, k.ID)
@@ -499,5 +501,80 @@ func testAuditChain(t *testing.T, st *store.Store) {
 	_, prob, err = audit.Verify(ctx, st)
 	if err != nil || prob == nil || prob.Seq != 17 {
 		t.Fatalf("Verify after tampering with record 17 = %v, %v; want a problem at 17", prob, err)
+	}
+}
+
+// testKeyQuota creates keys for one user from 12 goroutines with a quota of 2: exactly 2 succeed.
+func testKeyQuota(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	u := identity.Principal{Account: "111111111111", Kind: identity.KindUser, Name: "q", ID: "AIDAQ", ARN: "arn:aws:iam::111111111111:user/q", Path: "/", CreatedAt: t0}
+	if err := st.CreatePrincipal(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, limited := 0, 0
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := st.CreateAccessKey(ctx, identity.AccessKey{ID: fmt.Sprintf("AKIAQUOTA%07d", i), Account: u.Account, UserName: u.Name, Status: "Active", SealedSecret: "s", CreatedAt: t0}, 2)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errs.Is(err, errs.LimitExceeded):
+				limited++
+			default:
+				t.Errorf("CreateAccessKey: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 2 || limited != 10 {
+		t.Errorf("%d keys created and %d refused, want 2 and 10", ok, limited)
+	}
+}
+
+// testDeleteGroupRace deletes a group while packages are created in it: either the delete fails
+// (the group holds packages) or no package of the group survives it.
+func testDeleteGroupRace(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		createGroup(t, st, "111111111111", "doomed")
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st.CreatePackage(ctx, "111111111111", "doomed", "", func(v int) (registry.Package, events.Event, error) {
+					p, ev := newPackage("111111111111", "doomed", v, "")
+					return p, ev, nil
+				})
+			}()
+		}
+		delErr := st.DeleteGroup(ctx, "111111111111", "doomed")
+		wg.Wait()
+		ps, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "doomed", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, gerr := st.GetGroup(ctx, "111111111111", "doomed")
+		if errs.Is(gerr, errs.NotFound) && len(ps) > 0 {
+			t.Fatalf("round %d: the group is gone but %d of its packages remain (delete: %v)", round, len(ps), delErr)
+		}
+		// Clean up for the next round.
+		for _, p := range ps {
+			_, ev := newPackage("111111111111", "doomed", p.Version, "")
+			if err := st.DeletePackage(ctx, "111111111111", "doomed", p.Version, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if gerr == nil {
+			if err := st.DeleteGroup(ctx, "111111111111", "doomed"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
