@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"strings"
@@ -13,40 +12,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 // readProfile reads one profile's long-term keys from an AWS shared-credentials file.
 func readProfile(t *testing.T, path, profile string) aws.Credentials {
 	t.Helper()
-	f, err := os.Open(path)
+	profiles, err := credfile.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var c aws.Credentials
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			in = line == "["+profile+"]"
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !in || !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+	p := profiles[profile]
+	if p.AccessKeyID == "" || p.SecretAccessKey == "" {
 		t.Fatalf("%s has no keys for profile [%s]", path, profile)
 	}
-	return c
+	return aws.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}
 }
 
 func sdkConfig(endpoint string, c aws.Credentials) aws.Config {

@@ -24,7 +24,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -61,6 +60,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/app"
 	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 const region = "us-east-1"
@@ -308,35 +308,15 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // readProfile reads one profile's keys from an AWS shared-credentials file.
 func readProfile(path, profile string) (aws.Credentials, error) {
-	f, err := os.Open(path)
+	profiles, err := credfile.ReadFile(path)
 	if err != nil {
 		return aws.Credentials{}, err
 	}
-	defer f.Close()
-	var c aws.Credentials
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			in = line == "["+profile+"]"
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !in || !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
+	p := profiles[profile]
+	if p.AccessKeyID == "" || p.SecretAccessKey == "" {
+		return aws.Credentials{}, fmt.Errorf("%s: no keys for profile %s", path, profile)
 	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return c, fmt.Errorf("%s: no keys for profile %s", path, profile)
-	}
-	return c, sc.Err()
+	return aws.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}, nil
 }
 
 func (s *slipway) sdk() *sagemaker.Client {

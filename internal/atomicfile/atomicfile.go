@@ -1,6 +1,7 @@
 // Package atomicfile writes files so that a reader, or a restart after a crash, sees either the
 // old content or the complete new content, never a partial file: the data goes to a temporary
-// file in the same directory, is synced, and is renamed over the target.
+// file in the same directory, is synced, and is renamed over the target; then the directory is
+// synced so the rename survives a crash too.
 package atomicfile
 
 import (
@@ -40,6 +41,13 @@ func WriteFunc(path string, mode os.FileMode, write func(w io.Writer) error) err
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		// The rename itself is durable only once the directory is synced.
+		if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+			err = d.Sync()
+			d.Close()
+		}
 	}
 	if err != nil {
 		os.Remove(tmp)

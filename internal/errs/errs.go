@@ -46,6 +46,8 @@ type Error struct {
 	Code string // optional AWS error code, e.g. "ResourceNotFound"; empty lets the transport choose by kind
 	Msg  string // user-safe text
 	Err  error  // the cause, for logs; never shown to a remote caller
+
+	causeInMsg bool // Msg already spells out Err (E used it as a format argument)
 }
 
 // E builds an *Error with a message formatted from msg and args. The first error among args is
@@ -64,6 +66,7 @@ func E(kind Kind, msg string, args ...any) *Error {
 	}
 	if e.Err != nil && countVerbs(msg) > len(fmtArgs) {
 		fmtArgs = args
+		e.causeInMsg = true
 	}
 	if len(fmtArgs) > 0 {
 		e.Msg = fmt.Sprintf(msg, fmtArgs...)
@@ -108,7 +111,7 @@ func (e *Error) Error() string {
 	if e.Op != "" {
 		s = e.Op + ": " + s
 	}
-	if e.Err != nil {
+	if e.Err != nil && !e.causeInMsg {
 		if s == "" {
 			return e.Err.Error()
 		}

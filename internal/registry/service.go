@@ -144,9 +144,10 @@ func packageMissing(arn string) error {
 func (s *Service) loadGroup(ctx context.Context, c Call, action, account, name string) (Group, error) {
 	g, err := s.store.GetGroup(ctx, account, name)
 	if errs.Is(err, errs.NotFound) {
-		if account != c.Caller.Account {
-			arn := s.GroupARN(account, name)
-			return Group{}, s.authorize(ctx, c, action, arn, account, "")
+		// Say that it does not exist only to a caller who may act on it: the others learn
+		// nothing (in another account, no policy can allow them, so they are always denied).
+		if err := s.authorize(ctx, c, action, s.GroupARN(account, name), account, ""); err != nil {
+			return Group{}, err
 		}
 		return Group{}, groupMissing(name)
 	}
@@ -383,8 +384,8 @@ func (s *Service) loadPackage(ctx context.Context, c Call, action, arn string) (
 	}
 	g, err := s.store.GetGroup(ctx, account, group)
 	if errs.Is(err, errs.NotFound) {
-		if account != c.Caller.Account {
-			return Group{}, Package{}, s.authorize(ctx, c, action, arn, account, "")
+		if err := s.authorize(ctx, c, action, s.PackageARN(account, group, version), account, ""); err != nil {
+			return Group{}, Package{}, err
 		}
 		return Group{}, Package{}, packageMissing(arn)
 	}

@@ -9,11 +9,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -439,45 +439,17 @@ func paramFloat(p map[string]string, section, key string, required bool) (float3
 
 // SaveModel writes b as an XGBoost JSON model to path atomically: it writes a temporary file in the same
 // directory, syncs it and renames it over path, so path holds either the old or the whole new model.
-func (b *Booster) SaveModel(path string) (err error) {
+func (b *Booster) SaveModel(path string) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+	return atomicfile.WriteFunc(path, 0o644, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 256*1024)
+		if err := b.WriteJSON(w); err != nil {
+			return errs.E(errs.Internal, "cannot save model %s", path, err)
 		}
-	}()
-	w := bufio.NewWriterSize(f, 256*1024)
-	if err := b.WriteJSON(w); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return errs.E(errs.Internal, "cannot save model %s", path, err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable
-		d.Sync()
-		d.Close()
-	}
-	return nil
+		return w.Flush()
+	})
 }
 
 // WriteJSON writes b in the JSON form XGBoost 1.7.4's save_model writes: compact, keys sorted, floats in
