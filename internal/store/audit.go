@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/audit"
@@ -17,16 +18,26 @@ func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]b
 	if len(bodies) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT value, hash FROM counters WHERE name = 'audit'`
-		if s.dialect == Postgres {
-			q += ` FOR UPDATE`
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// On SQLite the head of the chain is remembered between batches (one statement less
+		// per batch); the UPDATE at the end moves it only if it is still where this store left
+		// it, so a batch appended meanwhile by another process makes this one reload the head
+		// and run again.
+		// On PostgreSQL, where several servers may share the database, the head is read and
+		// locked every time: remembering it only makes servers retry each other's batches.
+		s.auditMu.Lock()
+		seq, prev, known := s.auditSeq, s.auditHash, s.auditKnown && s.dialect == SQLite
+		s.auditMu.Unlock()
+		if !known {
+			q := `SELECT value, hash FROM counters WHERE name = 'audit'`
+			if s.dialect == Postgres {
+				q += ` FOR UPDATE`
+			}
+			if err := tx.QueryRowContext(ctx, q).Scan(&seq, &prev); err != nil {
+				return err
+			}
 		}
-		var seq int64
-		var prev string
-		if err := tx.QueryRowContext(ctx, q).Scan(&seq, &prev); err != nil {
-			return err
-		}
+		headSeq := seq
 		first, firstPrev := seq+1, prev
 		texts := make([]string, len(bodies))
 		hashes := make([]string, len(bodies))
@@ -45,11 +56,39 @@ func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]b
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`,
 			first, seq, micros(times[0]), string(recs), firstPrev, string(hs)); err != nil {
+			if isUniqueViolation(err) {
+				return errAuditHeadMoved
+			}
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit'`, seq, prev)
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit' AND value = $3`, seq, prev, headSeq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			s.forgetAuditHead()
+			return errAuditHeadMoved
+		}
+		s.auditMu.Lock()
+		s.auditSeq, s.auditHash, s.auditKnown = seq, prev, true
+		s.auditMu.Unlock()
+		return nil
 	})
+	if err != nil {
+		s.forgetAuditHead()
+	}
+	if errors.Is(err, errAuditHeadMoved) {
+		return s.AppendAudit(ctx, times, bodies, hash)
+	}
+	return err
+}
+
+var errAuditHeadMoved = errors.New("the audit chain's head moved: another server appended")
+
+func (s *Store) forgetAuditHead() {
+	s.auditMu.Lock()
+	s.auditKnown = false
+	s.auditMu.Unlock()
 }
 
 // AuditRecords returns up to about limit records after seq (whole batches), in order.
@@ -104,6 +143,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
 // Tests only.
 func (s *Store) DeleteAuditForTest(ctx context.Context, after int64) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE last_seq > $1`, after)
+	s.forgetAuditHead()
 	return err
 }
 

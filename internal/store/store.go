@@ -55,6 +55,11 @@ type Store struct {
 	log     *slog.Logger
 	cache   *readCache
 	stmts   sync.Map // query → *sql.Stmt
+
+	auditMu    sync.Mutex // the audit chain's head as this store last wrote it
+	auditSeq   int64
+	auditHash  string
+	auditKnown bool
 }
 
 // Open opens (creating if needed) the store named by dsn and applies pending migrations.
