@@ -76,11 +76,12 @@ func Hash(prev string, seq int64, body []byte) string {
 
 // Log writes records with group commit.
 type Log struct {
-	store Store
-	log   *slog.Logger
-	queue chan pending
-	done  chan struct{}
-	once  sync.Once
+	store  Store
+	linger time.Duration // how long a batch waits for more records after its first
+	log    *slog.Logger
+	queue  chan pending
+	done   chan struct{}
+	once   sync.Once
 }
 
 type pending struct {
@@ -94,7 +95,7 @@ func NewLog(st Store, log *slog.Logger) *Log {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Log{store: st, log: log.With("component", "audit"), queue: make(chan pending, 4096), done: make(chan struct{})}
+	return &Log{store: st, linger: 300 * time.Microsecond, log: log.With("component", "audit"), queue: make(chan pending, 4096), done: make(chan struct{})}
 }
 
 // RecordCall appends a record and waits until it is committed.
@@ -123,6 +124,7 @@ func (l *Log) RecordCall(ctx context.Context, r Record) error {
 // Run commits queued records in batches until Close is called, then drains the queue.
 func (l *Log) Run(ctx context.Context) {
 	batch := make([]pending, 0, 256)
+	lastSize := 0
 	for {
 		var first pending
 		select {
@@ -143,15 +145,39 @@ func (l *Log) Run(ctx context.Context) {
 			}
 		}
 		batch = append(batch[:0], first)
+		// Under concurrency (the last batch had company), linger briefly for more records: a
+		// commit's fixed cost is most of its cost, and the callers of concurrent requests wait
+		// on this batch anyway. A lone caller never waits for company that will not come.
+		var linger <-chan time.Time
+		var timer *time.Timer
+		if lastSize > 1 {
+			timer = time.NewTimer(l.linger)
+			linger = timer.C
+		}
 	fill:
 		for len(batch) < cap(batch) {
 			select {
 			case p := <-l.queue:
 				batch = append(batch, p)
+				continue
 			default:
+			}
+			if linger == nil {
+				break
+			}
+			select {
+			case p := <-l.queue:
+				batch = append(batch, p)
+			case <-linger:
+				break fill
+			case <-l.done:
 				break fill
 			}
 		}
+		if timer != nil {
+			timer.Stop()
+		}
+		lastSize = len(batch)
 		l.commit(context.WithoutCancel(ctx), batch)
 	}
 }
