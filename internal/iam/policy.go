@@ -156,6 +156,23 @@ func ParseKind(kind Kind, document string) (*Policy, error) {
 	return parse(kind, document, kind.MaxLength())
 }
 
+// ParseInline parses an identity policy embedded in a user, group or role. Inline policies are
+// bounded by the principal's aggregate quota (checked by the caller, see Length), not by the
+// managed policy's 6,144 characters, so only the largest aggregate quota (a role's 10,240)
+// bounds a single document here.
+func ParseInline(document string) (*Policy, error) {
+	return parse(Identity, document, InlineRoleQuota)
+}
+
+// The aggregate quotas of inline policies per principal, in characters other than white space.
+const (
+	InlineUserQuota = 2048
+	InlineRoleQuota = 10240
+)
+
+// Length is a document's size as IAM's quotas count it: characters other than white space.
+func Length(document string) int { return countNonSpace(document) }
+
 // WithName returns a copy of p that decisions call name.
 func (p *Policy) WithName(name string) *Policy {
 	c := *p

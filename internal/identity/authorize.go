@@ -102,12 +102,17 @@ func (c *policyCache) get(kind iam.Kind, doc string) (*iam.Policy, error) {
 func parsePolicy(kind iam.Kind, doc string) (*iam.Policy, error) {
 	p, err := iam.ParseKind(kind, doc)
 	if err != nil {
-		if errs.CodeOf(err) == "" {
-			return nil, errs.E(errs.Invalid, "%s", errs.Message(err), err).WithCode("MalformedPolicyDocument")
-		}
-		return nil, err
+		return nil, malformedPolicy(err)
 	}
 	return p, nil
+}
+
+// malformedPolicy makes sure a parse error carries the MalformedPolicyDocument code.
+func malformedPolicy(err error) error {
+	if errs.CodeOf(err) == "" {
+		return errs.E(errs.Invalid, "%s", errs.Message(err), err).WithCode("MalformedPolicyDocument")
+	}
+	return err
 }
 
 // CheckPolicy validates a policy document of a kind ("identity", "resource", "trust", "scp").

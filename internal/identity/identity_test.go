@@ -222,3 +222,34 @@ func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
 		t.Errorf("malformed session policy: err = %v, want MalformedPolicyDocument", err)
 	}
 }
+
+func TestInlinePolicyQuotas(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	if _, err := s.CreateUser(ctx, acctA, "u", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRole(ctx, acctA, "r", "/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`, "", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A policy of about n characters: one statement listing many actions.
+	doc := func(n int) string {
+		var acts []string
+		for i := 0; len(strings.Join(acts, ",")) < n-100; i++ {
+			acts = append(acts, fmt.Sprintf(`"sagemaker:Describe%05d"`, i))
+		}
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[` + strings.Join(acts, ",") + `],"Resource":"*"}]}`
+	}
+	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "big", doc(8000)); err != nil {
+		t.Errorf("an 8,000-character inline role policy (role quota 10,240): %v", err)
+	}
+	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "more", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
+		t.Errorf("a second policy past the role's aggregate quota: err = %v, want LimitExceeded", err)
+	}
+	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "big", doc(9000)); err != nil {
+		t.Errorf("replacing a policy counts only the new version: %v", err)
+	}
+	if err := s.PutInlinePolicy(ctx, acctA, identity.KindUser, "u", "p", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
+		t.Errorf("a 3,000-character inline user policy (user quota 2,048): err = %v, want LimitExceeded", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/iam"
 )
 
 // Service is the IAM and STS business logic.
@@ -172,8 +173,27 @@ func (s *Service) PutInlinePolicy(ctx context.Context, account, kind, principal,
 	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
 		return err
 	}
-	if _, err := parsePolicy(policyIdentity, document); err != nil {
+	if _, err := iam.ParseInline(document); err != nil {
+		return malformedPolicy(err)
+	}
+	// IAM bounds the inline policies of a principal together: 2,048 characters for a user,
+	// 10,240 for a role, white space not counted.
+	quota := iam.InlineUserQuota
+	if kind == KindRole {
+		quota = iam.InlineRoleQuota
+	}
+	existing, err := s.store.ListInlinePolicies(ctx, account, kind, principal)
+	if err != nil {
 		return err
+	}
+	total := iam.Length(document)
+	for _, p := range existing {
+		if p.Name != name {
+			total += iam.Length(p.Document)
+		}
+	}
+	if total > quota {
+		return errs.E(errs.LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s.", quota, kind, principal).WithCode("LimitExceeded")
 	}
 	return s.store.PutInlinePolicy(ctx, account, kind, principal, InlinePolicy{Name: name, Document: document})
 }
