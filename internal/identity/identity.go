@@ -95,6 +95,8 @@ type Store interface {
 	Attach(ctx context.Context, account, kind, principal, policyARN string) error
 	Detach(ctx context.Context, account, kind, principal, policyARN string) error
 	ListAttached(ctx context.Context, account, kind, principal string) ([]ManagedPolicy, error)
+	// CountAttachments counts the principals of account a managed policy is attached to.
+	CountAttachments(ctx context.Context, account, policyARN string) (int, error)
 	// CreateAccessKey inserts a key. For a user's key (limit > 0) it first checks, in the same
 	// transaction and with the user's row locked, that the user has fewer than limit keys, and
 	// returns errs.LimitExceeded otherwise.

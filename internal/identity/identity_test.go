@@ -253,3 +253,43 @@ func TestInlinePolicyQuotas(t *testing.T) {
 		t.Errorf("a 3,000-character inline user policy (user quota 2,048): err = %v, want LimitExceeded", err)
 	}
 }
+
+func TestAWSManagedPolicies(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	for _, acct := range []string{acctA, acctB} {
+		if _, err := s.CreateUser(ctx, acct, "ds", "/", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro := "arn:aws:iam::aws:policy/AmazonSageMakerReadOnly"
+	if err := s.Attach(ctx, acctA, identity.KindUser, "ds", ro); err != nil {
+		t.Fatalf("attaching an AWS managed policy: %v", err)
+	}
+	p, err := s.Principal(ctx, acctA, identity.KindUser, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := identity.Caller{Account: acctA, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: "ds"}
+	for action, allowed := range map[string]bool{"sagemaker:DescribeModelPackage": true, "sagemaker:CreateModelPackage": false} {
+		if _, err := s.Authorize(ctx, c, identity.Action{Name: action, Resource: "*", ResourceAccount: acctA}); (err == nil) != allowed {
+			t.Errorf("%s under AmazonSageMakerReadOnly: err = %v, want allowed = %v", action, err, allowed)
+		}
+	}
+	// Account B sees the policy, but not A's use of it.
+	mp, err := s.ManagedPolicy(ctx, acctB, ro)
+	if err != nil || mp.Attachments != 0 {
+		t.Errorf("B's view of %s = %d attachments, %v; want 0", ro, mp.Attachments, err)
+	}
+	if mp, _ := s.ManagedPolicy(ctx, acctA, ro); mp.Attachments != 1 {
+		t.Errorf("A's view = %d attachments, want 1", mp.Attachments)
+	}
+	if err := s.DeleteManagedPolicy(ctx, acctA, ro); !errs.Is(err, errs.Invalid) {
+		t.Errorf("deleting an AWS managed policy: err = %v, want Invalid", err)
+	}
+	all, _ := s.ManagedPolicies(ctx, acctB, "AWS")
+	local, _ := s.ManagedPolicies(ctx, acctB, "Local")
+	if len(all) != 4 || len(local) != 0 {
+		t.Errorf("ListPolicies: %d AWS managed, %d local; want 4 and 0", len(all), len(local))
+	}
+}

@@ -253,18 +253,57 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, account, name, path, 
 	return p, nil
 }
 
-// ManagedPolicy returns a managed policy of the caller's account.
+// AWSManaged is the account of the AWS managed policies (arn:aws:iam::aws:policy/NAME) that every
+// account may attach and none may change.
+const AWSManaged = "aws"
+
+// ManagedPolicy returns a managed policy of the caller's account, or an AWS managed policy.
 func (s *Service) ManagedPolicy(ctx context.Context, account, arn string) (ManagedPolicy, error) {
 	p, err := s.store.GetManagedPolicy(ctx, arn)
-	if errs.Is(err, errs.NotFound) || (err == nil && p.Account != account) {
+	if errs.Is(err, errs.NotFound) || (err == nil && p.Account != account && p.Account != AWSManaged) {
 		return ManagedPolicy{}, errs.E(errs.NotFound, "Policy %s does not exist or is not attachable.", arn).WithCode("NoSuchEntity")
 	}
+	if err != nil {
+		return ManagedPolicy{}, err
+	}
+	return s.ownView(ctx, account, p)
+}
+
+// ownView counts an AWS managed policy's attachments in account only: other accounts' use of it
+// is none of this account's business.
+func (s *Service) ownView(ctx context.Context, account string, p ManagedPolicy) (ManagedPolicy, error) {
+	if p.Account != AWSManaged {
+		return p, nil
+	}
+	n, err := s.store.CountAttachments(ctx, account, p.ARN)
+	p.Attachments = n
 	return p, err
 }
 
-// ManagedPolicies lists an account's managed policies.
-func (s *Service) ManagedPolicies(ctx context.Context, account string) ([]ManagedPolicy, error) {
-	return s.store.ListManagedPolicies(ctx, account)
+// ManagedPolicies lists managed policies by scope: "Local" (the account's own), "AWS" (AWS
+// managed) or "All"/"" (both), as IAM's ListPolicies does.
+func (s *Service) ManagedPolicies(ctx context.Context, account, scope string) ([]ManagedPolicy, error) {
+	var out []ManagedPolicy
+	if scope == "" || scope == "All" || scope == "AWS" {
+		ps, err := s.store.ListManagedPolicies(ctx, AWSManaged)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if p, err = s.ownView(ctx, account, p); err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+		}
+	}
+	if scope == "" || scope == "All" || scope == "Local" {
+		ps, err := s.store.ListManagedPolicies(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
 }
 
 // DeleteManagedPolicy deletes a managed policy that is attached nowhere.
@@ -272,6 +311,9 @@ func (s *Service) DeleteManagedPolicy(ctx context.Context, account, arn string) 
 	p, err := s.ManagedPolicy(ctx, account, arn)
 	if err != nil {
 		return err
+	}
+	if p.Account == AWSManaged {
+		return errs.E(errs.Invalid, "Policy %s is an AWS managed policy; it cannot be deleted.", arn).WithCode("InvalidInput")
 	}
 	if p.Attachments > 0 {
 		return errs.E(errs.Conflict, "Cannot delete a policy attached to entities.").WithCode("DeleteConflict")

@@ -253,6 +253,13 @@ func (s *Store) ListAttached(ctx context.Context, account, kind, principal strin
 		WHERE t.account = $1 AND t.kind = $2 AND t.principal = $3 ORDER BY m.name`, account, kind, principal)
 }
 
+// CountAttachments counts an account's attachments of a policy.
+func (s *Store) CountAttachments(ctx context.Context, account, arn string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM iam_attachments WHERE account = $1 AND policy_arn = $2`, account, arn).Scan(&n)
+	return n, internal("store.CountAttachments", err)
+}
+
 // PoliciesOf returns the inline and attached policy documents of a principal.
 func (s *Store) PoliciesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
 	return cachedRead(s, "policies/"+account+"/"+kind+"/"+principal, func() ([]identity.NamedDocument, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
@@ -463,17 +464,15 @@ func (a *API) listManaged(ctx context.Context, req *awsapi.Request, in *principa
 	if err != nil {
 		return nil, err
 	}
+	all, err := a.Identity.ManagedPolicies(ctx, c.Account, in.Scope)
+	if err != nil {
+		return nil, err
+	}
 	var ps []identity.ManagedPolicy
-	if in.Scope != "AWS" { // Slipway has no AWS managed policies
-		all, err := a.Identity.ManagedPolicies(ctx, c.Account)
-		if err != nil {
-			return nil, err
-		}
-		prefix := in.PathPrefix
-		for _, p := range all {
-			if (prefix == "" || len(p.Path) >= len(prefix) && p.Path[:len(prefix)] == prefix) && (!in.OnlyAttached || p.Attachments > 0) {
-				ps = append(ps, p)
-			}
+	prefix := in.PathPrefix
+	for _, p := range all {
+		if strings.HasPrefix(p.Path, prefix) && (!in.OnlyAttached || p.Attachments > 0) {
+			ps = append(ps, p)
 		}
 	}
 	start, end, next, err := a.marker(req, "ListPolicies", in, len(ps))
