@@ -1,6 +1,6 @@
 // Package deps checks the import rules of ARCHITECTURE.md: domain packages never import the
 // transport (awsapi), the store implementation, the composition root or the CLI; leaf packages
-// import nothing of Slipway's but errs.
+// (the policy engine, ARNs, errors) import the standard library and internal/errs only.
 package deps
 
 import (
@@ -10,6 +10,13 @@ import (
 )
 
 const module = "github.com/slipway-ml/slipway/internal/"
+
+// leaves may import the standard library and these Slipway packages, nothing else.
+var leaves = map[string][]string{
+	"errs": nil,
+	"arn":  {"errs"},
+	"iam":  {"errs"},
+}
 
 func TestImportRules(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "../...").Output()
@@ -33,6 +40,26 @@ func TestImportRules(t *testing.T) {
 		"awsapi":             {"store", "app", "cli"},
 		"store":              {"awsapi", "app", "cli"},
 		"algorithms/xgboost": {"awsapi", "store", "app", "cli"},
+	}
+	for pkg, allowed := range leaves {
+		ds, ok := deps[pkg]
+		if !ok {
+			t.Errorf("leaf package %s does not exist: update the rules", pkg)
+			continue
+		}
+	next:
+		for _, d := range ds {
+			first, _, _ := strings.Cut(d, "/")
+			if !strings.Contains(first, ".") {
+				continue // the standard library
+			}
+			for _, a := range allowed {
+				if d == module+a {
+					continue next
+				}
+			}
+			t.Errorf("leaf package %s imports %s; it may import only the standard library and %v", pkg, d, allowed)
+		}
 	}
 	for pkg, bad := range forbidden {
 		ds, ok := deps[pkg]
