@@ -14,6 +14,7 @@
 // Prerequisites (the tests fail, not skip, without them):
 //
 //	apt-get install awscli python3-boto3 curl
+
 package e2e
 
 import (

@@ -1,6 +1,7 @@
 // Package deps checks the import rules of ARCHITECTURE.md: domain packages never import the
 // transport (awsapi), the store implementation, the composition root or the CLI; leaf packages
 // (the policy engine, ARNs, errors) import the standard library and internal/errs only.
+
 package deps
 
 import (
