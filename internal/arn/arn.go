@@ -36,7 +36,7 @@ func Parse(s string) (ARN, error) {
 	if !utf8.ValidString(s) {
 		return ARN{}, errs.E(errs.Invalid, "ARN %q is not valid UTF-8", s)
 	}
-	c, ok := split(s)
+	c, ok := Split(s)
 	if !ok {
 		return ARN{}, errs.E(errs.Invalid, "%q is not an ARN: want arn:partition:service:region:account-id:resource", s)
 	}
@@ -101,11 +101,11 @@ func Match(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	p, ok := split(pattern)
+	p, ok := Split(pattern)
 	if !ok {
 		return false
 	}
-	v, ok := split(arn)
+	v, ok := Split(arn)
 	if !ok {
 		return false
 	}
@@ -122,30 +122,51 @@ func Match(pattern, arn string) bool {
 // matches itself. There is no escape character. With caseInsensitive, letters are compared
 // under Unicode simple case folding.
 func WildcardMatch(pattern, s string, caseInsensitive bool) bool {
-	// Iterative matcher with single-star backtracking: O(len(pattern)*len(s)) worst case, no
-	// allocation, no recursion (so no stack blow-up on hostile patterns).
+	return Glob(pattern, s, caseInsensitive, false)
+}
+
+// Glob reports whether s matches pattern: * is any run of characters, ? exactly one. With
+// escaped, a backslash makes the next character literal; that is how values substituted for
+// policy variables (and ${*}, ${?}) keep their wildcard characters from acting as wildcards.
+// With fold, letters compare under simple case folding. It never allocates or recurses.
+func Glob(pattern, s string, fold, escaped bool) bool {
 	pi, si := 0, 0
 	starP, starS := -1, 0
 	for si < len(s) {
 		if pi < len(pattern) {
+			// ASCII fast path: most policies and requests are plain ASCII.
+			if p, c := pattern[pi], s[si]; p < utf8.RuneSelf && c < utf8.RuneSelf && p != '*' && p != '?' && !(escaped && p == '\\') {
+				if p == c || (fold && lowerASCII(p) == lowerASCII(c)) {
+					pi++
+					si++
+					continue
+				}
+				goto backtrack
+			}
 			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
+			literal := false
+			if escaped && pc == '\\' && pi+pw < len(pattern) {
+				pi += pw
+				pc, pw = utf8.DecodeRuneInString(pattern[pi:])
+				literal = true
+			}
 			sc, sw := utf8.DecodeRuneInString(s[si:])
 			switch {
-			case pc == '*':
+			case pc == '*' && !literal:
 				starP, starS = pi, si
-				pi++
+				pi += pw
 				continue
-			case pc == '?' || pattern[pi:pi+pw] == s[si:si+sw] ||
-				(caseInsensitive && pc != utf8.RuneError && sc != utf8.RuneError && foldEq(pc, sc)):
+			case (pc == '?' && !literal) || pattern[pi:pi+pw] == s[si:si+sw] ||
+				(fold && pc != utf8.RuneError && sc != utf8.RuneError && foldEq(pc, sc)):
 				pi += pw
 				si += sw
 				continue
 			}
 		}
+	backtrack:
 		if starP < 0 {
 			return false
 		}
-		// Let the last star absorb one more character and retry after it.
 		_, sw := utf8.DecodeRuneInString(s[starS:])
 		starS += sw
 		si = starS
@@ -155,6 +176,13 @@ func WildcardMatch(pattern, s string, caseInsensitive bool) bool {
 		pi++
 	}
 	return pi == len(pattern)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func foldEq(a, b rune) bool {
@@ -170,8 +198,9 @@ func foldEq(a, b rune) bool {
 	return strings.EqualFold(string(a), string(b))
 }
 
-// split cuts s into its six ARN components without validating them.
-func split(s string) (c [6]string, ok bool) {
+// Split cuts s into its six ARN components without validating them (the sixth keeps any further
+// colons); ok is false when s has fewer than five colons.
+func Split(s string) (c [6]string, ok bool) {
 	for i := 0; i < 5; i++ {
 		j := strings.IndexByte(s, ':')
 		if j < 0 {

@@ -16,7 +16,7 @@ const module = "github.com/slipway-ml/slipway/internal/"
 var leaves = map[string][]string{
 	"errs": nil,
 	"arn":  {"errs"},
-	"iam":  {"errs"},
+	"iam":  {"errs", "arn"},
 }
 
 func TestImportRules(t *testing.T) {

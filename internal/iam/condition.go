@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/arn"
 )
 
 type family uint8
@@ -400,7 +402,7 @@ func (c *condition) matchAny(ctx *evalContext, v string) bool {
 		}
 		return false
 	case fArn:
-		parts, isARN := arnParts(v)
+		parts, isARN := arn.Split(v)
 		for i := range c.vals {
 			pat, esc, ok := c.vals[i].pattern(ctx, true)
 			if ok && arnLike(pat, esc, parts, isARN) {
@@ -421,7 +423,7 @@ func (c *condition) matchAny(ctx *evalContext, v string) bool {
 				return true
 			}
 		case fStringLike:
-			if s, esc, ok := pv.pattern(ctx, true); ok && glob(s, v, false, esc) {
+			if s, esc, ok := pv.pattern(ctx, true); ok && arn.Glob(s, v, false, esc) {
 				return true
 			}
 		case fBool:

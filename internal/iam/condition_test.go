@@ -3,6 +3,8 @@ package iam
 import (
 	"strings"
 	"testing"
+
+	"github.com/slipway-ml/slipway/internal/arn"
 )
 
 // TestConditionOperators decides one-condition Allow statements against request contexts.
@@ -154,8 +156,8 @@ func TestGlob(t *testing.T) {
 		{"x*", "", false, false, false},
 	}
 	for _, tt := range tests {
-		if got := glob(tt.pattern, tt.s, tt.fold, tt.esc); got != tt.want {
-			t.Errorf("glob(%q, %q, fold=%v, esc=%v) = %v, want %v", tt.pattern, tt.s, tt.fold, tt.esc, got, tt.want)
+		if got := arn.Glob(tt.pattern, tt.s, tt.fold, tt.esc); got != tt.want {
+			t.Errorf("arn.Glob(%q, %q, fold=%v, esc=%v) = %v, want %v", tt.pattern, tt.s, tt.fold, tt.esc, got, tt.want)
 		}
 	}
 }
@@ -165,16 +167,16 @@ func FuzzGlob(f *testing.F) {
 	f.Add("\xff", "\xdd")
 	f.Fuzz(func(t *testing.T, p, s string) {
 		// Without wildcards or escapes a pattern matches exactly itself.
-		if !strings.ContainsAny(p, `*?\`) && glob(p, s, false, true) != (p == s) {
-			t.Fatalf("glob(%q, %q) disagrees with ==", p, s)
+		if !strings.ContainsAny(p, `*?\`) && arn.Glob(p, s, false, true) != (p == s) {
+			t.Fatalf("arn.Glob(%q, %q) disagrees with ==", p, s)
 		}
 		// Escaping every character makes any pattern literal.
 		var b strings.Builder
 		writeEscaped(&b, p, true)
-		if !glob(b.String(), p, false, true) {
+		if !arn.Glob(b.String(), p, false, true) {
 			t.Fatalf("escaped %q does not match itself", p)
 		}
-		if glob(p, s, false, false) && !glob(p, s, true, false) {
+		if arn.Glob(p, s, false, false) && !arn.Glob(p, s, true, false) {
 			t.Fatalf("folding made %q, %q stricter", p, s)
 		}
 	})

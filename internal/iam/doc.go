@@ -5,7 +5,8 @@
 // variables).
 //
 // It is a leaf: no storage, no transport, no clock of its own (the caller passes the time to
-// Request.WithGlobalKeys). It imports only internal/errs.
+// Request.WithGlobalKeys). It imports only internal/errs and internal/arn (wildcard and ARN
+// matching).
 //
 // Invariants:
 //

@@ -3,6 +3,8 @@ package iam
 import (
 	"strconv"
 	"strings"
+
+	"github.com/slipway-ml/slipway/internal/arn"
 )
 
 // Outcome is the kind of a decision.
@@ -149,7 +151,7 @@ func (r *resourcePattern) match(ctx *evalContext) bool {
 			return false
 		}
 		for i := range r.parts {
-			if !glob(r.parts[i], ctx.resParts[i], false, false) {
+			if !arn.Glob(r.parts[i], ctx.resParts[i], false, false) {
 				return false
 			}
 		}
@@ -179,7 +181,7 @@ func Evaluate(req Request, ps PolicySet) Decision {
 		return implicit("the request context was not prepared with WithGlobalKeys")
 	}
 	ctx := evalContext{req: &req, hasBoundary: ps.PermissionsBoundary != nil}
-	ctx.resParts, ctx.resIsARN = arnParts(req.Resource)
+	ctx.resParts, ctx.resIsARN = arn.Split(req.Resource)
 	ctx.resIsARN = ctx.resIsARN && ctx.resParts[0] == "arn"
 	p := &req.Principal
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -490,12 +491,12 @@ func compileResource(r string, vars bool) (resourcePattern, error) {
 		return resourcePattern{}, errorf("must be \"*\" or an ARN")
 	}
 	if r != "*" {
-		if _, ok := arnParts(r); !ok || !strings.HasPrefix(r, "arn:") {
+		if _, ok := arn.Split(r); !ok || !strings.HasPrefix(r, "arn:") {
 			return resourcePattern{}, errorf("must be \"*\" or an ARN (arn:partition:service:region:account:resource, wildcards allowed)")
 		}
 	}
 	rp := resourcePattern{pattern: r, any: r == "*"}
-	rp.parts, _ = arnParts(r)
+	rp.parts, _ = arn.Split(r)
 	if vars {
 		t, err := compileTemplate(r)
 		if err != nil {

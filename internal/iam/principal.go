@@ -3,6 +3,8 @@ package iam
 import (
 	"sort"
 	"strings"
+
+	"github.com/slipway-ml/slipway/internal/arn"
 )
 
 type principalKind uint8
@@ -91,7 +93,7 @@ func principalFor(typ, s string) (principalEntry, error) {
 		if isAccountID(s) {
 			return principalEntry{kind: pAccount, value: s}, nil
 		}
-		c, ok := arnParts(s)
+		c, ok := arn.Split(s)
 		if !ok || c[0] != "arn" || (c[2] != "iam" && c[2] != "sts") || !isAccountID(c[4]) || c[5] == "" {
 			return principalEntry{}, errorf("must be an account id, an IAM or STS ARN such as arn:aws:iam::123456789012:role/Name, or \"*\"")
 		}
