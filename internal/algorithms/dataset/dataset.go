@@ -10,8 +10,10 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -51,15 +53,25 @@ const (
 
 // ReadFile reads the file at path; see Read.
 func ReadFile(path string, opt Options) (*Dense, error) {
-	f, err := os.Open(path)
+	f, err := Open(path)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, errs.E(errs.NotFound, "data file %s does not exist", path, err)
-		}
-		return nil, errs.E(errs.Invalid, "cannot open data file %s", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return Read(f, path, opt)
+}
+
+// Open opens an input file of the algorithms (data, models, transforms): a missing file is
+// errs.NotFound, any other failure errs.Invalid, both naming the path.
+func Open(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errs.E(errs.NotFound, "%s does not exist", path, err)
+		}
+		return nil, errs.E(errs.Invalid, "cannot open %s", path, err)
+	}
+	return f, nil
 }
 
 // Read reads one input; name identifies it in error messages and chooses the format when opt.Format is "".

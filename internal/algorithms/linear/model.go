@@ -2,10 +2,8 @@ package linear
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"math"
-	"os"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
 	"github.com/slipway-ml/slipway/internal/atomicfile"
@@ -77,12 +75,9 @@ func (m *Model) Save(path string) error {
 
 // Load reads a model file.
 func Load(path string) (*Model, error) {
-	f, err := os.Open(path)
+	f, err := dataset.Open(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errs.E(errs.NotFound, "%s does not exist", path, err)
-		}
-		return nil, errs.E(errs.Invalid, "cannot open %s", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return Read(f, path)

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/slipway-ml/slipway/internal/algorithms/dataset"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
@@ -22,12 +22,9 @@ type Table struct {
 
 // ReadTableFile reads the CSV file at path; see [ReadTable].
 func ReadTableFile(path string) (*Table, error) {
-	f, err := os.Open(path)
+	f, err := dataset.Open(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errs.E(errs.NotFound, "%s does not exist", path, err)
-		}
-		return nil, errs.E(errs.Invalid, "cannot open %s", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return ReadTable(f, path)

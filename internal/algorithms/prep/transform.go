@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -368,12 +367,9 @@ func (tr *Transform) Save(path string) error {
 
 // LoadTransform reads a transform.json file.
 func LoadTransform(path string) (*Transform, error) {
-	f, err := os.Open(path)
+	f, err := dataset.Open(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errs.E(errs.NotFound, "%s does not exist", path, err)
-		}
-		return nil, errs.E(errs.Invalid, "cannot open %s", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return ReadTransform(f, path)
