@@ -113,7 +113,15 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Kill mid-stream: once some versions are acknowledged (however slow the machine is).
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 30 {
+			break
+		}
+	}
 	srv.Process.Signal(syscall.SIGKILL)
 	srv.Wait()
 	close(stop)
