@@ -535,20 +535,8 @@ func countNonSpace(s string) int {
 // MarshalJSON renders p in a canonical form: elements in the documented order, every list as an
 // array, Condition operators and keys sorted. Parsing the result gives an equal Policy.
 func (p *Policy) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	field := func(name string, v any) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		k, _ := json.Marshal(name)
-		b.Write(k)
-		b.WriteByte(':')
-		enc, _ := json.Marshal(v)
-		b.Write(enc)
-	}
+	var o jsonObject
+	field := o.field
 	if p.Version != "" {
 		field("Version", p.Version)
 	}
@@ -564,25 +552,38 @@ func (p *Policy) MarshalJSON() ([]byte, error) {
 		stmts = append(stmts, raw)
 	}
 	field("Statement", stmts)
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return o.bytes(), nil
+}
+
+// jsonObject writes a JSON object field by field, in the order given.
+type jsonObject struct {
+	b bytes.Buffer
+}
+
+func (o *jsonObject) field(name string, v any) {
+	if o.b.Len() == 0 {
+		o.b.WriteByte('{')
+	} else {
+		o.b.WriteByte(',')
+	}
+	k, _ := json.Marshal(name)
+	o.b.Write(k)
+	o.b.WriteByte(':')
+	enc, _ := json.Marshal(v)
+	o.b.Write(enc)
+}
+
+func (o *jsonObject) bytes() []byte {
+	if o.b.Len() == 0 {
+		o.b.WriteByte('{')
+	}
+	o.b.WriteByte('}')
+	return o.b.Bytes()
 }
 
 func (s *Statement) marshal() (json.RawMessage, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	field := func(name string, v any) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		k, _ := json.Marshal(name)
-		b.Write(k)
-		b.WriteByte(':')
-		enc, _ := json.Marshal(v)
-		b.Write(enc)
-	}
+	var o jsonObject
+	field := o.field
 	if s.Sid != "" {
 		field("Sid", s.Sid)
 	}
@@ -611,8 +612,7 @@ func (s *Statement) marshal() (json.RawMessage, error) {
 		}
 		field("Condition", c)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return o.bytes(), nil
 }
 
 func (p *Principals) jsonValue() any {
