@@ -200,7 +200,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return errs.E(errs.Unavailable, "cannot listen on %s: %v", a.cfg.Listen, err)
 	}
 	a.Start(ctx)
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Headers must arrive within 10 s and stay under 256 KiB; bodies get a deadline per request
+	// from the API server (see awsapi.Config.BodyReadTimeout); idle keep-alives close after 2 min.
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 256 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir, "store", string(a.Store.Dialect()))

@@ -10,6 +10,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// bodyWaitRejected counts requests answered 503 because request bodies already in flight
+	// held all the memory allowed for them.
+	bodyWaitRejected prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -23,11 +26,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to serve an AWS API request, by service and operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"service", "operation"}),
+		bodyWaitRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "slipway_api_body_memory_rejected_total",
+			Help: "Requests refused with 503 because request bodies in flight held all the memory allowed for them.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bodyWaitRejected} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -35,6 +42,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			}
 			// Share the collector already registered (a second Server on the same registry).
 			switch existing := are.ExistingCollector.(type) {
+			case prometheus.Counter:
+				m.bodyWaitRejected = existing
 			case *prometheus.CounterVec:
 				m.requests = existing
 			case *prometheus.HistogramVec:

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/slipway-ml/slipway/internal/awsapi/sigv4"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -55,7 +56,20 @@ type Config struct {
 	// see it as Request.Region.
 	Region       string
 	MaxBodyBytes int64 // default DefaultMaxBodyBytes
+	// MaxInFlightBodyBytes caps the memory all requests being read at once may hold in bodies
+	// (default DefaultMaxInFlightBodyBytes). A request that does not fit waits up to
+	// BodyWaitTimeout, then is answered 503 so that the client retries.
+	MaxInFlightBodyBytes int64
+	BodyWaitTimeout      time.Duration // default 5s
+	// BodyReadTimeout is how long a client has to send a body, on top of one second per
+	// MinBodyRate bytes (default 30s and 64 KiB/s): a client trickling a body cannot hold a
+	// connection and its memory forever.
+	BodyReadTimeout time.Duration
+	MinBodyRate     int64
 }
+
+// DefaultMaxInFlightBodyBytes bounds the memory held by request bodies being read at once.
+const DefaultMaxInFlightBodyBytes = 64 << 20
 
 // Server serves the AWS wire protocols of its services over HTTP. It is an http.Handler.
 type Server struct {
@@ -66,6 +80,7 @@ type Server struct {
 	byTarget map[string]*Service // json services by X-Amz-Target prefix
 	bySigner map[string]*Service // query services by signing name
 	rest     []*Service
+	bodyMem  *semaphore.Weighted // bytes of request bodies in flight
 	bufs     sync.Pool
 	fields   fieldCache // JSON field names of handler result types
 }
@@ -91,6 +106,21 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxInFlightBodyBytes <= 0 {
+		cfg.MaxInFlightBodyBytes = DefaultMaxInFlightBodyBytes
+	}
+	if cfg.MaxInFlightBodyBytes < cfg.MaxBodyBytes {
+		cfg.MaxInFlightBodyBytes = cfg.MaxBodyBytes
+	}
+	if cfg.BodyWaitTimeout <= 0 {
+		cfg.BodyWaitTimeout = 5 * time.Second
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 30 * time.Second
+	}
+	if cfg.MinBodyRate <= 0 {
+		cfg.MinBodyRate = 64 << 10
+	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		panic("awsapi: metrics: " + err.Error())
@@ -98,7 +128,8 @@ func NewServer(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "awsapi"), now: cfg.Now, metrics: m,
 		byTarget: map[string]*Service{}, bySigner: map[string]*Service{},
-		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bodyMem: semaphore.NewWeighted(cfg.MaxInFlightBodyBytes),
+		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	for _, svc := range cfg.Services {
 		if svc.Model == nil {
@@ -151,10 +182,14 @@ type call struct {
 	opName   string
 	op       *Operation
 	signed   *sigv4.Signed
+	cred     Credential // the access key's credential, once looked up
 	caller   Caller
-	note     AuditNote
-	status   int
-	errCode  string
+	// keyID is what the log and audit trail say about the access key: a short prefix until the
+	// key is found among ours, the whole id after.
+	keyID   string
+	note    AuditNote
+	status  int
+	errCode string
 }
 
 // ServeHTTP serves one AWS API request: route, read the body, verify SigV4, decode and validate
@@ -197,10 +232,16 @@ func (s *Server) serve(c *call) *apiError {
 		}
 	}
 
-	body, aerr := s.readBody(c)
+	// Everything about the signature that does not need the body is checked before the body is
+	// read, so an anonymous client cannot make the server buffer bodies.
+	if aerr := s.authenticateHeaders(c); aerr != nil {
+		return aerr
+	}
+	body, release, aerr := s.readBody(c)
 	if aerr != nil {
 		return aerr
 	}
+	defer release()
 	var form url.Values
 	if c.protocol == ProtocolQuery {
 		if form, aerr = queryParams(r, body); aerr != nil {
@@ -209,7 +250,7 @@ func (s *Server) serve(c *call) *apiError {
 		c.opName = form.Get("Action")
 	}
 
-	if aerr := s.authenticate(c, body); aerr != nil {
+	if aerr := s.verifySignature(c, body); aerr != nil {
 		return aerr
 	}
 	if c.protocol == ProtocolQuery {
@@ -269,19 +310,44 @@ func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
 	return nil, nil
 }
 
-func (s *Server) readBody(c *call) ([]byte, *apiError) {
+// readBody reads the request body within the server's memory and time bounds. The caller must
+// call release once it no longer holds the body.
+func (s *Server) readBody(c *call) (body []byte, release func(), aerr *apiError) {
 	if c.r.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, tooLarge(s.cfg.MaxBodyBytes)
+		return nil, nil, tooLarge(s.cfg.MaxBodyBytes)
 	}
+	want := c.r.ContentLength
+	if want < 0 { // unknown length (chunked): reserve the most it may be
+		want = s.cfg.MaxBodyBytes
+	}
+	if want > 0 {
+		ctx, cancel := context.WithTimeout(c.r.Context(), s.cfg.BodyWaitTimeout)
+		err := s.bodyMem.Acquire(ctx, want)
+		cancel()
+		if err != nil {
+			s.metrics.bodyWaitRejected.Inc()
+			return nil, nil, &apiError{Code: "ServiceUnavailable", Status: http.StatusServiceUnavailable,
+				Message: "The server is busy receiving other requests; please retry", cause: err}
+		}
+	}
+	release = func() {
+		if want > 0 {
+			s.bodyMem.Release(want)
+		}
+	}
+	// A deadline for the body: a base allowance plus time at a minimum rate for its size.
+	deadline := s.now().Add(s.cfg.BodyReadTimeout + time.Duration(want/s.cfg.MinBodyRate)*time.Second)
+	_ = http.NewResponseController(c.w).SetReadDeadline(deadline) // unsupported by test recorders
 	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
+		release()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge(s.cfg.MaxBodyBytes)
+			return nil, nil, tooLarge(s.cfg.MaxBodyBytes)
 		}
-		return nil, &apiError{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read", cause: err}
+		return nil, nil, &apiError{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read", cause: err}
 	}
-	return body, nil
+	return body, release, nil
 }
 
 func tooLarge(limit int64) *apiError {
@@ -311,14 +377,17 @@ func queryParams(r *http.Request, body []byte) (url.Values, *apiError) {
 	return vals, nil
 }
 
-// authenticate verifies the request's signature and fills c.caller.
-func (s *Server) authenticate(c *call, body []byte) *apiError {
+// authenticateHeaders checks what it can of the request's signature before the body is read: the
+// Authorization header or presigned query parses, the time is current, the credential scope names
+// this service and region, the access key exists, its session token matches and it has not
+// expired. It does not verify the signature itself, which covers the body.
+func (s *Server) authenticateHeaders(c *call) *apiError {
 	signed, err := sigv4.Parse(c.r)
 	if err != nil {
 		return authError(c.protocol, err)
 	}
 	c.signed = signed
-	c.caller.AccessKeyID = signed.AccessKeyID
+	c.keyID = keyPrefix(signed.AccessKeyID)
 	now := s.now()
 	if err := signed.CheckTime(now); err != nil {
 		return authError(c.protocol, err)
@@ -345,15 +414,22 @@ func (s *Server) authenticate(c *call, body []byte) *apiError {
 	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
 		return expiredToken(c.protocol)
 	}
-	if err := signed.Verify(c.r, body, cred.Secret, sigv4.Options{S3: signed.Service == "s3"}); err != nil {
+	c.cred = cred
+	c.keyID = signed.AccessKeyID // a key of ours: its id is bounded and worth recording
+	return nil
+}
+
+// verifySignature verifies the signature over the request and its body and fills c.caller.
+func (s *Server) verifySignature(c *call, body []byte) *apiError {
+	if err := c.signed.Verify(c.r, body, c.cred.Secret, sigv4.Options{S3: c.signed.Service == "s3"}); err != nil {
 		return authError(c.protocol, err)
 	}
-	c.caller = cred.Caller
+	c.caller = c.cred.Caller
 	if c.caller.AccessKeyID == "" {
-		c.caller.AccessKeyID = signed.AccessKeyID
+		c.caller.AccessKeyID = c.signed.AccessKeyID
 	}
 	if c.caller.SessionToken == "" {
-		c.caller.SessionToken = cred.SessionToken
+		c.caller.SessionToken = c.cred.SessionToken
 	}
 	if c.caller.PrincipalARN == "" {
 		c.caller.PrincipalARN = c.caller.ARN
@@ -440,6 +516,7 @@ func jsonVersion(m *Model) string {
 
 // writeError encodes e in the protocol's error shape.
 func (s *Server) writeError(c *call, e *apiError) {
+	e.Message = bound(e.Message, maxErrorMessage)
 	c.status, c.errCode = e.Status, e.Code
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -492,7 +569,7 @@ func (s *Server) finish(c *call, aerr *apiError) {
 
 	if aerr != nil || s.log.Enabled(c.r.Context(), slog.LevelDebug) {
 		attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,
-			"duration", elapsed, "access_key", c.caller.AccessKeyID, "principal", c.caller.ARN}
+			"duration", elapsed, "access_key", c.keyID, "principal", c.caller.ARN}
 		switch {
 		case aerr == nil:
 			s.log.Debug("api call", attrs...)
@@ -501,7 +578,7 @@ func (s *Server) finish(c *call, aerr *apiError) {
 		default:
 			attrs = append(attrs, "code", aerr.Code, "message", aerr.Message)
 			if aerr.cause != nil && aerr.cause.Error() != aerr.Message {
-				attrs = append(attrs, "err", aerr.cause)
+				attrs = append(attrs, "err", bound(aerr.cause.Error(), maxErrorMessage))
 			}
 			s.log.Info("api call rejected", attrs...)
 		}
@@ -516,12 +593,9 @@ func (s *Server) finish(c *call, aerr *apiError) {
 	}
 	rec := AuditRecord{
 		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.ARN,
-		AccessKeyID: c.caller.AccessKeyID, Service: svcName, Operation: name,
+		AccessKeyID: c.keyID, Service: svcName, Operation: bound(name, maxOperation),
 		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
-		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: c.r.UserAgent(),
-	}
-	if len(rec.Operation) > 128 {
-		rec.Operation = rec.Operation[:128]
+		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: bound(c.r.UserAgent(), maxUserAgent),
 	}
 	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), rec); err != nil {
 		s.log.Error("audit record failed", "request_id", c.id, "err", err)
