@@ -77,10 +77,11 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
-	byTarget map[string]*Service // json services by X-Amz-Target prefix
-	bySigner map[string]*Service // query services by signing name
-	rest     []*Service
-	bodyMem  *semaphore.Weighted // bytes of request bodies in flight
+	byTarget map[string]*Service  // json services by X-Amz-Target prefix
+	bySigner map[string]*Service  // query services by signing name
+	rest     []*Service           // restJson1 services, in configuration order
+	routers  map[*Service]*router // their HTTP routes
+	bodyMem  *semaphore.Weighted  // bytes of request bodies in flight
 	bufs     sync.Pool
 	fields   fieldCache // JSON field names of handler result types
 }
@@ -127,7 +128,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "awsapi"), now: cfg.Now, metrics: m,
-		byTarget: map[string]*Service{}, bySigner: map[string]*Service{},
+		byTarget: map[string]*Service{}, bySigner: map[string]*Service{}, routers: map[*Service]*router{},
 		bodyMem: semaphore.NewWeighted(cfg.MaxInFlightBodyBytes),
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
@@ -158,7 +159,16 @@ func NewServer(cfg Config) *Server {
 		case ProtocolQuery:
 			key, table = svc.Model.SigningName, s.bySigner
 		case ProtocolRESTJSON:
+			rr := newRouter(svc.Model.Operations)
+			for _, pair := range rr.ambiguous() {
+				_, h0 := svc.Handlers[pair[0]]
+				_, h1 := svc.Handlers[pair[1]]
+				if h0 && h1 {
+					panic("awsapi: service " + svc.Name + ": operations " + pair[0] + " and " + pair[1] + " have the same HTTP binding")
+				}
+			}
 			s.rest = append(s.rest, svc)
+			s.routers[svc] = rr
 			continue
 		default:
 			panic("awsapi: service " + svc.Name + ": protocol " + svc.Model.Protocol + " is not supported")
@@ -182,6 +192,8 @@ type call struct {
 	opName   string
 	op       *Operation
 	signed   *sigv4.Signed
+	signErr  error // from parsing the signature, once parsed
+	parsed   bool
 	cred     Credential // the access key's credential, once looked up
 	caller   Caller
 	// keyID is what the log and audit trail say about the access key: a short prefix until the
@@ -290,18 +302,24 @@ func (s *Server) serve(c *call) *apiError {
 	return s.writeOutput(c, out)
 }
 
-// routeREST finds the restJson1 operation whose URI template matches the path.
+// routeREST finds the REST operation a request is for: among the services the credential
+// scope names (all REST services when the request carries no readable scope), the most specific
+// binding by method, path template, query literals and required query parameters and headers.
 func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
 	if len(s.rest) == 0 {
 		return nil, nil
 	}
-	path := c.r.URL.EscapedPath()
-	for _, svc := range s.rest {
-		for _, op := range svc.Model.Operations {
-			if op.Method != c.r.Method {
+	scope := ""
+	if c.signed, c.signErr = sigv4.Parse(c.r); c.signErr == nil {
+		scope = c.signed.Service
+	}
+	c.parsed = true
+	for pass := 0; pass < 2; pass++ {
+		for _, svc := range s.rest {
+			if pass == 0 && svc.Model.SigningName != scope || pass == 1 && svc.Model.SigningName == scope {
 				continue
 			}
-			if labels, ok := op.matchPath(path); ok {
+			if op, labels := s.routers[svc].find(c.r); op != nil {
 				c.svc, c.op, c.opName, c.protocol = svc, op, op.Name, ProtocolRESTJSON
 				return labels, op
 			}
@@ -382,7 +400,10 @@ func queryParams(r *http.Request, body []byte) (url.Values, *apiError) {
 // this service and region, the access key exists, its session token matches and it has not
 // expired. It does not verify the signature itself, which covers the body.
 func (s *Server) authenticateHeaders(c *call) *apiError {
-	signed, err := sigv4.Parse(c.r)
+	if !c.parsed {
+		c.signed, c.signErr = sigv4.Parse(c.r)
+	}
+	signed, err := c.signed, c.signErr
 	if err != nil {
 		return authError(c.protocol, err)
 	}
