@@ -188,6 +188,7 @@ type call struct {
 	id       string
 	start    time.Time
 	protocol string
+	codec    codec // the protocol's codec, once routed
 	svc      *Service
 	opName   string
 	op       *Operation
@@ -231,7 +232,7 @@ func (s *Server) serve(c *call) *apiError {
 	labels, restOp := s.routeREST(c)
 	if c.svc == nil {
 		if t := r.Header.Get("X-Amz-Target"); t != "" {
-			c.protocol = ProtocolJSON
+			c.setProtocol(ProtocolJSON)
 			prefix, op, _ := strings.Cut(t, ".")
 			c.opName = op
 			c.svc = s.byTarget[prefix]
@@ -240,7 +241,7 @@ func (s *Server) serve(c *call) *apiError {
 			}
 			c.op = c.svc.Model.Operations[op] // nil for unknown operations, reported after authentication
 		} else {
-			c.protocol = ProtocolQuery
+			c.setProtocol(ProtocolQuery)
 		}
 	}
 
@@ -320,7 +321,8 @@ func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
 				continue
 			}
 			if op, labels := s.routers[svc].find(c.r); op != nil {
-				c.svc, c.op, c.opName, c.protocol = svc, op, op.Name, ProtocolRESTJSON
+				c.svc, c.op, c.opName = svc, op, op.Name
+				c.setProtocol(ProtocolRESTJSON)
 				return labels, op
 			}
 		}
@@ -460,24 +462,10 @@ func (s *Server) verifySignature(c *call, body []byte) *apiError {
 
 // decode turns the request into the operation's canonical input.
 func (s *Server) decode(c *call, labels map[string]string, form url.Values, body []byte) (input []byte, aerr *apiError) {
-	var v any
 	var ck checker
-	switch c.protocol {
-	case ProtocolJSON:
-		var err error
-		if v, err = decodeJSONValue(body); err != nil {
-			return nil, &apiError{Code: "SerializationException", Status: 400, Message: "The request body is not valid JSON", cause: err}
-		}
-	case ProtocolQuery:
-		if c.op.Input == nil {
-			return []byte("{}"), nil
-		}
-		v = decodeQuery(&ck, form, c.op.Input)
-	case ProtocolRESTJSON:
-		var err error
-		if v, err = decodeREST(&ck, c.op, labels, c.r, body); err != nil {
-			return nil, &apiError{Code: "SerializationException", Status: 400, Message: "The request body is not valid JSON", cause: err}
-		}
+	v, skip, aerr := c.codec.decode(&ck, c, labels, form, body)
+	if aerr != nil || skip {
+		return []byte("{}"), aerr
 	}
 	if ck.typeErr != "" {
 		return nil, serializationError(c.svc, c.op, ck.typeErr)
@@ -496,22 +484,7 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 	buf.Reset()
 	defer s.bufs.Put(buf)
 	h := c.w.Header()
-	status := http.StatusOK
-	switch c.protocol {
-	case ProtocolJSON:
-		h.Set("Content-Type", "application/x-amz-json-"+jsonVersion(c.svc.Model))
-		enc.json(buf, tree, c.op.Output, nil)
-	case ProtocolQuery:
-		h.Set("Content-Type", "text/xml")
-		enc.writeQueryResponse(buf, c.svc.Model, c.op, tree, c.id)
-	case ProtocolRESTJSON:
-		b, ct := enc.rest(h, c.op, tree)
-		if ct != "" && h.Get("Content-Type") == "" {
-			h.Set("Content-Type", ct)
-		}
-		buf.Write(b)
-		status = c.op.ResponseCode
-	}
+	status := c.codec.encodeOutput(enc, buf, h, c, tree)
 	if enc.err != nil {
 		for k := range h {
 			if k != "X-Amzn-Requestid" {
@@ -528,13 +501,6 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 	return nil
 }
 
-func jsonVersion(m *Model) string {
-	if m.JSONVersion == "" {
-		return "1.0"
-	}
-	return m.JSONVersion
-}
-
 // writeError encodes e in the protocol's error shape.
 func (s *Server) writeError(c *call, e *apiError) {
 	e.Message = bound(e.Message, maxErrorMessage)
@@ -543,33 +509,11 @@ func (s *Server) writeError(c *call, e *apiError) {
 	buf.Reset()
 	defer s.bufs.Put(buf)
 	h := c.w.Header()
-	switch c.protocol {
-	case ProtocolQuery:
-		ns := ""
-		if c.svc != nil {
-			ns = c.svc.Model.XMLNamespace
-		}
-		h.Set("Content-Type", "text/xml")
-		writeQueryError(buf, ns, e, c.id)
-	case ProtocolRESTJSON:
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Amzn-ErrorType", e.Code)
-		buf.WriteString(`{"message":`)
-		writeString(buf, e.Message)
-		buf.WriteString("}")
-	default:
-		v := "1.1"
-		if c.svc != nil {
-			v = jsonVersion(c.svc.Model)
-		}
-		h.Set("Content-Type", "application/x-amz-json-"+v)
-		h.Set("X-Amzn-ErrorType", e.Code)
-		buf.WriteString(`{"__type":`)
-		writeString(buf, e.Code)
-		buf.WriteString(`,"message":`)
-		writeString(buf, e.Message)
-		buf.WriteString("}")
+	cd := c.codec
+	if cd == nil { // not routed far enough to know: JSON, as AWS answers an unknown request
+		cd = codecs[ProtocolJSON]
 	}
+	cd.encodeError(buf, h, c.svc, e, c.id)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.w.WriteHeader(e.Status)
 	_, _ = c.w.Write(buf.Bytes())
