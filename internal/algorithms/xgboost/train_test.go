@@ -483,3 +483,34 @@ func TestDegenerateData(t *testing.T) {
 		})
 	}
 }
+
+// TestRootBelowMinChildWeightIsZeroLeaf: when the whole data set's hessian is below
+// min_child_weight, XGBoost's CalcWeight gives the root weight 0 and nothing may split, so the tree
+// is one leaf of value 0 and predictions stay at the base score. Four rows of squared error have
+// hessian 4; min_child_weight 5 exceeds it. The gradients all point one way (sum -8), so without
+// the check the root would get weight 8/(4+1) and the leaf 0.3·1.6 = 0.48.
+func TestRootBelowMinChildWeightIsZeroLeaf(t *testing.T) {
+	d := oneFeature([]float32{1, 2, 3, 4}, []float32{-2, -2, -2, -2})
+	b, err := Train(context.Background(), mustParams(t, map[string]string{
+		"num_round": "3", "max_depth": "3", "eta": "0.3", "min_child_weight": "5"}), d, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tr := range b.Trees {
+		want := Tree{LeftChildren: []int32{-1}, RightChildren: []int32{-1}, Parents: []int32{RootParent},
+			SplitIndices: []int32{0}, SplitConditions: []float32{0}, DefaultLeft: []bool{false},
+			BaseWeights: []float32{0}, LossChanges: []float32{0}, SumHessian: []float32{4}, NumFeature: 1, ID: tr.ID}
+		if diff := cmp.Diff(want, tr, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".compiled" }, cmp.Ignore())); diff != "" {
+			t.Errorf("tree %d (-want +got):\n%s", i, diff)
+		}
+	}
+	pred, err := b.Predict(d, PredictOptions{OutputMargin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pred {
+		if p != 0.5 {
+			t.Errorf("row %d margin %v, want the base score 0.5", i, p)
+		}
+	}
+}
