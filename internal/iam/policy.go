@@ -54,10 +54,10 @@ func (k Kind) withArticle() string {
 	return "a " + k.String()
 }
 
-// MaxLength is the largest document, counted in characters other than white space as IAM counts
-// them, that Parse accepts for the kind: AWS's default quotas (managed policy 6,144; role trust
-// policy 2,048; SCP 5,120; resource policies vary by service, 20,480 is S3's).
-func (k Kind) MaxLength() int {
+// maxLength is the size limit ParseKind and its kind-named wrappers apply (AWS's default quota
+// for the kind's most common use). New code uses Validate at write time and ParseStored at
+// decision time instead.
+func (k Kind) maxLength() int {
 	switch k {
 	case Identity:
 		return 6144
@@ -134,41 +134,67 @@ type Condition struct {
 	Values   []string
 }
 
-// Parse parses and validates a policy document with the rules of the policy language only (no
-// rules about which elements a kind of policy may have) and the most generous size limit. Prefer
-// the kind-specific parsers.
-func Parse(document string) (*Policy, error) { return ParseKind(AnyKind, document) }
+// Parse parses a stored document for a decision with the rules of the policy language only (no
+// rules about which elements a kind of policy may have) and no size limit. It accepts every
+// document that Validate accepts for any Use. Prefer ParseStored, which also applies the kind's
+// rules.
+func Parse(document string) (*Policy, error) { return parse(AnyKind, document, noLimit) }
 
-// ParseIdentity parses an identity-based policy (also a permissions boundary or session policy).
+// ParseStored parses a document that was checked by Validate when it was written, to decide a
+// request with it. It applies the grammar of kind and no size limit: size limits belong to the
+// place a document is written, and a document accepted there must never fail here. Every
+// document Validate(use, d) accepts, ParseStored(use.Kind(), d) accepts too (FuzzWriteThenDecide).
+// A stored document that still fails to parse must make the decision deny, never be skipped.
+func ParseStored(kind Kind, document string) (*Policy, error) { return parse(kind, document, noLimit) }
+
+// noLimit is the size bound of decision-time parsing: none.
+const noLimit = int(^uint(0) >> 1)
+
+// ParseIdentity parses an identity-based policy with the managed-policy size limit.
+//
+// Deprecated: use Validate at write time and ParseStored at decision time.
 func ParseIdentity(document string) (*Policy, error) { return ParseKind(Identity, document) }
 
-// ParseResource parses a resource-based policy.
+// ParseResource parses a resource-based policy with a 20,480-character size limit.
+//
+// Deprecated: use Validate at write time and ParseStored at decision time.
 func ParseResource(document string) (*Policy, error) { return ParseKind(Resource, document) }
 
-// ParseTrust parses a role trust policy.
+// ParseTrust parses a role trust policy with the 2,048-character size limit.
+//
+// Deprecated: use Validate at write time and ParseStored at decision time.
 func ParseTrust(document string) (*Policy, error) { return ParseKind(Trust, document) }
 
-// ParseSCP parses a service control policy.
+// ParseSCP parses a service control policy with the 5,120-character size limit.
+//
+// Deprecated: use Validate at write time and ParseStored at decision time.
 func ParseSCP(document string) (*Policy, error) { return ParseKind(SCP, document) }
 
-// ParseKind parses document as a policy of the given kind. Every error is
-// errs.Invalid with code MalformedPolicyDocument and a message naming the element at fault.
+// ParseKind parses document as a policy of the given kind, bounded by one size limit per kind
+// (identity 6,144, trust 2,048, SCP 5,120, others 20,480, white space not counted). Every error
+// is errs.Invalid with code MalformedPolicyDocument and a message naming the element at fault.
+//
+// Deprecated: one limit per kind is wrong for both ends: a role's inline policy may hold
+// 10,240 characters, a user's only 2,048. Use Validate at write time and ParseStored at
+// decision time.
 func ParseKind(kind Kind, document string) (*Policy, error) {
-	return parse(kind, document, kind.MaxLength())
+	return parse(kind, document, kind.maxLength())
 }
 
-// ParseInline parses an identity policy embedded in a user, group or role. Inline policies are
-// bounded by the principal's aggregate quota (checked by the caller, see Length), not by the
-// managed policy's 6,144 characters, so only the largest aggregate quota (a role's 10,240)
-// bounds a single document here.
+// ParseInline parses an identity policy embedded in a user, group or role, bounded by the
+// largest aggregate quota (a role's 10,240 characters); the caller checks the principal's own
+// aggregate quota with Length.
+//
+// Deprecated: use Validate with UserInlinePolicy, GroupInlinePolicy or RoleInlinePolicy.
 func ParseInline(document string) (*Policy, error) {
 	return parse(Identity, document, InlineRoleQuota)
 }
 
 // The aggregate quotas of inline policies per principal, in characters other than white space.
 const (
-	InlineUserQuota = 2048
-	InlineRoleQuota = 10240
+	InlineUserQuota  = 2048
+	InlineGroupQuota = 5120
+	InlineRoleQuota  = 10240
 )
 
 // Length is a document's size as IAM's quotas count it: characters other than white space.
@@ -206,7 +232,9 @@ func parse(kind Kind, document string, limit int) (*Policy, error) {
 }
 
 func parseDoc(kind Kind, document string, limit int) (*Policy, error) {
-	if n := countNonSpace(document); n > limit {
+	if limit == noLimit {
+		// decision time: the document was bounded where it was written
+	} else if n := countNonSpace(document); n > limit {
 		return nil, errorf("the %s policy is %d characters long not counting white space; the limit is %d", kind, n, limit)
 	}
 	dec := json.NewDecoder(strings.NewReader(document))
