@@ -322,9 +322,24 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// eval decides the condition against the request context.
-func (c *condition) eval(ctx *evalContext) bool {
-	vals := ctx.lookup(c.key)
+// eval decides the condition against the request context. When several keys of the request
+// differ from c.key only in letter case, the condition is decided for each of their values: in
+// a Deny statement it holds if it holds for any of them, in an Allow statement only if it holds
+// for all of them, so a collision never turns a Deny into an Allow.
+func (c *condition) eval(ctx *evalContext, deny bool) bool {
+	if alts := ctx.alternatives(c.key); alts != nil {
+		for _, vals := range alts {
+			if c.evalValues(ctx, vals) == deny {
+				return deny
+			}
+		}
+		return !deny
+	}
+	return c.evalValues(ctx, ctx.req.Context[c.key])
+}
+
+// evalValues decides the condition for one key's values.
+func (c *condition) evalValues(ctx *evalContext, vals []string) bool {
 	present := len(vals) > 0
 	if c.family == fNull {
 		return !present == c.nullWant
@@ -394,7 +409,7 @@ func (c *condition) matchAny(ctx *evalContext, v string) bool {
 		if err != nil {
 			return false
 		}
-		a = a.Unmap()
+		a = a.Unmap().WithZone("") // a prefix never contains an address with a zone
 		for i := range c.vals {
 			if c.vals[i].pfx.Contains(a) {
 				return true

@@ -109,8 +109,29 @@ func (p *Policy) scan(ctx *evalContext, resource bool) scan {
 	return out
 }
 
-// applies reports whether the statement's Action, Resource and Condition all match.
+// applies reports whether the statement's Action, Resource and Condition all match. A
+// statement with policy variables, in a request with condition keys that differ only in letter
+// case, is decided once per colliding key a variable may read: a Deny applies if it applies for
+// any of them, an Allow only if it applies for all of them.
 func (s *Statement) applies(ctx *evalContext) bool {
+	if !s.vars || ctx.req.alts == nil {
+		return s.appliesOnce(ctx)
+	}
+	n := 0
+	for _, a := range ctx.req.alts {
+		n = max(n, len(a))
+	}
+	deny := s.Effect == Deny
+	defer func() { ctx.alt = 0 }()
+	for ctx.alt = 0; ctx.alt < n; ctx.alt++ {
+		if s.appliesOnce(ctx) == deny {
+			return deny
+		}
+	}
+	return !deny
+}
+
+func (s *Statement) appliesOnce(ctx *evalContext) bool {
 	req := ctx.req
 	m := false
 	for i := range s.actions {
@@ -135,7 +156,7 @@ func (s *Statement) applies(ctx *evalContext) bool {
 		}
 	}
 	for i := range s.conds {
-		if !s.conds[i].eval(ctx) {
+		if !s.conds[i].eval(ctx, s.Effect == Deny) {
 			return false
 		}
 	}

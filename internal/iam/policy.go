@@ -111,6 +111,7 @@ type Statement struct {
 	Condition    []Condition // sorted by operator, then key
 
 	index      int
+	vars       bool // Resource or a condition value has a policy variable
 	actions    []actionPattern
 	principals []principalEntry // compiled Principal or NotPrincipal
 	resources  []resourcePattern
@@ -471,6 +472,14 @@ func parseStatement(kind Kind, vars bool, index int, m map[string]any) (*Stateme
 			return nil, err
 		}
 		st.Condition, st.conds = conds, compiled
+	}
+	for _, r := range st.resources {
+		st.vars = st.vars || r.tmpl != nil
+	}
+	for _, c := range st.conds {
+		for _, v := range c.vals {
+			st.vars = st.vars || v.tmpl != nil
+		}
 	}
 	return st, nil
 }

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -67,10 +68,23 @@ type Request struct {
 	// Context holds the condition keys of the request (service keys such as
 	// sagemaker:ResourceTag/team, aws:SourceIp, aws:TagKeys …). Keys are case-insensitive.
 	// Evaluate needs a context prepared by WithGlobalKeys: add request keys before calling it.
+	//
+	// Keys that differ only in letter case are all kept (resource tags are case-sensitive on
+	// the resource, condition keys are not): a condition on such a key holds in a Deny statement
+	// when it holds for ANY of the colliding keys' values, and in an Allow statement only when it
+	// holds for ALL of them, so the decision never depends on map order and a collision can only
+	// make a request more denied. The source address of the call goes in KeySourceIP.
 	Context map[string][]string
 
 	prepared bool
+	// alts holds, per lower-cased key that several keys of Context (or principal tags) collide
+	// on, the value lists of each, ordered by the original key's bytes.
+	alts map[string][][]string
 }
+
+// KeySourceIP is the context key for the caller's source address (IPv4 or IPv6, no port), as
+// IpAddress and NotIpAddress conditions read it.
+const KeySourceIP = "aws:SourceIp"
 
 // WithGlobalKeys returns a copy of r whose Context also holds the global condition keys derived
 // from the principal and the call: aws:PrincipalAccount, aws:PrincipalArn, aws:PrincipalOrgID,
@@ -89,12 +103,24 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 		r.ResourceAccount = p.Account
 	}
 	ctx := make(map[string][]string, len(r.Context)+numGlobalKeys+len(p.Tags))
+	r.alts = nil
+	var collided map[string]bool // lower-cased keys that several keys share
+	add := func(lk string, v []string) {
+		if _, dup := ctx[lk]; dup {
+			if collided == nil {
+				collided = map[string]bool{}
+			}
+			collided[lk] = true
+			return
+		}
+		ctx[lk] = v
+	}
 	for k, v := range r.Context {
 		lk := strings.ToLower(k)
 		if isGlobalKey(lk) {
 			continue // principal- and call-derived keys come only from below
 		}
-		ctx[lk] = v
+		add(lk, v)
 	}
 	// One backing array for all single values: each key gets a full slice expression of it.
 	vals := make([]string, 0, numGlobalKeys+len(p.Tags))
@@ -115,7 +141,19 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 		ctx["aws:principalorgpaths"] = p.OrgPaths
 	}
 	for k, v := range p.Tags {
-		set("aws:principaltag/"+strings.ToLower(k), v)
+		if lk := "aws:principaltag/" + strings.ToLower(k); ctx[lk] == nil {
+			set(lk, v)
+		} else {
+			add(lk, nil) // a collision: collect below reads every spelling again
+		}
+	}
+	if collided != nil {
+		// Keys that differ only in case: keep all of them, in a fixed order; the context
+		// holds the first.
+		r.alts = r.collect(collided)
+		for lk, a := range r.alts {
+			ctx[lk] = a[0]
+		}
 	}
 	typ := p.principalType()
 	set("aws:principaltype", typ)
@@ -148,6 +186,36 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 	return r
 }
 
+// collect returns, for each lower-cased key in collided, the values of every key of Context
+// and of the principal's tags that lowers to it, ordered by the original key's bytes.
+func (r *Request) collect(collided map[string]bool) map[string][][]string {
+	type kv struct {
+		key  string
+		vals []string
+	}
+	groups := make(map[string][]kv, len(collided))
+	for k, v := range r.Context {
+		if lk := strings.ToLower(k); collided[lk] {
+			groups[lk] = append(groups[lk], kv{k, v})
+		}
+	}
+	for k, v := range r.Principal.Tags {
+		if lk := "aws:principaltag/" + strings.ToLower(k); collided[lk] {
+			groups[lk] = append(groups[lk], kv{k, []string{v}})
+		}
+	}
+	alts := make(map[string][][]string, len(groups))
+	for lk, g := range groups {
+		sort.Slice(g, func(i, j int) bool { return g[i].key < g[j].key })
+		a := make([][]string, len(g))
+		for i := range g {
+			a[i] = g[i].vals
+		}
+		alts[lk] = a
+	}
+	return alts
+}
+
 // numGlobalKeys bounds how many keys WithGlobalKeys sets, besides principal tags.
 const numGlobalKeys = 14
 
@@ -168,8 +236,21 @@ type evalContext struct {
 	resParts    [6]string
 	resIsARN    bool
 	hasBoundary bool
+	// alt chooses, while a statement with policy variables is evaluated once per alternative,
+	// which colliding key a variable reads (see Statement.applies).
+	alt int
 }
 
+// lookup returns the values of a key, as a policy variable reads it: for colliding keys, the
+// alternative that ctx.alt chooses.
 func (c *evalContext) lookup(lowerKey string) []string {
+	if a, ok := c.req.alts[lowerKey]; ok {
+		return a[c.alt%len(a)]
+	}
 	return c.req.Context[lowerKey]
+}
+
+// alternatives returns the value lists of the keys colliding on lowerKey, or nil.
+func (c *evalContext) alternatives(lowerKey string) [][]string {
+	return c.req.alts[lowerKey]
 }
