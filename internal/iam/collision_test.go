@@ -70,6 +70,21 @@ func TestConditionKeyCaseCollisions(t *testing.T) {
 	}
 }
 
+// TestCollidingKeysReadTheSame: the context a prepared request holds for colliding keys is the
+// first key's in byte order ("FROZEN" < "frozen"), whatever the map order.
+func TestCollidingKeysReadTheSame(t *testing.T) {
+	for i := range 1000 {
+		req := Request{Principal: alice, Action: "s3:GetObject", Resource: "*", Context: map[string][]string{
+			"aws:ResourceTag/frozen": {"true"}, "aws:ResourceTag/FROZEN": {"false"}, "aws:ResourceTag/Frozen": {"maybe"}}}.WithGlobalKeys(fixedNow, "", true)
+		if got := req.Context["aws:resourcetag/frozen"]; len(got) != 1 || got[0] != "false" {
+			t.Fatalf("repetition %d: context holds %q, want [false] (FROZEN's)", i, got)
+		}
+		if got := len(req.alts["aws:resourcetag/frozen"]); got != 3 {
+			t.Fatalf("repetition %d: %d alternatives, want 3", i, got)
+		}
+	}
+}
+
 // TestSourceIP: aws:SourceIp (KeySourceIP), as the transport puts the caller's address in the
 // request context, with IpAddress and NotIpAddress over IPv4 and IPv6 CIDR blocks.
 func TestSourceIP(t *testing.T) {

@@ -8,16 +8,17 @@ import (
 )
 
 // A staging account reads a model package group in the data-science account: the cross-account
-// request needs the group's resource policy and the caller's identity policy.
+// request needs the group's resource policy and the caller's identity policy. Documents are
+// checked with Validate where they are written and parsed with ParseStored for decisions.
 func Example() {
-	groupPolicy, err := iam.ParseResource(`{"Version":"2012-10-17","Statement":[{"Sid":"StagingReads",
+	groupPolicy, err := iam.ParseStored(iam.Resource, `{"Version":"2012-10-17","Statement":[{"Sid":"StagingReads",
 		"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},
 		"Action":["sagemaker:DescribeModelPackage*","sagemaker:ListModelPackages"],
 		"Resource":"arn:aws:sagemaker:us-east-1:111111111111:model-package*/churn*"}]}`)
 	if err != nil {
 		panic(err)
 	}
-	deployer, err := iam.ParseIdentity(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+	deployer, err := iam.ParseStored(iam.Identity, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 		"Action":"sagemaker:Describe*","Resource":"*"}]}`)
 	if err != nil {
 		panic(err)
@@ -36,7 +37,7 @@ func Example() {
 	d := iam.Evaluate(req, iam.PolicySet{Identity: []*iam.Policy{deployer.WithName("DeployerRead")}, Resource: groupPolicy})
 	fmt.Println(d.Allowed, d.Reason)
 
-	_, err = iam.ParseIdentity(`{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)
+	_, err = iam.Validate(iam.RoleInlinePolicy, `{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"*","Resource":"*"}]}`)
 	fmt.Println(err)
 	// Output:
 	// true allowed by identity policy "DeployerRead" Statement[0]; and by resource policy Statement[0] (Sid "StagingReads")
