@@ -117,3 +117,39 @@ func TestActionWildcards(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleSessionJudgedByRoleARN: a role session is named by its role's ARN — in a resource
+// policy's Principal (for Deny and Allow) and in aws:PrincipalArn — and not by another role's.
+func TestRoleSessionJudgedByRoleARN(t *testing.T) {
+	const group = "arn:aws:sagemaker:us-east-1:" + acctA + ":model-package-group/g"
+	role := session.PrincipalARN
+	allowAll := mustParse(t, Identity, stmt("Allow", `"Action":"*","Resource":"*"`))
+	rp := func(effect, principal string) *Policy {
+		return mustParse(t, Resource, stmt(effect, `"Principal":{"AWS":"`+principal+`"},"Action":"sagemaker:*","Resource":"*"`))
+	}
+	other := "arn:aws:iam::" + acctA + ":role/Other"
+	tests := []struct {
+		name string
+		p    Principal
+		ps   PolicySet
+		want Outcome
+	}{
+		{"resource Deny naming the role denies its session", session, PolicySet{Identity: []*Policy{allowAll}, Resource: rp("Deny", role)}, ExplicitDeny},
+		{"resource Deny naming another role does not", session, PolicySet{Identity: []*Policy{allowAll}, Resource: rp("Deny", other)}, Allowed},
+		{"resource Allow naming the role allows its session alone", session, PolicySet{Resource: rp("Allow", role)}, Allowed},
+		{"resource Allow naming the role, cross account, needs identity", Principal{ARN: "arn:aws:sts::" + acctB + ":assumed-role/R/s", PrincipalARN: "arn:aws:iam::" + acctB + ":role/R", Account: acctB},
+			PolicySet{Resource: rp("Allow", "arn:aws:iam::"+acctB+":role/R")}, ImplicitDeny},
+		{"identity Deny on aws:PrincipalArn = the role", session, PolicySet{Identity: []*Policy{allowAll,
+			mustParse(t, Identity, stmt("Deny", `"Action":"*","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"`+role+`"}}`))}}, ExplicitDeny},
+		{"aws:PrincipalArn is not the session ARN", session, PolicySet{Identity: []*Policy{allowAll,
+			mustParse(t, Identity, stmt("Deny", `"Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"`+session.ARN+`"}}`))}}, Allowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := Request{Principal: tt.p, Action: "sagemaker:DescribeModelPackageGroup", Resource: group, ResourceAccount: acctA}.WithGlobalKeys(fixedNow, "us-east-1", true)
+			if d := Evaluate(req, tt.ps); d.Effect != tt.want {
+				t.Errorf("Evaluate = %v (%s), want %v", d.Effect, d.Reason, tt.want)
+			}
+		})
+	}
+}
