@@ -88,10 +88,11 @@ var (
 		"sagemaker:*ModelPackage*", "s3:?etObject", "SAGEMAKER:describe*", "*:GetObject", "sagemaker:describemodelpackage"}, diffActions...)
 	diffResources = []string{"arn:aws:sagemaker:us-east-1:" + acctA + ":model-package-group/g1",
 		"arn:aws:sagemaker:us-east-1:" + acctA + ":model-package/g1/1", "arn:aws:sagemaker:us-east-1:" + acctB + ":model-package-group/g2",
-		"arn:aws:s3:::bucket/key", "arn:aws:s3:::other/x", "*"}
+		"arn:aws:s3:::bucket/key", "arn:aws:s3:::other/x", "arn:aws:s3:::bucket/alice/notes", "arn:aws:s3:::bucket/nobody-home", "*"}
 	diffResourcePatterns = append([]string{"*", "arn:aws:sagemaker:us-east-1:" + acctA + ":model-package-group/*",
 		"arn:aws:sagemaker:*:*:model-package/g1/*", "arn:aws:sagemaker:*:*:*", "arn:aws:s3:::bucket/*", "arn:aws:s3:::b?cket/*",
-		"arn:aws:s3:::*", "arn:aws:sagemaker:us-east-1:" + acctA + ":model-package*", "arn:aws:sagemaker:us-east-1:*:model-package-group/G1"},
+		"arn:aws:s3:::*", "arn:aws:sagemaker:us-east-1:" + acctA + ":model-package*", "arn:aws:sagemaker:us-east-1:*:model-package-group/G1",
+		"arn:aws:s3:::bucket/${aws:username}/*", "arn:aws:s3:::bucket/${aws:username, 'nobody'}*"},
 		diffResources[:5]...)
 	diffNows = []time.Time{fixedNow, fixedNow.AddDate(1, 0, 0), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 )
@@ -110,6 +111,8 @@ var diffCondKeys = []struct {
 	{"aws:CurrentTime", []string{"DateLessThan", "DateGreaterThan", "DateEquals", "DateNotEquals", "DateLessThanEquals", "DateGreaterThanEquals"},
 		[]string{"2026-01-01T00:00:00Z", "2026-11-25T18:00:00Z", "2027-01-01T00:00:00Z"}},
 	{"aws:SecureTransport", []string{"Bool"}, []string{"true", "false"}},
+	{"aws:TagKeys", []string{"ForAnyValue:StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringLike",
+		"ForAllValues:StringLike", "ForAnyValue:StringNotEquals", "ForAllValues:StringNotEquals"}, []string{"team", "env", "cost*"}},
 }
 
 func genStatement(c chooser, resource bool) refStmt {
@@ -176,6 +179,9 @@ func genCase(c chooser) diffCase {
 	if v := pick(c, "", "5", "10", "20", "7"); v != "" {
 		dc.ctx["s3:max-keys"] = []string{v}
 	}
+	if v := pick(c, "-", "", "team", "team env", "owner", "cost-center team"); v != "-" {
+		dc.ctx["aws:TagKeys"] = strings.Fields(v) // "" is present but empty
+	}
 	root := dc.who == 3
 	for range c.intn(4) {
 		dc.identity = append(dc.identity, genPolicy(c, false))
@@ -230,7 +236,19 @@ func refGlob(p, s string) bool {
 
 // refARNMatch: "*" matches anything; otherwise both are ARNs of six colon-separated parts and
 // each part of the pattern matches the same part of the resource, wildcards staying in it.
-func refARNMatch(p, r string) bool {
+func refARNMatch(p, r, username string) bool {
+	// ${aws:username} is the IAM user's name; without one (and without a default) the pattern
+	// matches nothing. Substituted text is literal (these names hold no wildcards).
+	if strings.Contains(p, "${aws:username") {
+		name := username
+		if name == "" && strings.Contains(p, "'nobody'") {
+			name = "nobody"
+		}
+		if name == "" {
+			return false
+		}
+		p = strings.NewReplacer("${aws:username}", name, "${aws:username, 'nobody'}", name).Replace(p)
+	}
 	if p == "*" {
 		return true
 	}
@@ -244,6 +262,34 @@ func refARNMatch(p, r string) bool {
 		}
 	}
 	return true
+}
+
+// refUsername is aws:username: an IAM user's name, nothing for other callers.
+func refUsername(p Principal) string {
+	if strings.Contains(p.ARN, ":user/") {
+		return p.ARN[strings.LastIndex(p.ARN, "/")+1:]
+	}
+	return ""
+}
+
+// refSetCondHolds decides ForAnyValue:/ForAllValues: on a multivalued key: ForAnyValue holds if
+// some request value satisfies the operator (none when the key is missing or empty), ForAllValues
+// if every request value does (so also when there are none).
+func refSetCondHolds(cd refCond, vals []string, present bool) bool {
+	if !present && cd.ifEx {
+		return true
+	}
+	qual, op, _ := strings.Cut(cd.op, ":")
+	one := refCond{op: op, key: cd.key, vals: cd.vals}
+	any, all := false, true
+	for _, v := range vals {
+		h := refCondHolds(one, map[string]string{strings.ToLower(cd.key): v})
+		any, all = any || h, all && h
+	}
+	if qual == "ForAnyValue" {
+		return any
+	}
+	return all
 }
 
 func refCondHolds(cd refCond, ctx map[string]string) bool {
@@ -336,12 +382,20 @@ func refStmtApplies(s refStmt, dc *diffCase, ctx map[string]string) bool {
 	}
 	rm := false
 	for _, r := range s.resources {
-		rm = rm || refARNMatch(r, dc.resource)
+		rm = rm || refARNMatch(r, dc.resource, refUsername(diffPrincipals[dc.who]))
 	}
 	if rm == s.notResource {
 		return false
 	}
 	for _, cd := range s.conds {
+		if strings.HasPrefix(cd.op, "For") {
+			// A key with no values is not in the request (AWS sends no aws:TagKeys without tags).
+			vals := dc.ctx[cd.key]
+			if !refSetCondHolds(cd, vals, len(vals) > 0) {
+				return false
+			}
+			continue
+		}
 		if !refCondHolds(cd, ctx) {
 			return false
 		}
@@ -383,7 +437,9 @@ func ref(dc *diffCase) Outcome {
 	who := diffPrincipals[dc.who]
 	ctx := map[string]string{"aws:currenttime": dc.now.UTC().Format(time.RFC3339), "aws:securetransport": strconv.FormatBool(dc.secure)}
 	for k, v := range dc.ctx {
-		ctx[strings.ToLower(k)] = v[0]
+		if len(v) == 1 {
+			ctx[strings.ToLower(k)] = v[0]
+		}
 	}
 	anyDeny := false
 	scpOK := true
