@@ -26,8 +26,8 @@
 //     at write time always parses, identically, at decision time (FuzzWriteThenDecide).
 //     ParseKind and its kind-named wrappers keep one limit per kind and are deprecated.
 //   - Fail closed is the caller's duty too: a stored document that does not parse at decision
-//     time must make the decision deny (for instance by standing in a Deny of everything),
-//     never be skipped, or its Deny statements would be lost.
+//     time must make the decision deny, never be skipped, or its Deny statements would be lost.
+//     Put FailClosed(name) in its place: it denies explicitly in every slot of a PolicySet.
 //   - Condition keys are case-insensitive. When several request keys (or principal tags)
 //     differ only in letter case, all are kept in byte order: a condition holds in a Deny
 //     statement if it holds for any of their values, in an Allow only if it holds for all of

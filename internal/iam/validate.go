@@ -122,3 +122,18 @@ func Validate(u Use, document string) (*Policy, error) {
 	}
 	return parse(in.kind, document, noLimit)
 }
+
+// denyAllDocument denies every action on every resource to everyone it is evaluated for.
+const denyAllDocument = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
+
+// FailClosed returns a policy that denies every request, named name, to stand in the place of a
+// stored document that no longer parses: in any slot of a PolicySet (identity, resource, SCP
+// level, boundary, session) it makes the decision an explicit deny, so a policy that cannot be
+// read can never be skipped and lose its Deny statements.
+func FailClosed(name string) *Policy {
+	p, err := parse(AnyKind, denyAllDocument, noLimit)
+	if err != nil {
+		panic("iam: the deny-all policy does not parse: " + err.Error())
+	}
+	return p.WithName(name)
+}

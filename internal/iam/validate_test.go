@@ -159,3 +159,33 @@ func FuzzWriteThenDecide(f *testing.F) {
 		}
 	})
 }
+
+// TestFailClosedDeniesInEverySlot: the stand-in for an unreadable stored policy denies
+// explicitly wherever it is put, for every kind of caller.
+func TestFailClosedDeniesInEverySlot(t *testing.T) {
+	bad := FailClosed("inline policy p (does not parse)")
+	allowAll := mustParse(t, Identity, stmt("Allow", `"Action":"*","Resource":"*"`))
+	full := mustParse(t, SCP, stmt("Allow", `"Action":"*","Resource":"*"`))
+	open := mustParse(t, Resource, stmt("Allow", `"Principal":"*","Action":"*","Resource":"*"`))
+	slots := []struct {
+		name string
+		ps   PolicySet
+	}{
+		{"identity", PolicySet{Identity: []*Policy{allowAll, bad}, Resource: open}},
+		{"resource", PolicySet{Identity: []*Policy{allowAll}, Resource: bad}},
+		{"SCP level", PolicySet{Identity: []*Policy{allowAll}, Resource: open, SCPs: [][]*Policy{{full}, {full, bad}}}},
+		{"boundary", PolicySet{Identity: []*Policy{allowAll}, Resource: open, PermissionsBoundary: bad}},
+		{"session", PolicySet{Identity: []*Policy{allowAll}, Resource: open, Session: []*Policy{allowAll, bad}}},
+	}
+	for _, s := range slots {
+		for _, p := range []Principal{alice, session, rootA, bob, anon, sagemakr} {
+			if s.name != "resource" && (p.ARN == "" || p.Account != acctA) {
+				continue // callers without identity policies see only the resource slot
+			}
+			req := Request{Principal: p, Action: "sagemaker:DeleteModelPackageGroup", Resource: "arn:aws:sagemaker:us-east-1:" + acctA + ":model-package-group/g", ResourceAccount: acctA}.WithGlobalKeys(fixedNow, "us-east-1", true)
+			if d := Evaluate(req, s.ps); d.Effect != ExplicitDeny {
+				t.Errorf("%s slot, caller %q: Evaluate = %v (%s), want ExplicitDeny", s.name, p.ARN+p.Service, d.Effect, d.Reason)
+			}
+		}
+	}
+}
