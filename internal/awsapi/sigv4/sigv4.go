@@ -6,6 +6,10 @@
 // service, and then calls Verify, which rebuilds the canonical request exactly as the
 // specification describes and compares signatures in constant time.
 //
+// Bodies sent aws-chunked (x-amz-content-sha256 STREAMING-…) are decoded by ChunkReader, which
+// verifies each chunk's signature, the framing, the decoded length and the checksum trailer as it
+// streams, in bounded memory.
+//
 // Invariants: Verify never reports success for a request whose time lies outside the skew window
 // (or, presigned, past its expiry); signatures are compared with crypto/subtle; nothing here logs
 // or returns secrets or signatures in error messages.
@@ -50,6 +54,8 @@ const (
 	Mismatch                         // the signature does not match, or the scope is wrong
 	Skewed                           // the signing time is outside the skew window
 	PresignExpired                   // a presigned URL past its X-Amz-Expires
+	BadBody                          // an aws-chunked body whose framing or length is wrong
+	BadDigest                        // a payload whose checksum trailer does not match
 )
 
 func (r Reason) String() string {
@@ -64,6 +70,10 @@ func (r Reason) String() string {
 		return "Skewed"
 	case PresignExpired:
 		return "PresignExpired"
+	case BadBody:
+		return "BadBody"
+	case BadDigest:
+		return "BadDigest"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -281,19 +291,30 @@ func Parse(r *http.Request) (*Signed, error) {
 	if err != nil {
 		return nil, fail(Incomplete, "X-Amz-Date must be in the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'")
 	}
-	exp, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil || exp < 0 {
-		return nil, fail(Incomplete, "X-Amz-Expires should be a number")
-	}
-	if time.Duration(exp)*time.Second > MaxPresignExpiry {
-		return nil, fail(Incomplete, "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+	exp, err := parseExpires(q.Get("X-Amz-Expires"))
+	if err != nil {
+		return nil, err
 	}
 	return &Signed{
 		Authorization: Authorization{Scope: scope, SignedHeaders: signed, Signature: sig},
 		Time:          t, RawTime: q.Get("X-Amz-Date"), Presigned: true,
-		Expires:       time.Duration(exp) * time.Second,
+		Expires:       exp,
 		SecurityToken: q.Get("X-Amz-Security-Token"),
 	}, nil
+}
+
+// parseExpires parses X-Amz-Expires: decimal digits only (no sign), at most MaxPresignExpiry.
+// The number is compared before it becomes a Duration, which a large value would overflow.
+func parseExpires(v string) (time.Duration, error) {
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return 0, fail(Incomplete, "X-Amz-Expires should be a number")
+	}
+	const max = int64(MaxPresignExpiry / time.Second)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n > max { // a range error is a number too large
+		return 0, fail(Incomplete, "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // CheckTime checks the signing time against now: within MaxSkew, and for presigned requests not
@@ -332,7 +353,9 @@ type Options struct {
 }
 
 // Verify recomputes the signature of r (whose body has been read into body) with secret and
-// compares it with the one sent, in constant time. Call CheckTime first.
+// compares it with the one sent, in constant time. Call CheckTime first. With opt.S3 and a
+// streaming x-amz-content-sha256 (STREAMING-…) the signature covers the headers only (body is not
+// looked at): read the body through ChunkReader, which verifies the chunks chained from it.
 func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options) error {
 	var payloadHash string
 	if opt.S3 {
@@ -344,7 +367,15 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 				return fail(Incomplete, "Missing required header for this request: x-amz-content-sha256")
 			}
 		}
-		if payloadHash != UnsignedPayload && !strings.HasPrefix(payloadHash, "STREAMING-") && payloadHash != HashHex(body) {
+		switch {
+		case payloadHash == UnsignedPayload:
+		case IsStreaming(payloadHash):
+			// The chunks are verified as the body is decoded: see ChunkReader.
+			if !knownStreaming(payloadHash) {
+				return fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
+					StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
+			}
+		case payloadHash != HashHex(body):
 			return fail(Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	} else {

@@ -284,6 +284,20 @@ func TestPresigned(t *testing.T) {
 		{"expired", "60", now.Add(-2 * time.Minute), PresignExpired},
 		{"an hour old but valid for a day", "86400", now.Add(-time.Hour), 0},
 		{"longer than a week", "700000", now, Incomplete},
+		{"exactly a week", "604800", now, 0},
+		{"a week and a second", "604801", now, Incomplete},
+		// 18446747674 s is 2^64 ns + about an hour: multiplied into a Duration it wraps to an hour.
+		{"overflowing a Duration", "18446747674", now, Incomplete},
+		{"overflowing int64", "99999999999999999999", now, Incomplete},
+		{"negative", "-1", now, Incomplete},
+		{"plus sign", "+300", now, Incomplete},
+		{"not a number", "5m", now, Incomplete},
+		{"fraction", "300.5", now, Incomplete},
+		// Dated in the future: within the skew it is a client clock; beyond it, refused (a URL dated
+		// 6 days ahead with a 7-day expiry would otherwise live 13 days).
+		{"dated 14 minutes ahead", "300", now.Add(14 * time.Minute), 0},
+		{"dated 16 minutes ahead", "300", now.Add(16 * time.Minute), Skewed},
+		{"dated 6 days ahead", "604800", now.Add(6 * 24 * time.Hour), Skewed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,6 +320,13 @@ func TestPresigned(t *testing.T) {
 			}
 		})
 	}
+	t.Run("scope date differs from X-Amz-Date", func(t *testing.T) {
+		r := presign("300", now)
+		day := now.Format("20060102")
+		r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "%2F"+day+"%2F", "%2F"+now.AddDate(0, 0, -1).Format("20060102")+"%2F", 1)
+		r.RequestURI = r.URL.RequestURI()
+		checkScopeDate(t, resign(t, r, "secret"), now)
+	})
 	t.Run("tampered query", func(t *testing.T) {
 		r := presign("300", now)
 		r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "GetCallerIdentity", "GetSessionToken", 1)
@@ -318,6 +339,54 @@ func TestPresigned(t *testing.T) {
 			t.Errorf("tampered presigned URL: %v", err)
 		}
 	})
+}
+
+// resign signs r again, as it stands, with the scope its credential names: a request whose
+// signature is consistent, so that only the checks of CheckTime can refuse it.
+func resign(t *testing.T, r *http.Request, secret string) *http.Request {
+	t.Helper()
+	s, err := Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawQuery := r.URL.RawQuery
+	if s.Presigned {
+		rawQuery = withoutSignature(rawQuery)
+	}
+	creq := canonicalRequest(r.Method, rawPath(r), rawQuery, requestHeader{r}, s.SignedHeaders, HashHex(nil), true)
+	sig := Signature(SigningKey(secret, s.Scope), StringToSign(s.RawTimeBasic(), s.Scope, creq))
+	if s.Presigned {
+		r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "X-Amz-Signature="+s.Signature, "X-Amz-Signature="+sig, 1)
+		r.RequestURI = r.URL.RequestURI()
+	} else {
+		r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), s.Signature, sig, 1))
+	}
+	return r
+}
+
+// checkScopeDate checks that r, consistently signed for a scope whose date is not its
+// X-Amz-Date's, verifies but is refused by CheckTime.
+func checkScopeDate(t *testing.T, r *http.Request, now time.Time) {
+	t.Helper()
+	s, err := Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(r, nil, "secret", Options{}); err != nil {
+		t.Fatalf("the re-signed request does not verify: %v", err)
+	}
+	if err := s.CheckTime(now); reasonOf(err) != Mismatch || !strings.Contains(err.Error(), "Date in Credential scope") {
+		t.Errorf("scope dated %s, X-Amz-Date %s: got %v, want the scope date refused", s.Scope.Date, s.RawTime, err)
+	}
+}
+
+// TestScopeDate: an Authorization header whose credential scope is dated the day before its
+// X-Amz-Date (both within the skew window, just after midnight) is refused.
+func TestScopeDate(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 5, 0, 0, time.UTC)
+	r := signedRequest(t, "POST", "http://localhost/", "", nil, "sagemaker", now, aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"})
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/20261125/", "/20261124/", 1))
+	checkScopeDate(t, resign(t, r, "secret"), now)
 }
 
 func TestParseAuthorization(t *testing.T) {
