@@ -196,6 +196,7 @@ type call struct {
 	signErr  error // from parsing the signature, once parsed
 	parsed   bool
 	cred     Credential // the access key's credential, once looked up
+	payload  []byte     // an aws-chunked body decoded and verified by verifySignature, else nil
 	caller   Caller
 	// keyID is what the log and audit trail say about the access key: a short prefix until the
 	// key is found among ours, the whole id after.
@@ -265,6 +266,9 @@ func (s *Server) serve(c *call) *apiError {
 
 	if aerr := s.verifySignature(c, body); aerr != nil {
 		return aerr
+	}
+	if c.payload != nil {
+		body = c.payload
 	}
 	if c.protocol == ProtocolQuery {
 		// Query services are told apart by the credential scope's service.
@@ -447,6 +451,12 @@ func (s *Server) verifySignature(c *call, body []byte) *apiError {
 	if err := c.signed.Verify(c.r, body, c.cred.Secret, sigv4.Options{S3: c.signed.Service == "s3"}); err != nil {
 		return authError(c.protocol, err)
 	}
+	if sigv4.IsStreaming(c.r.Header.Get("X-Amz-Content-Sha256")) {
+		var aerr *apiError
+		if c.payload, aerr = streamingPayload(c, c.signed, body, c.cred.Secret); aerr != nil {
+			return aerr
+		}
+	}
 	c.caller = c.cred.Caller
 	if c.caller.AccessKeyID == "" {
 		c.caller.AccessKeyID = c.signed.AccessKeyID
@@ -458,6 +468,34 @@ func (s *Server) verifySignature(c *call, body []byte) *apiError {
 		c.caller.PrincipalARN = c.caller.ARN
 	}
 	return nil
+}
+
+// streamingPayload decodes an aws-chunked body (x-amz-content-sha256 STREAMING-…): each chunk's
+// signature, the framing, the decoded length and the checksum trailer are verified, and a body
+// that fails any of them is refused whole, so the handler never sees it.
+func streamingPayload(c *call, signed *sigv4.Signed, body []byte, secret string) ([]byte, *apiError) {
+	if c.protocol == ProtocolQuery { // its form was read from the body before authentication
+		return nil, &apiError{Code: "InvalidRequest", Status: 400, Message: "Query APIs do not accept a streaming (aws-chunked) body"}
+	}
+	cr, err := signed.ChunkReader(bytes.NewReader(body), c.r.Header, secret)
+	if err == nil {
+		var payload []byte
+		if payload, err = io.ReadAll(cr); err == nil {
+			return payload, nil
+		}
+	}
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case sigv4.BadBody:
+			return nil, &apiError{Code: "IncompleteBody", Status: 400, Message: se.Msg, cause: err}
+		case sigv4.BadDigest:
+			return nil, &apiError{Code: "BadDigest", Status: 400, Message: se.Msg, cause: err}
+		case sigv4.Incomplete:
+			return nil, &apiError{Code: "InvalidArgument", Status: 400, Message: se.Msg, cause: err}
+		}
+	}
+	return nil, authError(c.protocol, err) // a chunk or trailer signature that does not match
 }
 
 // decode turns the request into the operation's canonical input.

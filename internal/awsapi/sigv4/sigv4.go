@@ -353,32 +353,32 @@ type Options struct {
 }
 
 // Verify recomputes the signature of r (whose body has been read into body) with secret and
-// compares it with the one sent, in constant time. Call CheckTime first. With opt.S3 and a
-// streaming x-amz-content-sha256 (STREAMING-…) the signature covers the headers only (body is not
-// looked at): read the body through ChunkReader, which verifies the chunks chained from it.
+// compares it with the one sent, in constant time. Call CheckTime first. With a streaming
+// x-amz-content-sha256 (STREAMING-…, any service) the signature covers the headers only and body
+// is not looked at: read the body through ChunkReader, which verifies the chunks chained from it.
 func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options) error {
 	var payloadHash string
-	if opt.S3 {
-		payloadHash = r.Header.Get("X-Amz-Content-Sha256")
+	switch h := r.Header.Get("X-Amz-Content-Sha256"); {
+	case IsStreaming(h):
+		// Any service: the signature covers the headers; the chunks, chained from it, are
+		// verified as the body is decoded (ChunkReader).
+		if !knownStreaming(h) {
+			return fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
+				StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
+		}
+		payloadHash = h
+	case opt.S3:
+		payloadHash = h
 		if payloadHash == "" {
-			if s.Presigned {
-				payloadHash = UnsignedPayload
-			} else {
+			if !s.Presigned {
 				return fail(Incomplete, "Missing required header for this request: x-amz-content-sha256")
 			}
+			payloadHash = UnsignedPayload
 		}
-		switch {
-		case payloadHash == UnsignedPayload:
-		case IsStreaming(payloadHash):
-			// The chunks are verified as the body is decoded: see ChunkReader.
-			if !knownStreaming(payloadHash) {
-				return fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
-					StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
-			}
-		case payloadHash != HashHex(body):
+		if payloadHash != UnsignedPayload && payloadHash != HashHex(body) {
 			return fail(Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
-	} else {
+	default:
 		payloadHash = HashHex(body)
 	}
 	rawQuery := r.URL.RawQuery
