@@ -66,12 +66,15 @@ type ChunkReader struct {
 	mode string
 
 	// Signed modes: the chain of signatures.
-	key      []byte
-	prefix   string // "AWS4-HMAC-SHA256-PAYLOAD\nTIME\nSCOPE\n"
-	timeSc   string // "TIME\nSCOPE\n"
-	prevSig  string // hex signature of the previous chunk (the seed at first)
-	chunkSig string // hex signature announced for the current chunk
+	mac      hash.Hash // HMAC-SHA256 with the signing key, reset for each signature
+	prefix   []byte    // "AWS4-HMAC-SHA256-PAYLOAD\nTIME\nSCOPE\n"
+	timeSc   string    // "TIME\nSCOPE\n"
+	prevSig  [64]byte  // hex signature of the previous chunk (the seed at first)
+	chunkSig [64]byte  // hex signature announced for the current chunk
 	chunk    hash.Hash
+	sum      [2 * sha256.Size]byte // scratch: a hex digest
+	dig      [sha256.Size]byte     // scratch: a digest
+	sig      [sha256.Size]byte     // scratch: a decoded signature
 
 	remaining int64 // bytes of the current chunk not yet read
 	inChunk   bool  // a chunk header has been read and its data and CRLF not finished
@@ -117,11 +120,16 @@ func (s *Signed) ChunkReader(body io.Reader, header http.Header, secret string) 
 // (YYYYMMDDTHHMMSSZ), the scope string and the seed signature.
 func newChunkReader(body io.Reader, mode string, key []byte, amzDate, scope, seed string, want int64, trailer string) (*ChunkReader, error) {
 	c := &ChunkReader{
-		src: bufio.NewReaderSize(body, chunkLineMax), mode: mode, key: key,
-		timeSc: amzDate + "\n" + scope + "\n", prevSig: seed, want: want, trailer: trailer,
+		src: bufio.NewReaderSize(body, chunkLineMax), mode: mode,
+		timeSc: amzDate + "\n" + scope + "\n", want: want, trailer: trailer,
 	}
-	c.prefix = "AWS4-HMAC-SHA256-PAYLOAD\n" + c.timeSc
 	if c.signed() {
+		if !validSignature(seed) {
+			return nil, fail(Incomplete, "The seed signature must be 64 lower-case hexadecimal characters")
+		}
+		copy(c.prevSig[:], seed)
+		c.prefix = []byte("AWS4-HMAC-SHA256-PAYLOAD\n" + c.timeSc)
+		c.mac = hmac.New(sha256.New, key)
 		c.chunk = sha256.New()
 	}
 	if trailer != "" {
@@ -219,7 +227,8 @@ func (c *ChunkReader) next() error {
 	if err != nil {
 		return err
 	}
-	c.chunkSig, c.remaining, c.inChunk = sig, size, true
+	c.remaining, c.inChunk = size, true
+	copy(c.chunkSig[:], sig)
 	if c.chunk != nil {
 		c.chunk.Reset()
 	}
@@ -254,40 +263,67 @@ func (c *ChunkReader) line() ([]byte, error) {
 }
 
 func (c *ChunkReader) expectCRLF() error {
-	var b [2]byte
-	if _, err := io.ReadFull(c.src, b[:]); err != nil {
+	cr, err := c.src.ReadByte()
+	if err != nil {
 		return c.sourceErr(err)
 	}
-	if b[0] != '\r' || b[1] != '\n' {
+	lf, err := c.src.ReadByte()
+	if err != nil {
+		return c.sourceErr(err)
+	}
+	if cr != '\r' || lf != '\n' {
 		return badBody("A chunk's data must be followed by CRLF: the chunk is longer than its size says")
 	}
 	return nil
 }
 
-// parseHeader parses "hex-size;chunk-signature=sig" (signed modes) or "hex-size" (unsigned).
-func (c *ChunkReader) parseHeader(line []byte) (size int64, sig string, err error) {
+// parseHeader parses "hex-size;chunk-signature=sig" (signed modes) or "hex-size" (unsigned). The
+// signature returned aliases line.
+func (c *ChunkReader) parseHeader(line []byte) (size int64, sig []byte, err error) {
 	hexSize := line
 	if c.signed() {
 		i := bytes.IndexByte(line, ';')
 		if i < 0 || !bytes.HasPrefix(line[i:], []byte(chunkSigPrefix)) {
-			return 0, "", badBody("A chunk header must read hex-size;chunk-signature=signature")
+			return 0, nil, badBody("A chunk header must read hex-size;chunk-signature=signature")
 		}
-		hexSize, sig = line[:i], string(line[i+len(chunkSigPrefix):])
-		if !validSignature(sig) {
-			return 0, "", badBody("A chunk signature must be 64 lower-case hexadecimal characters")
+		hexSize, sig = line[:i], line[i+len(chunkSigPrefix):]
+		if !validSignatureBytes(sig) {
+			return 0, nil, badBody("A chunk signature must be 64 lower-case hexadecimal characters")
 		}
 	}
 	if len(hexSize) == 0 || len(hexSize) > 16 {
-		return 0, "", badBody("A chunk size must be 1 to 16 hexadecimal digits")
+		return 0, nil, badBody("A chunk size must be 1 to 16 hexadecimal digits")
 	}
-	u, perr := strconv.ParseUint(string(hexSize), 16, 64)
-	if perr != nil {
-		return 0, "", badBody("A chunk size must be hexadecimal")
+	var u uint64
+	for _, d := range hexSize {
+		switch {
+		case d >= '0' && d <= '9':
+			d -= '0'
+		case d >= 'a' && d <= 'f':
+			d -= 'a' - 10
+		case d >= 'A' && d <= 'F':
+			d -= 'A' - 10
+		default:
+			return 0, nil, badBody("A chunk size must be hexadecimal")
+		}
+		u = u<<4 | uint64(d) // 16 digits at most: no overflow
 	}
 	if u > MaxChunkSize {
-		return 0, "", badBody("A chunk must not be larger than %d bytes", MaxChunkSize)
+		return 0, nil, badBody("A chunk must not be larger than %d bytes", MaxChunkSize)
 	}
 	return int64(u), sig, nil
+}
+
+func validSignatureBytes(b []byte) bool {
+	if len(b) != 64 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // verifyChunk checks the current chunk's signature against the chain.
@@ -295,26 +331,25 @@ func (c *ChunkReader) verifyChunk() error {
 	if !c.signed() {
 		return nil
 	}
-	var sum [sha256.Size]byte
-	var hexSum [2 * sha256.Size]byte
-	hex.Encode(hexSum[:], c.chunk.Sum(sum[:0]))
-	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(c.prefix))
-	m.Write([]byte(c.prevSig))
-	m.Write([]byte("\n" + emptySHA256 + "\n"))
-	m.Write(hexSum[:])
-	if !c.sigEqual(m, c.chunkSig) {
+	hex.Encode(c.sum[:], c.chunk.Sum(c.dig[:0]))
+	c.mac.Reset()
+	c.mac.Write(c.prefix)
+	c.mac.Write(c.prevSig[:])
+	c.mac.Write(emptyHashLine)
+	c.mac.Write(c.sum[:])
+	if !c.macEqual(c.chunkSig[:]) {
 		return fail(Mismatch, MismatchMessage)
 	}
 	c.prevSig = c.chunkSig
 	return nil
 }
 
-// sigEqual compares the HMAC in m with a hex signature in constant time.
-func (c *ChunkReader) sigEqual(m hash.Hash, sig string) bool {
-	var got [sha256.Size]byte
-	want, err := hex.DecodeString(sig)
-	return err == nil && hmac.Equal(m.Sum(got[:0]), want)
+var emptyHashLine = []byte("\n" + emptySHA256 + "\n")
+
+// macEqual compares the HMAC in c.mac with a hex signature in constant time.
+func (c *ChunkReader) macEqual(sig []byte) bool {
+	_, err := hex.Decode(c.sig[:], sig)
+	return err == nil && hmac.Equal(c.mac.Sum(c.dig[:0]), c.sig[:])
 }
 
 // finish reads what follows the final chunk: a CRLF (no trailer), or the trailer lines, the
@@ -371,9 +406,9 @@ func (c *ChunkReader) finish() error {
 			return fail(Mismatch, "The trailer must carry an x-amz-trailer-signature")
 		}
 		sum := sha256.Sum256([]byte(canonical.String()))
-		m := hmac.New(sha256.New, c.key)
-		m.Write([]byte("AWS4-HMAC-SHA256-TRAILER\n" + c.timeSc + c.prevSig + "\n" + hex.EncodeToString(sum[:])))
-		if !c.sigEqual(m, sig) {
+		c.mac.Reset()
+		c.mac.Write([]byte("AWS4-HMAC-SHA256-TRAILER\n" + c.timeSc + string(c.prevSig[:]) + "\n" + hex.EncodeToString(sum[:])))
+		if !c.macEqual([]byte(sig)) {
 			return fail(Mismatch, MismatchMessage)
 		}
 	}

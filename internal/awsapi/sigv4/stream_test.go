@@ -481,3 +481,34 @@ func BenchmarkSHA256(b *testing.B) {
 		sha256.Sum256(p)
 	}
 }
+
+// TestChunkReaderMemory: what a request costs does not grow with its body: decoding 16 chunks
+// and 256 chunks makes the same number of allocations (none per chunk).
+func TestChunkReaderMemory(t *testing.T) {
+	for _, mode := range []string{StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer} {
+		allocs := func(chunks int) float64 {
+			c := chunked{mode: mode, payload: payloadOf(chunks * 1024), chunkSize: 1024}
+			if mode != StreamingSignedPayload {
+				c.trailer = "x-amz-checksum-crc32c"
+			}
+			r, wire := c.build(t)
+			s, err := Parse(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4096)
+			return testing.AllocsPerRun(5, func() {
+				cr, err := s.ChunkReader(bytes.NewReader(wire), r.Header, streamCreds.SecretAccessKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{cr}, buf); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if small, large := allocs(16), allocs(256); large != small {
+			t.Errorf("%s: %v allocations for 16 chunks, %v for 256", mode, small, large)
+		}
+	}
+}
