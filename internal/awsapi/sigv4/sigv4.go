@@ -363,8 +363,7 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 		// Any service: the signature covers the headers; the chunks, chained from it, are
 		// verified as the body is decoded (ChunkReader).
 		if !knownStreaming(h) {
-			return fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
-				StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
+			return unsupportedPayloadHash()
 		}
 		payloadHash = h
 	case opt.S3:

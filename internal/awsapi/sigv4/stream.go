@@ -51,6 +51,11 @@ func knownStreaming(v string) bool {
 	return v == StreamingSignedPayload || v == StreamingSignedPayloadTrailer || v == StreamingUnsignedPayloadTrailer
 }
 
+func unsupportedPayloadHash() *Error {
+	return fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
+		StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
+}
+
 // A ChunkReader decodes an aws-chunked request body and verifies it as it goes: each chunk's
 // signature (signed modes), the framing, the total against x-amz-decoded-content-length, and the
 // checksum trailer with its signature (trailer modes). It holds one small buffer and the hash
@@ -84,7 +89,7 @@ type ChunkReader struct {
 	trailer     string    // the trailer x-amz-trailer names, lower-case ("" for none)
 	checksum    hash.Hash // over the decoded payload, for the trailer
 	err         error     // sticky; io.EOF once everything is verified
-	checkSumBuf [64]byte
+	checksumSum [64]byte  // scratch: the trailer checksum's digest
 }
 
 // ChunkReader returns a reader of the decoded payload of an aws-chunked body, verified against
@@ -95,8 +100,7 @@ type ChunkReader struct {
 func (s *Signed) ChunkReader(body io.Reader, header http.Header, secret string) (*ChunkReader, error) {
 	mode := header.Get("X-Amz-Content-Sha256")
 	if !knownStreaming(mode) {
-		return nil, fail(Incomplete, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, %s, %s, %s or a SHA-256 hex digest",
-			StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer)
+		return nil, unsupportedPayloadHash()
 	}
 	if s.Presigned {
 		return nil, fail(Incomplete, "A presigned request cannot carry a streaming payload")
@@ -412,7 +416,7 @@ func (c *ChunkReader) finish() error {
 			return fail(Mismatch, MismatchMessage)
 		}
 	}
-	got := c.checksum.Sum(c.checkSumBuf[:0])
+	got := c.checksum.Sum(c.checksumSum[:0])
 	if want, err := base64.StdEncoding.DecodeString(value); err != nil || !hmac.Equal(got, want) {
 		return fail(BadDigest, "The %s you specified did not match the calculated checksum.", checksumName(c.trailer))
 	}

@@ -394,32 +394,34 @@ func TestChunkReaderHeaders(t *testing.T) {
 	})
 }
 
-// FuzzChunkDecoder feeds arbitrary bodies to the decoder in each mode: it must not panic, must
-// not allocate by a chunk's announced size, and may report success only for a body whose
-// decoded bytes and trailer are what a signer who knows the key produced.
+// FuzzChunkDecoder feeds arbitrary bodies to the decoder in each mode, with the key and seed
+// signature of a real signed request: it must not panic, must not allocate by a chunk's announced
+// size, and may report success only for the payload the signer sent (signed modes) or a payload
+// whose crc32 is in its trailer (unsigned).
 func FuzzChunkDecoder(f *testing.F) {
-	for _, c := range []chunked{
+	modes := []chunked{
 		{mode: StreamingSignedPayload, payload: payloadOf(100), chunkSize: 40},
 		{mode: StreamingSignedPayloadTrailer, payload: payloadOf(100), chunkSize: 64, trailer: "x-amz-checksum-crc32"},
 		{mode: StreamingUnsignedPayloadTrailer, payload: payloadOf(100), chunkSize: 64, trailer: "x-amz-checksum-crc32"},
-	} {
-		_, wire := c.build(f)
-		f.Add(uint8(0), wire)
-		f.Add(uint8(1), wire)
-		f.Add(uint8(2), wire)
+	}
+	seeds := make([]string, len(modes))
+	for i, c := range modes {
+		r, wire := c.build(f)
+		a, err := ParseAuthorization(r.Header.Get("Authorization"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds[i] = a.Signature
+		f.Add(uint8(i), wire)
 	}
 	f.Add(uint8(2), []byte("ffffff\r\n"))
 	f.Add(uint8(2), []byte("0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"))
+	key := SigningKey(streamCreds.SecretAccessKey, Scope{Date: "20261125", Region: "us-east-1", Service: "s3"})
 	f.Fuzz(func(t *testing.T, m uint8, wire []byte) {
-		modes := []string{StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer}
-		mode := modes[int(m)%len(modes)]
-		trailer := ""
-		if mode != StreamingSignedPayload {
-			trailer = "x-amz-checksum-crc32"
-		}
-		key := SigningKey(streamCreds.SecretAccessKey, Scope{Date: "20261125", Region: "us-east-1", Service: "s3"})
-		cr, err := newChunkReader(bytes.NewReader(wire), mode, key, "20261125T120000Z", "20261125/us-east-1/s3/aws4_request",
-			strings.Repeat("0", 64), 100, trailer)
+		i := int(m) % len(modes)
+		c := modes[i]
+		cr, err := newChunkReader(bytes.NewReader(wire), c.mode, key, streamNow.Format(TimeFormat), "20261125/us-east-1/s3/aws4_request",
+			seeds[i], int64(len(c.payload)), c.trailer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -428,15 +430,20 @@ func FuzzChunkDecoder(f *testing.F) {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("error %T %v is not *Error", err, err)
 			}
+			if len(got) > len(c.payload) {
+				t.Fatalf("handed out %d bytes of a body announced as %d", len(got), len(c.payload))
+			}
 			return
 		}
-		if len(got) != 100 {
-			t.Fatalf("accepted %d bytes for a decoded length of 100", len(got))
-		}
-		if mode == StreamingUnsignedPayloadTrailer {
-			if h := crc32.ChecksumIEEE(got); !strings.Contains(string(wire), base64.StdEncoding.EncodeToString([]byte{byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h)})) {
-				t.Fatalf("accepted a body whose crc32 is not in its trailer")
+		if c.mode != StreamingUnsignedPayloadTrailer {
+			if !bytes.Equal(got, c.payload) {
+				t.Fatalf("accepted a signed body whose payload is not the signer's: %q", got)
 			}
+			return
+		}
+		h := crc32.ChecksumIEEE(got)
+		if len(got) != len(c.payload) || !strings.Contains(string(wire), base64.StdEncoding.EncodeToString([]byte{byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h)})) {
+			t.Fatalf("accepted %d bytes whose crc32 is not in the trailer", len(got))
 		}
 	})
 }
