@@ -23,7 +23,7 @@ import (
 // streamingCall signs a request whose body is sent aws-chunked in mode: the headers with
 // aws-sdk-go-v2's signer, the chunks with its StreamSigner. mutate, if not nil, changes the wire
 // body after signing.
-func streamingCall(t *testing.T, url, mode string, payload []byte, chunk int, mutate func([]byte) []byte) *http.Request {
+func streamingCall(t *testing.T, url, service, contentType, mode string, payload []byte, chunk int, mutate func([]byte) []byte) *http.Request {
 	t.Helper()
 	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
 	now := time.Now().UTC()
@@ -62,14 +62,14 @@ func streamingCall(t *testing.T, url, mode string, payload []byte, chunk int, mu
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Header.Set("Content-Type", "text/csv")
+	r.Header.Set("Content-Type", contentType)
 	r.Header.Set("Content-Encoding", "aws-chunked")
 	r.Header.Set("X-Amz-Content-Sha256", mode)
 	r.Header.Set("X-Amz-Decoded-Content-Length", strconv.Itoa(len(payload)))
 	if mode == sigv4.StreamingUnsignedPayloadTrailer {
 		r.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
 	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, mode, "sagemaker", "us-east-1", now); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, mode, service, "us-east-1", now); err != nil {
 		t.Fatal(err)
 	}
 	a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization"))
@@ -77,7 +77,7 @@ func streamingCall(t *testing.T, url, mode string, payload []byte, chunk int, mu
 		t.Fatal(err)
 	}
 	seed, _ := hex.DecodeString(a.Signature)
-	body := wire(v4.NewStreamSigner(creds, "sagemaker", "us-east-1", seed))
+	body := wire(v4.NewStreamSigner(creds, service, "us-east-1", seed))
 	if mutate != nil {
 		body = mutate(body)
 	}
@@ -118,7 +118,7 @@ func TestStreamingPayload(t *testing.T) {
 					return map[string]any{"Body": r.Body}, nil
 				},
 			})
-			r := streamingCall(t, env.http.URL+"/endpoints/ep/invocations", tc.mode, payload, 4096, tc.mutate)
+			r := streamingCall(t, env.http.URL+"/endpoints/ep/invocations", "sagemaker", "text/csv", tc.mode, payload, 4096, tc.mutate)
 			resp, err := http.DefaultClient.Do(r)
 			if err != nil {
 				t.Fatal(err)
@@ -135,5 +135,25 @@ func TestStreamingPayload(t *testing.T) {
 				t.Error("the handler ran for a body that failed verification")
 			}
 		})
+	}
+}
+
+// TestStreamingQuery: a query API reads its form from the body before the signature is verified,
+// so it refuses an aws-chunked body rather than act on a form read from the encoding.
+func TestStreamingQuery(t *testing.T) {
+	var called bool
+	env := newTestEnv(t, nil, map[string]func(*Request) (any, error){
+		"sts/GetCallerIdentity": func(r *Request) (any, error) { called = true; return map[string]string{}, nil },
+	})
+	r := streamingCall(t, env.http.URL+"/", "sts", "application/x-www-form-urlencoded", sigv4.StreamingUnsignedPayloadTrailer,
+		[]byte("Action=GetCallerIdentity&Version=2011-06-15"), 4096, nil)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "<Code>InvalidRequest</Code>") || called {
+		t.Errorf("got %d %s (handler ran: %v), want 400 InvalidRequest", resp.StatusCode, body, called)
 	}
 }

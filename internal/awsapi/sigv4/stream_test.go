@@ -384,6 +384,15 @@ func TestChunkReaderHeaders(t *testing.T) {
 			t.Errorf("got %v, want Incomplete", err)
 		}
 	})
+	t.Run("presigned", func(t *testing.T) {
+		s := &Signed{Presigned: true, Authorization: Authorization{Signature: strings.Repeat("0", 64)}}
+		h := http.Header{}
+		h.Set("X-Amz-Content-Sha256", StreamingSignedPayload)
+		h.Set("X-Amz-Decoded-Content-Length", "0")
+		if _, err := s.ChunkReader(strings.NewReader("0;chunk-signature="+strings.Repeat("0", 64)+"\r\n\r\n"), h, "x"); reasonOf(err) != Incomplete {
+			t.Errorf("a presigned streaming request: got %v, want Incomplete", err)
+		}
+	})
 	t.Run("source error passes through", func(t *testing.T) {
 		r, wire := chunked{mode: StreamingSignedPayload, payload: payloadOf(10), chunkSize: 8192}.build(t)
 		boom := errors.New("boom")
