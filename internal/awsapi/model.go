@@ -68,13 +68,16 @@ type Shape struct {
 	Name string
 	Type string // structure, list, map, string, integer, long, float, double, boolean, timestamp, blob
 
-	Members  []*Member          // structure members, sorted by name
-	byName   map[string]*Member // structure members by name
-	Member   *Member            // list element
-	Key      *Member            // map key
-	Value    *Member            // map value
-	Payload  string             // structure member bound to the HTTP body (REST protocols)
-	Required []string
+	Members []*Member          // structure members, sorted by name
+	byName  map[string]*Member // structure members by name
+	Member  *Member            // list element
+	Key     *Member            // map key
+	Value   *Member            // map value
+	Payload string             // structure member bound to the HTTP body (REST protocols)
+	// LocationName and XMLNamespace name the root element of a restXml document of this shape.
+	LocationName string
+	XMLNamespace string
+	Required     []string
 
 	Min, Max       float64 // length or value bounds
 	HasMin, HasMax bool
@@ -100,6 +103,7 @@ type Member struct {
 	Flattened    bool
 	Required     bool
 	Streaming    bool
+	XMLNamespace string // the namespace of the element it is written as (restXml payloads)
 	jsonPath     string // the member name as AWS's validation messages spell it
 }
 
@@ -127,6 +131,9 @@ type rawRef struct {
 	LocationName string `json:"locationName"`
 	Flattened    bool   `json:"flattened"`
 	Streaming    bool   `json:"streaming"`
+	XMLNamespace struct {
+		URI string `json:"uri"`
+	} `json:"xmlNamespace"`
 }
 
 type rawShape struct {
@@ -144,7 +151,12 @@ type rawShape struct {
 	Sensitive bool               `json:"sensitive"`
 	Payload   string             `json:"payload"`
 	Exception bool               `json:"exception"`
-	Error     *struct {
+	// restXml: the root element's name and namespace
+	LocationName string `json:"locationName"`
+	XMLNamespace struct {
+		URI string `json:"uri"`
+	} `json:"xmlNamespace"`
+	Error *struct {
 		Code        string `json:"code"`
 		Status      int    `json:"httpStatusCode"`
 		SenderFault bool   `json:"senderFault"`
@@ -226,12 +238,14 @@ func ParseModel(service string, data []byte) (*Model, error) {
 		if !ok {
 			return nil, fmt.Errorf("awsapi: model %s: unknown shape %q", service, r.Shape)
 		}
-		return &Member{Shape: s, Location: r.Location, LocationName: r.LocationName, Flattened: r.Flattened, Streaming: r.Streaming}, nil
+		return &Member{Shape: s, Location: r.Location, LocationName: r.LocationName, Flattened: r.Flattened, Streaming: r.Streaming,
+			XMLNamespace: r.XMLNamespace.URI}, nil
 	}
 	for name, rs := range raw.Shapes {
 		s := m.Shapes[name]
 		s.Type, s.Required, s.Pattern, s.Enum = rs.Type, rs.Required, rs.Pattern, rs.Enum
 		s.Flattened, s.Sensitive, s.Payload, s.Exception = rs.Flattened, rs.Sensitive, rs.Payload, rs.Exception
+		s.LocationName, s.XMLNamespace = rs.LocationName, rs.XMLNamespace.URI
 		if rs.Min != nil {
 			s.Min, s.HasMin = *rs.Min, true
 		}

@@ -27,6 +27,7 @@ var codecs = map[string]codec{
 	ProtocolJSON:     jsonCodec{},
 	ProtocolQuery:    queryCodec{},
 	ProtocolRESTJSON: restJSONCodec{},
+	ProtocolRESTXML:  restXMLCodec{},
 }
 
 // setProtocol records which protocol a request speaks, and so which codec answers it.

@@ -53,6 +53,13 @@ func (op *Operation) matchPath(rawPath string) (map[string]string, bool) {
 // decodeREST builds the decoded input tree of a restJson1 request from its URI labels, query
 // string, headers and body (a JSON document, or the payload member).
 func decodeREST(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte) (any, error) {
+	return decodeRESTWith(c, op, labels, r, body, func(b []byte, _ *Shape) (any, error) { return decodeJSONValue(b) })
+}
+
+// decodeRESTWith is decodeREST with the protocol's body document decoder (JSON or XML), which
+// is given the shape the document holds.
+func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte,
+	document func(body []byte, s *Shape) (any, error)) (any, error) {
 	s := op.Input
 	out := map[string]any{}
 	if s == nil {
@@ -106,7 +113,7 @@ func decodeREST(c *checker, op *Operation, labels map[string]string, r *http.Req
 					out[mem.Name] = string(body)
 				default:
 					if len(bytes.TrimSpace(body)) > 0 {
-						v, err := decodeJSONValue(body)
+						v, err := document(body, mem.Shape)
 						if err != nil {
 							return nil, err
 						}
@@ -117,7 +124,7 @@ func decodeREST(c *checker, op *Operation, labels map[string]string, r *http.Req
 		}
 	}
 	if !bodyBound && s.Payload == "" && len(bytes.TrimSpace(body)) > 0 {
-		v, err := decodeJSONValue(body)
+		v, err := document(body, s)
 		if err != nil {
 			return nil, err
 		}
@@ -153,20 +160,7 @@ func (e *encoder) rest(h http.Header, op *Operation, v reflect.Value) (body []by
 	if s == nil {
 		return nil, ""
 	}
-	for _, mem := range s.Members {
-		x, ok := e.member(v, mem.Name)
-		if !ok {
-			continue
-		}
-		switch mem.Location {
-		case "header":
-			h.Set(mem.wireName(), scalarText(leaf(x), mem.Shape, true))
-		case "headers":
-			for _, en := range e.entries(x) {
-				h.Set(mem.wireName()+en.key, scalarText(leaf(en.val), mem.Shape.Value.Shape, true))
-			}
-		}
-	}
+	e.restHeaders(h, s, v)
 	if s.Payload != "" {
 		mem := s.MemberByName(s.Payload)
 		x, ok := e.member(v, s.Payload)
@@ -187,4 +181,22 @@ func (e *encoder) rest(h http.Header, op *Operation, v reflect.Value) (body []by
 	var buf bytes.Buffer
 	e.json(&buf, v, s, func(mem *Member) bool { return mem.Location != "" })
 	return buf.Bytes(), "application/json"
+}
+
+// restHeaders writes the header-bound members of output shape s (REST protocols).
+func (e *encoder) restHeaders(h http.Header, s *Shape, v reflect.Value) {
+	for _, mem := range s.Members {
+		x, ok := e.member(v, mem.Name)
+		if !ok {
+			continue
+		}
+		switch mem.Location {
+		case "header":
+			h.Set(mem.wireName(), scalarText(leaf(x), mem.Shape, true))
+		case "headers":
+			for _, en := range e.entries(x) {
+				h.Set(mem.wireName()+en.key, scalarText(leaf(en.val), mem.Shape.Value.Shape, true))
+			}
+		}
+	}
 }

@@ -79,7 +79,7 @@ type Server struct {
 	metrics  *metrics
 	byTarget map[string]*Service  // json services by X-Amz-Target prefix
 	bySigner map[string]*Service  // query services by signing name
-	rest     []*Service           // restJson1 services, in configuration order
+	rest     []*Service           // REST services (restJson1, restXml), in configuration order
 	routers  map[*Service]*router // their HTTP routes
 	bodyMem  *semaphore.Weighted  // bytes of request bodies in flight
 	bufs     sync.Pool
@@ -158,7 +158,7 @@ func NewServer(cfg Config) *Server {
 			key, table = svc.Model.TargetPrefix, s.byTarget
 		case ProtocolQuery:
 			key, table = svc.Model.SigningName, s.bySigner
-		case ProtocolRESTJSON:
+		case ProtocolRESTJSON, ProtocolRESTXML:
 			rr := newRouter(svc.Model.Operations)
 			for _, pair := range rr.ambiguous() {
 				_, h0 := svc.Handlers[pair[0]]
@@ -326,7 +326,7 @@ func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
 			}
 			if op, labels := s.routers[svc].find(c.r); op != nil {
 				c.svc, c.op, c.opName = svc, op, op.Name
-				c.setProtocol(ProtocolRESTJSON)
+				c.setProtocol(svc.Model.Protocol)
 				return labels, op
 			}
 		}

@@ -6,6 +6,12 @@
 //
 //	go run ./internal/awsapi/models/gen [-botocore DIR] [-out internal/awsapi/models]
 //
+// With -service NAME -ops "Op1 Op2" it extracts just those operations of one service, as the
+// codec tests' S3 subset in internal/awsapi/testdata/models was made:
+//
+//	go run ./internal/awsapi/models/gen -service s3 -out internal/awsapi/testdata/models \
+//	    -ops "CreateBucket PutObject GetObject HeadObject ListObjectsV2 DeleteObjects PutBucketTagging GetBucketTagging CreateMultipartUpload"
+//
 // Without -botocore it asks the python3 on PATH where botocore lives.
 package main
 
@@ -42,7 +48,16 @@ var dropped = map[string]bool{"documentation": true, "documentationUrl": true, "
 func main() {
 	botocore := flag.String("botocore", "", "botocore package directory (default: ask python3)")
 	out := flag.String("out", filepath.Join("internal", "awsapi", "models"), "output directory")
+	service := flag.String("service", "", "extract only this botocore service (with -ops), e.g. for test data")
+	ops := flag.String("ops", "", "with -service: the operations to extract, space-separated")
 	flag.Parse()
+	if *service != "" {
+		services = services[:0]
+		services = append(services, struct {
+			Name string
+			Ops  []string
+		}{*service, strings.Fields(*ops)})
+	}
 	if err := run(*botocore, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
