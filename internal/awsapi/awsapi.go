@@ -35,6 +35,7 @@ package awsapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 )
@@ -78,9 +79,17 @@ type Request struct {
 	// timestamps as RFC 3339 strings, blobs as base64 strings. It has been validated against the
 	// input shape (types, required members, lengths, ranges, enums, patterns).
 	Input json.RawMessage
-	// Header and Body are the raw HTTP header and body, for REST operations that stream a payload.
+	// Header and Body are the raw HTTP header and body, for REST operations with a payload.
 	Header http.Header
 	Body   []byte
+	// BodyStream, for operations whose payload streams (S3's PutObject, UploadPart), yields the
+	// payload as it arrives, and Body is nil; the payload is not in Input. The payload is
+	// verified as it is read (its SHA-256, or its chunk signatures and checksum trailer):
+	// Read returns io.EOF only once all of it verified, and any other error means it did not
+	// (or the client went away), so a handler must read to io.EOF before it commits anything
+	// derived from the payload, and must return the read error as it is (wrapped with %w is
+	// fine): it carries the wire error the client should see.
+	BodyStream io.Reader
 	// Audit is filled by the handler (through the domain) with what the audit trail should say
 	// about the resource and the authorization decision.
 	Audit *AuditNote

@@ -237,7 +237,7 @@ func TestRESTRouting(t *testing.T) {
 	r.Header.Set("Content-Type", "text/csv")
 	r.Header.Set("X-Amzn-SageMaker-Target-Variant", "v1")
 	var c checker
-	v, err := decodeREST(&c, op, map[string]string{"EndpointName": "ep"}, r, []byte("a,b"))
+	v, err := decodeREST(&c, op, map[string]string{"EndpointName": "ep"}, r, []byte("a,b"), false)
 	if err != nil {
 		t.Fatal(err)
 	}

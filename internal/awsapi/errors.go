@@ -206,8 +206,12 @@ func toAPIError(svc *Service, op *Operation, err error) *apiError {
 	return &apiError{Code: code, Status: statusFor(svc, code, kind), Message: msg, cause: err}
 }
 
-// authError maps a SigV4 or credential failure to the protocol's code and status.
+// authError maps a SigV4 or credential failure to the protocol's code and status. S3 (restXml)
+// answers with its own codes.
 func authError(protocol string, err error) *apiError {
+	if protocol == ProtocolRESTXML {
+		return s3AuthError(err)
+	}
 	query := protocol == ProtocolQuery
 	pick := func(jsonCode, queryCode string) string {
 		if query {
@@ -237,6 +241,27 @@ func authError(protocol string, err error) *apiError {
 	}
 	return &apiError{Code: pick("UnrecognizedClientException", "InvalidClientTokenId"), Status: 403,
 		Message: "The security token included in the request is invalid.", cause: err}
+}
+
+// s3AuthError is authError in S3's vocabulary.
+func s3AuthError(err error) *apiError {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case sigv4.Missing:
+			return &apiError{Code: "AccessDenied", Status: 403, Message: "Access Denied", cause: err}
+		case sigv4.Incomplete:
+			return &apiError{Code: "AuthorizationHeaderMalformed", Status: 400, Message: se.Msg, cause: err}
+		case sigv4.PresignExpired:
+			return &apiError{Code: "AccessDenied", Status: 403, Message: "Request has expired", cause: err}
+		case sigv4.Skewed:
+			return &apiError{Code: "RequestTimeTooSkewed", Status: 403, Message: se.Msg, cause: err}
+		default:
+			return &apiError{Code: "SignatureDoesNotMatch", Status: 403, Message: se.Msg, cause: err}
+		}
+	}
+	return &apiError{Code: "InvalidAccessKeyId", Status: 403,
+		Message: "The AWS Access Key Id you provided does not exist in our records.", cause: err}
 }
 
 // expiredToken is the error for temporary credentials past their expiry.

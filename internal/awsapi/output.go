@@ -3,6 +3,7 @@ package awsapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math"
 	"reflect"
 	"sort"
@@ -98,6 +99,20 @@ func collectFields(t reflect.Type, index []int, out map[string]fieldInfo, seen m
 type encoder struct {
 	fields *fieldCache
 	err    error
+	// stream is a payload the handler gave as an io.Reader, written after the headers.
+	stream io.Reader
+}
+
+// setStream records x as the streamed payload if it is an io.Reader.
+func (e *encoder) setStream(x reflect.Value) bool {
+	if !x.IsValid() || !x.CanInterface() {
+		return false
+	}
+	if r, ok := x.Interface().(io.Reader); ok {
+		e.stream = r
+		return true
+	}
+	return false
 }
 
 // resolve follows pointers and interfaces, and turns values with their own MarshalJSON into
@@ -153,6 +168,9 @@ func (e *encoder) member(v reflect.Value, name string) (reflect.Value, bool) {
 		if !mv.IsValid() {
 			return mv, false
 		}
+		if r, ok := readerOf(mv); ok {
+			return r, true
+		}
 		mv = e.resolve(mv)
 		return mv, mv.IsValid()
 	case reflect.Struct:
@@ -163,6 +181,9 @@ func (e *encoder) member(v reflect.Value, name string) (reflect.Value, bool) {
 		fv, err := v.FieldByIndexErr(fi.index)
 		if err != nil || fi.omitEmpty && isEmptyValue(fv) {
 			return reflect.Value{}, false
+		}
+		if r, ok := readerOf(fv); ok {
+			return r, true
 		}
 		fv = e.resolve(fv)
 		return fv, fv.IsValid()
@@ -255,4 +276,15 @@ func leaf(v reflect.Value) any {
 		}
 	}
 	return v.Interface()
+}
+
+// readerOf returns the io.Reader an interface value holds (a streamed payload), unresolved.
+func readerOf(v reflect.Value) (reflect.Value, bool) {
+	if v.Kind() != reflect.Interface || v.IsNil() {
+		return reflect.Value{}, false
+	}
+	if _, ok := v.Interface().(io.Reader); ok {
+		return v.Elem(), true
+	}
+	return reflect.Value{}, false
 }

@@ -102,7 +102,7 @@ func (queryCodec) encodeError(buf *bytes.Buffer, h http.Header, svc *Service, e 
 type restJSONCodec struct{}
 
 func (restJSONCodec) decode(ck *checker, c *call, labels map[string]string, _ url.Values, body []byte) (any, bool, *apiError) {
-	v, err := decodeREST(ck, c.op, labels, c.r, body)
+	v, err := decodeREST(ck, c.op, labels, c.r, body, c.stream != nil)
 	if err != nil {
 		return nil, false, &apiError{Code: "SerializationException", Status: 400, Message: "The request body is not valid JSON", cause: err}
 	}

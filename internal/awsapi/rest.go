@@ -52,13 +52,14 @@ func (op *Operation) matchPath(rawPath string) (map[string]string, bool) {
 
 // decodeREST builds the decoded input tree of a restJson1 request from its URI labels, query
 // string, headers and body (a JSON document, or the payload member).
-func decodeREST(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte) (any, error) {
-	return decodeRESTWith(c, op, labels, r, body, func(b []byte, _ *Shape) (any, error) { return decodeJSONValue(b) })
+func decodeREST(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte, streamed bool) (any, error) {
+	return decodeRESTWith(c, op, labels, r, body, streamed, func(b []byte, _ *Shape) (any, error) { return decodeJSONValue(b) })
 }
 
 // decodeRESTWith is decodeREST with the protocol's body document decoder (JSON or XML), which
-// is given the shape the document holds.
-func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte,
+// is given the shape the document holds. With streamed, the payload goes to the handler as a
+// stream and is not decoded.
+func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http.Request, body []byte, streamed bool,
 	document func(body []byte, s *Shape) (any, error)) (any, error) {
 	s := op.Input
 	out := map[string]any{}
@@ -106,6 +107,9 @@ func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http
 		default:
 			if mem.Name == s.Payload {
 				bodyBound = true
+				if streamed {
+					continue
+				}
 				switch mem.Shape.Type {
 				case "blob":
 					out[mem.Name] = base64.StdEncoding.EncodeToString(body)
@@ -169,6 +173,9 @@ func (e *encoder) rest(h http.Header, op *Operation, v reflect.Value) (body []by
 		}
 		switch mem.Shape.Type {
 		case "blob":
+			if e.setStream(x) {
+				return nil, "application/octet-stream"
+			}
 			return blobBytes(x), "application/octet-stream"
 		case "string":
 			str, _ := leaf(x).(string)

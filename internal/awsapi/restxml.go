@@ -19,7 +19,7 @@ const maxXMLDepth = 64
 type restXMLCodec struct{}
 
 func (restXMLCodec) decode(ck *checker, c *call, labels map[string]string, _ url.Values, body []byte) (any, bool, *apiError) {
-	v, err := decodeRESTWith(ck, c.op, labels, c.r, body, func(b []byte, s *Shape) (any, error) { return decodeXMLDocument(ck, b, s) })
+	v, err := decodeRESTWith(ck, c.op, labels, c.r, body, c.stream != nil, func(b []byte, s *Shape) (any, error) { return decodeXMLDocument(ck, b, s) })
 	if err != nil {
 		return nil, false, &apiError{Code: "MalformedXML", Status: 400,
 			Message: "The XML you provided was not well-formed or did not validate against our published schema", cause: err}
@@ -42,7 +42,9 @@ func (restXMLCodec) encodeOutput(enc *encoder, buf *bytes.Buffer, h http.Header,
 		switch mem.Shape.Type {
 		case "blob":
 			setDefault(h, "Content-Type", "application/octet-stream")
-			buf.Write(blobBytes(x))
+			if !enc.setStream(x) {
+				buf.Write(blobBytes(x))
+			}
 		case "string":
 			str, _ := leaf(x).(string)
 			setDefault(h, "Content-Type", "text/plain")

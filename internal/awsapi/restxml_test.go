@@ -58,10 +58,15 @@ func TestRestXMLWithBoto3(t *testing.T) {
 		},
 		"PutObject": func(_ context.Context, r *Request) (any, error) {
 			record(r)
-			var in struct{ Body []byte }
-			_ = json.Unmarshal(r.Input, &in)
+			if r.BodyStream == nil {
+				return nil, errs.E(errs.Invalid, "PutObject's payload was not streamed")
+			}
+			b, err := io.ReadAll(r.BodyStream)
+			if err != nil {
+				return nil, err
+			}
 			mu.Lock()
-			stored = in.Body
+			stored = b
 			mu.Unlock()
 			return map[string]any{"ETag": `"etag-1"`}, nil
 		},
@@ -145,7 +150,7 @@ func TestRestXMLWithBoto3(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for op, wantIn := range map[string]string{
-		"PutObject":     `{"Body":"MSwyLDMK","Bucket":"ds-data","ContentType":"text/csv","Key":"abalone/train.csv"}`,
+		"PutObject":     `{"Bucket":"ds-data","ContentType":"text/csv","Key":"abalone/train.csv"}`, // Body streamed
 		"ListObjectsV2": `{"Bucket":"ds-data","EncodingType":"url","Prefix":"abalone/"}`,
 		"DeleteObjects": `{"Bucket":"ds-data","Delete":{"Objects":[{"Key":"a"},{"Key":"b/c"}],"Quiet":false}}`,
 	} {

@@ -66,7 +66,13 @@ type Config struct {
 	// connection and its memory forever.
 	BodyReadTimeout time.Duration
 	MinBodyRate     int64
+	// MaxStreamBytes bounds a streamed payload (operations whose input payload is a streaming
+	// member, such as S3's PutObject): default DefaultMaxStreamBytes.
+	MaxStreamBytes int64
 }
+
+// DefaultMaxStreamBytes is the largest streamed payload, S3's limit for one PUT.
+const DefaultMaxStreamBytes = 5 << 30
 
 // DefaultMaxInFlightBodyBytes bounds the memory held by request bodies being read at once.
 const DefaultMaxInFlightBodyBytes = 64 << 20
@@ -121,6 +127,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.MinBodyRate <= 0 {
 		cfg.MinBodyRate = 64 << 10
+	}
+	if cfg.MaxStreamBytes <= 0 {
+		cfg.MaxStreamBytes = DefaultMaxStreamBytes
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
@@ -197,6 +206,7 @@ type call struct {
 	parsed   bool
 	cred     Credential // the access key's credential, once looked up
 	payload  []byte     // an aws-chunked body decoded and verified by verifySignature, else nil
+	stream   io.Reader  // the verifying reader of a streamed payload, else nil
 	caller   Caller
 	// keyID is what the log and audit trail say about the access key: a short prefix until the
 	// key is found among ours, the whole id after.
@@ -251,13 +261,23 @@ func (s *Server) serve(c *call) *apiError {
 	if aerr := s.authenticateHeaders(c); aerr != nil {
 		return aerr
 	}
-	body, release, aerr := s.readBody(c)
-	if aerr != nil {
-		return aerr
+	var body []byte
+	if c.op != nil && streamsInput(c.op) {
+		// The payload is handed to the handler as it arrives, verified as it is read.
+		if aerr := s.openStream(c); aerr != nil {
+			return aerr
+		}
+	} else {
+		var release func()
+		var aerr *apiError
+		if body, release, aerr = s.readBody(c); aerr != nil {
+			return aerr
+		}
+		defer release()
 	}
-	defer release()
 	var form url.Values
 	if c.protocol == ProtocolQuery {
+		var aerr *apiError
 		if form, aerr = queryParams(r, body); aerr != nil {
 			return aerr
 		}
@@ -298,7 +318,7 @@ func (s *Server) serve(c *call) *apiError {
 	req := &Request{
 		Service: c.svc.Name, Operation: c.op.Name, Caller: c.caller, Region: s.cfg.Region,
 		RequestID: c.id, SourceIP: sourceIP(r), Secure: r.TLS != nil, Time: c.start,
-		Input: input, Header: r.Header, Body: body, Audit: &c.note,
+		Input: input, Header: r.Header, Body: body, BodyStream: c.stream, Audit: &c.note,
 	}
 	out, err := h(r.Context(), req)
 	if err != nil {
@@ -448,10 +468,15 @@ func (s *Server) authenticateHeaders(c *call) *apiError {
 
 // verifySignature verifies the signature over the request and its body and fills c.caller.
 func (s *Server) verifySignature(c *call, body []byte) *apiError {
-	if err := c.signed.Verify(c.r, body, c.cred.Secret, sigv4.Options{S3: c.signed.Service == "s3"}); err != nil {
+	opt := sigv4.Options{S3: c.signed.Service == "s3", DeferPayloadHash: c.stream != nil}
+	if err := c.signed.Verify(c.r, body, c.cred.Secret, opt); err != nil {
 		return authError(c.protocol, err)
 	}
-	if sigv4.IsStreaming(c.r.Header.Get("X-Amz-Content-Sha256")) {
+	if c.stream != nil {
+		if aerr := s.verifyStream(c); aerr != nil {
+			return aerr
+		}
+	} else if sigv4.IsStreaming(c.r.Header.Get("X-Amz-Content-Sha256")) {
 		var aerr *apiError
 		if c.payload, aerr = streamingPayload(c, c.signed, body, c.cred.Secret); aerr != nil {
 			return aerr
@@ -532,10 +557,21 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
 			cause: fmt.Errorf("encode %s output: %w", c.op.Name, enc.err)}
 	}
+	c.status = status
+	if enc.stream != nil {
+		// A streamed payload: its length is whatever the handler's ContentLength header said.
+		c.w.WriteHeader(status)
+		if _, err := io.Copy(c.w, enc.stream); err != nil {
+			s.log.Warn("streaming a response body failed", "request_id", c.id, "err", err)
+		}
+		if cl, ok := enc.stream.(io.Closer); ok {
+			_ = cl.Close()
+		}
+		return nil
+	}
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
-	c.status = status
 	return nil
 }
 

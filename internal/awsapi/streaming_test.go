@@ -25,6 +25,12 @@ import (
 // body after signing.
 func streamingCall(t *testing.T, url, service, contentType, mode string, payload []byte, chunk int, mutate func([]byte) []byte) *http.Request {
 	t.Helper()
+	return streamingCallMethod(t, "POST", url, service, contentType, mode, payload, chunk, mutate)
+}
+
+// streamingCallMethod is streamingCall with the HTTP method given.
+func streamingCallMethod(t *testing.T, method, url, service, contentType, mode string, payload []byte, chunk int, mutate func([]byte) []byte) *http.Request {
+	t.Helper()
 	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
 	now := time.Now().UTC()
 	wire := func(ss *v4.StreamSigner) []byte {
@@ -58,7 +64,7 @@ func streamingCall(t *testing.T, url, service, contentType, mode string, payload
 		b.WriteString("\r\n")
 		return b.Bytes()
 	}
-	r, err := http.NewRequest("POST", url, bytes.NewReader(wire(nil)))
+	r, err := http.NewRequest(method, url, bytes.NewReader(wire(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

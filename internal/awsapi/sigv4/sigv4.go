@@ -350,6 +350,10 @@ type Options struct {
 	// S3 disables the second URI encoding of the path and takes the payload hash from the
 	// X-Amz-Content-Sha256 header (which may be UNSIGNED-PAYLOAD).
 	S3 bool
+	// DeferPayloadHash, with S3, trusts the header's payload hash for the signature and leaves
+	// checking the body against it to the caller, which streams the body through
+	// PayloadHashReader: the body has not been read when Verify runs.
+	DeferPayloadHash bool
 }
 
 // Verify recomputes the signature of r (whose body has been read into body) with secret and
@@ -374,7 +378,7 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 			}
 			payloadHash = UnsignedPayload
 		}
-		if payloadHash != UnsignedPayload && payloadHash != HashHex(body) {
+		if payloadHash != UnsignedPayload && !opt.DeferPayloadHash && payloadHash != HashHex(body) {
 			return fail(Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	default:
