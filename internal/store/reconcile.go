@@ -53,9 +53,11 @@ func (w *WorkStore) Enqueue(ctx context.Context, kind string, keys []string, at 
 // PostgreSQL, rows another server is claiming are skipped, not waited for; on SQLite the
 // statement holds the database's write lock.
 func (w *WorkStore) Claim(ctx context.Context, kind, owner string, now time.Time, ttl time.Duration, n int) ([]reconcile.Lease, error) {
+	// SQLite runs one writer at a time, so the statement sees no concurrent claim; naming the
+	// rows by rowid keeps it from scanning every due item to match the subquery's keys.
 	q := `UPDATE reconcile_work SET lease_owner = $1, lease_until = $2, due_at = $2, token = token + 1
-WHERE kind = $3 AND due_at <= $4 AND lease_until <= $4 AND key IN (
-  SELECT key FROM reconcile_work WHERE kind = $3 AND due_at <= $4 AND lease_until <= $4 ORDER BY due_at LIMIT $5)
+WHERE rowid IN (
+  SELECT rowid FROM reconcile_work WHERE kind = $3 AND due_at <= $4 AND lease_until <= $4 ORDER BY due_at LIMIT $5)
 RETURNING key, token, generation, attempts`
 	if w.s.dialect == Postgres {
 		// A CTE runs once; a locking subquery under IN may run again per row and, seeing the
