@@ -13,18 +13,23 @@ import (
 
 func TestSQLite(t *testing.T) { reconciletest.Run(t, openSQLite) }
 
-func TestPostgres(t *testing.T) { reconciletest.Run(t, openPostgres) }
+// TestPostgres shares one database among the subtests (each works its own kind): creating one
+// per subtest costs seconds each.
+func TestPostgres(t *testing.T) {
+	h := openPostgres(t)
+	reconciletest.Run(t, func(testing.TB) reconciletest.Harness { return h })
+}
 
 func openSQLite(t testing.TB) reconciletest.Harness {
 	file := t.TempDir() + "/slipway.db"
 	return harness(t, file, "sqlite", "file:"+file+"?_pragma=busy_timeout(10000)",
-		`CREATE TABLE reconcile_notes (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, token BIGINT NOT NULL, note TEXT NOT NULL)`)
+		`CREATE TABLE reconcile_notes (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, note TEXT NOT NULL)`)
 }
 
 func openPostgres(t testing.TB) reconciletest.Harness {
 	dsn := storetest.PostgresDSN(t)
 	return harness(t, dsn, "pgx", dsn,
-		`CREATE TABLE reconcile_notes (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, token BIGINT NOT NULL, note TEXT NOT NULL)`)
+		`CREATE TABLE reconcile_notes (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, note TEXT NOT NULL)`)
 }
 
 // harness opens a store on dsn and, beside it, a side table that the suite's fenced writes go to.
@@ -49,12 +54,12 @@ func harness(t testing.TB, dsn, driver, driverDSN, ddl string) reconciletest.Har
 		Store: w,
 		FencedInsert: func(ctx context.Context, f reconcile.Fence, note string) error {
 			return w.Fenced(ctx, f, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO reconcile_notes (key, token, note) VALUES ($1, $2, $3)`, f.Key, f.Token, note)
+				_, err := tx.ExecContext(ctx, `INSERT INTO reconcile_notes (kind, key, token, note) VALUES ($1, $2, $3, $4)`, f.Kind, f.Key, f.Token, note)
 				return err
 			})
 		},
-		Notes: func(ctx context.Context, key string) ([]string, error) {
-			rows, err := db.QueryContext(ctx, `SELECT note FROM reconcile_notes WHERE key = $1 ORDER BY id`, key)
+		Notes: func(ctx context.Context, kind, key string) ([]string, error) {
+			rows, err := db.QueryContext(ctx, `SELECT note FROM reconcile_notes WHERE kind = $1 AND key = $2 ORDER BY id`, kind, key)
 			if err != nil {
 				return nil, err
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,11 +23,12 @@ type Harness struct {
 	// FencedInsert records note for f's key in a side table, in a transaction that first checks
 	// the fence (errs.Conflict when it no longer holds).
 	FencedInsert func(ctx context.Context, f reconcile.Fence, note string) error
-	// Notes returns the notes recorded for key, in the order they were recorded.
-	Notes func(ctx context.Context, key string) ([]string, error)
+	// Notes returns the notes recorded for (kind, key), in the order they were recorded.
+	Notes func(ctx context.Context, kind, key string) ([]string, error)
 }
 
-// Run runs the suite; open returns a fresh, empty backend for each subtest.
+// Run runs the suite. open returns a backend for each subtest; it may be shared, since each
+// subtest works items of its own kind.
 func Run(t *testing.T, open func(t testing.TB) Harness) {
 	t.Run("EveryKeyCompletes", func(t *testing.T) { testEveryKeyCompletes(t, open(t)) })
 	t.Run("BackoffBounded", func(t *testing.T) { testBackoffBounded(t, open(t)) })
@@ -41,7 +43,8 @@ func Run(t *testing.T, open func(t testing.TB) Harness) {
 	t.Run("TwoOwnersNeverOverlap", func(t *testing.T) { testTwoOwners(t, open(t)) })
 }
 
-const kind = "test"
+// kindOf names the kind of work items of a subtest.
+func kindOf(t *testing.T) string { return strings.ReplaceAll(t.Name(), "/", ".") }
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -60,7 +63,7 @@ func timeout(t *testing.T) context.Context {
 }
 
 func start(t *testing.T, h Harness, r reconcile.Reconciler, o reconcile.Options) *reconcile.Runtime {
-	rt := reconcile.New(h.Store, kind, r, o)
+	rt := reconcile.New(h.Store, kindOf(t), r, o)
 	rt.Start(context.Background())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -151,6 +154,7 @@ func done(reconcile.Result) func(context.Context, string, int) (reconcile.Result
 
 func testEveryKeyCompletes(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	c := newCalls()
 	rt := start(t, h, c.wrap(done(reconcile.Result{})), options(fc, "a"))
@@ -187,6 +191,7 @@ func testEveryKeyCompletes(t *testing.T, h Harness) {
 
 func testBackoffBounded(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	c := newCalls()
 	const failures = 6
@@ -316,6 +321,7 @@ func testWakeDuringReconcile(t *testing.T, h Harness) {
 
 func testForget(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	c := newCalls()
 	rt := start(t, h, c.wrap(func(context.Context, string, int) (reconcile.Result, error) {
@@ -333,6 +339,7 @@ func testForget(t *testing.T, h Harness) {
 
 func testPanic(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	c := newCalls()
 	rt := start(t, h, c.wrap(func(_ context.Context, _ string, n int) (reconcile.Result, error) {
@@ -356,6 +363,7 @@ func testPanic(t *testing.T, h Harness) {
 
 func testTakeover(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	if err := h.Store.Enqueue(ctx, kind, []string{"orphan", "free"}, t0); err != nil {
 		t.Fatal(err)
@@ -389,6 +397,7 @@ func testTakeover(t *testing.T, h Harness) {
 
 func testLeaseLost(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	o := options(fc, "a")
 	inside := make(chan reconcile.Fence, 1)
@@ -442,7 +451,7 @@ func testLeaseLost(t *testing.T, h Harness) {
 		t.Errorf("the new owner's write: %v", err)
 	}
 	settle(t, ctx, rt)
-	notes, err := h.Notes(ctx, "x")
+	notes, err := h.Notes(ctx, kind, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +465,7 @@ func testLeaseLost(t *testing.T, h Harness) {
 
 func testShutdown(t *testing.T, h Harness) {
 	ctx := timeout(t)
+	kind := kindOf(t)
 	fc := clock.NewFake(t0)
 	inside := make(chan struct{})
 	rt := reconcile.New(h.Store, kind, reconcile.Func(func(rctx context.Context, key string) (reconcile.Result, error) {
