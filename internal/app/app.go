@@ -30,6 +30,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
 )
@@ -46,6 +47,9 @@ type App struct {
 	Registry *registry.Service
 	Audit    *audit.Log
 	API      *awsapi.Server
+	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
+	// them in the order added, Close stops them in reverse before the audit log drains.
+	Runtimes reconcile.Group
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -174,15 +178,22 @@ func (a *App) ManagementProfile(ctx context.Context) string {
 // CredentialsPath is where the shared-credentials file of the bootstrap lives.
 func (a *App) CredentialsPath() string { return filepath.Join(a.cfg.DataDir, "credentials") }
 
-// Start starts background work (the audit log's group commit).
+// Start starts background work: the audit log's group commit, then the reconcile runtimes.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Audit.Run(ctx) }()
+	a.Runtimes.Start(ctx)
 }
 
-// Close stops background work after draining it, then closes the store.
+// Close stops background work after draining it — the runtimes (their reconciles return and
+// release their keys), then the audit log — and closes the store.
 func (a *App) Close() error {
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := a.Runtimes.Close(rctx); err != nil {
+		a.log.Warn("reconcile runtimes did not stop in time; their leases expire by themselves", "err", err)
+	}
+	cancel()
 	a.Audit.Close()
 	a.wg.Wait()
 	if a.cancel != nil {
