@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/storetest"
@@ -41,6 +43,12 @@ func child(dsn, kind, owner string) int {
 		return 1
 	}
 	defer st.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer db.Close()
 	w := st.Work()
 	record := func(ctx context.Context, f reconcile.Fence, event string) error {
 		return w.Fenced(ctx, f, func(tx *sql.Tx) error {
@@ -57,9 +65,15 @@ VALUES ($1, $2, $3, $4, $5, clock_timestamp())`, f.Kind, f.Key, f.Token, owner, 
 		select {
 		case <-time.After(childWork):
 		case <-ctx.Done():
-			return reconcile.Result{}, context.Cause(ctx)
 		}
-		return reconcile.Result{}, record(ctx, f, "end")
+		// A careless worker writes its result even when its context is cancelled: the fence,
+		// not the context, must keep a worker whose lease is gone from writing.
+		err := record(context.WithoutCancel(ctx), f, "end")
+		if errs.Is(err, errs.Conflict) {
+			db.ExecContext(context.WithoutCancel(ctx), `INSERT INTO mp_refused (kind, key, token, owner) VALUES ($1, $2, $3, $4)`,
+				f.Kind, f.Key, f.Token, owner)
+		}
+		return reconcile.Result{}, err
 	}), reconcile.Options{
 		Owner: owner, Workers: 2, LeaseTTL: 600 * time.Millisecond, RenewEvery: 150 * time.Millisecond,
 		Poll: 50 * time.Millisecond, Resync: time.Hour,
@@ -94,11 +108,12 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	}
 	defer db.Close()
 	if _, err := db.Exec(`CREATE TABLE mp_log (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
-token BIGINT NOT NULL, owner TEXT NOT NULL, event TEXT NOT NULL, at TIMESTAMPTZ NOT NULL)`); err != nil {
+token BIGINT NOT NULL, owner TEXT NOT NULL, event TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);
+CREATE TABLE mp_refused (kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, owner TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(80 * time.Second)
-	takeovers := 0
+	takeovers, refused := 0, 0
 	for run := range runs {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d runs in the time budget", run)
@@ -124,25 +139,73 @@ token BIGINT NOT NULL, owner TEXT NOT NULL, event TEXT NOT NULL, at TIMESTAMPTZ 
 			procs = append(procs, cmd)
 		}
 		victim := run % 2
-		// Kill the victim once it is in the middle of a reconcile.
-		waitRows(t, db, `SELECT COUNT(*) FROM mp_log WHERE kind = $1 AND owner = $2 AND event = 'start'`, 1, kind, owners[victim])
-		procs[victim].Process.Signal(syscall.SIGKILL)
-		procs[victim].Wait()
 		var killed time.Time
-		if err := db.QueryRow(`SELECT clock_timestamp()`).Scan(&killed); err != nil {
-			t.Fatal(err)
+		if run%5 == 4 {
+			// Every fifth run, freeze the victim instead (SIGSTOP) until the survivor has taken
+			// a key over from it, then let it carry on: its writes for that key must be refused.
+			killed = freeze(t, db, procs[victim], kind, owners[victim], owners[1-victim])
+			waitRows(t, db, `SELECT COUNT(*) FROM mp_refused WHERE kind = $1 AND owner = $2`, 1, kind, owners[victim])
+			refused++
+		} else {
+			// Kill the victim once it is in the middle of a reconcile.
+			waitRows(t, db, `SELECT COUNT(*) FROM mp_log WHERE kind = $1 AND owner = $2 AND event = 'start'`, 1, kind, owners[victim])
+			procs[victim].Process.Signal(syscall.SIGKILL)
+			procs[victim].Wait()
+			if err := db.QueryRow(`SELECT clock_timestamp()`).Scan(&killed); err != nil {
+				t.Fatal(err)
+			}
 		}
 		waitRows(t, db, `SELECT COUNT(DISTINCT key) FROM mp_log WHERE kind = $1 AND event = 'end'`, keys, kind)
-		procs[1-victim].Process.Signal(syscall.SIGTERM)
-		if err := procs[1-victim].Wait(); err != nil {
-			t.Errorf("run %d: the surviving server did not stop cleanly: %v", run, err)
+		for _, p := range procs {
+			if p.ProcessState != nil {
+				continue // killed
+			}
+			p.Process.Signal(syscall.SIGTERM)
+			if err := p.Wait(); err != nil {
+				t.Errorf("run %d: a live server did not stop cleanly: %v", run, err)
+			}
 		}
 		takeovers += checkLog(t, db, kind, owners[victim], killed)
 	}
 	if takeovers == 0 {
 		t.Error("no key was ever taken over from a killed server: the test proved nothing")
 	}
-	t.Logf("%d runs, %d keys taken over from killed servers", runs, takeovers)
+	t.Logf("%d runs, %d keys taken over from killed or frozen servers, %d frozen servers' late writes refused", runs, takeovers, refused)
+}
+
+// freeze stops the victim with SIGSTOP in the middle of a reconcile, waits until the survivor
+// has taken that key over, and resumes the victim. It returns when the victim was stopped.
+func freeze(t *testing.T, db *sql.DB, victim *exec.Cmd, kind, owner, survivor string) time.Time {
+	t.Helper()
+	const open = `SELECT s.key, s.token FROM mp_log s WHERE s.kind = $1 AND s.owner = $2 AND s.event = 'start'
+AND NOT EXISTS (SELECT 1 FROM mp_log e WHERE e.kind = s.kind AND e.key = s.key AND e.token = s.token AND e.event = 'end')`
+	for range 200 {
+		var key string
+		var token int64
+		if err := db.QueryRow(open, kind, owner).Scan(&key, &token); errors.Is(err, sql.ErrNoRows) {
+			time.Sleep(2 * time.Millisecond)
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		victim.Process.Signal(syscall.SIGSTOP)
+		var stopped time.Time
+		var ended int
+		if err := db.QueryRow(`SELECT clock_timestamp(), (SELECT COUNT(*) FROM mp_log WHERE kind = $1 AND key = $2 AND token = $3 AND event = 'end')`,
+			kind, key, token).Scan(&stopped, &ended); err != nil {
+			t.Fatal(err)
+		}
+		if ended > 0 { // it finished just before the stop: try again
+			victim.Process.Signal(syscall.SIGCONT)
+			continue
+		}
+		waitRows(t, db, `SELECT COUNT(*) FROM mp_log WHERE kind = $1 AND key = $2 AND token > $3 AND owner = $4 AND event = 'start'`,
+			1, kind, key, token, survivor)
+		victim.Process.Signal(syscall.SIGCONT)
+		return stopped
+	}
+	t.Fatal("never caught the victim in the middle of a reconcile")
+	return time.Time{}
 }
 
 // waitRows waits until query counts at least n.
