@@ -266,6 +266,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 // dispatch claims due items and hands them to the workers until ctx is done.
 func (rt *Runtime) dispatch(ctx context.Context) {
 	slots := 2 * rt.o.Workers // running plus waiting for a worker
+	spins := 0
 	for ctx.Err() == nil {
 		rt.mu.Lock()
 		rt.woken = false
@@ -302,10 +303,16 @@ func (rt *Runtime) dispatch(ctx context.Context) {
 					wait = next.Sub(now)
 				}
 				if ok && wait <= 0 {
-					continue // due meanwhile, or taken by another server between the two reads
+					// Due meanwhile, or a row another transaction holds locked (an enqueue, a
+					// fenced write), which the claim skipped: look again, but do not spin.
+					if spins++; spins <= 3 {
+						continue
+					}
+					wait = 10 * time.Millisecond
 				}
 			}
 		}
+		spins = 0
 		t := rt.clk.NewTimer(wait)
 		rt.mu.Lock()
 		if !rt.woken && rt.inflight == 0 && claimed == 0 {
