@@ -420,8 +420,8 @@ func (rt *Runtime) renew(ctx context.Context) {
 		}
 		rt.mu.Unlock()
 		for _, h := range hs {
-			if h.ctx.Err() != nil {
-				continue
+			if errors.Is(context.Cause(h.ctx), ErrLeaseLost) {
+				continue // cancelled by shutdown it is still renewed until it returns
 			}
 			until := now.Add(rt.o.LeaseTTL)
 			ok, err := rt.st.Renew(ctx, h.lease, until)

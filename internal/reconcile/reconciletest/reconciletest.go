@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t testing.TB) Harness) {
 	t.Run("Forget", func(t *testing.T) { testForget(t, open(t)) })
 	t.Run("PanicIsAFailure", func(t *testing.T) { testPanic(t, open(t)) })
 	t.Run("TakeoverAfterExpiry", func(t *testing.T) { testTakeover(t, open(t)) })
+	t.Run("RenewalKeepsLease", func(t *testing.T) { testRenewal(t, open(t)) })
 	t.Run("LeaseLostFencesWrites", func(t *testing.T) { testLeaseLost(t, open(t)) })
 	t.Run("ShutdownReleases", func(t *testing.T) { testShutdown(t, open(t)) })
 	t.Run("TwoOwnersNeverOverlap", func(t *testing.T) { testTwoOwners(t, open(t)) })
@@ -528,5 +529,51 @@ func testTwoOwners(t *testing.T, h Harness) {
 	defer c.mu.Unlock()
 	if len(c.overlap) > 0 {
 		t.Errorf("keys reconciled by both owners at once: %v", c.overlap)
+	}
+}
+
+func testRenewal(t *testing.T, h Harness) {
+	ctx := timeout(t)
+	kind := kindOf(t)
+	fc := clock.NewFake(t0)
+	o := options(fc, "a")
+	inside, release := make(chan struct{}), make(chan struct{})
+	var cause error
+	a := start(t, h, reconcile.Func(func(rctx context.Context, key string) (reconcile.Result, error) {
+		close(inside)
+		select {
+		case <-release:
+		case <-rctx.Done():
+			cause = context.Cause(rctx)
+		}
+		return reconcile.Result{}, nil
+	}), o)
+	if err := a.Enqueue(ctx, "long"); err != nil {
+		t.Fatal(err)
+	}
+	<-inside
+	c := newCalls()
+	start(t, h, c.wrap(done(reconcile.Result{})), options(fc, "b"))
+	// Five renewal periods, 50 s, well past the 30 s TTL: a's renewals keep b away.
+	for range 5 {
+		// Each runtime's dispatcher and renewer sleep on one timer each: four means all asleep.
+		if err := fc.BlockUntil(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		fc.Advance(o.RenewEvery)
+	}
+	if err := fc.BlockUntil(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.get("long"); n != 0 {
+		t.Fatalf("another owner reconciled a key whose lease was being renewed (%d times)", n)
+	}
+	close(release)
+	settle(t, ctx, a)
+	if cause != nil {
+		t.Errorf("the long reconcile was cancelled: %v", cause)
+	}
+	if it, err := h.Store.Get(ctx, kind, "long"); err != nil || it.Token != 1 || it.Owner != "" {
+		t.Errorf("after the long reconcile: %+v, %v; want token 1 (never taken over), released", it, err)
 	}
 }
