@@ -424,3 +424,23 @@ func TestClientTokenRace(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingGroupIsDecidedOnTheOperationsResources: whether a missing group is reported as
+// missing or as denied is decided on the same resources as for an existing one — the packages
+// pattern for CreateModelPackage — so a caller allowed to register in a group learns that it is
+// gone, and one who is not learns nothing.
+func TestMissingGroupIsDecidedOnTheOperationsResources(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	pkgs := fmt.Sprintf("arn:aws:sagemaker:us-east-1:%s:model-package/gone/*", f.ds.Caller.Account)
+	u := f.user(t, f.ds, "registrar", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:CreateModelPackage","sagemaker:ListModelPackages"],"Resource":"`+pkgs+`"}]}`)
+	if _, err := f.reg.CreatePackage(ctx, u, registry.CreateInput{Group: "gone"}); !errs.Is(err, errs.NotFound) {
+		t.Errorf("CreateModelPackage in a missing group the caller may register in: err = %v, want NotFound", err)
+	}
+	if _, err := f.reg.ListPackages(ctx, u, registry.PackageQuery{GroupName: "gone", Limit: 10}); !errs.Is(err, errs.NotFound) {
+		t.Errorf("ListModelPackages of a missing group the caller may list: err = %v, want NotFound", err)
+	}
+	if _, err := f.reg.CreatePackage(ctx, u, registry.CreateInput{Group: "elsewhere"}); !errs.Is(err, errs.AccessDenied) {
+		t.Errorf("CreateModelPackage in a missing group the caller may not register in: err = %v, want AccessDenied", err)
+	}
+}

@@ -127,6 +127,25 @@ type target struct {
 // on is a target that carries its own tags.
 func on(resource string) target { return target{resource: resource, tagsOf: resource} }
 
+// groupTargets returns the resources an action on a group's behalf is decided on, with the
+// group's tags when it exists: the group itself, or for the calls on its versions as a whole the
+// pattern of its packages (AWS's resource for CreateModelPackage; ListModelPackages may be
+// granted on either). The declarations in sagemakerapi.Operations say the same.
+func (s *Service) groupTargets(action, account, name string, exists bool) []target {
+	group := target{resource: s.GroupARN(account, name)}
+	if exists {
+		group.tagsOf = group.resource // a new version has no tags: the group's apply
+	}
+	packages := target{resource: s.packagesARN(account, name), tagsOf: group.tagsOf}
+	switch action {
+	case "CreateModelPackage":
+		return []target{packages}
+	case "ListModelPackages":
+		return []target{packages, group}
+	}
+	return []target{group}
+}
+
 // authorize checks action on one resource in account; for another account's resource the
 // group's policy must allow it too.
 func (s *Service) authorize(ctx context.Context, c Call, action string, t target, account, groupPolicy string) error {
@@ -239,7 +258,7 @@ func (s *Service) loadGroup(ctx context.Context, c Call, action, account, name s
 	if errs.Is(err, errs.NotFound) {
 		// Say that it does not exist only to a caller who may act on it: the others learn
 		// nothing (in another account, no policy can allow them, so they are always denied).
-		if err := s.authorize(ctx, c, action, target{resource: s.GroupARN(account, name)}, account, ""); err != nil {
+		if err := s.authorizeAny(ctx, c, action, s.groupTargets(action, account, name, false), account, ""); err != nil {
 			return Group{}, err
 		}
 		return Group{}, groupMissing(name)
@@ -413,10 +432,8 @@ func (s *Service) CreatePackage(ctx context.Context, c Call, in CreateInput) (Pa
 	if err != nil {
 		return Package{}, err
 	}
-	// AWS authorizes CreateModelPackage on the package ARN pattern of the group; the new
-	// version has no tags yet, so the group's tags are the resource tags.
-	t := target{resource: s.packagesARN(g.Account, g.Name), tagsOf: g.ARN}
-	if err := s.authorize(ctx, withRequestTags(c, in.Tags), "CreateModelPackage", t, g.Account, g.Policy); err != nil {
+	ts := s.groupTargets("CreateModelPackage", g.Account, g.Name, true)
+	if err := s.authorizeAny(ctx, withRequestTags(c, in.Tags), "CreateModelPackage", ts, g.Account, g.Policy); err != nil {
 		return Package{}, err
 	}
 	now := s.now()
@@ -528,7 +545,7 @@ func (s *Service) ListPackages(ctx context.Context, c Call, q PackageQuery) ([]P
 		// Sharing policies grant ListModelPackages on the group's packages
 		// (model-package/GROUP/*), as AWS's examples do; a grant on the group ARN works too.
 		// Both are decided at once, with the group's tags: a Deny on either stands.
-		ts := []target{{resource: s.packagesARN(g.Account, g.Name), tagsOf: g.ARN}, on(g.ARN)}
+		ts := s.groupTargets("ListModelPackages", g.Account, g.Name, true)
 		if err := s.authorizeAny(ctx, c, "ListModelPackages", ts, g.Account, g.Policy); err != nil {
 			return nil, err
 		}
