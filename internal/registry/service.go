@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -50,8 +51,7 @@ type Call struct {
 
 var (
 	groupNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
-	groupARNRE  = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]+):(\d{12}):model-package-group/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})$`)
-	pkgARNRE    = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(\d+)$`)
+	versionRE   = regexp.MustCompile(`^[0-9]{1,9}$`)
 )
 
 // GroupARN returns the ARN of a group.
@@ -83,13 +83,49 @@ func (s *Service) inRegion(region, name string) error {
 	return nil
 }
 
+// ref is what the ARN of a group or of a package version names.
+type ref struct {
+	region, account, group string
+	version                int // 0 for a group
+}
+
+// parseRef reads the ARN of a group (…:model-package-group/GROUP) or of a package version
+// (…:model-package/GROUP/VERSION, VERSION ≥ 1); ok is false for anything else.
+func parseRef(s string) (r ref, ok bool) {
+	a, err := arn.Parse(s)
+	if err != nil || !strings.HasPrefix(a.Partition, "aws") || a.Service != "sagemaker" || a.Region == "" || !arn.ValidAccountID(a.Account) {
+		return ref{}, false
+	}
+	r = ref{region: a.Region, account: a.Account}
+	if name, found := strings.CutPrefix(a.Resource, "model-package-group/"); found {
+		r.group = name
+	} else if rest, found := strings.CutPrefix(a.Resource, "model-package/"); found {
+		name, version, _ := strings.Cut(rest, "/")
+		if !versionRE.MatchString(version) {
+			return ref{}, false
+		}
+		r.group, r.version = name, atoi(version)
+		if r.version < 1 {
+			return ref{}, false
+		}
+	} else {
+		return ref{}, false
+	}
+	return r, groupNameRE.MatchString(r.group)
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // groupRef resolves a group name (in the caller's account) or ARN (in any account).
 func (s *Service) groupRef(c Call, nameOrARN string) (account, name string, err error) {
-	if m := groupARNRE.FindStringSubmatch(nameOrARN); m != nil {
-		if err := s.inRegion(m[1], nameOrARN); err != nil {
+	if r, ok := parseRef(nameOrARN); ok && r.version == 0 {
+		if err := s.inRegion(r.region, nameOrARN); err != nil {
 			return "", "", err
 		}
-		return m[2], m[3], nil
+		return r.account, r.group, nil
 	}
 	if groupNameRE.MatchString(nameOrARN) {
 		return c.Caller.Account, nameOrARN, nil
@@ -99,21 +135,17 @@ func (s *Service) groupRef(c Call, nameOrARN string) (account, name string, err 
 
 // packageRef resolves a package ARN.
 func (s *Service) packageRef(nameOrARN string) (account, group string, version int, err error) {
-	m := pkgARNRE.FindStringSubmatch(nameOrARN)
-	if m == nil {
+	r, ok := parseRef(nameOrARN)
+	if !ok || r.version == 0 {
 		if groupNameRE.MatchString(nameOrARN) {
 			return "", "", 0, errs.E(errs.Invalid, "unversioned model packages are not supported; name a versioned model package by its ARN (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)").WithCode("ValidationException")
 		}
 		return "", "", 0, errs.E(errs.Invalid, "%q is not a model package ARN", nameOrARN).WithCode("ValidationException")
 	}
-	v, err := strconv.Atoi(m[4])
-	if err != nil || v < 1 {
-		return "", "", 0, errs.E(errs.Invalid, "%q has no valid version", nameOrARN).WithCode("ValidationException")
-	}
-	if err := s.inRegion(m[1], nameOrARN); err != nil {
+	if err := s.inRegion(r.region, nameOrARN); err != nil {
 		return "", "", 0, err
 	}
-	return m[2], m[3], v, nil
+	return r.account, r.group, r.version, nil
 }
 
 // target is one resource an operation touches: its ARN (or ARN pattern) and the ARN of the
@@ -647,29 +679,22 @@ const MaxTags = 50
 // Tags are reachable only through the owning account's identity policies: the group policy is
 // not consulted, so another account is always denied, whether or not the resource exists.
 func (s *Service) taggable(ctx context.Context, c Call, action, resource string) error {
-	var account, region string
-	var exists error
-	if m := groupARNRE.FindStringSubmatch(resource); m != nil {
-		region, account = m[1], m[2]
-		if region == s.region {
-			_, exists = s.store.GetGroup(ctx, m[2], m[3])
-		}
-	} else if m := pkgARNRE.FindStringSubmatch(resource); m != nil {
-		region, account = m[1], m[2]
-		v, err := strconv.Atoi(m[4])
-		if err != nil || v < 1 {
-			return errs.E(errs.Invalid, "%q has no valid version", resource).WithCode("ValidationException")
-		}
-		if region == s.region {
-			_, exists = s.store.GetPackage(ctx, m[2], m[3], v)
-		}
-	} else {
+	r, ok := parseRef(resource)
+	if !ok {
 		return errs.E(errs.Invalid, "%q is not the ARN of a model package group or model package", resource).WithCode("ValidationException")
 	}
-	if err := s.authorize(ctx, c, action, on(resource), account, ""); err != nil {
+	var exists error
+	switch {
+	case r.region != s.region:
+	case r.version == 0:
+		_, exists = s.store.GetGroup(ctx, r.account, r.group)
+	default:
+		_, exists = s.store.GetPackage(ctx, r.account, r.group, r.version)
+	}
+	if err := s.authorize(ctx, c, action, on(resource), r.account, ""); err != nil {
 		return err
 	}
-	if region != s.region || errs.Is(exists, errs.NotFound) {
+	if r.region != s.region || errs.Is(exists, errs.NotFound) {
 		// An ARN of another region names nothing here (and must not leave tags behind).
 		return errs.E(errs.NotFound, "Resource %s does not exist.", resource).WithCode("ResourceNotFound")
 	}
