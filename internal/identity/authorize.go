@@ -214,7 +214,7 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 }
 
 func (s *Service) deniedBecause(caller Caller, action, resource string, d iam.Decision) error {
-	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because of an %s", caller.ARN, action, resource, d.Reason)
+	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because of an %s", caller.ARN, action, resource, d.Reason, denialOf(d))
 }
 
 func (s *Service) denied(ctx context.Context, caller Caller, action, resource, reason string) error {

@@ -69,9 +69,10 @@ func (b bounds) OrgID(ctx context.Context) (string, error) {
 	return o.ID, err
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureOn(t, storetest.OpenSQLite(t)) }
+
+func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
 	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
 	o := org.NewService(st, now)
 	seal, err := identity.NewSealer(make([]byte, 32))

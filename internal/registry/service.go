@@ -3,13 +3,13 @@ package registry
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -27,6 +27,15 @@ type Service struct {
 	authz  Authorizer
 	region string
 	now    func() time.Time
+	hooks  hooks
+}
+
+// hooks let tests stop a call at a point of interest (nil in production).
+type hooks struct {
+	// inCreate runs inside CreatePackage's transaction once the store found no package with the
+	// call's ClientToken and allocated a version: the window in which a second call with the
+	// same token races the first.
+	inCreate func(token string, version int)
 }
 
 // NewService returns a Service whose ARNs name region.
@@ -42,24 +51,81 @@ type Call struct {
 
 var (
 	groupNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
-	groupARNRE  = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]+):(\d{12}):model-package-group/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})$`)
-	pkgARNRE    = regexp.MustCompile(`^arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(\d+)$`)
+	versionRE   = regexp.MustCompile(`^[0-9]{1,9}$`)
 )
 
 // GroupARN returns the ARN of a group.
 func (s *Service) GroupARN(account, name string) string {
-	return fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package-group/%s", s.region, account, name)
+	return s.arn(account, "model-package-group/"+name)
 }
 
 // PackageARN returns the ARN of a package version.
 func (s *Service) PackageARN(account, group string, version int) string {
-	return fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package/%s/%d", s.region, account, group, version)
+	return s.arn(account, "model-package/"+group+"/"+strconv.Itoa(version))
+}
+
+// packagesARN returns the pattern that names every version of a group, the resource of
+// CreateModelPackage and ListModelPackages.
+func (s *Service) packagesARN(account, group string) string {
+	return s.arn(account, "model-package/"+group+"/*")
+}
+
+func (s *Service) arn(account, resource string) string {
+	return arn.ARN{Partition: "aws", Service: "sagemaker", Region: s.region, Account: account, Resource: resource}.String()
+}
+
+// inRegion refuses an ARN of another region: the resource it names cannot be here, and acting
+// on it would write rows (tags) no call of this region can reach again.
+func (s *Service) inRegion(region, name string) error {
+	if region != s.region {
+		return errs.E(errs.Invalid, "%s names region %s; this endpoint serves %s", name, region, s.region).WithCode("ValidationException")
+	}
+	return nil
+}
+
+// ref is what the ARN of a group or of a package version names.
+type ref struct {
+	region, account, group string
+	version                int // 0 for a group
+}
+
+// parseRef reads the ARN of a group (…:model-package-group/GROUP) or of a package version
+// (…:model-package/GROUP/VERSION, VERSION ≥ 1); ok is false for anything else.
+func parseRef(s string) (r ref, ok bool) {
+	a, err := arn.Parse(s)
+	if err != nil || !strings.HasPrefix(a.Partition, "aws") || a.Service != "sagemaker" || a.Region == "" || !arn.ValidAccountID(a.Account) {
+		return ref{}, false
+	}
+	r = ref{region: a.Region, account: a.Account}
+	if name, found := strings.CutPrefix(a.Resource, "model-package-group/"); found {
+		r.group = name
+	} else if rest, found := strings.CutPrefix(a.Resource, "model-package/"); found {
+		name, version, _ := strings.Cut(rest, "/")
+		if !versionRE.MatchString(version) {
+			return ref{}, false
+		}
+		r.group, r.version = name, atoi(version)
+		if r.version < 1 {
+			return ref{}, false
+		}
+	} else {
+		return ref{}, false
+	}
+	return r, groupNameRE.MatchString(r.group)
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // groupRef resolves a group name (in the caller's account) or ARN (in any account).
 func (s *Service) groupRef(c Call, nameOrARN string) (account, name string, err error) {
-	if m := groupARNRE.FindStringSubmatch(nameOrARN); m != nil {
-		return m[2], m[3], nil
+	if r, ok := parseRef(nameOrARN); ok && r.version == 0 {
+		if err := s.inRegion(r.region, nameOrARN); err != nil {
+			return "", "", err
+		}
+		return r.account, r.group, nil
 	}
 	if groupNameRE.MatchString(nameOrARN) {
 		return c.Caller.Account, nameOrARN, nil
@@ -69,45 +135,105 @@ func (s *Service) groupRef(c Call, nameOrARN string) (account, name string, err 
 
 // packageRef resolves a package ARN.
 func (s *Service) packageRef(nameOrARN string) (account, group string, version int, err error) {
-	m := pkgARNRE.FindStringSubmatch(nameOrARN)
-	if m == nil {
+	r, ok := parseRef(nameOrARN)
+	if !ok || r.version == 0 {
 		if groupNameRE.MatchString(nameOrARN) {
 			return "", "", 0, errs.E(errs.Invalid, "unversioned model packages are not supported; name a versioned model package by its ARN (arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)").WithCode("ValidationException")
 		}
 		return "", "", 0, errs.E(errs.Invalid, "%q is not a model package ARN", nameOrARN).WithCode("ValidationException")
 	}
-	v, err := strconv.Atoi(m[4])
-	if err != nil || v < 1 {
-		return "", "", 0, errs.E(errs.Invalid, "%q has no valid version", nameOrARN).WithCode("ValidationException")
+	if err := s.inRegion(r.region, nameOrARN); err != nil {
+		return "", "", 0, err
 	}
-	return m[2], m[3], v, nil
+	return r.account, r.group, r.version, nil
 }
 
-// authorize checks action on resource in account; for another account's resource the group's
-// policy must allow it too. The resource's tags are the aws:ResourceTag/* condition keys.
-func (s *Service) authorize(ctx context.Context, c Call, action, resource, account, groupPolicy string) error {
-	rc := c.Context
-	if !strings.ContainsAny(resource, "*?") {
-		tags, err := s.store.ListTags(ctx, resource)
+// target is one resource an operation touches: its ARN (or ARN pattern) and the ARN of the
+// resource whose tags are its aws:ResourceTag/* keys ("" when there are none yet: a missing
+// resource, or one being created). For a pattern of a group's packages that is the group.
+type target struct {
+	resource string
+	tagsOf   string
+}
+
+// on is a target that carries its own tags.
+func on(resource string) target { return target{resource: resource, tagsOf: resource} }
+
+// groupTargets returns the resources an action on a group's behalf is decided on, with the
+// group's tags when it exists: the group itself, or for the calls on its versions as a whole the
+// pattern of its packages (AWS's resource for CreateModelPackage; ListModelPackages may be
+// granted on either). The declarations in sagemakerapi.Operations say the same.
+func (s *Service) groupTargets(action, account, name string, exists bool) []target {
+	group := target{resource: s.GroupARN(account, name)}
+	if exists {
+		group.tagsOf = group.resource // a new version has no tags: the group's apply
+	}
+	packages := target{resource: s.packagesARN(account, name), tagsOf: group.tagsOf}
+	switch action {
+	case "CreateModelPackage":
+		return []target{packages}
+	case "ListModelPackages":
+		return []target{packages, group}
+	}
+	return []target{group}
+}
+
+// authorize checks action on one resource in account; for another account's resource the
+// group's policy must allow it too.
+func (s *Service) authorize(ctx context.Context, c Call, action string, t target, account, groupPolicy string) error {
+	return s.authorizeAny(ctx, c, action, []target{t}, account, groupPolicy)
+}
+
+// authorizeAny decides once over every resource an operation touches, any of which may grant
+// it: an explicit Deny on any of them denies, whatever the others allow; otherwise one Allow
+// suffices. (A denial is never retried on another resource without knowing it was implicit.)
+func (s *Service) authorizeAny(ctx context.Context, c Call, action string, ts []target, account, groupPolicy string) error {
+	var firstDenial error
+	allowed := false
+	for _, t := range ts {
+		rc, err := s.withResourceTags(ctx, c.Context, t.tagsOf)
 		if err != nil {
 			return err
 		}
-		if len(tags) > 0 {
-			keys := make(map[string][]string, len(rc.Keys)+len(tags))
-			for k, v := range rc.Keys {
-				keys[k] = v
-			}
-			for k, v := range tags {
-				keys["aws:ResourceTag/"+k] = []string{v}
-			}
-			rc.Keys = keys
+		_, err = s.authz.Authorize(ctx, c.Caller, identity.Action{
+			Name: "sagemaker:" + action, Resource: t.resource, ResourceAccount: account,
+			ResourcePolicy: groupPolicy, Context: rc,
+		})
+		switch {
+		case err == nil:
+			allowed = true
+		case !errs.Is(err, errs.AccessDenied) || identity.ExplicitlyDenied(err):
+			return err
+		case firstDenial == nil:
+			firstDenial = err
 		}
 	}
-	_, err := s.authz.Authorize(ctx, c.Caller, identity.Action{
-		Name: "sagemaker:" + action, Resource: resource, ResourceAccount: account,
-		ResourcePolicy: groupPolicy, Context: rc,
-	})
-	return err
+	if allowed {
+		return nil
+	}
+	return firstDenial
+}
+
+// withResourceTags returns rc with the aws:ResourceTag/* keys of a resource's tags. The tags go
+// in as stored: SageMaker tag keys are case-sensitive, so "frozen" and "FROZEN" are two keys,
+// and the evaluator, matching condition keys without regard to case, sees both.
+func (s *Service) withResourceTags(ctx context.Context, rc identity.RequestContext, tagsOf string) (identity.RequestContext, error) {
+	if tagsOf == "" {
+		return rc, nil
+	}
+	tags, err := s.store.ListTags(ctx, tagsOf)
+	if err != nil || len(tags) == 0 {
+		return rc, err
+	}
+	keys := make(map[string][]string, len(rc.Keys)+len(tags))
+	for k, v := range rc.Keys {
+		keys[k] = v
+	}
+	for k, v := range tags {
+		keys["aws:ResourceTag/"+k] = []string{v}
+	}
+	rc.Keys = keys
+	return rc, nil
 }
 
 // withRequestTags returns c with the aws:RequestTag/* and aws:TagKeys condition keys of a
@@ -116,10 +242,7 @@ func withRequestTags(c Call, tags map[string]string) Call {
 	if len(tags) == 0 {
 		return c
 	}
-	keys := make(map[string][]string, len(c.Context.Keys)+len(tags)+1)
-	for k, v := range c.Context.Keys {
-		keys[k] = v
-	}
+	keys := cloneKeys(c.Context.Keys, len(tags)+1)
 	var names []string
 	for k, v := range tags {
 		keys["aws:RequestTag/"+k] = []string{v}
@@ -129,6 +252,27 @@ func withRequestTags(c Call, tags map[string]string) Call {
 	keys["aws:TagKeys"] = names
 	c.Context.Keys = keys
 	return c
+}
+
+// withApprovalStatus returns c with the sagemaker:ModelApprovalStatus condition key: the status a
+// request registers a package with or moves it to. A policy can so restrict which status a
+// principal may set (e.g. register only PendingManualApproval, leaving approval to others).
+func withApprovalStatus(c Call, status ApprovalStatus) Call {
+	if status == "" {
+		return c
+	}
+	keys := cloneKeys(c.Context.Keys, 1)
+	keys["sagemaker:ModelApprovalStatus"] = []string{string(status)}
+	c.Context.Keys = keys
+	return c
+}
+
+func cloneKeys(m map[string][]string, extra int) map[string][]string {
+	keys := make(map[string][]string, len(m)+extra)
+	for k, v := range m {
+		keys[k] = v
+	}
+	return keys
 }
 
 func groupMissing(name string) error {
@@ -146,7 +290,7 @@ func (s *Service) loadGroup(ctx context.Context, c Call, action, account, name s
 	if errs.Is(err, errs.NotFound) {
 		// Say that it does not exist only to a caller who may act on it: the others learn
 		// nothing (in another account, no policy can allow them, so they are always denied).
-		if err := s.authorize(ctx, c, action, s.GroupARN(account, name), account, ""); err != nil {
+		if err := s.authorizeAny(ctx, c, action, s.groupTargets(action, account, name, false), account, ""); err != nil {
 			return Group{}, err
 		}
 		return Group{}, groupMissing(name)
@@ -163,11 +307,14 @@ func (s *Service) CreateGroup(ctx context.Context, c Call, name, description str
 	if !groupNameRE.MatchString(name) {
 		return Group{}, errs.E(errs.Invalid, "model package group name %q must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name).WithCode("ValidationException")
 	}
+	if len(tags) > MaxTags {
+		return Group{}, tooManyTags(name, len(tags))
+	}
 	g := Group{
 		Account: c.Caller.Account, Name: name, ARN: s.GroupARN(c.Caller.Account, name), Description: description,
 		Status: "Completed", CreatedAt: s.now(), CreatedBy: s.userContext(c),
 	}
-	if err := s.authorize(ctx, withRequestTags(c, tags), "CreateModelPackageGroup", g.ARN, g.Account, ""); err != nil {
+	if err := s.authorize(ctx, withRequestTags(c, tags), "CreateModelPackageGroup", target{resource: g.ARN}, g.Account, ""); err != nil {
 		return Group{}, err
 	}
 	if err := s.store.CreateGroup(ctx, g); err != nil {
@@ -194,7 +341,7 @@ func (s *Service) DescribeGroup(ctx context.Context, c Call, nameOrARN string) (
 	if err != nil {
 		return Group{}, err
 	}
-	if err := s.authorize(ctx, c, "DescribeModelPackageGroup", g.ARN, g.Account, g.Policy); err != nil {
+	if err := s.authorize(ctx, c, "DescribeModelPackageGroup", on(g.ARN), g.Account, g.Policy); err != nil {
 		return Group{}, err
 	}
 	return g, nil
@@ -202,7 +349,7 @@ func (s *Service) DescribeGroup(ctx context.Context, c Call, nameOrARN string) (
 
 // ListGroups lists the caller's groups.
 func (s *Service) ListGroups(ctx context.Context, c Call, q GroupQuery) ([]Group, error) {
-	if err := s.authorize(ctx, c, "ListModelPackageGroups", "*", c.Caller.Account, ""); err != nil {
+	if err := s.authorize(ctx, c, "ListModelPackageGroups", target{resource: "*"}, c.Caller.Account, ""); err != nil {
 		return nil, err
 	}
 	return s.store.ListGroups(ctx, c.Caller.Account, q)
@@ -218,7 +365,7 @@ func (s *Service) DeleteGroup(ctx context.Context, c Call, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, c, "DeleteModelPackageGroup", g.ARN, g.Account, g.Policy); err != nil {
+	if err := s.authorize(ctx, c, "DeleteModelPackageGroup", on(g.ARN), g.Account, g.Policy); err != nil {
 		return err
 	}
 	err = s.store.DeleteGroup(ctx, account, name)
@@ -277,7 +424,7 @@ func (s *Service) ownGroup(ctx context.Context, c Call, action, nameOrARN string
 	if err != nil {
 		return Group{}, err
 	}
-	if err := s.authorize(ctx, c, action, g.ARN, g.Account, g.Policy); err != nil {
+	if err := s.authorize(ctx, c, action, on(g.ARN), g.Account, g.Policy); err != nil {
 		return Group{}, err
 	}
 	return g, nil
@@ -305,22 +452,28 @@ func (s *Service) CreatePackage(ctx context.Context, c Call, in CreateInput) (Pa
 	if !status.Valid() {
 		return Package{}, errs.E(errs.Invalid, "ModelApprovalStatus %q must be one of Approved, Rejected, PendingManualApproval", status).WithCode("ValidationException")
 	}
+	if len(in.Tags) > MaxTags {
+		return Package{}, tooManyTags("the model package", len(in.Tags))
+	}
 	account, name, err := s.groupRef(c, in.Group)
 	if err != nil {
 		return Package{}, err
 	}
+	c = withApprovalStatus(c, status)
 	g, err := s.loadGroup(ctx, c, "CreateModelPackage", account, name)
 	if err != nil {
 		return Package{}, err
 	}
-	// AWS authorizes CreateModelPackage on the package ARN pattern of the group.
-	resource := fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package/%s/*", s.region, g.Account, g.Name)
-	if err := s.authorize(ctx, withRequestTags(c, in.Tags), "CreateModelPackage", resource, g.Account, g.Policy); err != nil {
+	ts := s.groupTargets("CreateModelPackage", g.Account, g.Name, true)
+	if err := s.authorizeAny(ctx, withRequestTags(c, in.Tags), "CreateModelPackage", ts, g.Account, g.Policy); err != nil {
 		return Package{}, err
 	}
 	now := s.now()
 	var arn string
 	p, err := s.store.CreatePackage(ctx, g.Account, g.Name, in.ClientToken, func(version int) (Package, events.Event, error) {
+		if s.hooks.inCreate != nil {
+			s.hooks.inCreate(in.ClientToken, version)
+		}
 		p := Package{
 			Account: g.Account, GroupName: g.Name, Version: version, ARN: s.PackageARN(g.Account, g.Name, version),
 			Description: in.Description, Status: "Completed", ApprovalStatus: status, ClientToken: in.ClientToken,
@@ -384,7 +537,7 @@ func (s *Service) loadPackage(ctx context.Context, c Call, action, arn string) (
 	}
 	g, err := s.store.GetGroup(ctx, account, group)
 	if errs.Is(err, errs.NotFound) {
-		if err := s.authorize(ctx, c, action, s.PackageARN(account, group, version), account, ""); err != nil {
+		if err := s.authorize(ctx, c, action, target{resource: s.PackageARN(account, group, version)}, account, ""); err != nil {
 			return Group{}, Package{}, err
 		}
 		return Group{}, Package{}, packageMissing(arn)
@@ -392,7 +545,7 @@ func (s *Service) loadPackage(ctx context.Context, c Call, action, arn string) (
 	if err != nil {
 		return Group{}, Package{}, err
 	}
-	if err := s.authorize(ctx, c, action, s.PackageARN(account, group, version), account, g.Policy); err != nil {
+	if err := s.authorize(ctx, c, action, on(s.PackageARN(account, group, version)), account, g.Policy); err != nil {
 		return Group{}, Package{}, err
 	}
 	p, err := s.store.GetPackage(ctx, account, group, version)
@@ -423,17 +576,13 @@ func (s *Service) ListPackages(ctx context.Context, c Call, q PackageQuery) ([]P
 		}
 		// Sharing policies grant ListModelPackages on the group's packages
 		// (model-package/GROUP/*), as AWS's examples do; a grant on the group ARN works too.
-		pkgs := fmt.Sprintf("arn:aws:sagemaker:%s:%s:model-package/%s/*", s.region, g.Account, g.Name)
-		if err := s.authorize(ctx, c, "ListModelPackages", pkgs, g.Account, g.Policy); err != nil {
-			if !errs.Is(err, errs.AccessDenied) {
-				return nil, err
-			}
-			if err := s.authorize(ctx, c, "ListModelPackages", g.ARN, g.Account, g.Policy); err != nil {
-				return nil, err
-			}
+		// Both are decided at once, with the group's tags: a Deny on either stands.
+		ts := s.groupTargets("ListModelPackages", g.Account, g.Name, true)
+		if err := s.authorizeAny(ctx, c, "ListModelPackages", ts, g.Account, g.Policy); err != nil {
+			return nil, err
 		}
 		account, q.GroupName = g.Account, g.Name
-	} else if err := s.authorize(ctx, c, "ListModelPackages", "*", account, ""); err != nil {
+	} else if err := s.authorize(ctx, c, "ListModelPackages", target{resource: "*"}, account, ""); err != nil {
 		return nil, err
 	}
 	if q.ApprovalStatus != "" && !q.ApprovalStatus.Valid() {
@@ -460,7 +609,7 @@ func (s *Service) UpdatePackage(ctx context.Context, c Call, in UpdateInput) (Pa
 	if err != nil {
 		return Package{}, err
 	}
-	if _, _, err := s.loadPackage(ctx, c, "UpdateModelPackage", in.ARN); err != nil {
+	if _, _, err := s.loadPackage(ctx, withApprovalStatus(c, in.ApprovalStatus), "UpdateModelPackage", in.ARN); err != nil {
 		return Package{}, err
 	}
 	return s.store.UpdatePackage(ctx, account, group, version, func(p *Package) (events.Event, error) {
@@ -523,67 +672,104 @@ func (s *Service) DeletePackage(ctx context.Context, c Call, arn string) error {
 	return s.store.DeleteTags(ctx, p.ARN, nil)
 }
 
-// taggable resolves the ARN of a group or package the caller owns.
-func (s *Service) taggable(ctx context.Context, c Call, action, arn string) error {
-	var account string
-	var exists error
-	if m := groupARNRE.FindStringSubmatch(arn); m != nil {
-		account = m[2]
-		_, exists = s.store.GetGroup(ctx, m[2], m[3])
-	} else if m := pkgARNRE.FindStringSubmatch(arn); m != nil {
-		account = m[2]
-		v, _ := strconv.Atoi(m[4])
-		_, exists = s.store.GetPackage(ctx, m[2], m[3], v)
-	} else {
-		return errs.E(errs.Invalid, "%q is not the ARN of a model package group or model package", arn).WithCode("ValidationException")
+// MaxTags is the most tags a group or package may carry, as in SageMaker.
+const MaxTags = 50
+
+// taggable authorizes action on the group or package an ARN names and reports whether it exists.
+// Tags are reachable only through the owning account's identity policies: the group policy is
+// not consulted, so another account is always denied, whether or not the resource exists.
+func (s *Service) taggable(ctx context.Context, c Call, action, resource string) error {
+	r, ok := parseRef(resource)
+	if !ok {
+		return errs.E(errs.Invalid, "%q is not the ARN of a model package group or model package", resource).WithCode("ValidationException")
 	}
-	if err := s.authorize(ctx, c, action, arn, account, ""); err != nil {
+	var exists error
+	switch {
+	case r.region != s.region:
+	case r.version == 0:
+		_, exists = s.store.GetGroup(ctx, r.account, r.group)
+	default:
+		_, exists = s.store.GetPackage(ctx, r.account, r.group, r.version)
+	}
+	if err := s.authorize(ctx, c, action, on(resource), r.account, ""); err != nil {
 		return err
 	}
-	if errs.Is(exists, errs.NotFound) {
-		return errs.E(errs.NotFound, "Resource %s does not exist.", arn).WithCode("ResourceNotFound")
+	if r.region != s.region || errs.Is(exists, errs.NotFound) {
+		// An ARN of another region names nothing here (and must not leave tags behind).
+		return errs.E(errs.NotFound, "Resource %s does not exist.", resource).WithCode("ResourceNotFound")
 	}
 	return exists
 }
 
-// AddTags adds or replaces tags on a group or package.
-func (s *Service) AddTags(ctx context.Context, c Call, arn string, tags map[string]string) (map[string]string, error) {
-	if err := s.taggable(ctx, withRequestTags(c, tags), "AddTags", arn); err != nil {
+// AddTags adds or replaces tags on a group or package. A resource carries at most MaxTags tags.
+func (s *Service) AddTags(ctx context.Context, c Call, resource string, tags map[string]string) (map[string]string, error) {
+	if err := s.taggable(ctx, withRequestTags(c, tags), "AddTags", resource); err != nil {
 		return nil, err
 	}
-	if err := s.store.AddTags(ctx, arn, tags); err != nil {
+	if err := s.checkTagCount(ctx, resource, tags); err != nil {
 		return nil, err
 	}
-	return s.store.ListTags(ctx, arn)
+	if err := s.store.AddTags(ctx, resource, tags); err != nil {
+		return nil, err
+	}
+	return s.store.ListTags(ctx, resource)
+}
+
+// checkTagCount refuses tags that would take a resource over MaxTags. (Two concurrent AddTags
+// may each pass it; the store holds no count of its own.)
+func (s *Service) checkTagCount(ctx context.Context, resource string, tags map[string]string) error {
+	have, err := s.store.ListTags(ctx, resource)
+	if err != nil {
+		return err
+	}
+	n := len(have)
+	for k := range tags {
+		if _, ok := have[k]; !ok {
+			n++
+		}
+	}
+	if n > MaxTags {
+		return tooManyTags(resource, n)
+	}
+	return nil
+}
+
+func tooManyTags(resource string, n int) error {
+	return errs.E(errs.Invalid, "1 validation error detected: %s would carry %d tags; a resource may carry at most %d", resource, n, MaxTags).WithCode("ValidationException")
 }
 
 // Tag is a key and value.
 type Tag struct{ Key, Value string }
 
-// ListTags lists a resource's tags by key.
-func (s *Service) ListTags(ctx context.Context, c Call, arn string) ([]Tag, error) {
-	if err := s.taggable(ctx, c, "ListTags", arn); err != nil {
-		return nil, err
+// ListTags lists a resource's tags sorted by key, a page of at most limit from offset (limit 0:
+// all), and whether more follow.
+func (s *Service) ListTags(ctx context.Context, c Call, resource string, offset, limit int) ([]Tag, bool, error) {
+	if err := s.taggable(ctx, c, "ListTags", resource); err != nil {
+		return nil, false, err
 	}
-	m, err := s.store.ListTags(ctx, arn)
+	m, err := s.store.ListTags(ctx, resource)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := make([]Tag, 0, len(m))
 	for k, v := range m {
 		out = append(out, Tag{k, v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	out = out[min(offset, len(out)):]
+	if limit > 0 && len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }
 
 // DeleteTags removes tags by key.
-func (s *Service) DeleteTags(ctx context.Context, c Call, arn string, keys []string) error {
-	if err := s.taggable(ctx, c, "DeleteTags", arn); err != nil {
+func (s *Service) DeleteTags(ctx context.Context, c Call, resource string, keys []string) error {
+	if err := s.taggable(ctx, c, "DeleteTags", resource); err != nil {
 		return err
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	return s.store.DeleteTags(ctx, arn, keys)
+	return s.store.DeleteTags(ctx, resource, keys)
 }

@@ -377,7 +377,18 @@ func (a *API) addTags(ctx context.Context, req *awsapi.Request, in *tagsIn) (any
 }
 
 func (a *API) listTags(ctx context.Context, req *awsapi.Request, in *tagsIn) (any, error) {
-	tags, err := a.Registry.ListTags(ctx, call(req), in.ResourceArn)
+	scope := "sagemaker/ListTags/" + req.Caller.Account + "/" + in.ResourceArn
+	offset := 0
+	if in.NextToken != "" {
+		if err := a.Tokens.Decode(scope, in.NextToken, &offset); err != nil {
+			return nil, errs.E(errs.Invalid, "The NextToken is invalid or expired; start the listing again without it.").WithCode("ValidationException")
+		}
+	}
+	limit := in.MaxResults
+	if limit == 0 {
+		limit = registry.MaxTags // SageMaker's default (and smallest) page
+	}
+	tags, more, err := a.Registry.ListTags(ctx, call(req), in.ResourceArn, offset, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +396,16 @@ func (a *API) listTags(ctx context.Context, req *awsapi.Request, in *tagsIn) (an
 	for _, t := range tags {
 		out = append(out, apicall.Tag{Key: t.Key, Value: t.Value})
 	}
-	return struct{ Tags []apicall.Tag }{out}, nil
+	var next string
+	if more {
+		if next, err = a.Tokens.Encode(scope, offset+limit); err != nil {
+			return nil, err
+		}
+	}
+	return struct {
+		Tags      []apicall.Tag
+		NextToken string `json:",omitempty"`
+	}{out, next}, nil
 }
 
 func (a *API) deleteTags(ctx context.Context, req *awsapi.Request, in *tagsIn) (any, error) {

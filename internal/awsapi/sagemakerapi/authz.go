@@ -1,0 +1,34 @@
+package sagemakerapi
+
+import "github.com/slipway-ml/slipway/internal/awsapi"
+
+// The resources of the registry's operations (see docs/registry.md).
+const (
+	groupARN    = "arn:aws:sagemaker:{Region}:{Account}:model-package-group/{ModelPackageGroupName}"
+	packagesARN = "arn:aws:sagemaker:{Region}:{Account}:model-package/{ModelPackageGroupName}/*"
+	packageARN  = "arn:aws:sagemaker:{Region}:{Account}:model-package/{ModelPackageGroupName}/{ModelPackageVersion}"
+	taggedARN   = "{ResourceArn}"
+)
+
+// Operations declares the action and resources each operation is authorized on.
+func Operations() []awsapi.Authz {
+	return []awsapi.Authz{
+		{Operation: "CreateModelPackageGroup", Action: "sagemaker:CreateModelPackageGroup", Resources: []string{groupARN}},
+		{Operation: "DescribeModelPackageGroup", Action: "sagemaker:DescribeModelPackageGroup", Resources: []string{groupARN}, Tagged: true},
+		{Operation: "ListModelPackageGroups", Action: "sagemaker:ListModelPackageGroups", Resources: []string{"*"}},
+		{Operation: "DeleteModelPackageGroup", Action: "sagemaker:DeleteModelPackageGroup", Resources: []string{groupARN}, Tagged: true},
+		{Operation: "PutModelPackageGroupPolicy", Action: "sagemaker:PutModelPackageGroupPolicy", Resources: []string{groupARN}, Tagged: true},
+		{Operation: "GetModelPackageGroupPolicy", Action: "sagemaker:GetModelPackageGroupPolicy", Resources: []string{groupARN}, Tagged: true},
+		{Operation: "DeleteModelPackageGroupPolicy", Action: "sagemaker:DeleteModelPackageGroupPolicy", Resources: []string{groupARN}, Tagged: true},
+		// The new version has no tags: the group's are the resource tags.
+		{Operation: "CreateModelPackage", Action: "sagemaker:CreateModelPackage", Resources: []string{packagesARN}, Tagged: true},
+		{Operation: "DescribeModelPackage", Action: "sagemaker:DescribeModelPackage", Resources: []string{packageARN}, Tagged: true},
+		// Either resource may grant; a Deny on either denies. The group's tags apply to both.
+		{Operation: "ListModelPackages", Action: "sagemaker:ListModelPackages", Resources: []string{packagesARN, groupARN}, Tagged: true},
+		{Operation: "UpdateModelPackage", Action: "sagemaker:UpdateModelPackage", Resources: []string{packageARN}, Tagged: true},
+		{Operation: "DeleteModelPackage", Action: "sagemaker:DeleteModelPackage", Resources: []string{packageARN}, Tagged: true},
+		{Operation: "AddTags", Action: "sagemaker:AddTags", Resources: []string{taggedARN}, Tagged: true},
+		{Operation: "ListTags", Action: "sagemaker:ListTags", Resources: []string{taggedARN}, Tagged: true},
+		{Operation: "DeleteTags", Action: "sagemaker:DeleteTags", Resources: []string{taggedARN}, Tagged: true},
+	}
+}
