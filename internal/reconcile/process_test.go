@@ -112,7 +112,7 @@ token BIGINT NOT NULL, owner TEXT NOT NULL, event TEXT NOT NULL, at TIMESTAMPTZ 
 CREATE TABLE mp_refused (kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, owner TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(80 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // a guard only: 20 runs take ~30 s on a quiet machine
 	takeovers, refused := 0, 0
 	for run := range runs {
 		if time.Now().After(deadline) {
@@ -138,7 +138,9 @@ CREATE TABLE mp_refused (kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT
 			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 			procs = append(procs, cmd)
 		}
-		victim := run % 2
+		// The victim is a server caught in the middle of a reconcile (on a busy machine one
+		// child may start so late that the other has done every key; then it is that one).
+		victim := pickVictim(t, db, kind, owners, run%2)
 		var killed time.Time
 		if run%5 == 4 {
 			// Every fifth run, freeze the victim instead (SIGSTOP) until the survivor has taken
@@ -147,8 +149,7 @@ CREATE TABLE mp_refused (kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT
 			waitRows(t, db, `SELECT COUNT(*) FROM mp_refused WHERE kind = $1 AND owner = $2`, 1, kind, owners[victim])
 			refused++
 		} else {
-			// Kill the victim once it is in the middle of a reconcile.
-			waitRows(t, db, `SELECT COUNT(*) FROM mp_log WHERE kind = $1 AND owner = $2 AND event = 'start'`, 1, kind, owners[victim])
+			// Kill the victim, which pickVictim saw in the middle of a reconcile.
 			procs[victim].Process.Signal(syscall.SIGKILL)
 			procs[victim].Wait()
 			if err := db.QueryRow(`SELECT clock_timestamp()`).Scan(&killed); err != nil {
@@ -173,13 +174,44 @@ CREATE TABLE mp_refused (kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT
 	t.Logf("%d runs, %d keys taken over from killed or frozen servers, %d frozen servers' late writes refused", runs, takeovers, refused)
 }
 
+// pickVictim returns the index of an owner with a reconcile in progress, preferring prefer, and
+// waits until one has.
+func pickVictim(t *testing.T, db *sql.DB, kind string, owners []string, prefer int) int {
+	t.Helper()
+	const open = `SELECT s.owner FROM mp_log s WHERE s.kind = $1 AND s.event = 'start'
+AND NOT EXISTS (SELECT 1 FROM mp_log e WHERE e.kind = s.kind AND e.key = s.key AND e.token = s.token AND e.event = 'end')`
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		rows, err := db.Query(open, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy := map[string]bool{}
+		for rows.Next() {
+			var o string
+			if err := rows.Scan(&o); err != nil {
+				t.Fatal(err)
+			}
+			busy[o] = true
+		}
+		rows.Close()
+		if busy[owners[prefer]] {
+			return prefer
+		}
+		if busy[owners[1-prefer]] {
+			return 1 - prefer
+		}
+	}
+	t.Fatal("no server was ever seen in the middle of a reconcile")
+	return 0
+}
+
 // freeze stops the victim with SIGSTOP in the middle of a reconcile, waits until the survivor
 // has taken that key over, and resumes the victim. It returns when the victim was stopped.
 func freeze(t *testing.T, db *sql.DB, victim *exec.Cmd, kind, owner, survivor string) time.Time {
 	t.Helper()
 	const open = `SELECT s.key, s.token FROM mp_log s WHERE s.kind = $1 AND s.owner = $2 AND s.event = 'start'
 AND NOT EXISTS (SELECT 1 FROM mp_log e WHERE e.kind = s.kind AND e.key = s.key AND e.token = s.token AND e.event = 'end')`
-	for range 200 {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); {
 		var key string
 		var token int64
 		if err := db.QueryRow(open, kind, owner).Scan(&key, &token); errors.Is(err, sql.ErrNoRows) {
@@ -211,7 +243,7 @@ AND NOT EXISTS (SELECT 1 FROM mp_log e WHERE e.kind = s.kind AND e.key = s.key A
 // waitRows waits until query counts at least n.
 func waitRows(t *testing.T, db *sql.DB, query string, n int, args ...any) {
 	t.Helper()
-	end := time.Now().Add(15 * time.Second)
+	end := time.Now().Add(time.Minute) // generous: the machine running the tests may be busy
 	for {
 		var got int
 		if err := db.QueryRow(query, args...).Scan(&got); err != nil {
