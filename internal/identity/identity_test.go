@@ -28,13 +28,19 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func newService(t *testing.T) (*identity.Service, *clock) {
+	s, c, _ := newServiceWith(t, noOrg{})
+	return s, c
+}
+
+// newServiceWith is newService with an organization, also returning the store.
+func newServiceWith(t *testing.T, org identity.OrgBounds) (*identity.Service, *clock, identity.Store) {
 	st := storetest.OpenSQLite(t)
 	seal, err := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	return identity.NewService(st, noOrg{}, seal, c.now, nil), c
+	return identity.NewService(st, org, seal, c.now, nil), c, st
 }
 
 func caller(t *testing.T, s *identity.Service, account, user string) identity.Caller {
