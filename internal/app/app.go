@@ -298,7 +298,7 @@ type auditor struct{ log *audit.Log }
 func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) error {
 	service, op, _ := strings.Cut(r.Action, ":")
 	return a.log.RecordCall(ctx, audit.Record{
-		Time: r.Time, RequestID: "engine-" + r.Caller.InvokedBy, Account: r.Caller.Account, PrincipalARN: r.Caller.ARN,
+		Time: r.Time, RequestID: r.ID, Account: r.Caller.Account, PrincipalARN: r.Caller.ARN,
 		Service: service, Operation: op, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
 		ErrorCode: r.ErrorCode, UserAgent: r.Caller.InvokedBy,
 	})

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/slipway-ml/slipway/internal/audit"
+	"github.com/slipway-ml/slipway/internal/identity"
 )
 
 // answer is what a caller learns from an error: code, HTTP status and message.
@@ -153,5 +157,53 @@ func TestSDKIAMDecidesOnThePath(t *testing.T) {
 	}
 	if _, err := op.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")}); err != nil {
 		t.Errorf("CreateAccessKey for /carol: %v", err)
+	}
+}
+
+// An engine acting as a role session is decided like an API call and recorded in the audit
+// trail with the engine as its user agent (CloudTrail's invokedBy).
+func TestEngineSessionIsAudited(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	const engine = "pipelines.slipway.internal"
+	ic := iam.NewFromConfig(s.cfg("data-science"))
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + engine + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("runner"), Path: aws.String("/engines/"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("runner"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	roleARN := "arn:aws:iam::" + s.account["data-science"] + ":role/engines/runner"
+	c, err := s.app.Identity.EngineSession(ctx, roleARN, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := identity.Call{Caller: c}
+	if _, err := s.app.Identity.DescribePrincipal(ctx, call, identity.KindRole, "runner"); err != nil {
+		t.Errorf("GetRole as the engine: %v", err)
+	}
+	if _, err := s.app.Identity.CreateUser(ctx, call, "x", "/", nil); err == nil {
+		t.Error("CreateUser as the engine was allowed; the role does not allow it")
+	}
+	recs, err := s.app.Store.AuditRecords(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, r := range recs {
+		var rec audit.Record
+		if err := json.Unmarshal(r.Body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.UserAgent == engine {
+			seen = append(seen, rec.Operation+" "+rec.Decision+" "+rec.PrincipalARN)
+		}
+	}
+	sessionARN := "arn:aws:sts::" + s.account["data-science"] + ":assumed-role/runner/" + engine
+	want := []string{"AssumeRole allow " + engine, "GetRole allow " + sessionARN, "CreateUser deny " + sessionARN}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Errorf("engine audit records:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }

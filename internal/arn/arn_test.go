@@ -215,3 +215,26 @@ func TestIAMRoundTrip(t *testing.T) {
 		t.Errorf("OrgPolicy = %q", got)
 	}
 }
+
+// FuzzParseIAM: ParseIAM never panics, and what it accepts in the aws partition prints back
+// to the same ARN through IAM.
+func FuzzParseIAM(f *testing.F) {
+	for _, s := range []string{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/a/b/r",
+		"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::111122223333:user//x", "arn:aws:iam::1:role/", "arn:aws:sts::111122223333:assumed-role/r/s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseIAM(s)
+		if err != nil {
+			return
+		}
+		if e.Name == "" || !strings.HasPrefix(e.Path, "/") || !strings.HasSuffix(e.Path, "/") {
+			t.Fatalf("ParseIAM(%q) = %+v", s, e)
+		}
+		if strings.HasPrefix(s, "arn:aws:iam::") {
+			if back := IAM(e.Account, e.Type, e.Path, e.Name); back != s {
+				t.Fatalf("ParseIAM(%q) = %+v, which prints as %q", s, e, back)
+			}
+		}
+	})
+}

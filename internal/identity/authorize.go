@@ -64,6 +64,7 @@ func record(ctx context.Context, resource, decision, reason string) {
 // EngineRecord is the audit record of a decision made for an engine acting as a role session
 // (API calls are recorded by the transport; engines have no transport).
 type EngineRecord struct {
+	ID        string // unique, "engine-…"; stands where an API call has its request id
 	Time      time.Time
 	Caller    Caller // Caller.InvokedBy names the engine
 	Action    string
@@ -213,7 +214,7 @@ func (s *Service) recordEngine(ctx context.Context, caller Caller, a Action, dec
 	if s.engines == nil {
 		return errs.E(errs.Internal, "no recorder for engine calls: %s by %s is refused", a.Name, caller.InvokedBy)
 	}
-	rec := EngineRecord{Time: s.now(), Caller: caller, Action: a.Name, Resource: a.Resource, Decision: decision, Reason: reason}
+	rec := EngineRecord{ID: "engine-" + randomString(20, upperDigits), Time: s.now(), Caller: caller, Action: a.Name, Resource: a.Resource, Decision: decision, Reason: reason}
 	if decision == "deny" {
 		rec.ErrorCode = "AccessDenied"
 	}
