@@ -11,14 +11,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/iam"
 )
 
-// policy kinds, as the parser checks them
-const (
-	policyIdentity = iam.Identity
-	policyResource = iam.Resource
-	policyTrust    = iam.Trust
-	policySCP      = iam.SCP
-)
-
 // RequestContext carries the request facts that global condition keys need.
 type RequestContext struct {
 	Region string
@@ -120,42 +112,39 @@ func (c *policyCache) get(kind iam.Kind, doc string) (*iam.Policy, error) {
 }
 
 // parseStored parses a document that was accepted when written. Sizes were checked then, with
-// the limit of the document's kind; an identity document may be an inline one, so it is read
-// with the largest inline limit rather than the managed policy's. Any failure here makes the
-// decision Deny.
+// the limit of where it was written (iam.Validate); decisions read it with no size limit. Any
+// failure here makes the decision Deny.
 func parseStored(kind iam.Kind, doc string) (*iam.Policy, error) {
-	if kind == iam.Identity {
-		return iam.ParseInline(doc)
-	}
-	return iam.ParseKind(kind, doc)
+	return iam.ParseStored(kind, doc)
 }
 
-// parsePolicy parses a document of a kind against the kind's size limit, as it is written,
-// mapping failures to MalformedPolicyDocument.
-func parsePolicy(kind iam.Kind, doc string) (*iam.Policy, error) {
-	p, err := iam.ParseKind(kind, doc)
+// validate checks a document where it is written: the size limit of its use, then the grammar,
+// mapping grammar failures to MalformedPolicyDocument.
+func validate(use iam.Use, doc string) (*iam.Policy, error) {
+	p, err := iam.Validate(use, doc)
 	if err != nil {
 		return nil, malformedPolicy(err)
 	}
 	return p, nil
 }
 
-// malformedPolicy makes sure a parse error carries the MalformedPolicyDocument code.
+// malformedPolicy makes sure a parse error carries the MalformedPolicyDocument code (a size
+// past a quota keeps its own kind and code).
 func malformedPolicy(err error) error {
-	if errs.CodeOf(err) == "" {
+	if errs.CodeOf(err) == "" && errs.KindOf(err) == errs.Invalid {
 		return errs.E(errs.Invalid, "%s", errs.Message(err), err).WithCode("MalformedPolicyDocument")
 	}
 	return err
 }
 
-// CheckPolicy validates a policy document of a kind ("identity", "resource", "trust", "scp")
-// against the kind's size limit.
+// CheckPolicy validates a policy document where it is written: "identity" (a managed policy),
+// "resource" (a resource-based policy), "trust" or "scp", each with its own size limit.
 func CheckPolicy(kind, doc string) error {
-	k, ok := map[string]iam.Kind{"identity": iam.Identity, "resource": iam.Resource, "trust": iam.Trust, "scp": iam.SCP}[kind]
+	use, ok := map[string]iam.Use{"identity": iam.ManagedPolicy, "resource": iam.ResourcePolicy, "trust": iam.TrustPolicy, "scp": iam.ServiceControlPolicy}[kind]
 	if !ok {
 		return errs.E(errs.Internal, "unknown policy kind %q", kind)
 	}
-	_, err := parsePolicy(k, doc)
+	_, err := validate(use, doc)
 	return err
 }
 

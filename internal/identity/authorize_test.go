@@ -79,8 +79,15 @@ func TestLargeInlineDenyAndUnparsablePoliciesDeny(t *testing.T) {
 		t.Errorf("CreateModelPackageGroup under the large Deny: err = %v, want an explicit deny", err)
 	}
 	// Write-time limits per kind: a managed policy is bounded at 6,144 characters.
-	if _, err := s.CreateManagedPolicy(ctx, a, "too-big", "/", "", bigDeny("s3:GetObject", 7000)); errs.CodeOf(err) != "MalformedPolicyDocument" {
-		t.Errorf("a 7,000-character managed policy: err = %v, want MalformedPolicyDocument", err)
+	if _, err := s.CreateManagedPolicy(ctx, a, "too-big", "/", "", bigDeny("s3:GetObject", 7000)); errs.CodeOf(err) != "LimitExceeded" {
+		t.Errorf("a 7,000-character managed policy: err = %v, want LimitExceeded", err)
+	}
+	longTrust := strings.Replace(trustA, `"sts:AssumeRole"`, `["sts:AssumeRole"`+strings.Repeat(`,"sts:TagSession"`, 130)+`]`, 1)
+	if _, err := s.CreateRole(ctx, a, identity.RoleSpec{Name: "t", TrustPolicy: longTrust}); errs.CodeOf(err) != "LimitExceeded" {
+		t.Errorf("a %d-character trust policy (limit 2,048): err = %v, want LimitExceeded", len(longTrust), err)
+	}
+	if _, err := s.AssumeRole(ctx, a, "arn:aws:iam::111111111111:role/big", "sess", identity.AssumeOptions{Policy: bigDeny("s3:GetObject", 3000)}); !errs.Is(err, errs.Invalid) || !strings.Contains(errs.Message(err), "session policy") {
+		t.Errorf("a 3,000-character session policy (limit 2,048): err = %v, want Invalid naming the session policy", err)
 	}
 	// Fail closed: a document that no longer parses (here written behind the service's back)
 	// denies, though another policy allows everything.
@@ -88,7 +95,10 @@ func TestLargeInlineDenyAndUnparsablePoliciesDeny(t *testing.T) {
 	if _, err := s.Authorize(ctx, sess, other); err != nil {
 		t.Fatalf("before the broken policy: %v", err)
 	}
-	for name, doc := range map[string]string{"not json": `{"Version":`, "past every limit": bigDeny("s3:GetObject", 12000)} {
+	for name, doc := range map[string]string{
+		"not json":                      `{"Version":`,
+		"an unknown condition operator": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"x"}}}]}`,
+	} {
 		if err := st.PutInlinePolicy(ctx, acctA, identity.KindRole, "big", identity.InlinePolicy{Name: "broken", Document: doc}); err != nil {
 			t.Fatal(err)
 		}

@@ -192,7 +192,7 @@ func (s *Service) CreateRole(ctx context.Context, c Call, r RoleSpec) (Principal
 }
 
 func (s *Service) createRole(ctx context.Context, account string, r RoleSpec) (Principal, error) {
-	if _, err := parsePolicy(policyTrust, r.TrustPolicy); err != nil {
+	if _, err := validate(iam.TrustPolicy, r.TrustPolicy); err != nil {
 		return Principal{}, err
 	}
 	if r.MaxSessionDuration == 0 {
@@ -290,8 +290,12 @@ func (s *Service) PutInlinePolicy(ctx context.Context, c Call, kind, principal, 
 }
 
 func (s *Service) putInlinePolicy(ctx context.Context, account, kind, principal, name, document string) error {
-	if _, err := iam.ParseInline(document); err != nil {
-		return malformedPolicy(err)
+	use := iam.UserInlinePolicy
+	if kind == KindRole {
+		use = iam.RoleInlinePolicy
+	}
+	if _, err := validate(use, document); err != nil {
+		return err
 	}
 	// IAM bounds the inline policies of a principal together: 2,048 characters for a user,
 	// 10,240 for a role, white space not counted. A document within the quota is within the
@@ -365,7 +369,7 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, c Call, name, path, d
 	if err := s.authorizeIAM(ctx, c, "CreatePolicy", policyARN, nil); err != nil {
 		return ManagedPolicy{}, err
 	}
-	if _, err := parsePolicy(policyIdentity, document); err != nil {
+	if _, err := validate(iam.ManagedPolicy, document); err != nil {
 		return ManagedPolicy{}, err
 	}
 	now := s.now()
@@ -706,7 +710,7 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 	}
 	var sessionPolicies []string
 	if opt.Policy != "" {
-		if _, err := parsePolicy(policyIdentity, opt.Policy); err != nil {
+		if _, err := validate(iam.SessionPolicy, opt.Policy); err != nil {
 			return Session{}, err
 		}
 		sessionPolicies = append(sessionPolicies, opt.Policy)
@@ -737,7 +741,7 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 	rc.Keys = keys
 	if _, err := s.Authorize(ctx, caller, Action{
 		Name: "sts:AssumeRole", Resource: roleARN, ResourceAccount: target.Account,
-		ResourcePolicy: trust, ResourcePolicyKind: policyTrust, Context: rc, Bare: true,
+		ResourcePolicy: trust, ResourcePolicyKind: iam.Trust, Context: rc, Bare: true,
 	}); err != nil {
 		return Session{}, err
 	}
@@ -829,7 +833,7 @@ func (s *Service) EngineSession(ctx context.Context, roleARN, engine string) (Ca
 	if err != nil || role.ARN != roleARN {
 		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "the role does not exist")
 	}
-	p, err := s.policy.get(policyTrust, role.TrustPolicy)
+	p, err := s.policy.get(iam.Trust, role.TrustPolicy)
 	if err != nil {
 		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "fail closed: the trust policy no longer parses")
 	}

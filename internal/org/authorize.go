@@ -222,6 +222,9 @@ func (s *Service) CreatePolicy(ctx context.Context, c identity.Call, name, descr
 		return Policy{}, err
 	}
 	if err := identity.CheckPolicy("scp", content); err != nil {
+		if errs.Is(err, errs.LimitExceeded) {
+			return Policy{}, errs.E(errs.Invalid, "%s", errs.Message(err)).WithCode("ConstraintViolationException")
+		}
 		return Policy{}, errs.E(errs.Invalid, "%s", errs.Message(err)).WithCode("MalformedPolicyDocumentException")
 	}
 	return s.createPolicy(ctx, name, description, typ, content)

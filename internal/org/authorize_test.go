@@ -151,3 +151,23 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 		t.Errorf("member DescribeOrganizationalUnit of a missing OU: err = %v", err)
 	}
 }
+
+// An SCP is bounded at 5,120 characters, white space counted, when it is written.
+func TestSCPSizeLimit(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	s := org.NewService(st, time.Now)
+	accts, err := s.Bootstrap(ctx, org.Spec{Management: org.AccountSpec{Name: "ds", ID: "111111111111"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := withIdentity(t, s, st, accts)["111111111111"]
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`
+	padded := strings.Replace(doc, `"Version"`, strings.Repeat(" ", 5200)+`"Version"`, 1)
+	if _, err := s.CreatePolicy(ctx, admin, "padded", "", org.SCPType, padded); errs.CodeOf(err) != "ConstraintViolationException" {
+		t.Errorf("a 5,300-character SCP: err = %v, want ConstraintViolationException", err)
+	}
+	if _, err := s.CreatePolicy(ctx, admin, "small", "", org.SCPType, doc); err != nil {
+		t.Errorf("a small SCP: %v", err)
+	}
+}
