@@ -338,7 +338,11 @@ func (s *Service) inlinePolicy(ctx context.Context, account, kind, principal, na
 
 // InlinePolicies lists the inline policies of a user or role.
 func (s *Service) InlinePolicies(ctx context.Context, c Call, kind, principal string) ([]InlinePolicy, error) {
-	if _, err := s.target(ctx, c, policyAction("List", kind)+"s", kind, principal, nil); err != nil {
+	action := "ListUserPolicies"
+	if kind == KindRole {
+		action = "ListRolePolicies"
+	}
+	if _, err := s.target(ctx, c, action, kind, principal, nil); err != nil {
 		return nil, err
 	}
 	return s.store.ListInlinePolicies(ctx, c.Caller.Account, kind, principal)
