@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,8 +86,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Store = st
 	a.Org = org.NewService(st, now)
 	a.Identity = identity.NewService(st, orgBounds{a.Org}, sealer, now, log)
+	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st, a.Identity, cfg.Region, now)
 	a.Audit = audit.NewLog(st, log)
+	a.Identity.RecordEnginesWith(auditor{a.Audit})
+	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("deleted expired session keys", "count", n)
+	}
 
 	if _, err := a.Org.Organization(ctx); errs.Is(err, errs.NotFound) {
 		spec := org.DefaultSpec()
@@ -140,7 +149,7 @@ func (a *App) Services() []*awsapi.Service { return a.svcs }
 func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	sm := &sagemakerapi.API{Registry: a.Registry, Tokens: tokens}
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
-	oa := &orgsapi.API{Org: a.Org, Identity: a.Identity, Tokens: tokens}
+	oa := &orgsapi.API{Org: a.Org, Tokens: tokens}
 	handlers := map[string]map[string]awsapi.Handler{
 		"sagemaker":         sm.Handlers(),
 		"iam":               ia.IAMHandlers(),
@@ -278,18 +287,22 @@ func (a authenticator) LookupAccessKey(ctx context.Context, id string) (awsapi.C
 	if err != nil {
 		return awsapi.Credential{}, err
 	}
-	c := k.Caller
-	return awsapi.Credential{
-		Secret: k.Secret, SessionToken: k.SessionToken, Expires: k.ExpiresAt,
-		Caller: awsapi.Caller{
-			AccessKeyID: id, Account: c.Account, ARN: c.ARN, UserID: c.UserID, PrincipalARN: c.PrincipalARN,
-			OrgID: c.OrgID, Tags: c.Tags,
-		},
-	}, nil
+	return awsapi.Credential{Secret: k.Secret, SessionToken: k.SessionToken, Expires: k.ExpiresAt, Caller: k.Caller}, nil
 }
 
-// auditor adapts the audit log to the API's records.
+// auditor adapts the audit log to the API's records and to the decisions made for engines.
 type auditor struct{ log *audit.Log }
+
+// RecordEngineCall records an engine's call as CloudTrail records a service acting for an
+// account: the engine as the user agent (CloudTrail's invokedBy).
+func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) error {
+	service, op, _ := strings.Cut(r.Action, ":")
+	return a.log.RecordCall(ctx, audit.Record{
+		Time: r.Time, RequestID: r.ID, Account: r.Caller.Account, PrincipalARN: r.Caller.ARN,
+		Service: service, Operation: op, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
+		ErrorCode: r.ErrorCode, UserAgent: r.Caller.InvokedBy,
+	})
+}
 
 func (a auditor) RecordCall(ctx context.Context, r awsapi.AuditRecord) error {
 	return a.log.RecordCall(ctx, audit.Record{

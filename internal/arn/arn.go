@@ -221,3 +221,80 @@ func isLowerToken(s string) bool {
 	}
 	return true
 }
+
+// IAM returns the ARN of an IAM entity: arn:aws:iam::ACCOUNT:TYPE/PATH/NAME, where typ is
+// "user", "role", "group" or "policy" and path begins and ends with / ("" means "/").
+func IAM(account, typ, path, name string) string {
+	if path == "" {
+		path = "/"
+	}
+	return ARN{Partition: "aws", Service: "iam", Account: account, Resource: typ + path + name}.String()
+}
+
+// AccountRoot returns arn:aws:iam::ACCOUNT:root, the principal that stands for a whole account.
+func AccountRoot(account string) string {
+	return ARN{Partition: "aws", Service: "iam", Account: account, Resource: "root"}.String()
+}
+
+// AssumedRole returns the ARN of a role session: arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+// (a session's ARN carries the role's name, never its path, as in AWS).
+func AssumedRole(account, role, session string) string {
+	return ARN{Partition: "aws", Service: "sts", Account: account, Resource: "assumed-role/" + role + "/" + session}.String()
+}
+
+// IAMEntity is an IAM ARN taken apart.
+type IAMEntity struct {
+	Account string
+	Type    string // user, role, group, policy
+	Path    string // begins and ends with /
+	Name    string
+}
+
+// ParseIAM parses the ARN of an IAM user, role, group or policy (arn:aws:iam::ACCOUNT:TYPE/PATH/NAME).
+func ParseIAM(s string) (IAMEntity, error) {
+	a, err := Parse(s)
+	if err != nil {
+		return IAMEntity{}, err
+	}
+	if a.Service != "iam" || a.Region != "" || !ValidAccountID(a.Account) && a.Account != "aws" {
+		return IAMEntity{}, errs.E(errs.Invalid, "%q is not the ARN of an IAM entity (arn:aws:iam::ACCOUNT:TYPE/NAME)", s)
+	}
+	typ, rest, ok := strings.Cut(a.Resource, "/")
+	i := strings.LastIndexByte(rest, '/')
+	name := rest[i+1:]
+	if !ok || name == "" || strings.ContainsAny(name, "*?") {
+		return IAMEntity{}, errs.E(errs.Invalid, "%q is not the ARN of an IAM entity (arn:aws:iam::ACCOUNT:TYPE/NAME)", s)
+	}
+	return IAMEntity{Account: a.Account, Type: typ, Path: "/" + rest[:i+1], Name: name}, nil
+}
+
+// The ARNs of AWS Organizations' resources. mgmt is the management account, org the
+// organization's id (o-…).
+
+// Organization returns arn:aws:organizations::MGMT:organization/ORG.
+func Organization(mgmt, org string) string { return orgARN(mgmt, "organization/"+org) }
+
+// OrgRoot returns arn:aws:organizations::MGMT:root/ORG/ROOT.
+func OrgRoot(mgmt, org, root string) string { return orgARN(mgmt, "root/"+org+"/"+root) }
+
+// OrgUnit returns arn:aws:organizations::MGMT:ou/ORG/OU.
+func OrgUnit(mgmt, org, ou string) string { return orgARN(mgmt, "ou/"+org+"/"+ou) }
+
+// OrgAccount returns arn:aws:organizations::MGMT:account/ORG/ACCOUNT.
+func OrgAccount(mgmt, org, account string) string { return orgARN(mgmt, "account/"+org+"/"+account) }
+
+// OrgPolicy returns arn:aws:organizations::MGMT:policy/ORG/TYPE/POLICY, TYPE in lower case
+// (service_control_policy).
+func OrgPolicy(mgmt, org, typ, policy string) string {
+	return orgARN(mgmt, "policy/"+org+"/"+strings.ToLower(typ)+"/"+policy)
+}
+
+// AWSOrgPolicy returns the ARN of an AWS managed organization policy:
+// arn:aws:organizations::aws:policy/TYPE/POLICY.
+func AWSOrgPolicy(typ, policy string) string {
+	return orgARN("aws", "policy/"+strings.ToLower(typ)+"/"+policy)
+}
+
+func orgARN(account, resource string) string {
+	return ARN{Partition: "aws", Service: "organizations", Account: account, Resource: resource}.String()
+}

@@ -183,3 +183,58 @@ func FuzzWildcardMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestIAMRoundTrip(t *testing.T) {
+	for _, c := range []struct{ typ, path, name, want string }{
+		{"user", "", "alice", "arn:aws:iam::111122223333:user/alice"},
+		{"user", "/protected/", "bob", "arn:aws:iam::111122223333:user/protected/bob"},
+		{"role", "/a/b/", "r", "arn:aws:iam::111122223333:role/a/b/r"},
+	} {
+		got := IAM("111122223333", c.typ, c.path, c.name)
+		if got != c.want {
+			t.Errorf("IAM(%q, %q, %q) = %q, want %q", c.typ, c.path, c.name, got, c.want)
+		}
+		e, err := ParseIAM(got)
+		path := c.path
+		if path == "" {
+			path = "/"
+		}
+		if err != nil || e != (IAMEntity{"111122223333", c.typ, path, c.name}) {
+			t.Errorf("ParseIAM(%q) = %+v, %v", got, e, err)
+		}
+	}
+	for _, bad := range []string{"arn:aws:iam::111122223333:user/", "arn:aws:sts::111122223333:assumed-role/r/s", "arn:aws:iam::1:user/x", "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:role/*"} {
+		if _, err := ParseIAM(bad); err == nil {
+			t.Errorf("ParseIAM(%q) accepted it", bad)
+		}
+	}
+	if got := AssumedRole("111122223333", "r", "s"); got != "arn:aws:sts::111122223333:assumed-role/r/s" {
+		t.Errorf("AssumedRole = %q", got)
+	}
+	if got := OrgPolicy("111122223333", "o-abc", "SERVICE_CONTROL_POLICY", "p-1"); got != "arn:aws:organizations::111122223333:policy/o-abc/service_control_policy/p-1" {
+		t.Errorf("OrgPolicy = %q", got)
+	}
+}
+
+// FuzzParseIAM: ParseIAM never panics, and what it accepts in the aws partition prints back
+// to the same ARN through IAM.
+func FuzzParseIAM(f *testing.F) {
+	for _, s := range []string{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/a/b/r",
+		"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::111122223333:user//x", "arn:aws:iam::1:role/", "arn:aws:sts::111122223333:assumed-role/r/s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseIAM(s)
+		if err != nil {
+			return
+		}
+		if e.Name == "" || !strings.HasPrefix(e.Path, "/") || !strings.HasSuffix(e.Path, "/") {
+			t.Fatalf("ParseIAM(%q) = %+v", s, e)
+		}
+		if strings.HasPrefix(s, "arn:aws:iam::") {
+			if back := IAM(e.Account, e.Type, e.Path, e.Name); back != s {
+				t.Fatalf("ParseIAM(%q) = %+v, which prints as %q", s, e, back)
+			}
+		}
+	})
+}

@@ -38,19 +38,13 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/identity"
 )
 
-// Caller is the authenticated principal of a request.
-type Caller struct {
-	AccessKeyID  string
-	Account      string            // 12-digit account id
-	ARN          string            // arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, arn:aws:iam::ACCOUNT:root
-	UserID       string            // the unique id (AIDA…/AROA…:session)
-	PrincipalARN string            // for assumed roles, the role ARN (aws:PrincipalArn); else ARN
-	OrgID        string            // aws:PrincipalOrgID
-	Tags         map[string]string // aws:PrincipalTag/*
-	SessionToken string            // non-empty for temporary credentials
-}
+// Caller is the authenticated principal of a request: the domain's identity.Caller, one type
+// from authentication to the domain. The server fills its SourceIP from the connection.
+type Caller = identity.Caller
 
 // Credential is what an Authenticator knows about an access key.
 type Credential struct {

@@ -483,6 +483,7 @@ func (s *Server) verifySignature(c *call, body []byte) *apiError {
 		}
 	}
 	c.caller = c.cred.Caller
+	c.caller.SourceIP = sourceIP(c.r)
 	if c.caller.AccessKeyID == "" {
 		c.caller.AccessKeyID = c.signed.AccessKeyID
 	}

@@ -3,22 +3,12 @@ package identity
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
-)
-
-// denyAll stands in for a session policy that no longer parses: a session is never widened.
-const denyAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
-
-// policy kinds, as the parser checks them
-const (
-	policyIdentity = iam.Identity
-	policyResource = iam.Resource
-	policyTrust    = iam.Trust
-	policySCP      = iam.SCP
 )
 
 // RequestContext carries the request facts that global condition keys need.
@@ -38,6 +28,9 @@ type Action struct {
 	ResourcePolicy     string // the resource's policy document, "" when it has none
 	ResourcePolicyKind iam.Kind
 	Context            RequestContext
+	// Bare makes a denial say only who may not do what on which resource, without the kind of
+	// policy that decided: AssumeRole answers so, whether the role exists or not.
+	Bare bool
 }
 
 // Note records the authorization decision of a request for the audit trail.
@@ -60,6 +53,25 @@ func record(ctx context.Context, resource, decision, reason string) {
 	}
 }
 
+// EngineRecord is the audit record of a decision made for an engine acting as a role session
+// (API calls are recorded by the transport; engines have no transport).
+type EngineRecord struct {
+	ID        string // unique, "engine-…"; stands where an API call has its request id
+	Time      time.Time
+	Caller    Caller // Caller.InvokedBy names the engine
+	Action    string
+	Resource  string
+	Decision  string // allow | deny
+	Reason    string
+	ErrorCode string
+}
+
+// EngineRecorder records the decisions made for engines. A decision that cannot be recorded
+// does not stand: the engine's call fails.
+type EngineRecorder interface {
+	RecordEngineCall(ctx context.Context, r EngineRecord) error
+}
+
 // policyCache memoises parsed policy documents by their text; parsing is the expensive part of
 // a decision and documents change rarely.
 type policyCache struct {
@@ -77,6 +89,7 @@ func newPolicyCache(max int) *policyCache {
 	return &policyCache{max: max, m: make(map[cacheKey]*iam.Policy)}
 }
 
+// get parses a stored document for a decision.
 func (c *policyCache) get(kind iam.Kind, doc string) (*iam.Policy, error) {
 	k := cacheKey{kind, doc}
 	c.mu.RLock()
@@ -85,7 +98,7 @@ func (c *policyCache) get(kind iam.Kind, doc string) (*iam.Policy, error) {
 	if ok {
 		return p, nil
 	}
-	p, err := parsePolicy(kind, doc)
+	p, err := parseStored(kind, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -98,100 +111,208 @@ func (c *policyCache) get(kind iam.Kind, doc string) (*iam.Policy, error) {
 	return p, nil
 }
 
-// parsePolicy parses a document of a kind, mapping failures to MalformedPolicyDocument.
-func parsePolicy(kind iam.Kind, doc string) (*iam.Policy, error) {
-	p, err := iam.ParseKind(kind, doc)
+// parseStored parses a document that was accepted when written. Sizes were checked then, with
+// the limit of where it was written (iam.Validate); decisions read it with no size limit. Any
+// failure here makes the decision Deny.
+func parseStored(kind iam.Kind, doc string) (*iam.Policy, error) {
+	return iam.ParseStored(kind, doc)
+}
+
+// validate checks a document where it is written: the size limit of its use, then the grammar,
+// mapping grammar failures to MalformedPolicyDocument.
+func validate(use iam.Use, doc string) (*iam.Policy, error) {
+	p, err := iam.Validate(use, doc)
 	if err != nil {
 		return nil, malformedPolicy(err)
 	}
 	return p, nil
 }
 
-// malformedPolicy makes sure a parse error carries the MalformedPolicyDocument code.
+// malformedPolicy makes sure a parse error carries the MalformedPolicyDocument code (a size
+// past a quota keeps its own kind and code).
 func malformedPolicy(err error) error {
-	if errs.CodeOf(err) == "" {
+	if errs.CodeOf(err) == "" && errs.KindOf(err) == errs.Invalid {
 		return errs.E(errs.Invalid, "%s", errs.Message(err), err).WithCode("MalformedPolicyDocument")
 	}
 	return err
 }
 
-// CheckPolicy validates a policy document of a kind ("identity", "resource", "trust", "scp").
+// CheckPolicy validates a policy document where it is written: "identity" (a managed policy),
+// "resource" (a resource-based policy), "trust" or "scp", each with its own size limit.
 func CheckPolicy(kind, doc string) error {
-	k := map[string]iam.Kind{"identity": iam.Identity, "resource": iam.Resource, "trust": iam.Trust, "scp": iam.SCP}[kind]
-	_, err := parsePolicy(k, doc)
+	use, ok := map[string]iam.Use{"identity": iam.ManagedPolicy, "resource": iam.ResourcePolicy, "trust": iam.TrustPolicy, "scp": iam.ServiceControlPolicy}[kind]
+	if !ok {
+		return errs.E(errs.Internal, "unknown policy kind %q", kind)
+	}
+	_, err := validate(use, doc)
 	return err
+}
+
+// The kinds of policy a denial may name to the caller, as AWS names them.
+const (
+	byIdentity = "identity-based policy"
+	byResource = "resource-based policy"
+	bySCP      = "service control policy"
+	bySession  = "session policy"
+	byBoundary = "permissions boundary"
+)
+
+// verdict is a decision with the kind of policy that made it.
+type verdict struct {
+	iam.Decision
+	by         string
+	failClosed bool
+}
+
+// unusable is the verdict when a policy that applies cannot be evaluated.
+func unusable(by, name string, err error) verdict {
+	return verdict{
+		Decision:   iam.Decision{Effect: iam.ExplicitDeny, Statement: -1, Policy: name, Reason: "fail closed: " + name + " no longer parses: " + errs.Message(err)},
+		by:         by,
+		failClosed: true,
+	}
 }
 
 // Authorize decides whether caller may perform action. It returns the decision's reason and an
 // errs.AccessDenied error unless the policies allow.
 func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (string, error) {
-	var ps iam.PolicySet
-	docs, err := s.store.PoliciesOf(ctx, caller.Account, caller.Kind, caller.Name)
+	v, err := s.decide(ctx, caller, a)
 	if err != nil {
 		return "", err
 	}
-	for _, d := range docs {
-		p, err := s.policy.get(iam.Identity, d.Document)
-		if err != nil {
-			s.log.Warn("an identity policy no longer parses; it allows nothing", "policy", d.Name, "err", err)
-			continue
+	decision := "deny"
+	if v.Allowed {
+		decision = "allow"
+	}
+	record(ctx, a.Resource, decision, v.Reason)
+	if caller.InvokedBy != "" {
+		if err := s.recordEngine(ctx, caller, a, decision, v.Reason); err != nil {
+			return "", err
 		}
-		ps.Identity = append(ps.Identity, p.WithName(d.Name))
+	}
+	if v.Allowed {
+		return v.Reason, nil
+	}
+	if v.failClosed {
+		s.log.Warn("a stored policy no longer parses; the request is denied", "reason", v.Reason)
+	}
+	return v.Reason, errs.E(errs.AccessDenied, "%s", denialMessage(caller, a, v), denialOf(v.Decision))
+}
+
+func (s *Service) recordEngine(ctx context.Context, caller Caller, a Action, decision, reason string) error {
+	if s.engines == nil {
+		return errs.E(errs.Internal, "no recorder for engine calls: %s by %s is refused", a.Name, caller.InvokedBy)
+	}
+	rec := EngineRecord{ID: "engine-" + randomString(20, upperDigits), Time: s.now(), Caller: caller, Action: a.Name, Resource: a.Resource, Decision: decision, Reason: reason}
+	if decision == "deny" {
+		rec.ErrorCode = "AccessDenied"
+	}
+	if err := s.engines.RecordEngineCall(ctx, rec); err != nil {
+		return errs.E(errs.Internal, "cannot record %s by %s for the audit trail: %w", a.Name, caller.InvokedBy, err)
+	}
+	return nil
+}
+
+// denialMessage is what the caller sees: who, what, on which resource, and the kind of policy
+// that decided — never another account's policy names, Sids or statement indexes.
+func denialMessage(caller Caller, a Action, v verdict) string {
+	msg := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", caller.ARN, a.Name, a.Resource)
+	switch {
+	case a.Bare:
+		return msg
+	case v.failClosed:
+		return msg + " because a policy that applies to the request could not be evaluated"
+	case v.Effect == iam.ExplicitDeny:
+		article := "a"
+		if v.by == byIdentity {
+			article = "an"
+		}
+		return msg + " with an explicit deny in " + article + " " + v.by
+	}
+	return msg + " because no " + v.by + " allows the " + a.Name + " action"
+}
+
+// decide gathers every policy that applies and evaluates them.
+func (s *Service) decide(ctx context.Context, caller Caller, a Action) (verdict, error) {
+	var ps iam.PolicySet
+	by := map[string]string{} // policy name → the kind a denial may name
+	if caller.Kind != "" {
+		docs, err := s.store.PoliciesOf(ctx, caller.Account, caller.Kind, caller.Name)
+		if err != nil {
+			return verdict{}, err
+		}
+		for _, d := range docs {
+			p, err := s.policy.get(iam.Identity, d.Document)
+			if err != nil {
+				return unusable(byIdentity, d.Name, err), nil
+			}
+			ps.Identity = append(ps.Identity, p.WithName(d.Name))
+			by[d.Name] = byIdentity
+		}
 	}
 	if a.ResourcePolicy != "" {
 		kind := a.ResourcePolicyKind
 		if kind == 0 {
 			kind = iam.Resource
 		}
+		name := "resource policy of " + a.Resource
+		if kind == iam.Trust {
+			name = "trust policy of " + a.Resource
+		}
 		p, err := s.policy.get(kind, a.ResourcePolicy)
 		if err != nil {
-			s.log.Warn("a resource policy no longer parses; it allows nothing", "resource", a.Resource, "err", err)
-		} else {
-			ps.Resource = p.WithName("resource policy of " + a.Resource)
+			return unusable(byResource, name, err), nil
 		}
+		ps.Resource = p.WithName(name)
+		by[name] = byResource
 	}
 	if a.ResourcePolicyKind == iam.Trust {
 		ps.ResourceRequired = true // a role's trust policy must allow, even within its account
-		if ps.Resource != nil {
-			ps.Resource = ps.Resource.WithName("trust policy of " + a.Resource)
-		}
 	}
 	if caller.Kind == KindRole && caller.AccessKeyID != "" {
 		k, err := s.store.GetAccessKey(ctx, caller.AccessKeyID)
 		if err != nil {
-			return "", err
+			return verdict{}, err
 		}
 		for i, doc := range k.SessionPolicies {
+			name := fmt.Sprintf("session policy %d", i+1)
 			p, err := s.policy.get(iam.Identity, doc)
 			if err != nil {
-				s.log.Warn("a session policy no longer parses; it allows nothing", "key", k.ID, "err", err)
-				p, _ = s.policy.get(iam.Identity, denyAll)
+				return unusable(bySession, name, err), nil
 			}
-			ps.Session = append(ps.Session, p.WithName(fmt.Sprintf("session policy %d", i+1)))
+			ps.Session = append(ps.Session, p.WithName(name))
+			by[name] = bySession
 		}
 	}
+	// SCPs bound the caller's account, whichever account owns the resource.
 	levels, err := s.org.SCPLevels(ctx, caller.Account)
 	if err != nil {
-		return "", err
+		return verdict{}, err
 	}
 	for _, level := range levels {
-		var ls []*iam.Policy
+		ls := []*iam.Policy{} // a level with no policy allows nothing
 		for _, d := range level {
+			name := "SCP " + d.Name
 			p, err := s.policy.get(iam.SCP, d.Document)
 			if err != nil {
-				s.log.Warn("an SCP no longer parses; it allows nothing", "policy", d.Name, "err", err)
-				continue
+				return unusable(bySCP, name, err), nil
 			}
-			ls = append(ls, p.WithName("SCP "+d.Name))
-		}
-		if ls == nil {
-			ls = []*iam.Policy{} // a level with nothing that parses allows nothing
+			ls = append(ls, p.WithName(name))
+			by[name] = bySCP
 		}
 		ps.SCPs = append(ps.SCPs, ls)
 	}
 	rc := a.Context
 	if rc.Time.IsZero() {
 		rc.Time = s.now()
+	}
+	keys := make(map[string][]string, len(rc.Keys)+1)
+	for k, v := range rc.Keys {
+		keys[k] = v
+	}
+	delete(keys, "aws:SourceIp") // only the transport knows where a request came from
+	if caller.SourceIP != "" {
+		keys["aws:SourceIp"] = []string{caller.SourceIP}
 	}
 	req := iam.Request{
 		Principal: iam.Principal{
@@ -201,22 +322,39 @@ func (s *Service) Authorize(ctx context.Context, caller Caller, a Action) (strin
 		Action:          a.Name,
 		Resource:        a.Resource,
 		ResourceAccount: a.ResourceAccount,
-		Context:         rc.Keys,
+		Context:         keys,
 	}
 	req = req.WithGlobalKeys(rc.Time, rc.Region, rc.Secure)
 	d := iam.Evaluate(req, ps)
-	if d.Allowed {
-		record(ctx, a.Resource, "allow", d.Reason)
-		return d.Reason, nil
+	v := verdict{Decision: d, by: by[d.Policy]}
+	if v.by == "" {
+		v.by = implicitKind(d.Reason)
 	}
-	record(ctx, a.Resource, "deny", d.Reason)
-	return d.Reason, s.deniedBecause(caller, a.Name, a.Resource, d)
+	return v, nil
 }
 
-func (s *Service) deniedBecause(caller Caller, action, resource string, d iam.Decision) error {
-	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because of an %s", caller.ARN, action, resource, d.Reason, denialOf(d))
+// implicitKind tells, from an implicit deny's reason, which kind of policy failed to allow.
+func implicitKind(reason string) string {
+	if i := strings.LastIndex(reason, " but "); i >= 0 {
+		reason = reason[i:] // "the resource policy allows, but no identity policy …"
+	}
+	if i := strings.Index(reason, " ("); i >= 0 {
+		reason = reason[:i] // asides name other policies
+	}
+	switch {
+	case strings.Contains(reason, "service control policy"):
+		return bySCP
+	case strings.Contains(reason, "permissions boundary"):
+		return byBoundary
+	case strings.Contains(reason, "session policy"):
+		return bySession
+	case strings.Contains(reason, "resource policy"), strings.Contains(reason, "trust policy"):
+		return byResource
+	}
+	return byIdentity
 }
 
+// denied records a denial that needed no policy evaluation and returns what the caller sees.
 func (s *Service) denied(ctx context.Context, caller Caller, action, resource, reason string) error {
 	record(ctx, resource, "deny", reason)
 	return errs.E(errs.AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", caller.ARN, action, resource)

@@ -6,10 +6,16 @@
 // Invariants:
 //   - Secret access keys and session tokens are stored sealed (AES-GCM, bound to the key id);
 //     neither is ever logged. (They cannot be hashed: verifying a signature needs the secret.)
-//   - Every policy document is parsed (and so validated) before it is stored; a document that
-//     no longer parses never allows anything.
-//   - Authorize returns an errs.AccessDenied error unless the policies allow, and reports the
-//     deciding statement through the request's Note.
+//   - Every policy document is parsed (and so validated) before it is stored, against the size
+//     limit of its kind (inline user 2,048 and role 10,240 in aggregate, managed 6,144, trust
+//     2,048); a stored document that no longer parses at decision time makes the decision Deny.
+//   - Every operation authorizes itself, on the real ARN (path included) of every resource it
+//     touches, before it reveals anything that depends on the target; wire adapters only
+//     decode and encode.
+//   - Authorize returns an errs.AccessDenied error unless the policies allow. The caller sees
+//     only what AWS shows (action, resource, the kind of policy that denied); the deciding
+//     policy and statement go to the request's Note, and so to the audit record.
+//   - Expired session keys are deleted when presented and by SweepExpiredSessions.
 package identity
 
 import (
@@ -104,6 +110,9 @@ type Store interface {
 	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
 	ListAccessKeys(ctx context.Context, account, user string) ([]AccessKey, error)
 	DeleteAccessKey(ctx context.Context, account, user, id string) error
+	// DeleteExpiredSessions deletes the session keys that expired at or before now and reports
+	// how many it deleted.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 	// PoliciesOf returns every policy document that applies to a principal: inline ones and the
 	// documents of attached managed policies, named for the decision's reasons.
 	PoliciesOf(ctx context.Context, account, kind, name string) ([]NamedDocument, error)
@@ -115,18 +124,36 @@ type NamedDocument struct {
 	Document string
 }
 
-// Caller is the principal behind a request, as authentication established it.
+// How a caller was authenticated.
+const (
+	AuthSigV4  = "sigv4"  // a request signed with an access key (long-term or session)
+	AuthEngine = "engine" // a Slipway engine acting as a session of a role (see EngineSession)
+)
+
+// Caller is the principal behind a request, from authentication to the domain: the one type
+// every layer passes on (package awsapi uses it as is). Nothing re-parses its ARNs.
 type Caller struct {
-	AccessKeyID  string // the key that signed the request; session keys carry session policies
-	Account      string
-	ARN          string // arn:aws:iam::A:user/N or arn:aws:sts::A:assumed-role/R/S
-	PrincipalARN string // the user's or role's ARN
-	UserID       string
-	Kind         string // KindUser or KindRole (an assumed-role session)
+	Kind         string // KindUser, or KindRole for a role session
+	Account      string // 12-digit account id
+	ARN          string // arn:aws:iam::A:user/PATH/N or arn:aws:sts::A:assumed-role/R/S
+	PrincipalARN string // the user's or the role's ARN, path included (aws:PrincipalArn)
 	Name         string // user name or role name
-	SessionName  string
-	OrgID        string
+	Path         string // the user's or role's path
+	SessionName  string // role sessions
+	UserID       string // aws:userid: AIDA… for users, AROA…:session for sessions
+	AccessKeyID  string // the key that signed the request; session keys carry session policies
+	SessionToken string // non-empty for temporary credentials
+	SourceIP     string // the client's address (aws:SourceIp); "" for engines
+	OrgID        string // aws:PrincipalOrgID
 	Tags         map[string]string
+	AuthMethod   string // AuthSigV4 or AuthEngine
+	InvokedBy    string // the engine acting as this session (recorded as AWS records invokedBy)
+}
+
+// Call is one request to the identity service: who asks, and the request's facts.
+type Call struct {
+	Caller  Caller
+	Context RequestContext
 }
 
 // OrgBounds tells the SCPs that bound an account and the organization's id.

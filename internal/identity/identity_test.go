@@ -28,13 +28,19 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func newService(t *testing.T) (*identity.Service, *clock) {
+	s, c, _ := newServiceWith(t, noOrg{})
+	return s, c
+}
+
+// newServiceWith is newService with an organization, also returning the store.
+func newServiceWith(t *testing.T, org identity.OrgBounds) (*identity.Service, *clock, identity.Store) {
 	st := storetest.OpenSQLite(t)
 	seal, err := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	return identity.NewService(st, noOrg{}, seal, c.now, nil), c
+	return identity.NewService(st, org, seal, c.now, nil), c, st
 }
 
 func caller(t *testing.T, s *identity.Service, account, user string) identity.Caller {
@@ -44,6 +50,19 @@ func caller(t *testing.T, s *identity.Service, account, user string) identity.Ca
 		t.Fatal(err)
 	}
 	return identity.Caller{Account: account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: user}
+}
+
+// admin is the Call of an account's admin user, bootstrapping the account (managed by acctA)
+// the first time.
+func admin(t *testing.T, s *identity.Service, account string) identity.Call {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Principal(ctx, account, identity.KindUser, "admin"); errs.Is(err, errs.NotFound) {
+		if _, err := s.BootstrapAccount(ctx, account, acctA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return identity.Call{Caller: caller(t, s, account, "admin")}
 }
 
 func TestSealerBindsContext(t *testing.T) {
@@ -77,10 +96,10 @@ func TestKeysAuthenticate(t *testing.T) {
 	if _, err := s.LookupAccessKey(ctx, "AKIANOTAKEY000000000"); !errs.Is(err, errs.Unauthenticated) {
 		t.Errorf("unknown key: err = %v, want Unauthenticated", err)
 	}
-	if _, err := s.CreateAccessKey(ctx, acctA, "admin"); err != nil {
+	if _, err := s.CreateAccessKey(ctx, admin(t, s, acctA), "admin"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAccessKey(ctx, acctA, "admin"); !errs.Is(err, errs.LimitExceeded) {
+	if _, err := s.CreateAccessKey(ctx, admin(t, s, acctA), "admin"); !errs.Is(err, errs.LimitExceeded) {
 		t.Errorf("third key: err = %v, want LimitExceeded", err)
 	}
 	_ = clk
@@ -98,7 +117,7 @@ func TestAssumeRole(t *testing.T) {
 	roleB := fmt.Sprintf("arn:aws:iam::%s:role/OrganizationAccountAccessRole", acctB)
 	adminA, adminB := caller(t, s, acctA, "admin"), caller(t, s, acctB, "admin")
 
-	sess, err := s.AssumeRole(ctx, adminA, roleB, "deploy", identity.AssumeOptions{}, identity.RequestContext{})
+	sess, err := s.AssumeRole(ctx, identity.Call{Caller: adminA}, roleB, "deploy", identity.AssumeOptions{})
 	if err != nil {
 		t.Fatalf("trusted AssumeRole: %v", err)
 	}
@@ -112,39 +131,40 @@ func TestAssumeRole(t *testing.T) {
 
 	// A role in A trusting only A: B's admin may not assume it.
 	trustA := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, acctA)
-	if _, err := s.CreateRole(ctx, acctA, "deployer", "/", trustA, "", 0, nil); err != nil {
+	if _, err := s.CreateRole(ctx, admin(t, s, acctA), identity.RoleSpec{Name: "deployer", TrustPolicy: trustA}); err != nil {
 		t.Fatal(err)
 	}
 	roleA := "arn:aws:iam::111111111111:role/deployer"
-	if _, err := s.AssumeRole(ctx, adminB, roleA, "x1", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminB}, roleA, "x1", identity.AssumeOptions{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("untrusted AssumeRole: err = %v, want AccessDenied", err)
 	}
 	// Trust naming the account root needs the caller's identity policy too: a user without one fails.
-	if _, err := s.CreateUser(ctx, acctA, "nobody", "/", nil); err != nil {
+	if _, err := s.CreateUser(ctx, admin(t, s, acctA), "nobody", "/", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AssumeRole(ctx, caller(t, s, acctA, "nobody"), roleA, "x2", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	if _, err := s.AssumeRole(ctx, identity.Call{Caller: caller(t, s, acctA, "nobody")}, roleA, "x2", identity.AssumeOptions{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("AssumeRole without an identity policy: err = %v, want AccessDenied", err)
 	}
 	// Within one account the trust policy must allow too: an admin allowed everything may not
 	// assume a role whose trust policy names only someone else.
 	trustAlice := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/alice"},"Action":"sts:AssumeRole"}]}`
-	if _, err := s.CreateRole(ctx, acctA, "alice-only", "/", trustAlice, "", 0, nil); err != nil {
+	if _, err := s.CreateRole(ctx, admin(t, s, acctA), identity.RoleSpec{Name: "alice-only", TrustPolicy: trustAlice}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/alice-only", "x5", identity.AssumeOptions{}, identity.RequestContext{})
-	if !errs.Is(err, errs.AccessDenied) || !strings.Contains(errs.Message(err), "trust policy") {
-		t.Errorf("same-account AssumeRole the trust policy does not allow: err = %v, want AccessDenied naming the trust policy", err)
+	var note identity.Note
+	_, err = s.AssumeRole(identity.WithNote(ctx, &note), identity.Call{Caller: adminA}, "arn:aws:iam::111111111111:role/alice-only", "x5", identity.AssumeOptions{})
+	if !errs.Is(err, errs.AccessDenied) || !strings.Contains(note.Reason, "trust policy") {
+		t.Errorf("same-account AssumeRole the trust policy does not allow: err = %v, audit reason %q; want AccessDenied, the trust policy in the audit", err, note.Reason)
 	}
-	if _, err := s.AssumeRole(ctx, adminA, "arn:aws:iam::111111111111:role/missing", "x3", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+	if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminA}, "arn:aws:iam::111111111111:role/missing", "x3", identity.AssumeOptions{}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("missing role: err = %v, want AccessDenied (existence is not revealed)", err)
 	}
 	for _, d := range []time.Duration{time.Minute, 2 * time.Hour} {
-		if _, err := s.AssumeRole(ctx, adminA, roleA, "x4", identity.AssumeOptions{Duration: d}, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+		if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminA}, roleA, "x4", identity.AssumeOptions{Duration: d}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("DurationSeconds %v: err = %v, want Invalid", d, err)
 		}
 	}
-	if _, err := s.AssumeRole(ctx, adminA, roleA, "a", identity.AssumeOptions{}, identity.RequestContext{}); !errs.Is(err, errs.Invalid) {
+	if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminA}, roleA, "a", identity.AssumeOptions{}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("one-letter session name: err = %v, want Invalid", err)
 	}
 
@@ -157,7 +177,7 @@ func TestAssumeRole(t *testing.T) {
 func TestPoliciesAreValidatedBeforeStored(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newService(t)
-	if _, err := s.CreateUser(ctx, acctA, "u", "/", nil); err != nil {
+	if _, err := s.CreateUser(ctx, admin(t, s, acctA), "u", "/", nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, doc := range map[string]string{
@@ -166,16 +186,16 @@ func TestPoliciesAreValidatedBeforeStored(t *testing.T) {
 		"principal in user": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := s.PutInlinePolicy(ctx, acctA, identity.KindUser, "u", "p", doc)
+			err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindUser, "u", "p", doc)
 			if errs.CodeOf(err) != "MalformedPolicyDocument" {
 				t.Errorf("err = %v (code %q), want MalformedPolicyDocument", err, errs.CodeOf(err))
 			}
 		})
 	}
-	if ps, _ := s.InlinePolicies(ctx, acctA, identity.KindUser, "u"); len(ps) != 0 {
+	if ps, _ := s.InlinePolicies(ctx, admin(t, s, acctA), identity.KindUser, "u"); len(ps) != 0 {
 		t.Errorf("malformed policies were stored: %v", ps)
 	}
-	if err := s.DeletePrincipal(ctx, acctA, identity.KindUser, "u"); err != nil {
+	if err := s.DeletePrincipal(ctx, admin(t, s, acctA), identity.KindUser, "u"); err != nil {
 		t.Errorf("deleting a bare user: %v", err)
 	}
 }
@@ -191,20 +211,20 @@ func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
 	adminB := caller(t, s, acctB, "admin")
 	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},
 		"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abalone-7f3c"}}}]}`, acctB)
-	if _, err := s.CreateRole(ctx, acctA, "vendor", "/", trust, "", 0, nil); err != nil {
+	if _, err := s.CreateRole(ctx, admin(t, s, acctA), identity.RoleSpec{Name: "vendor", TrustPolicy: trust}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "vendor", "all", identity.AdminPolicy); err != nil {
+	if err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindRole, "vendor", "all", identity.AdminPolicy); err != nil {
 		t.Fatal(err)
 	}
 	role := "arn:aws:iam::111111111111:role/vendor"
 	for _, id := range []string{"", "wrong"} {
-		if _, err := s.AssumeRole(ctx, adminB, role, "v1", identity.AssumeOptions{ExternalID: id}, identity.RequestContext{}); !errs.Is(err, errs.AccessDenied) {
+		if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminB}, role, "v1", identity.AssumeOptions{ExternalID: id}); !errs.Is(err, errs.AccessDenied) {
 			t.Errorf("ExternalId %q: err = %v, want AccessDenied", id, err)
 		}
 	}
 	narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:List*","Resource":"*"}]}`
-	sess, err := s.AssumeRole(ctx, adminB, role, "v2", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: narrow}, identity.RequestContext{})
+	sess, err := s.AssumeRole(ctx, identity.Call{Caller: adminB}, role, "v2", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: narrow})
 	if err != nil {
 		t.Fatalf("the right ExternalId: %v", err)
 	}
@@ -218,7 +238,7 @@ func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
 			t.Errorf("%s with the session policy: err = %v, want allowed = %v", action, err, allowed)
 		}
 	}
-	if _, err := s.AssumeRole(ctx, adminB, role, "v3", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: `{"Statement":[]}`}, identity.RequestContext{}); errs.CodeOf(err) != "MalformedPolicyDocument" {
+	if _, err := s.AssumeRole(ctx, identity.Call{Caller: adminB}, role, "v3", identity.AssumeOptions{ExternalID: "abalone-7f3c", Policy: `{"Statement":[]}`}); errs.CodeOf(err) != "MalformedPolicyDocument" {
 		t.Errorf("malformed session policy: err = %v, want MalformedPolicyDocument", err)
 	}
 }
@@ -226,10 +246,10 @@ func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
 func TestInlinePolicyQuotas(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newService(t)
-	if _, err := s.CreateUser(ctx, acctA, "u", "/", nil); err != nil {
+	if _, err := s.CreateUser(ctx, admin(t, s, acctA), "u", "/", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateRole(ctx, acctA, "r", "/", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`, "", 0, nil); err != nil {
+	if _, err := s.CreateRole(ctx, admin(t, s, acctA), identity.RoleSpec{Name: "r", TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`}); err != nil {
 		t.Fatal(err)
 	}
 	// A policy of about n characters: one statement listing many actions.
@@ -240,16 +260,16 @@ func TestInlinePolicyQuotas(t *testing.T) {
 		}
 		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[` + strings.Join(acts, ",") + `],"Resource":"*"}]}`
 	}
-	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "big", doc(8000)); err != nil {
+	if err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindRole, "r", "big", doc(8000)); err != nil {
 		t.Errorf("an 8,000-character inline role policy (role quota 10,240): %v", err)
 	}
-	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "more", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
+	if err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindRole, "r", "more", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
 		t.Errorf("a second policy past the role's aggregate quota: err = %v, want LimitExceeded", err)
 	}
-	if err := s.PutInlinePolicy(ctx, acctA, identity.KindRole, "r", "big", doc(9000)); err != nil {
+	if err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindRole, "r", "big", doc(9000)); err != nil {
 		t.Errorf("replacing a policy counts only the new version: %v", err)
 	}
-	if err := s.PutInlinePolicy(ctx, acctA, identity.KindUser, "u", "p", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
+	if err := s.PutInlinePolicy(ctx, admin(t, s, acctA), identity.KindUser, "u", "p", doc(3000)); errs.CodeOf(err) != "LimitExceeded" {
 		t.Errorf("a 3,000-character inline user policy (user quota 2,048): err = %v, want LimitExceeded", err)
 	}
 }
@@ -258,12 +278,12 @@ func TestAWSManagedPolicies(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newService(t)
 	for _, acct := range []string{acctA, acctB} {
-		if _, err := s.CreateUser(ctx, acct, "ds", "/", nil); err != nil {
+		if _, err := s.CreateUser(ctx, admin(t, s, acct), "ds", "/", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ro := "arn:aws:iam::aws:policy/AmazonSageMakerReadOnly"
-	if err := s.Attach(ctx, acctA, identity.KindUser, "ds", ro); err != nil {
+	if err := s.Attach(ctx, admin(t, s, acctA), identity.KindUser, "ds", ro); err != nil {
 		t.Fatalf("attaching an AWS managed policy: %v", err)
 	}
 	p, err := s.Principal(ctx, acctA, identity.KindUser, "ds")
@@ -277,18 +297,18 @@ func TestAWSManagedPolicies(t *testing.T) {
 		}
 	}
 	// Account B sees the policy, but not A's use of it.
-	mp, err := s.ManagedPolicy(ctx, acctB, ro)
+	mp, err := s.DescribeManagedPolicy(ctx, admin(t, s, acctB), ro)
 	if err != nil || mp.Attachments != 0 {
 		t.Errorf("B's view of %s = %d attachments, %v; want 0", ro, mp.Attachments, err)
 	}
-	if mp, _ := s.ManagedPolicy(ctx, acctA, ro); mp.Attachments != 1 {
+	if mp, _ := s.DescribeManagedPolicy(ctx, admin(t, s, acctA), ro); mp.Attachments != 1 {
 		t.Errorf("A's view = %d attachments, want 1", mp.Attachments)
 	}
-	if err := s.DeleteManagedPolicy(ctx, acctA, ro); !errs.Is(err, errs.Invalid) {
+	if err := s.DeleteManagedPolicy(ctx, admin(t, s, acctA), ro); !errs.Is(err, errs.Invalid) {
 		t.Errorf("deleting an AWS managed policy: err = %v, want Invalid", err)
 	}
-	all, _ := s.ManagedPolicies(ctx, acctB, "AWS")
-	local, _ := s.ManagedPolicies(ctx, acctB, "Local")
+	all, _ := s.ManagedPolicies(ctx, admin(t, s, acctB), "AWS")
+	local, _ := s.ManagedPolicies(ctx, admin(t, s, acctB), "Local")
 	if len(all) != 4 || len(local) != 0 {
 		t.Errorf("ListPolicies: %d AWS managed, %d local; want 4 and 0", len(all), len(local))
 	}

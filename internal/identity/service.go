@@ -8,21 +8,24 @@ import (
 	"log/slog"
 	"math/big"
 	"regexp"
-	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
 )
 
-// Service is the IAM and STS business logic.
+// Service is the IAM and STS business logic. Every exported method that serves a caller takes
+// a Call and authorizes it; the few that take an account instead (Principal, BootstrapAccount,
+// CreateAccessRole, LookupAccessKey) serve the composition root and other domain services.
 type Service struct {
-	store  Store
-	org    OrgBounds
-	seal   *Sealer
-	now    func() time.Time
-	log    *slog.Logger
-	policy *policyCache
+	store   Store
+	org     OrgBounds
+	seal    *Sealer
+	now     func() time.Time
+	log     *slog.Logger
+	policy  *policyCache
+	engines EngineRecorder
 }
 
 // NewService returns a Service.
@@ -32,6 +35,10 @@ func NewService(st Store, org OrgBounds, seal *Sealer, now func() time.Time, log
 	}
 	return &Service{store: st, org: org, seal: seal, now: now, log: log.With("component", "identity"), policy: newPolicyCache(4096)}
 }
+
+// RecordEnginesWith sets where the decisions made for engines are recorded. Until it is set,
+// engine sessions are refused. Call it before serving.
+func (s *Service) RecordEnginesWith(r EngineRecorder) { s.engines = r }
 
 var (
 	nameRE       = regexp.MustCompile(`^[\w+=,.@-]+$`)
@@ -72,12 +79,67 @@ func checkPath(p string) (string, error) {
 	return p, nil
 }
 
-func principalARN(account, kind, path, name string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:%s%s%s", account, kind, path, name)
+// authorizeIAM decides an IAM action on one resource of the caller's own account (IAM
+// resources have no resource policies; every IAM call acts in the caller's account).
+func (s *Service) authorizeIAM(ctx context.Context, c Call, action, resource string, keys map[string][]string) error {
+	rc := c.Context
+	if len(keys) > 0 {
+		merged := make(map[string][]string, len(rc.Keys)+len(keys))
+		for k, v := range rc.Keys {
+			merged[k] = v
+		}
+		for k, v := range keys {
+			merged[k] = v
+		}
+		rc.Keys = merged
+	}
+	_, err := s.Authorize(ctx, c.Caller, Action{Name: "iam:" + action, Resource: resource, ResourceAccount: c.Caller.Account, Context: rc})
+	return err
+}
+
+func noSuchPrincipal(kind, name string) error {
+	what := "user"
+	if kind == KindRole {
+		what = "role"
+	}
+	return errs.E(errs.NotFound, "The %s with name %s cannot be found.", what, name).WithCode("NoSuchEntity")
+}
+
+// target finds a user or role of the caller's account for an operation on it and authorizes
+// the action on its real ARN, path included. A principal that does not exist is authorized
+// at the ARN it would have under path "/", and reported missing only once that is allowed.
+func (s *Service) target(ctx context.Context, c Call, action, kind, name string, keys map[string][]string) (Principal, error) {
+	p, err := s.store.GetPrincipal(ctx, c.Caller.Account, kind, name)
+	missing := errs.Is(err, errs.NotFound)
+	if err != nil && !missing {
+		return Principal{}, err
+	}
+	resource := p.ARN
+	if missing {
+		resource = arn.IAM(c.Caller.Account, kind, "/", name)
+	}
+	if err := s.authorizeIAM(ctx, c, action, resource, keys); err != nil {
+		return Principal{}, err
+	}
+	if missing {
+		return Principal{}, noSuchPrincipal(kind, name)
+	}
+	return p, nil
+}
+
+// ownUser is the named user, or the calling user when the name is omitted.
+func ownUser(c Call, name string) (string, error) {
+	if name != "" {
+		return name, nil
+	}
+	if c.Caller.Kind != KindUser {
+		return "", errs.E(errs.Invalid, "UserName is required when the caller is not an IAM user").WithCode("ValidationError")
+	}
+	return c.Caller.Name, nil
 }
 
 // CreateUser creates an IAM user.
-func (s *Service) CreateUser(ctx context.Context, account, name, path string, tags map[string]string) (Principal, error) {
+func (s *Service) CreateUser(ctx context.Context, c Call, name, path string, tags map[string]string) (Principal, error) {
 	if err := checkName("user name", name, 64); err != nil {
 		return Principal{}, err
 	}
@@ -85,9 +147,16 @@ func (s *Service) CreateUser(ctx context.Context, account, name, path string, ta
 	if err != nil {
 		return Principal{}, err
 	}
+	if err := s.authorizeIAM(ctx, c, "CreateUser", arn.IAM(c.Caller.Account, KindUser, path, name), nil); err != nil {
+		return Principal{}, err
+	}
+	return s.createUser(ctx, c.Caller.Account, name, path, tags)
+}
+
+func (s *Service) createUser(ctx context.Context, account, name, path string, tags map[string]string) (Principal, error) {
 	p := Principal{
 		Account: account, Kind: KindUser, Name: name, Path: path, Tags: tags,
-		ID: "AIDA" + randomString(17, upperDigits), ARN: principalARN(account, KindUser, path, name),
+		ID: "AIDA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindUser, path, name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
@@ -99,85 +168,138 @@ func (s *Service) CreateUser(ctx context.Context, account, name, path string, ta
 	return p, nil
 }
 
+// RoleSpec is what CreateRole needs.
+type RoleSpec struct {
+	Name, Path, TrustPolicy, Description string
+	MaxSessionDuration                   int // seconds; 0 means one hour
+	Tags                                 map[string]string
+}
+
 // CreateRole creates a role with its trust policy.
-func (s *Service) CreateRole(ctx context.Context, account, name, path, trust, description string, maxSession int, tags map[string]string) (Principal, error) {
-	if err := checkName("role name", name, 64); err != nil {
+func (s *Service) CreateRole(ctx context.Context, c Call, r RoleSpec) (Principal, error) {
+	if err := checkName("role name", r.Name, 64); err != nil {
 		return Principal{}, err
 	}
-	path, err := checkPath(path)
+	path, err := checkPath(r.Path)
 	if err != nil {
 		return Principal{}, err
 	}
-	if _, err := parsePolicy(policyTrust, trust); err != nil {
+	r.Path = path
+	if err := s.authorizeIAM(ctx, c, "CreateRole", arn.IAM(c.Caller.Account, KindRole, path, r.Name), nil); err != nil {
 		return Principal{}, err
 	}
-	if maxSession == 0 {
-		maxSession = 3600
+	return s.createRole(ctx, c.Caller.Account, r)
+}
+
+func (s *Service) createRole(ctx context.Context, account string, r RoleSpec) (Principal, error) {
+	if _, err := validate(iam.TrustPolicy, r.TrustPolicy); err != nil {
+		return Principal{}, err
 	}
-	if maxSession < 3600 || maxSession > 43200 {
-		return Principal{}, errs.E(errs.Invalid, "MaxSessionDuration %d must be between 3600 and 43200 seconds", maxSession).WithCode("ValidationError")
+	if r.MaxSessionDuration == 0 {
+		r.MaxSessionDuration = 3600
+	}
+	if r.MaxSessionDuration < 3600 || r.MaxSessionDuration > 43200 {
+		return Principal{}, errs.E(errs.Invalid, "MaxSessionDuration %d must be between 3600 and 43200 seconds", r.MaxSessionDuration).WithCode("ValidationError")
 	}
 	p := Principal{
-		Account: account, Kind: KindRole, Name: name, Path: path, Tags: tags, TrustPolicy: trust,
-		Description: description, MaxSessionDuration: maxSession,
-		ID: "AROA" + randomString(17, upperDigits), ARN: principalARN(account, KindRole, path, name),
+		Account: account, Kind: KindRole, Name: r.Name, Path: r.Path, Tags: r.Tags, TrustPolicy: r.TrustPolicy,
+		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration,
+		ID: "AROA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindRole, r.Path, r.Name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
 		if errs.Is(err, errs.Conflict) {
-			return Principal{}, errs.E(errs.Conflict, "Role with name %s already exists.", name).WithCode("EntityAlreadyExists")
+			return Principal{}, errs.E(errs.Conflict, "Role with name %s already exists.", r.Name).WithCode("EntityAlreadyExists")
 		}
 		return Principal{}, err
 	}
 	return p, nil
 }
 
-// Principal returns a user or role.
+// Principal returns a user or role without authorization, for the composition root and other
+// domain services. API reads go through DescribePrincipal.
 func (s *Service) Principal(ctx context.Context, account, kind, name string) (Principal, error) {
 	p, err := s.store.GetPrincipal(ctx, account, kind, name)
 	if errs.Is(err, errs.NotFound) {
-		what := "user"
-		if kind == KindRole {
-			what = "role"
-		}
-		return p, errs.E(errs.NotFound, "The %s with name %s cannot be found.", what, name).WithCode("NoSuchEntity")
+		return p, noSuchPrincipal(kind, name)
 	}
 	return p, err
 }
 
-// Principals lists users or roles of an account under a path prefix.
-func (s *Service) Principals(ctx context.Context, account, kind, pathPrefix string) ([]Principal, error) {
+// DescribePrincipal returns a user (GetUser; the caller's own user when name is "") or a role
+// (GetRole).
+func (s *Service) DescribePrincipal(ctx context.Context, c Call, kind, name string) (Principal, error) {
+	action := "GetRole"
+	if kind == KindUser {
+		action = "GetUser"
+		var err error
+		if name, err = ownUser(c, name); err != nil {
+			return Principal{}, err
+		}
+	}
+	return s.target(ctx, c, action, kind, name, nil)
+}
+
+// Principals lists users or roles of the caller's account under a path prefix.
+func (s *Service) Principals(ctx context.Context, c Call, kind, pathPrefix string) ([]Principal, error) {
+	action := "ListRoles"
+	if kind == KindUser {
+		action = "ListUsers"
+	}
+	if err := s.authorizeIAM(ctx, c, action, "*", nil); err != nil {
+		return nil, err
+	}
 	if pathPrefix == "" {
 		pathPrefix = "/"
 	}
-	return s.store.ListPrincipals(ctx, account, kind, pathPrefix)
+	return s.store.ListPrincipals(ctx, c.Caller.Account, kind, pathPrefix)
 }
 
 // DeletePrincipal deletes a user or role that has nothing attached any more.
-func (s *Service) DeletePrincipal(ctx context.Context, account, kind, name string) error {
-	if _, err := s.Principal(ctx, account, kind, name); err != nil {
+func (s *Service) DeletePrincipal(ctx context.Context, c Call, kind, name string) error {
+	action := "DeleteRole"
+	if kind == KindUser {
+		action = "DeleteUser"
+	}
+	if _, err := s.target(ctx, c, action, kind, name, nil); err != nil {
 		return err
 	}
-	err := s.store.DeletePrincipal(ctx, account, kind, name)
+	err := s.store.DeletePrincipal(ctx, c.Caller.Account, kind, name)
 	if errs.Is(err, errs.Conflict) {
 		return errs.E(errs.Conflict, "Cannot delete entity, must %s first.", errs.Message(err)).WithCode("DeleteConflict")
 	}
 	return err
 }
 
+func policyAction(verb, kind string) string {
+	if kind == KindRole {
+		return verb + "RolePolicy"
+	}
+	return verb + "UserPolicy"
+}
+
 // PutInlinePolicy adds or replaces an inline policy of a user or role.
-func (s *Service) PutInlinePolicy(ctx context.Context, account, kind, principal, name, document string) error {
+func (s *Service) PutInlinePolicy(ctx context.Context, c Call, kind, principal, name, document string) error {
 	if err := checkName("policy name", name, 128); err != nil {
 		return err
 	}
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+	if _, err := s.target(ctx, c, policyAction("Put", kind), kind, principal, nil); err != nil {
 		return err
 	}
-	if _, err := iam.ParseInline(document); err != nil {
-		return malformedPolicy(err)
+	return s.putInlinePolicy(ctx, c.Caller.Account, kind, principal, name, document)
+}
+
+func (s *Service) putInlinePolicy(ctx context.Context, account, kind, principal, name, document string) error {
+	use := iam.UserInlinePolicy
+	if kind == KindRole {
+		use = iam.RoleInlinePolicy
+	}
+	if _, err := validate(use, document); err != nil {
+		return err
 	}
 	// IAM bounds the inline policies of a principal together: 2,048 characters for a user,
-	// 10,240 for a role, white space not counted.
+	// 10,240 for a role, white space not counted. A document within the quota is within the
+	// largest inline limit, which is what decisions parse it with.
 	quota := iam.InlineUserQuota
 	if kind == KindRole {
 		quota = iam.InlineRoleQuota
@@ -199,10 +321,14 @@ func (s *Service) PutInlinePolicy(ctx context.Context, account, kind, principal,
 }
 
 // InlinePolicy returns an inline policy.
-func (s *Service) InlinePolicy(ctx context.Context, account, kind, principal, name string) (InlinePolicy, error) {
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+func (s *Service) InlinePolicy(ctx context.Context, c Call, kind, principal, name string) (InlinePolicy, error) {
+	if _, err := s.target(ctx, c, policyAction("Get", kind), kind, principal, nil); err != nil {
 		return InlinePolicy{}, err
 	}
+	return s.inlinePolicy(ctx, c.Caller.Account, kind, principal, name)
+}
+
+func (s *Service) inlinePolicy(ctx context.Context, account, kind, principal, name string) (InlinePolicy, error) {
 	p, err := s.store.GetInlinePolicy(ctx, account, kind, principal, name)
 	if errs.Is(err, errs.NotFound) {
 		return p, errs.E(errs.NotFound, "The %s policy with name %s cannot be found.", kind, name).WithCode("NoSuchEntity")
@@ -211,23 +337,30 @@ func (s *Service) InlinePolicy(ctx context.Context, account, kind, principal, na
 }
 
 // InlinePolicies lists the inline policies of a user or role.
-func (s *Service) InlinePolicies(ctx context.Context, account, kind, principal string) ([]InlinePolicy, error) {
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+func (s *Service) InlinePolicies(ctx context.Context, c Call, kind, principal string) ([]InlinePolicy, error) {
+	action := "ListUserPolicies"
+	if kind == KindRole {
+		action = "ListRolePolicies"
+	}
+	if _, err := s.target(ctx, c, action, kind, principal, nil); err != nil {
 		return nil, err
 	}
-	return s.store.ListInlinePolicies(ctx, account, kind, principal)
+	return s.store.ListInlinePolicies(ctx, c.Caller.Account, kind, principal)
 }
 
 // DeleteInlinePolicy deletes an inline policy.
-func (s *Service) DeleteInlinePolicy(ctx context.Context, account, kind, principal, name string) error {
-	if _, err := s.InlinePolicy(ctx, account, kind, principal, name); err != nil {
+func (s *Service) DeleteInlinePolicy(ctx context.Context, c Call, kind, principal, name string) error {
+	if _, err := s.target(ctx, c, policyAction("Delete", kind), kind, principal, nil); err != nil {
 		return err
 	}
-	return s.store.DeleteInlinePolicy(ctx, account, kind, principal, name)
+	if _, err := s.inlinePolicy(ctx, c.Caller.Account, kind, principal, name); err != nil {
+		return err
+	}
+	return s.store.DeleteInlinePolicy(ctx, c.Caller.Account, kind, principal, name)
 }
 
 // CreateManagedPolicy creates a customer managed policy.
-func (s *Service) CreateManagedPolicy(ctx context.Context, account, name, path, description, document string) (ManagedPolicy, error) {
+func (s *Service) CreateManagedPolicy(ctx context.Context, c Call, name, path, description, document string) (ManagedPolicy, error) {
 	if err := checkName("policy name", name, 128); err != nil {
 		return ManagedPolicy{}, err
 	}
@@ -235,14 +368,18 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, account, name, path, 
 	if err != nil {
 		return ManagedPolicy{}, err
 	}
-	if _, err := parsePolicy(policyIdentity, document); err != nil {
+	account := c.Caller.Account
+	policyARN := arn.IAM(account, "policy", path, name)
+	if err := s.authorizeIAM(ctx, c, "CreatePolicy", policyARN, nil); err != nil {
+		return ManagedPolicy{}, err
+	}
+	if _, err := validate(iam.ManagedPolicy, document); err != nil {
 		return ManagedPolicy{}, err
 	}
 	now := s.now()
 	p := ManagedPolicy{
 		Account: account, Name: name, Path: path, Description: description, Document: document,
-		ID: "ANPA" + randomString(17, upperDigits), ARN: fmt.Sprintf("arn:aws:iam::%s:policy%s%s", account, path, name),
-		CreatedAt: now, UpdatedAt: now,
+		ID: "ANPA" + randomString(17, upperDigits), ARN: policyARN, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateManagedPolicy(ctx, p); err != nil {
 		if errs.Is(err, errs.Conflict) {
@@ -257,11 +394,20 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, account, name, path, 
 // account may attach and none may change.
 const AWSManaged = "aws"
 
-// ManagedPolicy returns a managed policy of the caller's account, or an AWS managed policy.
-func (s *Service) ManagedPolicy(ctx context.Context, account, arn string) (ManagedPolicy, error) {
-	p, err := s.store.GetManagedPolicy(ctx, arn)
+// DescribeManagedPolicy returns a managed policy of the caller's account, or an AWS managed
+// policy (GetPolicy).
+func (s *Service) DescribeManagedPolicy(ctx context.Context, c Call, policyARN string) (ManagedPolicy, error) {
+	if err := s.authorizeIAM(ctx, c, "GetPolicy", policyARN, nil); err != nil {
+		return ManagedPolicy{}, err
+	}
+	return s.managedPolicy(ctx, c.Caller.Account, policyARN)
+}
+
+// managedPolicy returns a managed policy account may see: its own or an AWS managed one.
+func (s *Service) managedPolicy(ctx context.Context, account, policyARN string) (ManagedPolicy, error) {
+	p, err := s.store.GetManagedPolicy(ctx, policyARN)
 	if errs.Is(err, errs.NotFound) || (err == nil && p.Account != account && p.Account != AWSManaged) {
-		return ManagedPolicy{}, errs.E(errs.NotFound, "Policy %s does not exist or is not attachable.", arn).WithCode("NoSuchEntity")
+		return ManagedPolicy{}, errs.E(errs.NotFound, "Policy %s does not exist or is not attachable.", policyARN).WithCode("NoSuchEntity")
 	}
 	if err != nil {
 		return ManagedPolicy{}, err
@@ -282,7 +428,11 @@ func (s *Service) ownView(ctx context.Context, account string, p ManagedPolicy) 
 
 // ManagedPolicies lists managed policies by scope: "Local" (the account's own), "AWS" (AWS
 // managed) or "All"/"" (both), as IAM's ListPolicies does.
-func (s *Service) ManagedPolicies(ctx context.Context, account, scope string) ([]ManagedPolicy, error) {
+func (s *Service) ManagedPolicies(ctx context.Context, c Call, scope string) ([]ManagedPolicy, error) {
+	if err := s.authorizeIAM(ctx, c, "ListPolicies", "*", nil); err != nil {
+		return nil, err
+	}
+	account := c.Caller.Account
 	var out []ManagedPolicy
 	if scope == "" || scope == "All" || scope == "AWS" {
 		ps, err := s.store.ListManagedPolicies(ctx, AWSManaged)
@@ -307,41 +457,47 @@ func (s *Service) ManagedPolicies(ctx context.Context, account, scope string) ([
 }
 
 // DeleteManagedPolicy deletes a managed policy that is attached nowhere.
-func (s *Service) DeleteManagedPolicy(ctx context.Context, account, arn string) error {
-	p, err := s.ManagedPolicy(ctx, account, arn)
+func (s *Service) DeleteManagedPolicy(ctx context.Context, c Call, policyARN string) error {
+	if err := s.authorizeIAM(ctx, c, "DeletePolicy", policyARN, nil); err != nil {
+		return err
+	}
+	p, err := s.managedPolicy(ctx, c.Caller.Account, policyARN)
 	if err != nil {
 		return err
 	}
 	if p.Account == AWSManaged {
-		return errs.E(errs.Invalid, "Policy %s is an AWS managed policy; it cannot be deleted.", arn).WithCode("InvalidInput")
+		return errs.E(errs.Invalid, "Policy %s is an AWS managed policy; it cannot be deleted.", policyARN).WithCode("InvalidInput")
 	}
 	if p.Attachments > 0 {
 		return errs.E(errs.Conflict, "Cannot delete a policy attached to entities.").WithCode("DeleteConflict")
 	}
-	return s.store.DeleteManagedPolicy(ctx, arn)
+	return s.store.DeleteManagedPolicy(ctx, policyARN)
 }
 
-// Attach attaches a managed policy to a user or role.
-func (s *Service) Attach(ctx context.Context, account, kind, principal, policyARN string) error {
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+// Attach attaches a managed policy to a user or role. The decision sees the policy's ARN as
+// iam:PolicyARN.
+func (s *Service) Attach(ctx context.Context, c Call, kind, principal, policyARN string) error {
+	keys := map[string][]string{"iam:PolicyARN": {policyARN}}
+	if _, err := s.target(ctx, c, policyAction("Attach", kind), kind, principal, keys); err != nil {
 		return err
 	}
-	if _, err := s.ManagedPolicy(ctx, account, policyARN); err != nil {
+	if _, err := s.managedPolicy(ctx, c.Caller.Account, policyARN); err != nil {
 		return err
 	}
-	err := s.store.Attach(ctx, account, kind, principal, policyARN)
+	err := s.store.Attach(ctx, c.Caller.Account, kind, principal, policyARN)
 	if errs.Is(err, errs.Conflict) {
 		return nil // attaching twice is a no-op in IAM
 	}
 	return err
 }
 
-// Detach detaches a managed policy.
-func (s *Service) Detach(ctx context.Context, account, kind, principal, policyARN string) error {
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+// Detach detaches a managed policy; iam:PolicyARN holds its ARN.
+func (s *Service) Detach(ctx context.Context, c Call, kind, principal, policyARN string) error {
+	keys := map[string][]string{"iam:PolicyARN": {policyARN}}
+	if _, err := s.target(ctx, c, policyAction("Detach", kind), kind, principal, keys); err != nil {
 		return err
 	}
-	err := s.store.Detach(ctx, account, kind, principal, policyARN)
+	err := s.store.Detach(ctx, c.Caller.Account, kind, principal, policyARN)
 	if errs.Is(err, errs.NotFound) {
 		return errs.E(errs.NotFound, "Policy %s was not found.", policyARN).WithCode("NoSuchEntity")
 	}
@@ -349,11 +505,15 @@ func (s *Service) Detach(ctx context.Context, account, kind, principal, policyAR
 }
 
 // Attached lists the managed policies attached to a user or role.
-func (s *Service) Attached(ctx context.Context, account, kind, principal string) ([]ManagedPolicy, error) {
-	if _, err := s.Principal(ctx, account, kind, principal); err != nil {
+func (s *Service) Attached(ctx context.Context, c Call, kind, principal string) ([]ManagedPolicy, error) {
+	action := "ListAttachedUserPolicies"
+	if kind == KindRole {
+		action = "ListAttachedRolePolicies"
+	}
+	if _, err := s.target(ctx, c, action, kind, principal, nil); err != nil {
 		return nil, err
 	}
-	return s.store.ListAttached(ctx, account, kind, principal)
+	return s.store.ListAttached(ctx, c.Caller.Account, kind, principal)
 }
 
 // accessKeysPerUser is IAM's quota of long-term keys per user.
@@ -366,11 +526,20 @@ type NewKey struct {
 	SessionToken string
 }
 
-// CreateAccessKey creates a long-term access key for a user. IAM allows two per user.
-func (s *Service) CreateAccessKey(ctx context.Context, account, user string) (NewKey, error) {
-	if _, err := s.Principal(ctx, account, KindUser, user); err != nil {
+// CreateAccessKey creates a long-term access key for a user (the calling user when user is
+// ""). IAM allows two per user.
+func (s *Service) CreateAccessKey(ctx context.Context, c Call, user string) (NewKey, error) {
+	user, err := ownUser(c, user)
+	if err != nil {
 		return NewKey{}, err
 	}
+	if _, err := s.target(ctx, c, "CreateAccessKey", KindUser, user, nil); err != nil {
+		return NewKey{}, err
+	}
+	return s.createAccessKey(ctx, c.Caller.Account, user)
+}
+
+func (s *Service) createAccessKey(ctx context.Context, account, user string) (NewKey, error) {
 	id := "AKIA" + randomString(16, upperDigits)
 	secret := randomString(40, secretDigits)
 	k := AccessKey{
@@ -386,20 +555,29 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, user string) (Ne
 	return NewKey{AccessKey: k, Secret: secret}, nil
 }
 
-// AccessKeys lists a user's long-term keys.
-func (s *Service) AccessKeys(ctx context.Context, account, user string) ([]AccessKey, error) {
-	if _, err := s.Principal(ctx, account, KindUser, user); err != nil {
-		return nil, err
+// AccessKeys lists a user's long-term keys (the calling user's when user is "").
+func (s *Service) AccessKeys(ctx context.Context, c Call, user string) (string, []AccessKey, error) {
+	user, err := ownUser(c, user)
+	if err != nil {
+		return "", nil, err
 	}
-	return s.store.ListAccessKeys(ctx, account, user)
+	if _, err := s.target(ctx, c, "ListAccessKeys", KindUser, user, nil); err != nil {
+		return "", nil, err
+	}
+	keys, err := s.store.ListAccessKeys(ctx, c.Caller.Account, user)
+	return user, keys, err
 }
 
-// DeleteAccessKey deletes a user's access key.
-func (s *Service) DeleteAccessKey(ctx context.Context, account, user, id string) error {
-	if _, err := s.Principal(ctx, account, KindUser, user); err != nil {
+// DeleteAccessKey deletes a user's access key (the calling user's when user is "").
+func (s *Service) DeleteAccessKey(ctx context.Context, c Call, user, id string) error {
+	user, err := ownUser(c, user)
+	if err != nil {
 		return err
 	}
-	err := s.store.DeleteAccessKey(ctx, account, user, id)
+	if _, err := s.target(ctx, c, "DeleteAccessKey", KindUser, user, nil); err != nil {
+		return err
+	}
+	err = s.store.DeleteAccessKey(ctx, c.Caller.Account, user, id)
 	if errs.Is(err, errs.NotFound) {
 		return errs.E(errs.NotFound, "The Access Key with id %s cannot be found.", id).WithCode("NoSuchEntity")
 	}
@@ -414,20 +592,27 @@ type Authenticated struct {
 	Caller       Caller
 }
 
+func invalidToken(cause ...any) error {
+	return errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", cause...).WithCode("InvalidClientTokenId")
+}
+
 // LookupAccessKey finds the principal and secret of an access key. Unknown, inactive and
-// expired keys are errs.Unauthenticated.
+// expired keys are errs.Unauthenticated; an expired session key is deleted on the way.
 func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated, error) {
 	if !accessKeyRE.MatchString(id) {
-		return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.").WithCode("InvalidClientTokenId")
+		return Authenticated{}, invalidToken()
 	}
 	k, err := s.store.GetAccessKey(ctx, id)
 	if errs.Is(err, errs.NotFound) || (err == nil && k.Status != "Active") {
-		return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.").WithCode("InvalidClientTokenId")
+		return Authenticated{}, invalidToken()
 	}
 	if err != nil {
 		return Authenticated{}, err
 	}
 	if !k.ExpiresAt.IsZero() && !s.now().Before(k.ExpiresAt) {
+		if err := s.store.DeleteAccessKey(ctx, k.Account, "", k.ID); err != nil && !errs.Is(err, errs.NotFound) {
+			s.log.Warn("cannot delete an expired session key", "err", err)
+		}
 		return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is expired").WithCode("ExpiredToken")
 	}
 	secret, err := s.seal.Open(k.SealedSecret, k.ID)
@@ -447,22 +632,40 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated
 	if k.UserName != "" {
 		p, err := s.store.GetPrincipal(ctx, k.Account, KindUser, k.UserName)
 		if err != nil {
-			return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", err).WithCode("InvalidClientTokenId")
+			return Authenticated{}, invalidToken(err)
 		}
-		a.Caller = Caller{AccessKeyID: k.ID, Account: k.Account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: KindUser, Name: p.Name, OrgID: orgID, Tags: p.Tags}
+		a.Caller = Caller{
+			Kind: KindUser, Account: k.Account, ARN: p.ARN, PrincipalARN: p.ARN, Name: p.Name, Path: p.Path,
+			UserID: p.ID, AccessKeyID: k.ID, OrgID: orgID, Tags: p.Tags, AuthMethod: AuthSigV4,
+		}
 		return a, nil
 	}
 	role, err := s.store.GetPrincipal(ctx, k.Account, KindRole, k.RoleName)
 	if err != nil {
-		return Authenticated{}, errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", err).WithCode("InvalidClientTokenId")
+		return Authenticated{}, invalidToken(err)
 	}
-	a.Caller = Caller{
-		AccessKeyID: k.ID, Account: k.Account, Kind: KindRole, Name: role.Name, SessionName: k.SessionName, OrgID: orgID, Tags: role.Tags,
-		ARN:          fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", k.Account, role.Name, k.SessionName),
-		PrincipalARN: role.ARN,
-		UserID:       role.ID + ":" + k.SessionName,
-	}
+	a.Caller = sessionCaller(role, k.SessionName, orgID)
+	a.Caller.AccessKeyID, a.Caller.SessionToken, a.Caller.AuthMethod = k.ID, a.SessionToken, AuthSigV4
 	return a, nil
+}
+
+// sessionCaller is a session of role: its ARN names the role and session, and it is judged by
+// the role's ARN (aws:PrincipalArn), policies and tags.
+func sessionCaller(role Principal, session, orgID string) Caller {
+	return Caller{
+		Kind: KindRole, Account: role.Account, Name: role.Name, Path: role.Path, SessionName: session,
+		ARN:          arn.AssumedRole(role.Account, role.Name, session),
+		PrincipalARN: role.ARN,
+		UserID:       role.ID + ":" + session,
+		OrgID:        orgID,
+		Tags:         role.Tags,
+	}
+}
+
+// SweepExpiredSessions deletes every expired session key; the server runs it at start (keys
+// presented after they expire are deleted when presented).
+func (s *Service) SweepExpiredSessions(ctx context.Context) (int, error) {
+	return s.store.DeleteExpiredSessions(ctx, s.now())
 }
 
 // Session is the result of AssumeRole.
@@ -480,37 +683,38 @@ type AssumeOptions struct {
 	PolicyARNs []string      // managed policies (of the role's account) used as session policies
 }
 
+// The bounds of a session's duration.
+const (
+	minSessionDuration = 15 * time.Minute
+	maxSessionDuration = 12 * time.Hour
+)
+
 // AssumeRole checks the role's trust policy (and, across accounts, the caller's identity
 // policy) and issues temporary credentials, bounded by the session policies if any.
-func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessionName string, opt AssumeOptions, reqCtx RequestContext) (Session, error) {
-	duration := opt.Duration
+//
+// Nothing that depends on the role is looked at before the caller is known to be allowed to
+// assume it: a caller who may not assume the role gets the same answer whether the role
+// exists or not, whatever duration or policy ARNs it asks for.
+func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName string, opt AssumeOptions) (Session, error) {
+	caller := c.Caller
+	// 1. The request on its own.
 	if !sessionRE.MatchString(sessionName) {
 		return Session{}, errs.E(errs.Invalid, "RoleSessionName %q must be 2 to 64 characters of letters, digits and +=,.@_-", sessionName).WithCode("ValidationError")
 	}
-	account, name, ok := parseRoleARN(roleARN)
-	if !ok {
+	target, err := arn.ParseIAM(roleARN)
+	if err != nil || target.Type != KindRole || !arn.ValidAccountID(target.Account) {
 		return Session{}, errs.E(errs.Invalid, "%s is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN).WithCode("ValidationError")
 	}
-	role, err := s.store.GetPrincipal(ctx, account, KindRole, name)
-	if err != nil && !errs.Is(err, errs.NotFound) {
-		return Session{}, err
-	}
-	if errs.Is(err, errs.NotFound) || role.ARN != roleARN {
-		// AWS does not reveal whether a role exists to a caller who may not assume it.
-		return Session{}, s.denied(ctx, caller, "sts:AssumeRole", roleARN, "the role does not exist or its trust policy does not allow it")
-	}
+	duration := opt.Duration
 	if duration == 0 {
 		duration = time.Hour
 	}
-	if duration < 15*time.Minute || duration > time.Duration(role.MaxSessionDuration)*time.Second {
-		return Session{}, errs.E(errs.Invalid, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role (%d seconds) or is under 900.", role.MaxSessionDuration).WithCode("ValidationError")
-	}
-	if caller.Kind == KindRole && duration > time.Hour {
-		return Session{}, errs.E(errs.Invalid, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.").WithCode("ValidationError")
+	if duration < minSessionDuration || duration > maxSessionDuration {
+		return Session{}, errs.E(errs.Invalid, "DurationSeconds must be between 900 and 43200 seconds").WithCode("ValidationError")
 	}
 	var sessionPolicies []string
 	if opt.Policy != "" {
-		if _, err := parsePolicy(policyIdentity, opt.Policy); err != nil {
+		if _, err := validate(iam.SessionPolicy, opt.Policy); err != nil {
 			return Session{}, err
 		}
 		sessionPolicies = append(sessionPolicies, opt.Policy)
@@ -518,23 +722,50 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	if len(opt.PolicyARNs) > 10 {
 		return Session{}, errs.E(errs.Invalid, "PolicyArns holds %d policies; at most 10 are allowed", len(opt.PolicyARNs)).WithCode("ValidationError")
 	}
-	for _, arn := range opt.PolicyARNs {
-		mp, err := s.ManagedPolicy(ctx, account, arn)
-		if err != nil {
-			return Session{}, err
-		}
-		sessionPolicies = append(sessionPolicies, mp.Document)
+
+	// 2. May the caller assume it? A role that does not exist (or whose path differs) has no
+	// trust policy, so nothing allows it: the decision, and so the answer, is the same.
+	role, err := s.store.GetPrincipal(ctx, target.Account, KindRole, target.Name)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return Session{}, err
 	}
+	exists := err == nil && role.ARN == roleARN
+	trust := ""
+	if exists {
+		trust = role.TrustPolicy
+	}
+	rc := c.Context
 	keys := map[string][]string{"sts:RoleSessionName": {sessionName}}
-	for k, v := range reqCtx.Keys {
+	for k, v := range rc.Keys {
 		keys[k] = v
 	}
 	if opt.ExternalID != "" {
 		keys["sts:ExternalId"] = []string{opt.ExternalID}
 	}
-	reqCtx.Keys = keys
-	if _, err := s.Authorize(ctx, caller, Action{Name: "sts:AssumeRole", Resource: role.ARN, ResourceAccount: account, ResourcePolicy: role.TrustPolicy, ResourcePolicyKind: policyTrust, Context: reqCtx}); err != nil {
+	rc.Keys = keys
+	if _, err := s.Authorize(ctx, caller, Action{
+		Name: "sts:AssumeRole", Resource: roleARN, ResourceAccount: target.Account,
+		ResourcePolicy: trust, ResourcePolicyKind: iam.Trust, Context: rc, Bare: true,
+	}); err != nil {
 		return Session{}, err
+	}
+	if !exists { // unreachable while an absent trust policy allows nothing; kept fail-closed
+		return Session{}, s.denied(ctx, caller, "sts:AssumeRole", roleARN, "the role does not exist")
+	}
+
+	// 3. What depends on the role, now that the caller may know it.
+	if duration > time.Duration(role.MaxSessionDuration)*time.Second {
+		return Session{}, errs.E(errs.Invalid, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.").WithCode("ValidationError")
+	}
+	if caller.Kind == KindRole && duration > time.Hour {
+		return Session{}, errs.E(errs.Invalid, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.").WithCode("ValidationError")
+	}
+	for _, pa := range opt.PolicyARNs {
+		mp, err := s.managedPolicy(ctx, target.Account, pa)
+		if err != nil {
+			return Session{}, err
+		}
+		sessionPolicies = append(sessionPolicies, mp.Document)
 	}
 	id := "ASIA" + randomString(16, upperDigits)
 	secret := randomString(40, secretDigits)
@@ -543,7 +774,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	token := "FwoG" + base64.StdEncoding.EncodeToString(tokenBytes)
 	now := s.now()
 	k := AccessKey{
-		ID: id, Account: account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
+		ID: id, Account: target.Account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
 		SealedSecret: s.seal.Seal(secret, id), SealedToken: s.seal.Seal(token, id+"/token"),
 		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second), SessionPolicies: sessionPolicies,
 	}
@@ -552,23 +783,90 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, roleARN, sessio
 	}
 	return Session{
 		NewKey:         NewKey{AccessKey: k, Secret: secret, SessionToken: token},
-		AssumedRoleARN: fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, role.Name, sessionName),
+		AssumedRoleARN: arn.AssumedRole(target.Account, role.Name, sessionName),
 		AssumedRoleID:  role.ID + ":" + sessionName,
 	}, nil
 }
 
-func parseRoleARN(s string) (account, name string, ok bool) {
-	rest, ok := strings.CutPrefix(s, "arn:aws:iam::")
-	if !ok {
-		return "", "", false
+// PassRole decides whether the caller may hand a role of its account to a service or engine
+// (iam:PassRole on the role's ARN, with iam:PassedToService = service). Engines that run work
+// as a role the caller names (jobs, pipelines, stacks) call it before accepting the role, and
+// later act as the role through EngineSession.
+func (s *Service) PassRole(ctx context.Context, c Call, roleARN, service string) (Principal, error) {
+	target, err := arn.ParseIAM(roleARN)
+	if err != nil || target.Type != KindRole {
+		return Principal{}, errs.E(errs.Invalid, "%s is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN).WithCode("ValidationError")
 	}
-	account, res, ok := strings.Cut(rest, ":")
-	if !ok || len(account) != 12 || !strings.HasPrefix(res, "role/") {
-		return "", "", false
+	keys := map[string][]string{"iam:PassedToService": {service}}
+	if target.Account != c.Caller.Account {
+		// A role is passed only within its account.
+		return Principal{}, s.denied(ctx, c.Caller, "iam:PassRole", roleARN, "the role belongs to another account")
 	}
-	i := strings.LastIndex(res, "/")
-	name = res[i+1:]
-	return account, name, name != ""
+	role, err := s.target(ctx, c, "PassRole", KindRole, target.Name, keys)
+	if err != nil {
+		return Principal{}, err
+	}
+	if role.ARN != roleARN {
+		return Principal{}, noSuchPrincipal(KindRole, target.Name)
+	}
+	return role, nil
+}
+
+// engineRE is what an engine's name may hold: a service principal such as
+// "sagemaker.amazonaws.com" or "pipelines.slipway.internal".
+var engineRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,62}$`)
+
+// EngineSession lets a Slipway engine (jobs, pipelines, stacks, deploy pipelines) act as a
+// session of a role. The role's trust policy must allow the engine as a service principal
+// (Principal {"Service": engine}) to sts:AssumeRole. The Caller it returns is judged like any
+// role session — the role's policies, its account's SCPs, its ARN as aws:PrincipalArn — and
+// every decision made for it is recorded with the engine as invokedBy.
+func (s *Service) EngineSession(ctx context.Context, roleARN, engine string) (Caller, error) {
+	if !engineRE.MatchString(engine) {
+		return Caller{}, errs.E(errs.Invalid, "engine %q must be a service principal name (e.g. sagemaker.amazonaws.com)", engine)
+	}
+	target, err := arn.ParseIAM(roleARN)
+	if err != nil || target.Type != KindRole {
+		return Caller{}, errs.E(errs.Invalid, "%s is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN).WithCode("ValidationError")
+	}
+	role, err := s.store.GetPrincipal(ctx, target.Account, KindRole, target.Name)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return Caller{}, err
+	}
+	engineCaller := Caller{InvokedBy: engine, AuthMethod: AuthEngine, Account: target.Account}
+	if err != nil || role.ARN != roleARN {
+		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "the role does not exist")
+	}
+	p, err := s.policy.get(iam.Trust, role.TrustPolicy)
+	if err != nil {
+		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "fail closed: the trust policy no longer parses")
+	}
+	req := iam.Request{
+		Principal: iam.Principal{Service: engine}, Action: "sts:AssumeRole", Resource: role.ARN, ResourceAccount: role.Account,
+	}.WithGlobalKeys(s.now(), "", true)
+	d := iam.Evaluate(req, iam.PolicySet{Resource: p.WithName("trust policy of " + role.ARN), ResourceRequired: true})
+	if !d.Allowed {
+		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, d.Reason)
+	}
+	orgID, err := s.org.OrgID(ctx)
+	if err != nil {
+		return Caller{}, err
+	}
+	c := sessionCaller(role, engine, orgID)
+	c.AuthMethod, c.InvokedBy = AuthEngine, engine
+	if err := s.recordEngine(ctx, Caller{ARN: engine, Account: role.Account, InvokedBy: engine, AuthMethod: AuthEngine},
+		Action{Name: "sts:AssumeRole", Resource: role.ARN}, "allow", d.Reason); err != nil {
+		return Caller{}, err
+	}
+	return c, nil
+}
+
+func (s *Service) denyEngine(ctx context.Context, c Caller, roleARN, reason string) error {
+	c.ARN = c.InvokedBy
+	if err := s.recordEngine(ctx, c, Action{Name: "sts:AssumeRole", Resource: roleARN}, "deny", reason); err != nil {
+		return err
+	}
+	return errs.E(errs.AccessDenied, "%s is not authorized to perform: sts:AssumeRole on resource: %s", c.InvokedBy, roleARN)
 }
 
 // AccountCredentials is what BootstrapAccount made: the admin user's key.
@@ -583,15 +881,15 @@ const AdminPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"AdministratorA
 
 // BootstrapAccount creates an account's admin user (with AdministratorAccess and an access key)
 // and, for member accounts, the OrganizationAccountAccessRole that the management account may
-// assume, as AWS Organizations does.
+// assume, as AWS Organizations does. It serves the composition root: nobody is asked.
 func (s *Service) BootstrapAccount(ctx context.Context, account, managementAccount string) (AccountCredentials, error) {
-	if _, err := s.CreateUser(ctx, account, "admin", "/", nil); err != nil {
+	if _, err := s.createUser(ctx, account, "admin", "/", nil); err != nil {
 		return AccountCredentials{}, err
 	}
-	if err := s.PutInlinePolicy(ctx, account, KindUser, "admin", "AdministratorAccess", AdminPolicy); err != nil {
+	if err := s.putInlinePolicy(ctx, account, KindUser, "admin", "AdministratorAccess", AdminPolicy); err != nil {
 		return AccountCredentials{}, err
 	}
-	key, err := s.CreateAccessKey(ctx, account, "admin")
+	key, err := s.createAccessKey(ctx, account, "admin")
 	if err != nil {
 		return AccountCredentials{}, err
 	}
@@ -607,14 +905,18 @@ func (s *Service) BootstrapAccount(ctx context.Context, account, managementAccou
 const AccessRoleName = "OrganizationAccountAccessRole"
 
 // CreateAccessRole creates, in a member account, the administrator role that the management
-// account may assume (named AccessRoleName unless name says otherwise).
+// account may assume (named AccessRoleName unless name says otherwise). Organizations calls it
+// for an account it created, once it has authorized CreateAccount.
 func (s *Service) CreateAccessRole(ctx context.Context, account, managementAccount, name string) error {
 	if name == "" {
 		name = AccessRoleName
 	}
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, managementAccount)
-	if _, err := s.CreateRole(ctx, account, name, "/", trust, "Lets the management account administer this account", 3600, nil); err != nil {
+	if err := checkName("role name", name, 64); err != nil {
 		return err
 	}
-	return s.PutInlinePolicy(ctx, account, KindRole, name, "AdministratorAccess", AdminPolicy)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":%q},"Action":"sts:AssumeRole"}]}`, arn.AccountRoot(managementAccount))
+	if _, err := s.createRole(ctx, account, RoleSpec{Name: name, Path: "/", TrustPolicy: trust, Description: "Lets the management account administer this account", MaxSessionDuration: 3600}); err != nil {
+		return err
+	}
+	return s.putInlinePolicy(ctx, account, KindRole, name, "AdministratorAccess", AdminPolicy)
 }

@@ -7,6 +7,10 @@
 //   - Account ids are 12 digits and unique; account names and emails are unique.
 //   - Every root, OU and account carries the FullAWSAccess SCP unless it is detached, as in AWS,
 //     so an SCP level allows what its policies allow and denies the rest.
+//   - The service authorizes its own operations (authorize.go): only principals of the
+//     management account may call them (DescribeOrganization excepted), and each is decided on
+//     the ARNs of the root, OUs, accounts and policies it touches, computed from the ids in the
+//     request before anything is looked up. Without an Identity to decide, everything is denied.
 package org
 
 import (

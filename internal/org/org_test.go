@@ -47,6 +47,7 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin := withIdentity(t, s, st, accts)[accts[0].ID]
 	if len(accts) != 3 || accts[0].ID != "111111111111" {
 		t.Fatalf("accounts = %+v", accts)
 	}
@@ -72,20 +73,20 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 		}
 	}
 	units, _ := s.Units(ctx, o.RootID)
-	if err := s.MoveAccount(ctx, "333333333333", units[0].ID, o.RootID); !errs.Is(err, errs.NotFound) {
+	if err := s.MoveAccount(ctx, admin, "333333333333", units[0].ID, o.RootID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("move from the wrong parent: err = %v, want NotFound", err)
 	}
-	if err := s.DetachPolicy(ctx, org.FullAccessID, units[0].ID); err != nil {
+	if err := s.DetachPolicy(ctx, admin, org.FullAccessID, units[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	levels, _ = s.SCPLevels(ctx, "222222222222")
 	if len(levels) != 3 || len(levels[1]) != 0 {
 		t.Errorf("after detaching FullAWSAccess from prod, p1's prod level = %+v, want empty", levels)
 	}
-	if _, err := s.CreateUnit(ctx, o.RootID, "prod"); errs.CodeOf(err) != "DuplicateOrganizationalUnitException" {
+	if _, err := s.CreateUnit(ctx, admin, o.RootID, "prod"); errs.CodeOf(err) != "DuplicateOrganizationalUnitException" {
 		t.Errorf("duplicate OU: err = %v", err)
 	}
-	if _, err := s.CreatePolicy(ctx, "x", "", "TAG_POLICY", "{}"); !errs.Is(err, errs.Invalid) {
+	if _, err := s.CreatePolicy(ctx, admin, "x", "", "TAG_POLICY", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`); !errs.Is(err, errs.Invalid) {
 		t.Errorf("tag policy: err = %v, want Invalid", err)
 	}
 }

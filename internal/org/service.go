@@ -3,19 +3,22 @@ package org
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"math/big"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
-// Service is the organization's business logic over a Store.
+// Service is the organization's business logic over a Store. The methods that serve a
+// caller (authorize.go) take an identity.Call and decide for themselves; the others serve the
+// composition root and other domain services.
 type Service struct {
 	store Store
 	now   func() time.Time
+	id    Identity
 }
 
 // NewService returns a Service over st; now is the clock.
@@ -140,7 +143,7 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 	orgID := "o-" + randomString(10, lowerDigits)
 	o := Organization{
 		ID:                orgID,
-		ARN:               fmt.Sprintf("arn:aws:organizations::%s:organization/%s", mgmtID, orgID),
+		ARN:               arn.Organization(mgmtID, orgID),
 		ManagementAccount: mgmtID,
 		RootID:            "r-" + randomString(4, lowerDigits),
 		CreatedAt:         s.now(),
@@ -148,7 +151,7 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 	mgmt := s.newAccount(o, spec.Management, mgmtID, o.RootID)
 	full := Policy{
 		ID: FullAccessID, Name: FullAccessName, Type: SCPType, AWSManaged: true,
-		ARN:         "arn:aws:organizations::aws:policy/service_control_policy/" + FullAccessID,
+		ARN:         arn.AWSOrgPolicy(SCPType, FullAccessID),
 		Description: "Allows access to every operation",
 		Content:     fullAccessPolicy,
 	}
@@ -166,7 +169,7 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 	var walk func(parent string, us []UnitSpec) error
 	walk = func(parent string, us []UnitSpec) error {
 		for _, us := range us {
-			u, err := s.CreateUnit(ctx, parent, us.Name)
+			u, err := s.createUnit(ctx, parent, us.Name)
 			if err != nil {
 				return err
 			}
@@ -205,7 +208,7 @@ func (s *Service) newAccount(o Organization, a AccountSpec, id, parent string) A
 	}
 	return Account{
 		ID: id, Name: a.Name, Email: email, ParentID: parent,
-		ARN:             fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", o.ManagementAccount, o.ID, id),
+		ARN:             arn.OrgAccount(o.ManagementAccount, o.ID, id),
 		Status:          "ACTIVE",
 		JoinedMethod:    "CREATED",
 		JoinedAt:        s.now(),
@@ -228,8 +231,8 @@ func (s *Service) createAccount(ctx context.Context, o Organization, a AccountSp
 	return acct, nil
 }
 
-// CreateAccount creates a member account under the root. It completes synchronously.
-func (s *Service) CreateAccount(ctx context.Context, name, email string) (Account, error) {
+// createMemberAccount creates a member account under the root. It completes synchronously.
+func (s *Service) createMemberAccount(ctx context.Context, name, email string) (Account, error) {
 	o, err := s.Organization(ctx)
 	if err != nil {
 		return Account{}, err
@@ -241,8 +244,8 @@ func (s *Service) CreateAccount(ctx context.Context, name, email string) (Accoun
 	return s.createAccount(ctx, o, spec, o.RootID)
 }
 
-// CreateUnit creates an OU under parent (the root or an OU).
-func (s *Service) CreateUnit(ctx context.Context, parentID, name string) (Unit, error) {
+// createUnit creates an OU under parent (the root or an OU).
+func (s *Service) createUnit(ctx context.Context, parentID, name string) (Unit, error) {
 	o, err := s.Organization(ctx)
 	if err != nil {
 		return Unit{}, err
@@ -256,7 +259,7 @@ func (s *Service) CreateUnit(ctx context.Context, parentID, name string) (Unit, 
 		Name:     name,
 		ParentID: parentID,
 	}
-	u.ARN = fmt.Sprintf("arn:aws:organizations::%s:ou/%s/%s", o.ManagementAccount, o.ID, u.ID)
+	u.ARN = arn.OrgUnit(o.ManagementAccount, o.ID, u.ID)
 	if err := s.store.CreateUnit(ctx, u); err != nil {
 		if errs.Is(err, errs.Conflict) {
 			return Unit{}, errs.E(errs.Conflict, "an OU named %q exists already in %s", name, parentID).WithCode("DuplicateOrganizationalUnitException")
@@ -289,7 +292,8 @@ func (s *Service) Unit(ctx context.Context, id string) (Unit, error) {
 	return u, err
 }
 
-// Units lists the OUs directly under parent.
+// Units lists the OUs directly under parent, for other domain services (API callers use
+// ListUnits).
 func (s *Service) Units(ctx context.Context, parentID string) ([]Unit, error) {
 	o, err := s.Organization(ctx)
 	if err != nil {
@@ -319,8 +323,8 @@ func (s *Service) AccountByName(ctx context.Context, name string) (Account, erro
 	return a, err
 }
 
-// CreateAccountStatus returns the account created by a CreateAccount request.
-func (s *Service) CreateAccountStatus(ctx context.Context, requestID string) (Account, error) {
+// createAccountStatus returns the account created by a CreateAccount request.
+func (s *Service) createAccountStatus(ctx context.Context, requestID string) (Account, error) {
 	a, err := s.store.GetAccountByRequest(ctx, requestID)
 	if errs.Is(err, errs.NotFound) {
 		return a, errs.E(errs.NotFound, "create account request %s does not exist", requestID).WithCode("CreateAccountStatusNotFoundException")
@@ -362,8 +366,8 @@ func (s *Service) AccountsUnder(ctx context.Context, parentID string) ([]Account
 	return out, nil
 }
 
-// MoveAccount moves an account from one parent to another.
-func (s *Service) MoveAccount(ctx context.Context, id, from, to string) error {
+// moveAccount moves an account from one parent to another.
+func (s *Service) moveAccount(ctx context.Context, id, from, to string) error {
 	o, err := s.Organization(ctx)
 	if err != nil {
 		return err
@@ -457,9 +461,8 @@ func (s *Service) SCPLevels(ctx context.Context, accountID string) ([][]Policy, 
 	return levels, nil
 }
 
-// CreatePolicy creates a service control policy. The content must be checked by the caller's
-// policy parser first (this package does not know the policy language).
-func (s *Service) CreatePolicy(ctx context.Context, name, description, typ, content string) (Policy, error) {
+// createPolicy creates a service control policy whose content has been checked.
+func (s *Service) createPolicy(ctx context.Context, name, description, typ, content string) (Policy, error) {
 	o, err := s.Organization(ctx)
 	if err != nil {
 		return Policy{}, err
@@ -470,7 +473,7 @@ func (s *Service) CreatePolicy(ctx context.Context, name, description, typ, cont
 	p := Policy{
 		ID: "p-" + randomString(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
 	}
-	p.ARN = fmt.Sprintf("arn:aws:organizations::%s:policy/%s/service_control_policy/%s", o.ManagementAccount, o.ID, p.ID)
+	p.ARN = arn.OrgPolicy(o.ManagementAccount, o.ID, SCPType, p.ID)
 	if err := s.store.CreatePolicy(ctx, p); err != nil {
 		if errs.Is(err, errs.Conflict) {
 			return Policy{}, errs.E(errs.Conflict, "a policy named %q exists already", name).WithCode("DuplicatePolicyException")
@@ -489,8 +492,8 @@ func (s *Service) Policy(ctx context.Context, id string) (Policy, error) {
 	return p, err
 }
 
-// Policies lists the policies of a type.
-func (s *Service) Policies(ctx context.Context, typ string) ([]Policy, error) {
+// policies lists the policies of a type.
+func (s *Service) policies(ctx context.Context, typ string) ([]Policy, error) {
 	if _, err := s.Organization(ctx); err != nil {
 		return nil, err
 	}
@@ -513,8 +516,8 @@ func (s *Service) checkTarget(ctx context.Context, targetID string) error {
 	return err
 }
 
-// AttachPolicy attaches a policy to a root, OU or account.
-func (s *Service) AttachPolicy(ctx context.Context, policyID, targetID string) error {
+// attachPolicy attaches a policy to a root, OU or account.
+func (s *Service) attachPolicy(ctx context.Context, policyID, targetID string) error {
 	if _, err := s.Policy(ctx, policyID); err != nil {
 		return err
 	}
@@ -528,8 +531,8 @@ func (s *Service) AttachPolicy(ctx context.Context, policyID, targetID string) e
 	return err
 }
 
-// DetachPolicy detaches a policy from a target.
-func (s *Service) DetachPolicy(ctx context.Context, policyID, targetID string) error {
+// detachPolicy detaches a policy from a target.
+func (s *Service) detachPolicy(ctx context.Context, policyID, targetID string) error {
 	if _, err := s.Policy(ctx, policyID); err != nil {
 		return err
 	}
@@ -543,8 +546,8 @@ func (s *Service) DetachPolicy(ctx context.Context, policyID, targetID string) e
 	return err
 }
 
-// Targets lists where a policy is attached.
-func (s *Service) Targets(ctx context.Context, policyID string) ([]string, error) {
+// targets lists where a policy is attached.
+func (s *Service) targets(ctx context.Context, policyID string) ([]string, error) {
 	if _, err := s.Policy(ctx, policyID); err != nil {
 		return nil, err
 	}

@@ -24,10 +24,11 @@ func (f *fixture) user(t *testing.T, c registry.Call, name, policy string) regis
 	t.Helper()
 	ctx := context.Background()
 	account := c.Caller.Account
-	if _, err := f.id.CreateUser(ctx, account, name, "/", nil); err != nil {
+	admin := identity.Call{Caller: c.Caller, Context: c.Context}
+	if _, err := f.id.CreateUser(ctx, admin, name, "/", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.id.PutInlinePolicy(ctx, account, identity.KindUser, name, "p", policy); err != nil {
+	if err := f.id.PutInlinePolicy(ctx, admin, identity.KindUser, name, "p", policy); err != nil {
 		t.Fatal(err)
 	}
 	p, err := f.id.Principal(ctx, account, identity.KindUser, name)
@@ -50,11 +51,11 @@ func (f *fixture) attachSCP(t *testing.T, ou, doc string) {
 	}
 	for _, u := range units {
 		if u.Name == ou {
-			scp, err := f.org.CreatePolicy(ctx, "scp-"+ou, "", org.SCPType, doc)
+			scp, err := f.org.CreatePolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, "scp-"+ou, "", org.SCPType, doc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := f.org.AttachPolicy(ctx, scp.ID, u.ID); err != nil {
+			if err := f.org.AttachPolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, scp.ID, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			return

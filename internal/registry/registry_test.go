@@ -80,6 +80,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	id := identity.NewService(st, bounds{o}, seal, now, nil)
+	o.UseIdentity(id)
 	accounts, err := o.Bootstrap(ctx, org.DefaultSpec())
 	if err != nil {
 		t.Fatal(err)
@@ -158,12 +159,12 @@ func TestSCPDeniesUpdateInProductionOnly(t *testing.T) {
 			prodOU = u.ID
 		}
 	}
-	scp, err := f.org.CreatePolicy(ctx, "no-approvals", "", org.SCPType,
+	scp, err := f.org.CreatePolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, "no-approvals", "", org.SCPType,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sagemaker:UpdateModelPackage","Resource":"*"}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.org.AttachPolicy(ctx, scp.ID, prodOU); err != nil {
+	if err := f.org.AttachPolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, scp.ID, prodOU); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -308,14 +309,14 @@ func TestResourceAndRequestTagConditions(t *testing.T) {
 	if _, err := f.reg.CreateGroup(ctx, f.ds, "open", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.id.CreateUser(ctx, f.ds.Caller.Account, "reader", "/", nil); err != nil {
+	if _, err := f.id.CreateUser(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, "reader", "/", nil); err != nil {
 		t.Fatal(err)
 	}
 	policy := `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["sagemaker:DescribeModelPackageGroup","sagemaker:CreateModelPackageGroup"],"Resource":"*"},
 		{"Effect":"Deny","Action":"sagemaker:DescribeModelPackageGroup","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/stage":"frozen"}}},
 		{"Effect":"Deny","Action":"sagemaker:CreateModelPackageGroup","Resource":"*","Condition":{"Null":{"aws:RequestTag/team":"true"}}}]}`
-	if err := f.id.PutInlinePolicy(ctx, f.ds.Caller.Account, identity.KindUser, "reader", "p", policy); err != nil {
+	if err := f.id.PutInlinePolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, identity.KindUser, "reader", "p", policy); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := f.id.Principal(ctx, f.ds.Caller.Account, identity.KindUser, "reader")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -380,4 +381,15 @@ func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) e
 		return errs.E(errs.NotFound, "access key %s does not exist", id)
 	}
 	return nil
+}
+
+// DeleteExpiredSessions deletes the session keys (keys of no user) that expired at or before now.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	defer s.cache.clear()
+	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE user_name = '' AND expires_at > 0 AND expires_at <= $1`, micros(now))
+	if err != nil {
+		return 0, internal("store.DeleteExpiredSessions", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

@@ -1,13 +1,12 @@
 // Package apicall is the thin glue every service handler package shares: it decodes a
-// request's canonical JSON input into the handler's wire struct, translates the authenticated
-// caller into the domain's identity.Caller, and carries the authorization decision the domain
-// makes back into the request's audit note.
+// request's canonical JSON input into the handler's wire struct, hands the authenticated
+// caller (already the domain's identity.Caller) and the request's facts to the domain, and
+// carries the authorization decision the domain makes back into the request's audit note.
 package apicall
 
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -39,30 +38,14 @@ func Handle[In any](fn func(ctx context.Context, req *awsapi.Request, in *In) (a
 	}
 }
 
-// Caller translates the authenticated caller into the domain's terms.
-func Caller(c awsapi.Caller) identity.Caller {
-	ic := identity.Caller{
-		AccessKeyID: c.AccessKeyID, Account: c.Account, ARN: c.ARN, PrincipalARN: c.PrincipalARN, UserID: c.UserID, OrgID: c.OrgID, Tags: c.Tags,
-	}
-	// arn:aws:iam::A:user/path/name or arn:aws:sts::A:assumed-role/role/session
-	_, res, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(c.ARN, "arn:aws:iam::"), "arn:aws:sts::"), ":")
-	switch {
-	case strings.HasPrefix(res, "assumed-role/"):
-		parts := strings.Split(res, "/")
-		ic.Kind = identity.KindRole
-		if len(parts) >= 3 {
-			ic.Name, ic.SessionName = parts[1], parts[len(parts)-1]
-		}
-	case strings.HasPrefix(res, "user/"):
-		ic.Kind = identity.KindUser
-		ic.Name = res[strings.LastIndex(res, "/")+1:]
-	}
-	return ic
-}
-
 // Context returns the request facts that global condition keys need.
 func Context(req *awsapi.Request) identity.RequestContext {
 	return identity.RequestContext{Region: req.Region, Secure: req.Secure, Time: req.Time}
+}
+
+// Call is the request as the identity service sees it: the caller and the request's facts.
+func Call(req *awsapi.Request) identity.Call {
+	return identity.Call{Caller: req.Caller, Context: Context(req)}
 }
 
 // Tag is the wire shape of a tag in every service here.

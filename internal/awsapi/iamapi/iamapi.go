@@ -1,12 +1,10 @@
 // Package iamapi serves the IAM and STS APIs (awsQuery protocol): users, roles, inline and
-// managed policies, access keys, AssumeRole and GetCallerIdentity. Business rules live in
-// package identity; this package translates wire shapes and authorizes each IAM call against
-// the caller's own account (IAM resources have no resource policies).
+// managed policies, access keys, AssumeRole and GetCallerIdentity. Business rules and every
+// authorization decision live in package identity; this package only decodes and encodes.
 package iamapi
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -58,22 +56,6 @@ func (a *API) IAMHandlers() map[string]awsapi.Handler {
 	}
 }
 
-// authorize checks an IAM action on a resource of the caller's account.
-func (a *API) authorize(ctx context.Context, req *awsapi.Request, action, resource string) (identity.Caller, error) {
-	c := apicall.Caller(req.Caller)
-	_, err := a.Identity.Authorize(ctx, c, identity.Action{
-		Name: "iam:" + action, Resource: resource, ResourceAccount: c.Account, Context: apicall.Context(req),
-	})
-	return c, err
-}
-
-func arnOf(account, kind, path, name string) string {
-	if path == "" {
-		path = "/"
-	}
-	return fmt.Sprintf("arn:aws:iam::%s:%s%s%s", account, kind, path, name)
-}
-
 // encodePolicy percent-encodes a policy document as IAM returns it (SDKs decode it).
 func encodePolicy(doc string) string { return url.PathEscape(doc) }
 
@@ -118,43 +100,19 @@ type principalIn struct {
 }
 
 func (a *API) createUser(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "CreateUser", arnOf(req.Caller.Account, "user", in.Path, in.UserName))
-	if err != nil {
-		return nil, err
-	}
 	tags, err := apicall.TagMap(in.Tags)
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.Identity.CreateUser(ctx, c.Account, in.UserName, in.Path, tags)
+	p, err := a.Identity.CreateUser(ctx, apicall.Call(req), in.UserName, in.Path, tags)
 	if err != nil {
 		return nil, err
 	}
 	return struct{ User userWire }{userOut(p)}, nil
 }
 
-// userName is the named user, or the caller's own user when the name is omitted.
-func userName(req *awsapi.Request, name string) (string, error) {
-	if name != "" {
-		return name, nil
-	}
-	c := apicall.Caller(req.Caller)
-	if c.Kind != identity.KindUser {
-		return "", errs.E(errs.Invalid, "UserName is required when the caller is not an IAM user").WithCode("ValidationError")
-	}
-	return c.Name, nil
-}
-
 func (a *API) getUser(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	name, err := userName(req, in.UserName)
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.authorize(ctx, req, "GetUser", arnOf(req.Caller.Account, "user", "/", name))
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.Identity.Principal(ctx, c.Account, identity.KindUser, name)
+	p, err := a.Identity.DescribePrincipal(ctx, apicall.Call(req), identity.KindUser, in.UserName)
 	if err != nil {
 		return nil, err
 	}
@@ -182,15 +140,14 @@ func roleOut(p identity.Principal) roleWire {
 }
 
 func (a *API) createRole(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "CreateRole", arnOf(req.Caller.Account, "role", in.Path, in.RoleName))
-	if err != nil {
-		return nil, err
-	}
 	tags, err := apicall.TagMap(in.Tags)
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.Identity.CreateRole(ctx, c.Account, in.RoleName, in.Path, in.AssumeRolePolicyDocument, in.Description, in.MaxSessionDuration, tags)
+	p, err := a.Identity.CreateRole(ctx, apicall.Call(req), identity.RoleSpec{
+		Name: in.RoleName, Path: in.Path, TrustPolicy: in.AssumeRolePolicyDocument, Description: in.Description,
+		MaxSessionDuration: in.MaxSessionDuration, Tags: tags,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +155,7 @@ func (a *API) createRole(ctx context.Context, req *awsapi.Request, in *principal
 }
 
 func (a *API) getRole(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "GetRole", arnOf(req.Caller.Account, "role", "/", in.RoleName))
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.Identity.Principal(ctx, c.Account, identity.KindRole, in.RoleName)
+	p, err := a.Identity.DescribePrincipal(ctx, apicall.Call(req), identity.KindRole, in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +183,7 @@ func (a *API) marker(req *awsapi.Request, op string, in *principalIn, total int)
 }
 
 func (a *API) listRoles(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "ListRoles", "*")
-	if err != nil {
-		return nil, err
-	}
-	roles, err := a.Identity.Principals(ctx, c.Account, identity.KindRole, in.PathPrefix)
+	roles, err := a.Identity.Principals(ctx, apicall.Call(req), identity.KindRole, in.PathPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +203,7 @@ func (a *API) listRoles(ctx context.Context, req *awsapi.Request, in *principalI
 }
 
 func (a *API) deleteRole(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "DeleteRole", arnOf(req.Caller.Account, "role", "/", in.RoleName))
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.Identity.DeletePrincipal(ctx, c.Account, identity.KindRole, in.RoleName)
+	return nil, a.Identity.DeletePrincipal(ctx, apicall.Call(req), identity.KindRole, in.RoleName)
 }
 
 func kindName(kind string, in *principalIn) string {
@@ -268,32 +213,16 @@ func kindName(kind string, in *principalIn) string {
 	return in.UserName
 }
 
-func opName(verb, kind string) string {
-	if kind == identity.KindRole {
-		return verb + "RolePolicy"
-	}
-	return verb + "UserPolicy"
-}
-
 func (a *API) putPolicy(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-		name := kindName(kind, in)
-		c, err := a.authorize(ctx, req, opName("Put", kind), arnOf(req.Caller.Account, kind, "/", name))
-		if err != nil {
-			return nil, err
-		}
-		return nil, a.Identity.PutInlinePolicy(ctx, c.Account, kind, name, in.PolicyName, in.PolicyDocument)
+		return nil, a.Identity.PutInlinePolicy(ctx, apicall.Call(req), kind, kindName(kind, in), in.PolicyName, in.PolicyDocument)
 	}
 }
 
 func (a *API) getPolicy(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
 		name := kindName(kind, in)
-		c, err := a.authorize(ctx, req, opName("Get", kind), arnOf(req.Caller.Account, kind, "/", name))
-		if err != nil {
-			return nil, err
-		}
-		p, err := a.Identity.InlinePolicy(ctx, c.Account, kind, name, in.PolicyName)
+		p, err := a.Identity.InlinePolicy(ctx, apicall.Call(req), kind, name, in.PolicyName)
 		if err != nil {
 			return nil, err
 		}
@@ -306,27 +235,18 @@ func (a *API) getPolicy(kind string) func(context.Context, *awsapi.Request, *pri
 
 func (a *API) deletePolicy(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-		name := kindName(kind, in)
-		c, err := a.authorize(ctx, req, opName("Delete", kind), arnOf(req.Caller.Account, kind, "/", name))
-		if err != nil {
-			return nil, err
-		}
-		return nil, a.Identity.DeleteInlinePolicy(ctx, c.Account, kind, name, in.PolicyName)
+		return nil, a.Identity.DeleteInlinePolicy(ctx, apicall.Call(req), kind, kindName(kind, in), in.PolicyName)
 	}
 }
 
 func (a *API) listPolicies(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
 		name := kindName(kind, in)
-		c, err := a.authorize(ctx, req, opName("List", kind)+"s", arnOf(req.Caller.Account, kind, "/", name))
+		ps, err := a.Identity.InlinePolicies(ctx, apicall.Call(req), kind, name)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := a.Identity.InlinePolicies(ctx, c.Account, kind, name)
-		if err != nil {
-			return nil, err
-		}
-		start, end, next, err := a.marker(req, opName("List", kind)+"s/"+name, in, len(ps))
+		start, end, next, err := a.marker(req, "List"+kind+"Policies/"+name, in, len(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -351,31 +271,15 @@ type keyWire struct {
 }
 
 func (a *API) createAccessKey(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	name, err := userName(req, in.UserName)
+	k, err := a.Identity.CreateAccessKey(ctx, apicall.Call(req), in.UserName)
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.authorize(ctx, req, "CreateAccessKey", arnOf(req.Caller.Account, "user", "/", name))
-	if err != nil {
-		return nil, err
-	}
-	k, err := a.Identity.CreateAccessKey(ctx, c.Account, name)
-	if err != nil {
-		return nil, err
-	}
-	return struct{ AccessKey keyWire }{keyWire{name, k.ID, k.Status, k.Secret, k.CreatedAt}}, nil
+	return struct{ AccessKey keyWire }{keyWire{k.UserName, k.ID, k.Status, k.Secret, k.CreatedAt}}, nil
 }
 
 func (a *API) listAccessKeys(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	name, err := userName(req, in.UserName)
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.authorize(ctx, req, "ListAccessKeys", arnOf(req.Caller.Account, "user", "/", name))
-	if err != nil {
-		return nil, err
-	}
-	keys, err := a.Identity.AccessKeys(ctx, c.Account, name)
+	name, keys, err := a.Identity.AccessKeys(ctx, apicall.Call(req), in.UserName)
 	if err != nil {
 		return nil, err
 	}
@@ -390,15 +294,7 @@ func (a *API) listAccessKeys(ctx context.Context, req *awsapi.Request, in *princ
 }
 
 func (a *API) deleteAccessKey(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	name, err := userName(req, in.UserName)
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.authorize(ctx, req, "DeleteAccessKey", arnOf(req.Caller.Account, "user", "/", name))
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.Identity.DeleteAccessKey(ctx, c.Account, name, in.AccessKeyId)
+	return nil, a.Identity.DeleteAccessKey(ctx, apicall.Call(req), in.UserName, in.AccessKeyId)
 }
 
 type managedWire struct {
@@ -424,15 +320,7 @@ func managedOut(p identity.ManagedPolicy) managedWire {
 }
 
 func (a *API) createManaged(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	path := in.Path
-	if path == "" {
-		path = "/"
-	}
-	c, err := a.authorize(ctx, req, "CreatePolicy", fmt.Sprintf("arn:aws:iam::%s:policy%s%s", req.Caller.Account, path, in.PolicyName))
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.Identity.CreateManagedPolicy(ctx, c.Account, in.PolicyName, in.Path, in.Description, in.PolicyDocument)
+	p, err := a.Identity.CreateManagedPolicy(ctx, apicall.Call(req), in.PolicyName, in.Path, in.Description, in.PolicyDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -440,11 +328,7 @@ func (a *API) createManaged(ctx context.Context, req *awsapi.Request, in *princi
 }
 
 func (a *API) getManaged(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "GetPolicy", in.PolicyArn)
-	if err != nil {
-		return nil, err
-	}
-	p, err := a.Identity.ManagedPolicy(ctx, c.Account, in.PolicyArn)
+	p, err := a.Identity.DescribeManagedPolicy(ctx, apicall.Call(req), in.PolicyArn)
 	if err != nil {
 		return nil, err
 	}
@@ -452,19 +336,11 @@ func (a *API) getManaged(ctx context.Context, req *awsapi.Request, in *principal
 }
 
 func (a *API) deleteManaged(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "DeletePolicy", in.PolicyArn)
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.Identity.DeleteManagedPolicy(ctx, c.Account, in.PolicyArn)
+	return nil, a.Identity.DeleteManagedPolicy(ctx, apicall.Call(req), in.PolicyArn)
 }
 
 func (a *API) listManaged(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "ListPolicies", "*")
-	if err != nil {
-		return nil, err
-	}
-	all, err := a.Identity.ManagedPolicies(ctx, c.Account, in.Scope)
+	all, err := a.Identity.ManagedPolicies(ctx, apicall.Call(req), in.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -492,23 +368,10 @@ func (a *API) listManaged(ctx context.Context, req *awsapi.Request, in *principa
 
 func (a *API) attach(kind string, attach bool) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-		name := kindName(kind, in)
-		verb := "Detach"
 		if attach {
-			verb = "Attach"
+			return nil, a.Identity.Attach(ctx, apicall.Call(req), kind, kindName(kind, in), in.PolicyArn)
 		}
-		op := verb + "UserPolicy"
-		if kind == identity.KindRole {
-			op = verb + "RolePolicy"
-		}
-		c, err := a.authorize(ctx, req, op, arnOf(req.Caller.Account, kind, "/", name))
-		if err != nil {
-			return nil, err
-		}
-		if attach {
-			return nil, a.Identity.Attach(ctx, c.Account, kind, name, in.PolicyArn)
-		}
-		return nil, a.Identity.Detach(ctx, c.Account, kind, name, in.PolicyArn)
+		return nil, a.Identity.Detach(ctx, apicall.Call(req), kind, kindName(kind, in), in.PolicyArn)
 	}
 }
 
@@ -520,19 +383,11 @@ type attachedWire struct {
 func (a *API) listAttached(kind string) func(context.Context, *awsapi.Request, *principalIn) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
 		name := kindName(kind, in)
-		op := "ListAttachedUserPolicies"
-		if kind == identity.KindRole {
-			op = "ListAttachedRolePolicies"
-		}
-		c, err := a.authorize(ctx, req, op, arnOf(req.Caller.Account, kind, "/", name))
+		ps, err := a.Identity.Attached(ctx, apicall.Call(req), kind, name)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := a.Identity.Attached(ctx, c.Account, kind, name)
-		if err != nil {
-			return nil, err
-		}
-		start, end, next, err := a.marker(req, op+"/"+name, in, len(ps))
+		start, end, next, err := a.marker(req, "ListAttached"+kind+"Policies/"+name, in, len(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -549,11 +404,7 @@ func (a *API) listAttached(kind string) func(context.Context, *awsapi.Request, *
 }
 
 func (a *API) listUsers(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "ListUsers", "*")
-	if err != nil {
-		return nil, err
-	}
-	users, err := a.Identity.Principals(ctx, c.Account, identity.KindUser, in.PathPrefix)
+	users, err := a.Identity.Principals(ctx, apicall.Call(req), identity.KindUser, in.PathPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -573,9 +424,5 @@ func (a *API) listUsers(ctx context.Context, req *awsapi.Request, in *principalI
 }
 
 func (a *API) deleteUser(ctx context.Context, req *awsapi.Request, in *principalIn) (any, error) {
-	c, err := a.authorize(ctx, req, "DeleteUser", arnOf(req.Caller.Account, "user", "/", in.UserName))
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.Identity.DeletePrincipal(ctx, c.Account, identity.KindUser, in.UserName)
+	return nil, a.Identity.DeletePrincipal(ctx, apicall.Call(req), identity.KindUser, in.UserName)
 }

@@ -38,7 +38,7 @@ func (a *API) assumeRole(ctx context.Context, req *awsapi.Request, in *assumeIn)
 	for _, p := range in.PolicyArns {
 		opt.PolicyARNs = append(opt.PolicyARNs, p.Arn)
 	}
-	s, err := a.Identity.AssumeRole(ctx, apicall.Caller(req.Caller), in.RoleArn, in.RoleSessionName, opt, apicall.Context(req))
+	s, err := a.Identity.AssumeRole(ctx, apicall.Call(req), in.RoleArn, in.RoleSessionName, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package orgsapi serves the AWS Organizations API: the organization, its root, OUs, accounts
-// and service control policies. Only principals of the management account may call it (with an
-// identity policy allowing the action), except DescribeOrganization, which every member may call.
+// and service control policies. Package org decides who may do what (only principals of the
+// management account, except DescribeOrganization); this package only decodes and encodes.
 package orgsapi
 
 import (
@@ -10,15 +10,13 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
 	"github.com/slipway-ml/slipway/internal/errs"
-	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/org"
 )
 
 // API holds what the handlers need.
 type API struct {
-	Org      *org.Service
-	Identity *identity.Service
-	Tokens   *awsapi.PageTokens
+	Org    *org.Service
+	Tokens *awsapi.PageTokens
 }
 
 // Handlers returns the Organizations operations.
@@ -43,28 +41,6 @@ func (a *API) Handlers() map[string]awsapi.Handler {
 		"ListTargetsForPolicy":             apicall.Handle(a.listTargets),
 		"ListParents":                      apicall.Handle(a.listParents),
 	}
-}
-
-// authorize lets only the management account's principals act, with an identity policy that
-// allows the action.
-func (a *API) authorize(ctx context.Context, req *awsapi.Request, action, resource string) (org.Organization, error) {
-	o, err := a.Org.Organization(ctx)
-	if err != nil {
-		return o, err
-	}
-	c := apicall.Caller(req.Caller)
-	if c.Account != o.ManagementAccount {
-		return o, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: only principals of the management account may call %s", action).WithCode("AccessDeniedException")
-	}
-	if resource == "" {
-		resource = "*"
-	}
-	if _, err := a.Identity.Authorize(ctx, c, identity.Action{
-		Name: "organizations:" + action, Resource: resource, ResourceAccount: o.ManagementAccount, Context: apicall.Context(req),
-	}); err != nil {
-		return o, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: %s", errs.Message(err)).WithCode("AccessDeniedException")
-	}
-	return o, nil
 }
 
 type in struct {
@@ -93,20 +69,8 @@ type in struct {
 
 type policyType struct{ Type, Status string }
 
-// describeOrganization is open to principals of every member account whose identity policy
-// allows organizations:DescribeOrganization, as in AWS.
 func (a *API) describeOrganization(ctx context.Context, req *awsapi.Request, _ *in) (any, error) {
-	o, err := a.Org.Organization(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := apicall.Caller(req.Caller)
-	if _, err := a.Identity.Authorize(ctx, c, identity.Action{
-		Name: "organizations:DescribeOrganization", Resource: o.ARN, ResourceAccount: c.Account, Context: apicall.Context(req),
-	}); err != nil {
-		return nil, errs.E(errs.AccessDenied, "You don't have permissions to access this resource: %s", errs.Message(err)).WithCode("AccessDeniedException")
-	}
-	mgmt, err := a.Org.Account(ctx, o.ManagementAccount)
+	o, mgmt, err := a.Org.DescribeOrganization(ctx, apicall.Call(req))
 	if err != nil {
 		return nil, err
 	}
@@ -116,18 +80,16 @@ func (a *API) describeOrganization(ctx context.Context, req *awsapi.Request, _ *
 	}}, nil
 }
 
-func rootARN(o org.Organization) string {
-	return "arn:aws:organizations::" + o.ManagementAccount + ":root/" + o.ID + "/" + o.RootID
-}
-
 func (a *API) listRoots(ctx context.Context, req *awsapi.Request, _ *in) (any, error) {
-	o, err := a.authorize(ctx, req, "ListRoots", "")
+	roots, err := a.Org.ListRoots(ctx, apicall.Call(req))
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Roots": []map[string]any{{
-		"Id": o.RootID, "Arn": rootARN(o), "Name": "Root", "PolicyTypes": []policyType{{org.SCPType, "ENABLED"}},
-	}}}, nil
+	out := make([]map[string]any, 0, len(roots))
+	for _, r := range roots {
+		out = append(out, map[string]any{"Id": r.ID, "Arn": r.ARN, "Name": "Root", "PolicyTypes": []policyType{{org.SCPType, "ENABLED"}}})
+	}
+	return map[string]any{"Roots": out}, nil
 }
 
 type ouWire struct{ Id, Arn, Name string }
@@ -135,10 +97,7 @@ type ouWire struct{ Id, Arn, Name string }
 func ouOut(u org.Unit) ouWire { return ouWire{u.ID, u.ARN, u.Name} }
 
 func (a *API) createOU(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "CreateOrganizationalUnit", ""); err != nil {
-		return nil, err
-	}
-	u, err := a.Org.CreateUnit(ctx, in.ParentId, in.Name)
+	u, err := a.Org.CreateUnit(ctx, apicall.Call(req), in.ParentId, in.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +105,7 @@ func (a *API) createOU(ctx context.Context, req *awsapi.Request, in *in) (any, e
 }
 
 func (a *API) describeOU(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "DescribeOrganizationalUnit", ""); err != nil {
-		return nil, err
-	}
-	u, err := a.Org.Unit(ctx, in.OrganizationalUnitId)
+	u, err := a.Org.DescribeUnit(ctx, apicall.Call(req), in.OrganizationalUnitId)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +133,7 @@ func (a *API) page(req *awsapi.Request, op string, in *in, total int) (start, en
 }
 
 func (a *API) listOUs(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "ListOrganizationalUnitsForParent", ""); err != nil {
-		return nil, err
-	}
-	us, err := a.Org.Units(ctx, in.ParentId)
+	us, err := a.Org.ListUnits(ctx, apicall.Call(req), in.ParentId)
 	if err != nil {
 		return nil, err
 	}
@@ -220,31 +173,16 @@ func statusOut(a org.Account) createStatusWire {
 	return createStatusWire{a.CreateRequestID, a.Name, "SUCCEEDED", a.JoinedAt, a.JoinedAt, a.ID}
 }
 
-// createAccount creates the account and, as AWS does, a role in it that the management account
-// may assume (OrganizationAccountAccessRole unless RoleName says otherwise).
 func (a *API) createAccount(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	o, err := a.authorize(ctx, req, "CreateAccount", "")
+	acct, err := a.Org.CreateAccount(ctx, apicall.Call(req), in.AccountName, in.Email, in.RoleName)
 	if err != nil {
-		return nil, err
-	}
-	acct, err := a.Org.CreateAccount(ctx, in.AccountName, in.Email)
-	if err != nil {
-		if errs.Is(err, errs.Conflict) {
-			return nil, errs.E(errs.Conflict, "an account with this name or email exists already").WithCode("DuplicateAccountException")
-		}
-		return nil, err
-	}
-	if err := a.Identity.CreateAccessRole(ctx, acct.ID, o.ManagementAccount, in.RoleName); err != nil {
 		return nil, err
 	}
 	return struct{ CreateAccountStatus createStatusWire }{statusOut(acct)}, nil
 }
 
 func (a *API) describeCreateAccountStatus(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "DescribeCreateAccountStatus", ""); err != nil {
-		return nil, err
-	}
-	acct, err := a.Org.CreateAccountStatus(ctx, in.CreateAccountRequestId)
+	acct, err := a.Org.CreateAccountStatus(ctx, apicall.Call(req), in.CreateAccountRequestId)
 	if err != nil {
 		return nil, err
 	}
@@ -252,18 +190,11 @@ func (a *API) describeCreateAccountStatus(ctx context.Context, req *awsapi.Reque
 }
 
 func (a *API) listAccounts(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	op := "ListAccounts"
-	if in.ParentId != "" {
-		op = "ListAccountsForParent"
-	}
-	if _, err := a.authorize(ctx, req, op, ""); err != nil {
-		return nil, err
-	}
-	as, err := a.Org.Accounts(ctx, in.ParentId)
+	as, err := a.Org.ListAccounts(ctx, apicall.Call(req), in.ParentId)
 	if err != nil {
 		return nil, err
 	}
-	start, end, next, err := a.page(req, op, in, len(as))
+	start, end, next, err := a.page(req, req.Operation, in, len(as))
 	if err != nil {
 		return nil, err
 	}
@@ -278,10 +209,7 @@ func (a *API) listAccounts(ctx context.Context, req *awsapi.Request, in *in) (an
 }
 
 func (a *API) describeAccount(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "DescribeAccount", ""); err != nil {
-		return nil, err
-	}
-	acct, err := a.Org.Account(ctx, in.AccountId)
+	acct, err := a.Org.DescribeAccount(ctx, apicall.Call(req), in.AccountId)
 	if err != nil {
 		return nil, err
 	}
@@ -289,10 +217,7 @@ func (a *API) describeAccount(ctx context.Context, req *awsapi.Request, in *in) 
 }
 
 func (a *API) moveAccount(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "MoveAccount", ""); err != nil {
-		return nil, err
-	}
-	return nil, a.Org.MoveAccount(ctx, in.AccountId, in.SourceParentId, in.DestinationParentId)
+	return nil, a.Org.MoveAccount(ctx, apicall.Call(req), in.AccountId, in.SourceParentId, in.DestinationParentId)
 }
 
 type policySummary struct {
@@ -310,13 +235,7 @@ type policyWire struct {
 }
 
 func (a *API) createPolicy(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "CreatePolicy", ""); err != nil {
-		return nil, err
-	}
-	if err := identity.CheckPolicy("scp", in.Content); err != nil {
-		return nil, errs.E(errs.Invalid, "%s", errs.Message(err)).WithCode("MalformedPolicyDocumentException")
-	}
-	p, err := a.Org.CreatePolicy(ctx, in.Name, in.Description, in.Type, in.Content)
+	p, err := a.Org.CreatePolicy(ctx, apicall.Call(req), in.Name, in.Description, in.Type, in.Content)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +243,7 @@ func (a *API) createPolicy(ctx context.Context, req *awsapi.Request, in *in) (an
 }
 
 func (a *API) describePolicy(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "DescribePolicy", ""); err != nil {
-		return nil, err
-	}
-	p, err := a.Org.Policy(ctx, in.PolicyId)
+	p, err := a.Org.DescribePolicy(ctx, apicall.Call(req), in.PolicyId)
 	if err != nil {
 		return nil, err
 	}
@@ -335,13 +251,7 @@ func (a *API) describePolicy(ctx context.Context, req *awsapi.Request, in *in) (
 }
 
 func (a *API) listPolicies(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	if _, err := a.authorize(ctx, req, "ListPolicies", ""); err != nil {
-		return nil, err
-	}
-	if in.Filter != org.SCPType {
-		return nil, errs.E(errs.Invalid, "policy type %s is not enabled; only %s is", in.Filter, org.SCPType).WithCode("PolicyTypeNotEnabledException")
-	}
-	ps, err := a.Org.Policies(ctx, in.Filter)
+	ps, err := a.Org.ListPolicies(ctx, apicall.Call(req), in.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -361,55 +271,27 @@ func (a *API) listPolicies(ctx context.Context, req *awsapi.Request, in *in) (an
 
 func (a *API) attachPolicy(attach bool) func(context.Context, *awsapi.Request, *in) (any, error) {
 	return func(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-		op := "DetachPolicy"
 		if attach {
-			op = "AttachPolicy"
+			return nil, a.Org.AttachPolicy(ctx, apicall.Call(req), in.PolicyId, in.TargetId)
 		}
-		if _, err := a.authorize(ctx, req, op, ""); err != nil {
-			return nil, err
-		}
-		if attach {
-			return nil, a.Org.AttachPolicy(ctx, in.PolicyId, in.TargetId)
-		}
-		return nil, a.Org.DetachPolicy(ctx, in.PolicyId, in.TargetId)
+		return nil, a.Org.DetachPolicy(ctx, apicall.Call(req), in.PolicyId, in.TargetId)
 	}
 }
 
 type targetWire struct{ TargetId, Arn, Name, Type string }
 
-func (a *API) target(ctx context.Context, o org.Organization, id string) (targetWire, error) {
-	switch {
-	case id == o.RootID:
-		return targetWire{id, rootARN(o), "Root", "ROOT"}, nil
-	case len(id) > 3 && id[:3] == "ou-":
-		u, err := a.Org.Unit(ctx, id)
-		return targetWire{id, u.ARN, u.Name, "ORGANIZATIONAL_UNIT"}, err
-	default:
-		acct, err := a.Org.Account(ctx, id)
-		return targetWire{id, acct.ARN, acct.Name, "ACCOUNT"}, err
-	}
-}
-
 func (a *API) listTargets(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	o, err := a.authorize(ctx, req, "ListTargetsForPolicy", "")
+	ts, err := a.Org.Targets(ctx, apicall.Call(req), in.PolicyId)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := a.Org.Targets(ctx, in.PolicyId)
-	if err != nil {
-		return nil, err
-	}
-	start, end, next, err := a.page(req, "ListTargetsForPolicy", in, len(ids))
+	start, end, next, err := a.page(req, "ListTargetsForPolicy", in, len(ts))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]targetWire, 0, end-start)
-	for _, id := range ids[start:end] {
-		t, err := a.target(ctx, o, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
+	for _, t := range ts[start:end] {
+		out = append(out, targetWire{t.ID, t.ARN, t.Name, t.Type})
 	}
 	return struct {
 		Targets   []targetWire
@@ -418,17 +300,13 @@ func (a *API) listTargets(ctx context.Context, req *awsapi.Request, in *in) (any
 }
 
 func (a *API) listParents(ctx context.Context, req *awsapi.Request, in *in) (any, error) {
-	o, err := a.authorize(ctx, req, "ListParents", "")
+	ps, err := a.Org.ListParents(ctx, apicall.Call(req), in.ChildId)
 	if err != nil {
 		return nil, err
 	}
-	chain, err := a.Org.Parents(ctx, in.ChildId)
-	if err != nil {
-		return nil, err
+	out := make([]map[string]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, map[string]string{"Id": p.ID, "Type": p.Type})
 	}
-	typ := "ORGANIZATIONAL_UNIT"
-	if chain[0] == o.RootID {
-		typ = "ROOT"
-	}
-	return map[string]any{"Parents": []map[string]string{{"Id": chain[0], "Type": typ}}}, nil
+	return map[string]any{"Parents": out}, nil
 }

@@ -43,7 +43,7 @@ func (a *API) Handlers() map[string]awsapi.Handler {
 }
 
 func call(req *awsapi.Request) registry.Call {
-	return registry.Call{Caller: apicall.Caller(req.Caller), Context: apicall.Context(req)}
+	return registry.Call{Caller: req.Caller, Context: apicall.Context(req)}
 }
 
 type createGroupIn struct {
