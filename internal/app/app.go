@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Org = org.NewService(st, now)
 	a.Identity = identity.NewService(st, orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
-	a.Registry = registry.NewService(st, a.Identity, cfg.Region, now)
+	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
 	a.Audit = audit.NewLog(st, log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {

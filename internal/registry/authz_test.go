@@ -274,7 +274,7 @@ func TestTagRules(t *testing.T) {
 	if _, err := f.reg.AddTags(ctx, f.ds, west, map[string]string{"a": "b"}); errs.CodeOf(err) != "ResourceNotFound" {
 		t.Errorf("AddTags on %s: err = %v, want ResourceNotFound", west, err)
 	}
-	if n, err := f.st.ListTags(ctx, west); err != nil || len(n) != 0 {
+	if n, err := f.st.Registry().ListTags(ctx, west); err != nil || len(n) != 0 {
 		t.Errorf("tags stored under %s: %v, %v", west, n, err)
 	}
 	if _, err := f.reg.DescribeGroup(ctx, f.ds, west); errs.CodeOf(err) != "ValidationException" {
@@ -298,7 +298,7 @@ func TestTagRules(t *testing.T) {
 	if _, _, err := f.reg.ListTags(ctx, f.staging, missing, 0, 0); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("cross-account ListTags of a missing group: err = %v, want AccessDenied (existence is not revealed)", err)
 	}
-	if all, _ := f.st.ListTags(ctx, garn); len(all) != 50 || all["evil"] != "" {
+	if all, _ := f.st.Registry().ListTags(ctx, garn); len(all) != 50 || all["evil"] != "" {
 		t.Errorf("after the cross-account calls the group has %d tags: %v", len(all), all)
 	}
 }
@@ -331,7 +331,7 @@ func TestClientTokenRetryReturnsTheFirstPackage(t *testing.T) {
 	if len(evs) != 2 {
 		t.Errorf("%d events, want 2 (the retry writes none)", len(evs))
 	}
-	if tags, _ := f.st.ListTags(ctx, first.ARN); len(tags) != 0 {
+	if tags, _ := f.st.Registry().ListTags(ctx, first.ARN); len(tags) != 0 {
 		t.Errorf("the retry tagged the first package: %v", tags)
 	}
 }

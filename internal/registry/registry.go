@@ -113,28 +113,45 @@ type PackageQuery struct {
 	Limit          int
 }
 
-// Store persists the registry.
+// Store persists the registry. Reads stand alone; every change goes through Update, so a
+// change's rows, the events it causes and its audit record commit together or not at all.
 type Store interface {
-	CreateGroup(ctx context.Context, g Group) error
 	GetGroup(ctx context.Context, account, name string) (Group, error)
 	ListGroups(ctx context.Context, account string, q GroupQuery) ([]Group, error)
+	GetPackage(ctx context.Context, account, group string, version int) (Package, error)
+	ListPackages(ctx context.Context, account string, q PackageQuery) ([]Package, error)
+	ListTags(ctx context.Context, arn string) (map[string]string, error)
+	// Update runs fn in one transaction and commits what it wrote. When the transaction loses
+	// a race to another writer, fn runs again from the start: it must have no effects outside
+	// tx, and must recompute everything it returns through closures.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the registry's view of one store transaction.
+type Tx interface {
+	CreateGroup(ctx context.Context, g Group) error
 	// DeleteGroup deletes a group that holds no packages (errs.Conflict otherwise).
 	DeleteGroup(ctx context.Context, account, name string) error
 	SetGroupPolicy(ctx context.Context, account, name, policy string) error
-	// CreatePackage allocates the group's next version, calls build with it and stores the
-	// package and the event build returns, in one transaction. If p.ClientToken matches an
-	// existing package of the group, it returns that package and writes nothing.
-	CreatePackage(ctx context.Context, account, group, clientToken string, build func(version int) (Package, events.Event, error)) (Package, error)
-	GetPackage(ctx context.Context, account, group string, version int) (Package, error)
-	ListPackages(ctx context.Context, account string, q PackageQuery) ([]Package, error)
-	// UpdatePackage loads a package, calls change on it and stores the result with the event
-	// change returns, in one transaction.
-	UpdatePackage(ctx context.Context, account, group string, version int, change func(p *Package) (events.Event, error)) (Package, error)
-	// DeletePackage deletes a package and writes its event in one transaction.
-	DeletePackage(ctx context.Context, account, group string, version int, ev events.Event) error
+	// NextVersion allocates the group's next version number; errs.NotFound when the group
+	// does not exist.
+	NextVersion(ctx context.Context, account, group string) (int, error)
+	// PackageByClientToken returns the group's package created with token (errs.NotFound
+	// when none).
+	PackageByClientToken(ctx context.Context, account, group, token string) (Package, error)
+	// InsertPackage inserts a new package; a concurrent insert of the same client token makes
+	// the whole transaction run again, so that the retry finds the first package.
+	InsertPackage(ctx context.Context, p Package) error
+	// LockPackage reads a package for a change: no other transaction changes it until this
+	// one ends.
+	LockPackage(ctx context.Context, account, group string, version int) (Package, error)
+	UpdatePackage(ctx context.Context, p Package) error
+	DeletePackage(ctx context.Context, account, group string, version int) error
 	AddTags(ctx context.Context, arn string, tags map[string]string) error
-	ListTags(ctx context.Context, arn string) (map[string]string, error)
+	// DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
 	DeleteTags(ctx context.Context, arn string, keys []string) error
+	// AppendEvent adds an event to the transaction's outbox.
+	AppendEvent(ctx context.Context, ev events.Event) error
 }
 
 // Authorizer decides whether a caller may act (package identity implements it).

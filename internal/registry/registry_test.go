@@ -85,7 +85,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, id: id, org: o, reg: registry.NewService(st, id, "us-east-1", now)}
+	f := &fixture{st: st, id: id, org: o, reg: registry.NewService(st.Registry(), id, "us-east-1", now)}
 	calls := map[string]*registry.Call{"data-science": &f.ds, "staging": &f.staging, "production": &f.production}
 	for _, a := range accounts {
 		if _, err := id.BootstrapAccount(ctx, a.ID, accounts[0].ID); err != nil {

@@ -317,16 +317,20 @@ func (s *Service) CreateGroup(ctx context.Context, c Call, name, description str
 	if err := s.authorize(ctx, withRequestTags(c, tags), "CreateModelPackageGroup", target{resource: g.ARN}, g.Account, ""); err != nil {
 		return Group{}, err
 	}
-	if err := s.store.CreateGroup(ctx, g); err != nil {
-		if errs.Is(err, errs.Conflict) {
-			return Group{}, errs.E(errs.Conflict, "Model Package Group already exists: %s", g.ARN).WithCode("ValidationException")
+	err := s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.CreateGroup(ctx, g); err != nil {
+			return err
 		}
-		return Group{}, err
+		if len(tags) > 0 {
+			return tx.AddTags(ctx, g.ARN, tags)
+		}
+		return nil
+	})
+	if errs.Is(err, errs.Conflict) {
+		return Group{}, errs.E(errs.Conflict, "Model Package Group already exists: %s", g.ARN).WithCode("ValidationException")
 	}
-	if len(tags) > 0 {
-		if err := s.store.AddTags(ctx, g.ARN, tags); err != nil {
-			return Group{}, err
-		}
+	if err != nil {
+		return Group{}, err
 	}
 	return g, nil
 }
@@ -368,12 +372,14 @@ func (s *Service) DeleteGroup(ctx context.Context, c Call, name string) error {
 	if err := s.authorize(ctx, c, "DeleteModelPackageGroup", on(g.ARN), g.Account, g.Policy); err != nil {
 		return err
 	}
-	err = s.store.DeleteGroup(ctx, account, name)
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.DeleteGroup(ctx, account, name); err != nil {
+			return err
+		}
+		return tx.DeleteTags(ctx, g.ARN, nil)
+	})
 	if errs.Is(err, errs.Conflict) {
 		return errs.E(errs.Conflict, "Model Package Group %s still holds model packages; delete them first.", name).WithCode("ConflictException")
-	}
-	if err == nil {
-		err = s.store.DeleteTags(ctx, g.ARN, nil)
 	}
 	return err
 }
@@ -388,7 +394,7 @@ func (s *Service) PutGroupPolicy(ctx context.Context, c Call, name, policy strin
 		// SageMaker's model has no MalformedPolicyDocument; it answers ValidationException.
 		return errs.E(errs.Invalid, "the resource policy is not valid: %s", errs.Message(err)).WithCode("ValidationException")
 	}
-	return s.store.SetGroupPolicy(ctx, g.Account, g.Name, policy)
+	return s.setGroupPolicy(ctx, g, policy)
 }
 
 // GroupPolicy returns a group's resource policy.
@@ -412,7 +418,11 @@ func (s *Service) DeleteGroupPolicy(ctx context.Context, c Call, name string) er
 	if g.Policy == "" {
 		return errs.E(errs.NotFound, "Cannot find resource policy for Model Package Group %s.", g.Name).WithCode("ValidationException")
 	}
-	return s.store.SetGroupPolicy(ctx, g.Account, g.Name, "")
+	return s.setGroupPolicy(ctx, g, "")
+}
+
+func (s *Service) setGroupPolicy(ctx context.Context, g Group, policy string) error {
+	return s.store.Update(ctx, func(tx Tx) error { return tx.SetGroupPolicy(ctx, g.Account, g.Name, policy) })
 }
 
 func (s *Service) ownGroup(ctx context.Context, c Call, action, nameOrARN string) (Group, error) {
@@ -469,27 +479,48 @@ func (s *Service) CreatePackage(ctx context.Context, c Call, in CreateInput) (Pa
 		return Package{}, err
 	}
 	now := s.now()
-	var arn string
-	p, err := s.store.CreatePackage(ctx, g.Account, g.Name, in.ClientToken, func(version int) (Package, events.Event, error) {
+	var p Package
+	err = s.store.Update(ctx, func(tx Tx) error {
+		if in.ClientToken != "" {
+			// A retry of a request that committed returns what it made, and writes nothing.
+			prev, err := tx.PackageByClientToken(ctx, g.Account, g.Name, in.ClientToken)
+			if err == nil {
+				p = prev
+				return nil
+			}
+			if !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		version, err := tx.NextVersion(ctx, g.Account, g.Name)
+		if err != nil {
+			return err
+		}
 		if s.hooks.inCreate != nil {
 			s.hooks.inCreate(in.ClientToken, version)
 		}
-		p := Package{
+		p = Package{
 			Account: g.Account, GroupName: g.Name, Version: version, ARN: s.PackageARN(g.Account, g.Name, version),
 			Description: in.Description, Status: "Completed", ApprovalStatus: status, ClientToken: in.ClientToken,
 			CreatedAt: now, CreatedBy: s.userContext(c), ModifiedAt: now, Details: in.Details,
 		}
-		arn = p.ARN
+		if err := tx.InsertPackage(ctx, p); err != nil {
+			return err
+		}
+		// The tags commit with the package: a retry that finds the package finds its tags.
+		if len(in.Tags) > 0 {
+			if err := tx.AddTags(ctx, p.ARN, in.Tags); err != nil {
+				return err
+			}
+		}
 		ev, err := s.event(p)
-		return p, ev, err
+		if err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, ev)
 	})
 	if err != nil {
 		return Package{}, err
-	}
-	if len(in.Tags) > 0 && p.ARN == arn {
-		if err := s.store.AddTags(ctx, p.ARN, in.Tags); err != nil {
-			return Package{}, err
-		}
 	}
 	return p, nil
 }
@@ -612,44 +643,69 @@ func (s *Service) UpdatePackage(ctx context.Context, c Call, in UpdateInput) (Pa
 	if _, _, err := s.loadPackage(ctx, withApprovalStatus(c, in.ApprovalStatus), "UpdateModelPackage", in.ARN); err != nil {
 		return Package{}, err
 	}
-	return s.store.UpdatePackage(ctx, account, group, version, func(p *Package) (events.Event, error) {
-		if in.ApprovalStatus != "" && !p.ApprovalStatus.CanMoveTo(in.ApprovalStatus) {
-			return events.Event{}, errs.E(errs.Invalid, "model package %s is %s; it cannot go back to %s", p.ARN, p.ApprovalStatus, in.ApprovalStatus).WithCode("ValidationException")
+	var out Package
+	err = s.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.LockPackage(ctx, account, group, version)
+		if err != nil {
+			return err
 		}
-		if in.ApprovalStatus != "" {
-			p.ApprovalStatus = in.ApprovalStatus
+		if err := s.change(c, &p, in); err != nil {
+			return err
 		}
-		if in.ApprovalDescription != nil {
-			p.ApprovalDescription = *in.ApprovalDescription
+		if err := tx.UpdatePackage(ctx, p); err != nil {
+			return err
 		}
-		if len(in.CustomerMetadataProperties) > 0 || len(in.RemoveCustomerMetadata) > 0 {
-			props := map[string]string{}
-			if raw, ok := p.Details["CustomerMetadataProperties"]; ok {
-				if err := json.Unmarshal(raw, &props); err != nil {
-					return events.Event{}, errs.E(errs.Internal, "stored CustomerMetadataProperties do not decode", err)
-				}
-			}
-			for k, v := range in.CustomerMetadataProperties {
-				props[k] = v
-			}
-			for _, k := range in.RemoveCustomerMetadata {
-				delete(props, k)
-			}
-			if p.Details == nil {
-				p.Details = map[string]json.RawMessage{}
-			}
-			if len(props) == 0 {
-				delete(p.Details, "CustomerMetadataProperties")
-			} else {
-				raw, _ := json.Marshal(props)
-				p.Details["CustomerMetadataProperties"] = raw
-			}
+		ev, err := s.event(p)
+		if err != nil {
+			return err
 		}
-		p.ModifiedAt = s.now()
-		uc := s.userContext(c)
-		p.ModifiedBy = &uc
-		return s.event(*p)
+		out = p
+		return tx.AppendEvent(ctx, ev)
 	})
+	if err != nil {
+		return Package{}, err
+	}
+	return out, nil
+}
+
+// change applies an update to a package.
+func (s *Service) change(c Call, p *Package, in UpdateInput) error {
+	if in.ApprovalStatus != "" && !p.ApprovalStatus.CanMoveTo(in.ApprovalStatus) {
+		return errs.E(errs.Invalid, "model package %s is %s; it cannot go back to %s", p.ARN, p.ApprovalStatus, in.ApprovalStatus).WithCode("ValidationException")
+	}
+	if in.ApprovalStatus != "" {
+		p.ApprovalStatus = in.ApprovalStatus
+	}
+	if in.ApprovalDescription != nil {
+		p.ApprovalDescription = *in.ApprovalDescription
+	}
+	if len(in.CustomerMetadataProperties) > 0 || len(in.RemoveCustomerMetadata) > 0 {
+		props := map[string]string{}
+		if raw, ok := p.Details["CustomerMetadataProperties"]; ok {
+			if err := json.Unmarshal(raw, &props); err != nil {
+				return errs.E(errs.Internal, "stored CustomerMetadataProperties do not decode", err)
+			}
+		}
+		for k, v := range in.CustomerMetadataProperties {
+			props[k] = v
+		}
+		for _, k := range in.RemoveCustomerMetadata {
+			delete(props, k)
+		}
+		if p.Details == nil {
+			p.Details = map[string]json.RawMessage{}
+		}
+		if len(props) == 0 {
+			delete(p.Details, "CustomerMetadataProperties")
+		} else {
+			raw, _ := json.Marshal(props)
+			p.Details["CustomerMetadataProperties"] = raw
+		}
+	}
+	p.ModifiedAt = s.now()
+	uc := s.userContext(c)
+	p.ModifiedBy = &uc
+	return nil
 }
 
 // DeletePackage deletes a package version. Its number is never reused.
@@ -666,10 +722,15 @@ func (s *Service) DeletePackage(ctx context.Context, c Call, arn string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeletePackage(ctx, p.Account, p.GroupName, p.Version, ev); err != nil {
-		return err
-	}
-	return s.store.DeleteTags(ctx, p.ARN, nil)
+	return s.store.Update(ctx, func(tx Tx) error {
+		if err := tx.DeletePackage(ctx, p.Account, p.GroupName, p.Version); err != nil {
+			return err
+		}
+		if err := tx.DeleteTags(ctx, p.ARN, nil); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, ev)
+	})
 }
 
 // MaxTags is the most tags a group or package may carry, as in SageMaker.
@@ -709,7 +770,7 @@ func (s *Service) AddTags(ctx context.Context, c Call, resource string, tags map
 	if err := s.checkTagCount(ctx, resource, tags); err != nil {
 		return nil, err
 	}
-	if err := s.store.AddTags(ctx, resource, tags); err != nil {
+	if err := s.store.Update(ctx, func(tx Tx) error { return tx.AddTags(ctx, resource, tags) }); err != nil {
 		return nil, err
 	}
 	return s.store.ListTags(ctx, resource)
@@ -771,5 +832,5 @@ func (s *Service) DeleteTags(ctx context.Context, c Call, resource string, keys 
 	if len(keys) == 0 {
 		return nil
 	}
-	return s.store.DeleteTags(ctx, resource, keys)
+	return s.store.Update(ctx, func(tx Tx) error { return tx.DeleteTags(ctx, resource, keys) })
 }

@@ -17,21 +17,20 @@ type eventRow struct {
 	Detail    json.RawMessage `json:"detail"`
 }
 
-// appendEvent writes an event inside tx, taking the next sequence number from the counters row
+// insertEvent writes an event inside tx, taking the next sequence number from the counters row
 // (whose lock orders concurrent writers, so sequence order is commit order).
-func appendEvent(ctx context.Context, tx *sql.Tx, ev events.Event) error {
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev events.Event, body string) error {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value`).Scan(&seq); err != nil {
 		return err
 	}
-	body, err := json.Marshal(eventRow{Region: ev.Region, Resources: ev.Resources, Detail: ev.Detail})
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		seq, ev.ID, ev.Account, ev.Source, ev.DetailType, micros(ev.Time), string(body))
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		seq, ev.ID, ev.Account, ev.Source, ev.DetailType, micros(ev.Time), body)
 	return err
 }
+
+// notifyCommitted wakes subscribers after a transaction with events committed.
+func (s *Store) notifyCommitted() {}
 
 // EventsAfter returns up to limit events after seq, in order.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]events.Event, error) {

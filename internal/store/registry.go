@@ -9,19 +9,38 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
-	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/registry"
 )
 
-var _ registry.Store = (*Store)(nil)
+// RegistryStore persists the model registry over the shared database.
+type RegistryStore struct{ s *Store }
+
+var (
+	_ registry.Store = (*RegistryStore)(nil)
+	_ registry.Tx    = registryTx{}
+)
+
+// Registry returns the registry's store.
+func (s *Store) Registry() *RegistryStore { return &RegistryStore{s} }
+
+// Update runs fn in one transaction with the registry's view of it.
+func (r *RegistryStore) Update(ctx context.Context, fn func(tx registry.Tx) error) error {
+	return r.s.update(ctx, func(tx *Tx) error { return fn(registryTx{tx}) })
+}
+
+// registryTx is the registry's view of a transaction.
+type registryTx struct{ *Tx }
 
 // CreateGroup inserts a group.
-func (s *Store) CreateGroup(ctx context.Context, g registry.Group) error {
-	defer s.cache.clear()
+func (t registryTx) CreateGroup(ctx context.Context, g registry.Group) error {
+	t.wrote("model_package_groups")
 	by, _ := json.Marshal(g.CreatedBy)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO model_package_groups (account, name, arn, description, status, created_at, created_by, next_version, policy)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO model_package_groups (account, name, arn, description, status, created_at, created_by, next_version, policy)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8)`, g.Account, g.Name, g.ARN, g.Description, g.Status, micros(g.CreatedAt), string(by), g.Policy)
 	if err != nil {
+		if retryable(err) {
+			return err
+		}
 		return conflictOr(err, "model package group "+g.Name)
 	}
 	return nil
@@ -42,9 +61,9 @@ func scanGroup(sc interface{ Scan(...any) error }) (registry.Group, error) {
 }
 
 // GetGroup returns a group.
-func (s *Store) GetGroup(ctx context.Context, account, name string) (registry.Group, error) {
-	return cachedRead(s, "group/"+account+"/"+name, func() (registry.Group, error) {
-		g, err := scanGroup(s.queryRow(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
+func (r *RegistryStore) GetGroup(ctx context.Context, account, name string) (registry.Group, error) {
+	return cachedRead(r.s, "group/"+account+"/"+name, func() (registry.Group, error) {
+		g, err := scanGroup(r.s.queryRow(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
 		if err != nil {
 			return g, notFound(err, "model package group "+name)
 		}
@@ -76,11 +95,11 @@ func limitOffset(limit, offset int) string {
 }
 
 // ListGroups lists an account's groups.
-func (s *Store) ListGroups(ctx context.Context, account string, q registry.GroupQuery) ([]registry.Group, error) {
+func (r *RegistryStore) ListGroups(ctx context.Context, account string, q registry.GroupQuery) ([]registry.Group, error) {
 	query := `SELECT ` + groupCols + ` FROM model_package_groups WHERE account = $1
 		AND ($2 = '' OR name LIKE '%' || $2 || '%') AND ($3 = 0 OR created_at > $3) AND ($4 = 0 OR created_at < $4)` +
 		orderBy(q.SortBy, q.Descending, "name", "created_at,name") + limitOffset(q.Limit, q.Offset)
-	rows, err := s.db.QueryContext(ctx, query, account, q.NameContains, micros(q.CreatedAfter), micros(q.CreatedBefore))
+	rows, err := r.s.db.QueryContext(ctx, query, account, q.NameContains, micros(q.CreatedAfter), micros(q.CreatedBefore))
 	if err != nil {
 		return nil, internal("store.ListGroups", err)
 	}
@@ -97,46 +116,43 @@ func (s *Store) ListGroups(ctx context.Context, account string, q registry.Group
 }
 
 // DeleteGroup deletes an empty group.
-func (s *Store) DeleteGroup(ctx context.Context, account, name string) error {
-	defer s.cache.clear()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		// Lock the group row first: CreatePackage updates it (next_version) in its own
-		// transaction, so a concurrent creation either commits before this count sees its
-		// package or waits and then finds no group.
-		if s.dialect == Postgres {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM model_package_groups WHERE account = $1 AND name = $2 FOR UPDATE`, account, name).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return errs.E(errs.NotFound, "model package group %s does not exist", name)
-			}
-			if err != nil {
-				return err
-			}
+func (t registryTx) DeleteGroup(ctx context.Context, account, name string) error {
+	t.wrote("model_package_groups")
+	// Lock the group row first: NextVersion updates it, so a concurrent creation either
+	// commits before this count sees its package or waits and then finds no group.
+	if t.s.dialect == Postgres {
+		var one int
+		err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM model_package_groups WHERE account = $1 AND name = $2 FOR UPDATE`, account, name).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "model package group %s does not exist", name)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM model_packages WHERE account = $1 AND group_name = $2`, account, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return errs.E(errs.Conflict, "model package group %s holds %d packages", name, n)
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM model_package_groups WHERE account = $1 AND name = $2`, account, name)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.E(errs.NotFound, "model package group %s does not exist", name)
-		}
-		return nil
-	})
+	}
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM model_packages WHERE account = $1 AND group_name = $2`, account, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errs.E(errs.Conflict, "model package group %s holds %d packages", name, n)
+	}
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM model_package_groups WHERE account = $1 AND name = $2`, account, name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "model package group %s does not exist", name)
+	}
+	return nil
 }
 
 // SetGroupPolicy sets or clears a group's resource policy.
-func (s *Store) SetGroupPolicy(ctx context.Context, account, name, policy string) error {
-	defer s.cache.clear()
-	res, err := s.db.ExecContext(ctx, `UPDATE model_package_groups SET policy = $1 WHERE account = $2 AND name = $3`, policy, account, name)
+func (t registryTx) SetGroupPolicy(ctx context.Context, account, name, policy string) error {
+	t.wrote("model_package_groups")
+	res, err := t.tx.ExecContext(ctx, `UPDATE model_package_groups SET policy = $1 WHERE account = $2 AND name = $3`, policy, account, name)
 	if err != nil {
-		return internal("store.SetGroupPolicy", err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.E(errs.NotFound, "model package group %s does not exist", name)
@@ -185,66 +201,50 @@ func scanPackage(sc interface{ Scan(...any) error }) (registry.Package, error) {
 	return p, nil
 }
 
-var errTokenRace = errors.New("client token taken by a concurrent request")
-
-// CreatePackage allocates the next version and inserts the package and its event.
-func (s *Store) CreatePackage(ctx context.Context, account, group, token string, build func(int) (registry.Package, events.Event, error)) (registry.Package, error) {
-	defer s.cache.clear()
-	for attempt := 0; ; attempt++ {
-		var out registry.Package
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if token != "" {
-				p, err := scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND client_token = $3`, account, group, token))
-				if err == nil {
-					out = p
-					return nil
-				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-			}
-			var version int
-			err := tx.QueryRowContext(ctx, `UPDATE model_package_groups SET next_version = next_version + 1 WHERE account = $1 AND name = $2 RETURNING next_version`, account, group).Scan(&version)
-			if errors.Is(err, sql.ErrNoRows) {
-				return errs.E(errs.NotFound, "Model Package Group %s does not exist.", group).WithCode("ValidationException")
-			}
-			if err != nil {
-				return err
-			}
-			p, ev, err := build(version)
-			if err != nil {
-				return err
-			}
-			doc, err := pkgDocument(p)
-			if err != nil {
-				return err
-			}
-			var tok any
-			if token != "" {
-				tok = token
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO model_packages (`+pkgCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-				p.Account, p.GroupName, p.Version, p.ARN, string(p.ApprovalStatus), tok, micros(p.CreatedAt), micros(p.ModifiedAt), doc)
-			if isUniqueViolation(err) && token != "" && isClientTokenViolation(err) {
-				return errTokenRace
-			}
-			if err != nil {
-				return err
-			}
-			out = p
-			return appendEvent(ctx, tx, ev)
-		})
-		if errors.Is(err, errTokenRace) && attempt < 3 {
-			continue // the other request's package is committed now: return it
-		}
-		return out, internal("store.CreatePackage", err)
+// NextVersion allocates the group's next version number.
+func (t registryTx) NextVersion(ctx context.Context, account, group string) (int, error) {
+	var version int
+	err := t.tx.QueryRowContext(ctx, `UPDATE model_package_groups SET next_version = next_version + 1 WHERE account = $1 AND name = $2 RETURNING next_version`, account, group).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errs.E(errs.NotFound, "Model Package Group %s does not exist.", group).WithCode("ValidationException")
 	}
+	return version, err
+}
+
+// PackageByClientToken returns the group's package created with token.
+func (t registryTx) PackageByClientToken(ctx context.Context, account, group, token string) (registry.Package, error) {
+	p, err := scanPackage(t.tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND client_token = $3`, account, group, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, errs.E(errs.NotFound, "no model package of %s has client token %s", group, token)
+	}
+	return p, err
+}
+
+// InsertPackage inserts a new package.
+func (t registryTx) InsertPackage(ctx context.Context, p registry.Package) error {
+	t.wrote("model_packages")
+	doc, err := pkgDocument(p)
+	if err != nil {
+		return err
+	}
+	var tok any
+	if p.ClientToken != "" {
+		tok = p.ClientToken
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO model_packages (`+pkgCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+		p.Account, p.GroupName, p.Version, p.ARN, string(p.ApprovalStatus), tok, micros(p.CreatedAt), micros(p.ModifiedAt), doc)
+	if err != nil && p.ClientToken != "" && isUniqueViolation(err) && isClientTokenViolation(err) {
+		// A concurrent request with the same token committed first: run again, and the
+		// retry's PackageByClientToken returns its package.
+		return errRetry
+	}
+	return err
 }
 
 // GetPackage returns a package version.
-func (s *Store) GetPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
-	return cachedRead(s, "package/"+account+"/"+group+"/"+strconv.Itoa(version), func() (registry.Package, error) {
-		p, err := scanPackage(s.queryRow(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
+func (r *RegistryStore) GetPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
+	return cachedRead(r.s, "package/"+account+"/"+group+"/"+strconv.Itoa(version), func() (registry.Package, error) {
+		p, err := scanPackage(r.s.queryRow(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
 		if err != nil {
 			return p, notFound(err, "model package")
 		}
@@ -253,12 +253,12 @@ func (s *Store) GetPackage(ctx context.Context, account, group string, version i
 }
 
 // ListPackages lists packages.
-func (s *Store) ListPackages(ctx context.Context, account string, q registry.PackageQuery) ([]registry.Package, error) {
+func (r *RegistryStore) ListPackages(ctx context.Context, account string, q registry.PackageQuery) ([]registry.Package, error) {
 	query := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1
 		AND ($2 = '' OR group_name = $2) AND ($3 = '' OR group_name LIKE '%' || $3 || '%') AND ($4 = '' OR approval_status = $4)
 		AND ($5 = 0 OR created_at > $5) AND ($6 = 0 OR created_at < $6)` +
 		orderBy(q.SortBy, q.Descending, "group_name,version", "created_at,version") + limitOffset(q.Limit, q.Offset)
-	rows, err := s.db.QueryContext(ctx, query, account, q.GroupName, q.NameContains, string(q.ApprovalStatus), micros(q.CreatedAfter), micros(q.CreatedBefore))
+	rows, err := r.s.db.QueryContext(ctx, query, account, q.GroupName, q.NameContains, string(q.ApprovalStatus), micros(q.CreatedAfter), micros(q.CreatedBefore))
 	if err != nil {
 		return nil, internal("store.ListPackages", err)
 	}
@@ -274,77 +274,69 @@ func (s *Store) ListPackages(ctx context.Context, account string, q registry.Pac
 	return out, internal("store.ListPackages", rows.Err())
 }
 
-// UpdatePackage changes a package and writes its event in one transaction.
-func (s *Store) UpdatePackage(ctx context.Context, account, group string, version int, change func(*registry.Package) (events.Event, error)) (registry.Package, error) {
-	defer s.cache.clear()
-	var out registry.Package
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`
-		if s.dialect == Postgres {
-			q += ` FOR UPDATE`
-		}
-		p, err := scanPackage(tx.QueryRowContext(ctx, q, account, group, version))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.E(errs.NotFound, "Model Package does not exist.").WithCode("ValidationException")
-		}
-		if err != nil {
-			return err
-		}
-		ev, err := change(&p)
-		if err != nil {
-			return err
-		}
-		doc, err := pkgDocument(p)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE model_packages SET approval_status = $1, modified_at = $2, document = $3 WHERE account = $4 AND group_name = $5 AND version = $6`,
-			string(p.ApprovalStatus), micros(p.ModifiedAt), doc, account, group, version); err != nil {
-			return err
-		}
-		out = p
-		return appendEvent(ctx, tx, ev)
-	})
-	return out, internal("store.UpdatePackage", err)
+// LockPackage reads a package for a change.
+func (t registryTx) LockPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
+	q := `SELECT ` + pkgCols + ` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`
+	if t.s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	p, err := scanPackage(t.tx.QueryRowContext(ctx, q, account, group, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, errs.E(errs.NotFound, "Model Package does not exist.").WithCode("ValidationException")
+	}
+	return p, err
 }
 
-// DeletePackage deletes a package version and writes its event.
-func (s *Store) DeletePackage(ctx context.Context, account, group string, version int, ev events.Event) error {
-	defer s.cache.clear()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.E(errs.NotFound, "model package does not exist")
-		}
-		return appendEvent(ctx, tx, ev)
-	})
-	return internal("store.DeletePackage", err)
+// UpdatePackage stores a changed package.
+func (t registryTx) UpdatePackage(ctx context.Context, p registry.Package) error {
+	t.wrote("model_packages")
+	doc, err := pkgDocument(p)
+	if err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE model_packages SET approval_status = $1, modified_at = $2, document = $3 WHERE account = $4 AND group_name = $5 AND version = $6`,
+		string(p.ApprovalStatus), micros(p.ModifiedAt), doc, p.Account, p.GroupName, p.Version)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "Model Package does not exist.").WithCode("ValidationException")
+	}
+	return nil
+}
+
+// DeletePackage deletes a package version.
+func (t registryTx) DeletePackage(ctx context.Context, account, group string, version int) error {
+	t.wrote("model_packages")
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "model package does not exist")
+	}
+	return nil
 }
 
 // AddTags adds or replaces tags.
-func (s *Store) AddTags(ctx context.Context, arn string, tags map[string]string) error {
-	defer s.cache.clear()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for k, v := range tags {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value) VALUES ($1,$2,$3)
-				ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`, arn, k, v); err != nil {
-				return err
-			}
+func (t registryTx) AddTags(ctx context.Context, arn string, tags map[string]string) error {
+	t.wrote("tags")
+	for k, v := range tags {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value) VALUES ($1,$2,$3)
+			ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`, arn, k, v); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // ListTags returns a resource's tags.
-func (s *Store) ListTags(ctx context.Context, arn string) (map[string]string, error) {
-	return cachedRead(s, "tags/"+arn, func() (map[string]string, error) { return s.listTags(ctx, arn) })
+func (r *RegistryStore) ListTags(ctx context.Context, arn string) (map[string]string, error) {
+	return cachedRead(r.s, "tags/"+arn, func() (map[string]string, error) { return r.listTags(ctx, arn) })
 }
 
-func (s *Store) listTags(ctx context.Context, arn string) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
+func (r *RegistryStore) listTags(ctx context.Context, arn string) (map[string]string, error) {
+	rows, err := r.s.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
 	if err != nil {
 		return nil, internal("store.ListTags", err)
 	}
@@ -361,18 +353,16 @@ func (s *Store) listTags(ctx context.Context, arn string) (map[string]string, er
 }
 
 // DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
-func (s *Store) DeleteTags(ctx context.Context, arn string, keys []string) error {
-	defer s.cache.clear()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if keys == nil {
-			_, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1`, arn)
+func (t registryTx) DeleteTags(ctx context.Context, arn string, keys []string) error {
+	t.wrote("tags")
+	if keys == nil {
+		_, err := t.tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1`, arn)
+		return err
+	}
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1 AND key = $2`, arn, k); err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = $1 AND key = $2`, arn, k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -53,6 +53,7 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	log     *slog.Logger
+	now     func() time.Time
 	cache   *readCache
 	stmts   sync.Map // query → *sql.Stmt
 
@@ -62,14 +63,28 @@ type Store struct {
 	auditKnown bool
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the store read time (the read cache's ages) from now instead of time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // Open opens (creating if needed) the store named by dsn and applies pending migrations.
 // A dsn starting with postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite
 // file path (an optional "sqlite://" prefix is removed).
-func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: log.With("component", "store"), cache: newReadCache(2 * time.Second)}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{log: log.With("component", "store"), now: o.now, cache: newReadCache(2*time.Second, o.now)}
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -236,6 +251,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 
 // retryable reports whether err means the transaction lost a race and can run again.
 func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected

@@ -93,6 +93,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("ConcurrentVersions", func(t *testing.T) { testConcurrentVersions(t, open(t)) })
 	t.Run("ClientToken", func(t *testing.T) { testClientToken(t, open(t)) })
 	t.Run("EventsOrdered", func(t *testing.T) { testEventsOrdered(t, open(t)) })
+	t.Run("EventFailureRollsBack", func(t *testing.T) { testEventFailureRollsBack(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
 	t.Run("KeyQuotaUnderConcurrency", func(t *testing.T) { testKeyQuota(t, open(t)) })
 	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
@@ -257,37 +258,87 @@ func newPackage(account, group string, v int, token string) (registry.Package, e
 func createGroup(t *testing.T, st *store.Store, account, name string) {
 	t.Helper()
 	g := registry.Group{Account: account, Name: name, ARN: "arn:group/" + account + "/" + name, Status: "Completed", CreatedAt: t0}
-	if err := st.CreateGroup(context.Background(), g); err != nil {
+	if err := update(context.Background(), st, func(tx registry.Tx) error { return tx.CreateGroup(context.Background(), g) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func update(ctx context.Context, st *store.Store, fn func(tx registry.Tx) error) error {
+	return st.Registry().Update(ctx, fn)
+}
+
+// createPackage does what the registry does to create a package: the client token's package
+// if there is one, or the next version with its event.
+func createPackage(ctx context.Context, st *store.Store, account, group, token string) (registry.Package, error) {
+	var out registry.Package
+	err := update(ctx, st, func(tx registry.Tx) error {
+		if token != "" {
+			p, err := tx.PackageByClientToken(ctx, account, group, token)
+			if err == nil {
+				out = p
+				return nil
+			}
+			if !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		v, err := tx.NextVersion(ctx, account, group)
+		if err != nil {
+			return err
+		}
+		p, ev := newPackage(account, group, v, token)
+		if err := tx.InsertPackage(ctx, p); err != nil {
+			return err
+		}
+		out = p
+		return tx.AppendEvent(ctx, ev)
+	})
+	return out, err
+}
+
+// updatePackage changes a package as the registry does, with its event.
+func updatePackage(ctx context.Context, st *store.Store, account, group string, version int, change func(p *registry.Package) (events.Event, error)) (registry.Package, error) {
+	var out registry.Package
+	err := update(ctx, st, func(tx registry.Tx) error {
+		p, err := tx.LockPackage(ctx, account, group, version)
+		if err != nil {
+			return err
+		}
+		ev, err := change(&p)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdatePackage(ctx, p); err != nil {
+			return err
+		}
+		out = p
+		return tx.AppendEvent(ctx, ev)
+	})
+	return out, err
 }
 
 func testRegistry(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	createGroup(t, st, "111111111111", "abalone")
-	if err := st.CreateGroup(ctx, registry.Group{Account: "111111111111", Name: "abalone", ARN: "arn:other"}); !errs.Is(err, errs.Conflict) {
+	if err := update(ctx, st, func(tx registry.Tx) error {
+		return tx.CreateGroup(ctx, registry.Group{Account: "111111111111", Name: "abalone", ARN: "arn:other"})
+	}); !errs.Is(err, errs.Conflict) {
 		t.Errorf("duplicate group: err = %v, want Conflict", err)
 	}
-	if _, err := st.CreatePackage(ctx, "111111111111", "nope", "", func(v int) (registry.Package, events.Event, error) {
-		p, ev := newPackage("111111111111", "nope", v, "")
-		return p, ev, nil
-	}); !errs.Is(err, errs.NotFound) {
+	if _, err := createPackage(ctx, st, "111111111111", "nope", ""); !errs.Is(err, errs.NotFound) {
 		t.Errorf("package in a missing group: err = %v, want NotFound", err)
 	}
 	for i := 0; i < 3; i++ {
-		p, err := st.CreatePackage(ctx, "111111111111", "abalone", "", func(v int) (registry.Package, events.Event, error) {
-			p, ev := newPackage("111111111111", "abalone", v, "")
-			return p, ev, nil
-		})
+		p, err := createPackage(ctx, st, "111111111111", "abalone", "")
 		if err != nil || p.Version != i+1 {
 			t.Fatalf("CreatePackage #%d: version %d, %v", i+1, p.Version, err)
 		}
 	}
-	got, err := st.GetPackage(ctx, "111111111111", "abalone", 2)
+	got, err := st.Registry().GetPackage(ctx, "111111111111", "abalone", 2)
 	if err != nil || string(got.Details["ModelMetrics"]) != `{"a":1}` {
 		t.Fatalf("GetPackage = %+v, %v", got, err)
 	}
-	up, err := st.UpdatePackage(ctx, "111111111111", "abalone", 2, func(p *registry.Package) (events.Event, error) {
+	up, err := updatePackage(ctx, st, "111111111111", "abalone", 2, func(p *registry.Package) (events.Event, error) {
 		p.ApprovalStatus = registry.Approved
 		_, ev := newPackage("111111111111", "abalone", 2, "")
 		return ev, nil
@@ -295,17 +346,17 @@ func testRegistry(t *testing.T, st *store.Store) {
 	if err != nil || up.ApprovalStatus != registry.Approved {
 		t.Fatalf("UpdatePackage = %+v, %v", up, err)
 	}
-	approved, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", ApprovalStatus: registry.Approved})
+	approved, err := st.Registry().ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", ApprovalStatus: registry.Approved})
 	if err != nil || len(approved) != 1 || approved[0].Version != 2 {
 		t.Errorf("ListPackages(Approved) = %+v, %v", approved, err)
 	}
-	desc, _ := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", SortBy: "CreationTime", Descending: true, Limit: 2, Offset: 1})
+	desc, _ := st.Registry().ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", SortBy: "CreationTime", Descending: true, Limit: 2, Offset: 1})
 	if len(desc) != 2 || desc[0].Version != 2 || desc[1].Version != 1 {
 		t.Errorf("ListPackages(desc, offset 1, limit 2) versions = %v", versions(desc))
 	}
 	// A failed change writes nothing: neither the package nor its event.
 	before, _ := st.EventsAfter(ctx, 0, 1000)
-	_, err = st.UpdatePackage(ctx, "111111111111", "abalone", 3, func(p *registry.Package) (events.Event, error) {
+	_, err = updatePackage(ctx, st, "111111111111", "abalone", 3, func(p *registry.Package) (events.Event, error) {
 		p.ApprovalStatus = registry.Rejected
 		return events.Event{}, errs.E(errs.Invalid, "no")
 	})
@@ -313,24 +364,24 @@ func testRegistry(t *testing.T, st *store.Store) {
 		t.Errorf("failing change: err = %v, want Invalid", err)
 	}
 	after, _ := st.EventsAfter(ctx, 0, 1000)
-	if p3, _ := st.GetPackage(ctx, "111111111111", "abalone", 3); p3.ApprovalStatus != registry.Pending || len(after) != len(before) {
+	if p3, _ := st.Registry().GetPackage(ctx, "111111111111", "abalone", 3); p3.ApprovalStatus != registry.Pending || len(after) != len(before) {
 		t.Errorf("a failed change left traces: status %s, events %d → %d", p3.ApprovalStatus, len(before), len(after))
 	}
-	if err := st.DeleteGroup(ctx, "111111111111", "abalone"); !errs.Is(err, errs.Conflict) {
+	if err := update(ctx, st, func(tx registry.Tx) error { return tx.DeleteGroup(ctx, "111111111111", "abalone") }); !errs.Is(err, errs.Conflict) {
 		t.Errorf("deleting a non-empty group: err = %v, want Conflict", err)
 	}
-	if err := st.SetGroupPolicy(ctx, "111111111111", "abalone", `{"p":1}`); err != nil {
+	if err := update(ctx, st, func(tx registry.Tx) error { return tx.SetGroupPolicy(ctx, "111111111111", "abalone", `{"p":1}`) }); err != nil {
 		t.Fatal(err)
 	}
-	if g, _ := st.GetGroup(ctx, "111111111111", "abalone"); g.Policy != `{"p":1}` {
+	if g, _ := st.Registry().GetGroup(ctx, "111111111111", "abalone"); g.Policy != `{"p":1}` {
 		t.Errorf("group policy = %q", g.Policy)
 	}
-	if err := st.AddTags(ctx, "arn:x", map[string]string{"a": "1", "b": "2"}); err != nil {
+	if err := update(ctx, st, func(tx registry.Tx) error { return tx.AddTags(ctx, "arn:x", map[string]string{"a": "1", "b": "2"}) }); err != nil {
 		t.Fatal(err)
 	}
-	st.AddTags(ctx, "arn:x", map[string]string{"a": "3"})
-	st.DeleteTags(ctx, "arn:x", []string{"b"})
-	if tags, _ := st.ListTags(ctx, "arn:x"); !cmp.Equal(tags, map[string]string{"a": "3"}) {
+	update(ctx, st, func(tx registry.Tx) error { return tx.AddTags(ctx, "arn:x", map[string]string{"a": "3"}) })
+	update(ctx, st, func(tx registry.Tx) error { return tx.DeleteTags(ctx, "arn:x", []string{"b"}) })
+	if tags, _ := st.Registry().ListTags(ctx, "arn:x"); !cmp.Equal(tags, map[string]string{"a": "3"}) {
 		t.Errorf("tags = %v", tags)
 	}
 }
@@ -356,10 +407,7 @@ func testConcurrentVersions(t *testing.T, st *store.Store) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				_, err := st.CreatePackage(ctx, "111111111111", "race", "", func(v int) (registry.Package, events.Event, error) {
-					p, ev := newPackage("111111111111", "race", v, "")
-					return p, ev, nil
-				})
+				_, err := createPackage(ctx, st, "111111111111", "race", "")
 				if err != nil {
 					errc <- err
 				}
@@ -371,7 +419,7 @@ func testConcurrentVersions(t *testing.T, st *store.Store) {
 	for err := range errc {
 		t.Fatalf("concurrent CreatePackage: %v", err)
 	}
-	ps, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "race", SortBy: "Name", Limit: 1000})
+	ps, err := st.Registry().ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "race", SortBy: "Name", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +442,7 @@ func testClientToken(t *testing.T, st *store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := st.CreatePackage(ctx, "111111111111", "idem", "token-1", func(v int) (registry.Package, events.Event, error) {
-				p, ev := newPackage("111111111111", "idem", v, "token-1")
-				return p, ev, nil
-			})
+			p, err := createPackage(ctx, st, "111111111111", "idem", "token-1")
 			if err != nil {
 				t.Errorf("CreatePackage with a client token: %v", err)
 			}
@@ -421,10 +466,7 @@ func testEventsOrdered(t *testing.T, st *store.Store) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
-				st.CreatePackage(ctx, "111111111111", "ev", "", func(v int) (registry.Package, events.Event, error) {
-					p, ev := newPackage("111111111111", "ev", v, "")
-					return p, ev, nil
-				})
+				createPackage(ctx, st, "111111111111", "ev", "")
 			}
 		}()
 	}
@@ -453,6 +495,54 @@ func testEventsOrdered(t *testing.T, st *store.Store) {
 		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.V < 1 {
 			t.Fatalf("event detail %s: %v", ev.Detail, err)
 		}
+	}
+}
+
+// testEventFailureRollsBack makes the event insert of a package creation fail (its id is taken)
+// and checks that nothing of the transaction stays: not the package, not its tags, not its
+// version number.
+func testEventFailureRollsBack(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "outbox")
+	first, err := createPackage(ctx, st, "111111111111", "outbox", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.EventsAfter(ctx, 0, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("EventsAfter = %v, %v; want the first package's event", evs, err)
+	}
+	taken := evs[0].ID
+	err = update(ctx, st, func(tx registry.Tx) error {
+		v, err := tx.NextVersion(ctx, "111111111111", "outbox")
+		if err != nil {
+			return err
+		}
+		p, ev := newPackage("111111111111", "outbox", v, "tok")
+		if err := tx.InsertPackage(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.AddTags(ctx, p.ARN, map[string]string{"stage": "dev"}); err != nil {
+			return err
+		}
+		ev.ID = taken
+		return tx.AppendEvent(ctx, ev)
+	})
+	if err == nil {
+		t.Fatal("a package whose event cannot be inserted was committed")
+	}
+	if _, err := st.Registry().GetPackage(ctx, "111111111111", "outbox", first.Version+1); !errs.Is(err, errs.NotFound) {
+		t.Errorf("the package of the failed transaction: err = %v, want NotFound", err)
+	}
+	if tags, _ := st.Registry().ListTags(ctx, "arn:pkg/outbox/2"); len(tags) != 0 {
+		t.Errorf("the failed transaction's tags stayed: %v", tags)
+	}
+	if evs, _ := st.EventsAfter(ctx, 0, 10); len(evs) != 1 {
+		t.Errorf("%d events after the failed transaction, want 1", len(evs))
+	}
+	next, err := createPackage(ctx, st, "111111111111", "outbox", "")
+	if err != nil || next.Version != first.Version+1 {
+		t.Errorf("next package: version %d, %v; want %d (the failed one's number was not used)", next.Version, err, first.Version+1)
 	}
 }
 
@@ -548,31 +638,33 @@ func testDeleteGroupRace(t *testing.T, st *store.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st.CreatePackage(ctx, "111111111111", "doomed", "", func(v int) (registry.Package, events.Event, error) {
-					p, ev := newPackage("111111111111", "doomed", v, "")
-					return p, ev, nil
-				})
+				createPackage(ctx, st, "111111111111", "doomed", "")
 			}()
 		}
-		delErr := st.DeleteGroup(ctx, "111111111111", "doomed")
+		delErr := update(ctx, st, func(tx registry.Tx) error { return tx.DeleteGroup(ctx, "111111111111", "doomed") })
 		wg.Wait()
-		ps, err := st.ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "doomed", Limit: 100})
+		ps, err := st.Registry().ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "doomed", Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, gerr := st.GetGroup(ctx, "111111111111", "doomed")
+		_, gerr := st.Registry().GetGroup(ctx, "111111111111", "doomed")
 		if errs.Is(gerr, errs.NotFound) && len(ps) > 0 {
 			t.Fatalf("round %d: the group is gone but %d of its packages remain (delete: %v)", round, len(ps), delErr)
 		}
 		// Clean up for the next round.
 		for _, p := range ps {
 			_, ev := newPackage("111111111111", "doomed", p.Version, "")
-			if err := st.DeletePackage(ctx, "111111111111", "doomed", p.Version, ev); err != nil {
+			if err := update(ctx, st, func(tx registry.Tx) error {
+				if err := tx.DeletePackage(ctx, "111111111111", "doomed", p.Version); err != nil {
+					return err
+				}
+				return tx.AppendEvent(ctx, ev)
+			}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if gerr == nil {
-			if err := st.DeleteGroup(ctx, "111111111111", "doomed"); err != nil {
+			if err := update(ctx, st, func(tx registry.Tx) error { return tx.DeleteGroup(ctx, "111111111111", "doomed") }); err != nil {
 				t.Fatal(err)
 			}
 		}
