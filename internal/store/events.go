@@ -17,16 +17,30 @@ type eventRow struct {
 	Detail    json.RawMessage `json:"detail"`
 }
 
-// insertEvent writes an event inside tx, taking the next sequence number from the counters row
-// (whose lock orders concurrent writers, so sequence order is commit order).
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev events.Event, body string) error {
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value`).Scan(&seq); err != nil {
-		return err
+// commitOrderLock is the PostgreSQL advisory lock a transaction takes, at its very end, before
+// it draws event sequence numbers; it holds it until it commits. So numbers are drawn in
+// commit order: a transaction that draws after another commits after it, and a reader that
+// has seen seq n will never later see a new event below n commit. Writers are serialized only
+// for their last statements and their commit, not for their whole length as the counter row
+// did (every transaction locked it from its first event on, and rewrote the row).
+const commitOrderLock = 7307
+
+// insertEvents writes a transaction's events, numbered after every event committed before.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent) error {
+	q := `INSERT INTO events (id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6)`
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, commitOrderLock); err != nil {
+			return err
+		}
+		q = `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES (nextval('events_seq'),$1,$2,$3,$4,$5,$6)`
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		seq, ev.ID, ev.Account, ev.Source, ev.DetailType, micros(ev.Time), body)
-	return err
+	// SQLite needs nothing more: one writer at a time, and seq is the rowid.
+	for _, p := range evs {
+		if _, err := tx.ExecContext(ctx, q, p.ev.ID, p.ev.Account, p.ev.Source, p.ev.DetailType, micros(p.ev.Time), p.body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // notifyCommitted wakes subscribers after a transaction with events committed.

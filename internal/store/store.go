@@ -57,6 +57,10 @@ type Store struct {
 	cache   *readCache
 	stmts   sync.Map // query → *sql.Stmt
 
+	// afterFlush, when set (by this package's tests only), runs between a transaction's event
+	// inserts and its commit, to hold a transaction there.
+	afterFlush func(*Tx)
+
 	auditMu    sync.Mutex // the audit chain's head as this store last wrote it
 	auditSeq   int64
 	auditHash  string

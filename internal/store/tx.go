@@ -66,7 +66,13 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		return t.flush(ctx)
+		if err := t.flush(ctx); err != nil {
+			return err
+		}
+		if s.afterFlush != nil {
+			s.afterFlush(t)
+		}
+		return nil
 	})
 	if t != nil && len(t.tables) > 0 {
 		// Invalidate after a failure too: a read between a failed attempt's write and its
@@ -87,10 +93,5 @@ func (t *Tx) flush(ctx context.Context) error {
 	if len(t.events) == 0 {
 		return nil
 	}
-	for _, p := range t.events {
-		if err := t.s.insertEvent(ctx, t.tx, p.ev, p.body); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.s.insertEvents(ctx, t.tx, t.events)
 }

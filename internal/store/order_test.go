@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/events"
+)
+
+// TestEventsCommitOrder holds a transaction between drawing its event's sequence number and
+// committing, lets a second transaction try to commit an event meanwhile, and checks that the
+// second cannot commit first: otherwise a reader would see the second's (higher) number, move
+// its cursor past the first's, and never see the first when it commits.
+func TestEventsCommitOrder(t *testing.T) {
+	for name, dsn := range map[string]string{"SQLite": t.TempDir() + "/order.db", "Postgres": postgresDSN(t)} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, dsn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			held, release := make(chan struct{}), make(chan struct{})
+			s.afterFlush = func(tx *Tx) {
+				if len(tx.events) > 0 && tx.events[0].ev.Account == "first" {
+					close(held)
+					<-release
+				}
+			}
+			ev := func(account string) events.Event {
+				return events.Event{ID: events.NewID(), Account: account, Source: "test", DetailType: "x", Time: time.Now()}
+			}
+			firstDone := make(chan error, 1)
+			go func() {
+				firstDone <- s.update(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, ev("first")) })
+			}()
+			<-held
+			secondDone := make(chan error, 1)
+			go func() {
+				secondDone <- s.update(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, ev("second")) })
+			}()
+			select {
+			case err := <-secondDone:
+				t.Fatalf("the second transaction committed (%v) while the first, holding a lower sequence number, had not", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if got, err := s.EventsAfter(ctx, 0, 10); err != nil || len(got) != 0 {
+				t.Fatalf("a reader sees %v, %v before anything committed", got, err)
+			}
+			close(release)
+			if err := <-firstDone; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-secondDone; err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.EventsAfter(ctx, 0, 10)
+			if err != nil || len(got) != 2 || got[0].Account != "first" || got[1].Account != "second" || got[0].Seq >= got[1].Seq {
+				t.Fatalf("events = %+v, %v; want first then second, increasing", got, err)
+			}
+		})
+	}
+}
+
+// postgresDSN makes a fresh database on the test server (storetest does the same for the
+// conformance suite; this package's own tests cannot import storetest).
+func postgresDSN(t *testing.T) string {
+	admin := os.Getenv("SLIPWAY_TEST_POSTGRES")
+	if admin == "" {
+		t.Fatal("SLIPWAY_TEST_POSTGRES is not set: run the tests with `make test`")
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "slipway_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		db.Close()
+	})
+	i := strings.LastIndex(admin, "/")
+	q := strings.Index(admin[i:], "?")
+	if q < 0 {
+		return admin[:i+1] + name
+	}
+	return admin[:i+1] + name + admin[i+q:]
+}
