@@ -8,7 +8,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/events"
 )
 
-var _ events.Reader = (*Store)(nil)
+var _ events.Feed = (*Store)(nil)
 
 // eventRow is the stored body of an event.
 type eventRow struct {
@@ -32,6 +32,10 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, commitOrderLock); err != nil {
 			return err
 		}
+		// Delivered to every server's listener when, and only if, this transaction commits.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, eventsChannel); err != nil {
+			return err
+		}
 		q = `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES (nextval('events_seq'),$1,$2,$3,$4,$5,$6)`
 	}
 	// SQLite needs nothing more: one writer at a time, and seq is the rowid.
@@ -43,8 +47,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent
 	return nil
 }
 
-// notifyCommitted wakes subscribers after a transaction with events committed.
-func (s *Store) notifyCommitted() {}
+// notifyCommitted wakes this process's subscribers after a transaction with events committed.
+// (Other servers on PostgreSQL are woken by the transaction's own pg_notify.)
+func (s *Store) notifyCommitted() { s.hub.broadcast() }
 
 // EventsAfter returns up to limit events after seq, in order.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]events.Event, error) {

@@ -55,6 +55,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	cache   *readCache
+	hub     *hub
 	stmts   sync.Map // query → *sql.Stmt
 
 	// afterFlush, when set (by this package's tests only), runs between a transaction's event
@@ -93,6 +94,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*S
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		s.dialect = Postgres
+		s.hub = newHub(dsn, s.log.Warn)
 		s.db, err = sql.Open("pgx", dsn)
 		if err == nil {
 			s.db.SetMaxOpenConns(32)
@@ -100,6 +102,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*S
 		}
 	default:
 		s.dialect = SQLite
+		s.hub = newHub("", s.log.Warn)
 		file := strings.TrimPrefix(dsn, "sqlite://")
 		// WAL lets readers run beside the writer; BEGIN IMMEDIATE takes the write lock up front so
 		// two writers never deadlock upgrading read locks; the busy timeout makes them queue.
@@ -135,6 +138,7 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.hub.close()
 	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/audit"
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/storetest"
 )
@@ -48,5 +50,34 @@ func TestAuditTwoServersOnePostgres(t *testing.T) {
 	n, prob, err := audit.Verify(ctx, stores[0])
 	if err != nil || prob != nil || n != 80 {
 		t.Fatalf("Verify = %d, %v, %v; want 80 intact records", n, prob, err)
+	}
+}
+
+// TestSubscriptionAcrossServers commits events through one store and expects a consumer of
+// another store on the same PostgreSQL database (another server) to be woken by LISTEN/NOTIFY.
+func TestSubscriptionAcrossServers(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.PostgresDSN(t)
+	a, err := store.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := store.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := storetest.StartConsumer(t, a, "across", nil)
+	for i := 1; i <= 3; i++ {
+		err := b.Registry().Update(ctx, func(tx registry.Tx) error {
+			return tx.AppendEvent(ctx, events.Event{ID: events.NewID(), Account: "111111111111", Source: "test", DetailType: "x", Time: time.Now()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := c.Next(t); ev.Seq != int64(i) {
+			t.Fatalf("event %d delivered as seq %d", i, ev.Seq)
+		}
 	}
 }

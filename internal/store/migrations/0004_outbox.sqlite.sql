@@ -15,3 +15,10 @@ INSERT INTO events_by_rowid (seq, id, account, source, detail_type, time, body)
 DROP TABLE events;
 ALTER TABLE events_by_rowid RENAME TO events;
 DELETE FROM counters WHERE name = 'events';
+
+-- Where each named consumer of the outbox stands: the last seq it has handled.
+CREATE TABLE event_cursors (
+    consumer TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -94,6 +94,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("ClientToken", func(t *testing.T) { testClientToken(t, open(t)) })
 	t.Run("EventsOrdered", func(t *testing.T) { testEventsOrdered(t, open(t)) })
 	t.Run("EventFailureRollsBack", func(t *testing.T) { testEventFailureRollsBack(t, open(t)) })
+	t.Run("Subscription", func(t *testing.T) { testSubscription(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
 	t.Run("KeyQuotaUnderConcurrency", func(t *testing.T) { testKeyQuota(t, open(t)) })
 	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
@@ -543,6 +544,112 @@ func testEventFailureRollsBack(t *testing.T, st *store.Store) {
 	next, err := createPackage(ctx, st, "111111111111", "outbox", "")
 	if err != nil || next.Version != first.Version+1 {
 		t.Errorf("next package: version %d, %v; want %d (the failed one's number was not used)", next.Version, err, first.Version+1)
+	}
+}
+
+// Consumer runs a subscription of st's events for a test and collects what it is handed.
+type Consumer struct {
+	Got  chan events.Event
+	stop context.CancelFunc
+	done chan error
+}
+
+// StartConsumer runs the named consumer on feed until Stop. It is woken only by commits: its
+// resync interval is an hour, so a missing wake-up fails the test instead of being papered
+// over by polling. fail, if not nil, may refuse an event (it is then handed over again).
+func StartConsumer(t testing.TB, feed events.Feed, name string, fail func(events.Event) bool) *Consumer {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Consumer{Got: make(chan events.Event, 100), stop: cancel, done: make(chan error, 1)}
+	sub := events.Subscribe(feed, name, func(ctx context.Context, ev events.Event) error {
+		c.Got <- ev
+		if fail != nil && fail(ev) {
+			return errs.E(errs.Unavailable, "refused once")
+		}
+		return nil
+	}, nil)
+	sub.Resync = time.Hour
+	sub.MaxBackoff = 20 * time.Millisecond
+	go func() { c.done <- sub.Run(ctx) }()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// Stop stops the consumer and waits for it.
+func (c *Consumer) Stop() {
+	if c.stop != nil {
+		c.stop()
+		<-c.done
+		c.stop = nil
+	}
+}
+
+// Next returns the next event handed over, failing the test after 10 s without one.
+func (c *Consumer) Next(t testing.TB) events.Event {
+	t.Helper()
+	select {
+	case ev := <-c.Got:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event was delivered within 10 s (was the consumer woken on commit?)")
+		return events.Event{}
+	}
+}
+
+// testSubscription checks delivery in order, wake-up on commit, redelivery after a handler
+// error, and a restarted consumer resuming after its stored cursor.
+func testSubscription(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	createGroup(t, st, "111111111111", "sub")
+	failed := false
+	picky := StartConsumer(t, st, "picky", func(ev events.Event) bool {
+		if ev.Seq == 2 && !failed {
+			failed = true
+			return true
+		}
+		return false
+	})
+	c := StartConsumer(t, st, "c", nil)
+	for i := 0; i < 3; i++ {
+		if _, err := createPackage(ctx, st, "111111111111", "sub", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs []int64
+	for i := 0; i < 3; i++ {
+		seqs = append(seqs, c.Next(t).Seq)
+	}
+	if !sort.SliceIsSorted(seqs, func(i, j int) bool { return seqs[i] < seqs[j] }) || seqs[0] != 1 {
+		t.Fatalf("delivered seqs %v, want increasing from 1", seqs)
+	}
+	var picked []int64
+	for i := 0; i < 4; i++ {
+		picked = append(picked, picky.Next(t).Seq)
+	}
+	if want := []int64{1, 2, 2, 3}; !cmp.Equal(picked, want) {
+		t.Errorf("a consumer refusing seq 2 once was handed %v, want %v", picked, want)
+	}
+
+	c.Stop()
+	if cur, err := st.Cursor(ctx, "c"); err != nil || cur != seqs[2] {
+		t.Fatalf("Cursor(c) = %d, %v; want %d", cur, err, seqs[2])
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := createPackage(ctx, st, "111111111111", "sub", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := StartConsumer(t, st, "c", nil)
+	if ev := again.Next(t); ev.Seq != seqs[2]+1 {
+		t.Fatalf("the restarted consumer began at seq %d, want %d (after its cursor)", ev.Seq, seqs[2]+1)
+	}
+	if ev := again.Next(t); ev.Seq != seqs[2]+2 {
+		t.Fatalf("then seq %d, want %d", ev.Seq, seqs[2]+2)
+	}
+	if err := st.SaveCursor(ctx, "c", 1); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := st.Cursor(ctx, "c"); cur < seqs[2] {
+		t.Errorf("SaveCursor moved a cursor back to %d", cur)
 	}
 }
 
