@@ -133,8 +133,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		Region:   cfg.Region,
 	})
 	mux := http.NewServeMux()
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "slipway_audit_record_failures_total",
+		Help: "Audit records of calls that changed nothing (reads, refusals) that failed to commit.",
+	}, func() float64 { return float64(a.Audit.Failed()) }))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if !a.Audit.Healthy() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"degraded","reason":"audit records fail to commit"}`)
+			return
+		}
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -293,6 +302,8 @@ func (a authenticator) LookupAccessKey(ctx context.Context, id string) (awsapi.C
 // auditor adapts the audit log to the API's records and to the decisions made for engines.
 type auditor struct{ log *audit.Log }
 
+var _ awsapi.TxAuditor = auditor{}
+
 // RecordEngineCall records an engine's call as CloudTrail records a service acting for an
 // account: the engine as the user agent (CloudTrail's invokedBy).
 func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) error {
@@ -305,9 +316,19 @@ func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) 
 }
 
 func (a auditor) RecordCall(ctx context.Context, r awsapi.AuditRecord) error {
-	return a.log.RecordCall(ctx, audit.Record{
+	return a.log.RecordCall(ctx, auditRecord(r))
+}
+
+// Begin lets the call's changes commit its record in their transactions.
+func (a auditor) Begin(ctx context.Context, record func() awsapi.AuditRecord) (context.Context, func() bool) {
+	ctx, p := audit.WithPending(ctx, func() audit.Record { return auditRecord(record()) })
+	return ctx, p.WasCommitted
+}
+
+func auditRecord(r awsapi.AuditRecord) audit.Record {
+	return audit.Record{
 		Time: r.Time, RequestID: r.RequestID, Account: r.Account, PrincipalARN: r.PrincipalARN, AccessKeyID: r.AccessKeyID,
 		Service: r.Service, Operation: r.Operation, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
 		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
-	})
+	}
 }

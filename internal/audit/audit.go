@@ -6,8 +6,12 @@
 //   - Records are only appended. Each carries the SHA-256 of its predecessor's hash and its own
 //     canonical JSON, so changing, removing or reordering any record breaks the chain, and
 //     Verify finds the first record where it breaks.
-//   - RecordCall returns only after the record is committed. Concurrent calls are committed
-//     together in one transaction (group commit), so auditing every read stays cheap.
+//   - A call that changes something commits its record in the change's own transaction (see
+//     Pending): if the record cannot be appended, the change is not made.
+//   - RecordCall (calls that changed nothing: reads, refusals) returns only after the record is
+//     committed. Concurrent calls are committed together in one transaction (group commit), so
+//     auditing every read stays cheap. Records that fail to commit are counted (Failed) and
+//     make the log unhealthy until a group commit succeeds again.
 package audit
 
 import (
@@ -19,6 +23,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -82,6 +87,9 @@ type Log struct {
 	queue  chan pending
 	done   chan struct{}
 	once   sync.Once
+
+	failed   atomic.Int64 // records whose group commit failed, since the start
+	lastFail atomic.Bool  // the last group commit failed
 }
 
 type pending struct {
@@ -191,11 +199,20 @@ func (l *Log) commit(ctx context.Context, batch []pending) {
 	err := l.store.AppendAudit(ctx, times, bodies, Hash)
 	if err != nil {
 		l.log.Error("cannot append audit records", "count", len(batch), "err", err)
+		l.failed.Add(int64(len(batch)))
 	}
+	l.lastFail.Store(err != nil)
 	for _, p := range batch {
 		p.errc <- err
 	}
 }
+
+// Failed returns how many records failed to commit since the log started.
+func (l *Log) Failed() int64 { return l.failed.Load() }
+
+// Healthy reports whether the last group commit succeeded; a server whose audit records do
+// not commit is degraded.
+func (l *Log) Healthy() bool { return !l.lastFail.Load() }
 
 // Close stops accepting records; Run drains the queue and returns.
 func (l *Log) Close() {

@@ -28,3 +28,29 @@ type AuditRecord struct {
 	SourceIP     string
 	UserAgent    string
 }
+
+// TxAuditor is an Auditor that lets a call's changes commit its record in their own
+// transactions. Begin returns the context the handler runs in (carrying the record, which
+// record builds as it stands when a change commits) and a function reporting whether a change
+// committed it; when one did and the call succeeded, RecordCall is not called.
+type TxAuditor interface {
+	Auditor
+	Begin(ctx context.Context, record func() AuditRecord) (context.Context, func() bool)
+}
+
+// auditRecord is what the audit trail keeps about c, as far as the call has gone.
+func (s *Server) auditRecord(c *call) AuditRecord {
+	svcName, name := "unknown", c.opName
+	if c.svc != nil {
+		svcName = c.svc.Name
+	}
+	if c.op != nil {
+		name = c.op.Name
+	}
+	return AuditRecord{
+		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.ARN,
+		AccessKeyID: c.keyID, Service: svcName, Operation: bound(name, maxOperation),
+		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
+		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: bound(c.r.UserAgent(), maxUserAgent),
+	}
+}

@@ -214,6 +214,8 @@ type call struct {
 	note    AuditNote
 	status  int
 	errCode string
+	// committed reports whether a transaction of the call committed its audit record.
+	committed func() bool
 }
 
 // ServeHTTP serves one AWS API request: route, read the body, verify SigV4, decode and validate
@@ -320,7 +322,11 @@ func (s *Server) serve(c *call) *apiError {
 		RequestID: c.id, SourceIP: sourceIP(r), Secure: r.TLS != nil, Time: c.start,
 		Input: input, Header: r.Header, Body: body, BodyStream: c.stream, Audit: &c.note,
 	}
-	out, err := h(r.Context(), req)
+	ctx := r.Context()
+	if ta, ok := s.cfg.Audit.(TxAuditor); ok {
+		ctx, c.committed = ta.Begin(ctx, func() AuditRecord { return s.auditRecord(c) })
+	}
+	out, err := h(ctx, req)
 	if err != nil {
 		return toAPIError(c.svc, c.op, err)
 	}
@@ -624,20 +630,10 @@ func (s *Server) finish(c *call, aerr *apiError) {
 		}
 	}
 
-	if s.cfg.Audit == nil {
-		return
+	if s.cfg.Audit == nil || (c.committed != nil && c.committed() && aerr == nil) {
+		return // the change's transaction committed the record
 	}
-	name := c.opName
-	if c.op != nil {
-		name = c.op.Name
-	}
-	rec := AuditRecord{
-		Time: c.start, RequestID: c.id, Account: c.caller.Account, PrincipalARN: c.caller.ARN,
-		AccessKeyID: c.keyID, Service: svcName, Operation: bound(name, maxOperation),
-		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
-		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: bound(c.r.UserAgent(), maxUserAgent),
-	}
-	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), rec); err != nil {
+	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), s.auditRecord(c)); err != nil {
 		s.log.Error("audit record failed", "request_id", c.id, "err", err)
 	}
 }

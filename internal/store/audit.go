@@ -18,76 +18,98 @@ func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]b
 	if len(bodies) == 0 {
 		return nil
 	}
+	var seq int64
+	var head string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// On SQLite the head of the chain is remembered between batches (one statement less
-		// per batch); the UPDATE at the end moves it only if it is still where this store left
-		// it, so a batch appended meanwhile by another process makes this one reload the head
-		// and run again.
-		// On PostgreSQL, where several servers may share the database, the head is read and
-		// locked every time: remembering it only makes servers retry each other's batches.
-		s.auditMu.Lock()
-		seq, prev, known := s.auditSeq, s.auditHash, s.auditKnown && s.dialect == SQLite
-		s.auditMu.Unlock()
-		if !known {
-			q := `SELECT value, hash FROM counters WHERE name = 'audit'`
-			if s.dialect == Postgres {
-				q += ` FOR UPDATE`
-			}
-			if err := tx.QueryRowContext(ctx, q).Scan(&seq, &prev); err != nil {
-				return err
-			}
-		}
-		headSeq := seq
-		first, firstPrev := seq+1, prev
-		texts := make([]string, len(bodies))
-		hashes := make([]string, len(bodies))
-		for i, body := range bodies {
-			seq++
-			prev = hash(prev, seq, body)
-			texts[i], hashes[i] = string(body), prev
-		}
-		recs, err := json.Marshal(texts)
-		if err != nil {
+		if err := s.lockCommitOrder(ctx, tx); err != nil {
 			return err
 		}
-		hs, err := json.Marshal(hashes)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`,
-			first, seq, micros(times[0]), string(recs), firstPrev, string(hs)); err != nil {
-			if isUniqueViolation(err) {
-				return errAuditHeadMoved
-			}
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit' AND value = $3`, seq, prev, headSeq)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			s.forgetAuditHead()
-			return errAuditHeadMoved
-		}
-		s.auditMu.Lock()
-		s.auditSeq, s.auditHash, s.auditKnown = seq, prev, true
-		s.auditMu.Unlock()
-		return nil
+		var err error
+		seq, head, err = s.appendAudit(ctx, tx, times, bodies, hash)
+		return err
 	})
 	if err != nil {
 		s.forgetAuditHead()
+		return err
 	}
-	if errors.Is(err, errAuditHeadMoved) {
-		return s.AppendAudit(ctx, times, bodies, hash)
+	s.rememberAuditHead(seq, head)
+	return nil
+}
+
+// lockCommitOrder takes, on PostgreSQL, the transaction-scoped lock under which event numbers
+// are drawn and the audit chain grows (see commitOrderLock). SQLite runs one writer at a time.
+func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
 	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, commitOrderLock)
 	return err
 }
 
+// appendAudit appends records after the chain's head inside tx, which holds the commit-order
+// lock, and returns the new head. The head lives apart from the records (counters 'audit'), so
+// records cut off the end are noticed.
+//
+// On SQLite the head is remembered between transactions (one statement less per batch); the
+// UPDATE at the end moves it only if it is still where this store left it, so a batch appended
+// meanwhile by another process makes this transaction reload the head and run again.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) (int64, string, error) {
+	s.auditMu.Lock()
+	seq, prev, known := s.auditSeq, s.auditHash, s.auditKnown && s.dialect == SQLite
+	s.auditMu.Unlock()
+	if !known {
+		if err := tx.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&seq, &prev); err != nil {
+			return 0, "", err
+		}
+	}
+	headSeq := seq
+	first, firstPrev := seq+1, prev
+	texts := make([]string, len(bodies))
+	hashes := make([]string, len(bodies))
+	for i, body := range bodies {
+		seq++
+		prev = hash(prev, seq, body)
+		texts[i], hashes[i] = string(body), prev
+	}
+	recs, err := json.Marshal(texts)
+	if err != nil {
+		return 0, "", err
+	}
+	hs, err := json.Marshal(hashes)
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`,
+		first, seq, micros(times[0]), string(recs), firstPrev, string(hs)); err != nil {
+		if isUniqueViolation(err) {
+			s.forgetAuditHead()
+			return 0, "", errAuditHeadMoved
+		}
+		return 0, "", err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit' AND value = $3`, seq, prev, headSeq)
+	if err != nil {
+		return 0, "", err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		s.forgetAuditHead()
+		return 0, "", errAuditHeadMoved
+	}
+	return seq, prev, nil
+}
+
+// errAuditHeadMoved makes the transaction run again (retryable): another process appended.
 var errAuditHeadMoved = errors.New("the audit chain's head moved: another server appended")
 
 func (s *Store) forgetAuditHead() {
 	s.auditMu.Lock()
 	s.auditKnown = false
+	s.auditMu.Unlock()
+}
+
+func (s *Store) rememberAuditHead(seq int64, hash string) {
+	s.auditMu.Lock()
+	s.auditSeq, s.auditHash, s.auditKnown = seq, hash, true
 	s.auditMu.Unlock()
 }
 
@@ -137,31 +159,4 @@ func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
 	var hash string
 	err := s.db.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&seq, &hash)
 	return seq, hash, internal("store.AuditHead", err)
-}
-
-// DeleteAuditForTest removes the audit batches that end after seq, to prove Verify notices.
-// Tests only.
-func (s *Store) DeleteAuditForTest(ctx context.Context, after int64) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE last_seq > $1`, after)
-	s.forgetAuditHead()
-	return err
-}
-
-// TamperAuditForTest rewrites the body of one audit record, to prove Verify notices. Tests only.
-func (s *Store) TamperAuditForTest(ctx context.Context, seq int64, body string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var first int64
-		var recs string
-		if err := tx.QueryRowContext(ctx, `SELECT first_seq, records FROM audit_log WHERE first_seq <= $1 AND last_seq >= $1`, seq).Scan(&first, &recs); err != nil {
-			return err
-		}
-		var texts []string
-		if err := json.Unmarshal([]byte(recs), &texts); err != nil {
-			return err
-		}
-		texts[seq-first] = body
-		b, _ := json.Marshal(texts)
-		_, err := tx.ExecContext(ctx, `UPDATE audit_log SET records = $1 WHERE first_seq = $2`, string(b), first)
-		return err
-	})
 }

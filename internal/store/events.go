@@ -27,11 +27,12 @@ const commitOrderLock = 7307
 
 // insertEvents writes a transaction's events, numbered after every event committed before.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	// The caller holds the commit-order lock (lockCommitOrder).
 	q := `INSERT INTO events (id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6)`
 	if s.dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, commitOrderLock); err != nil {
-			return err
-		}
 		// Delivered to every server's listener when, and only if, this transaction commits.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, eventsChannel); err != nil {
 			return err

@@ -23,8 +23,7 @@ func tagsJSON(t map[string]string) string {
 
 // CreatePrincipal inserts a user or role.
 func (s *Store) CreatePrincipal(ctx context.Context, p identity.Principal) error {
-	defer s.cache.invalidate("iam_principals")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_principals (account, kind, name, id, arn, path, description, trust_policy, max_session_duration, tags, created_at)
+	_, err := s.exec(ctx, []string{"iam_principals"}, `INSERT INTO iam_principals (account, kind, name, id, arn, path, description, trust_policy, max_session_duration, tags, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 		p.Account, p.Kind, p.Name, p.ID, p.ARN, p.Path, p.Description, p.TrustPolicy, p.MaxSessionDuration, tagsJSON(p.Tags), micros(p.CreatedAt))
 	if err != nil {
@@ -84,8 +83,7 @@ func (s *Store) ListPrincipals(ctx context.Context, account, kind, prefix string
 
 // DeletePrincipal deletes a principal with nothing left attached.
 func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string) error {
-	defer s.cache.invalidate("iam_principals", "access_keys")
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, []string{"iam_principals", "access_keys"}, func(tx *sql.Tx) error {
 		checks := []struct{ q, what string }{
 			{`SELECT COUNT(*) FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3`, "delete policies"},
 			{`SELECT COUNT(*) FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3`, "detach all policies"},
@@ -117,8 +115,7 @@ func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string)
 
 // PutInlinePolicy adds or replaces an inline policy.
 func (s *Store) PutInlinePolicy(ctx context.Context, account, kind, principal string, p identity.InlinePolicy) error {
-	defer s.cache.invalidate("iam_inline_policies")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_inline_policies (account, kind, principal, name, document) VALUES ($1,$2,$3,$4,$5)
+	_, err := s.exec(ctx, []string{"iam_inline_policies"}, `INSERT INTO iam_inline_policies (account, kind, principal, name, document) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (account, kind, principal, name) DO UPDATE SET document = excluded.document`, account, kind, principal, p.Name, p.Document)
 	return internal("store.PutInlinePolicy", err)
 }
@@ -154,8 +151,7 @@ func (s *Store) ListInlinePolicies(ctx context.Context, account, kind, principal
 
 // DeleteInlinePolicy deletes an inline policy.
 func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal, name string) error {
-	defer s.cache.invalidate("iam_inline_policies")
-	res, err := s.db.ExecContext(ctx, `DELETE FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`, account, kind, principal, name)
+	res, err := s.exec(ctx, []string{"iam_inline_policies"}, `DELETE FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`, account, kind, principal, name)
 	if err != nil {
 		return internal("store.DeleteInlinePolicy", err)
 	}
@@ -167,8 +163,7 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal
 
 // CreateManagedPolicy inserts a managed policy.
 func (s *Store) CreateManagedPolicy(ctx context.Context, p identity.ManagedPolicy) error {
-	defer s.cache.invalidate("iam_managed_policies")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_managed_policies (account, name, id, arn, path, description, document, created_at, updated_at)
+	_, err := s.exec(ctx, []string{"iam_managed_policies"}, `INSERT INTO iam_managed_policies (account, name, id, arn, path, description, document, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.Account, p.Name, p.ID, p.ARN, p.Path, p.Description, p.Document, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
 		return conflictOr(err, "policy "+p.Name)
@@ -220,15 +215,13 @@ func (s *Store) ListManagedPolicies(ctx context.Context, account string) ([]iden
 
 // DeleteManagedPolicy deletes a managed policy.
 func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
-	defer s.cache.invalidate("iam_managed_policies")
-	_, err := s.db.ExecContext(ctx, `DELETE FROM iam_managed_policies WHERE arn = $1`, arn)
+	_, err := s.exec(ctx, []string{"iam_managed_policies"}, `DELETE FROM iam_managed_policies WHERE arn = $1`, arn)
 	return internal("store.DeleteManagedPolicy", err)
 }
 
 // Attach attaches a managed policy.
 func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string) error {
-	defer s.cache.invalidate("iam_attachments")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO iam_attachments (account, kind, principal, policy_arn) VALUES ($1,$2,$3,$4)`, account, kind, principal, arn)
+	_, err := s.exec(ctx, []string{"iam_attachments"}, `INSERT INTO iam_attachments (account, kind, principal, policy_arn) VALUES ($1,$2,$3,$4)`, account, kind, principal, arn)
 	if err != nil {
 		return conflictOr(err, "the attachment")
 	}
@@ -237,8 +230,7 @@ func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string
 
 // Detach detaches a managed policy.
 func (s *Store) Detach(ctx context.Context, account, kind, principal, arn string) error {
-	defer s.cache.invalidate("iam_attachments")
-	res, err := s.db.ExecContext(ctx, `DELETE FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3 AND policy_arn = $4`, account, kind, principal, arn)
+	res, err := s.exec(ctx, []string{"iam_attachments"}, `DELETE FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3 AND policy_arn = $4`, account, kind, principal, arn)
 	if err != nil {
 		return internal("store.Detach", err)
 	}
@@ -290,7 +282,6 @@ func (s *Store) policiesOf(ctx context.Context, account, kind, principal string)
 
 // CreateAccessKey inserts an access key, within a user's quota when limit > 0.
 func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit int) error {
-	defer s.cache.invalidate("access_keys")
 	policies := ""
 	if len(k.SessionPolicies) > 0 {
 		b, err := json.Marshal(k.SessionPolicies)
@@ -299,7 +290,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit
 		}
 		policies = string(b)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, []string{"access_keys"}, func(tx *sql.Tx) error {
 		if limit > 0 {
 			if s.dialect == Postgres {
 				// Serialise key creation per user: the count below must not race another.
@@ -372,8 +363,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]ide
 
 // DeleteAccessKey deletes a user's access key.
 func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) error {
-	defer s.cache.invalidate("access_keys")
-	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE account = $1 AND user_name = $2 AND id = $3`, account, user, id)
+	res, err := s.exec(ctx, []string{"access_keys"}, `DELETE FROM access_keys WHERE account = $1 AND user_name = $2 AND id = $3`, account, user, id)
 	if err != nil {
 		return internal("store.DeleteAccessKey", err)
 	}

@@ -28,8 +28,7 @@ func conflictOr(err error, what string) error {
 // CreateOrganization creates the organization, its management account (under the root) and the
 // FullAWSAccess policy attached to the root and the management account, in one transaction.
 func (s *Store) CreateOrganization(ctx context.Context, o org.Organization, mgmt org.Account, full org.Policy) error {
-	defer s.cache.invalidate("organizations", "accounts", "org_policies", "org_policy_targets")
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, []string{"organizations", "accounts", "org_policies", "org_policy_targets"}, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n); err != nil {
 			return err
@@ -76,8 +75,7 @@ func (s *Store) getOrganization(ctx context.Context) (org.Organization, error) {
 
 // CreateUnit inserts an OU.
 func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
-	defer s.cache.invalidate("org_units")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO org_units (id, arn, name, parent_id, created_at) VALUES ($1,$2,$3,$4,0)`,
+	_, err := s.exec(ctx, []string{"org_units"}, `INSERT INTO org_units (id, arn, name, parent_id, created_at) VALUES ($1,$2,$3,$4,0)`,
 		u.ID, u.ARN, u.Name, u.ParentID)
 	if err != nil {
 		return conflictOr(err, "the organizational unit "+u.Name)
@@ -131,8 +129,7 @@ func insertAccount(ctx context.Context, tx *sql.Tx, a org.Account) error {
 
 // CreateAccount inserts an account.
 func (s *Store) CreateAccount(ctx context.Context, a org.Account) error {
-	defer s.cache.invalidate("accounts")
-	err := s.tx(ctx, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
+	err := s.write(ctx, []string{"accounts"}, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
 	if err != nil {
 		return conflictOr(err, "an account with this id, name or email")
 	}
@@ -195,8 +192,7 @@ func (s *Store) ListAccounts(ctx context.Context, parentID string) ([]org.Accoun
 
 // MoveAccount moves an account if it is still under from.
 func (s *Store) MoveAccount(ctx context.Context, id, from, to string) error {
-	defer s.cache.invalidate("accounts")
-	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
+	res, err := s.exec(ctx, []string{"accounts"}, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
 	if err != nil {
 		return internal("store.MoveAccount", err)
 	}
@@ -218,8 +214,7 @@ func insertPolicy(ctx context.Context, tx *sql.Tx, p org.Policy) error {
 
 // CreatePolicy inserts an organization policy.
 func (s *Store) CreatePolicy(ctx context.Context, p org.Policy) error {
-	defer s.cache.invalidate("org_policies")
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertPolicy(ctx, tx, p) }); err != nil {
+	if err := s.write(ctx, []string{"org_policies"}, func(tx *sql.Tx) error { return insertPolicy(ctx, tx, p) }); err != nil {
 		return conflictOr(err, "policy "+p.Name)
 	}
 	return nil
@@ -278,8 +273,7 @@ func (s *Store) listPoliciesForTarget(ctx context.Context, target string) ([]org
 
 // AttachPolicy attaches a policy to a target.
 func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error {
-	defer s.cache.invalidate("org_policy_targets")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO org_policy_targets (policy_id, target_id) VALUES ($1,$2)`, policyID, target)
+	_, err := s.exec(ctx, []string{"org_policy_targets"}, `INSERT INTO org_policy_targets (policy_id, target_id) VALUES ($1,$2)`, policyID, target)
 	if err != nil {
 		return conflictOr(err, "the attachment")
 	}
@@ -288,8 +282,7 @@ func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error
 
 // DetachPolicy detaches a policy from a target.
 func (s *Store) DetachPolicy(ctx context.Context, policyID, target string) error {
-	defer s.cache.invalidate("org_policy_targets")
-	res, err := s.db.ExecContext(ctx, `DELETE FROM org_policy_targets WHERE policy_id = $1 AND target_id = $2`, policyID, target)
+	res, err := s.exec(ctx, []string{"org_policy_targets"}, `DELETE FROM org_policy_targets WHERE policy_id = $1 AND target_id = $2`, policyID, target)
 	if err != nil {
 		return internal("store.DetachPolicy", err)
 	}

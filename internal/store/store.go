@@ -259,7 +259,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 
 // retryable reports whether err means the transaction lost a race and can run again.
 func retryable(err error) bool {
-	if errors.Is(err, errRetry) {
+	if errors.Is(err, errRetry) || errors.Is(err, errAuditHeadMoved) {
 		return true
 	}
 	var pe *pgconn.PgError

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
+	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 )
@@ -21,7 +23,11 @@ type Tx struct {
 	s      *Store
 	tx     *sql.Tx
 	events []pendingEvent
-	tables map[string]bool // cached tables this transaction wrote; invalidated on commit
+	tables map[string]bool // tables this transaction wrote; their cache entries are dropped
+	audit  *audit.Pending  // the record of the call this transaction belongs to, if any
+
+	auditSeq  int64 // the audit chain's head after this transaction, when it appended
+	auditHead string
 }
 
 type pendingEvent struct {
@@ -43,7 +49,8 @@ func (t *Tx) AppendEvent(ctx context.Context, ev events.Event) error {
 	return nil
 }
 
-// wrote records that the transaction changed a cached table.
+// wrote records that the transaction changed table. Every write method calls it: it drops
+// the table's cache entries and makes the transaction carry the call's audit record.
 func (t *Tx) wrote(table string) {
 	if t.tables == nil {
 		t.tables = map[string]bool{}
@@ -61,8 +68,9 @@ var errRetry = errors.New("the transaction lost a race; run it again")
 // subscribers are woken.
 func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	var t *Tx
+	pending := audit.PendingFrom(ctx)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t = &Tx{s: s, tx: tx}
+		t = &Tx{s: s, tx: tx, audit: pending}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -81,17 +89,72 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 			s.cache.invalidate(table)
 		}
 	}
-	if err == nil && t != nil && len(t.events) > 0 {
+	if err != nil {
+		if t != nil && t.auditSeq != 0 {
+			s.forgetAuditHead()
+		}
+		return err
+	}
+	if t.auditSeq != 0 {
+		s.rememberAuditHead(t.auditSeq, t.auditHead)
+		pending.MarkCommitted()
+	}
+	if len(t.events) > 0 {
 		s.notifyCommitted()
 	}
-	return err
+	return nil
 }
 
-// flush inserts the buffered events, in the order they were appended, after every event
-// committed before them.
+// flush ends the transaction's work: under the commit-order lock it inserts the buffered
+// events, in the order they were appended, after every event committed before them, and
+// appends the call's audit record when the transaction changed something.
 func (t *Tx) flush(ctx context.Context) error {
-	if len(t.events) == 0 {
+	record := t.audit != nil && t.changed()
+	if len(t.events) == 0 && !record {
 		return nil
 	}
-	return t.s.insertEvents(ctx, t.tx, t.events)
+	if err := t.s.lockCommitOrder(ctx, t.tx); err != nil {
+		return err
+	}
+	if err := t.s.insertEvents(ctx, t.tx, t.events); err != nil {
+		return err
+	}
+	if !record {
+		return nil
+	}
+	rec := t.audit.Committed()
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return errs.E(errs.Internal, "cannot encode the audit record", err)
+	}
+	t.auditSeq, t.auditHead, err = t.s.appendAudit(ctx, t.tx, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
+	if err != nil {
+		return errs.E(errs.Internal, "cannot record the change in the audit trail; the change is not made", err)
+	}
+	return nil
+}
+
+// changed reports whether the transaction wrote anything.
+func (t *Tx) changed() bool { return len(t.tables) > 0 || len(t.events) > 0 }
+
+// write runs fn as a transaction that writes tables (through update: the call's audit record
+// commits with it, and the tables' cache entries are dropped).
+func (s *Store) write(ctx context.Context, tables []string, fn func(tx *sql.Tx) error) error {
+	return s.update(ctx, func(t *Tx) error {
+		for _, table := range tables {
+			t.wrote(table)
+		}
+		return fn(t.tx)
+	})
+}
+
+// exec runs one statement that writes tables as a transaction of its own.
+func (s *Store) exec(ctx context.Context, tables []string, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.write(ctx, tables, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }

@@ -33,11 +33,13 @@ const PostgresEnv = "SLIPWAY_TEST_POSTGRES"
 // OpenSQLite opens a fresh SQLite store in a temporary directory.
 func OpenSQLite(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir()+"/slipway.db", nil)
+	file := t.TempDir() + "/slipway.db"
+	st, err := store.Open(context.Background(), file, nil)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	remember(t, st, "sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
 	return st
 }
 
@@ -76,11 +78,13 @@ func PostgresDSN(t testing.TB) string {
 // OpenPostgres opens a store on a fresh PostgreSQL database.
 func OpenPostgres(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), PostgresDSN(t), nil)
+	dsn := PostgresDSN(t)
+	st, err := store.Open(context.Background(), dsn, nil)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	remember(t, st, "pgx", dsn)
 	return st
 }
 
@@ -96,6 +100,8 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("EventFailureRollsBack", func(t *testing.T) { testEventFailureRollsBack(t, open(t)) })
 	t.Run("Subscription", func(t *testing.T) { testSubscription(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { testAuditChain(t, open(t)) })
+	t.Run("AuditTailRewritten", func(t *testing.T) { testAuditTailRewritten(t, open(t)) })
+	t.Run("AuditInTransaction", func(t *testing.T) { testAuditInTransaction(t, open(t)) })
 	t.Run("KeyQuotaUnderConcurrency", func(t *testing.T) { testKeyQuota(t, open(t)) })
 	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
 }
@@ -685,19 +691,69 @@ func testAuditChain(t *testing.T, st *store.Store) {
 	if n, prob, err := audit.Verify(ctx, st); err != nil || prob != nil || n != 55 {
 		t.Fatalf("Verify = %d, %v, %v; want 55 intact", n, prob, err)
 	}
-	if err := st.DeleteAuditForTest(ctx, 52); err != nil {
-		t.Fatal(err)
-	}
+	RawExec(t, st, `DELETE FROM audit_log WHERE last_seq > $1`, 52)
 	_, prob, err = audit.Verify(ctx, st)
 	if err != nil || prob == nil || prob.Seq != 53 || !strings.Contains(prob.Reason, "cut off") {
 		t.Fatalf("Verify after cutting off records 53..55 = %v, %v; want a problem at 53", prob, err)
 	}
-	if err := st.TamperAuditForTest(ctx, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`); err != nil {
-		t.Fatal(err)
-	}
+	TamperAudit(t, st, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`)
 	_, prob, err = audit.Verify(ctx, st)
 	if err != nil || prob == nil || prob.Seq != 17 {
 		t.Fatalf("Verify after tampering with record 17 = %v, %v; want a problem at 17", prob, err)
+	}
+}
+
+// testAuditTailRewritten rewrites the last records with hashes that chain consistently: only
+// the head, kept apart from the records, shows the trail was rewritten.
+func testAuditTailRewritten(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	for i := 1; i <= 10; i++ {
+		body, _ := json.Marshal(audit.Record{Time: t0, RequestID: fmt.Sprint(i), HTTPStatus: 200})
+		if err := st.AppendAudit(ctx, []time.Time{t0}, [][]byte{body}, audit.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RewriteAuditTail(t, st, 8, `{"time":"2026-11-25T12:00:00Z","requestId":"innocent","httpStatus":200}`)
+	n, prob, err := audit.Verify(ctx, st)
+	if err != nil || prob == nil {
+		t.Fatalf("Verify after rewriting records 8..10 with consistent hashes = %d, %v, %v; want a problem", n, prob, err)
+	}
+}
+
+// testAuditInTransaction checks that a change made during a call commits the call's audit
+// record in its own transaction, and that a change whose record cannot be appended is not made.
+func testAuditInTransaction(t *testing.T, st *store.Store) {
+	createGroup(t, st, "111111111111", "audited")
+	ctx, pending := audit.WithPending(context.Background(), func() audit.Record {
+		return audit.Record{Time: t0, RequestID: "req-1", Service: "sagemaker", Operation: "CreateModelPackage", HTTPStatus: 0}
+	})
+	if _, err := createPackage(ctx, st, "111111111111", "audited", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !pending.WasCommitted() {
+		t.Error("the change committed but its record is not marked committed")
+	}
+	recs, err := st.AuditRecords(ctx, 0, 100)
+	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Body), `"requestId":"req-1"`) || !strings.Contains(string(recs[0].Body), `"httpStatus":200`) {
+		t.Fatalf("audit records = %+v, %v; want the call's record", recs, err)
+	}
+	if n, prob, err := audit.Verify(ctx, st); err != nil || prob != nil || n != 1 {
+		t.Fatalf("Verify = %d, %v, %v", n, prob, err)
+	}
+	// A read does not append: nothing changed.
+	if _, err := st.Registry().GetGroup(ctx, "111111111111", "audited"); err != nil {
+		t.Fatal(err)
+	}
+	// Break the chain's head: the record cannot be appended, so the change must fail.
+	RawExec(t, st, `DELETE FROM counters WHERE name = 'audit'`)
+	ctx2, _ := audit.WithPending(context.Background(), func() audit.Record {
+		return audit.Record{Time: t0, RequestID: "req-2", Operation: "CreateModelPackage"}
+	})
+	if _, err := createPackage(ctx2, st, "111111111111", "audited", ""); err == nil {
+		t.Fatal("a change whose audit record could not be appended was committed")
+	}
+	if _, err := st.Registry().GetPackage(ctx, "111111111111", "audited", 2); !errs.Is(err, errs.NotFound) {
+		t.Errorf("package 2: err = %v, want NotFound (the change must roll back with its record)", err)
 	}
 }
 
