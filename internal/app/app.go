@@ -79,16 +79,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseDSN(), log)
+	st, err := store.Open(ctx, cfg.DatabaseDSN(), log, store.WithClock(now))
 	if err != nil {
 		return nil, err
 	}
 	a.Store = st
-	a.Org = org.NewService(st, now)
-	a.Identity = identity.NewService(st, orgBounds{a.Org}, sealer, now, log)
+	a.Org = org.NewService(st.Org(), now)
+	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
-	a.Audit = audit.NewLog(st, log)
+	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
 		st.Close()

@@ -269,7 +269,7 @@ func TestStoryWithTheGoSDK(t *testing.T) {
 
 	// Every call above is in the audit chain, which verifies.
 	a := s.app
-	n, prob, err := audit.Verify(ctx, a.Store)
+	n, prob, err := audit.Verify(ctx, a.Store.Audit())
 	if err != nil || prob != nil || n < 270 {
 		t.Errorf("audit.Verify = %d, %v, %v", n, prob, err)
 	}

@@ -28,7 +28,7 @@ func TestAuditCommitsWithTheChange(t *testing.T) {
 	if _, err := ds.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("audited")}); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := s.app.Store.AuditRecords(ctx, 0, 100000)
+	recs, err := s.app.Store.Audit().AuditRecords(ctx, 0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func TestEngineSessionIsAudited(t *testing.T) {
 	if _, err := s.app.Identity.CreateUser(ctx, call, "x", "/", nil); err == nil {
 		t.Error("CreateUser as the engine was allowed; the role does not allow it")
 	}
-	recs, err := s.app.Store.AuditRecords(ctx, 0, 100000)
+	recs, err := s.app.Store.Audit().AuditRecords(ctx, 0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}

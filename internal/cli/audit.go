@@ -31,7 +31,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	n, problem, err := audit.Verify(ctx, st)
+	n, problem, err := audit.Verify(ctx, st.Audit())
 	if err != nil {
 		return err
 	}

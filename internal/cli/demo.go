@@ -275,7 +275,7 @@ func (d *demo) run(ctx context.Context) error {
 	d.say("%s by %s: %q", got.ModelApprovalStatus, *got.LastModifiedBy.IamIdentity.Arn, *got.ApprovalDescription)
 
 	d.next("The registry wrote a state-change event for each change, in the same transaction (the outbox)")
-	evs, err := a.Store.EventsAfter(ctx, 0, 100)
+	evs, err := a.Store.Events().EventsAfter(ctx, 0, 100)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (d *demo) run(ctx context.Context) error {
 	d.say("a rule matching ModelApprovalStatus=Approved will start the deploy pipeline (next issues)")
 
 	d.next("Every call is in the audit trail, chained by hash")
-	n, problem, err := audit.Verify(ctx, a.Store)
+	n, problem, err := audit.Verify(ctx, a.Store.Audit())
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func newServiceWith(t *testing.T, org identity.OrgBounds) (*identity.Service, *c
 		t.Fatal(err)
 	}
 	c := &clock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	return identity.NewService(st, org, seal, c.now, nil), c, st
+	return identity.NewService(st.Identity(), org, seal, c.now, nil), c, st.Identity()
 }
 
 func caller(t *testing.T, s *identity.Service, account, user string) identity.Caller {

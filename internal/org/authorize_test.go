@@ -75,7 +75,7 @@ func mustKey(t *testing.T, id *identity.Service, account string) string {
 func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
-	s := org.NewService(st, time.Now)
+	s := org.NewService(st.Org(), time.Now)
 	accts, err := s.Bootstrap(ctx, org.Spec{
 		Management: org.AccountSpec{Name: "ds", ID: "111111111111"},
 		Units:      []org.UnitSpec{{Name: "prod", Accounts: []org.AccountSpec{{Name: "p1", ID: "222222222222"}}}},
@@ -88,7 +88,7 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 	if _, err := s.ListRoots(ctx, identity.Call{Caller: identity.Caller{Account: o.ManagementAccount}}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("without an authorizer: err = %v, want AccessDenied", err)
 	}
-	calls := withIdentity(t, s, st, accts)
+	calls := withIdentity(t, s, st.Identity(), accts)
 	admin, member := calls["111111111111"], calls["222222222222"]
 	units, _ := s.Units(ctx, o.RootID)
 	prod := units[0]
@@ -103,7 +103,7 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 	// A user of the management account allowed everything but denied the prod OU, the p1
 	// account and one policy.
 	seal, _ := identity.NewSealer(make([]byte, 32))
-	id := identity.NewService(st, bounds{s}, seal, time.Now, nil)
+	id := identity.NewService(st.Identity(), bounds{s}, seal, time.Now, nil)
 	if _, err := id.CreateUser(ctx, admin, "op", "/", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -156,12 +156,12 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 func TestSCPSizeLimit(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
-	s := org.NewService(st, time.Now)
+	s := org.NewService(st.Org(), time.Now)
 	accts, err := s.Bootstrap(ctx, org.Spec{Management: org.AccountSpec{Name: "ds", ID: "111111111111"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := withIdentity(t, s, st, accts)["111111111111"]
+	admin := withIdentity(t, s, st.Identity(), accts)["111111111111"]
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`
 	padded := strings.Replace(doc, `"Version"`, strings.Repeat(" ", 5200)+`"Version"`, 1)
 	if _, err := s.CreatePolicy(ctx, admin, "padded", "", org.SCPType, padded); errs.CodeOf(err) != "ConstraintViolationException" {

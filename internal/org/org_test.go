@@ -37,7 +37,7 @@ func TestSpecValidate(t *testing.T) {
 func TestBootstrapAndSCPLevels(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
-	s := org.NewService(st, time.Now)
+	s := org.NewService(st.Org(), time.Now)
 	spec := org.Spec{
 		Management: org.AccountSpec{Name: "ds", ID: "111111111111"},
 		Units: []org.UnitSpec{{Name: "prod", Accounts: []org.AccountSpec{{Name: "p1", ID: "222222222222"}},
@@ -47,7 +47,7 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := withIdentity(t, s, st, accts)[accts[0].ID]
+	admin := withIdentity(t, s, st.Identity(), accts)[accts[0].ID]
 	if len(accts) != 3 || accts[0].ID != "111111111111" {
 		t.Fatalf("accounts = %+v", accts)
 	}

@@ -74,12 +74,12 @@ func newFixture(t *testing.T) *fixture { return newFixtureOn(t, storetest.OpenSQ
 func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
-	o := org.NewService(st, now)
+	o := org.NewService(st.Org(), now)
 	seal, err := identity.NewSealer(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := identity.NewService(st, bounds{o}, seal, now, nil)
+	id := identity.NewService(st.Identity(), bounds{o}, seal, now, nil)
 	o.UseIdentity(id)
 	accounts, err := o.Bootstrap(ctx, org.DefaultSpec())
 	if err != nil {
@@ -210,7 +210,7 @@ func TestUpdateRecordsWhoAndEmitsEvents(t *testing.T) {
 	if _, err := f.reg.UpdatePackage(ctx, f.ds, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Pending}); !errs.Is(err, errs.Invalid) {
 		t.Errorf("Approved → Pending: err = %v, want Invalid", err)
 	}
-	evs, err := f.st.EventsAfter(ctx, 0, 100)
+	evs, err := f.st.Events().EventsAfter(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	if evs, _ := f.st.EventsAfter(ctx, 0, 10); len(evs) != 0 {
+	if evs, _ := f.st.Events().EventsAfter(ctx, 0, 10); len(evs) != 0 {
 		t.Errorf("bad input wrote %d events", len(evs))
 	}
 	if g, _ := f.reg.DescribeGroup(ctx, f.ds, "g"); g.Policy != "" {

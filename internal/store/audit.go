@@ -10,29 +10,37 @@ import (
 	"github.com/slipway-ml/slipway/internal/audit"
 )
 
-var _ audit.Store = (*Store)(nil)
+// AuditStore is the audit trail's store: a view of the shared database.
+type AuditStore Store
+
+var _ audit.Store = (*AuditStore)(nil)
+
+// Audit returns the audit trail's store.
+func (s *Store) Audit() *AuditStore { return (*AuditStore)(s) }
+
+func (s *AuditStore) base() *Store { return (*Store)(s) }
 
 // AppendAudit appends records to the chain in one transaction, as one row: SQLite parses every
 // statement it runs, so a batch costs three statements whatever its size.
-func (s *Store) AppendAudit(ctx context.Context, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) error {
+func (s *AuditStore) AppendAudit(ctx context.Context, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) error {
 	if len(bodies) == 0 {
 		return nil
 	}
 	var seq int64
 	var head string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockCommitOrder(ctx, tx); err != nil {
+	err := s.base().tx(ctx, func(tx *sql.Tx) error {
+		if err := s.base().lockCommitOrder(ctx, tx); err != nil {
 			return err
 		}
 		var err error
-		seq, head, err = s.appendAudit(ctx, tx, times, bodies, hash)
+		seq, head, err = s.base().appendAudit(ctx, tx, times, bodies, hash)
 		return err
 	})
 	if err != nil {
-		s.forgetAuditHead()
+		s.base().forgetAuditHead()
 		return err
 	}
-	s.rememberAuditHead(seq, head)
+	s.base().rememberAuditHead(seq, head)
 	return nil
 }
 
@@ -114,7 +122,7 @@ func (s *Store) rememberAuditHead(seq int64, hash string) {
 }
 
 // AuditRecords returns up to about limit records after seq (whole batches), in order.
-func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]audit.Stored, error) {
+func (s *AuditStore) AuditRecords(ctx context.Context, after int64, limit int) ([]audit.Stored, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, last_seq, time, records, prev_hash, hashes FROM audit_log
 		WHERE last_seq > $1 ORDER BY first_seq LIMIT $2`, after, max(1, limit/16))
 	if err != nil {
@@ -154,7 +162,7 @@ func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]aud
 }
 
 // AuditHead returns the last appended sequence number and hash.
-func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
+func (s *AuditStore) AuditHead(ctx context.Context) (int64, string, error) {
 	var seq int64
 	var hash string
 	err := s.db.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&seq, &hash)

@@ -8,7 +8,13 @@ import (
 	"github.com/slipway-ml/slipway/internal/events"
 )
 
-var _ events.Feed = (*Store)(nil)
+// EventStore is the outbox as its readers and consumers see it: a view of the shared database.
+type EventStore Store
+
+var _ events.Feed = (*EventStore)(nil)
+
+// Events returns the outbox's store.
+func (s *Store) Events() *EventStore { return (*EventStore)(s) }
 
 // eventRow is the stored body of an event.
 type eventRow struct {
@@ -53,7 +59,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent
 func (s *Store) notifyCommitted() { s.hub.broadcast() }
 
 // EventsAfter returns up to limit events after seq, in order.
-func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]events.Event, error) {
+func (s *EventStore) EventsAfter(ctx context.Context, after int64, limit int) ([]events.Event, error) {
 	if limit <= 0 {
 		limit = 100
 	}

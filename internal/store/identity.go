@@ -11,7 +11,15 @@ import (
 	"github.com/slipway-ml/slipway/internal/identity"
 )
 
-var _ identity.Store = (*Store)(nil)
+// IdentityStore persists principals, policies and access keys: a view of the shared database.
+type IdentityStore Store
+
+var _ identity.Store = (*IdentityStore)(nil)
+
+// Identity returns the identity store.
+func (s *Store) Identity() *IdentityStore { return (*IdentityStore)(s) }
+
+func (s *IdentityStore) base() *Store { return (*Store)(s) }
 
 func tagsJSON(t map[string]string) string {
 	if len(t) == 0 {
@@ -22,8 +30,8 @@ func tagsJSON(t map[string]string) string {
 }
 
 // CreatePrincipal inserts a user or role.
-func (s *Store) CreatePrincipal(ctx context.Context, p identity.Principal) error {
-	_, err := s.exec(ctx, []string{"iam_principals"}, `INSERT INTO iam_principals (account, kind, name, id, arn, path, description, trust_policy, max_session_duration, tags, created_at)
+func (s *IdentityStore) CreatePrincipal(ctx context.Context, p identity.Principal) error {
+	_, err := s.base().exec(ctx, []string{"iam_principals"}, `INSERT INTO iam_principals (account, kind, name, id, arn, path, description, trust_policy, max_session_duration, tags, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 		p.Account, p.Kind, p.Name, p.ID, p.ARN, p.Path, p.Description, p.TrustPolicy, p.MaxSessionDuration, tagsJSON(p.Tags), micros(p.CreatedAt))
 	if err != nil {
@@ -47,14 +55,14 @@ func scanPrincipal(sc interface{ Scan(...any) error }) (identity.Principal, erro
 }
 
 // GetPrincipal returns a user or role.
-func (s *Store) GetPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
-	return cachedRead(s, "principal/"+account+"/"+kind+"/"+name, func() (identity.Principal, error) {
+func (s *IdentityStore) GetPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
+	return cachedRead(s.base(), "principal/"+account+"/"+kind+"/"+name, func() (identity.Principal, error) {
 		return s.getPrincipal(ctx, account, kind, name)
 	})
 }
 
-func (s *Store) getPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
-	p, err := scanPrincipal(s.queryRow(ctx, `SELECT `+principalCols+` FROM iam_principals WHERE account = $1 AND kind = $2 AND name = $3`, account, kind, name))
+func (s *IdentityStore) getPrincipal(ctx context.Context, account, kind, name string) (identity.Principal, error) {
+	p, err := scanPrincipal(s.base().queryRow(ctx, `SELECT `+principalCols+` FROM iam_principals WHERE account = $1 AND kind = $2 AND name = $3`, account, kind, name))
 	if err != nil {
 		return p, notFound(err, kind+" "+name)
 	}
@@ -62,7 +70,7 @@ func (s *Store) getPrincipal(ctx context.Context, account, kind, name string) (i
 }
 
 // ListPrincipals lists users or roles under a path prefix, by name.
-func (s *Store) ListPrincipals(ctx context.Context, account, kind, prefix string) ([]identity.Principal, error) {
+func (s *IdentityStore) ListPrincipals(ctx context.Context, account, kind, prefix string) ([]identity.Principal, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+principalCols+` FROM iam_principals WHERE account = $1 AND kind = $2 ORDER BY name`, account, kind)
 	if err != nil {
 		return nil, internal("store.ListPrincipals", err)
@@ -82,8 +90,8 @@ func (s *Store) ListPrincipals(ctx context.Context, account, kind, prefix string
 }
 
 // DeletePrincipal deletes a principal with nothing left attached.
-func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string) error {
-	return s.write(ctx, []string{"iam_principals", "access_keys"}, func(tx *sql.Tx) error {
+func (s *IdentityStore) DeletePrincipal(ctx context.Context, account, kind, name string) error {
+	return s.base().write(ctx, []string{"iam_principals", "access_keys"}, func(tx *sql.Tx) error {
 		checks := []struct{ q, what string }{
 			{`SELECT COUNT(*) FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3`, "delete policies"},
 			{`SELECT COUNT(*) FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3`, "detach all policies"},
@@ -114,14 +122,14 @@ func (s *Store) DeletePrincipal(ctx context.Context, account, kind, name string)
 }
 
 // PutInlinePolicy adds or replaces an inline policy.
-func (s *Store) PutInlinePolicy(ctx context.Context, account, kind, principal string, p identity.InlinePolicy) error {
-	_, err := s.exec(ctx, []string{"iam_inline_policies"}, `INSERT INTO iam_inline_policies (account, kind, principal, name, document) VALUES ($1,$2,$3,$4,$5)
+func (s *IdentityStore) PutInlinePolicy(ctx context.Context, account, kind, principal string, p identity.InlinePolicy) error {
+	_, err := s.base().exec(ctx, []string{"iam_inline_policies"}, `INSERT INTO iam_inline_policies (account, kind, principal, name, document) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (account, kind, principal, name) DO UPDATE SET document = excluded.document`, account, kind, principal, p.Name, p.Document)
 	return internal("store.PutInlinePolicy", err)
 }
 
 // GetInlinePolicy returns an inline policy.
-func (s *Store) GetInlinePolicy(ctx context.Context, account, kind, principal, name string) (identity.InlinePolicy, error) {
+func (s *IdentityStore) GetInlinePolicy(ctx context.Context, account, kind, principal, name string) (identity.InlinePolicy, error) {
 	p := identity.InlinePolicy{Name: name}
 	err := s.db.QueryRowContext(ctx, `SELECT document FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`,
 		account, kind, principal, name).Scan(&p.Document)
@@ -132,7 +140,7 @@ func (s *Store) GetInlinePolicy(ctx context.Context, account, kind, principal, n
 }
 
 // ListInlinePolicies lists inline policies by name.
-func (s *Store) ListInlinePolicies(ctx context.Context, account, kind, principal string) ([]identity.InlinePolicy, error) {
+func (s *IdentityStore) ListInlinePolicies(ctx context.Context, account, kind, principal string) ([]identity.InlinePolicy, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT name, document FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 ORDER BY name`, account, kind, principal)
 	if err != nil {
 		return nil, internal("store.ListInlinePolicies", err)
@@ -150,8 +158,8 @@ func (s *Store) ListInlinePolicies(ctx context.Context, account, kind, principal
 }
 
 // DeleteInlinePolicy deletes an inline policy.
-func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal, name string) error {
-	res, err := s.exec(ctx, []string{"iam_inline_policies"}, `DELETE FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`, account, kind, principal, name)
+func (s *IdentityStore) DeleteInlinePolicy(ctx context.Context, account, kind, principal, name string) error {
+	res, err := s.base().exec(ctx, []string{"iam_inline_policies"}, `DELETE FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3 AND name = $4`, account, kind, principal, name)
 	if err != nil {
 		return internal("store.DeleteInlinePolicy", err)
 	}
@@ -162,8 +170,8 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, account, kind, principal
 }
 
 // CreateManagedPolicy inserts a managed policy.
-func (s *Store) CreateManagedPolicy(ctx context.Context, p identity.ManagedPolicy) error {
-	_, err := s.exec(ctx, []string{"iam_managed_policies"}, `INSERT INTO iam_managed_policies (account, name, id, arn, path, description, document, created_at, updated_at)
+func (s *IdentityStore) CreateManagedPolicy(ctx context.Context, p identity.ManagedPolicy) error {
+	_, err := s.base().exec(ctx, []string{"iam_managed_policies"}, `INSERT INTO iam_managed_policies (account, name, id, arn, path, description, document, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, p.Account, p.Name, p.ID, p.ARN, p.Path, p.Description, p.Document, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
 		return conflictOr(err, "policy "+p.Name)
@@ -182,7 +190,7 @@ func scanManaged(sc interface{ Scan(...any) error }) (identity.ManagedPolicy, er
 	return p, err
 }
 
-func (s *Store) queryManaged(ctx context.Context, q string, args ...any) ([]identity.ManagedPolicy, error) {
+func (s *IdentityStore) queryManaged(ctx context.Context, q string, args ...any) ([]identity.ManagedPolicy, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("store.managedPolicies", err)
@@ -200,7 +208,7 @@ func (s *Store) queryManaged(ctx context.Context, q string, args ...any) ([]iden
 }
 
 // GetManagedPolicy returns a managed policy by ARN.
-func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (identity.ManagedPolicy, error) {
+func (s *IdentityStore) GetManagedPolicy(ctx context.Context, arn string) (identity.ManagedPolicy, error) {
 	p, err := scanManaged(s.db.QueryRowContext(ctx, `SELECT `+managedCols+` FROM iam_managed_policies m WHERE m.arn = $1`, arn))
 	if err != nil {
 		return p, notFound(err, "policy "+arn)
@@ -209,19 +217,19 @@ func (s *Store) GetManagedPolicy(ctx context.Context, arn string) (identity.Mana
 }
 
 // ListManagedPolicies lists an account's managed policies by name.
-func (s *Store) ListManagedPolicies(ctx context.Context, account string) ([]identity.ManagedPolicy, error) {
+func (s *IdentityStore) ListManagedPolicies(ctx context.Context, account string) ([]identity.ManagedPolicy, error) {
 	return s.queryManaged(ctx, `SELECT `+managedCols+` FROM iam_managed_policies m WHERE m.account = $1 ORDER BY m.name`, account)
 }
 
 // DeleteManagedPolicy deletes a managed policy.
-func (s *Store) DeleteManagedPolicy(ctx context.Context, arn string) error {
-	_, err := s.exec(ctx, []string{"iam_managed_policies"}, `DELETE FROM iam_managed_policies WHERE arn = $1`, arn)
+func (s *IdentityStore) DeleteManagedPolicy(ctx context.Context, arn string) error {
+	_, err := s.base().exec(ctx, []string{"iam_managed_policies"}, `DELETE FROM iam_managed_policies WHERE arn = $1`, arn)
 	return internal("store.DeleteManagedPolicy", err)
 }
 
 // Attach attaches a managed policy.
-func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string) error {
-	_, err := s.exec(ctx, []string{"iam_attachments"}, `INSERT INTO iam_attachments (account, kind, principal, policy_arn) VALUES ($1,$2,$3,$4)`, account, kind, principal, arn)
+func (s *IdentityStore) Attach(ctx context.Context, account, kind, principal, arn string) error {
+	_, err := s.base().exec(ctx, []string{"iam_attachments"}, `INSERT INTO iam_attachments (account, kind, principal, policy_arn) VALUES ($1,$2,$3,$4)`, account, kind, principal, arn)
 	if err != nil {
 		return conflictOr(err, "the attachment")
 	}
@@ -229,8 +237,8 @@ func (s *Store) Attach(ctx context.Context, account, kind, principal, arn string
 }
 
 // Detach detaches a managed policy.
-func (s *Store) Detach(ctx context.Context, account, kind, principal, arn string) error {
-	res, err := s.exec(ctx, []string{"iam_attachments"}, `DELETE FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3 AND policy_arn = $4`, account, kind, principal, arn)
+func (s *IdentityStore) Detach(ctx context.Context, account, kind, principal, arn string) error {
+	res, err := s.base().exec(ctx, []string{"iam_attachments"}, `DELETE FROM iam_attachments WHERE account = $1 AND kind = $2 AND principal = $3 AND policy_arn = $4`, account, kind, principal, arn)
 	if err != nil {
 		return internal("store.Detach", err)
 	}
@@ -241,26 +249,26 @@ func (s *Store) Detach(ctx context.Context, account, kind, principal, arn string
 }
 
 // ListAttached lists the managed policies attached to a principal.
-func (s *Store) ListAttached(ctx context.Context, account, kind, principal string) ([]identity.ManagedPolicy, error) {
+func (s *IdentityStore) ListAttached(ctx context.Context, account, kind, principal string) ([]identity.ManagedPolicy, error) {
 	return s.queryManaged(ctx, `SELECT `+managedCols+` FROM iam_managed_policies m JOIN iam_attachments t ON t.policy_arn = m.arn
 		WHERE t.account = $1 AND t.kind = $2 AND t.principal = $3 ORDER BY m.name`, account, kind, principal)
 }
 
 // CountAttachments counts an account's attachments of a policy.
-func (s *Store) CountAttachments(ctx context.Context, account, arn string) (int, error) {
+func (s *IdentityStore) CountAttachments(ctx context.Context, account, arn string) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM iam_attachments WHERE account = $1 AND policy_arn = $2`, account, arn).Scan(&n)
 	return n, internal("store.CountAttachments", err)
 }
 
 // PoliciesOf returns the inline and attached policy documents of a principal.
-func (s *Store) PoliciesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
-	return cachedRead(s, "policies/"+account+"/"+kind+"/"+principal, func() ([]identity.NamedDocument, error) {
+func (s *IdentityStore) PoliciesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
+	return cachedRead(s.base(), "policies/"+account+"/"+kind+"/"+principal, func() ([]identity.NamedDocument, error) {
 		return s.policiesOf(ctx, account, kind, principal)
 	})
 }
 
-func (s *Store) policiesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
+func (s *IdentityStore) policiesOf(ctx context.Context, account, kind, principal string) ([]identity.NamedDocument, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT 'inline policy ' || name, document FROM iam_inline_policies WHERE account = $1 AND kind = $2 AND principal = $3
 		UNION ALL
 		SELECT 'managed policy ' || m.arn, m.document FROM iam_managed_policies m JOIN iam_attachments t ON t.policy_arn = m.arn
@@ -281,7 +289,7 @@ func (s *Store) policiesOf(ctx context.Context, account, kind, principal string)
 }
 
 // CreateAccessKey inserts an access key, within a user's quota when limit > 0.
-func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit int) error {
+func (s *IdentityStore) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit int) error {
 	policies := ""
 	if len(k.SessionPolicies) > 0 {
 		b, err := json.Marshal(k.SessionPolicies)
@@ -290,7 +298,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k identity.AccessKey, limit
 		}
 		policies = string(b)
 	}
-	err := s.write(ctx, []string{"access_keys"}, func(tx *sql.Tx) error {
+	err := s.base().write(ctx, []string{"access_keys"}, func(tx *sql.Tx) error {
 		if limit > 0 {
 			if s.dialect == Postgres {
 				// Serialise key creation per user: the count below must not race another.
@@ -333,9 +341,9 @@ func scanKey(sc interface{ Scan(...any) error }) (identity.AccessKey, error) {
 }
 
 // GetAccessKey returns an access key.
-func (s *Store) GetAccessKey(ctx context.Context, id string) (identity.AccessKey, error) {
-	return cachedRead(s, "key/"+id, func() (identity.AccessKey, error) {
-		k, err := scanKey(s.queryRow(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id))
+func (s *IdentityStore) GetAccessKey(ctx context.Context, id string) (identity.AccessKey, error) {
+	return cachedRead(s.base(), "key/"+id, func() (identity.AccessKey, error) {
+		k, err := scanKey(s.base().queryRow(ctx, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id))
 		if err != nil {
 			return k, notFound(err, "access key")
 		}
@@ -344,7 +352,7 @@ func (s *Store) GetAccessKey(ctx context.Context, id string) (identity.AccessKey
 }
 
 // ListAccessKeys lists a user's long-term keys.
-func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]identity.AccessKey, error) {
+func (s *IdentityStore) ListAccessKeys(ctx context.Context, account, user string) ([]identity.AccessKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+keyCols+` FROM access_keys WHERE account = $1 AND user_name = $2 ORDER BY created_at, id`, account, user)
 	if err != nil {
 		return nil, internal("store.ListAccessKeys", err)
@@ -362,8 +370,8 @@ func (s *Store) ListAccessKeys(ctx context.Context, account, user string) ([]ide
 }
 
 // DeleteAccessKey deletes a user's access key.
-func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) error {
-	res, err := s.exec(ctx, []string{"access_keys"}, `DELETE FROM access_keys WHERE account = $1 AND user_name = $2 AND id = $3`, account, user, id)
+func (s *IdentityStore) DeleteAccessKey(ctx context.Context, account, user, id string) error {
+	res, err := s.base().exec(ctx, []string{"access_keys"}, `DELETE FROM access_keys WHERE account = $1 AND user_name = $2 AND id = $3`, account, user, id)
 	if err != nil {
 		return internal("store.DeleteAccessKey", err)
 	}
@@ -374,7 +382,7 @@ func (s *Store) DeleteAccessKey(ctx context.Context, account, user, id string) e
 }
 
 // DeleteExpiredSessions deletes the session keys (keys of no user) that expired at or before now.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	defer s.cache.invalidate("access_keys")
 	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE user_name = '' AND expires_at > 0 AND expires_at <= $1`, micros(now))
 	if err != nil {

@@ -121,7 +121,7 @@ func (h *hub) close() {
 // Changed returns a channel closed after the next commit of events: in this process, or on
 // PostgreSQL in any server sharing the database. Take it before reading, then wait on it
 // when the read found nothing new, and no commit can slip between the two.
-func (s *Store) Changed(ctx context.Context) (<-chan struct{}, error) {
+func (s *EventStore) Changed(ctx context.Context) (<-chan struct{}, error) {
 	ch, err := s.hub.wait(ctx)
 	if err != nil {
 		return nil, errs.E(errs.Unavailable, "cannot listen for events", err)
@@ -130,7 +130,7 @@ func (s *Store) Changed(ctx context.Context) (<-chan struct{}, error) {
 }
 
 // Cursor returns the last seq the consumer saved (0 for a consumer never seen).
-func (s *Store) Cursor(ctx context.Context, consumer string) (int64, error) {
+func (s *EventStore) Cursor(ctx context.Context, consumer string) (int64, error) {
 	var seq int64
 	err := s.db.QueryRowContext(ctx, `SELECT seq FROM event_cursors WHERE consumer = $1`, consumer).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -141,7 +141,7 @@ func (s *Store) Cursor(ctx context.Context, consumer string) (int64, error) {
 
 // SaveCursor records that the consumer has handled every event up to seq. A cursor never
 // moves back (two copies of one consumer may race).
-func (s *Store) SaveCursor(ctx context.Context, consumer string, seq int64) error {
+func (s *EventStore) SaveCursor(ctx context.Context, consumer string, seq int64) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO event_cursors (consumer, seq, updated_at) VALUES ($1,$2,$3)
 		ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
 		WHERE event_cursors.seq < excluded.seq`, consumer, seq, s.now().UnixMicro())

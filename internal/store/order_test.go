@@ -50,7 +50,7 @@ func TestEventsCommitOrder(t *testing.T) {
 				t.Fatalf("the second transaction committed (%v) while the first, holding a lower sequence number, had not", err)
 			case <-time.After(300 * time.Millisecond):
 			}
-			if got, err := s.EventsAfter(ctx, 0, 10); err != nil || len(got) != 0 {
+			if got, err := s.Events().EventsAfter(ctx, 0, 10); err != nil || len(got) != 0 {
 				t.Fatalf("a reader sees %v, %v before anything committed", got, err)
 			}
 			close(release)
@@ -60,7 +60,7 @@ func TestEventsCommitOrder(t *testing.T) {
 			if err := <-secondDone; err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.EventsAfter(ctx, 0, 10)
+			got, err := s.Events().EventsAfter(ctx, 0, 10)
 			if err != nil || len(got) != 2 || got[0].Account != "first" || got[1].Account != "second" || got[0].Seq >= got[1].Seq {
 				t.Fatalf("events = %+v, %v; want first then second, increasing", got, err)
 			}

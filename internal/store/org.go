@@ -9,7 +9,15 @@ import (
 	"github.com/slipway-ml/slipway/internal/org"
 )
 
-var _ org.Store = (*Store)(nil)
+// OrgStore persists the organization: a view of the shared database.
+type OrgStore Store
+
+var _ org.Store = (*OrgStore)(nil)
+
+// Org returns the organization's store.
+func (s *Store) Org() *OrgStore { return (*OrgStore)(s) }
+
+func (s *OrgStore) base() *Store { return (*Store)(s) }
 
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -27,8 +35,8 @@ func conflictOr(err error, what string) error {
 
 // CreateOrganization creates the organization, its management account (under the root) and the
 // FullAWSAccess policy attached to the root and the management account, in one transaction.
-func (s *Store) CreateOrganization(ctx context.Context, o org.Organization, mgmt org.Account, full org.Policy) error {
-	err := s.write(ctx, []string{"organizations", "accounts", "org_policies", "org_policy_targets"}, func(tx *sql.Tx) error {
+func (s *OrgStore) CreateOrganization(ctx context.Context, o org.Organization, mgmt org.Account, full org.Policy) error {
+	err := s.base().write(ctx, []string{"organizations", "accounts", "org_policies", "org_policy_targets"}, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n); err != nil {
 			return err
@@ -57,14 +65,14 @@ func (s *Store) CreateOrganization(ctx context.Context, o org.Organization, mgmt
 }
 
 // GetOrganization returns the organization.
-func (s *Store) GetOrganization(ctx context.Context) (org.Organization, error) {
-	return cachedRead(s, "org", func() (org.Organization, error) { return s.getOrganization(ctx) })
+func (s *OrgStore) GetOrganization(ctx context.Context) (org.Organization, error) {
+	return cachedRead(s.base(), "org", func() (org.Organization, error) { return s.getOrganization(ctx) })
 }
 
-func (s *Store) getOrganization(ctx context.Context) (org.Organization, error) {
+func (s *OrgStore) getOrganization(ctx context.Context) (org.Organization, error) {
 	var o org.Organization
 	var created int64
-	err := s.queryRow(ctx, `SELECT id, arn, management_account, root_id, created_at FROM organizations`).
+	err := s.base().queryRow(ctx, `SELECT id, arn, management_account, root_id, created_at FROM organizations`).
 		Scan(&o.ID, &o.ARN, &o.ManagementAccount, &o.RootID, &created)
 	o.CreatedAt = fromMicros(created)
 	if err != nil {
@@ -74,8 +82,8 @@ func (s *Store) getOrganization(ctx context.Context) (org.Organization, error) {
 }
 
 // CreateUnit inserts an OU.
-func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
-	_, err := s.exec(ctx, []string{"org_units"}, `INSERT INTO org_units (id, arn, name, parent_id, created_at) VALUES ($1,$2,$3,$4,0)`,
+func (s *OrgStore) CreateUnit(ctx context.Context, u org.Unit) error {
+	_, err := s.base().exec(ctx, []string{"org_units"}, `INSERT INTO org_units (id, arn, name, parent_id, created_at) VALUES ($1,$2,$3,$4,0)`,
 		u.ID, u.ARN, u.Name, u.ParentID)
 	if err != nil {
 		return conflictOr(err, "the organizational unit "+u.Name)
@@ -92,9 +100,9 @@ func scanUnit(sc interface{ Scan(...any) error }) (org.Unit, error) {
 }
 
 // GetUnit returns an OU.
-func (s *Store) GetUnit(ctx context.Context, id string) (org.Unit, error) {
-	return cachedRead(s, "unit/"+id, func() (org.Unit, error) {
-		u, err := scanUnit(s.queryRow(ctx, `SELECT `+unitCols+` FROM org_units WHERE id = $1`, id))
+func (s *OrgStore) GetUnit(ctx context.Context, id string) (org.Unit, error) {
+	return cachedRead(s.base(), "unit/"+id, func() (org.Unit, error) {
+		u, err := scanUnit(s.base().queryRow(ctx, `SELECT `+unitCols+` FROM org_units WHERE id = $1`, id))
 		if err != nil {
 			return u, notFound(err, "organizational unit "+id)
 		}
@@ -103,7 +111,7 @@ func (s *Store) GetUnit(ctx context.Context, id string) (org.Unit, error) {
 }
 
 // ListUnits lists the OUs directly under a parent, by name.
-func (s *Store) ListUnits(ctx context.Context, parentID string) ([]org.Unit, error) {
+func (s *OrgStore) ListUnits(ctx context.Context, parentID string) ([]org.Unit, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+unitCols+` FROM org_units WHERE parent_id = $1 ORDER BY name`, parentID)
 	if err != nil {
 		return nil, internal("store.ListUnits", err)
@@ -128,8 +136,8 @@ func insertAccount(ctx context.Context, tx *sql.Tx, a org.Account) error {
 }
 
 // CreateAccount inserts an account.
-func (s *Store) CreateAccount(ctx context.Context, a org.Account) error {
-	err := s.write(ctx, []string{"accounts"}, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
+func (s *OrgStore) CreateAccount(ctx context.Context, a org.Account) error {
+	err := s.base().write(ctx, []string{"accounts"}, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
 	if err != nil {
 		return conflictOr(err, "an account with this id, name or email")
 	}
@@ -146,9 +154,9 @@ func scanAccount(sc interface{ Scan(...any) error }) (org.Account, error) {
 	return a, err
 }
 
-func (s *Store) getAccountWhere(ctx context.Context, where, arg, what string) (org.Account, error) {
-	return cachedRead(s, "account/"+where+"/"+arg, func() (org.Account, error) {
-		a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where+` = $1`, arg))
+func (s *OrgStore) getAccountWhere(ctx context.Context, where, arg, what string) (org.Account, error) {
+	return cachedRead(s.base(), "account/"+where+"/"+arg, func() (org.Account, error) {
+		a, err := scanAccount(s.base().queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where+` = $1`, arg))
 		if err != nil {
 			return a, notFound(err, what)
 		}
@@ -157,22 +165,22 @@ func (s *Store) getAccountWhere(ctx context.Context, where, arg, what string) (o
 }
 
 // GetAccount returns an account by id.
-func (s *Store) GetAccount(ctx context.Context, id string) (org.Account, error) {
+func (s *OrgStore) GetAccount(ctx context.Context, id string) (org.Account, error) {
 	return s.getAccountWhere(ctx, "id", id, "account "+id)
 }
 
 // GetAccountByName returns an account by name.
-func (s *Store) GetAccountByName(ctx context.Context, name string) (org.Account, error) {
+func (s *OrgStore) GetAccountByName(ctx context.Context, name string) (org.Account, error) {
 	return s.getAccountWhere(ctx, "name", name, "account "+name)
 }
 
 // GetAccountByRequest returns the account a CreateAccount request made.
-func (s *Store) GetAccountByRequest(ctx context.Context, id string) (org.Account, error) {
+func (s *OrgStore) GetAccountByRequest(ctx context.Context, id string) (org.Account, error) {
 	return s.getAccountWhere(ctx, "create_request_id", id, "create account request "+id)
 }
 
 // ListAccounts lists accounts (all, or those directly under parentID), by name.
-func (s *Store) ListAccounts(ctx context.Context, parentID string) ([]org.Account, error) {
+func (s *OrgStore) ListAccounts(ctx context.Context, parentID string) ([]org.Account, error) {
 	q := `SELECT ` + accountCols + ` FROM accounts WHERE parent_id = $1 OR $1 = '' ORDER BY name`
 	rows, err := s.db.QueryContext(ctx, q, parentID)
 	if err != nil {
@@ -191,8 +199,8 @@ func (s *Store) ListAccounts(ctx context.Context, parentID string) ([]org.Accoun
 }
 
 // MoveAccount moves an account if it is still under from.
-func (s *Store) MoveAccount(ctx context.Context, id, from, to string) error {
-	res, err := s.exec(ctx, []string{"accounts"}, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
+func (s *OrgStore) MoveAccount(ctx context.Context, id, from, to string) error {
+	res, err := s.base().exec(ctx, []string{"accounts"}, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
 	if err != nil {
 		return internal("store.MoveAccount", err)
 	}
@@ -213,8 +221,8 @@ func insertPolicy(ctx context.Context, tx *sql.Tx, p org.Policy) error {
 }
 
 // CreatePolicy inserts an organization policy.
-func (s *Store) CreatePolicy(ctx context.Context, p org.Policy) error {
-	if err := s.write(ctx, []string{"org_policies"}, func(tx *sql.Tx) error { return insertPolicy(ctx, tx, p) }); err != nil {
+func (s *OrgStore) CreatePolicy(ctx context.Context, p org.Policy) error {
+	if err := s.base().write(ctx, []string{"org_policies"}, func(tx *sql.Tx) error { return insertPolicy(ctx, tx, p) }); err != nil {
 		return conflictOr(err, "policy "+p.Name)
 	}
 	return nil
@@ -231,7 +239,7 @@ func scanOrgPolicy(sc interface{ Scan(...any) error }) (org.Policy, error) {
 }
 
 // GetPolicy returns an organization policy.
-func (s *Store) GetPolicy(ctx context.Context, id string) (org.Policy, error) {
+func (s *OrgStore) GetPolicy(ctx context.Context, id string) (org.Policy, error) {
 	p, err := scanOrgPolicy(s.db.QueryRowContext(ctx, `SELECT `+policyCols+` FROM org_policies WHERE id = $1`, id))
 	if err != nil {
 		return p, notFound(err, "policy "+id)
@@ -239,7 +247,7 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (org.Policy, error) {
 	return p, nil
 }
 
-func (s *Store) queryOrgPolicies(ctx context.Context, q string, arg string) ([]org.Policy, error) {
+func (s *OrgStore) queryOrgPolicies(ctx context.Context, q string, arg string) ([]org.Policy, error) {
 	rows, err := s.db.QueryContext(ctx, q, arg)
 	if err != nil {
 		return nil, internal("store.policies", err)
@@ -257,23 +265,23 @@ func (s *Store) queryOrgPolicies(ctx context.Context, q string, arg string) ([]o
 }
 
 // ListPolicies lists the policies of a type, by name.
-func (s *Store) ListPolicies(ctx context.Context, typ string) ([]org.Policy, error) {
+func (s *OrgStore) ListPolicies(ctx context.Context, typ string) ([]org.Policy, error) {
 	return s.queryOrgPolicies(ctx, `SELECT `+policyCols+` FROM org_policies WHERE type = $1 ORDER BY name`, typ)
 }
 
 // ListPoliciesForTarget lists the policies attached to a root, OU or account.
-func (s *Store) ListPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
-	return cachedRead(s, "scps/"+target, func() ([]org.Policy, error) { return s.listPoliciesForTarget(ctx, target) })
+func (s *OrgStore) ListPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
+	return cachedRead(s.base(), "scps/"+target, func() ([]org.Policy, error) { return s.listPoliciesForTarget(ctx, target) })
 }
 
-func (s *Store) listPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
+func (s *OrgStore) listPoliciesForTarget(ctx context.Context, target string) ([]org.Policy, error) {
 	return s.queryOrgPolicies(ctx, `SELECT p.id, p.arn, p.name, p.description, p.type, p.content, p.aws_managed
 		FROM org_policies p JOIN org_policy_targets t ON t.policy_id = p.id WHERE t.target_id = $1 ORDER BY p.name`, target)
 }
 
 // AttachPolicy attaches a policy to a target.
-func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error {
-	_, err := s.exec(ctx, []string{"org_policy_targets"}, `INSERT INTO org_policy_targets (policy_id, target_id) VALUES ($1,$2)`, policyID, target)
+func (s *OrgStore) AttachPolicy(ctx context.Context, policyID, target string) error {
+	_, err := s.base().exec(ctx, []string{"org_policy_targets"}, `INSERT INTO org_policy_targets (policy_id, target_id) VALUES ($1,$2)`, policyID, target)
 	if err != nil {
 		return conflictOr(err, "the attachment")
 	}
@@ -281,8 +289,8 @@ func (s *Store) AttachPolicy(ctx context.Context, policyID, target string) error
 }
 
 // DetachPolicy detaches a policy from a target.
-func (s *Store) DetachPolicy(ctx context.Context, policyID, target string) error {
-	res, err := s.exec(ctx, []string{"org_policy_targets"}, `DELETE FROM org_policy_targets WHERE policy_id = $1 AND target_id = $2`, policyID, target)
+func (s *OrgStore) DetachPolicy(ctx context.Context, policyID, target string) error {
+	res, err := s.base().exec(ctx, []string{"org_policy_targets"}, `DELETE FROM org_policy_targets WHERE policy_id = $1 AND target_id = $2`, policyID, target)
 	if err != nil {
 		return internal("store.DetachPolicy", err)
 	}
@@ -293,7 +301,7 @@ func (s *Store) DetachPolicy(ctx context.Context, policyID, target string) error
 }
 
 // ListTargets lists the targets a policy is attached to.
-func (s *Store) ListTargets(ctx context.Context, policyID string) ([]string, error) {
+func (s *OrgStore) ListTargets(ctx context.Context, policyID string) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT target_id FROM org_policy_targets WHERE policy_id = $1 ORDER BY target_id`, policyID)
 	if err != nil {
 		return nil, internal("store.ListTargets", err)

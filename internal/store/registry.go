@@ -12,8 +12,8 @@ import (
 	"github.com/slipway-ml/slipway/internal/registry"
 )
 
-// RegistryStore persists the model registry over the shared database.
-type RegistryStore struct{ s *Store }
+// RegistryStore persists the model registry: a view of the shared database.
+type RegistryStore Store
 
 var (
 	_ registry.Store = (*RegistryStore)(nil)
@@ -21,11 +21,13 @@ var (
 )
 
 // Registry returns the registry's store.
-func (s *Store) Registry() *RegistryStore { return &RegistryStore{s} }
+func (s *Store) Registry() *RegistryStore { return (*RegistryStore)(s) }
+
+func (r *RegistryStore) base() *Store { return (*Store)(r) }
 
 // Update runs fn in one transaction with the registry's view of it.
 func (r *RegistryStore) Update(ctx context.Context, fn func(tx registry.Tx) error) error {
-	return r.s.update(ctx, func(tx *Tx) error { return fn(registryTx{tx}) })
+	return r.base().update(ctx, func(tx *Tx) error { return fn(registryTx{tx}) })
 }
 
 // registryTx is the registry's view of a transaction.
@@ -62,8 +64,8 @@ func scanGroup(sc interface{ Scan(...any) error }) (registry.Group, error) {
 
 // GetGroup returns a group.
 func (r *RegistryStore) GetGroup(ctx context.Context, account, name string) (registry.Group, error) {
-	return cachedRead(r.s, "group/"+account+"/"+name, func() (registry.Group, error) {
-		g, err := scanGroup(r.s.queryRow(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
+	return cachedRead(r.base(), "group/"+account+"/"+name, func() (registry.Group, error) {
+		g, err := scanGroup(r.base().queryRow(ctx, `SELECT `+groupCols+` FROM model_package_groups WHERE account = $1 AND name = $2`, account, name))
 		if err != nil {
 			return g, notFound(err, "model package group "+name)
 		}
@@ -99,7 +101,7 @@ func (r *RegistryStore) ListGroups(ctx context.Context, account string, q regist
 	query := `SELECT ` + groupCols + ` FROM model_package_groups WHERE account = $1
 		AND ($2 = '' OR name LIKE '%' || $2 || '%') AND ($3 = 0 OR created_at > $3) AND ($4 = 0 OR created_at < $4)` +
 		orderBy(q.SortBy, q.Descending, "name", "created_at,name") + limitOffset(q.Limit, q.Offset)
-	rows, err := r.s.db.QueryContext(ctx, query, account, q.NameContains, micros(q.CreatedAfter), micros(q.CreatedBefore))
+	rows, err := r.db.QueryContext(ctx, query, account, q.NameContains, micros(q.CreatedAfter), micros(q.CreatedBefore))
 	if err != nil {
 		return nil, internal("store.ListGroups", err)
 	}
@@ -243,8 +245,8 @@ func (t registryTx) InsertPackage(ctx context.Context, p registry.Package) error
 
 // GetPackage returns a package version.
 func (r *RegistryStore) GetPackage(ctx context.Context, account, group string, version int) (registry.Package, error) {
-	return cachedRead(r.s, "package/"+account+"/"+group+"/"+strconv.Itoa(version), func() (registry.Package, error) {
-		p, err := scanPackage(r.s.queryRow(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
+	return cachedRead(r.base(), "package/"+account+"/"+group+"/"+strconv.Itoa(version), func() (registry.Package, error) {
+		p, err := scanPackage(r.base().queryRow(ctx, `SELECT `+pkgCols+` FROM model_packages WHERE account = $1 AND group_name = $2 AND version = $3`, account, group, version))
 		if err != nil {
 			return p, notFound(err, "model package")
 		}
@@ -258,7 +260,7 @@ func (r *RegistryStore) ListPackages(ctx context.Context, account string, q regi
 		AND ($2 = '' OR group_name = $2) AND ($3 = '' OR group_name LIKE '%' || $3 || '%') AND ($4 = '' OR approval_status = $4)
 		AND ($5 = 0 OR created_at > $5) AND ($6 = 0 OR created_at < $6)` +
 		orderBy(q.SortBy, q.Descending, "group_name,version", "created_at,version") + limitOffset(q.Limit, q.Offset)
-	rows, err := r.s.db.QueryContext(ctx, query, account, q.GroupName, q.NameContains, string(q.ApprovalStatus), micros(q.CreatedAfter), micros(q.CreatedBefore))
+	rows, err := r.db.QueryContext(ctx, query, account, q.GroupName, q.NameContains, string(q.ApprovalStatus), micros(q.CreatedAfter), micros(q.CreatedBefore))
 	if err != nil {
 		return nil, internal("store.ListPackages", err)
 	}
@@ -332,11 +334,11 @@ func (t registryTx) AddTags(ctx context.Context, arn string, tags map[string]str
 
 // ListTags returns a resource's tags.
 func (r *RegistryStore) ListTags(ctx context.Context, arn string) (map[string]string, error) {
-	return cachedRead(r.s, "tags/"+arn, func() (map[string]string, error) { return r.listTags(ctx, arn) })
+	return cachedRead(r.base(), "tags/"+arn, func() (map[string]string, error) { return r.listTags(ctx, arn) })
 }
 
 func (r *RegistryStore) listTags(ctx context.Context, arn string) (map[string]string, error) {
-	rows, err := r.s.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
+	rows, err := r.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
 	if err != nil {
 		return nil, internal("store.ListTags", err)
 	}

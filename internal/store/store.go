@@ -146,9 +146,18 @@ func (s *Store) Close() error {
 // migrate applies the embedded migrations not yet recorded in schema_migrations, each in its own
 // transaction, in version order. A migration NNNN_name.sql applies to every dialect; one named
 // NNNN_name.sqlite.sql or NNNN_name.postgres.sql only to that dialect (write both when the SQL
-// must differ).
+// must differ). Numbers may have gaps, and a lower number may arrive after a higher one was
+// applied (branches reserve numbers ahead): every migration not yet recorded is applied.
 func (s *Store) migrate(ctx context.Context) error {
-	entries, err := fs.ReadDir(migrations, "migrations")
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return errs.E(errs.Internal, "cannot read migrations", err)
+	}
+	return s.migrateFrom(ctx, sub)
+}
+
+func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS) error {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return errs.E(errs.Internal, "cannot read migrations", err)
 	}
@@ -157,6 +166,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		name    string
 	}
 	var migs []mig
+	seen := map[int]string{}
 	for _, e := range entries {
 		v, rest, ok := strings.Cut(e.Name(), "_")
 		n, err := strconv.Atoi(v)
@@ -169,6 +179,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				continue
 			}
 		}
+		// Only one migration per version is ever applied: a second would be skipped silently.
+		if other, dup := seen[n]; dup {
+			return errs.E(errs.Internal, "migrations %s and %s share version %d", other, e.Name(), n)
+		}
+		seen[n] = e.Name()
 		migs = append(migs, mig{n, e.Name()})
 	}
 	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
@@ -177,7 +192,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return errs.E(errs.Internal, "cannot create schema_migrations", err)
 	}
 	for _, m := range migs {
-		body, err := migrations.ReadFile(path.Join("migrations", m.name))
+		body, err := fs.ReadFile(fsys, m.name)
 		if err != nil {
 			return errs.E(errs.Internal, "cannot read migration", err)
 		}

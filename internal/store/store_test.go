@@ -39,7 +39,7 @@ func TestAuditTwoServersOnePostgres(t *testing.T) {
 			defer wg.Done()
 			for j := 0; j < 40; j++ {
 				body := []byte(fmt.Sprintf(`{"requestId":"%d-%d"}`, i, j))
-				if err := st.AppendAudit(ctx, []time.Time{time.Now()}, [][]byte{body}, audit.Hash); err != nil {
+				if err := st.Audit().AppendAudit(ctx, []time.Time{time.Now()}, [][]byte{body}, audit.Hash); err != nil {
 					t.Errorf("store %d: %v", i, err)
 					return
 				}
@@ -47,7 +47,7 @@ func TestAuditTwoServersOnePostgres(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	n, prob, err := audit.Verify(ctx, stores[0])
+	n, prob, err := audit.Verify(ctx, stores[0].Audit())
 	if err != nil || prob != nil || n != 80 {
 		t.Fatalf("Verify = %d, %v, %v; want 80 intact records", n, prob, err)
 	}
@@ -68,7 +68,7 @@ func TestSubscriptionAcrossServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	c := storetest.StartConsumer(t, a, "across", nil)
+	c := storetest.StartConsumer(t, a.Events(), "across", nil)
 	for i := 1; i <= 3; i++ {
 		err := b.Registry().Update(ctx, func(tx registry.Tx) error {
 			return tx.AppendEvent(ctx, events.Event{ID: events.NewID(), Account: "111111111111", Source: "test", DetailType: "x", Time: time.Now()})

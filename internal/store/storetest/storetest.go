@@ -118,69 +118,69 @@ func testMigrations(t *testing.T, open func(t testing.TB) *store.Store) {
 
 func testOrganization(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	if _, err := st.GetOrganization(ctx); !errs.Is(err, errs.NotFound) {
+	if _, err := st.Org().GetOrganization(ctx); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("GetOrganization on an empty store: err = %v, want NotFound", err)
 	}
 	o := org.Organization{ID: "o-abc", ARN: "arn:o", ManagementAccount: "111111111111", RootID: "r-ab12", CreatedAt: t0}
 	mgmt := org.Account{ID: "111111111111", ARN: "arn:a", Name: "ds", Email: "ds@x", ParentID: "r-ab12", Status: "ACTIVE", JoinedMethod: "CREATED", JoinedAt: t0, CreateRequestID: "car-1"}
 	full := org.Policy{ID: org.FullAccessID, ARN: "arn:p", Name: org.FullAccessName, Type: org.SCPType, Content: "{}", AWSManaged: true}
-	if err := st.CreateOrganization(ctx, o, mgmt, full); err != nil {
+	if err := st.Org().CreateOrganization(ctx, o, mgmt, full); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateOrganization(ctx, o, mgmt, full); !errs.Is(err, errs.Conflict) {
+	if err := st.Org().CreateOrganization(ctx, o, mgmt, full); !errs.Is(err, errs.Conflict) {
 		t.Errorf("second CreateOrganization: err = %v, want Conflict", err)
 	}
-	got, err := st.GetOrganization(ctx)
+	got, err := st.Org().GetOrganization(ctx)
 	if err != nil || !cmp.Equal(got, o) {
 		t.Errorf("GetOrganization = %+v, %v; want %+v", got, err, o)
 	}
 	u := org.Unit{ID: "ou-ab12-1", ARN: "arn:u", Name: "staging", ParentID: "r-ab12"}
-	if err := st.CreateUnit(ctx, u); err != nil {
+	if err := st.Org().CreateUnit(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateUnit(ctx, org.Unit{ID: "ou-ab12-2", Name: "staging", ParentID: "r-ab12"}); !errs.Is(err, errs.Conflict) {
+	if err := st.Org().CreateUnit(ctx, org.Unit{ID: "ou-ab12-2", Name: "staging", ParentID: "r-ab12"}); !errs.Is(err, errs.Conflict) {
 		t.Errorf("duplicate OU name: err = %v, want Conflict", err)
 	}
 	acct := org.Account{ID: "222222222222", ARN: "arn:a2", Name: "staging", Email: "st@x", ParentID: u.ID, Status: "ACTIVE", JoinedMethod: "CREATED", JoinedAt: t0, CreateRequestID: "car-2"}
-	if err := st.CreateAccount(ctx, acct); err != nil {
+	if err := st.Org().CreateAccount(ctx, acct); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateAccount(ctx, org.Account{ID: "333333333333", Name: "staging", Email: "o@x", CreateRequestID: "car-3"}); !errs.Is(err, errs.Conflict) {
+	if err := st.Org().CreateAccount(ctx, org.Account{ID: "333333333333", Name: "staging", Email: "o@x", CreateRequestID: "car-3"}); !errs.Is(err, errs.Conflict) {
 		t.Errorf("duplicate account name: err = %v, want Conflict", err)
 	}
-	if a, err := st.GetAccountByRequest(ctx, "car-2"); err != nil || a.ID != acct.ID {
+	if a, err := st.Org().GetAccountByRequest(ctx, "car-2"); err != nil || a.ID != acct.ID {
 		t.Errorf("GetAccountByRequest = %v, %v", a.ID, err)
 	}
-	if as, _ := st.ListAccounts(ctx, u.ID); len(as) != 1 || as[0].Name != "staging" {
+	if as, _ := st.Org().ListAccounts(ctx, u.ID); len(as) != 1 || as[0].Name != "staging" {
 		t.Errorf("ListAccounts(ou) = %+v", as)
 	}
-	if as, _ := st.ListAccounts(ctx, ""); len(as) != 2 {
+	if as, _ := st.Org().ListAccounts(ctx, ""); len(as) != 2 {
 		t.Errorf("ListAccounts(all) = %d accounts, want 2", len(as))
 	}
-	if err := st.MoveAccount(ctx, acct.ID, "r-ab12", u.ID); !errs.Is(err, errs.NotFound) {
+	if err := st.Org().MoveAccount(ctx, acct.ID, "r-ab12", u.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("MoveAccount from the wrong parent: err = %v, want NotFound", err)
 	}
-	if err := st.MoveAccount(ctx, acct.ID, u.ID, "r-ab12"); err != nil {
+	if err := st.Org().MoveAccount(ctx, acct.ID, u.ID, "r-ab12"); err != nil {
 		t.Fatal(err)
 	}
 	scp := org.Policy{ID: "p-deny", ARN: "arn:p2", Name: "deny", Type: org.SCPType, Content: `{"x":1}`}
-	if err := st.CreatePolicy(ctx, scp); err != nil {
+	if err := st.Org().CreatePolicy(ctx, scp); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AttachPolicy(ctx, scp.ID, u.ID); err != nil {
+	if err := st.Org().AttachPolicy(ctx, scp.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AttachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.Conflict) {
+	if err := st.Org().AttachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.Conflict) {
 		t.Errorf("double attach: err = %v, want Conflict", err)
 	}
-	ps, err := st.ListPoliciesForTarget(ctx, u.ID)
+	ps, err := st.Org().ListPoliciesForTarget(ctx, u.ID)
 	if err != nil || len(ps) != 1 || ps[0].Content != `{"x":1}` {
 		t.Errorf("ListPoliciesForTarget = %+v, %v", ps, err)
 	}
-	if err := st.DetachPolicy(ctx, scp.ID, u.ID); err != nil {
+	if err := st.Org().DetachPolicy(ctx, scp.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DetachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.NotFound) {
+	if err := st.Org().DetachPolicy(ctx, scp.ID, u.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("double detach: err = %v, want NotFound", err)
 	}
 }
@@ -188,33 +188,33 @@ func testOrganization(t *testing.T, st *store.Store) {
 func testIdentity(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	u := identity.Principal{Account: "111111111111", Kind: identity.KindUser, Name: "alice", ID: "AIDA1", ARN: "arn:aws:iam::111111111111:user/alice", Path: "/", Tags: map[string]string{"team": "ml"}, CreatedAt: t0}
-	if err := st.CreatePrincipal(ctx, u); err != nil {
+	if err := st.Identity().CreatePrincipal(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreatePrincipal(ctx, u); !errs.Is(err, errs.Conflict) {
+	if err := st.Identity().CreatePrincipal(ctx, u); !errs.Is(err, errs.Conflict) {
 		t.Errorf("duplicate user: err = %v, want Conflict", err)
 	}
-	got, err := st.GetPrincipal(ctx, u.Account, u.Kind, u.Name)
+	got, err := st.Identity().GetPrincipal(ctx, u.Account, u.Kind, u.Name)
 	if err != nil || !cmp.Equal(got, u) {
 		t.Errorf("GetPrincipal = %+v, %v\nwant %+v", got, err, u)
 	}
-	if _, err := st.GetPrincipal(ctx, "222222222222", u.Kind, u.Name); !errs.Is(err, errs.NotFound) {
+	if _, err := st.Identity().GetPrincipal(ctx, "222222222222", u.Kind, u.Name); !errs.Is(err, errs.NotFound) {
 		t.Errorf("principal of another account: err = %v, want NotFound", err)
 	}
-	if err := st.PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d1"}); err != nil {
+	if err := st.Identity().PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d2"}); err != nil {
+	if err := st.Identity().PutInlinePolicy(ctx, u.Account, u.Kind, u.Name, identity.InlinePolicy{Name: "p", Document: "d2"}); err != nil {
 		t.Fatal(err)
 	}
 	mp := identity.ManagedPolicy{Account: u.Account, Name: "m", ID: "ANPA1", ARN: "arn:aws:iam::111111111111:policy/m", Path: "/", Document: "d3", CreatedAt: t0, UpdatedAt: t0}
-	if err := st.CreateManagedPolicy(ctx, mp); err != nil {
+	if err := st.Identity().CreateManagedPolicy(ctx, mp); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Attach(ctx, u.Account, u.Kind, u.Name, mp.ARN); err != nil {
+	if err := st.Identity().Attach(ctx, u.Account, u.Kind, u.Name, mp.ARN); err != nil {
 		t.Fatal(err)
 	}
-	docs, err := st.PoliciesOf(ctx, u.Account, u.Kind, u.Name)
+	docs, err := st.Identity().PoliciesOf(ctx, u.Account, u.Kind, u.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,28 +226,28 @@ func testIdentity(t *testing.T, st *store.Store) {
 	if diff := cmp.Diff([]string{"d2", "d3"}, texts); diff != "" {
 		t.Errorf("PoliciesOf documents (-want +got):\n%s", diff)
 	}
-	if err := st.DeletePrincipal(ctx, u.Account, u.Kind, u.Name); !errs.Is(err, errs.Conflict) {
+	if err := st.Identity().DeletePrincipal(ctx, u.Account, u.Kind, u.Name); !errs.Is(err, errs.Conflict) {
 		t.Errorf("deleting a user with policies: err = %v, want Conflict", err)
 	}
 	k := identity.AccessKey{ID: "AKIAEXAMPLE", Account: u.Account, UserName: u.Name, SealedSecret: "sealed", Status: "Active", CreatedAt: t0}
-	if err := st.CreateAccessKey(ctx, k, 2); err != nil {
+	if err := st.Identity().CreateAccessKey(ctx, k, 2); err != nil {
 		t.Fatal(err)
 	}
-	gk, err := st.GetAccessKey(ctx, k.ID)
+	gk, err := st.Identity().GetAccessKey(ctx, k.ID)
 	if err != nil || !cmp.Equal(gk, k) {
 		t.Errorf("GetAccessKey = %+v, %v; want %+v", gk, err, k)
 	}
 	for _, step := range []func() error{
-		func() error { return st.DeleteAccessKey(ctx, u.Account, u.Name, k.ID) },
-		func() error { return st.Detach(ctx, u.Account, u.Kind, u.Name, mp.ARN) },
-		func() error { return st.DeleteInlinePolicy(ctx, u.Account, u.Kind, u.Name, "p") },
-		func() error { return st.DeletePrincipal(ctx, u.Account, u.Kind, u.Name) },
+		func() error { return st.Identity().DeleteAccessKey(ctx, u.Account, u.Name, k.ID) },
+		func() error { return st.Identity().Detach(ctx, u.Account, u.Kind, u.Name, mp.ARN) },
+		func() error { return st.Identity().DeleteInlinePolicy(ctx, u.Account, u.Kind, u.Name, "p") },
+		func() error { return st.Identity().DeletePrincipal(ctx, u.Account, u.Kind, u.Name) },
 	} {
 		if err := step(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.GetAccessKey(ctx, k.ID); !errs.Is(err, errs.NotFound) {
+	if _, err := st.Identity().GetAccessKey(ctx, k.ID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("deleted key: err = %v, want NotFound", err)
 	}
 }
@@ -362,7 +362,7 @@ func testRegistry(t *testing.T, st *store.Store) {
 		t.Errorf("ListPackages(desc, offset 1, limit 2) versions = %v", versions(desc))
 	}
 	// A failed change writes nothing: neither the package nor its event.
-	before, _ := st.EventsAfter(ctx, 0, 1000)
+	before, _ := st.Events().EventsAfter(ctx, 0, 1000)
 	_, err = updatePackage(ctx, st, "111111111111", "abalone", 3, func(p *registry.Package) (events.Event, error) {
 		p.ApprovalStatus = registry.Rejected
 		return events.Event{}, errs.E(errs.Invalid, "no")
@@ -370,7 +370,7 @@ func testRegistry(t *testing.T, st *store.Store) {
 	if !errs.Is(err, errs.Invalid) {
 		t.Errorf("failing change: err = %v, want Invalid", err)
 	}
-	after, _ := st.EventsAfter(ctx, 0, 1000)
+	after, _ := st.Events().EventsAfter(ctx, 0, 1000)
 	if p3, _ := st.Registry().GetPackage(ctx, "111111111111", "abalone", 3); p3.ApprovalStatus != registry.Pending || len(after) != len(before) {
 		t.Errorf("a failed change left traces: status %s, events %d → %d", p3.ApprovalStatus, len(before), len(after))
 	}
@@ -481,7 +481,7 @@ func testEventsOrdered(t *testing.T, st *store.Store) {
 	var all []events.Event
 	var after int64
 	for {
-		page, err := st.EventsAfter(ctx, after, 7)
+		page, err := st.Events().EventsAfter(ctx, after, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -515,7 +515,7 @@ func testEventFailureRollsBack(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := st.EventsAfter(ctx, 0, 10)
+	evs, err := st.Events().EventsAfter(ctx, 0, 10)
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("EventsAfter = %v, %v; want the first package's event", evs, err)
 	}
@@ -544,7 +544,7 @@ func testEventFailureRollsBack(t *testing.T, st *store.Store) {
 	if tags, _ := st.Registry().ListTags(ctx, "arn:pkg/outbox/2"); len(tags) != 0 {
 		t.Errorf("the failed transaction's tags stayed: %v", tags)
 	}
-	if evs, _ := st.EventsAfter(ctx, 0, 10); len(evs) != 1 {
+	if evs, _ := st.Events().EventsAfter(ctx, 0, 10); len(evs) != 1 {
 		t.Errorf("%d events after the failed transaction, want 1", len(evs))
 	}
 	next, err := createPackage(ctx, st, "111111111111", "outbox", "")
@@ -607,14 +607,14 @@ func testSubscription(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	createGroup(t, st, "111111111111", "sub")
 	failed := false
-	picky := StartConsumer(t, st, "picky", func(ev events.Event) bool {
+	picky := StartConsumer(t, st.Events(), "picky", func(ev events.Event) bool {
 		if ev.Seq == 2 && !failed {
 			failed = true
 			return true
 		}
 		return false
 	})
-	c := StartConsumer(t, st, "c", nil)
+	c := StartConsumer(t, st.Events(), "c", nil)
 	for i := 0; i < 3; i++ {
 		if _, err := createPackage(ctx, st, "111111111111", "sub", ""); err != nil {
 			t.Fatal(err)
@@ -636,7 +636,7 @@ func testSubscription(t *testing.T, st *store.Store) {
 	}
 
 	c.Stop()
-	if cur, err := st.Cursor(ctx, "c"); err != nil || cur != seqs[2] {
+	if cur, err := st.Events().Cursor(ctx, "c"); err != nil || cur != seqs[2] {
 		t.Fatalf("Cursor(c) = %d, %v; want %d", cur, err, seqs[2])
 	}
 	for i := 0; i < 2; i++ {
@@ -644,17 +644,17 @@ func testSubscription(t *testing.T, st *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	again := StartConsumer(t, st, "c", nil)
+	again := StartConsumer(t, st.Events(), "c", nil)
 	if ev := again.Next(t); ev.Seq != seqs[2]+1 {
 		t.Fatalf("the restarted consumer began at seq %d, want %d (after its cursor)", ev.Seq, seqs[2]+1)
 	}
 	if ev := again.Next(t); ev.Seq != seqs[2]+2 {
 		t.Fatalf("then seq %d, want %d", ev.Seq, seqs[2]+2)
 	}
-	if err := st.SaveCursor(ctx, "c", 1); err != nil {
+	if err := st.Events().SaveCursor(ctx, "c", 1); err != nil {
 		t.Fatal(err)
 	}
-	if cur, _ := st.Cursor(ctx, "c"); cur < seqs[2] {
+	if cur, _ := st.Events().Cursor(ctx, "c"); cur < seqs[2] {
 		t.Errorf("SaveCursor moved a cursor back to %d", cur)
 	}
 }
@@ -662,7 +662,7 @@ func testSubscription(t *testing.T, st *store.Store) {
 func testAuditChain(t *testing.T, st *store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	l := audit.NewLog(st, nil)
+	l := audit.NewLog(st.Audit(), nil)
 	done := make(chan struct{})
 	go func() { l.Run(ctx); close(done) }()
 	var wg sync.WaitGroup
@@ -676,7 +676,7 @@ func testAuditChain(t *testing.T, st *store.Store) {
 		}()
 	}
 	wg.Wait()
-	n, prob, err := audit.Verify(ctx, st)
+	n, prob, err := audit.Verify(ctx, st.Audit())
 	if err != nil || prob != nil || n != 50 {
 		t.Fatalf("Verify = %d, %v, %v; want 50 intact", n, prob, err)
 	}
@@ -688,16 +688,16 @@ func testAuditChain(t *testing.T, st *store.Store) {
 	}
 	l.Close()
 	<-done
-	if n, prob, err := audit.Verify(ctx, st); err != nil || prob != nil || n != 55 {
+	if n, prob, err := audit.Verify(ctx, st.Audit()); err != nil || prob != nil || n != 55 {
 		t.Fatalf("Verify = %d, %v, %v; want 55 intact", n, prob, err)
 	}
 	RawExec(t, st, `DELETE FROM audit_log WHERE last_seq > $1`, 52)
-	_, prob, err = audit.Verify(ctx, st)
+	_, prob, err = audit.Verify(ctx, st.Audit())
 	if err != nil || prob == nil || prob.Seq != 53 || !strings.Contains(prob.Reason, "cut off") {
 		t.Fatalf("Verify after cutting off records 53..55 = %v, %v; want a problem at 53", prob, err)
 	}
 	TamperAudit(t, st, 17, `{"time":"2026-11-25T12:00:00Z","requestId":"forged","httpStatus":200}`)
-	_, prob, err = audit.Verify(ctx, st)
+	_, prob, err = audit.Verify(ctx, st.Audit())
 	if err != nil || prob == nil || prob.Seq != 17 {
 		t.Fatalf("Verify after tampering with record 17 = %v, %v; want a problem at 17", prob, err)
 	}
@@ -709,12 +709,12 @@ func testAuditTailRewritten(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	for i := 1; i <= 10; i++ {
 		body, _ := json.Marshal(audit.Record{Time: t0, RequestID: fmt.Sprint(i), HTTPStatus: 200})
-		if err := st.AppendAudit(ctx, []time.Time{t0}, [][]byte{body}, audit.Hash); err != nil {
+		if err := st.Audit().AppendAudit(ctx, []time.Time{t0}, [][]byte{body}, audit.Hash); err != nil {
 			t.Fatal(err)
 		}
 	}
 	RewriteAuditTail(t, st, 8, `{"time":"2026-11-25T12:00:00Z","requestId":"innocent","httpStatus":200}`)
-	n, prob, err := audit.Verify(ctx, st)
+	n, prob, err := audit.Verify(ctx, st.Audit())
 	if err != nil || prob == nil {
 		t.Fatalf("Verify after rewriting records 8..10 with consistent hashes = %d, %v, %v; want a problem", n, prob, err)
 	}
@@ -733,11 +733,11 @@ func testAuditInTransaction(t *testing.T, st *store.Store) {
 	if !pending.WasCommitted() {
 		t.Error("the change committed but its record is not marked committed")
 	}
-	recs, err := st.AuditRecords(ctx, 0, 100)
+	recs, err := st.Audit().AuditRecords(ctx, 0, 100)
 	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Body), `"requestId":"req-1"`) || !strings.Contains(string(recs[0].Body), `"httpStatus":200`) {
 		t.Fatalf("audit records = %+v, %v; want the call's record", recs, err)
 	}
-	if n, prob, err := audit.Verify(ctx, st); err != nil || prob != nil || n != 1 {
+	if n, prob, err := audit.Verify(ctx, st.Audit()); err != nil || prob != nil || n != 1 {
 		t.Fatalf("Verify = %d, %v, %v", n, prob, err)
 	}
 	// A read does not append: nothing changed.
@@ -761,7 +761,7 @@ func testAuditInTransaction(t *testing.T, st *store.Store) {
 func testKeyQuota(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	u := identity.Principal{Account: "111111111111", Kind: identity.KindUser, Name: "q", ID: "AIDAQ", ARN: "arn:aws:iam::111111111111:user/q", Path: "/", CreatedAt: t0}
-	if err := st.CreatePrincipal(ctx, u); err != nil {
+	if err := st.Identity().CreatePrincipal(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -771,7 +771,7 @@ func testKeyQuota(t *testing.T, st *store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := st.CreateAccessKey(ctx, identity.AccessKey{ID: fmt.Sprintf("AKIAQUOTA%07d", i), Account: u.Account, UserName: u.Name, Status: "Active", SealedSecret: "s", CreatedAt: t0}, 2)
+			err := st.Identity().CreateAccessKey(ctx, identity.AccessKey{ID: fmt.Sprintf("AKIAQUOTA%07d", i), Account: u.Account, UserName: u.Name, Status: "Active", SealedSecret: "s", CreatedAt: t0}, 2)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
