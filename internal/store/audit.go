@@ -26,32 +26,44 @@ func (s *AuditStore) AppendAudit(ctx context.Context, times []time.Time, bodies 
 	if len(bodies) == 0 {
 		return nil
 	}
-	var seq int64
-	var head string
+	var head chainHead
 	err := s.base().tx(ctx, func(tx *sql.Tx) error {
-		if err := s.base().lockCommitOrder(ctx, tx); err != nil {
+		locked, err := s.base().lockCommitOrder(ctx, tx)
+		if err != nil {
 			return err
 		}
-		var err error
-		seq, head, err = s.base().appendAudit(ctx, tx, times, bodies, hash)
+		head, err = s.base().appendAudit(ctx, tx, locked, times, bodies, hash)
 		return err
 	})
 	if err != nil {
 		s.base().forgetAuditHead()
 		return err
 	}
-	s.base().rememberAuditHead(seq, head)
+	s.base().rememberAuditHead(head)
 	return nil
 }
 
-// lockCommitOrder takes, on PostgreSQL, the transaction-scoped lock under which event numbers
-// are drawn and the audit chain grows (see commitOrderLock). SQLite runs one writer at a time.
-func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) error {
+// chainHead is the audit chain's newest record: its seq and hash. known is false when it must
+// be read.
+type chainHead struct {
+	seq   int64
+	hash  string
+	known bool
+}
+
+// lockCommitOrder takes the lock under which event numbers are drawn and the audit chain
+// grows, held until the transaction ends: writers serialize only for the end of their
+// transactions. On PostgreSQL that is the audit head's row, locked FOR UPDATE, which returns
+// the latest committed head in the same round trip. SQLite runs one writer at a time already;
+// there the head is read by appendAudit (or remembered from the last append).
+func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) (chainHead, error) {
 	if s.dialect != Postgres {
-		return nil
+		return chainHead{}, nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, commitOrderLock)
-	return err
+	var h chainHead
+	err := tx.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit' FOR UPDATE`).Scan(&h.seq, &h.hash)
+	h.known = err == nil
+	return h, err
 }
 
 // appendAudit appends records after the chain's head inside tx, which holds the commit-order
@@ -61,17 +73,18 @@ func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) error {
 // On SQLite the head is remembered between transactions (one statement less per batch); the
 // UPDATE at the end moves it only if it is still where this store left it, so a batch appended
 // meanwhile by another process makes this transaction reload the head and run again.
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) (int64, string, error) {
-	s.auditMu.Lock()
-	seq, prev, known := s.auditSeq, s.auditHash, s.auditKnown && s.dialect == SQLite
-	s.auditMu.Unlock()
-	if !known {
-		if err := tx.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&seq, &prev); err != nil {
-			return 0, "", err
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, head chainHead, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) (chainHead, error) {
+	if !head.known {
+		s.auditMu.Lock()
+		head = chainHead{s.auditSeq, s.auditHash, s.auditKnown}
+		s.auditMu.Unlock()
+	}
+	if !head.known {
+		if err := tx.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit'`).Scan(&head.seq, &head.hash); err != nil {
+			return chainHead{}, err
 		}
 	}
-	headSeq := seq
-	first, firstPrev := seq+1, prev
+	seq, prev := head.seq, head.hash
 	texts := make([]string, len(bodies))
 	hashes := make([]string, len(bodies))
 	for i, body := range bodies {
@@ -81,29 +94,42 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, times []time.Time, 
 	}
 	recs, err := json.Marshal(texts)
 	if err != nil {
-		return 0, "", err
+		return chainHead{}, err
 	}
 	hs, err := json.Marshal(hashes)
 	if err != nil {
-		return 0, "", err
+		return chainHead{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`,
-		first, seq, micros(times[0]), string(recs), firstPrev, string(hs)); err != nil {
+	args := []any{head.seq + 1, seq, micros(times[0]), string(recs), head.hash, string(hs), head.seq}
+	var n int64
+	if s.dialect == Postgres {
+		// One round trip: the transaction holds the commit-order lock, so every statement
+		// saved is time other writers do not wait.
+		err = tx.QueryRowContext(ctx, `WITH batch AS (
+				INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)
+			), moved AS (
+				UPDATE counters SET value = $2, hash = $8 WHERE name = 'audit' AND value = $7 RETURNING 1
+			) SELECT COUNT(*) FROM moved`, append(args, prev)...).Scan(&n)
+	} else {
+		if _, err = tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`, args[:6]...); err == nil {
+			var res sql.Result
+			if res, err = tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit' AND value = $3`, seq, prev, head.seq); err == nil {
+				n, _ = res.RowsAffected()
+			}
+		}
+	}
+	if err != nil {
 		if isUniqueViolation(err) {
 			s.forgetAuditHead()
-			return 0, "", errAuditHeadMoved
+			return chainHead{}, errAuditHeadMoved
 		}
-		return 0, "", err
+		return chainHead{}, err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1, hash = $2 WHERE name = 'audit' AND value = $3`, seq, prev, headSeq)
-	if err != nil {
-		return 0, "", err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		s.forgetAuditHead()
-		return 0, "", errAuditHeadMoved
+		return chainHead{}, errAuditHeadMoved
 	}
-	return seq, prev, nil
+	return chainHead{seq, prev, true}, nil
 }
 
 // errAuditHeadMoved makes the transaction run again (retryable): another process appended.
@@ -115,9 +141,14 @@ func (s *Store) forgetAuditHead() {
 	s.auditMu.Unlock()
 }
 
-func (s *Store) rememberAuditHead(seq int64, hash string) {
+// rememberAuditHead keeps the head a committed append left (used on SQLite only: on
+// PostgreSQL other servers append too, and the head is read under the lock every time).
+func (s *Store) rememberAuditHead(h chainHead) {
+	if s.dialect != SQLite {
+		return
+	}
 	s.auditMu.Lock()
-	s.auditSeq, s.auditHash, s.auditKnown = seq, hash, true
+	s.auditSeq, s.auditHash, s.auditKnown = h.seq, h.hash, true
 	s.auditMu.Unlock()
 }
 

@@ -23,26 +23,17 @@ type eventRow struct {
 	Detail    json.RawMessage `json:"detail"`
 }
 
-// commitOrderLock is the PostgreSQL advisory lock a transaction takes, at its very end, before
-// it draws event sequence numbers; it holds it until it commits. So numbers are drawn in
-// commit order: a transaction that draws after another commits after it, and a reader that
-// has seen seq n will never later see a new event below n commit. Writers are serialized only
-// for their last statements and their commit, not for their whole length as the counter row
-// did (every transaction locked it from its first event on, and rewrote the row).
-const commitOrderLock = 7307
-
 // insertEvents writes a transaction's events, numbered after every event committed before.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	// The caller holds the commit-order lock (lockCommitOrder).
+	// The caller holds the commit-order lock (lockCommitOrder): numbers are drawn in commit
+	// order, so a reader that has seen seq n never later sees an event below n commit.
 	q := `INSERT INTO events (id, account, source, detail_type, time, body) VALUES ($1,$2,$3,$4,$5,$6)`
 	if s.dialect == Postgres {
-		// Delivered to every server's listener when, and only if, this transaction commits.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, eventsChannel); err != nil {
-			return err
-		}
+		// A sequence alone would not do: a transaction that drew a lower number could commit
+		// after one that drew a higher number, and a reader would skip it.
 		q = `INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES (nextval('events_seq'),$1,$2,$3,$4,$5,$6)`
 	}
 	// SQLite needs nothing more: one writer at a time, and seq is the rowid.
@@ -52,6 +43,16 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent
 		}
 	}
 	return nil
+}
+
+// notifyOnCommit makes PostgreSQL wake every server's listener when, and only if, tx commits.
+// It runs before the commit-order lock is taken: nothing about it needs ordering.
+func (s *Store) notifyOnCommit(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, eventsChannel)
+	return err
 }
 
 // notifyCommitted wakes this process's subscribers after a transaction with events committed.

@@ -26,8 +26,7 @@ type Tx struct {
 	tables map[string]bool // tables this transaction wrote; their cache entries are dropped
 	audit  *audit.Pending  // the record of the call this transaction belongs to, if any
 
-	auditSeq  int64 // the audit chain's head after this transaction, when it appended
-	auditHead string
+	auditHead chainHead // the audit chain's head after this transaction, when it appended
 }
 
 type pendingEvent struct {
@@ -90,13 +89,13 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	if err != nil {
-		if t != nil && t.auditSeq != 0 {
+		if t != nil && t.auditHead.known {
 			s.forgetAuditHead()
 		}
 		return err
 	}
-	if t.auditSeq != 0 {
-		s.rememberAuditHead(t.auditSeq, t.auditHead)
+	if t.auditHead.known {
+		s.rememberAuditHead(t.auditHead)
 		pending.MarkCommitted()
 	}
 	if len(t.events) > 0 {
@@ -113,7 +112,13 @@ func (t *Tx) flush(ctx context.Context) error {
 	if len(t.events) == 0 && !record {
 		return nil
 	}
-	if err := t.s.lockCommitOrder(ctx, t.tx); err != nil {
+	if len(t.events) > 0 {
+		if err := t.s.notifyOnCommit(ctx, t.tx); err != nil {
+			return err
+		}
+	}
+	head, err := t.s.lockCommitOrder(ctx, t.tx)
+	if err != nil {
 		return err
 	}
 	if err := t.s.insertEvents(ctx, t.tx, t.events); err != nil {
@@ -127,7 +132,7 @@ func (t *Tx) flush(ctx context.Context) error {
 	if err != nil {
 		return errs.E(errs.Internal, "cannot encode the audit record", err)
 	}
-	t.auditSeq, t.auditHead, err = t.s.appendAudit(ctx, t.tx, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
+	t.auditHead, err = t.s.appendAudit(ctx, t.tx, head, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
 	if err != nil {
 		return errs.E(errs.Internal, "cannot record the change in the audit trail; the change is not made", err)
 	}

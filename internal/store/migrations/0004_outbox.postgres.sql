@@ -1,6 +1,6 @@
 -- Event sequence numbers come from a sequence, drawn while the transaction holds the
--- commit-order advisory lock (see events.go), so they increase in commit order. The hot
--- 'events' counter row goes.
+-- commit-order lock (lockCommitOrder in audit.go) for its last statements, so they increase in
+-- commit order. The 'events' counter row, locked by each writer from its first event on, goes.
 CREATE SEQUENCE events_seq;
 SELECT setval('events_seq', COALESCE((SELECT MAX(seq) FROM events), 0) + 1, false);
 DELETE FROM counters WHERE name = 'events';
