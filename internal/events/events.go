@@ -1,7 +1,9 @@
 // Package events defines Slipway's events: EventBridge-shaped envelopes written to a durable
 // outbox in the same transaction as the state change that causes them, each with a sequence
 // number that increases in commit order so a subscriber can resume after the last one it saw.
-// Delivery to buses, rules and targets builds on this package.
+// Subscriptions (Subscribe) deliver them to named consumers after a durable cursor, at least
+// once, woken on commit; consumers are idempotent by event ID. Delivery to buses, rules and
+// targets builds on this package.
 package events
 
 import (

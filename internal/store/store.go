@@ -4,12 +4,22 @@
 // differences live in dialect-specific migrations and in switches next to the statements that
 // need them (row locks).
 //
+// Store is the shared handle (pool, dialect, read cache, transactions). Each domain reaches it
+// through its own store — IdentityStore, OrgStore, RegistryStore, AuditStore, EventStore — which
+// implements the interface that domain declares, and nothing else.
+//
 // Invariants:
-//   - Every state change and the events it causes (the outbox) commit in one transaction.
+//   - A change, the events it causes (the outbox) and the audit record of the call that makes it
+//     commit in one transaction (Update and Tx), or none of them does.
+//   - Event sequence numbers increase strictly in commit order: they are drawn at the end of the
+//     transaction under the commit-order lock (SQLite: its single writer), so a reader that has
+//     seen n never later sees a smaller one commit.
 //   - Model package versions are allocated from a per-group counter in the same transaction that
 //     inserts the version, so they are 1, 2, 3 … with no gaps and no duplicates under concurrency.
-//   - Transactions that lose a race (SQLite busy, PostgreSQL serialization failure or deadlock) are
-//     retried whole; callers' functions must therefore be free of side effects outside the tx.
+//   - Transactions that lose a race (SQLite busy, PostgreSQL serialization failure or deadlock, a
+//     concurrent client token, a moved audit head) are retried whole; callers' functions must
+//     therefore be free of side effects outside the tx.
+//   - A write drops, when its transaction ends, the cached reads of the tables it wrote.
 package store
 
 import (
