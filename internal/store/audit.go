@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/audit"
@@ -28,11 +30,11 @@ func (s *AuditStore) AppendAudit(ctx context.Context, times []time.Time, bodies 
 	}
 	var head chainHead
 	err := s.base().tx(ctx, func(tx *sql.Tx) error {
-		locked, err := s.base().lockCommitOrder(ctx, tx)
+		locked, err := s.base().lockCommitOrder(ctx, tx, false)
 		if err != nil {
 			return err
 		}
-		head, err = s.base().appendAudit(ctx, tx, locked, times, bodies, hash)
+		head, err = s.base().appendAudit(ctx, tx, locked, nil, times, bodies, hash)
 		return err
 	})
 	if err != nil {
@@ -56,12 +58,27 @@ type chainHead struct {
 // transactions. On PostgreSQL that is the audit head's row, locked FOR UPDATE, which returns
 // the latest committed head in the same round trip. SQLite runs one writer at a time already;
 // there the head is read by appendAudit (or remembered from the last append).
-func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) (chainHead, error) {
+//
+// With notify, the same statement asks PostgreSQL to wake every server's event listeners when,
+// and only if, the transaction commits.
+func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx, notify bool) (chainHead, error) {
 	if s.dialect != Postgres {
 		return chainHead{}, nil
 	}
 	var h chainHead
-	err := tx.QueryRowContext(ctx, `SELECT value, hash FROM counters WHERE name = 'audit' FOR UPDATE`).Scan(&h.seq, &h.hash)
+	q := `SELECT value, hash FROM counters WHERE name = 'audit' FOR UPDATE`
+	var args []any
+	if notify {
+		q, args = `SELECT value, hash, pg_notify($1, '') IS NULL FROM counters WHERE name = 'audit' FOR UPDATE`, []any{eventsChannel}
+	}
+	row := tx.QueryRowContext(ctx, q, args...)
+	var err error
+	if notify {
+		var ignored bool
+		err = row.Scan(&h.seq, &h.hash, &ignored)
+	} else {
+		err = row.Scan(&h.seq, &h.hash)
+	}
 	h.known = err == nil
 	return h, err
 }
@@ -73,7 +90,15 @@ func (s *Store) lockCommitOrder(ctx context.Context, tx *sql.Tx) (chainHead, err
 // On SQLite the head is remembered between transactions (one statement less per batch); the
 // UPDATE at the end moves it only if it is still where this store left it, so a batch appended
 // meanwhile by another process makes this transaction reload the head and run again.
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, head chainHead, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) (chainHead, error) {
+//
+// evs, the transaction's events, are inserted first: on PostgreSQL in the same statement, so
+// that a change's whole serialized tail is one round trip besides the lock and the commit.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, head chainHead, evs []pendingEvent, times []time.Time, bodies [][]byte, hash func(string, int64, []byte) string) (chainHead, error) {
+	if s.dialect != Postgres {
+		if err := s.insertEvents(ctx, tx, evs); err != nil {
+			return chainHead{}, err
+		}
+	}
 	if !head.known {
 		s.auditMu.Lock()
 		head = chainHead{s.auditSeq, s.auditHash, s.auditKnown}
@@ -105,11 +130,28 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, head chainHead, tim
 	if s.dialect == Postgres {
 		// One round trip: the transaction holds the commit-order lock, so every statement
 		// saved is time other writers do not wait.
-		err = tx.QueryRowContext(ctx, `WITH batch AS (
+		args = append(args, prev)
+		q := `WITH `
+		if len(evs) > 0 {
+			var b strings.Builder
+			b.WriteString(`ev AS (INSERT INTO events (seq, id, account, source, detail_type, time, body) VALUES `)
+			for i, p := range evs {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				n := len(args)
+				fmt.Fprintf(&b, "(nextval('events_seq'),$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+				args = append(args, p.ev.ID, p.ev.Account, p.ev.Source, p.ev.DetailType, micros(p.ev.Time), p.body)
+			}
+			b.WriteString(`), `)
+			q += b.String()
+		}
+		q += `batch AS (
 				INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)
 			), moved AS (
 				UPDATE counters SET value = $2, hash = $8 WHERE name = 'audit' AND value = $7 RETURNING 1
-			) SELECT COUNT(*) FROM moved`, append(args, prev)...).Scan(&n)
+			) SELECT COUNT(*) FROM moved`
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&n)
 	} else {
 		if _, err = tx.ExecContext(ctx, `INSERT INTO audit_log (first_seq, last_seq, time, records, prev_hash, hashes) VALUES ($1,$2,$3,$4,$5,$6)`, args[:6]...); err == nil {
 			var res sql.Result
@@ -119,7 +161,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, head chainHead, tim
 		}
 	}
 	if err != nil {
-		if isUniqueViolation(err) {
+		if isUniqueViolation(err) && strings.Contains(err.Error(), "audit_log") {
 			s.forgetAuditHead()
 			return chainHead{}, errAuditHeadMoved
 		}

@@ -45,16 +45,6 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []pendingEvent
 	return nil
 }
 
-// notifyOnCommit makes PostgreSQL wake every server's listener when, and only if, tx commits.
-// It runs before the commit-order lock is taken: nothing about it needs ordering.
-func (s *Store) notifyOnCommit(ctx context.Context, tx *sql.Tx) error {
-	if s.dialect != Postgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, eventsChannel)
-	return err
-}
-
 // notifyCommitted wakes this process's subscribers after a transaction with events committed.
 // (Other servers on PostgreSQL are woken by the transaction's own pg_notify.)
 func (s *Store) notifyCommitted() { s.hub.broadcast() }

@@ -112,29 +112,24 @@ func (t *Tx) flush(ctx context.Context) error {
 	if len(t.events) == 0 && !record {
 		return nil
 	}
-	if len(t.events) > 0 {
-		if err := t.s.notifyOnCommit(ctx, t.tx); err != nil {
-			return err
-		}
-	}
-	head, err := t.s.lockCommitOrder(ctx, t.tx)
+	head, err := t.s.lockCommitOrder(ctx, t.tx, len(t.events) > 0)
 	if err != nil {
 		return err
 	}
-	if err := t.s.insertEvents(ctx, t.tx, t.events); err != nil {
-		return err
-	}
 	if !record {
-		return nil
+		return t.s.insertEvents(ctx, t.tx, t.events)
 	}
 	rec := t.audit.Committed()
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return errs.E(errs.Internal, "cannot encode the audit record", err)
 	}
-	t.auditHead, err = t.s.appendAudit(ctx, t.tx, head, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
+	t.auditHead, err = t.s.appendAudit(ctx, t.tx, head, t.events, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
 	if err != nil {
-		return errs.E(errs.Internal, "cannot record the change in the audit trail; the change is not made", err)
+		if errors.Is(err, errAuditHeadMoved) || retryable(err) {
+			return err // run again: another writer appended first
+		}
+		return errs.E(errs.Internal, "cannot commit the change with its audit record; the change is not made", err)
 	}
 	return nil
 }
