@@ -82,8 +82,9 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 		return nil
 	})
 	if t != nil && len(t.tables) > 0 {
-		// Invalidate after a failure too: a read between a failed attempt's write and its
-		// rollback may have cached what never committed.
+		// Drop them whether or not the transaction committed: knowing costs more than a miss.
+		// A read that loaded the old rows before the commit cannot store them afterwards:
+		// invalidation moves the namespace's generation on.
 		for table := range t.tables {
 			s.cache.invalidate(table)
 		}
