@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"regexp"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // Service is the IAM and STS business logic. Every exported method that serves a caller takes
@@ -48,19 +48,6 @@ var (
 	upperDigits  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
 )
-
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic(err)
-		}
-		b[i] = alphabet[v.Int64()]
-	}
-	return string(b)
-}
 
 func checkName(what, name string, max int) error {
 	if len(name) < 1 || len(name) > max || !nameRE.MatchString(name) {
@@ -156,7 +143,7 @@ func (s *Service) CreateUser(ctx context.Context, c Call, name, path string, tag
 func (s *Service) createUser(ctx context.Context, account, name, path string, tags map[string]string) (Principal, error) {
 	p := Principal{
 		Account: account, Kind: KindUser, Name: name, Path: path, Tags: tags,
-		ID: "AIDA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindUser, path, name),
+		ID: "AIDA" + randid.String(17, upperDigits), ARN: arn.IAM(account, KindUser, path, name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
@@ -204,7 +191,7 @@ func (s *Service) createRole(ctx context.Context, account string, r RoleSpec) (P
 	p := Principal{
 		Account: account, Kind: KindRole, Name: r.Name, Path: r.Path, Tags: r.Tags, TrustPolicy: r.TrustPolicy,
 		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration,
-		ID: "AROA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindRole, r.Path, r.Name),
+		ID: "AROA" + randid.String(17, upperDigits), ARN: arn.IAM(account, KindRole, r.Path, r.Name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
@@ -379,7 +366,7 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, c Call, name, path, d
 	now := s.now()
 	p := ManagedPolicy{
 		Account: account, Name: name, Path: path, Description: description, Document: document,
-		ID: "ANPA" + randomString(17, upperDigits), ARN: policyARN, CreatedAt: now, UpdatedAt: now,
+		ID: "ANPA" + randid.String(17, upperDigits), ARN: policyARN, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateManagedPolicy(ctx, p); err != nil {
 		if errs.Is(err, errs.Conflict) {
@@ -540,8 +527,8 @@ func (s *Service) CreateAccessKey(ctx context.Context, c Call, user string) (New
 }
 
 func (s *Service) createAccessKey(ctx context.Context, account, user string) (NewKey, error) {
-	id := "AKIA" + randomString(16, upperDigits)
-	secret := randomString(40, secretDigits)
+	id := "AKIA" + randid.String(16, upperDigits)
+	secret := randid.String(40, secretDigits)
 	k := AccessKey{
 		ID: id, Account: account, UserName: user, Status: "Active", CreatedAt: s.now(),
 		SealedSecret: s.seal.Seal(secret, id),
@@ -767,8 +754,8 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 		}
 		sessionPolicies = append(sessionPolicies, mp.Document)
 	}
-	id := "ASIA" + randomString(16, upperDigits)
-	secret := randomString(40, secretDigits)
+	id := "ASIA" + randid.String(16, upperDigits)
+	secret := randid.String(40, secretDigits)
 	tokenBytes := make([]byte, 96)
 	rand.Read(tokenBytes)
 	token := "FwoG" + base64.StdEncoding.EncodeToString(tokenBytes)

@@ -2,14 +2,13 @@ package org
 
 import (
 	"context"
-	"crypto/rand"
-	"math/big"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // Service is the organization's business logic over a Store. The methods that serve a
@@ -140,12 +139,12 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 	if mgmtID == "" {
 		mgmtID = randomAccountID()
 	}
-	orgID := "o-" + randomString(10, lowerDigits)
+	orgID := "o-" + randid.String(10, lowerDigits)
 	o := Organization{
 		ID:                orgID,
 		ARN:               arn.Organization(mgmtID, orgID),
 		ManagementAccount: mgmtID,
-		RootID:            "r-" + randomString(4, lowerDigits),
+		RootID:            "r-" + randid.String(4, lowerDigits),
 		CreatedAt:         s.now(),
 	}
 	mgmt := s.newAccount(o, spec.Management, mgmtID, o.RootID)
@@ -212,7 +211,7 @@ func (s *Service) newAccount(o Organization, a AccountSpec, id, parent string) A
 		Status:          "ACTIVE",
 		JoinedMethod:    "CREATED",
 		JoinedAt:        s.now(),
-		CreateRequestID: "car-" + randomString(32, lowerDigits),
+		CreateRequestID: "car-" + randid.String(32, lowerDigits),
 	}
 }
 
@@ -255,7 +254,7 @@ func (s *Service) createUnit(ctx context.Context, parentID, name string) (Unit, 
 	}
 	rootSuffix := strings.TrimPrefix(o.RootID, "r-")
 	u := Unit{
-		ID:       "ou-" + rootSuffix + "-" + randomString(8, lowerDigits),
+		ID:       "ou-" + rootSuffix + "-" + randid.String(8, lowerDigits),
 		Name:     name,
 		ParentID: parentID,
 	}
@@ -471,7 +470,7 @@ func (s *Service) createPolicy(ctx context.Context, name, description, typ, cont
 		return Policy{}, errs.E(errs.Invalid, "policy type %s is not supported; only %s is", typ, SCPType).WithCode("PolicyTypeNotAvailableForOrganizationException")
 	}
 	p := Policy{
-		ID: "p-" + randomString(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
+		ID: "p-" + randid.String(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
 	}
 	p.ARN = arn.OrgPolicy(o.ManagementAccount, o.ID, SCPType, p.ID)
 	if err := s.store.CreatePolicy(ctx, p); err != nil {
@@ -556,19 +555,6 @@ func (s *Service) targets(ctx context.Context, policyID string) ([]string, error
 
 const lowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic(err) // crypto/rand never fails on Linux
-		}
-		b[i] = alphabet[v.Int64()]
-	}
-	return string(b)
-}
-
 func randomAccountID() string {
-	return randomString(1, "123456789") + randomString(11, "0123456789")
+	return randid.String(1, "123456789") + randid.String(11, "0123456789")
 }
