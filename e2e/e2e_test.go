@@ -113,9 +113,22 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // wait) when the test ends. The server's stderr goes to the test log if the test failed.
 func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 	t.Helper()
+	return launch(t, dataDir, launchOptions{waitCredentials: true}, extraArgs...)
+}
+
+// launchOptions says how launch starts a server.
+type launchOptions struct {
+	waitCredentials bool     // wait for DataDir/credentials too (only the first server writes it)
+	env             []string // added to the test's environment
+}
+
+// launch starts `slipway server` as startServerAt says, with options.
+func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) *server {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := append([]string{"server", "--data-dir", dataDir, "--listen", addr}, extraArgs...)
 	cmd := exec.Command(slipwayBinary, args...)
+	cmd.Env = append(os.Environ(), o.env...)
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
@@ -168,7 +181,7 @@ func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 		default:
 		}
 		if healthy(client, s.URL) {
-			if _, err := os.Stat(s.Creds); err == nil {
+			if _, err := os.Stat(s.Creds); err == nil || !o.waitCredentials {
 				return s
 			}
 		}
