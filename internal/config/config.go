@@ -50,15 +50,8 @@ func Default() Config {
 // SLIPWAY_LOG_LEVEL and SLIPWAY_MASTER_KEY_FILE override the defaults; SLIPWAY_MASTER_KEY (no
 // flag) sets the key itself.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
+	c.RegisterDataFlags(fs)
 	fs.StringVar(&c.Listen, "listen", env("SLIPWAY_LISTEN", c.Listen), "address the API listens on")
-	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
 	fs.StringVar(&c.OrgFile, "org", env("SLIPWAY_ORG", c.OrgFile), "YAML file describing the organization to create on first start")
 	fs.StringVar(&c.Region, "region", env("SLIPWAY_REGION", c.Region), "the region the API serves")
 	fs.StringVar(&c.LogLevel, "log-level", env("SLIPWAY_LOG_LEVEL", c.LogLevel), "debug, info, warn or error")
@@ -68,6 +61,21 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
 		c.CrashAtBootstrapStep = n
 	}
+}
+
+// RegisterDataFlags binds only where the data is (--data-dir, --database, and their
+// environment variables): the flags of offline commands, which read a database without serving.
+func (c *Config) RegisterDataFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
+	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
+}
+
+// env returns the environment variable name, or def when it is not set.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
 }
 
 // Validate checks the configuration and fills derived values.
