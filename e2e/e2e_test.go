@@ -48,7 +48,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	slipwayBinary = filepath.Join(dir, "slipway")
-	build := exec.Command("go", "build", "-o", slipwayBinary, "github.com/slipway-ml/slipway/cmd/slipway")
+	args := []string{"build", "-o", slipwayBinary}
+	if raceEnabled {
+		args = append(args, "-race") // a data race in a server then fails its test (exit status 66)
+	}
+	build := exec.Command("go", append(args, "github.com/slipway-ml/slipway/cmd/slipway")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: cannot build slipway:", err)
@@ -158,7 +162,7 @@ func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) 
 		// An internal error is a server bug whatever the client saw.
 		var internal []string
 		for _, line := range strings.Split(stderr.String(), "\n") {
-			if strings.Contains(line, "level=ERROR") {
+			if strings.Contains(line, "level=ERROR") || strings.Contains(line, "WARNING: DATA RACE") {
 				internal = append(internal, line)
 			}
 		}

@@ -1,0 +1,7 @@
+//go:build race
+
+package e2e
+
+// raceEnabled: the tests run under the race detector, so the slipway binary they start is built
+// with it too.
+const raceEnabled = true
