@@ -289,7 +289,7 @@ func TestCLIStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := append(clientEnv(t, s), "AWS=/usr/bin/aws", "PYTHON=/usr/bin/python3", "STORY_WORK="+t.TempDir())
-	out, err := runScript(t, 240*time.Second, env, "/bin/bash", script)
+	out, err := runScript(t, slowdown*240*time.Second, env, "/bin/bash", script)
 	checkSummary(t, "cli_story.sh", out, err)
 	if n := verifyAudit(t, s); n == 0 {
 		t.Errorf("the audit trail holds no records after the CLI story")
@@ -308,7 +308,7 @@ func TestBoto3Story(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runScript(t, 240*time.Second, clientEnv(t, s), "/usr/bin/python3", "-u", script)
+	out, err := runScript(t, slowdown*240*time.Second, clientEnv(t, s), "/usr/bin/python3", "-u", script)
 	checkSummary(t, "boto3_story.py", out, err)
 	m := regexp.MustCompile(`(?m)^successful API calls: (\d+)$`).FindStringSubmatch(out)
 	if m == nil {
