@@ -241,6 +241,13 @@ func (a *App) bootstrap(ctx context.Context) error {
 // bootstrapSpec returns the organization the bootstrap creates: the one recorded by the first
 // attempt, so a resumed first start completes that organization whatever --org now says.
 func (a *App) bootstrapSpec(ctx context.Context) (org.Spec, error) {
+	if recorded, err := a.Store.State(ctx, stateBootstrapSpec); err != nil || recorded != "" {
+		var was org.Spec
+		if err == nil && json.Unmarshal([]byte(recorded), &was) != nil {
+			err = errs.E(errs.Internal, "cannot decode the recorded organization spec")
+		}
+		return was, err
+	}
 	spec := org.DefaultSpec()
 	if a.cfg.OrgFile != "" {
 		var err error
