@@ -7,13 +7,16 @@
 // through the model registry, IAM, STS, Organizations and SigV4 story, then checks the audit chain
 // with `slipway audit verify`; TestRestartKeepsState restarts a server on its data directory
 // (aws-sdk-go-v2); TestPresignedGetCallerIdentity checks query-string SigV4;
-// TestDeleteGroupRacesCreate and TestAccessKeyLimitUnderConcurrency race writers on SQLite and,
-// when SLIPWAY_TEST_POSTGRES names a PostgreSQL admin DSN, on a database of their own. A server
-// that logs an error (level=ERROR) fails its test.
+// TestDeleteGroupRacesCreate and TestAccessKeyLimitUnderConcurrency race writers on SQLite and on
+// PostgreSQL; TestServersShareOnePostgres runs two servers on one database and a third with the
+// wrong master key; TestFirstStartResumesAfterKill kills a first start after each of its steps.
+// PostgreSQL tests take a database of their own on the server SLIPWAY_TEST_POSTGRES names (an
+// admin DSN; scripts/test.sh starts one). A server that logs an error (level=ERROR) or a data
+// race (under -race the servers are race-built) fails its test.
 //
 // Prerequisites (the tests fail, not skip, without them):
 //
-//	apt-get install awscli python3-boto3 curl
+//	apt-get install awscli python3-boto3 curl postgresql
 
 package e2e
 
