@@ -7,13 +7,16 @@
 // through the model registry, IAM, STS, Organizations and SigV4 story, then checks the audit chain
 // with `slipway audit verify`; TestRestartKeepsState restarts a server on its data directory
 // (aws-sdk-go-v2); TestPresignedGetCallerIdentity checks query-string SigV4;
-// TestDeleteGroupRacesCreate and TestAccessKeyLimitUnderConcurrency race writers on SQLite and,
-// when SLIPWAY_TEST_POSTGRES names a PostgreSQL admin DSN, on a database of their own. A server
-// that logs an error (level=ERROR) fails its test.
+// TestDeleteGroupRacesCreate and TestAccessKeyLimitUnderConcurrency race writers on SQLite and on
+// PostgreSQL; TestServersShareOnePostgres runs two servers on one database and a third with the
+// wrong master key; TestFirstStartResumesAfterKill kills a first start after each of its steps.
+// PostgreSQL tests take a database of their own on the server SLIPWAY_TEST_POSTGRES names (an
+// admin DSN; scripts/test.sh starts one). A server that logs an error (level=ERROR) or a data
+// race (under -race the servers are race-built) fails its test.
 //
 // Prerequisites (the tests fail, not skip, without them):
 //
-//	apt-get install awscli python3-boto3 curl
+//	apt-get install awscli python3-boto3 curl postgresql
 
 package e2e
 
@@ -48,7 +51,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	slipwayBinary = filepath.Join(dir, "slipway")
-	build := exec.Command("go", "build", "-o", slipwayBinary, "github.com/slipway-ml/slipway/cmd/slipway")
+	args := []string{"build", "-o", slipwayBinary}
+	if raceEnabled {
+		args = append(args, "-race") // a data race in a server then fails its test (exit status 66)
+	}
+	build := exec.Command("go", append(args, "github.com/slipway-ml/slipway/cmd/slipway")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: cannot build slipway:", err)
@@ -113,9 +120,22 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // wait) when the test ends. The server's stderr goes to the test log if the test failed.
 func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 	t.Helper()
+	return launch(t, dataDir, launchOptions{waitCredentials: true}, extraArgs...)
+}
+
+// launchOptions says how launch starts a server.
+type launchOptions struct {
+	waitCredentials bool     // wait for DataDir/credentials too (only the first server writes it)
+	env             []string // added to the test's environment
+}
+
+// launch starts `slipway server` as startServerAt says, with options.
+func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) *server {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := append([]string{"server", "--data-dir", dataDir, "--listen", addr}, extraArgs...)
 	cmd := exec.Command(slipwayBinary, args...)
+	cmd.Env = append(os.Environ(), o.env...)
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
@@ -145,7 +165,7 @@ func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 		// An internal error is a server bug whatever the client saw.
 		var internal []string
 		for _, line := range strings.Split(stderr.String(), "\n") {
-			if strings.Contains(line, "level=ERROR") {
+			if strings.Contains(line, "level=ERROR") || strings.Contains(line, "WARNING: DATA RACE") {
 				internal = append(internal, line)
 			}
 		}
@@ -168,7 +188,7 @@ func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 		default:
 		}
 		if healthy(client, s.URL) {
-			if _, err := os.Stat(s.Creds); err == nil {
+			if _, err := os.Stat(s.Creds); err == nil || !o.waitCredentials {
 				return s
 			}
 		}
@@ -272,7 +292,7 @@ func TestCLIStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := append(clientEnv(t, s), "AWS=/usr/bin/aws", "PYTHON=/usr/bin/python3", "STORY_WORK="+t.TempDir())
-	out, err := runScript(t, 240*time.Second, env, "/bin/bash", script)
+	out, err := runScript(t, slowdown*240*time.Second, env, "/bin/bash", script)
 	checkSummary(t, "cli_story.sh", out, err)
 	if n := verifyAudit(t, s); n == 0 {
 		t.Errorf("the audit trail holds no records after the CLI story")
@@ -291,7 +311,7 @@ func TestBoto3Story(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runScript(t, 240*time.Second, clientEnv(t, s), "/usr/bin/python3", "-u", script)
+	out, err := runScript(t, slowdown*240*time.Second, clientEnv(t, s), "/usr/bin/python3", "-u", script)
 	checkSummary(t, "boto3_story.py", out, err)
 	m := regexp.MustCompile(`(?m)^successful API calls: (\d+)$`).FindStringSubmatch(out)
 	if m == nil {

@@ -21,12 +21,13 @@ import (
 )
 
 // freshPostgres creates a database on the server of SLIPWAY_TEST_POSTGRES (an admin DSN) for one
-// test, drops it at cleanup, and returns its DSN; "" when the variable is not set.
+// test, drops it at cleanup, and returns its DSN. Without the variable the test fails: the
+// PostgreSQL half of the end-to-end tests never silently drops out (scripts/test.sh sets it).
 func freshPostgres(t *testing.T) string {
 	t.Helper()
 	admin := os.Getenv("SLIPWAY_TEST_POSTGRES")
 	if admin == "" {
-		return ""
+		t.Fatal("SLIPWAY_TEST_POSTGRES is not set: run make test, or export SLIPWAY_TEST_POSTGRES=$(scripts/pg-throwaway.sh start /tmp/pg)")
 	}
 	u, err := url.Parse(admin)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -63,7 +64,7 @@ func apiCode(err error) string {
 }
 
 // TestDeleteGroupRacesCreate races DeleteModelPackageGroup against CreateModelPackage on an empty
-// group, round after round, on SQLite and (with SLIPWAY_TEST_POSTGRES) PostgreSQL. Whatever the
+// group, round after round, on SQLite and PostgreSQL (SLIPWAY_TEST_POSTGRES). Whatever the
 // interleaving, an acknowledged version must never outlive its group: a group holding versions
 // cannot be deleted, so if a delete succeeded no create in that round may have succeeded; if the
 // group survived, it holds exactly the acknowledged versions; and a group created again under the
@@ -76,11 +77,7 @@ func TestDeleteGroupRacesCreate(t *testing.T) {
 	}{
 		{"SQLite", func(*testing.T) []string { return nil }},
 		{"PostgreSQL", func(t *testing.T) []string {
-			dsn := freshPostgres(t)
-			if dsn == "" {
-				t.Skip("SLIPWAY_TEST_POSTGRES is not set (scripts/test.sh sets it)")
-			}
-			return []string{"--database", dsn}
+			return []string{"--database", freshPostgres(t)}
 		}},
 	}
 	for _, st := range stores {
@@ -177,7 +174,7 @@ func TestDeleteGroupRacesCreate(t *testing.T) {
 }
 
 // TestAccessKeyLimitUnderConcurrency creates access keys for one user from many clients at once,
-// round after round, on SQLite and (with SLIPWAY_TEST_POSTGRES) PostgreSQL: IAM allows two keys
+// round after round, on SQLite and PostgreSQL (SLIPWAY_TEST_POSTGRES): IAM allows two keys
 // per user, so exactly two calls succeed, the others fail with LimitExceeded, and the user has two
 // keys.
 func TestAccessKeyLimitUnderConcurrency(t *testing.T) {
@@ -187,11 +184,7 @@ func TestAccessKeyLimitUnderConcurrency(t *testing.T) {
 			t.Parallel()
 			var args []string
 			if st == "PostgreSQL" {
-				dsn := freshPostgres(t)
-				if dsn == "" {
-					t.Skip("SLIPWAY_TEST_POSTGRES is not set (scripts/test.sh sets it)")
-				}
-				args = []string{"--database", dsn}
+				args = []string{"--database", freshPostgres(t)}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

@@ -2,8 +2,9 @@
 # test.sh: run every test of Slipway, with everything the tests need.
 # It installs the Debian packages the tests use when they are missing (as root), starts a
 # throwaway PostgreSQL on a free loopback port for the store conformance suite, runs go vet and
-# go test over the whole module, and stops PostgreSQL at the end. Nothing is skipped: if a
-# prerequisite cannot be had, it fails loudly.
+# go test over the whole module (the packages with concurrency under the race detector), and
+# stops PostgreSQL at the end. Nothing is skipped: if a prerequisite cannot be had, it fails
+# loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +42,14 @@ if [ -n "$unformatted" ]; then
   echo "test.sh: gofmt would change: $unformatted" >&2
   exit 1
 fi
-echo "test.sh: go test ./..."
-go test -count=1 -timeout 20m ./... "$@"
+# The packages with concurrency (the store, the API server, the composition root, background
+# runtimes, and the end-to-end tests, whose servers are then race-built too) run under the race
+# detector instead of plainly; the pattern picks up such packages as they are added.
+race_re='/internal/(store|awsapi|app|reconcile|runtime)(/|$)|/e2e$'
+all=$(go list ./...)
+race_pkgs=$(grep -E "$race_re" <<<"$all" || true)
+plain_pkgs=$(grep -vE "$race_re" <<<"$all")
+echo "test.sh: go test $(wc -w <<<"$plain_pkgs") packages"
+go test -count=1 -timeout 20m $plain_pkgs "$@"
+echo "test.sh: go test -race" $race_pkgs
+go test -race -count=1 -timeout 25m $race_pkgs "$@"

@@ -56,6 +56,7 @@ type App struct {
 	svcs    []*awsapi.Service
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
+	steps   int // steps of the first start done so far (see step)
 }
 
 // New builds every component, opens the store (applying migrations) and, on an empty store,
@@ -71,19 +72,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, errs.E(errs.Invalid, "cannot create the data directory %s: %v", cfg.DataDir, err)
 	}
 	a := &App{cfg: cfg, log: log, now: now}
-	key, err := loadMasterKey(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := identity.NewSealer(key)
-	if err != nil {
-		return nil, err
-	}
 	st, err := store.Open(ctx, cfg.DatabaseDSN(), log, store.WithClock(now))
 	if err != nil {
 		return nil, err
 	}
 	a.Store = st
+	key, source, err := masterKey(ctx, cfg, st)
+	if err == nil {
+		err = checkMasterKey(ctx, st, key, source)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.step("master key")
+	sealer, err := identity.NewSealer(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Org = org.NewService(st.Org(), now)
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
@@ -97,19 +104,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		log.Info("deleted expired session keys", "count", n)
 	}
 
-	if _, err := a.Org.Organization(ctx); errs.Is(err, errs.NotFound) {
-		spec := org.DefaultSpec()
-		if cfg.OrgFile != "" {
-			if spec, err = LoadOrgSpec(cfg.OrgFile); err != nil {
-				st.Close()
-				return nil, err
-			}
-		}
-		if err := a.bootstrap(ctx, spec); err != nil {
-			st.Close()
-			return nil, err
-		}
-	} else if err != nil {
+	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -193,7 +188,8 @@ func (a *App) ManagementProfile(ctx context.Context) string {
 	return acct.Name
 }
 
-// CredentialsPath is where the shared-credentials file of the bootstrap lives.
+// CredentialsPath is where the shared-credentials file of the bootstrap lives. Only the server
+// that created the organization writes it; the others of its database have none.
 func (a *App) CredentialsPath() string { return filepath.Join(a.cfg.DataDir, "credentials") }
 
 // Start starts background work: the audit log's group commit, then the reconcile runtimes.

@@ -61,6 +61,11 @@ type Store interface {
 	// AppendAudit appends bodies in order in one transaction, numbering them after the last
 	// record and chaining each with hash(prev, seq, body).
 	AppendAudit(ctx context.Context, times []time.Time, bodies [][]byte, hash func(prev string, seq int64, body []byte) string) error
+	Reader
+}
+
+// Reader reads audit records: all that Verify needs.
+type Reader interface {
 	// AuditRecords returns up to limit records with Seq > after, in order.
 	AuditRecords(ctx context.Context, after int64, limit int) ([]Stored, error)
 	// AuditHead returns the sequence number and hash of the last record appended (0 and "" for
@@ -229,7 +234,7 @@ func (p Problem) String() string { return fmt.Sprintf("record %d: %s", p.Seq, p.
 
 // Verify walks the whole chain and returns the number of records checked and the first problem
 // found (nil when the chain is intact).
-func Verify(ctx context.Context, st Store) (int64, *Problem, error) {
+func Verify(ctx context.Context, st Reader) (int64, *Problem, error) {
 	headSeq, headHash, err := st.AuditHead(ctx)
 	if err != nil {
 		return 0, nil, err

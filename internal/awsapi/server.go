@@ -3,9 +3,7 @@ package awsapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi/sigv4"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is zero.
@@ -221,7 +220,7 @@ type call struct {
 // ServeHTTP serves one AWS API request: route, read the body, verify SigV4, decode and validate
 // the input, run the handler, encode the output or the error, then log, count and audit.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{w: w, r: r, id: newRequestID(), start: s.now()}
+	c := &call{w: w, r: r, id: randid.UUID(), start: s.now()}
 	w.Header().Set("X-Amzn-RequestId", c.id)
 	var aerr *apiError
 	func() {
@@ -644,23 +643,4 @@ func sourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// newRequestID returns a random UUID (version 4) as AWS request ids look.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:16])
-	return string(out[:])
 }

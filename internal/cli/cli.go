@@ -24,7 +24,7 @@ func commands() map[string]command {
 		"algo":   {summary: "built-in algorithms: prep, train, evaluate, predict", run: runAlgo},
 		"server": {summary: "run the control plane (AWS-compatible API)", run: runServer},
 		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
-		"audit":  {summary: "verify the audit trail's hash chain", run: runAudit},
+		"audit":  {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,7 +106,16 @@ func (d *demo) run(ctx context.Context) error {
 		stop()
 		return err
 	}
-	defer func() { stop(); <-served }()
+	// The demo is a client: it reaches the server through the API only. Once the story is told
+	// it stops the server and reads the outbox and the audit trail offline, as `slipway audit
+	// verify` does.
+	var stopOnce sync.Once
+	var serveErr error
+	stopServer := func() error {
+		stopOnce.Do(func() { stop(); serveErr = <-served })
+		return serveErr
+	}
+	defer stopServer()
 
 	d.next("A Slipway server is running with a fresh organization")
 	if err := d.readCredentials(a.CredentialsPath()); err != nil {
@@ -274,8 +284,18 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.say("%s by %s: %q", got.ModelApprovalStatus, *got.LastModifiedBy.IamIdentity.Arn, *got.ApprovalDescription)
 
+	if err := stopServer(); err != nil {
+		return fmt.Errorf("the server did not stop cleanly: %w", err)
+	}
+	data, err := openOffline(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+
 	d.next("The registry wrote a state-change event for each change, in the same transaction (the outbox)")
-	evs, err := a.Store.Events().EventsAfter(ctx, 0, 100)
+	d.say("(the server is stopped; read offline from %s)", cfg.DataDir)
+	evs, err := data.EventsAfter(ctx, 0, 100)
 	if err != nil {
 		return err
 	}
@@ -287,7 +307,7 @@ func (d *demo) run(ctx context.Context) error {
 	d.say("a rule matching ModelApprovalStatus=Approved will start the deploy pipeline (next issues)")
 
 	d.next("Every call is in the audit trail, chained by hash")
-	n, problem, err := audit.Verify(ctx, a.Store.Audit())
+	n, problem, err := audit.Verify(ctx, data)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/app"
@@ -25,7 +26,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg := config.Default()
 	cfg.RegisterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: slipway server [--data-dir DIR] [--listen ADDR] [--database postgres://…] [--org FILE]")
+		fmt.Fprintln(stderr, "usage: slipway server [--data-dir DIR] [--listen ADDR] [--database postgres://…] [--master-key-file FILE] [--org FILE]")
+		fmt.Fprintln(stderr, "Several servers may share one PostgreSQL database: give each its own data directory and all the same master key.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,6 +46,10 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return a.Serve(ctx, func(addr string) {
 		fmt.Fprintf(stdout, "Slipway is listening on http://%s\n", addr)
+		if _, err := os.Stat(a.CredentialsPath()); err != nil {
+			fmt.Fprintln(stdout, "Credentials: in the data directory of the server that created the organization (this one joined it)")
+			return
+		}
 		fmt.Fprintf(stdout, "Credentials for every account: %s\n", a.CredentialsPath())
 		fmt.Fprintf(stdout, "Try: AWS_SHARED_CREDENTIALS_FILE=%s aws --endpoint-url http://%s --profile %s sts get-caller-identity\n",
 			a.CredentialsPath(), addr, a.ManagementProfile(ctx))

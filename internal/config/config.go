@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -19,6 +20,19 @@ type Config struct {
 	OrgFile  string // YAML organization to create on first start; "" = the default organization
 	Region   string // the region the API claims to be
 	LogLevel string // debug | info | warn | error
+
+	// MasterKeyFile names the file holding the master key (32 bytes, raw, hex or base64); ""
+	// = DataDir/master.key, created on first start. Every server of one database needs the same
+	// key.
+	MasterKeyFile string
+	// MasterKey is the master key itself (hex or base64), from SLIPWAY_MASTER_KEY only: a key on
+	// a command line would show in the process list.
+	MasterKey string
+
+	// CrashAtBootstrapStep, from SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP, makes the server kill
+	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
+	// resumable first start. 0 = never.
+	CrashAtBootstrapStep int
 }
 
 // Default returns the embedded default configuration.
@@ -32,21 +46,36 @@ func Default() Config {
 }
 
 // RegisterFlags binds c's fields to flags of fs, with c's values as defaults. Environment
-// variables SLIPWAY_DATA_DIR, SLIPWAY_LISTEN, SLIPWAY_DATABASE, SLIPWAY_ORG, SLIPWAY_REGION
-// override the defaults.
+// variables SLIPWAY_DATA_DIR, SLIPWAY_LISTEN, SLIPWAY_DATABASE, SLIPWAY_ORG, SLIPWAY_REGION,
+// SLIPWAY_LOG_LEVEL and SLIPWAY_MASTER_KEY_FILE override the defaults; SLIPWAY_MASTER_KEY (no
+// flag) sets the key itself.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
+	c.RegisterDataFlags(fs)
 	fs.StringVar(&c.Listen, "listen", env("SLIPWAY_LISTEN", c.Listen), "address the API listens on")
-	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
 	fs.StringVar(&c.OrgFile, "org", env("SLIPWAY_ORG", c.OrgFile), "YAML file describing the organization to create on first start")
 	fs.StringVar(&c.Region, "region", env("SLIPWAY_REGION", c.Region), "the region the API serves")
 	fs.StringVar(&c.LogLevel, "log-level", env("SLIPWAY_LOG_LEVEL", c.LogLevel), "debug, info, warn or error")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("SLIPWAY_MASTER_KEY_FILE", c.MasterKeyFile),
+		"file holding the master key that seals secrets (default DATA_DIR/master.key, created on first start); every server of one database needs the same key")
+	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
+	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
+		c.CrashAtBootstrapStep = n
+	}
+}
+
+// RegisterDataFlags binds only where the data is (--data-dir, --database, and their
+// environment variables): the flags of offline commands, which read a database without serving.
+func (c *Config) RegisterDataFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
+	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
+}
+
+// env returns the environment variable name, or def when it is not set.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
 }
 
 // Validate checks the configuration and fills derived values.
@@ -72,6 +101,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "" {
 		return errs.E(errs.Invalid, "--region must not be empty")
+	}
+	if c.MasterKey != "" && c.MasterKeyFile != "" {
+		return errs.E(errs.Invalid, "--master-key-file and SLIPWAY_MASTER_KEY are both set; give the key one way")
+	}
+	if c.MasterKeyFile != "" {
+		if c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile); err != nil {
+			return errs.E(errs.Invalid, "--master-key-file: %v", err)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 func TestDefaultsFlagsAndValidation(t *testing.T) {
 	t.Setenv("SLIPWAY_LISTEN", "127.0.0.1:9999")
+	t.Setenv("SLIPWAY_MASTER_KEY_FILE", "shared.key")
 	c := Default()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	c.RegisterFlags(fs)
@@ -18,7 +19,7 @@ func TestDefaultsFlagsAndValidation(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9999" || !filepath.IsAbs(c.DataDir) || c.DatabaseDSN() != filepath.Join(c.DataDir, "slipway.db") {
+	if c.Listen != "127.0.0.1:9999" || c.MasterKeyFile != filepath.Join(filepath.Dir(c.DataDir), "shared.key") || !filepath.IsAbs(c.DataDir) || c.DatabaseDSN() != filepath.Join(c.DataDir, "slipway.db") {
 		t.Errorf("config = %+v", c)
 	}
 	for name, mutate := range map[string]func(*Config){
@@ -27,6 +28,7 @@ func TestDefaultsFlagsAndValidation(t *testing.T) {
 		"bad database":   func(c *Config) { c.Database = "mysql://x" },
 		"bad log level":  func(c *Config) { c.LogLevel = "loud" },
 		"empty region":   func(c *Config) { c.Region = "" },
+		"two keys":       func(c *Config) { c.MasterKey, c.MasterKeyFile = "00", "key" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := Default()

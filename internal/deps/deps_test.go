@@ -1,83 +1,233 @@
-// Package deps checks the import rules of ARCHITECTURE.md: domain packages never import the
-// transport (awsapi), the store implementation, the composition root or the CLI; leaf packages
-// (the policy engine, ARNs, errors) import the standard library and internal/errs only.
+// Package deps checks the import rules of ARCHITECTURE.md as an allow-list by layer: every
+// package of the module is classified, and a layer may import only the layers it lists. A new
+// package fails the test until it is classified here.
 
 package deps
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-const module = "github.com/slipway-ml/slipway/internal/"
+const module = "github.com/slipway-ml/slipway/"
 
-// leaves may import the standard library and these Slipway packages, nothing else.
-var leaves = map[string][]string{
-	"errs": nil,
-	"arn":  {"errs"},
-	"iam":  {"errs", "arn"},
+// The layers, from the bottom.
+const (
+	leaf    = "leaf"    // no Slipway dependency but other leaves: errors, ARNs, the policy language, ids, files
+	domain  = "domain"  // business logic: no transport, no SQL, no wire adapter
+	wire    = "wire"    // AWS wire protocols: SigV4, codecs, one adapter per service
+	storage = "storage" // SQL persistence of the domains
+	conf    = "config"  // the server's configuration
+	root    = "root"    // the composition root
+	edge    = "edge"    // the command line: a client of the API (and offline readers)
+	mainPkg = "main"    // cmd/slipway
+	tool    = "tool"    // generators run by hand
+	test    = "test"    // test support, end-to-end tests and benchmarks
+)
+
+// layers classifies every package of the module, by path from the module root.
+var layers = map[string]string{
+	"internal/errs":       leaf,
+	"internal/arn":        leaf,
+	"internal/iam":        leaf,
+	"internal/randid":     leaf,
+	"internal/atomicfile": leaf,
+	"internal/credfile":   leaf,
+	"internal/clock":      leaf,
+
+	"internal/org":                     domain,
+	"internal/identity":                domain,
+	"internal/registry":                domain,
+	"internal/events":                  domain,
+	"internal/audit":                   domain,
+	"internal/algorithms/dataset":      domain,
+	"internal/algorithms/evaluate":     domain,
+	"internal/algorithms/linear":       domain,
+	"internal/algorithms/metric":       domain,
+	"internal/algorithms/prep":         domain,
+	"internal/algorithms/sample":       domain,
+	"internal/algorithms/xgboost":      domain,
+	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
+	"internal/awsapi":                  wire,
+	"internal/awsapi/sigv4":            wire,
+	"internal/awsapi/apicall":          wire,
+	"internal/awsapi/iamapi":           wire,
+	"internal/awsapi/orgsapi":          wire,
+	"internal/awsapi/sagemakerapi":     wire,
+	"internal/awsapi/models/gen":       tool,
+	"internal/store":                   storage,
+	"internal/config":                  conf,
+	"internal/app":                     root,
+	"internal/cli":                     edge,
+	"cmd/slipway":                      mainPkg,
+	"internal/store/storetest":         test,
+	"internal/reconcile/reconciletest": test,
+	"internal/deps":                    test,
+	"e2e":                              test,
+	"bench/server":                     test,
+	"bench/xgbpredict":                 test,
+	"bench/xgbtrain":                   test,
 }
 
-func TestImportRules(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "../...").Output()
+// mayImport lists, for each layer, the layers its packages may import.
+var mayImport = map[string][]string{
+	leaf:    {leaf},
+	domain:  {leaf, domain},
+	wire:    {leaf, domain, wire},
+	storage: {leaf, domain},
+	conf:    {leaf},
+	root:    {leaf, domain, wire, storage, conf},
+	edge:    {leaf, domain, root, conf, storage}, // storage only from offline.go: see TestCLIReachesServersThroughTheAPI
+	mainPkg: {edge},
+	tool:    {leaf},
+	test:    {leaf, domain, wire, storage, conf, root, edge, mainPkg, test},
+}
+
+// leafImports narrows the leaves that depend on other leaves to exactly those.
+var leafImports = map[string][]string{
+	"internal/errs":       nil,
+	"internal/randid":     nil,
+	"internal/arn":        {"internal/errs"},
+	"internal/iam":        {"internal/errs", "internal/arn"},
+	"internal/atomicfile": {"internal/errs"},
+	"internal/credfile":   {"internal/errs"},
+	"internal/clock":      nil,
+}
+
+// forbiddenStd are standard packages a layer may not reach, even indirectly.
+var forbiddenStd = map[string][]string{
+	leaf:   {"net/http", "database/sql"},
+	domain: {"net/http", "database/sql"},
+}
+
+type pkg struct {
+	imports []string // direct imports
+	deps    []string // every dependency, transitively
+}
+
+func list(t *testing.T) map[string]pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}|{{join .Imports " "}}|{{join .Deps " "}}`, module+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	deps := map[string][]string{}
+	pkgs := map[string]pkg{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		deps[strings.TrimPrefix(f[0], module)] = f[1:]
+		f := strings.Split(line, "|")
+		pkgs[strings.TrimPrefix(f[0], module)] = pkg{imports: strings.Fields(f[1]), deps: strings.Fields(f[2])}
 	}
-	forbidden := map[string][]string{
-		"iam":                {"awsapi", "store", "app", "cli", "identity", "registry", "org"},
-		"arn":                {"awsapi", "store", "app", "cli", "iam"},
-		"errs":               {""},
-		"org":                {"awsapi", "store", "app", "cli"},
-		"identity":           {"awsapi", "store", "app", "cli"},
-		"registry":           {"awsapi", "store", "app", "cli"},
-		"events":             {"awsapi", "store", "app", "cli"},
-		"audit":              {"awsapi", "store", "app", "cli"},
-		"awsapi":             {"store", "app", "cli"},
-		"store":              {"awsapi", "app", "cli"},
-		"algorithms/xgboost": {"awsapi", "store", "app", "cli"},
+	return pkgs
+}
+
+func TestImportRules(t *testing.T) {
+	pkgs := list(t)
+	var names []string
+	for name := range pkgs {
+		names = append(names, name)
 	}
-	for pkg, allowed := range leaves {
-		ds, ok := deps[pkg]
+	sort.Strings(names)
+	for _, name := range names {
+		layer, ok := layers[name]
 		if !ok {
-			t.Errorf("leaf package %s does not exist: update the rules", pkg)
+			t.Errorf("package %s is not classified: add it to layers in internal/deps/deps_test.go", name)
 			continue
 		}
-	next:
-		for _, d := range ds {
-			first, _, _ := strings.Cut(d, "/")
-			if !strings.Contains(first, ".") {
-				continue // the standard library
-			}
-			for _, a := range allowed {
-				if d == module+a {
-					continue next
-				}
-			}
-			t.Errorf("leaf package %s imports %s; it may import only the standard library and %v", pkg, d, allowed)
+		allowed := map[string]bool{}
+		for _, l := range mayImport[layer] {
+			allowed[l] = true
 		}
-	}
-	for pkg, bad := range forbidden {
-		ds, ok := deps[pkg]
-		if !ok {
-			t.Errorf("package %s does not exist: update the rules", pkg)
-			continue
-		}
-		for _, d := range ds {
-			rel, ok := strings.CutPrefix(d, module)
-			if !ok {
+		for _, imp := range pkgs[name].imports {
+			rel, ours := strings.CutPrefix(imp, module)
+			if !ours {
 				continue
 			}
-			for _, b := range bad {
-				if b == "" && rel != "" || b != "" && (rel == b || strings.HasPrefix(rel, b+"/")) {
-					t.Errorf("%s imports %s", pkg, rel)
+			if !allowed[layers[rel]] {
+				t.Errorf("%s (%s) imports %s (%s); a %s package may import only %v", name, layer, rel, orUnclassified(layers[rel]), layer, mayImport[layer])
+			}
+		}
+		for _, d := range pkgs[name].deps {
+			for _, bad := range forbiddenStd[layer] {
+				if d == bad {
+					t.Errorf("%s (%s) depends on %s", name, layer, bad)
+				}
+			}
+		}
+		if want, ok := leafImports[name]; ok {
+			for _, imp := range pkgs[name].imports {
+				if rel, ours := strings.CutPrefix(imp, module); ours && !contains(want, rel) {
+					t.Errorf("leaf %s imports %s; it may import only %v", name, rel, want)
 				}
 			}
 		}
 	}
+	for name := range layers {
+		if _, ok := pkgs[name]; !ok {
+			t.Errorf("package %s is classified but does not exist: remove it from layers", name)
+		}
+	}
+}
+
+// TestCLIReachesServersThroughTheAPI checks the CLI's files: only offline.go may import the
+// store (the narrow read-only interface of offline commands), and no file reaches into the
+// composition root's parts (a.Store, a.Registry …): the CLI talks to a server over HTTP.
+func TestCLIReachesServersThroughTheAPI(t *testing.T) {
+	files, err := filepath.Glob("../cli/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CLI sources: %v", err)
+	}
+	parts := map[string]bool{"Store": true, "Org": true, "Identity": true, "Registry": true, "Audit": true, "API": true}
+	fset := token.NewFileSet()
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		appName := ""
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if p == module+"internal/store" && filepath.Base(path) != "offline.go" {
+				t.Errorf("%s imports the store; offline reads go through offline.go's dataReader", path)
+			}
+			if p == module+"internal/app" {
+				appName = "app"
+			}
+		}
+		if appName == "" {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && parts[sel.Sel.Name] {
+				if id, ok := sel.X.(*ast.Ident); !ok || id.Name != appName {
+					t.Errorf("%s reaches into the server's %s; use the API (or offline.go's dataReader)", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+func orUnclassified(l string) string {
+	if l == "" {
+		return "unclassified"
+	}
+	return l
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -5,10 +5,12 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 func TestEnvelopeShape(t *testing.T) {
-	ev := Event{ID: NewID(), Account: "111111111111", Region: "us-east-1", Source: "aws.sagemaker",
+	ev := Event{ID: randid.UUID(), Account: "111111111111", Region: "us-east-1", Source: "aws.sagemaker",
 		DetailType: "SageMaker Model Package State Change", Time: time.Date(2026, 11, 25, 12, 0, 0, 5, time.FixedZone("x", 3600)),
 		Detail: json.RawMessage(`{"ModelApprovalStatus":"Approved"}`)}
 	b, err := json.Marshal(ev.Envelope())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // RequestContext carries the request facts that global condition keys need.
@@ -203,7 +204,7 @@ func (s *Service) recordEngine(ctx context.Context, caller Caller, a Action, dec
 	if s.engines == nil {
 		return errs.E(errs.Internal, "no recorder for engine calls: %s by %s is refused", a.Name, caller.InvokedBy)
 	}
-	rec := EngineRecord{ID: "engine-" + randomString(20, upperDigits), Time: s.now(), Caller: caller, Action: a.Name, Resource: a.Resource, Decision: decision, Reason: reason}
+	rec := EngineRecord{ID: "engine-" + randid.String(20, upperDigits), Time: s.now(), Caller: caller, Action: a.Name, Resource: a.Resource, Decision: decision, Reason: reason}
 	if decision == "deny" {
 		rec.ErrorCode = "AccessDenied"
 	}

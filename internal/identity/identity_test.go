@@ -58,7 +58,7 @@ func admin(t *testing.T, s *identity.Service, account string) identity.Call {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.Principal(ctx, account, identity.KindUser, "admin"); errs.Is(err, errs.NotFound) {
-		if _, err := s.BootstrapAccount(ctx, account, acctA); err != nil {
+		if _, err := s.BootstrapAccount(ctx, account, acctA, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +85,7 @@ func TestSealerBindsContext(t *testing.T) {
 func TestKeysAuthenticate(t *testing.T) {
 	ctx := context.Background()
 	s, clk := newService(t)
-	creds, err := s.BootstrapAccount(ctx, acctA, acctA)
+	creds, err := s.BootstrapAccount(ctx, acctA, acctA, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestAssumeRole(t *testing.T) {
 	ctx := context.Background()
 	s, clk := newService(t)
 	for _, acct := range []string{acctA, acctB} {
-		if _, err := s.BootstrapAccount(ctx, acct, acctA); err != nil {
+		if _, err := s.BootstrapAccount(ctx, acct, acctA, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,7 +204,7 @@ func TestAssumeRoleExternalIDAndSessionPolicies(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newService(t)
 	for _, acct := range []string{acctA, acctB} {
-		if _, err := s.BootstrapAccount(ctx, acct, acctA); err != nil {
+		if _, err := s.BootstrapAccount(ctx, acct, acctA, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -311,5 +311,64 @@ func TestAWSManagedPolicies(t *testing.T) {
 	local, _ := s.ManagedPolicies(ctx, admin(t, s, acctB), "Local")
 	if len(all) != 4 || len(local) != 0 {
 		t.Errorf("ListPolicies: %d AWS managed, %d local; want 4 and 0", len(all), len(local))
+	}
+}
+
+// TestBootstrapAccountResumes interrupts BootstrapAccount after each of its steps (a first start
+// killed midway) and calls it again: it must complete, and a further call must change nothing
+// and return the same key. A server with another master key cannot open the key and re-issues it.
+func TestBootstrapAccountResumes(t *testing.T) {
+	ctx := context.Background()
+	type interrupted struct{}
+	for stopAt := 1; ; stopAt++ {
+		st := storetest.OpenSQLite(t)
+		seal, _ := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+		s := identity.NewService(st.Identity(), noOrg{}, seal, time.Now, nil)
+		n := 0
+		stop := func(string) {
+			if n++; n == stopAt {
+				panic(interrupted{})
+			}
+		}
+		finished := func() (done bool) {
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(interrupted); !ok {
+						panic(r)
+					}
+				}
+			}()
+			if _, err := s.BootstrapAccount(ctx, acctB, acctA, stop); err != nil {
+				t.Fatalf("stop at %d: %v", stopAt, err)
+			}
+			return true
+		}()
+		creds, err := s.BootstrapAccount(ctx, acctB, acctA, nil)
+		if err != nil {
+			t.Fatalf("resuming after step %d: %v", stopAt, err)
+		}
+		var steps []string
+		again, err := s.BootstrapAccount(ctx, acctB, acctA, func(w string) { steps = append(steps, w) })
+		if err != nil || len(steps) > 0 || again.Key.ID != creds.Key.ID || again.Key.Secret != creds.Key.Secret || again.Reissued {
+			t.Fatalf("after step %d, a repeated bootstrap made %v, key %s (was %s), reissued %v, err %v", stopAt, steps, again.Key.ID, creds.Key.ID, again.Reissued, err)
+		}
+		if a, err := s.LookupAccessKey(ctx, creds.Key.ID); err != nil || a.Secret != creds.Key.Secret {
+			t.Fatalf("after step %d: the admin key does not authenticate: %v", stopAt, err)
+		}
+		if _, err := s.Principal(ctx, acctB, identity.KindRole, identity.AccessRoleName); err != nil {
+			t.Fatalf("after step %d: %v", stopAt, err)
+		}
+		if finished {
+			if stopAt < 5 {
+				t.Fatalf("BootstrapAccount finished after %d steps; want user, policy, key, role, role policy", stopAt-1)
+			}
+			other, _ := identity.NewSealer([]byte("another master key, 32 bytes...."))
+			s2 := identity.NewService(st.Identity(), noOrg{}, other, time.Now, nil)
+			re, err := s2.BootstrapAccount(ctx, acctB, acctA, nil)
+			if err != nil || !re.Reissued || re.Key.ID == creds.Key.ID {
+				t.Fatalf("another master key: reissued %v, key %s (was %s), err %v; want a new key", re.Reissued, re.Key.ID, creds.Key.ID, err)
+			}
+			return
+		}
 	}
 }

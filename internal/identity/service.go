@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"regexp"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/iam"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // Service is the IAM and STS business logic. Every exported method that serves a caller takes
@@ -48,19 +48,6 @@ var (
 	upperDigits  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
 )
-
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic(err)
-		}
-		b[i] = alphabet[v.Int64()]
-	}
-	return string(b)
-}
 
 func checkName(what, name string, max int) error {
 	if len(name) < 1 || len(name) > max || !nameRE.MatchString(name) {
@@ -156,7 +143,7 @@ func (s *Service) CreateUser(ctx context.Context, c Call, name, path string, tag
 func (s *Service) createUser(ctx context.Context, account, name, path string, tags map[string]string) (Principal, error) {
 	p := Principal{
 		Account: account, Kind: KindUser, Name: name, Path: path, Tags: tags,
-		ID: "AIDA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindUser, path, name),
+		ID: "AIDA" + randid.String(17, upperDigits), ARN: arn.IAM(account, KindUser, path, name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
@@ -204,7 +191,7 @@ func (s *Service) createRole(ctx context.Context, account string, r RoleSpec) (P
 	p := Principal{
 		Account: account, Kind: KindRole, Name: r.Name, Path: r.Path, Tags: r.Tags, TrustPolicy: r.TrustPolicy,
 		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration,
-		ID: "AROA" + randomString(17, upperDigits), ARN: arn.IAM(account, KindRole, r.Path, r.Name),
+		ID: "AROA" + randid.String(17, upperDigits), ARN: arn.IAM(account, KindRole, r.Path, r.Name),
 		CreatedAt: s.now(),
 	}
 	if err := s.store.CreatePrincipal(ctx, p); err != nil {
@@ -379,7 +366,7 @@ func (s *Service) CreateManagedPolicy(ctx context.Context, c Call, name, path, d
 	now := s.now()
 	p := ManagedPolicy{
 		Account: account, Name: name, Path: path, Description: description, Document: document,
-		ID: "ANPA" + randomString(17, upperDigits), ARN: policyARN, CreatedAt: now, UpdatedAt: now,
+		ID: "ANPA" + randid.String(17, upperDigits), ARN: policyARN, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateManagedPolicy(ctx, p); err != nil {
 		if errs.Is(err, errs.Conflict) {
@@ -540,8 +527,8 @@ func (s *Service) CreateAccessKey(ctx context.Context, c Call, user string) (New
 }
 
 func (s *Service) createAccessKey(ctx context.Context, account, user string) (NewKey, error) {
-	id := "AKIA" + randomString(16, upperDigits)
-	secret := randomString(40, secretDigits)
+	id := "AKIA" + randid.String(16, upperDigits)
+	secret := randid.String(40, secretDigits)
 	k := AccessKey{
 		ID: id, Account: account, UserName: user, Status: "Active", CreatedAt: s.now(),
 		SealedSecret: s.seal.Seal(secret, id),
@@ -767,8 +754,8 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 		}
 		sessionPolicies = append(sessionPolicies, mp.Document)
 	}
-	id := "ASIA" + randomString(16, upperDigits)
-	secret := randomString(40, secretDigits)
+	id := "ASIA" + randid.String(16, upperDigits)
+	secret := randid.String(40, secretDigits)
 	tokenBytes := make([]byte, 96)
 	rand.Read(tokenBytes)
 	token := "FwoG" + base64.StdEncoding.EncodeToString(tokenBytes)
@@ -869,11 +856,14 @@ func (s *Service) denyEngine(ctx context.Context, c Caller, roleARN, reason stri
 	return errs.E(errs.AccessDenied, "%s is not authorized to perform: sts:AssumeRole on resource: %s", c.InvokedBy, roleARN)
 }
 
-// AccountCredentials is what BootstrapAccount made: the admin user's key.
+// AccountCredentials is what BootstrapAccount made or found: the admin user's key.
 type AccountCredentials struct {
 	Account  string
 	UserName string
 	Key      NewKey
+	// Reissued says the admin had keys but none whose secret opens with this master key (or
+	// none active), so a new key was made: credentials handed out before no longer match it.
+	Reissued bool
 }
 
 // AdminPolicy grants everything; the admin user of every account carries it.
@@ -881,24 +871,69 @@ const AdminPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"AdministratorA
 
 // BootstrapAccount creates an account's admin user (with AdministratorAccess and an access key)
 // and, for member accounts, the OrganizationAccountAccessRole that the management account may
-// assume, as AWS Organizations does. It serves the composition root: nobody is asked.
-func (s *Service) BootstrapAccount(ctx context.Context, account, managementAccount string) (AccountCredentials, error) {
-	if _, err := s.createUser(ctx, account, "admin", "/", nil); err != nil {
+// assume, as AWS Organizations does. It completes what an interrupted earlier call began: each
+// step finds what exists first (the user, its policy, an active key whose sealed secret opens,
+// the role and its policy), so calling it again changes nothing and returns the same key. step,
+// if not nil, is called after each step commits. It serves the composition root: nobody is asked.
+func (s *Service) BootstrapAccount(ctx context.Context, account, managementAccount string, step func(what string)) (AccountCredentials, error) {
+	if step == nil {
+		step = func(string) {}
+	}
+	const admin = "admin"
+	if _, err := s.createUser(ctx, account, admin, "/", nil); err == nil {
+		step("user admin in " + account)
+	} else if !errs.Is(err, errs.Conflict) {
 		return AccountCredentials{}, err
 	}
-	if err := s.putInlinePolicy(ctx, account, KindUser, "admin", "AdministratorAccess", AdminPolicy); err != nil {
+	if err := s.ensureInlinePolicy(ctx, account, KindUser, admin, "AdministratorAccess", AdminPolicy, step); err != nil {
 		return AccountCredentials{}, err
 	}
-	key, err := s.createAccessKey(ctx, account, "admin")
+	creds := AccountCredentials{Account: account, UserName: admin}
+	keys, err := s.store.ListAccessKeys(ctx, account, admin)
 	if err != nil {
 		return AccountCredentials{}, err
 	}
+	for _, k := range keys {
+		if k.Status != "Active" {
+			continue
+		}
+		if secret, err := s.seal.Open(k.SealedSecret, k.ID); err == nil {
+			creds.Key = NewKey{AccessKey: k, Secret: secret}
+			break
+		}
+	}
+	if creds.Key.ID == "" {
+		if creds.Key, err = s.createAccessKey(ctx, account, admin); err != nil {
+			return AccountCredentials{}, err
+		}
+		creds.Reissued = len(keys) > 0
+		step("access key of admin in " + account)
+	}
 	if account != managementAccount {
-		if err := s.CreateAccessRole(ctx, account, managementAccount, ""); err != nil {
+		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":%q},"Action":"sts:AssumeRole"}]}`, arn.AccountRoot(managementAccount))
+		if _, err := s.createRole(ctx, account, RoleSpec{Name: AccessRoleName, Path: "/", TrustPolicy: trust, Description: "Lets the management account administer this account", MaxSessionDuration: 3600}); err == nil {
+			step("role " + AccessRoleName + " in " + account)
+		} else if !errs.Is(err, errs.Conflict) {
+			return AccountCredentials{}, err
+		}
+		if err := s.ensureInlinePolicy(ctx, account, KindRole, AccessRoleName, "AdministratorAccess", AdminPolicy, step); err != nil {
 			return AccountCredentials{}, err
 		}
 	}
-	return AccountCredentials{Account: account, UserName: "admin", Key: key}, nil
+	return creds, nil
+}
+
+// ensureInlinePolicy puts an inline policy on a principal unless one of that name is there.
+func (s *Service) ensureInlinePolicy(ctx context.Context, account, kind, principal, name, document string, step func(string)) error {
+	_, err := s.store.GetInlinePolicy(ctx, account, kind, principal, name)
+	if err == nil || !errs.Is(err, errs.NotFound) {
+		return err
+	}
+	if err := s.putInlinePolicy(ctx, account, kind, principal, name, document); err != nil {
+		return err
+	}
+	step("policy " + name + " of " + kind + " " + principal + " in " + account)
+	return nil
 }
 
 // AccessRoleName is the role AWS Organizations creates in every new member account.

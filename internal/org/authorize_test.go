@@ -44,7 +44,7 @@ func withIdentity(t *testing.T, s *org.Service, st identity.Store, accts []org.A
 	s.UseIdentity(id)
 	calls := map[string]identity.Call{}
 	for _, a := range accts {
-		if _, err := id.BootstrapAccount(ctx, a.ID, accts[0].ID); err != nil {
+		if _, err := id.BootstrapAccount(ctx, a.ID, accts[0].ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		creds, err := id.LookupAccessKey(ctx, mustKey(t, id, a.ID))
@@ -79,7 +79,7 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 	accts, err := s.Bootstrap(ctx, org.Spec{
 		Management: org.AccountSpec{Name: "ds", ID: "111111111111"},
 		Units:      []org.UnitSpec{{Name: "prod", Accounts: []org.AccountSpec{{Name: "p1", ID: "222222222222"}}}},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestSCPSizeLimit(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
 	s := org.NewService(st.Org(), time.Now)
-	accts, err := s.Bootstrap(ctx, org.Spec{Management: org.AccountSpec{Name: "ds", ID: "111111111111"}})
+	accts, err := s.Bootstrap(ctx, org.Spec{Management: org.AccountSpec{Name: "ds", ID: "111111111111"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 		Units: []org.UnitSpec{{Name: "prod", Accounts: []org.AccountSpec{{Name: "p1", ID: "222222222222"}},
 			Units: []org.UnitSpec{{Name: "eu", Accounts: []org.AccountSpec{{Name: "p2", ID: "333333333333"}}}}}},
 	}
-	accts, err := s.Bootstrap(ctx, spec)
+	accts, err := s.Bootstrap(ctx, spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +51,20 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 	if len(accts) != 3 || accts[0].ID != "111111111111" {
 		t.Fatalf("accounts = %+v", accts)
 	}
-	if _, err := s.Bootstrap(ctx, spec); !errs.Is(err, errs.Conflict) {
-		t.Errorf("second bootstrap: err = %v, want Conflict", err)
+	// Bootstrap again (a first start that was killed runs it again): it finds everything and
+	// creates nothing.
+	var steps []string
+	again, err := s.Bootstrap(ctx, spec, func(what string) { steps = append(steps, what) })
+	if err != nil {
+		t.Fatalf("second bootstrap: %v", err)
+	}
+	if len(steps) != 0 || len(again) != 3 || again[1].ID != accts[1].ID || again[2].ID != accts[2].ID {
+		t.Errorf("second bootstrap made steps %v and returned %+v; want no steps and the same accounts", steps, again)
+	}
+	other := spec
+	other.Management = org.AccountSpec{Name: "someone-else"}
+	if _, err := s.Bootstrap(ctx, other, nil); !errs.Is(err, errs.Conflict) {
+		t.Errorf("bootstrap of another organization: err = %v, want Conflict", err)
 	}
 	o, _ := s.Organization(ctx)
 	under, err := s.AccountsUnder(ctx, o.RootID)

@@ -2,14 +2,13 @@ package org
 
 import (
 	"context"
-	"crypto/rand"
-	"math/big"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // Service is the organization's business logic over a Store. The methods that serve a
@@ -125,42 +124,38 @@ func (s Spec) Validate() error {
 	return walk("", s.Units)
 }
 
-// Bootstrap creates the organization of spec. It returns every account created, management first.
-// It fails with errs.Conflict if an organization exists already.
-func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
+// Bootstrap creates the organization of spec, or completes it: a first start killed midway calls
+// it again, and every step finds what an earlier call created before creating anything (the
+// organization, accounts and OUs by name, their FullAWSAccess attachments), so a repeated call
+// changes nothing. It returns the accounts of spec, management first. It fails with
+// errs.Conflict if an organization with another management account exists. step, if not nil,
+// is called after each step commits (the app's crash test stops the process there).
+func (s *Service) Bootstrap(ctx context.Context, spec Spec, step func(what string)) ([]Account, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.GetOrganization(ctx); err == nil {
-		return nil, errs.E(errs.Conflict, "an organization exists already").WithCode("AlreadyInOrganizationException")
-	} else if !errs.Is(err, errs.NotFound) {
+	if step == nil {
+		step = func(string) {}
+	}
+	o, err := s.store.GetOrganization(ctx)
+	if errs.Is(err, errs.NotFound) {
+		if o, err = s.createOrganization(ctx, spec.Management); err != nil {
+			return nil, err
+		}
+		step("organization")
+	} else if err != nil {
 		return nil, err
 	}
-	mgmtID := spec.Management.ID
-	if mgmtID == "" {
-		mgmtID = randomAccountID()
-	}
-	orgID := "o-" + randomString(10, lowerDigits)
-	o := Organization{
-		ID:                orgID,
-		ARN:               arn.Organization(mgmtID, orgID),
-		ManagementAccount: mgmtID,
-		RootID:            "r-" + randomString(4, lowerDigits),
-		CreatedAt:         s.now(),
-	}
-	mgmt := s.newAccount(o, spec.Management, mgmtID, o.RootID)
-	full := Policy{
-		ID: FullAccessID, Name: FullAccessName, Type: SCPType, AWSManaged: true,
-		ARN:         arn.AWSOrgPolicy(SCPType, FullAccessID),
-		Description: "Allows access to every operation",
-		Content:     fullAccessPolicy,
-	}
-	if err := s.store.CreateOrganization(ctx, o, mgmt, full); err != nil {
+	mgmt, err := s.store.GetAccount(ctx, o.ManagementAccount)
+	if err != nil {
 		return nil, err
+	}
+	if mgmt.Name != spec.Management.Name || (spec.Management.ID != "" && spec.Management.ID != mgmt.ID) {
+		return nil, errs.E(errs.Conflict, "an organization managed by account %s (%s) exists already", mgmt.Name, mgmt.ID).WithCode("AlreadyInOrganizationException")
 	}
 	created := []Account{mgmt}
 	for _, a := range spec.Accounts {
-		acct, err := s.createAccount(ctx, o, a, o.RootID)
+		acct, err := s.ensureAccount(ctx, o, a, o.RootID, step)
 		if err != nil {
 			return nil, err
 		}
@@ -169,12 +164,12 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 	var walk func(parent string, us []UnitSpec) error
 	walk = func(parent string, us []UnitSpec) error {
 		for _, us := range us {
-			u, err := s.createUnit(ctx, parent, us.Name)
+			u, err := s.ensureUnit(ctx, parent, us.Name, step)
 			if err != nil {
 				return err
 			}
 			for _, a := range us.Accounts {
-				acct, err := s.createAccount(ctx, o, a, u.ID)
+				acct, err := s.ensureAccount(ctx, o, a, u.ID, step)
 				if err != nil {
 					return err
 				}
@@ -190,6 +185,89 @@ func (s *Service) Bootstrap(ctx context.Context, spec Spec) ([]Account, error) {
 		return nil, err
 	}
 	return created, nil
+}
+
+// createOrganization creates the organization, its management account and the FullAWSAccess
+// policy attached to both, in one transaction.
+func (s *Service) createOrganization(ctx context.Context, m AccountSpec) (Organization, error) {
+	mgmtID := m.ID
+	if mgmtID == "" {
+		mgmtID = randomAccountID()
+	}
+	orgID := "o-" + randid.String(10, lowerDigits)
+	o := Organization{
+		ID:                orgID,
+		ARN:               arn.Organization(mgmtID, orgID),
+		ManagementAccount: mgmtID,
+		RootID:            "r-" + randid.String(4, lowerDigits),
+		CreatedAt:         s.now(),
+	}
+	mgmt := s.newAccount(o, m, mgmtID, o.RootID)
+	full := Policy{
+		ID: FullAccessID, Name: FullAccessName, Type: SCPType, AWSManaged: true,
+		ARN:         arn.AWSOrgPolicy(SCPType, FullAccessID),
+		Description: "Allows access to every operation",
+		Content:     fullAccessPolicy,
+	}
+	if err := s.store.CreateOrganization(ctx, o, mgmt, full); err != nil {
+		return Organization{}, err
+	}
+	return o, nil
+}
+
+// ensureAccount returns the account named a.Name, creating it under parent if it does not exist,
+// and makes sure FullAWSAccess is attached to it (an earlier run may have stopped in between).
+func (s *Service) ensureAccount(ctx context.Context, o Organization, a AccountSpec, parent string, step func(string)) (Account, error) {
+	acct, err := s.store.GetAccountByName(ctx, a.Name)
+	if errs.Is(err, errs.NotFound) {
+		id := a.ID
+		if id == "" {
+			id = randomAccountID()
+		}
+		acct = s.newAccount(o, a, id, parent)
+		if err := s.store.CreateAccount(ctx, acct); err != nil {
+			return Account{}, err
+		}
+		step("account " + a.Name)
+	} else if err != nil {
+		return Account{}, err
+	}
+	if err := s.attachFullAccess(ctx, acct.ID, step); err != nil {
+		return Account{}, err
+	}
+	return acct, nil
+}
+
+// ensureUnit returns the OU named name under parent, creating it if it does not exist, with
+// FullAWSAccess attached.
+func (s *Service) ensureUnit(ctx context.Context, parent, name string, step func(string)) (Unit, error) {
+	units, err := s.store.ListUnits(ctx, parent)
+	if err != nil {
+		return Unit{}, err
+	}
+	for _, u := range units {
+		if u.Name == name {
+			return u, s.attachFullAccess(ctx, u.ID, step)
+		}
+	}
+	u, err := s.createUnit(ctx, parent, name)
+	if err != nil {
+		return Unit{}, err
+	}
+	step("unit " + name)
+	return u, s.attachFullAccess(ctx, u.ID, step)
+}
+
+// attachFullAccess attaches FullAWSAccess to target unless it is attached already.
+func (s *Service) attachFullAccess(ctx context.Context, target string, step func(string)) error {
+	err := s.store.AttachPolicy(ctx, FullAccessID, target)
+	if errs.Is(err, errs.Conflict) {
+		return nil
+	}
+	if err == nil {
+		step("FullAWSAccess on " + target)
+	}
+	return err
 }
 
 // Organization returns the organization.
@@ -212,7 +290,7 @@ func (s *Service) newAccount(o Organization, a AccountSpec, id, parent string) A
 		Status:          "ACTIVE",
 		JoinedMethod:    "CREATED",
 		JoinedAt:        s.now(),
-		CreateRequestID: "car-" + randomString(32, lowerDigits),
+		CreateRequestID: "car-" + randid.String(32, lowerDigits),
 	}
 }
 
@@ -255,7 +333,7 @@ func (s *Service) createUnit(ctx context.Context, parentID, name string) (Unit, 
 	}
 	rootSuffix := strings.TrimPrefix(o.RootID, "r-")
 	u := Unit{
-		ID:       "ou-" + rootSuffix + "-" + randomString(8, lowerDigits),
+		ID:       "ou-" + rootSuffix + "-" + randid.String(8, lowerDigits),
 		Name:     name,
 		ParentID: parentID,
 	}
@@ -471,7 +549,7 @@ func (s *Service) createPolicy(ctx context.Context, name, description, typ, cont
 		return Policy{}, errs.E(errs.Invalid, "policy type %s is not supported; only %s is", typ, SCPType).WithCode("PolicyTypeNotAvailableForOrganizationException")
 	}
 	p := Policy{
-		ID: "p-" + randomString(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
+		ID: "p-" + randid.String(8, lowerDigits), Name: name, Description: description, Type: typ, Content: content,
 	}
 	p.ARN = arn.OrgPolicy(o.ManagementAccount, o.ID, SCPType, p.ID)
 	if err := s.store.CreatePolicy(ctx, p); err != nil {
@@ -556,19 +634,6 @@ func (s *Service) targets(ctx context.Context, policyID string) ([]string, error
 
 const lowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic(err) // crypto/rand never fails on Linux
-		}
-		b[i] = alphabet[v.Int64()]
-	}
-	return string(b)
-}
-
 func randomAccountID() string {
-	return randomString(1, "123456789") + randomString(11, "0123456789")
+	return randid.String(1, "123456789") + randid.String(11, "0123456789")
 }

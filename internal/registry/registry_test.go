@@ -81,14 +81,14 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	}
 	id := identity.NewService(st.Identity(), bounds{o}, seal, now, nil)
 	o.UseIdentity(id)
-	accounts, err := o.Bootstrap(ctx, org.DefaultSpec())
+	accounts, err := o.Bootstrap(ctx, org.DefaultSpec(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{st: st, id: id, org: o, reg: registry.NewService(st.Registry(), id, "us-east-1", now)}
 	calls := map[string]*registry.Call{"data-science": &f.ds, "staging": &f.staging, "production": &f.production}
 	for _, a := range accounts {
-		if _, err := id.BootstrapAccount(ctx, a.ID, accounts[0].ID); err != nil {
+		if _, err := id.BootstrapAccount(ctx, a.ID, accounts[0].ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		p, err := id.Principal(ctx, a.ID, identity.KindUser, "admin")

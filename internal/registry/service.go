@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // The event the registry emits.
@@ -555,7 +556,7 @@ func (s *Service) event(p Package) (events.Event, error) {
 		return events.Event{}, errs.E(errs.Internal, "cannot encode the event", err)
 	}
 	return events.Event{
-		ID: events.NewID(), Account: p.Account, Region: s.region, Source: EventSource, DetailType: EventDetailType,
+		ID: randid.UUID(), Account: p.Account, Region: s.region, Source: EventSource, DetailType: EventDetailType,
 		Time: p.ModifiedAt, Resources: []string{p.ARN}, Detail: body,
 	}, nil
 }

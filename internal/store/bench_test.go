@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/storetest"
@@ -56,7 +57,7 @@ func BenchmarkCreatePackage16(b *testing.B) {
 							if err := tx.InsertPackage(ctx, p); err != nil {
 								return err
 							}
-							return tx.AppendEvent(ctx, events.Event{ID: events.NewID(), Account: p.Account, Source: "aws.sagemaker",
+							return tx.AppendEvent(ctx, events.Event{ID: randid.UUID(), Account: p.Account, Source: "aws.sagemaker",
 								DetailType: "SageMaker Model Package State Change", Time: start, Resources: []string{p.ARN}, Detail: json.RawMessage(`{}`)})
 						})
 						if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // TestEventsCommitOrder holds a transaction between drawing its event's sequence number and
@@ -34,7 +35,7 @@ func TestEventsCommitOrder(t *testing.T) {
 				}
 			}
 			ev := func(account string) events.Event {
-				return events.Event{ID: events.NewID(), Account: account, Source: "test", DetailType: "x", Time: time.Now()}
+				return events.Event{ID: randid.UUID(), Account: account, Source: "test", DetailType: "x", Time: time.Now()}
 			}
 			firstDone := make(chan error, 1)
 			go func() {

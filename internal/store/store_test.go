@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
 	"github.com/slipway-ml/slipway/internal/store/storetest"
@@ -71,7 +72,7 @@ func TestSubscriptionAcrossServers(t *testing.T) {
 	c := storetest.StartConsumer(t, a.Events(), "across", nil)
 	for i := 1; i <= 3; i++ {
 		err := b.Registry().Update(ctx, func(tx registry.Tx) error {
-			return tx.AppendEvent(ctx, events.Event{ID: events.NewID(), Account: "111111111111", Source: "test", DetailType: "x", Time: time.Now()})
+			return tx.AppendEvent(ctx, events.Event{ID: randid.UUID(), Account: "111111111111", Source: "test", DetailType: "x", Time: time.Now()})
 		})
 		if err != nil {
 			t.Fatal(err)

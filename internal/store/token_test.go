@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 )
 
@@ -48,7 +49,7 @@ func TestClientTokenRace(t *testing.T) {
 					if err := tx.InsertPackage(ctx, out); err != nil {
 						return err
 					}
-					return tx.AppendEvent(ctx, events.Event{ID: events.NewID(), Account: g.Account, Source: "test", DetailType: "x", Time: time.Now()})
+					return tx.AppendEvent(ctx, events.Event{ID: randid.UUID(), Account: g.Account, Source: "test", DetailType: "x", Time: time.Now()})
 				})
 				return out, err
 			}

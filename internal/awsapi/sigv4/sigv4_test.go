@@ -113,14 +113,20 @@ func TestAWSTestSuite(t *testing.T) {
 }
 
 // TestAWSTestSuiteOverHTTP sends each vector through net/http's request parser (as a server sees
-// it) and verifies it with Parse, CheckTime and Verify.
+// it) and verifies it with Parse, CheckTime and Verify. One vector cannot travel over HTTP: a
+// request line cannot hold a raw space, and percent-encoding it changes the path the signature
+// covers (services other than S3 encode the sent path once more). TestAWSTestSuite checks it.
 func TestAWSTestSuiteOverHTTP(t *testing.T) {
+	notOverHTTP := map[string]bool{"get-space": true}
 	for _, v := range loadSuite(t) {
+		if _, path, _, _, _ := parseVector(t, v.req); strings.Contains(path, " ") != notOverHTTP[v.name] {
+			t.Errorf("vector %s: a space in its path is the only reason to keep a vector off HTTP; update notOverHTTP", v.name)
+		}
+		if notOverHTTP[v.name] {
+			continue
+		}
 		t.Run(v.name, func(t *testing.T) {
 			method, path, query, header, body := parseVector(t, v.req)
-			if strings.ContainsAny(path, " ") {
-				t.Skip("net/http does not accept a space in the request line")
-			}
 			var raw strings.Builder
 			raw.WriteString(method + " " + path)
 			if query != "" {
@@ -139,7 +145,7 @@ func TestAWSTestSuiteOverHTTP(t *testing.T) {
 			raw.WriteString("\r\n" + body)
 			r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw.String())))
 			if err != nil {
-				t.Skipf("net/http rejects the request: %v", err)
+				t.Fatalf("net/http rejects the request: %v", err)
 			}
 			s, err := Parse(r)
 			if err != nil {

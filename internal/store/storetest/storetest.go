@@ -23,6 +23,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
 )
@@ -258,7 +259,7 @@ func newPackage(account, group string, v int, token string) (registry.Package, e
 		Status: "Completed", ApprovalStatus: registry.Pending, ClientToken: token, CreatedAt: t0.Add(time.Duration(v) * time.Second),
 		ModifiedAt: t0, Details: map[string]json.RawMessage{"ModelMetrics": json.RawMessage(`{"a":1}`)},
 	}
-	ev := events.Event{ID: events.NewID(), Account: account, Source: "aws.sagemaker", DetailType: "x", Time: t0, Resources: []string{p.ARN}, Detail: json.RawMessage(fmt.Sprintf(`{"v":%d}`, v))}
+	ev := events.Event{ID: randid.UUID(), Account: account, Source: "aws.sagemaker", DetailType: "x", Time: t0, Resources: []string{p.ARN}, Detail: json.RawMessage(fmt.Sprintf(`{"v":%d}`, v))}
 	return p, ev
 }
 
