@@ -41,6 +41,10 @@ func TestAuditCommitsWithTheChange(t *testing.T) {
 			if rec.HTTPStatus != 200 || rec.ErrorCode != "" {
 				t.Errorf("the change's record = %+v", rec)
 			}
+			// Committed inside the change's transaction, it still says what was decided.
+			if !strings.HasSuffix(rec.Resource, ":model-package-group/audited") || rec.Decision != "allow" || rec.Reason == "" {
+				t.Errorf("the change's record lacks its authorization: resource %q decision %q reason %q", rec.Resource, rec.Decision, rec.Reason)
+			}
 		}
 	}
 	if n != 1 {

@@ -89,12 +89,11 @@ type Request struct {
 	Audit *AuditNote
 }
 
-// AuditNote is what a handler reports about a call for the audit trail.
-type AuditNote struct {
-	Resource string // the ARN the call acted on, if any
-	Decision string // "allow" or "deny" (empty when no authorization was needed)
-	Reason   string // the deciding statement, e.g. "identity policy AdminAccess statement 0 (Allow)"
-}
+// AuditNote is what the domain reports about a call for the audit trail: the resource it acted
+// on, "allow" or "deny", and the deciding statement. It is the identity service's Note, so the
+// domain writes the decision straight into the call's note the moment it decides; a change's
+// audit record, committed inside the change's transaction, then already carries it.
+type AuditNote = identity.Note
 
 // Handler runs one operation. It returns a value that encodes (as JSON, with encoding/json) to the
 // operation's output shape, with time.Time for timestamps; or an error from package errs.

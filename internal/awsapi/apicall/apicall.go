@@ -13,8 +13,8 @@ import (
 	"github.com/slipway-ml/slipway/internal/identity"
 )
 
-// Handle adapts a typed handler to awsapi.Handler: it decodes the input into In and records the
-// decision the domain reports for the audit trail.
+// Handle adapts a typed handler to awsapi.Handler: it decodes the input into In and lets the
+// domain record its decision in the request's audit note.
 func Handle[In any](fn func(ctx context.Context, req *awsapi.Request, in *In) (any, error)) awsapi.Handler {
 	return func(ctx context.Context, req *awsapi.Request) (any, error) {
 		in := new(In)
@@ -23,11 +23,13 @@ func Handle[In any](fn func(ctx context.Context, req *awsapi.Request, in *In) (a
 				return nil, errs.E(errs.Invalid, "the request does not match the %s input shape: %v", req.Operation, err)
 			}
 		}
-		var note identity.Note
-		out, err := fn(identity.WithNote(ctx, &note), req, in)
-		if req.Audit != nil && note.Decision != "" {
-			req.Audit.Resource, req.Audit.Decision, req.Audit.Reason = note.Resource, note.Decision, note.Reason
+		note := req.Audit
+		if note == nil {
+			note = new(identity.Note)
 		}
+		// The domain records its decision in the call's own note as it decides, before it
+		// writes: the audit record committed with a change must say who was allowed and why.
+		out, err := fn(identity.WithNote(ctx, note), req, in)
 		if err != nil {
 			return nil, err
 		}
