@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -443,5 +444,56 @@ func TestMissingGroupIsDecidedOnTheOperationsResources(t *testing.T) {
 	}
 	if _, err := f.reg.CreatePackage(ctx, u, registry.CreateInput{Group: "elsewhere"}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("CreateModelPackage in a missing group the caller may not register in: err = %v, want AccessDenied", err)
+	}
+}
+
+// TestTagLimitHoldsUnderConcurrency: AddTags calls racing on one resource cannot together take
+// it past MaxTags. Ten callers each add five new tags to a group holding none: exactly ten
+// calls' worth fits, so all succeed only if the limit is counted alone; with 25 tags present,
+// exactly five succeed. On SQLite and on PostgreSQL.
+func TestTagLimitHoldsUnderConcurrency(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *store.Store{"sqlite": storetest.OpenSQLite, "postgres": storetest.OpenPostgres} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixtureOn(t, open(t))
+			ds := f.ds.Caller.Account
+			start := map[string]string{}
+			for i := 0; i < 25; i++ {
+				start[fmt.Sprintf("base%02d", i)] = "v"
+			}
+			if _, err := f.reg.CreateGroup(ctx, f.ds, "crowded", "", start); err != nil {
+				t.Fatal(err)
+			}
+			garn := f.reg.GroupARN(ds, "crowded")
+			var wg sync.WaitGroup
+			var ok, refused atomic.Int32
+			for c := 0; c < 10; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tags := map[string]string{}
+					for i := 0; i < 5; i++ {
+						tags[fmt.Sprintf("c%d-%d", c, i)] = "v"
+					}
+					_, err := f.reg.AddTags(ctx, f.ds, garn, tags)
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errs.CodeOf(err) == "ValidationException":
+						refused.Add(1)
+					default:
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			got, err := f.st.Registry().ListTags(ctx, garn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) > registry.MaxTags || ok.Load() != 5 || refused.Load() != 5 {
+				t.Errorf("%d tags after %d accepted and %d refused calls; want 50, 5 and 5", len(got), ok.Load(), refused.Load())
+			}
+		})
 	}
 }

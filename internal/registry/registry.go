@@ -147,6 +147,9 @@ type Tx interface {
 	LockPackage(ctx context.Context, account, group string, version int) (Package, error)
 	UpdatePackage(ctx context.Context, p Package) error
 	DeletePackage(ctx context.Context, account, group string, version int) error
+	// LockTags reads a resource's tags for a change: no other transaction changes that
+	// resource's tags until this one ends, so a count made from them holds at commit.
+	LockTags(ctx context.Context, arn string) (map[string]string, error)
 	AddTags(ctx context.Context, arn string, tags map[string]string) error
 	// DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
 	DeleteTags(ctx context.Context, arn string, keys []string) error

@@ -768,22 +768,25 @@ func (s *Service) AddTags(ctx context.Context, c Call, resource string, tags map
 	if err := s.taggable(ctx, withRequestTags(c, tags), "AddTags", resource); err != nil {
 		return nil, err
 	}
-	if err := s.checkTagCount(ctx, resource, tags); err != nil {
-		return nil, err
-	}
-	if err := s.store.Update(ctx, func(tx Tx) error { return tx.AddTags(ctx, resource, tags) }); err != nil {
+	err := s.store.Update(ctx, func(tx Tx) error {
+		have, err := tx.LockTags(ctx, resource)
+		if err != nil {
+			return err
+		}
+		if err := checkTagCount(resource, have, tags); err != nil {
+			return err
+		}
+		return tx.AddTags(ctx, resource, tags)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.store.ListTags(ctx, resource)
 }
 
-// checkTagCount refuses tags that would take a resource over MaxTags. (Two concurrent AddTags
-// may each pass it; the store holds no count of its own.)
-func (s *Service) checkTagCount(ctx context.Context, resource string, tags map[string]string) error {
-	have, err := s.store.ListTags(ctx, resource)
-	if err != nil {
-		return err
-	}
+// checkTagCount refuses tags that would take a resource holding have over MaxTags. Its caller
+// read have with LockTags, so concurrent AddTags cannot each pass it and together exceed it.
+func checkTagCount(resource string, have, tags map[string]string) error {
 	n := len(have)
 	for k := range tags {
 		if _, ok := have[k]; !ok {

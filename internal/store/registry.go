@@ -320,6 +320,31 @@ func (t registryTx) DeletePackage(ctx context.Context, account, group string, ve
 	return nil
 }
 
+// LockTags reads a resource's tags, holding off other changes to them until the transaction
+// ends: SQLite transactions already run one at a time (BEGIN IMMEDIATE); on PostgreSQL a
+// transaction-scoped advisory lock keyed by the ARN serializes them.
+func (t registryTx) LockTags(ctx context.Context, arn string) (map[string]string, error) {
+	if t.s.dialect == Postgres {
+		if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('tags:' || $1, 0))`, arn); err != nil {
+			return nil, internal("store.LockTags", err)
+		}
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
+	if err != nil {
+		return nil, internal("store.LockTags", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, internal("store.LockTags", err)
+		}
+		out[k] = v
+	}
+	return out, internal("store.LockTags", rows.Err())
+}
+
 // AddTags adds or replaces tags.
 func (t registryTx) AddTags(ctx context.Context, arn string, tags map[string]string) error {
 	t.wrote("tags")
