@@ -499,7 +499,7 @@ func BenchmarkSHA256(b *testing.B) {
 }
 
 // TestChunkReaderMemory: what a request costs does not grow with its body: decoding 16 chunks
-// and 256 chunks makes the same number of allocations (none per chunk).
+// and 256 chunks makes the same number of allocations (none per chunk), within the noise.
 func TestChunkReaderMemory(t *testing.T) {
 	for _, mode := range []string{StreamingSignedPayload, StreamingSignedPayloadTrailer, StreamingUnsignedPayloadTrailer} {
 		allocs := func(chunks int) float64 {
@@ -523,7 +523,9 @@ func TestChunkReaderMemory(t *testing.T) {
 				}
 			})
 		}
-		if small, large := allocs(16), allocs(256); large != small {
+		// 240 more chunks must not mean more allocations; a couple either way is the runtime's
+		// own (the race detector's instrumentation allocates now and then).
+		if small, large := allocs(16), allocs(256); large > small+2 {
 			t.Errorf("%s: %v allocations for 16 chunks, %v for 256", mode, small, large)
 		}
 	}
