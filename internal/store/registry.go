@@ -329,20 +329,7 @@ func (t registryTx) LockTags(ctx context.Context, arn string) (map[string]string
 			return nil, internal("store.LockTags", err)
 		}
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
-	if err != nil {
-		return nil, internal("store.LockTags", err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, internal("store.LockTags", err)
-		}
-		out[k] = v
-	}
-	return out, internal("store.LockTags", rows.Err())
+	return readTags(ctx, t.tx, arn, "store.LockTags")
 }
 
 // AddTags adds or replaces tags.
@@ -363,20 +350,27 @@ func (r *RegistryStore) ListTags(ctx context.Context, arn string) (map[string]st
 }
 
 func (r *RegistryStore) listTags(ctx context.Context, arn string) (map[string]string, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
+	return readTags(ctx, r.db, arn, "store.ListTags")
+}
+
+// readTags reads a resource's tags through q (the handle, or a transaction).
+func readTags(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, arn, op string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_arn = $1`, arn)
 	if err != nil {
-		return nil, internal("store.ListTags", err)
+		return nil, internal(op, err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
-			return nil, internal("store.ListTags", err)
+			return nil, internal(op, err)
 		}
 		out[k] = v
 	}
-	return out, internal("store.ListTags", rows.Err())
+	return out, internal(op, rows.Err())
 }
 
 // DeleteTags deletes tags by key, or all of a resource's tags when keys is nil.
