@@ -5,18 +5,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
-// IAMService is the IAM service: its model, the identity service's IAM operations and IAM's
-// error codes.
-func (a *API) IAMService() (*awsapi.Service, error) {
-	return awsapi.NewService("iam", a.IAMHandlers(), iamErrorCodes())
-}
-
-// STSService is the STS service: its model, AssumeRole and GetCallerIdentity, and STS's error
-// codes.
-func (a *API) STSService() (*awsapi.Service, error) {
-	return awsapi.NewService("sts", a.STSHandlers(), stsErrorCodes())
-}
-
 // iamErrorCodes is IAM's vocabulary (the query protocol's error.code spellings).
 func iamErrorCodes() awsapi.ErrorCodes {
 	return awsapi.ErrorCodes{ByKind: map[errs.Kind]awsapi.KindCodes{

@@ -7,12 +7,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
-// Service is the Organizations service: its model, the org service's operations and
-// Organizations' error codes.
-func (a *API) Service() (*awsapi.Service, error) {
-	return awsapi.NewService("organizations", a.Handlers(), errorCodes())
-}
-
 // errorCodes is Organizations' vocabulary. NotFound and Conflict are refined per operation
 // (see refine); ByKind holds what an operation that models neither gets.
 func errorCodes() awsapi.ErrorCodes {

@@ -5,12 +5,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 
-// Service is the SageMaker service: its model, the registry's operations and SageMaker's error
-// codes.
-func (a *API) Service() (*awsapi.Service, error) {
-	return awsapi.NewService("sagemaker", a.Handlers(), errorCodes())
-}
-
 // errorCodes is SageMaker's vocabulary. It has no NotFound exception for most operations:
 // a missing resource is a ValidationException unless the operation models ResourceNotFound.
 func errorCodes() awsapi.ErrorCodes {
