@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -150,24 +151,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 // Services returns the services the API serves: each with its model and handlers.
 func (a *App) Services() []*awsapi.Service { return a.svcs }
 
+// services builds every service the API serves: each service package declares its model,
+// operations and error codes; adding a service is one line here.
 func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
-	sm := &sagemakerapi.API{Registry: a.Registry, Tokens: tokens}
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
-	oa := &orgsapi.API{Org: a.Org, Tokens: tokens}
-	handlers := map[string]map[string]awsapi.Handler{
-		"sagemaker":         sm.Handlers(),
-		"iam":               ia.IAMHandlers(),
-		"sts":               ia.STSHandlers(),
-		"organizations":     oa.Handlers(),
-		"sagemaker-runtime": {}, // routed and signed already; endpoints come with serving
-	}
 	var out []*awsapi.Service
-	for _, name := range []string{"sagemaker", "iam", "sts", "organizations", "sagemaker-runtime"} {
-		m, err := awsapi.LoadModel(name)
+	for _, build := range []func() (*awsapi.Service, error){
+		(&sagemakerapi.API{Registry: a.Registry, Tokens: tokens}).Service,
+		ia.IAMService,
+		ia.STSService,
+		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
+		(&runtimeapi.API{}).Service, // routed and signed already; endpoints come with serving
+	} {
+		svc, err := build()
 		if err != nil {
-			return nil, errs.E(errs.Internal, "cannot load the %s model", name, err)
+			return nil, err
 		}
-		out = append(out, &awsapi.Service{Name: name, Model: m, Handlers: handlers[name]})
+		out = append(out, svc)
 	}
 	return out, nil
 }

@@ -13,8 +13,10 @@
 // server.go holds the Server (routing, the per-request pipeline, logging, metrics, audit);
 // model.go compiles botocore models embedded from models/*.json (written by models/gen); validate.go
 // checks decoded input against shapes and renders AWS's validation messages; codec.go, query.go and
-// rest.go are the protocol codecs; errors.go maps errs kinds and codes to each protocol's wire
-// error; pagetoken.go makes tamper-proof pagination tokens; package sigv4 verifies signatures.
+// rest.go are the protocol codecs; errors.go maps an error to its wire code and status: the
+// domain's code, else the one the service declares for the kind (Service.Errors, in the
+// service's package), else the protocol's generic one; pagetoken.go makes tamper-proof
+// pagination tokens; package sigv4 verifies signatures.
 //
 // # Invariants
 //

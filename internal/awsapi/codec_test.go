@@ -45,7 +45,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 func testService(t testing.TB, name string) *Service {
 	t.Helper()
-	svc := &Service{Name: name, Model: mustModel(t, name)}
+	svc := &Service{Name: name, Model: mustModel(t, name), Errors: serviceErrors[name]}
 	NewServer(Config{Services: []*Service{svc}, Auth: &testAuth{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}) // fills the error index
 	return svc
 }

@@ -3,7 +3,6 @@ package awsapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/slipway-ml/slipway/internal/awsapi/sigv4"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -29,73 +28,34 @@ func (e *apiError) Error() string {
 // receiverFault reports whether the query protocol should say <Type>Receiver</Type>.
 func (e *apiError) receiverFault() bool { return e.Status >= 500 }
 
-// kindCodes is a service's choice of error code for each errs.Kind: the first of Prefer that the
-// operation's model lists among its errors, else Default.
-type kindCodes struct {
+// ErrorCodes is a service's error vocabulary: the wire code for an error whose domain did not
+// choose one. Each service package declares its own; the core knows only the protocols' generic
+// codes (see codeFor) for the kinds a vocabulary leaves out.
+type ErrorCodes struct {
+	// ByKind chooses a code per kind.
+	ByKind map[errs.Kind]KindCodes
+	// Refine, when set, may pick a code from the operation's modelled errors before ByKind is
+	// consulted (Organizations names a NotFound per resource); "" leaves the choice to ByKind.
+	Refine func(op *Operation, kind errs.Kind) string
+}
+
+// KindCodes is the code for one kind: the first of Prefer that the operation's model lists
+// among its errors, else Default.
+type KindCodes struct {
 	Prefer  []string
 	Default string
 }
 
-// defaultCodes holds, per service, the codes for errors whose domain did not choose a code.
-var defaultCodes = map[string]map[errs.Kind]kindCodes{
-	"sagemaker": {
-		errs.Invalid:       {nil, "ValidationException"},
-		errs.NotFound:      {[]string{"ResourceNotFound"}, "ValidationException"},
-		errs.Conflict:      {[]string{"ConflictException", "ResourceInUse"}, "ResourceInUse"},
-		errs.LimitExceeded: {nil, "ResourceLimitExceeded"},
-		errs.AccessDenied:  {nil, "AccessDeniedException"},
-		errs.Throttled:     {nil, "ThrottlingException"},
-	},
-	"iam": {
-		errs.Invalid:       {nil, "ValidationError"},
-		errs.NotFound:      {nil, "NoSuchEntity"},
-		errs.Conflict:      {nil, "EntityAlreadyExists"},
-		errs.LimitExceeded: {nil, "LimitExceeded"},
-		errs.AccessDenied:  {nil, "AccessDenied"},
-		errs.Throttled:     {nil, "Throttling"},
-		errs.Internal:      {nil, "ServiceFailure"},
-		errs.Other:         {nil, "ServiceFailure"},
-	},
-	"sts": {
-		errs.Invalid:      {nil, "ValidationError"},
-		errs.NotFound:     {nil, "ValidationError"},
-		errs.Conflict:     {nil, "ValidationError"},
-		errs.AccessDenied: {nil, "AccessDenied"},
-		errs.Throttled:    {nil, "Throttling"},
-	},
-	"organizations": {
-		errs.Invalid:       {nil, "InvalidInputException"},
-		errs.NotFound:      {nil, "TargetNotFoundException"},                                   // refined below from the operation's errors
-		errs.Conflict:      {[]string{"ConcurrentModificationException"}, "ConflictException"}, // Duplicate* first, see codeFor
-		errs.LimitExceeded: {nil, "ConstraintViolationException"},
-		errs.AccessDenied:  {nil, "AccessDeniedException"},
-		errs.Throttled:     {nil, "TooManyRequestsException"},
-		errs.Internal:      {nil, "ServiceException"},
-		errs.Other:         {nil, "ServiceException"},
-	},
-	"sagemaker-runtime": {
-		errs.Invalid:      {nil, "ValidationError"},
-		errs.NotFound:     {nil, "ValidationError"},
-		errs.Conflict:     {nil, "ValidationError"},
-		errs.AccessDenied: {nil, "AccessDeniedException"},
-		errs.Throttled:    {nil, "ThrottlingException"},
-	},
-}
-
-// codeFor chooses the wire code for an error of kind in op of svc.
+// codeFor chooses the wire code for an error of kind in op of svc: the service's vocabulary
+// first, then the protocol's generic code.
 func codeFor(svc *Service, op *Operation, kind errs.Kind) string {
-	if kc, ok := defaultCodes[svc.Model.Name][kind]; ok {
+	if op != nil && svc.Errors.Refine != nil {
+		if code := svc.Errors.Refine(op, kind); code != "" {
+			return code
+		}
+	}
+	if kc, ok := svc.Errors.ByKind[kind]; ok {
 		if op != nil {
-			// Organizations names a NotFound per resource and a Duplicate per kind of thing;
-			// take the operation's first one.
-			if svc.Model.Name == "organizations" && (kind == errs.NotFound || kind == errs.Conflict) {
-				for _, e := range op.Errors {
-					if kind == errs.NotFound && strings.HasSuffix(e.Name, "NotFoundException") ||
-						kind == errs.Conflict && strings.HasPrefix(e.Name, "Duplicate") {
-						return e.Name
-					}
-				}
-			}
 			for _, want := range kc.Prefer {
 				for _, e := range op.Errors {
 					if e.Name == want || e.ErrorCode == want {

@@ -64,3 +64,56 @@ func TestErrorMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestCodeForVocabulary checks the lookup every service's ErrorCodes goes through, on
+// vocabularies made up here: Refine first, then the first of Prefer the operation models, then
+// Default, then the protocol's generic code for a kind the vocabulary leaves out.
+func TestCodeForVocabulary(t *testing.T) {
+	refineNotFound := func(op *Operation, kind errs.Kind) string {
+		if kind == errs.NotFound {
+			return "Refined" + op.Name
+		}
+		return ""
+	}
+	vocab := ErrorCodes{ByKind: map[errs.Kind]KindCodes{
+		errs.Conflict: {Prefer: []string{"NotModelledHere", "ResourceLimitExceeded", "ConflictException"}, Default: "D"},
+		errs.NotFound: {Default: "NotFoundDefault"},
+	}}
+	tests := []struct {
+		name, service, op string
+		codes             ErrorCodes
+		kind              errs.Kind
+		want              string
+	}{
+		// CreateModelPackage models ConflictException, then ResourceLimitExceeded: Prefer's order wins.
+		{"first modelled of Prefer", "sagemaker", "CreateModelPackage", vocab, errs.Conflict, "ResourceLimitExceeded"},
+		{"Default when the operation models none", "sagemaker", "DescribeModelPackage", vocab, errs.Conflict, "D"},
+		{"Default without Prefer", "sagemaker", "DescribeModelPackage", vocab, errs.NotFound, "NotFoundDefault"},
+		{"Refine before ByKind", "sagemaker", "DescribeModelPackage", ErrorCodes{ByKind: vocab.ByKind, Refine: refineNotFound}, errs.NotFound, "RefinedDescribeModelPackage"},
+		{"ByKind when Refine declines", "sagemaker", "DeleteModelPackage", ErrorCodes{ByKind: vocab.ByKind, Refine: refineNotFound}, errs.Conflict, "ConflictException"},
+		{"json generic invalid", "sagemaker", "DescribeModelPackage", ErrorCodes{}, errs.NotFound, "ValidationException"},
+		{"json generic denied", "sagemaker", "DescribeModelPackage", ErrorCodes{}, errs.AccessDenied, "AccessDeniedException"},
+		{"json generic throttled", "sagemaker", "DescribeModelPackage", ErrorCodes{}, errs.Throttled, "ThrottlingException"},
+		{"json generic quota", "sagemaker", "DescribeModelPackage", ErrorCodes{}, errs.LimitExceeded, "LimitExceededException"},
+		{"json generic unauthenticated", "sagemaker", "DescribeModelPackage", ErrorCodes{}, errs.Unauthenticated, "UnrecognizedClientException"},
+		{"query generic invalid", "iam", "GetRole", ErrorCodes{}, errs.Conflict, "ValidationError"},
+		{"query generic denied", "iam", "GetRole", ErrorCodes{}, errs.AccessDenied, "AccessDenied"},
+		{"query generic throttled", "iam", "GetRole", ErrorCodes{}, errs.Throttled, "Throttling"},
+		{"query generic unauthenticated", "iam", "GetRole", ErrorCodes{}, errs.Unauthenticated, "InvalidClientTokenId"},
+		{"restJson generic invalid", "sagemaker-runtime", "InvokeEndpoint", ErrorCodes{}, errs.Invalid, "ValidationError"},
+		{"generic unavailable", "iam", "GetRole", ErrorCodes{}, errs.Unavailable, "ServiceUnavailable"},
+		{"generic internal", "iam", "GetRole", ErrorCodes{}, errs.Internal, "InternalFailure"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &Service{Name: tc.service, Model: mustModel(t, tc.service), Errors: tc.codes}
+			op := svc.Model.Operations[tc.op]
+			if op == nil {
+				t.Fatalf("no operation %s", tc.op)
+			}
+			if got := codeFor(svc, op, tc.kind); got != tc.want {
+				t.Errorf("codeFor(%s %s, %v) = %q, want %q", tc.service, tc.op, tc.kind, got, tc.want)
+			}
+		})
+	}
+}

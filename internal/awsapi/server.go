@@ -37,8 +37,21 @@ type Service struct {
 	Name     string
 	Model    *Model
 	Handlers map[string]Handler
+	// Errors is the service's error vocabulary; kinds it leaves out get the protocol's
+	// generic codes.
+	Errors ErrorCodes
 
 	errorsByCode map[string]*Shape
+}
+
+// NewService is how a service package declares the service it serves: the embedded model of
+// name (see LoadModel), the handlers of the operations it implements and its error vocabulary.
+func NewService(name string, handlers map[string]Handler, codes ErrorCodes) (*Service, error) {
+	m, err := LoadModel(name)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "cannot load the %s model", name, err)
+	}
+	return &Service{Name: name, Model: m, Handlers: handlers, Errors: codes}, nil
 }
 
 // Config configures a Server.

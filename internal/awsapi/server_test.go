@@ -121,7 +121,7 @@ func newTestEnv(t testing.TB, now func() time.Time, handlers map[string]func(*Re
 	env := &testEnv{audit: &auditLog{}, echo: &echo{}, reg: prometheus.NewRegistry()}
 	var services []*Service
 	for _, name := range ModelNames() {
-		svc := &Service{Name: name, Model: mustModel(t, name), Handlers: map[string]Handler{}}
+		svc := &Service{Name: name, Model: mustModel(t, name), Handlers: map[string]Handler{}, Errors: serviceErrors[name]}
 		for op := range svc.Model.Operations {
 			if h, ok := handlers[name+"/"+op]; ok {
 				svc.Handlers[op] = env.echo.handler(name+"/"+op, h)

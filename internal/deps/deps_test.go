@@ -61,6 +61,7 @@ var layers = map[string]string{
 	"internal/awsapi/iamapi":           wire,
 	"internal/awsapi/orgsapi":          wire,
 	"internal/awsapi/sagemakerapi":     wire,
+	"internal/awsapi/runtimeapi":       wire,
 	"internal/awsapi/models/gen":       tool,
 	"internal/store":                   storage,
 	"internal/config":                  conf,

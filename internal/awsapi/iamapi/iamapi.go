@@ -21,8 +21,14 @@ type API struct {
 	Tokens   *awsapi.PageTokens
 }
 
-// IAMHandlers returns the IAM operations.
-func (a *API) IAMHandlers() map[string]awsapi.Handler {
+// IAMService is the IAM service: its model, the identity service's IAM operations and IAM's
+// error codes.
+func (a *API) IAMService() (*awsapi.Service, error) {
+	return awsapi.NewService("iam", a.iamHandlers(), iamErrorCodes())
+}
+
+// iamHandlers returns the IAM operations.
+func (a *API) iamHandlers() map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
 		"CreateUser":               apicall.Handle(a.createUser),
 		"GetUser":                  apicall.Handle(a.getUser),

@@ -9,8 +9,14 @@ import (
 	"github.com/slipway-ml/slipway/internal/identity"
 )
 
-// STSHandlers returns the STS operations.
-func (a *API) STSHandlers() map[string]awsapi.Handler {
+// STSService is the STS service: its model, AssumeRole and GetCallerIdentity, and STS's error
+// codes.
+func (a *API) STSService() (*awsapi.Service, error) {
+	return awsapi.NewService("sts", a.stsHandlers(), stsErrorCodes())
+}
+
+// stsHandlers returns the STS operations.
+func (a *API) stsHandlers() map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
 		"AssumeRole":        apicall.Handle(a.assumeRole),
 		"GetCallerIdentity": apicall.Handle(a.getCallerIdentity),

@@ -19,8 +19,14 @@ type API struct {
 	Tokens *awsapi.PageTokens
 }
 
-// Handlers returns the Organizations operations.
-func (a *API) Handlers() map[string]awsapi.Handler {
+// Service is the Organizations service: its model, the org service's operations and
+// Organizations' error codes.
+func (a *API) Service() (*awsapi.Service, error) {
+	return awsapi.NewService("organizations", a.handlers(), errorCodes())
+}
+
+// handlers returns the Organizations operations.
+func (a *API) handlers() map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
 		"DescribeOrganization":             apicall.Handle(a.describeOrganization),
 		"ListRoots":                        apicall.Handle(a.listRoots),

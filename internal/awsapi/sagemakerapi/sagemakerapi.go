@@ -21,8 +21,14 @@ type API struct {
 	Tokens   *awsapi.PageTokens
 }
 
-// Handlers returns the operations this package serves, by name.
-func (a *API) Handlers() map[string]awsapi.Handler {
+// Service is the SageMaker service: its model, the registry's operations and SageMaker's error
+// codes.
+func (a *API) Service() (*awsapi.Service, error) {
+	return awsapi.NewService("sagemaker", a.handlers(), errorCodes())
+}
+
+// handlers returns the operations this package serves, by name.
+func (a *API) handlers() map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
 		"CreateModelPackageGroup":       apicall.Handle(a.createGroup),
 		"DescribeModelPackageGroup":     apicall.Handle(a.describeGroup),
