@@ -322,7 +322,10 @@ func (rt *Runtime) dispatch(ctx context.Context) {
 			}
 		}
 		spins = 0
-		t := rt.clk.NewTimer(wait)
+		// Sleep until now+wait as measured at the top of the loop: the clock may have moved
+		// meanwhile (a fake clock set by a test between the claim and here), and a timer of
+		// wait from the later time would sleep past the due time it was computed for.
+		t := rt.clk.NewTimer(now.Add(wait).Sub(rt.clk.Now()))
 		rt.mu.Lock()
 		if !rt.woken && rt.inflight == 0 && claimed == 0 {
 			rt.idle = true

@@ -22,9 +22,10 @@ type Store interface {
 	NextDue(ctx context.Context, kind string, now time.Time) (time.Time, bool, error)
 	// Get returns an item's state (errs.NotFound if there is none).
 	Get(ctx context.Context, kind, key string) (Item, error)
-	// OnEnqueue calls wake after every commit in this process that enqueued items of kind
-	// (through Enqueue, or an Enqueuer inside a domain's transaction), until stop is called.
-	// wake must not block. Other servers' enqueues are found by the runtime's poll.
+	// OnEnqueue calls wake after every commit through this store (this process's handle on
+	// the database) that enqueued items of kind — through Enqueue, or an Enqueuer inside a
+	// domain's transaction — until stop is called. wake must not block. Other servers'
+	// enqueues are found by the runtime's poll.
 	OnEnqueue(kind string, wake func()) (stop func())
 }
 
