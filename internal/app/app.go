@@ -301,8 +301,13 @@ type auditor struct{ log *audit.Log }
 var _ awsapi.TxAuditor = auditor{}
 
 // RecordEngineCall records an engine's call as CloudTrail records a service acting for an
-// account: the engine as the user agent (CloudTrail's invokedBy).
+// account: the engine as the user agent (CloudTrail's invokedBy). A decision made for the
+// session an engine's change runs as (audit.ForEngine, Log.Engine) is noted in the change's
+// pending record instead: it commits with the change, or Log.Engine records it at the end.
 func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) error {
+	if audit.PendingFrom(ctx).Decide(r.Caller.ARN, r.Resource, r.Decision, r.Reason, r.ErrorCode) {
+		return nil
+	}
 	service, op, _ := strings.Cut(r.Action, ":")
 	return a.log.RecordCall(ctx, audit.Record{
 		Time: r.Time, RequestID: r.ID, Account: r.Caller.Account, PrincipalARN: r.Caller.ARN,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/clock"
 )
 
 // Feed is the outbox as its consumers see it.
@@ -41,6 +43,9 @@ type Subscription struct {
 	Resync time.Duration
 	// MaxBackoff bounds the wait before a failed handler is tried again (10 s by default).
 	MaxBackoff time.Duration
+	// Clock times the resync and the backoff (clock.Real() by default; a test sets a
+	// clock.Fake before Run).
+	Clock clock.Clock
 }
 
 // Subscribe returns the subscription of the consumer named name; Run starts it.
@@ -49,7 +54,7 @@ func Subscribe(feed Feed, name string, handle Handler, log *slog.Logger) *Subscr
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Subscription{feed: feed, name: name, handle: handle, log: log.With("component", "events", "consumer", name),
-		Batch: 100, Resync: 30 * time.Second, MaxBackoff: 10 * time.Second}
+		Batch: 100, Resync: 30 * time.Second, MaxBackoff: 10 * time.Second, Clock: clock.Real()}
 }
 
 // Run delivers events until ctx ends, and returns ctx's error then. Errors of the store are
@@ -129,13 +134,17 @@ func (s *Subscription) deliver(ctx context.Context, cursor int64) (int, int64, e
 }
 
 func (s *Subscription) wait(ctx context.Context, changed <-chan struct{}, d time.Duration) error {
-	t := time.NewTimer(d)
+	clk := s.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
+	t := clk.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-changed:
-	case <-t.C:
+	case <-t.C():
 	}
 	return nil
 }

@@ -5,7 +5,9 @@
 //
 // Invariants:
 //   - A work item is stored before Enqueue returns; a restarted server, or another server on the
-//     same PostgreSQL, finds it there.
+//     same PostgreSQL, finds it there. Work enqueued inside a domain's store transaction
+//     (Enqueuer) exists exactly when that transaction commits, and its commit wakes the
+//     runtime of its kind in the same process at once; other servers find it by polling.
 //   - One key is worked by one owner at a time: an owner works a key only while it holds the
 //     key's lease, which it renews while the reconcile runs and releases when it ends. A dead
 //     owner's leases are taken over when they expire.

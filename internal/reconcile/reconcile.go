@@ -225,6 +225,9 @@ func (rt *Runtime) Start(ctx context.Context) {
 	}
 	rt.started = true
 	ctx, rt.stop = context.WithCancelCause(ctx)
+	// Work enqueued in this process's transactions wakes the dispatcher as they commit; the
+	// poll is for other servers' work.
+	unhook := rt.st.OnEnqueue(rt.kind, rt.Wake)
 	renewCtx, stopRenew := context.WithCancel(context.WithoutCancel(ctx))
 	var workers, renewer sync.WaitGroup
 	renewer.Add(1)
@@ -235,6 +238,7 @@ func (rt *Runtime) Start(ctx context.Context) {
 	}
 	go func() {
 		rt.dispatch(ctx)
+		unhook()
 		close(rt.work)
 		workers.Wait()
 		// Leases are renewed until the last reconcile has returned and released its key.
@@ -277,7 +281,12 @@ func (rt *Runtime) dispatch(ctx context.Context) {
 		wait := rt.o.Poll
 		var claimed int
 		if free > 0 {
-			leases, err := rt.st.Claim(ctx, rt.kind, rt.o.Owner, now, rt.o.LeaseTTL, free)
+			// A claim is not interrupted by shutdown: cut short, it could commit leases this
+			// runtime never learns of, and those keys would wait out their TTL. What it claims
+			// after the shutdown began, the workers release at once, due now.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.o.LeaseTTL)
+			leases, err := rt.st.Claim(cctx, rt.kind, rt.o.Owner, now, rt.o.LeaseTTL, free)
+			cancel()
 			if err != nil && ctx.Err() == nil {
 				rt.log.Warn("cannot claim work", "err", err)
 			}
@@ -313,7 +322,10 @@ func (rt *Runtime) dispatch(ctx context.Context) {
 			}
 		}
 		spins = 0
-		t := rt.clk.NewTimer(wait)
+		// Sleep until now+wait as measured at the top of the loop: the clock may have moved
+		// meanwhile (a fake clock set by a test between the claim and here), and a timer of
+		// wait from the later time would sleep past the due time it was computed for.
+		t := rt.clk.NewTimer(now.Add(wait).Sub(rt.clk.Now()))
 		rt.mu.Lock()
 		if !rt.woken && rt.inflight == 0 && claimed == 0 {
 			rt.idle = true

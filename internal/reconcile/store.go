@@ -22,6 +22,21 @@ type Store interface {
 	NextDue(ctx context.Context, kind string, now time.Time) (time.Time, bool, error)
 	// Get returns an item's state (errs.NotFound if there is none).
 	Get(ctx context.Context, kind, key string) (Item, error)
+	// OnEnqueue calls wake after every commit through this store (this process's handle on
+	// the database) that enqueued items of kind — through Enqueue, or an Enqueuer inside a
+	// domain's transaction — until stop is called. wake must not block. Other servers'
+	// enqueues are found by the runtime's poll.
+	OnEnqueue(kind string, wake func()) (stop func())
+}
+
+// Enqueuer starts background work inside a store transaction: the work item commits with the
+// transaction's other writes, or not at all, and the runtime of its kind in this process is
+// woken once the transaction commits. A domain whose writes start work adds Enqueuer to the Tx
+// interface it declares; internal/store's transactions implement it.
+type Enqueuer interface {
+	// Enqueue makes the item (kind, key) due at at, creating it if it does not exist; an item
+	// due earlier stays due earlier. It counts as a wake-up of a leased item.
+	Enqueue(ctx context.Context, kind, key string, at time.Time) error
 }
 
 // Item is a work item's stored state.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -15,7 +16,10 @@ import (
 // write made for a lease verify, inside the write's own transaction, that the lease still holds.
 type WorkStore struct{ s *Store }
 
-var _ reconcile.Store = (*WorkStore)(nil)
+var (
+	_ reconcile.Store    = (*WorkStore)(nil)
+	_ reconcile.Enqueuer = (*Tx)(nil)
+)
 
 // Work returns the store of reconcile work items.
 func (s *Store) Work() *WorkStore { return &WorkStore{s} }
@@ -24,8 +28,17 @@ const enqueueWork = `INSERT INTO reconcile_work (kind, key, due_at) VALUES ($1, 
 ON CONFLICT (kind, key) DO UPDATE SET generation = reconcile_work.generation + 1,
   due_at = CASE WHEN reconcile_work.due_at > excluded.due_at THEN excluded.due_at ELSE reconcile_work.due_at END`
 
-// Enqueue makes the items due at at (or keeps them due sooner), creating missing ones.
+// Enqueue makes the items due at at (or keeps them due sooner), creating missing ones, and
+// wakes this process's runtime of kind.
 func (w *WorkStore) Enqueue(ctx context.Context, kind string, keys []string, at time.Time) error {
+	if err := w.enqueue(ctx, kind, keys, at); err != nil {
+		return err
+	}
+	w.s.wakers.wake(kind)
+	return nil
+}
+
+func (w *WorkStore) enqueue(ctx context.Context, kind string, keys []string, at time.Time) error {
 	if len(keys) == 1 {
 		st, err := w.s.stmt(ctx, enqueueWork)
 		if err == nil {
@@ -47,6 +60,66 @@ func (w *WorkStore) Enqueue(ctx context.Context, kind string, keys []string, at 
 		return nil
 	})
 	return internal("store.Work.Enqueue", err)
+}
+
+// Enqueue makes the work item (kind, key) due at at inside the transaction: it commits with
+// the transaction's other writes or not at all, and once the transaction commits this
+// process's runtime of kind is woken (WorkStore.OnEnqueue). A domain's view of a transaction
+// embeds *Tx, so it has Enqueue too.
+func (t *Tx) Enqueue(ctx context.Context, kind, key string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, enqueueWork, kind, key, micros(at)); err != nil {
+		return internal("store.Tx.Enqueue", err) // a lost race stays retryable through the wrapping
+	}
+	if t.enqueued == nil {
+		t.enqueued = map[string]bool{}
+	}
+	t.enqueued[kind] = true
+	return nil
+}
+
+// OnEnqueue calls wake after every commit in this process that enqueued items of kind, until
+// stop is called.
+func (w *WorkStore) OnEnqueue(kind string, wake func()) (stop func()) {
+	return w.s.wakers.add(kind, wake)
+}
+
+// wakers are the functions to call after a commit that enqueued work, by kind.
+type wakers struct {
+	mu    sync.Mutex
+	next  int
+	hooks map[string]map[int]func()
+}
+
+func (ws *wakers) add(kind string, wake func()) (stop func()) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.hooks == nil {
+		ws.hooks = map[string]map[int]func(){}
+	}
+	if ws.hooks[kind] == nil {
+		ws.hooks[kind] = map[int]func(){}
+	}
+	ws.next++
+	id := ws.next
+	ws.hooks[kind][id] = wake
+	return func() {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		delete(ws.hooks[kind], id)
+	}
+}
+
+// wake calls the wakers of kind.
+func (ws *wakers) wake(kind string) {
+	ws.mu.Lock()
+	fns := make([]func(), 0, len(ws.hooks[kind]))
+	for _, f := range ws.hooks[kind] {
+		fns = append(fns, f)
+	}
+	ws.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
 }
 
 // Claim leases up to n due, unleased items of kind to owner until now+ttl, earliest first. On

@@ -67,6 +67,7 @@ type Store struct {
 	cache   *readCache
 	hub     *hub
 	stmts   sync.Map // query → *sql.Stmt
+	wakers  wakers   // reconcile runtimes to wake after commits that enqueued their work
 
 	// afterFlush, when set (by this package's tests only), runs between a transaction's event
 	// inserts and its commit, to hold a transaction there.

@@ -24,7 +24,10 @@ type Tx struct {
 	tx     *sql.Tx
 	events []pendingEvent
 	tables map[string]bool // tables this transaction wrote; their cache entries are dropped
-	audit  *audit.Pending  // the record of the call this transaction belongs to, if any
+	// enqueued holds the kinds of reconcile work the transaction enqueued; their runtimes in
+	// this process are woken after the commit.
+	enqueued map[string]bool
+	audit    *audit.Pending // the record of the call this transaction belongs to, if any
 
 	auditHead chainHead // the audit chain's head after this transaction, when it appended
 }
@@ -63,8 +66,8 @@ var errRetry = errors.New("the transaction lost a race; run it again")
 
 // update runs fn in a transaction, then writes the buffered events and commits. The whole
 // transaction runs again when it lost a race to another writer, so fn must not have effects
-// outside it. On success, the cache entries of the tables it wrote are dropped and
-// subscribers are woken.
+// outside it. On success, the cache entries of the tables it wrote are dropped, subscribers
+// are woken, and so are this process's runtimes of the work it enqueued.
 func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	var t *Tx
 	pending := audit.PendingFrom(ctx)
@@ -102,6 +105,9 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	if len(t.events) > 0 {
 		s.notifyCommitted()
 	}
+	for kind := range t.enqueued {
+		s.wakers.wake(kind)
+	}
 	return nil
 }
 
@@ -135,8 +141,8 @@ func (t *Tx) flush(ctx context.Context) error {
 	return nil
 }
 
-// changed reports whether the transaction wrote anything.
-func (t *Tx) changed() bool { return len(t.tables) > 0 || len(t.events) > 0 }
+// changed reports whether the transaction wrote anything (enqueued work included).
+func (t *Tx) changed() bool { return len(t.tables) > 0 || len(t.events) > 0 || len(t.enqueued) > 0 }
 
 // write runs fn as a transaction that writes tables (through update: the call's audit record
 // commits with it, and the tables' cache entries are dropped).
