@@ -382,7 +382,7 @@ func (s *Server) readBody(c *call) (body []byte, release func(), aerr *apiError)
 	if want < 0 { // unknown length (chunked): reserve the most it may be
 		want = s.cfg.MaxBodyBytes
 	}
-	if want > 0 {
+	if want > 0 && !s.bodyMem.TryAcquire(want) { // the common case takes no timer
 		ctx, cancel := context.WithTimeout(c.r.Context(), s.cfg.BodyWaitTimeout)
 		err := s.bodyMem.Acquire(ctx, want)
 		cancel()
