@@ -69,6 +69,7 @@ var layers = map[string]string{
 	"internal/cli":                     edge,
 	"cmd/slipway":                      mainPkg,
 	"internal/store/storetest":         test,
+	"internal/store/pgtest":            test,
 	"internal/reconcile/reconciletest": test,
 	"internal/deps":                    test,
 	"e2e":                              test,

@@ -2,16 +2,12 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/randid"
+	"github.com/slipway-ml/slipway/internal/store/pgtest"
 )
 
 // TestEventsCommitOrder holds a transaction between drawing its event's sequence number and
@@ -69,31 +65,5 @@ func TestEventsCommitOrder(t *testing.T) {
 	}
 }
 
-// postgresDSN makes a fresh database on the test server (storetest does the same for the
-// conformance suite; this package's own tests cannot import storetest).
-func postgresDSN(t *testing.T) string {
-	admin := os.Getenv("SLIPWAY_TEST_POSTGRES")
-	if admin == "" {
-		t.Fatal("SLIPWAY_TEST_POSTGRES is not set: run the tests with `make test`")
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "slipway_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		db.Close()
-	})
-	i := strings.LastIndex(admin, "/")
-	q := strings.Index(admin[i:], "?")
-	if q < 0 {
-		return admin[:i+1] + name
-	}
-	return admin[:i+1] + name + admin[i+q:]
-}
+// postgresDSN makes a fresh database on the test server.
+func postgresDSN(t *testing.T) string { return pgtest.Database(t) }

@@ -4,12 +4,8 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -26,10 +22,11 @@ import (
 	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/store"
+	"github.com/slipway-ml/slipway/internal/store/pgtest"
 )
 
 // PostgresEnv names the variable holding an admin DSN of a throwaway PostgreSQL (make test sets it).
-const PostgresEnv = "SLIPWAY_TEST_POSTGRES"
+const PostgresEnv = pgtest.Env
 
 // OpenSQLite opens a fresh SQLite store in a temporary directory.
 func OpenSQLite(t testing.TB) *store.Store {
@@ -48,32 +45,7 @@ func OpenSQLite(t testing.TB) *store.Store {
 // dropped when the test ends. Without the server it fails the test: PostgreSQL runs always.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
-	admin := os.Getenv(PostgresEnv)
-	if admin == "" {
-		t.Fatalf("%s is not set: run the tests with `make test`, which starts a throwaway PostgreSQL, "+
-			"or set it to the DSN of a PostgreSQL server you can create databases on", PostgresEnv)
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "slipway_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		db.Close()
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		db.Close()
-	})
-	i := strings.LastIndex(admin, "/")
-	q := strings.Index(admin[i:], "?")
-	if q < 0 {
-		return admin[:i+1] + name
-	}
-	return admin[:i+1] + name + admin[i+q:]
+	return pgtest.Database(t)
 }
 
 // OpenPostgres opens a store on a fresh PostgreSQL database.
