@@ -24,7 +24,7 @@ type routeFile struct {
 
 // loadRouteOps builds the operations of a route file, with input members for the required
 // query parameters and headers.
-func loadRouteOps(t *testing.T, path string) map[string]*Operation {
+func loadRouteOps(t testing.TB, path string) map[string]*Operation {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
