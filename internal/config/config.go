@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 )
@@ -29,6 +30,13 @@ type Config struct {
 	// a command line would show in the process list.
 	MasterKey string
 
+	// JobProxyListen is the loopback host:port of the HTTPS proxy that lets SDKs too old to read
+	// AWS_ENDPOINT_URL, inside jobs, reach this server (port 0: any free port); "off" = none.
+	JobProxyListen string
+	// JobCredentialsTTL is how long the sessions handed to jobs last (0 = one hour). A test
+	// knob (no flag): tests shorten it to see SDKs refresh.
+	JobCredentialsTTL time.Duration
+
 	// CrashAtBootstrapStep, from SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP, makes the server kill
 	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
 	// resumable first start. 0 = never.
@@ -42,6 +50,8 @@ func Default() Config {
 		Listen:   "127.0.0.1:9330",
 		Region:   "us-east-1",
 		LogLevel: "info",
+
+		JobProxyListen: "127.0.0.1:0",
 	}
 }
 
@@ -57,6 +67,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", env("SLIPWAY_LOG_LEVEL", c.LogLevel), "debug, info, warn or error")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("SLIPWAY_MASTER_KEY_FILE", c.MasterKeyFile),
 		"file holding the master key that seals secrets (default DATA_DIR/master.key, created on first start); every server of one database needs the same key")
+	fs.StringVar(&c.JobProxyListen, "job-proxy-listen", env("SLIPWAY_JOB_PROXY_LISTEN", c.JobProxyListen),
+		`loopback address of the HTTPS proxy that lets old SDKs inside jobs reach this server ("off": none)`)
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
 		c.CrashAtBootstrapStep = n
@@ -104,6 +116,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MasterKey != "" && c.MasterKeyFile != "" {
 		return errs.E(errs.Invalid, "--master-key-file and SLIPWAY_MASTER_KEY are both set; give the key one way")
+	}
+	if c.JobProxyListen != "off" {
+		host, _, err := net.SplitHostPort(c.JobProxyListen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return errs.E(errs.Invalid, "--job-proxy-listen %q must be a loopback host:port (e.g. 127.0.0.1:0) or off", c.JobProxyListen)
+		}
+	}
+	if c.JobCredentialsTTL < 0 || c.JobCredentialsTTL > 12*time.Hour {
+		return errs.E(errs.Invalid, "the job credentials' lifetime %v must be at most 12 h", c.JobCredentialsTTL)
 	}
 	if c.MasterKeyFile != "" {
 		if c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile); err != nil {

@@ -55,6 +55,9 @@ var layers = map[string]string{
 	"internal/algorithms/sample":       domain,
 	"internal/algorithms/xgboost":      domain,
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
+	"internal/jobcreds":                domain,
+	"internal/awsapi/containercreds":   wire,
+	"internal/awsproxy":                wire, // the loopback HTTPS proxy for old SDKs: transport only
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,
