@@ -183,6 +183,9 @@ func (p *Proxy) serveOuter(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	// The outer server's header deadline may still be set on the connection; the tunnel's
+	// requests get theirs from the inner server.
+	conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		conn.Close()
 		return

@@ -22,6 +22,12 @@ func TestEngineCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	role := "arn:aws:iam::" + acctA + ":role/job"
+	// An explicit Deny in the trust policy wins over its Allow.
+	denying := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + engine + `"},"Action":"sts:AssumeRole"},
+		{"Effect":"Deny","Principal":{"Service":"` + engine + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err := s.CreateRole(ctx, c, identity.RoleSpec{Name: "denying", TrustPolicy: denying}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.EngineCredentials(ctx, role, engine, "SageMaker", "job-1", time.Hour); err == nil {
 		t.Error("engine credentials without an audit recorder were issued")
 	}
@@ -30,6 +36,9 @@ func TestEngineCredentials(t *testing.T) {
 	for name, call := range map[string]func() (identity.Session, error){
 		"another engine": func() (identity.Session, error) {
 			return s.EngineCredentials(ctx, role, "lambda.amazonaws.com", "SageMaker", "job-1", time.Hour)
+		},
+		"a denying trust": func() (identity.Session, error) {
+			return s.EngineCredentials(ctx, "arn:aws:iam::"+acctA+":role/denying", engine, "SageMaker", "job-1", time.Hour)
 		},
 		"a missing role": func() (identity.Session, error) {
 			return s.EngineCredentials(ctx, role+"x", engine, "SageMaker", "job-1", time.Hour)
@@ -74,8 +83,8 @@ func TestEngineCredentials(t *testing.T) {
 	if last.Decision != "allow" || last.Caller.InvokedBy != engine || !strings.Contains(last.Reason, "job-1") {
 		t.Errorf("audit record %+v", last)
 	}
-	if denies != 2 {
-		t.Errorf("%d refusals audited, want 2 (another engine, a missing role)", denies)
+	if denies != 3 {
+		t.Errorf("%d refusals audited, want 3 (another engine, a denying trust, a missing role)", denies)
 	}
 	// Ending them: another account's ending does nothing; the account's deletes the key.
 	if err := s.EndEngineCredentials(ctx, acctB, sess.ID); err != nil {
