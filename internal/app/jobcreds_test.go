@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/slipway-ml/slipway/internal/app"
+	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/credfile"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
@@ -280,5 +281,61 @@ func TestJobProxyRefusesOtherHosts(t *testing.T) {
 	}
 	if host, _, _ := net.SplitHostPort(proxy); host != "127.0.0.1" {
 		t.Errorf("the proxy listens on %s, want loopback", proxy)
+	}
+}
+
+// Each session minted for a job is in the audit trail: sts:AssumeRole on the role by
+// sagemaker.amazonaws.com, naming the job; so is a refusal.
+func TestJobCredentialsAreAudited(t *testing.T) {
+	ctx := context.Background()
+	s := startJobs(t, 0)
+	for _, role := range []string{s.role, s.lambda} {
+		url := s.app.JobCreds.Env("")["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+		credentialsAnswer(t, url, []string{s.issue(t, role, time.Hour)})
+	}
+	recs, err := s.app.Store.Audit().AuditRecords(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range recs {
+		var rec audit.Record
+		if err := json.Unmarshal(r.Body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.UserAgent == "sagemaker.amazonaws.com" && rec.Operation == "AssumeRole" {
+			got[rec.Resource] = rec.Decision
+			if rec.Decision == "allow" && !strings.Contains(rec.Reason, ":training-job/t1") {
+				t.Errorf("the record does not name the job: %+v", rec)
+			}
+		}
+	}
+	if want := map[string]string{s.role: "allow", s.lambda: "deny"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("engine AssumeRole records %v, want %v", got, want)
+	}
+}
+
+// Jobs reach the API at 127.0.0.1 when it listens on loopback or every interface; when it
+// listens on another address, the credentials endpoint is served on the proxy's loopback address.
+func TestJobEndpointsFollowTheListener(t *testing.T) {
+	s := startJobs(t, 0)
+	proxy := s.app.JobCreds.Env("")["HTTPS_PROXY"]
+	for addr, want := range map[string][2]string{
+		"0.0.0.0:9330":   {"http://127.0.0.1:9330", "http://127.0.0.1:9330/_slipway/container-credentials"},
+		"[::]:9330":      {"http://127.0.0.1:9330", "http://127.0.0.1:9330/_slipway/container-credentials"},
+		"127.0.0.2:9330": {"http://127.0.0.1:9330", "http://127.0.0.1:9330/_slipway/container-credentials"},
+		"10.1.2.3:9330":  {"http://10.1.2.3:9330", proxy + "/_slipway/container-credentials"},
+	} {
+		s.app.Listening(addr)
+		env := s.app.JobCreds.Env("")
+		if env["AWS_ENDPOINT_URL"] != want[0] || env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] != want[1] {
+			t.Errorf("listening on %s: endpoint %s, credentials %s; want %v", addr, env["AWS_ENDPOINT_URL"], env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], want)
+		}
+	}
+	// The proxy's credentials endpoint is the real one.
+	s.app.Listening("10.1.2.3:9330")
+	url := s.app.JobCreds.Env("")["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+	if status, body := credentialsAnswer(t, url, []string{s.issue(t, s.role, time.Hour)}); status != 200 || body["AccessKeyId"] == "" {
+		t.Errorf("credentials through the proxy's listener: %d %v", status, body)
 	}
 }

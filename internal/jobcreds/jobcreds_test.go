@@ -339,3 +339,31 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// A chatty job asking many times at once mints one session.
+func TestConcurrentRequestsMintOnce(t *testing.T) {
+	f := newFixture(t, storetest.OpenSQLite(t))
+	tok := f.issue(t, f.grant(f.role, time.Hour))
+	var wg sync.WaitGroup
+	keys := make([]string, 16)
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := f.creds.Credentials(context.Background(), tok)
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = c.AccessKeyID
+		}()
+	}
+	wg.Wait()
+	for _, k := range keys {
+		if k != keys[0] {
+			t.Fatalf("concurrent requests got different sessions: %v", keys)
+		}
+	}
+	if n := f.log.count("allow"); n != 1 {
+		t.Errorf("%d sessions minted, want 1", n)
+	}
+}
