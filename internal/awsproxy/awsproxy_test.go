@@ -223,3 +223,42 @@ func FuzzConnectTarget(f *testing.F) {
 		}
 	})
 }
+
+// Bodies stream through the tunnel whole, with Expect: 100-continue as SDKs send uploads, one
+// request after another on a kept-alive connection.
+func TestStreamsBodies(t *testing.T) {
+	ca, err := awsproxy.LoadCA(t.TempDir(), sealer(t, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d %v", n, err)
+	})
+	p := awsproxy.New(awsproxy.Config{CA: ca, API: api})
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	c := client(t, p, ca)
+	c.Transport.(*http.Transport).ExpectContinueTimeout = 5 * time.Second
+	const size = 8 << 20
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest("PUT", "https://my-bucket.s3.amazonaws.com/big", io.LimitReader(zeros{}, size))
+		req.ContentLength = size
+		req.Header.Set("Expect", "100-continue")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != fmt.Sprintf("%d <nil>", size) {
+			t.Errorf("PUT %d: the API read %q", i, body)
+		}
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
