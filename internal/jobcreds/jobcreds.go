@@ -155,7 +155,8 @@ func hashOf(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-var sessionNameOK = func(n string) bool {
+// sessionNameOK is what STS allows as a role session name.
+func sessionNameOK(n string) bool {
 	if len(n) < 2 || len(n) > 64 {
 		return false
 	}
