@@ -145,7 +145,9 @@ func pickleInt(p []byte, v int) []byte {
 }
 
 // IsPickle reports whether data starts like a pickle (protocol 2 or later).
-func IsPickle(data []byte) bool { return len(data) >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5 }
+func IsPickle(data []byte) bool {
+	return len(data) >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5
+}
 
 // ReadPickle reads a pickled xgboost.Booster (see WritePickle) and returns its model. Only that shape is
 // accepted: any other class, opcode or state is an errs.Invalid error.
