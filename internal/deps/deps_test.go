@@ -54,6 +54,7 @@ var layers = map[string]string{
 	"internal/algorithms/prep":         domain,
 	"internal/algorithms/sample":       domain,
 	"internal/algorithms/xgboost":      domain,
+	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/jobcreds":                domain,
 	"internal/awsapi/containercreds":   wire,
