@@ -41,6 +41,7 @@ var layers = map[string]string{
 	"internal/atomicfile": leaf,
 	"internal/credfile":   leaf,
 	"internal/clock":      leaf,
+	"internal/images":     leaf, // image URI → local runtime table: pure, read by config and the jobs engine
 
 	"internal/org":                     domain,
 	"internal/identity":                domain,
@@ -105,6 +106,7 @@ var leafImports = map[string][]string{
 	"internal/atomicfile": {"internal/errs"},
 	"internal/credfile":   {"internal/errs"},
 	"internal/clock":      nil,
+	"internal/images":     {"internal/errs"},
 }
 
 // forbiddenStd are standard packages a layer may not reach, even indirectly.
