@@ -6,8 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/slipway-ml/slipway/internal/algorithms/container"
+	"github.com/slipway-ml/slipway/internal/images"
 )
 
 const containerUsage = `usage: slipway container <entrypoint> [flags]
@@ -17,7 +25,9 @@ SageMaker's container contract under /opt/ml, or under --root, $JOB_OPT_ML and t
 
 entrypoints:
   xgboost    SageMaker's XGBoost image in algorithm mode: train, write model/xgboost-model
+  linear     the slipway/linear image: train the linear learner, write model/linear-model.json
   script     script mode: unpack sagemaker_submit_directory into code/, run sagemaker_program
+  exec       run a processing ContainerEntrypoint, python/python3 mapped to $SLIPWAY_PYTHON
   transform  batch transform of input/data/* with the model in model/
 `
 
@@ -27,18 +37,87 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(args) == 0 {
 		return fmt.Errorf("%w: %s", errUsage, containerUsage)
 	}
-	switch args[0] {
-	case "xgboost":
-		fs := newFlags("container xgboost", "slipway container xgboost [--root DIR] [--image-version V]", stderr)
-		root := fs.String("root", "", "the directory to use as /opt/ml (default $JOB_OPT_ML, else /opt/ml)")
-		version := fs.String("image-version", os.Getenv("SLIPWAY_IMAGE_VERSION"), "the SageMaker XGBoost image version (1.0-1, 1.7-1, …): chooses the model format")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return container.RunXGBoost(ctx, container.PathsFromEnv(*root, os.Getenv), *version, stdout)
-	case "-h", "--help", "help":
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "help" {
 		io.WriteString(stderr, containerUsage)
 		return flag.ErrHelp
 	}
-	return fmt.Errorf("%w: unknown container entrypoint %q\n\n%s", errUsage, args[0], containerUsage)
+	if name == "exec" {
+		return containerExec(args[1:])
+	}
+	fs := newFlags("container "+name, "slipway container "+name+" [--root DIR]", stderr)
+	root := fs.String("root", "", "the directory to use as /opt/ml (default $JOB_OPT_ML, else /opt/ml)")
+	var version, format *string
+	if name == "xgboost" {
+		version = fs.String("image-version", os.Getenv(images.EnvImageVersion), "the SageMaker XGBoost image version (1.0-1, 1.7-1, …): chooses the model format")
+		format = fs.String("model-format", "", "pickle, binary or json (default: the image version's)")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	paths := container.PathsFromEnv(*root, os.Getenv)
+	switch name {
+	case "xgboost":
+		f, err := container.XGBoostModelFormat(*version)
+		if err == nil && *format != "" {
+			f, err = container.ParseModelFormat(*format)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		return container.RunXGBoost(ctx, paths, f, stdout)
+	case "linear":
+		return container.RunLinear(ctx, paths, stdout)
+	case "script":
+		return container.RunScript(ctx, container.Script{
+			Paths: paths, Python: os.Getenv(images.EnvPython), Fetch: fetchS3,
+			Stdout: stdout, Stderr: stderr, Environ: os.Environ(),
+		})
+	case "transform":
+		return runContainerTransform(ctx, paths, stderr)
+	}
+	return fmt.Errorf("%w: unknown container entrypoint %q\n\n%s", errUsage, name, containerUsage)
+}
+
+// containerExec replaces this process with a processing job's entrypoint, python mapped to the
+// configured interpreter, so signals and the exit status are the script's own.
+func containerExec(argv []string) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("%w: the image needs a ContainerEntrypoint (e.g. [\"python3\", \"/opt/ml/processing/input/code/script.py\"])", errUsage)
+	}
+	python := os.Getenv(images.EnvPython)
+	if python == "" {
+		python = images.DefaultPython
+	}
+	argv = images.Interpreter(python, argv)
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return fmt.Errorf("entrypoint %s: %w", argv[0], err)
+	}
+	return syscall.Exec(path, argv, os.Environ())
+}
+
+// fetchS3 copies s3://bucket/key to w as the job's role: the SDK's default chain reads the
+// container credentials, the region and AWS_ENDPOINT_URL the job's environment holds.
+func fetchS3(ctx context.Context, uri string, w io.Writer) error {
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+	if !ok || bucket == "" || key == "" {
+		return fmt.Errorf("%q is not s3://bucket/key", uri)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return err
+	}
+	defer out.Body.Close()
+	_, err = io.Copy(w, out.Body)
+	return err
+}
+
+func runContainerTransform(ctx context.Context, paths container.Paths, stderr io.Writer) error {
+	return fmt.Errorf("transform: not yet")
 }

@@ -246,18 +246,7 @@ func (t *Table) sagemaker(ref ecrRef, image string, mode Mode, job Job) (Runtime
 	return Runtime{}, unknown(image, "")
 }
 
-// interpreter maps a leading python/python3 (bare or any path) of a container entrypoint to the
-// configured interpreter.
-func (t *Table) interpreter(entry []string) []string {
-	out := append([]string(nil), entry...)
-	if len(out) > 0 {
-		switch b := filepath.Base(out[0]); {
-		case b == "python" || b == "python3" || pythonRE.MatchString(b):
-			out[0] = t.python
-		}
-	}
-	return out
-}
+func (t *Table) interpreter(entry []string) []string { return Interpreter(t.python, entry) }
 
 var pythonRE = regexp.MustCompile(`^python3\.\d+$`)
 
@@ -361,5 +350,18 @@ func Regions(repo string) []string {
 		out = append(out, r)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Interpreter maps a leading python, python3 or python3.N (bare or with any directory) of a
+// container entrypoint to the interpreter python; other entrypoints are returned unchanged (copied).
+func Interpreter(python string, entry []string) []string {
+	out := append([]string(nil), entry...)
+	if len(out) > 0 {
+		switch b := filepath.Base(out[0]); {
+		case b == "python" || b == "python3" || pythonRE.MatchString(b):
+			out[0] = python
+		}
+	}
 	return out
 }

@@ -28,7 +28,17 @@ type ModelFormat string
 const (
 	FormatPickle ModelFormat = "pickle" // pickle.dump(booster): images 0.90-x, 1.0-1, 1.2-x (and the older "xgboost:1")
 	FormatBinary ModelFormat = "binary" // booster.save_model("xgboost-model"): images 1.3-1 and later
+	FormatJSON   ModelFormat = "json"   // XGBoost's JSON model: the slipway/xgboost image, as `slipway algo train xgboost`
 )
+
+// ParseModelFormat checks a model format name.
+func ParseModelFormat(s string) (ModelFormat, error) {
+	switch f := ModelFormat(s); f {
+	case FormatPickle, FormatBinary, FormatJSON:
+		return f, nil
+	}
+	return "", errs.E(errs.Invalid, "model format %q: want pickle, binary or json", s)
+}
 
 // XGBoostModelFormat returns the format the SageMaker XGBoost image of the given version tag
 // ("1.0-1", "1.7-1", "1") writes; "" is the newest image.
@@ -53,10 +63,10 @@ func XGBoostModelFormat(version string) (ModelFormat, error) {
 }
 
 // RunXGBoost trains like SageMaker's XGBoost image in algorithm mode (see the package doc) and
-// writes the model in the format of imageVersion. The per-round log goes to log. On failure it
-// writes output/failure and returns the error.
-func RunXGBoost(ctx context.Context, p Paths, imageVersion string, log io.Writer) error {
-	err := runXGBoost(ctx, p, imageVersion, log)
+// writes the model in the given format (XGBoostModelFormat gives an image version's). The per-round
+// log goes to log. On failure it writes output/failure and returns the error.
+func RunXGBoost(ctx context.Context, p Paths, format ModelFormat, log io.Writer) error {
+	err := runXGBoost(ctx, p, format, log)
 	if err != nil {
 		if werr := p.WriteFailure(failureText(err)); werr != nil {
 			return errors.Join(err, werr)
@@ -75,9 +85,8 @@ func failureText(err error) string {
 	return "AlgorithmError: " + err.Error()
 }
 
-func runXGBoost(ctx context.Context, p Paths, imageVersion string, log io.Writer) error {
-	format, err := XGBoostModelFormat(imageVersion)
-	if err != nil {
+func runXGBoost(ctx context.Context, p Paths, format ModelFormat, log io.Writer) error {
+	if _, err := ParseModelFormat(string(format)); err != nil {
 		return err
 	}
 	hp, err := ReadHyperparameters(filepath.Join(p.InputConfig, "hyperparameters.json"))
@@ -139,7 +148,10 @@ func runXGBoost(ctx context.Context, p Paths, imageVersion string, log io.Writer
 		return errs.E(errs.Internal, "cannot create the model directory %s", p.Model, err)
 	}
 	path := filepath.Join(p.Model, XGBoostModelFile)
-	if format == FormatPickle {
+	switch format {
+	case FormatJSON:
+		return b.SaveModel(path)
+	case FormatPickle:
 		groups := max(b.NumClass(), 1) * max(b.NumParallelTree, 1)
 		best := b.NumTrees()/groups - 1
 		if s, ok := b.Attributes["best_iteration"]; ok {

@@ -104,7 +104,7 @@ func TestClassicEvaluateScript(t *testing.T) {
 	train, val, test := abaloneCSVs(t)
 	root := jobDir(t, abaloneHP, "text/csv", map[string]string{"train": train, "validation": val})
 	var log bytes.Buffer
-	if err := RunXGBoost(context.Background(), paths(root), "1.0-1", &log); err != nil {
+	if err := RunXGBoost(context.Background(), paths(root), fmtOf(t, "1.0-1"), &log); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
@@ -163,7 +163,7 @@ func TestBinaryModelLoads(t *testing.T) {
 	train, val, test := abaloneCSVs(t)
 	hp := map[string]string{"num_round": "10", "max_depth": "3"}
 	root := jobDir(t, hp, "csv", map[string]string{"train": train, "validation": val})
-	if err := RunXGBoost(context.Background(), paths(root), "1.7-1", &bytes.Buffer{}); err != nil {
+	if err := RunXGBoost(context.Background(), paths(root), fmtOf(t, "1.7-1"), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(root, "model", XGBoostModelFile)
@@ -241,7 +241,7 @@ func TestFailures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := jobDir(t, c.hp, c.ct, c.channels)
-			err := RunXGBoost(context.Background(), paths(root), "1.7-1", &bytes.Buffer{})
+			err := RunXGBoost(context.Background(), paths(root), fmtOf(t, "1.7-1"), &bytes.Buffer{})
 			if err == nil {
 				t.Fatal("RunXGBoost succeeded")
 			}
@@ -277,7 +277,7 @@ func TestLibSVMChannels(t *testing.T) {
 	root := jobDir(t, map[string]string{"num_round": "3"}, "", map[string]string{
 		"train/a.libsvm": "1 0:1 1:2\n0 0:3\n", "train/b.libsvm": "1 2:5\n", "validation": "0 0:1\n",
 	})
-	if err := RunXGBoost(context.Background(), paths(root), "1.5-1", &bytes.Buffer{}); err != nil {
+	if err := RunXGBoost(context.Background(), paths(root), fmtOf(t, "1.5-1"), &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := xgboost.LoadModel(filepath.Join(root, "model", XGBoostModelFile))
@@ -313,4 +313,10 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func fmtOf(t testing.TB, version string) ModelFormat {
+	f, err := XGBoostModelFormat(version)
+	must(t, err)
+	return f
 }
