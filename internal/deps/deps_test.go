@@ -56,6 +56,7 @@ var layers = map[string]string{
 	"internal/algorithms/sample":       domain,
 	"internal/algorithms/xgboost":      domain,
 	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
+	"internal/batch":                   domain, // the batch-transform data path: readers, writers and a predict callback
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/jobcreds":                domain,
 	"internal/awsapi/containercreds":   wire,
