@@ -28,7 +28,8 @@ entrypoints:
   linear     the slipway/linear image: train the linear learner, write model/linear-model.json
   script     script mode: unpack sagemaker_submit_directory into code/, run sagemaker_program
   exec       run a processing ContainerEntrypoint, python/python3 mapped to $SLIPWAY_PYTHON
-  transform  batch transform of input/data/* with the model in model/
+  transform  batch transform of input/data/* with the model in model/ into output/data/
+             (settings: $SLIPWAY_TRANSFORM_PARAMS, JSON of SplitType, BatchStrategy, …)
 `
 
 // runContainer runs a built-in image's entrypoint. Hidden from the command list: users run these
@@ -74,7 +75,7 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			Stdout: stdout, Stderr: stderr, Environ: os.Environ(),
 		})
 	case "transform":
-		return runContainerTransform(ctx, paths, stderr)
+		return runContainerTransform(ctx, paths)
 	}
 	return fmt.Errorf("%w: unknown container entrypoint %q\n\n%s", errUsage, name, containerUsage)
 }
@@ -118,6 +119,12 @@ func fetchS3(ctx context.Context, uri string, w io.Writer) error {
 	return err
 }
 
-func runContainerTransform(ctx context.Context, paths container.Paths, stderr io.Writer) error {
-	return fmt.Errorf("transform: not yet")
+// runContainerTransform runs a transform job's data path with the settings the engine put in
+// SLIPWAY_TRANSFORM_PARAMS.
+func runContainerTransform(ctx context.Context, paths container.Paths) error {
+	p, err := container.TransformParamsFromEnv(os.Getenv(container.EnvTransformParams))
+	if err != nil {
+		return err
+	}
+	return container.RunTransformJob(ctx, paths, p)
 }
