@@ -57,8 +57,19 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	paths := container.PathsFromEnv(*root, os.Getenv)
+	script := container.Script{
+		Paths: paths, Python: os.Getenv(images.EnvPython), Fetch: fetchS3,
+		Stdout: stdout, Stderr: stderr, Environ: os.Environ(),
+	}
 	switch name {
 	case "xgboost":
+		if yes, err := container.ScriptModeRequested(paths); err != nil || yes {
+			if err != nil {
+				_ = paths.WriteFailure("ClientError: " + err.Error())
+				return err
+			}
+			return container.RunScript(ctx, script) // the image in script mode, as SageMaker's does
+		}
 		f, err := container.XGBoostModelFormat(*version)
 		if err == nil && *format != "" {
 			f, err = container.ParseModelFormat(*format)
@@ -70,10 +81,7 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "linear":
 		return container.RunLinear(ctx, paths, stdout)
 	case "script":
-		return container.RunScript(ctx, container.Script{
-			Paths: paths, Python: os.Getenv(images.EnvPython), Fetch: fetchS3,
-			Stdout: stdout, Stderr: stderr, Environ: os.Environ(),
-		})
+		return container.RunScript(ctx, script)
 	case "transform":
 		return runContainerTransform(ctx, paths)
 	}

@@ -264,3 +264,15 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 func (t *tailWriter) String() string { return string(t.buf) }
+
+// ScriptModeRequested reports whether the job's hyperparameters ask for script mode
+// (sagemaker_program), which SageMaker's framework images honour whatever entrypoint runs: the
+// XGBoost entrypoint hands such a job to RunScript.
+func ScriptModeRequested(p Paths) (bool, error) {
+	hp, err := ReadHyperparameters(filepath.Join(p.InputConfig, "hyperparameters.json"))
+	if err != nil {
+		return false, err
+	}
+	_, ok := hp["sagemaker_program"]
+	return ok, nil
+}

@@ -175,9 +175,14 @@ func ReadHyperparameters(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "cannot read %s", path, err)
 	}
+	return ParseHyperparameters(data)
+}
+
+// ParseHyperparameters parses the contents of hyperparameters.json (see ReadHyperparameters).
+func ParseHyperparameters(data []byte) (map[string]string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, errs.E(errs.Invalid, "%s is not a JSON object", filepath.Base(path), err)
+		return nil, errs.E(errs.Invalid, "hyperparameters.json is not a JSON object", err)
 	}
 	out := make(map[string]string, len(raw))
 	for k, v := range raw {
