@@ -41,10 +41,6 @@ func TestPickleAndBinaryInterop(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			if d := os.Getenv("PICKLE_KEEP"); d != "" {
-				dir = filepath.Join(d, strconv.Itoa(i))
-				os.MkdirAll(dir, 0o755)
-			}
 			x := &dataset.Dense{Rows: te.Rows, Cols: te.Cols, X: te.X}
 			writeCSVFile(t, filepath.Join(dir, "test.csv"), x)
 			pred, err := b.Predict(x, PredictOptions{})
@@ -74,7 +70,7 @@ func TestPickleAndBinaryInterop(t *testing.T) {
 				}
 				t.Errorf("legacy binary differs from XGBoost's save_model at byte %d (ours %d bytes, XGBoost's %d)", n, len(ours), len(theirs))
 			}
-			for _, f := range []string{"model.pickle", "model.bin", "xgb.pickle"} {
+			for _, f := range []string{"model.pickle", "model.bin", "xgb.pickle", "xgb5.pickle"} {
 				back, err := LoadModel(filepath.Join(dir, f))
 				if err != nil {
 					t.Fatalf("read %s (protocol %s): %v", f, proto, err)

@@ -33,3 +33,5 @@ j.save_model(f"{d}/xgb_saved.bin")
 # A pickle XGBoost itself writes, for the reader.
 with open(f"{d}/xgb.pickle", "wb") as f:
     pickle.dump(j, f, protocol=int(sys.argv[2]) if len(sys.argv) > 2 else 4)
+with open(f"{d}/xgb5.pickle", "wb") as f:
+    pickle.dump(j, f, protocol=5)
