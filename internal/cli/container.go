@@ -44,7 +44,7 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return flag.ErrHelp
 	}
 	if name == "exec" {
-		return containerExec(args[1:])
+		return containerExec(args[1:], os.Getenv(images.EnvPython), syscall.Exec)
 	}
 	fs := newFlags("container "+name, "slipway container "+name+" [--root DIR]", stderr)
 	root := fs.String("root", "", "the directory to use as /opt/ml (default $JOB_OPT_ML, else /opt/ml)")
@@ -88,13 +88,12 @@ func runContainer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return fmt.Errorf("%w: unknown container entrypoint %q\n\n%s", errUsage, name, containerUsage)
 }
 
-// containerExec replaces this process with a processing job's entrypoint, python mapped to the
-// configured interpreter, so signals and the exit status are the script's own.
-func containerExec(argv []string) error {
+// containerExec replaces this process (execve: syscall.Exec) with a processing job's entrypoint,
+// python mapped to the configured interpreter, so signals and the exit status are the script's own.
+func containerExec(argv []string, python string, execve func(path string, argv, env []string) error) error {
 	if len(argv) == 0 {
 		return fmt.Errorf("%w: the image needs a ContainerEntrypoint (e.g. [\"python3\", \"/opt/ml/processing/input/code/script.py\"])", errUsage)
 	}
-	python := os.Getenv(images.EnvPython)
 	if python == "" {
 		python = images.DefaultPython
 	}
@@ -103,7 +102,7 @@ func containerExec(argv []string) error {
 	if err != nil {
 		return fmt.Errorf("entrypoint %s: %w", argv[0], err)
 	}
-	return syscall.Exec(path, argv, os.Environ())
+	return execve(path, argv, os.Environ())
 }
 
 // fetchS3 copies s3://bucket/key to w as the job's role: the SDK's default chain reads the

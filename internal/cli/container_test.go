@@ -65,3 +65,24 @@ func TestContainerCommand(t *testing.T) {
 		t.Errorf("unknown entrypoint: exit %d, want 2", code)
 	}
 }
+
+func TestContainerExec(t *testing.T) {
+	var gotPath string
+	var gotArgv []string
+	execve := func(path string, argv, env []string) error { gotPath, gotArgv = path, argv; return nil }
+	if err := containerExec([]string{"python3", "/opt/ml/processing/input/code/evaluate.py", "--x"}, "/usr/bin/python3", execve); err != nil {
+		t.Fatal(err)
+	}
+	if gotPath != "/usr/bin/python3" || strings.Join(gotArgv, " ") != "/usr/bin/python3 /opt/ml/processing/input/code/evaluate.py --x" {
+		t.Errorf("exec %s %q", gotPath, gotArgv)
+	}
+	if err := containerExec([]string{"sh", "-c", "true"}, "", execve); err != nil || gotPath != "/usr/bin/sh" && gotPath != "/bin/sh" {
+		t.Errorf("sh: %v %s", err, gotPath)
+	}
+	if err := containerExec(nil, "", execve); err == nil || !strings.Contains(err.Error(), "ContainerEntrypoint") {
+		t.Errorf("no entrypoint: %v", err)
+	}
+	if err := containerExec([]string{"no-such-program-here"}, "", execve); err == nil {
+		t.Error("a missing program was accepted")
+	}
+}
