@@ -25,6 +25,8 @@ func commands() map[string]command {
 		"server": {summary: "run the control plane (AWS-compatible API)", run: runServer},
 		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
 		"audit":  {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
+
+		"executor-shim": {run: runExecutorShim}, // hidden (no summary): the supervisor of one job, started by the server
 	}
 }
 
@@ -63,6 +65,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func printUsage(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
+		if cmds[n].summary == "" {
+			continue // a hidden subcommand
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
