@@ -72,6 +72,7 @@ var layers = map[string]string{
 	"internal/app":                     root,
 	"internal/cli":                     edge,
 	"cmd/slipway":                      mainPkg,
+	"cmd/slipway-shim":                 mainPkg,
 	"internal/store/storetest":         test,
 	"internal/store/pgtest":            test,
 	"internal/reconcile/reconciletest": test,
@@ -92,7 +93,7 @@ var mayImport = map[string][]string{
 	backend: {leaf, domain},
 	root:    {leaf, domain, wire, storage, conf, backend},
 	edge:    {leaf, domain, root, conf, storage, backend}, // storage only from offline.go: see TestCLIReachesServersThroughTheAPI; backend: the job shim
-	mainPkg: {edge},
+	mainPkg: {edge, backend},                              // backend: cmd/slipway-shim runs the executor's shim alone
 	tool:    {leaf},
 	test:    {leaf, domain, wire, storage, conf, root, edge, mainPkg, test, backend},
 }

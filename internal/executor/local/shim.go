@@ -153,7 +153,7 @@ func (s *shim) start() (int, error) {
 	}
 	start, _ := procStart(pid)
 	b, _ = json.Marshal(procRef{Pid: pid, Start: start})
-	atomicfile.Write(filepath.Join(s.dir, startedFile), b, 0o600)
+	replaceFile(filepath.Join(s.dir, startedFile), b)
 	return pid, nil
 }
 
