@@ -78,13 +78,8 @@ const maxIDLen = 200
 
 // Validate checks what every executor needs of a Spec: a safe ID, absolute paths, a command.
 func (s Spec) Validate() error {
-	if s.ID == "" || len(s.ID) > maxIDLen || s.ID == "." || s.ID == ".." {
-		return errs.E(errs.Invalid, "job id %q must be 1 to %d characters", s.ID, maxIDLen)
-	}
-	for _, r := range s.ID {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return errs.E(errs.Invalid, "job id %q may hold only letters, digits, '-', '_' and '.'", s.ID)
-		}
+	if err := s.ValidateID(); err != nil {
+		return err
 	}
 	if !isAbsClean(s.Dir) {
 		return errs.E(errs.Invalid, "job directory %q must be an absolute, clean path", s.Dir)
@@ -102,11 +97,25 @@ func (s Spec) Validate() error {
 	}
 	for k, v := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return errs.E(errs.Invalid, "environment variable name %q is not valid", k)
+			return errs.E(errs.Invalid, "environment variable %q is not valid (a name holding = or NUL, or a value holding NUL)", k)
 		}
 	}
 	if s.Resources.CPUs < 0 || s.Resources.MemoryBytes < 0 {
 		return errs.E(errs.Invalid, "resources must not be negative")
+	}
+	return nil
+}
+
+// ValidateID checks that s.ID can name a directory: 1 to 200 letters, digits, '-', '_' or '.',
+// and neither "." nor "..".
+func (s Spec) ValidateID() error {
+	if s.ID == "" || len(s.ID) > maxIDLen || s.ID == "." || s.ID == ".." {
+		return errs.E(errs.Invalid, "job id %q must be 1 to %d characters", s.ID, maxIDLen)
+	}
+	for _, r := range s.ID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return errs.E(errs.Invalid, "job id %q may hold only letters, digits, '-', '_' and '.'", s.ID)
+		}
 	}
 	return nil
 }

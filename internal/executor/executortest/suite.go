@@ -41,6 +41,7 @@ func Run(t *testing.T, newExecutor func(t *testing.T) executor.Executor) {
 		{"LogsFollow", s.logsFollow},
 		{"StopGrace", s.stopGrace},
 		{"StopKillsAfterGrace", s.stopKill},
+		{"StopRightAfterStart", s.stopAtOnce},
 		{"OutlivesExecutorValue", s.outlives},
 		{"BadSpec", s.badSpec},
 		{"Enforced", s.enforced},
@@ -331,6 +332,19 @@ func (s *suite) stopKill(t *testing.T) {
 	}
 	if took < 300*time.Millisecond || took > 5*time.Second {
 		t.Errorf("Stop took %v with a 300ms grace", took)
+	}
+}
+
+func (s *suite) stopAtOnce(t *testing.T) {
+	e := s.newExecutor(t)
+	for i := 0; i < 5; i++ {
+		h := start(t, e, s.sh(t, "sleep 30"))
+		if err := e.Stop(ctx(t), h, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if x := wait(t, e, h); x.Reason != executor.ReasonStopped {
+			t.Fatalf("run %d: a job stopped right after it started ended %+v, want Reason %q", i, x, executor.ReasonStopped)
+		}
 	}
 }
 

@@ -322,7 +322,7 @@ func (l *Local) parse(h executor.Handle) (handle, error) {
 	if err := json.Unmarshal([]byte(h), &hd); err != nil || hd.Dir == "" {
 		return hd, errs.E(errs.Invalid, "not a local executor handle: %q", string(h))
 	}
-	if filepath.Dir(hd.Dir) != filepath.Clean(l.cfg.StateDir) {
+	if id := filepath.Base(hd.Dir); hd.Dir != filepath.Join(l.cfg.StateDir, id) || (executor.Spec{ID: id}).ValidateID() != nil {
 		return hd, errs.E(errs.Invalid, "handle %q names a job outside this executor's state directory %s", string(h), l.cfg.StateDir)
 	}
 	if _, err := os.Stat(filepath.Join(hd.Dir, specFile)); err != nil {
@@ -495,4 +495,20 @@ func (r *logReader) Close() error {
 		r.w.close()
 	}
 	return r.f.Close()
+}
+
+// Remove deletes the state (spec, log, status) of a job that has ended; the jobs engine calls
+// it once it has kept what it needs. A running job is not removed.
+func (l *Local) Remove(ctx context.Context, h executor.Handle) error {
+	hd, err := l.parse(h)
+	if err != nil {
+		return err
+	}
+	if _, ok := l.ended(hd); !ok {
+		return errs.E(errs.Conflict, "job at %s is still running", hd.Dir)
+	}
+	if err := os.RemoveAll(hd.Dir); err != nil {
+		return errs.E(errs.Internal, "cannot remove the job's state", err)
+	}
+	return nil
 }

@@ -147,3 +147,53 @@ func checkFile(t *testing.T, path, want string) {
 		t.Errorf("%s: got %q (%v), want %q", path, b, err, want)
 	}
 }
+
+// FuzzParseHandle: whatever a stored handle holds, parse never panics and accepts only a
+// directory directly inside the state directory.
+func FuzzParseHandle(f *testing.F) {
+	state := f.TempDir()
+	os.MkdirAll(filepath.Join(state, "job"), 0o700)
+	os.WriteFile(filepath.Join(state, "job", specFile), []byte("{}"), 0o600)
+	l, err := New(Config{StateDir: state, Mode: ModeFallback})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{`{"dir":"` + state + `/job","pid":1,"start":2}`, `{"dir":"` + state + `/.."}`, `{"dir":"` + state + `"}`, `{"dir":"/etc"}`, `null`, `{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		hd, err := l.parse(executor.Handle(s))
+		if err == nil && hd.Dir != filepath.Join(state, "job") {
+			t.Errorf("handle %q accepted for %s", s, hd.Dir)
+		}
+	})
+}
+
+func TestRemove(t *testing.T) {
+	l := newLocal(t, Config{StateDir: t.TempDir()})
+	ctx := context.Background()
+	h, err := l.Start(ctx, executor.Spec{ID: "rm", Dir: t.TempDir(), Command: []string{"/bin/sh", "-c", "sleep 30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(ctx, h); err == nil {
+		t.Fatalf("Remove of a running job succeeded")
+	}
+	if err := l.Stop(ctx, h, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Wait(ctx, h); err == nil {
+		t.Errorf("Wait after Remove succeeded")
+	}
+	// The attempt id is free again.
+	h, err = l.Start(ctx, executor.Spec{ID: "rm", Dir: t.TempDir(), Command: []string{"/bin/true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, err := l.Wait(ctx, h); err != nil || !x.Success() {
+		t.Errorf("%+v %v", x, err)
+	}
+}

@@ -49,7 +49,11 @@ func RunShim(args []string) int {
 	syscall.CloseOnExec(3)
 	syscall.CloseOnExec(4)
 	ready := os.NewFile(4, "ready")
-	s := &shim{dir: args[0]}
+	// Listen before the handle exists: a Stop right after Start must find the shim ready for it.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	s := &shim{dir: args[0], sig: sig}
 	pid, err := s.start()
 	if err != nil {
 		var inv invalidError
@@ -73,6 +77,7 @@ type shim struct {
 	log  *os.File
 	cg   *jobCgroup
 	cmd  *exec.Cmd
+	sig  chan os.Signal
 }
 
 // start prepares the job and starts its command.
@@ -159,9 +164,7 @@ func (s *shim) start() (int, error) {
 
 // supervise waits for the command, forwarding a stop request, and records how it ended.
 func (s *shim) supervise() {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	sig := s.sig
 	done := make(chan struct{})
 	var state *os.ProcessState
 	go func() {
@@ -200,6 +203,9 @@ wait:
 	oom := s.cg.oomKills() > 0
 	s.cg.remove()
 
+	if state == nil { // the wait itself failed: the end is unknown
+		state = &os.ProcessState{}
+	}
 	e := executor.Exit{Code: state.ExitCode(), OOMKilled: oom}
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		e.Code = 128 + int(ws.Signal())
