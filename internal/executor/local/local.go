@@ -150,6 +150,7 @@ const (
 	specFile    = "spec.json"    // shimSpec, written by Start
 	lockFile    = "lock"         // flocked by the shim for its whole life
 	logFile     = "log"          // the command's combined stdout and stderr
+	shimFile    = "shim.json"    // the shim's own pid and start time, written by the shim
 	startedFile = "started.json" // the command's pid and start time, written by the shim
 	stopFile    = "stop"         // Stop's grace period in milliseconds
 	statusFile  = "status.json"  // the executor.Exit, written once, atomically
@@ -328,7 +329,28 @@ func (l *Local) parse(h executor.Handle) (handle, error) {
 	if _, err := os.Stat(filepath.Join(hd.Dir, specFile)); err != nil {
 		return hd, errs.E(errs.NotFound, "no job state at %s", hd.Dir, err)
 	}
+	if hd.Pid == 0 { // a handle made by HandleFor before the shim said who it is
+		var p procRef
+		if b, err := os.ReadFile(filepath.Join(hd.Dir, shimFile)); err == nil && json.Unmarshal(b, &p) == nil {
+			hd.Pid, hd.Start = p.Pid, p.Start
+		}
+	}
 	return hd, nil
+}
+
+// HandleFor returns the handle of attempt id from the state directory alone. It is for a
+// server that crashed between Start and storing the handle: the attempt may be running, and
+// with this handle it is waited for instead of started a second time.
+func (l *Local) HandleFor(id string) (executor.Handle, error) {
+	if err := (executor.Spec{ID: id}).ValidateID(); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(l.cfg.StateDir, id)
+	if _, err := os.Stat(filepath.Join(dir, specFile)); err != nil {
+		return "", errs.E(errs.NotFound, "job %s was never started here", id)
+	}
+	b, _ := json.Marshal(handle{Dir: dir})
+	return executor.Handle(b), nil
 }
 
 // readStatus returns the recorded exit, if any.

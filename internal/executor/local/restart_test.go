@@ -197,3 +197,25 @@ func TestRemove(t *testing.T) {
 		t.Errorf("%+v %v", x, err)
 	}
 }
+
+// A server that crashed before storing the handle finds the running attempt by its id.
+func TestHandleFor(t *testing.T) {
+	l := newLocal(t, Config{StateDir: t.TempDir()})
+	ctx := context.Background()
+	if _, err := l.HandleFor("never"); err == nil {
+		t.Errorf("HandleFor of an attempt never started succeeded")
+	}
+	if _, err := l.Start(ctx, executor.Spec{ID: "crashed", Dir: t.TempDir(), Command: []string{"/bin/sh", "-c", "sleep 30"}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.HandleFor("crashed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Stop(ctx, h, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := l.Wait(ctx, h); err != nil || x.Reason != executor.ReasonStopped {
+		t.Errorf("Wait on a found handle: %+v %v; want stopped", x, err)
+	}
+}

@@ -92,6 +92,9 @@ func (s *shim) start() (int, error) {
 		return 0, fmt.Errorf("cannot read the job's spec: %w", err)
 	}
 	sp := s.spec.Spec
+	self, _ := procStart(os.Getpid())
+	b, _ = json.Marshal(procRef{Pid: os.Getpid(), Start: self})
+	replaceFile(filepath.Join(s.dir, shimFile), b)
 	s.log, err = os.OpenFile(filepath.Join(s.dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("cannot open the job's log: %w", err)
