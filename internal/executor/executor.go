@@ -40,7 +40,7 @@ type Handle string
 
 // Exit is how a job ended.
 type Exit struct {
-	Code      int    // the exit status; 128+n when killed by signal n (as shells report it)
+	Code      int    // the exit status; 128+n when killed by signal n (as shells report it); -1 when unknown (lost)
 	Signal    string // "SIGKILL" … when a signal ended the job, else ""
 	OOMKilled bool   // the kernel killed the job for exceeding its memory limit
 	Reason    string // "" when the command ended by itself; ReasonStopped; ReasonLost

@@ -140,7 +140,9 @@ type jobCgroup struct {
 	dirs    []string
 }
 
-func cgroupName(id string) string { return "slipway-" + id }
+// cgroupName names a job's cgroup: the attempt id, and the shim's pid so that two servers on one
+// machine (or two test runs) that reuse an id never share, or remove, each other's cgroup.
+func cgroupName(id string) string { return fmt.Sprintf("slipway-%s-%d", id, os.Getpid()) }
 
 // create makes the job's cgroups, sets the limits and moves the calling process (the shim)
 // into them, so that the command it starts next is born inside.
@@ -151,7 +153,7 @@ func (p cgroupPlan) create(id string, cpus float64, memory int64) (*jobCgroup, e
 	}
 	mk := func(parent string, limits map[string]string) (string, error) {
 		dir := filepath.Join(parent, cgroupName(id))
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
 		cg.dirs = append(cg.dirs, dir)
@@ -274,15 +276,11 @@ func cgroupPIDs(dir string) []int {
 	return pids
 }
 
-// existing returns the cgroups a vanished shim left behind for job id.
-func (p cgroupPlan) existing(id string) *jobCgroup {
-	cg := &jobCgroup{version: p.Version}
-	for _, parent := range []string{p.MemoryParent, p.CPUParent} {
-		if parent == "" {
-			continue
-		}
-		dir := filepath.Join(parent, cgroupName(id))
-		if _, err := os.Stat(dir); err == nil && !slices.Contains(cg.dirs, dir) {
+// jobCgroupAt rebuilds the cgroups a vanished shim recorded, to clean them up.
+func jobCgroupAt(dirs []string) *jobCgroup {
+	cg := &jobCgroup{}
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); err == nil {
 			cg.dirs = append(cg.dirs, dir)
 		}
 	}

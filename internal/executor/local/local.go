@@ -175,6 +175,8 @@ type handle struct {
 type procRef struct {
 	Pid   int    `json:"pid"`
 	Start uint64 `json:"start"`
+	// Cgroups, in shim.json: the job's cgroup directories, removed if the shim vanishes.
+	Cgroups []string `json:"cgroups,omitempty"`
 }
 
 // readyMsg is the shim's answer on the ready pipe.
@@ -414,9 +416,9 @@ func (l *Local) cleanLost(hd handle) {
 	if b, err := os.ReadFile(filepath.Join(hd.Dir, startedFile)); err == nil && json.Unmarshal(b, &p) == nil && sameProcess(p.Pid, p.Start) {
 		syscall.Kill(-p.Pid, syscall.SIGKILL)
 	}
-	var ss shimSpec
-	if b, err := os.ReadFile(filepath.Join(hd.Dir, specFile)); err == nil && json.Unmarshal(b, &ss) == nil && !ss.NoCgroups {
-		ss.Cgroups.existing(ss.Spec.ID).remove()
+	var sh procRef
+	if b, err := os.ReadFile(filepath.Join(hd.Dir, shimFile)); err == nil && json.Unmarshal(b, &sh) == nil {
+		jobCgroupAt(sh.Cgroups).remove()
 	}
 }
 

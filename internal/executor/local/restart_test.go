@@ -93,7 +93,7 @@ func TestServerSIGKILLed(t *testing.T) {
 func TestShimKilledIsLost(t *testing.T) {
 	l := newLocal(t, Config{StateDir: t.TempDir()})
 	dir := t.TempDir()
-	h, err := l.Start(context.Background(), executor.Spec{ID: "lost", Dir: dir, Command: []string{"/bin/sh", "-c", "sleep 60"}})
+	h, err := l.Start(context.Background(), executor.Spec{ID: "lost", Dir: dir, Command: []string{"/bin/sh", "-c", "sleep 60; true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +103,27 @@ func TestShimKilledIsLost(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(hd.Dir, startedFile))
 	if err := json.Unmarshal(b, &cmd); err != nil || !sameProcess(cmd.Pid, cmd.Start) {
 		t.Fatalf("the command is not running: %s, %v", b, err)
+	}
+	// Every process of the job, the grandchild sleep included.
+	var sh procRef
+	b, _ = os.ReadFile(filepath.Join(hd.Dir, shimFile))
+	json.Unmarshal(b, &sh)
+	if l.cgroups.MemoryParent != "" && len(sh.Cgroups) == 0 {
+		t.Fatalf("shim.json %s names no cgroup", b)
+	}
+	var procs []procRef
+	for deadline := time.Now().Add(5 * time.Second); len(procs) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		procs = procs[:0]
+		for _, dir := range sh.Cgroups {
+			for _, pid := range cgroupPIDs(dir) {
+				if start, err := procStart(pid); err == nil && pid != hd.Pid {
+					procs = append(procs, procRef{Pid: pid, Start: start})
+				}
+			}
+		}
+	}
+	if l.cgroups.MemoryParent != "" && len(procs) < 2 {
+		t.Fatalf("the job's cgroup holds %v; want the shell and its sleep", procs)
 	}
 	syscall.Kill(hd.Pid, syscall.SIGKILL)
 	want := executor.Exit{Code: -1, Reason: executor.ReasonLost}
@@ -120,6 +141,16 @@ func TestShimKilledIsLost(t *testing.T) {
 			t.Fatalf("the command (pid %d) outlived its shim", cmd.Pid)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	for _, p := range procs {
+		if sameProcess(p.Pid, p.Start) {
+			t.Errorf("process %d of the lost job is still running", p.Pid)
+		}
+	}
+	for _, dir := range sh.Cgroups {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("the lost job's cgroup %s is still there", dir)
+		}
 	}
 	if err := l.Stop(context.Background(), h, time.Second); err != nil {
 		t.Errorf("Stop of a lost job: %v", err)

@@ -112,6 +112,8 @@ func (s *shim) start() (int, error) {
 			s.cg.remove()
 			return 0, fmt.Errorf("cannot set up the job's cgroups: %w", err)
 		}
+		b, _ = json.Marshal(procRef{Pid: os.Getpid(), Start: self, Cgroups: s.cg.dirs})
+		replaceFile(filepath.Join(s.dir, shimFile), b)
 	}
 	optML := executor.OptML
 	if !s.spec.Namespace {
