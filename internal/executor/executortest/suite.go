@@ -34,6 +34,7 @@ func Run(t *testing.T, newExecutor func(t *testing.T) executor.Executor) {
 		{"ExitCodes", s.exitCodes},
 		{"Signal", s.signal},
 		{"Env", s.env},
+		{"SignalsNotIgnored", s.signalsDefault},
 		{"OptML", s.optML},
 		{"WorkDir", s.workDir},
 		{"Mounts", s.mounts},
@@ -143,6 +144,15 @@ func (s *suite) signal(t *testing.T) {
 		if x != want {
 			t.Errorf("kill -%s: got %+v, want %+v", sig, x, want)
 		}
+	}
+}
+
+// The command starts with no signal ignored (ignored signals are inherited across exec).
+func (s *suite) signalsDefault(t *testing.T) {
+	e := s.newExecutor(t)
+	x, out := run(t, e, s.sh(t, "grep SigIgn /proc/self/status"))
+	if !x.Success() || out != "SigIgn:\t0000000000000000\n" {
+		t.Errorf("got %+v %q, want no ignored signal", x, out)
 	}
 }
 

@@ -52,7 +52,8 @@ func RunShim(args []string) int {
 	// Listen before the handle exists: a Stop right after Start must find the shim ready for it.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	// Nothing is ignored (signal.Ignore): the command would inherit it, e.g. SIGPIPE ignored
+	// would turn `producer | head` into a producer that runs on and complains.
 	s := &shim{dir: args[0], sig: sig}
 	pid, err := s.start()
 	if err != nil {
