@@ -147,12 +147,12 @@ func (s *suite) signal(t *testing.T) {
 	}
 }
 
-// The command starts with no signal ignored (ignored signals are inherited across exec).
+// The command starts with no signal blocked or ignored (both are inherited across exec).
 func (s *suite) signalsDefault(t *testing.T) {
 	e := s.newExecutor(t)
-	x, out := run(t, e, s.sh(t, "grep SigIgn /proc/self/status"))
-	if !x.Success() || out != "SigIgn:\t0000000000000000\n" {
-		t.Errorf("got %+v %q, want no ignored signal", x, out)
+	x, out := run(t, e, s.sh(t, "grep -E '^Sig(Blk|Ign)' /proc/self/status"))
+	if !x.Success() || out != "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" {
+		t.Errorf("got %+v %q, want no blocked and no ignored signal", x, out)
 	}
 }
 
