@@ -35,6 +35,7 @@ func Run(t *testing.T, newExecutor func(t *testing.T) executor.Executor) {
 		{"Signal", s.signal},
 		{"Env", s.env},
 		{"SignalsNotIgnored", s.signalsDefault},
+		{"NoInheritedFiles", s.fds},
 		{"OptML", s.optML},
 		{"WorkDir", s.workDir},
 		{"Mounts", s.mounts},
@@ -153,6 +154,16 @@ func (s *suite) signalsDefault(t *testing.T) {
 	x, out := run(t, e, s.sh(t, "grep -E '^Sig(Blk|Ign)' /proc/self/status"))
 	if !x.Success() || out != "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" {
 		t.Errorf("got %+v %q, want no blocked and no ignored signal", x, out)
+	}
+}
+
+// The command holds stdin, stdout and stderr only: no lock, pipe or file of its supervisor
+// (a leaked lock would keep a lost job looking alive).
+func (s *suite) fds(t *testing.T) {
+	e := s.newExecutor(t)
+	x, out := run(t, e, s.sh(t, "ls /proc/self/fd"))
+	if !x.Success() || out != "0\n1\n2\n3\n" { // 3: the directory ls is reading
+		t.Errorf("got %+v %q, want only 0, 1, 2 (and ls's own 3)", x, out)
 	}
 }
 

@@ -83,6 +83,7 @@ func New(cfg Config) (*Local, error) {
 		}
 	}
 	l := &Local{cfg: cfg}
+	closeOnExecFrom(3) // what this process inherited stays out of the shims (and their jobs)
 	why := namespaceProblem()
 	switch {
 	case cfg.Mode == ModeNamespace && why != "":

@@ -107,3 +107,19 @@ func (w *watcher) close() {
 		w.f.Close()
 	}
 }
+
+// closeOnExecFrom marks every open descriptor from min up close-on-exec. Go opens its own files
+// that way; this catches descriptors a process inherited from whatever started it, which would
+// otherwise pass on to every process it starts (and keep, say, a pipe someone waits on open for
+// as long as a job runs).
+func closeOnExecFrom(min int) {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= min {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}

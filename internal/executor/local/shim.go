@@ -44,10 +44,9 @@ func RunShim(args []string) int {
 		fmt.Fprintf(os.Stderr, "usage: slipway %s <job state directory>\n(started by the server for each job; not meant to be run by hand)\n", ShimArg)
 		return 2
 	}
-	// Neither the lock nor the ready pipe may leak into the command: a command that outlived
-	// the shim would otherwise keep the job looking alive.
-	syscall.CloseOnExec(3)
-	syscall.CloseOnExec(4)
+	// Neither the lock, nor the ready pipe, nor anything else may leak into the command: a
+	// command that outlived the shim with the lock would keep the job looking alive.
+	closeOnExecFrom(3)
 	ready := os.NewFile(4, "ready")
 	// Listen before the handle exists: a Stop right after Start must find the shim ready for it.
 	sig := make(chan os.Signal, 1)
