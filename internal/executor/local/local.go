@@ -84,7 +84,10 @@ func New(cfg Config) (*Local, error) {
 	}
 	l := &Local{cfg: cfg}
 	closeOnExecFrom(3) // what this process inherited stays out of the shims (and their jobs)
-	why := namespaceProblem()
+	why := ""
+	if cfg.Mode != ModeFallback {
+		why = namespaceProblem()
+	}
 	switch {
 	case cfg.Mode == ModeNamespace && why != "":
 		return nil, errs.E(errs.Invalid, "cannot run jobs in a mount namespace here: %s", why)
