@@ -3,6 +3,7 @@
 
 build:
 	go build -o bin/slipway ./cmd/slipway
+	go build -o bin/slipway-shim ./cmd/slipway-shim
 
 test:
 	scripts/test.sh

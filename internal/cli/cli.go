@@ -26,7 +26,8 @@ func commands() map[string]command {
 		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
 		"audit":  {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
 
-		"container": {run: runContainer}, // hidden (no summary): the built-in images' entrypoints, run inside jobs
+		"container":     {run: runContainer},    // hidden (no summary): the built-in images' entrypoints, run inside jobs
+		"executor-shim": {run: runExecutorShim}, // hidden (no summary): the supervisor of one job, started by the server
 	}
 }
 

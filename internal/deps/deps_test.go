@@ -24,6 +24,7 @@ const (
 	domain  = "domain"  // business logic: no transport, no SQL, no wire adapter
 	wire    = "wire"    // AWS wire protocols: SigV4, codecs, one adapter per service
 	storage = "storage" // SQL persistence of the domains
+	backend = "backend" // implementations of a domain's interface over the OS: executor/local
 	conf    = "config"  // the server's configuration
 	root    = "root"    // the composition root
 	edge    = "edge"    // the command line: a client of the API (and offline readers)
@@ -60,7 +61,10 @@ var layers = map[string]string{
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/jobcreds":                domain,
 	"internal/awsapi/containercreds":   wire,
-	"internal/awsproxy":                wire, // the loopback HTTPS proxy for old SDKs: transport only
+	"internal/awsproxy":                wire,   // the loopback HTTPS proxy for old SDKs: transport only
+	"internal/executor":                domain, // the Executor interface and its Spec, Handle, Exit
+	"internal/executor/local":          backend,
+	"internal/executor/executortest":   test,
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,
@@ -74,6 +78,7 @@ var layers = map[string]string{
 	"internal/app":                     root,
 	"internal/cli":                     edge,
 	"cmd/slipway":                      mainPkg,
+	"cmd/slipway-shim":                 mainPkg,
 	"internal/store/storetest":         test,
 	"internal/store/pgtest":            test,
 	"internal/reconcile/reconciletest": test,
@@ -91,11 +96,12 @@ var mayImport = map[string][]string{
 	wire:    {leaf, domain, wire},
 	storage: {leaf, domain},
 	conf:    {leaf},
-	root:    {leaf, domain, wire, storage, conf},
-	edge:    {leaf, domain, root, conf, storage}, // storage only from offline.go: see TestCLIReachesServersThroughTheAPI
-	mainPkg: {edge},
+	backend: {leaf, domain},
+	root:    {leaf, domain, wire, storage, conf, backend},
+	edge:    {leaf, domain, root, conf, storage, backend}, // storage only from offline.go: see TestCLIReachesServersThroughTheAPI; backend: the job shim
+	mainPkg: {edge, backend},                              // backend: cmd/slipway-shim runs the executor's shim alone
 	tool:    {leaf},
-	test:    {leaf, domain, wire, storage, conf, root, edge, mainPkg, test},
+	test:    {leaf, domain, wire, storage, conf, root, edge, mainPkg, test, backend},
 }
 
 // leafImports narrows the leaves that depend on other leaves to exactly those.
