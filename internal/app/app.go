@@ -25,12 +25,14 @@ import (
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
@@ -47,6 +49,7 @@ type App struct {
 	Org      *org.Service
 	Identity *identity.Service
 	Registry *registry.Service
+	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
 	Audit    *audit.Log
 	API      *awsapi.Server
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
@@ -96,6 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
+	a.Logs = logs.NewService(st.Logs(), a.Identity, cfg.Region, now)
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -162,6 +166,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{}).Service, // routed and signed already; endpoints come with serving
+		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

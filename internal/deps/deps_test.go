@@ -56,6 +56,7 @@ var layers = map[string]string{
 	"internal/algorithms/xgboost":      domain,
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/logs":                    domain,
+	"internal/awsapi/logsapi":          wire,
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,
