@@ -393,8 +393,10 @@ func (s *Service) Append(ctx context.Context, account, group, stream string, eve
 	return nil
 }
 
-// Changed returns a channel closed at the next append to the group by this process. Appends by
-// other servers sharing the store are seen only by reading again: followers poll as well.
+// Changed returns a channel closed at the next append to the group by this process. A
+// follower takes it before it reads, and waits on it (Wait) when the read found nothing new, so
+// an append between the read and the wait is not missed. Appends by other servers sharing the
+// store close nothing here: followers poll as well.
 func (s *Service) Changed(account, group string) <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -407,13 +409,13 @@ func (s *Service) Changed(account, group string) <-chan struct{} {
 	return ch
 }
 
-// Wait blocks until events are appended to the group by this process, poll has passed (for
+// Wait blocks until changed is closed (an append by this process), poll has passed (for
 // appends by other servers), or ctx ends.
-func (s *Service) Wait(ctx context.Context, account, group string, poll time.Duration) error {
+func Wait(ctx context.Context, changed <-chan struct{}, poll time.Duration) error {
 	t := time.NewTimer(poll)
 	defer t.Stop()
 	select {
-	case <-s.Changed(account, group):
+	case <-changed:
 		return nil
 	case <-t.C:
 		return nil
