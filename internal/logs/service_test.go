@@ -194,7 +194,9 @@ func TestPutEventsRules(t *testing.T) {
 	f := newFixture(t)
 	f.stream(t, "/app", "s")
 	ts := now.UnixMilli()
-	ev := func(dt time.Duration, msg string) logs.InputEvent { return logs.InputEvent{Timestamp: ts + dt.Milliseconds(), Message: msg} }
+	ev := func(dt time.Duration, msg string) logs.InputEvent {
+		return logs.InputEvent{Timestamp: ts + dt.Milliseconds(), Message: msg}
+	}
 	big := strings.Repeat("x", logs.MaxBatchBytes/2)
 	many := make([]logs.InputEvent, logs.MaxBatchEvents+1)
 	for i := range many {
