@@ -162,10 +162,14 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	sm := sagemaker.NewFromConfig(cfg)
 	for {
-		if _, err := t.once(ctx); err != nil && !keepFollowing(err) {
-			return err
+		_, err := t.once(ctx)
+		var done bool
+		if err == nil || keepFollowing(err) {
+			done, err = kind.terminal(ctx, sm, pos[1])
 		}
-		done, err := kind.terminal(ctx, sm, pos[1])
+		if ctx.Err() != nil {
+			return nil // interrupted: what was printed is what there was
+		}
 		if err != nil && !keepFollowing(err) {
 			return err
 		}
