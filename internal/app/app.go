@@ -24,14 +24,17 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
+	"github.com/slipway-ml/slipway/internal/awsproxy"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/jobcreds"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
@@ -52,6 +55,10 @@ type App struct {
 	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
 	Audit    *audit.Log
 	API      *awsapi.Server
+	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
+	// jobProxy (nil when configured off) serves the SDKs that cannot be given an endpoint.
+	JobCreds *jobcreds.Service
+	jobProxy *awsproxy.Proxy
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
 	// them in the order added, Close stops them in reverse before the audit log drains.
 	Runtimes reconcile.Group
@@ -149,7 +156,65 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", a.API)
 	a.handler = mux
+	if err := a.jobCredentials(ctx, sealer, mux); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// jobCredentials builds the job credentials service, mounts its endpoint on the API and
+// starts the loopback proxy for old SDKs (its CA lives, sealed, in DATA_DIR/job-proxy).
+func (a *App) jobCredentials(ctx context.Context, sealer *identity.Sealer, mux *http.ServeMux) error {
+	a.JobCreds = jobcreds.NewService(a.Store.JobCreds(), a.Identity, jobcreds.Config{
+		Region: a.cfg.Region, SessionTTL: a.cfg.JobCredentialsTTL, Now: a.now, Log: a.log,
+	})
+	if _, err := a.JobCreds.SweepExpired(ctx); err != nil {
+		return err
+	}
+	creds := containercreds.Handler(a.JobCreds, a.log)
+	mux.Handle("GET "+containercreds.Path, creds)
+	if a.cfg.JobProxyListen != "off" {
+		ca, err := awsproxy.LoadCA(filepath.Join(a.cfg.DataDir, "job-proxy"), sealer, a.now)
+		if err != nil {
+			return err
+		}
+		a.jobProxy = awsproxy.New(awsproxy.Config{CA: ca, API: a.handler, Local: creds, LocalPath: containercreds.Path, Log: a.log})
+		if err := a.jobProxy.Listen(a.cfg.JobProxyListen); err != nil {
+			return err
+		}
+	}
+	a.Listening(a.cfg.Listen)
+	return nil
+}
+
+// Listening tells the app where its API listens (host:port, or a URL), so jobs are given
+// endpoints that reach it: Serve calls it once bound; so do tests serving Handler themselves.
+// An API on loopback or on every interface is reached at 127.0.0.1; on another address, the
+// credentials endpoint is reached through the loopback proxy (SDKs take it only from loopback).
+func (a *App) Listening(addr string) {
+	addr = strings.TrimPrefix(addr, "http://")
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	ip := net.ParseIP(host)
+	e := jobcreds.Endpoints{API: "http://" + addr}
+	if ip != nil && (ip.IsUnspecified() || ip.To4() != nil && ip.IsLoopback()) || host == "" || host == "localhost" {
+		e.API = "http://127.0.0.1:" + port
+		e.Credentials = e.API + containercreds.Path
+	}
+	if a.jobProxy != nil {
+		e.Proxy = a.jobProxy.URL()
+		e.CABundle = filepath.Join(a.cfg.DataDir, "job-proxy", awsproxy.CertFile)
+		if e.Credentials == "" {
+			e.Credentials = e.Proxy + containercreds.Path
+		}
+	}
+	if e.Credentials == "" {
+		e.Credentials = e.API + containercreds.Path
+	}
+	a.JobCreds.UseEndpoints(e)
 }
 
 // Services returns the services the API serves: each with its model and handlers.
@@ -213,6 +278,13 @@ func (a *App) Close() error {
 		a.log.Warn("reconcile runtimes did not stop in time; their leases expire by themselves", "err", err)
 	}
 	cancel()
+	if a.jobProxy != nil {
+		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.jobProxy.Close(pctx); err != nil {
+			a.log.Warn("the job proxy did not stop in time", "err", err)
+		}
+		cancel()
+	}
 	a.Audit.Close()
 	a.wg.Wait()
 	if a.cancel != nil {
@@ -229,6 +301,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return errs.E(errs.Unavailable, "cannot listen on %s: %v", a.cfg.Listen, err)
 	}
+	a.Listening(ln.Addr().String())
 	a.Start(ctx)
 	// Headers must arrive within 10 s and stay under 256 KiB; bodies get a deadline per request
 	// from the API server (see awsapi.Config.BodyReadTimeout); idle keep-alives close after 2 min.

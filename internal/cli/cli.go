@@ -26,6 +26,8 @@ func commands() map[string]command {
 		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
 		"audit":  {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
 		"logs":   {summary: "print (and --follow) a job's log lines from the server's CloudWatch Logs API", run: runLogs},
+
+		"container": {run: runContainer}, // hidden (no summary): the built-in images' entrypoints, run inside jobs
 	}
 }
 
@@ -64,6 +66,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func printUsage(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
+		if cmds[n].summary == "" {
+			continue // a hidden subcommand
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -2,14 +2,19 @@
 package config
 
 import (
+	"bytes"
 	"flag"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/images"
 )
 
 // Config configures a Slipway server.
@@ -29,6 +34,22 @@ type Config struct {
 	// a command line would show in the process list.
 	MasterKey string
 
+	// JobProxyListen is the loopback host:port of the HTTPS proxy that lets SDKs too old to read
+	// AWS_ENDPOINT_URL, inside jobs, reach this server (port 0: any free port); "off" = none.
+	JobProxyListen string
+	// JobCredentialsTTL is how long the sessions handed to jobs last (0 = one hour). A test
+	// knob (no flag): tests shorten it to see SDKs refresh.
+	JobCredentialsTTL time.Duration
+
+	// ImagesFile names a YAML file whose `images:` list maps container image URIs to local
+	// commands (images.Mapping: image pattern, command, env); "" = the built-in images only.
+	ImagesFile string
+	// Python is the interpreter that runs script-mode jobs (SageMaker's scikit-learn image, the
+	// XGBoost image with sagemaker_program or a ContainerEntrypoint).
+	Python string
+	// Images are the mappings read from ImagesFile by Validate.
+	Images []images.Mapping
+
 	// CrashAtBootstrapStep, from SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP, makes the server kill
 	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
 	// resumable first start. 0 = never.
@@ -42,12 +63,15 @@ func Default() Config {
 		Listen:   "127.0.0.1:9330",
 		Region:   "us-east-1",
 		LogLevel: "info",
+
+		JobProxyListen: "127.0.0.1:0",
+		Python:         images.DefaultPython,
 	}
 }
 
 // RegisterFlags binds c's fields to flags of fs, with c's values as defaults. Environment
 // variables SLIPWAY_DATA_DIR, SLIPWAY_LISTEN, SLIPWAY_DATABASE, SLIPWAY_ORG, SLIPWAY_REGION,
-// SLIPWAY_LOG_LEVEL and SLIPWAY_MASTER_KEY_FILE override the defaults; SLIPWAY_MASTER_KEY (no
+// SLIPWAY_LOG_LEVEL, SLIPWAY_MASTER_KEY_FILE, SLIPWAY_IMAGES and SLIPWAY_PYTHON override the defaults; SLIPWAY_MASTER_KEY (no
 // flag) sets the key itself.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterDataFlags(fs)
@@ -57,6 +81,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", env("SLIPWAY_LOG_LEVEL", c.LogLevel), "debug, info, warn or error")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("SLIPWAY_MASTER_KEY_FILE", c.MasterKeyFile),
 		"file holding the master key that seals secrets (default DATA_DIR/master.key, created on first start); every server of one database needs the same key")
+	fs.StringVar(&c.JobProxyListen, "job-proxy-listen", env("SLIPWAY_JOB_PROXY_LISTEN", c.JobProxyListen),
+		`loopback address of the HTTPS proxy that lets old SDKs inside jobs reach this server ("off": none)`)
+	fs.StringVar(&c.ImagesFile, "images", env("SLIPWAY_IMAGES", c.ImagesFile), "YAML file mapping container images to local commands (its `images:` list; see docs/images.md)")
+	fs.StringVar(&c.Python, "python", env("SLIPWAY_PYTHON", c.Python), "the Python interpreter of script-mode jobs")
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
 		c.CrashAtBootstrapStep = n
@@ -105,12 +133,56 @@ func (c *Config) Validate() error {
 	if c.MasterKey != "" && c.MasterKeyFile != "" {
 		return errs.E(errs.Invalid, "--master-key-file and SLIPWAY_MASTER_KEY are both set; give the key one way")
 	}
+	if c.JobProxyListen != "off" {
+		host, _, err := net.SplitHostPort(c.JobProxyListen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return errs.E(errs.Invalid, "--job-proxy-listen %q must be a loopback host:port (e.g. 127.0.0.1:0) or off", c.JobProxyListen)
+		}
+	}
+	if c.JobCredentialsTTL < 0 || c.JobCredentialsTTL > 12*time.Hour {
+		return errs.E(errs.Invalid, "the job credentials' lifetime %v must be at most 12 h", c.JobCredentialsTTL)
+	}
 	if c.MasterKeyFile != "" {
 		if c.MasterKeyFile, err = filepath.Abs(c.MasterKeyFile); err != nil {
 			return errs.E(errs.Invalid, "--master-key-file: %v", err)
 		}
 	}
+	if c.Python == "" {
+		c.Python = images.DefaultPython
+	}
+	if !filepath.IsAbs(c.Python) {
+		return errs.E(errs.Invalid, "--python %q must be an absolute path", c.Python)
+	}
+	if c.ImagesFile != "" {
+		m, err := ReadImages(c.ImagesFile)
+		if err != nil {
+			return err
+		}
+		c.Images = m
+	}
 	return nil
+}
+
+// ReadImages reads the `images:` list of a YAML file, validating every mapping.
+func ReadImages(path string) ([]images.Mapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "--images %s: %v", path, err)
+	}
+	var doc struct {
+		Images []images.Mapping `yaml:"images"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, errs.E(errs.Invalid, "--images %s: want a YAML document with an images: list of {image, command, env}: %v", path, err)
+	}
+	for i, m := range doc.Images {
+		if err := m.Validate(); err != nil {
+			return nil, errs.E(errs.Invalid, "--images %s: entry %d: %v", path, i+1, err)
+		}
+	}
+	return doc.Images, nil
 }
 
 // DatabaseDSN returns the store DSN: the PostgreSQL DSN, or the SQLite file in the data dir.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,12 +24,14 @@ func TestDefaultsFlagsAndValidation(t *testing.T) {
 		t.Errorf("config = %+v", c)
 	}
 	for name, mutate := range map[string]func(*Config){
-		"empty data dir": func(c *Config) { c.DataDir = "" },
-		"bad listen":     func(c *Config) { c.Listen = "9330" },
-		"bad database":   func(c *Config) { c.Database = "mysql://x" },
-		"bad log level":  func(c *Config) { c.LogLevel = "loud" },
-		"empty region":   func(c *Config) { c.Region = "" },
-		"two keys":       func(c *Config) { c.MasterKey, c.MasterKeyFile = "00", "key" },
+		"empty data dir":  func(c *Config) { c.DataDir = "" },
+		"bad listen":      func(c *Config) { c.Listen = "9330" },
+		"bad database":    func(c *Config) { c.Database = "mysql://x" },
+		"bad log level":   func(c *Config) { c.LogLevel = "loud" },
+		"empty region":    func(c *Config) { c.Region = "" },
+		"two keys":        func(c *Config) { c.MasterKey, c.MasterKeyFile = "00", "key" },
+		"relative python": func(c *Config) { c.Python = "python3" },
+		"missing images":  func(c *Config) { c.ImagesFile = "/nonexistent/images.yaml" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := Default()
@@ -39,5 +42,35 @@ func TestDefaultsFlagsAndValidation(t *testing.T) {
 				t.Errorf("error %q does not name the flag", err)
 			}
 		})
+	}
+}
+
+func TestImagesFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "images.yaml")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := Default()
+	c.ImagesFile = write("images:\n  - image: \"123456789012.dkr.ecr.*.amazonaws.com/mine:*\"\n    command: [/usr/local/bin/mine, --x]\n    env: {A: \"1\"}\n")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Images) != 1 || c.Images[0].Command[1] != "--x" || c.Images[0].Env["A"] != "1" {
+		t.Errorf("images = %+v", c.Images)
+	}
+	for _, bad := range []string{
+		"images:\n  - image: x\n    command: [relative]\n",
+		"images:\n  - image: x\n    cmd: [/bin/x]\n",
+		"images: {}\n",
+	} {
+		c := Default()
+		c.ImagesFile = write(bad)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--images") {
+			t.Errorf("%q: Validate = %v", bad, err)
+		}
 	}
 }

@@ -41,6 +41,7 @@ var layers = map[string]string{
 	"internal/atomicfile": leaf,
 	"internal/credfile":   leaf,
 	"internal/clock":      leaf,
+	"internal/images":     leaf, // image URI → local runtime table: pure, read by config and the jobs engine
 
 	"internal/org":                     domain,
 	"internal/identity":                domain,
@@ -54,9 +55,14 @@ var layers = map[string]string{
 	"internal/algorithms/prep":         domain,
 	"internal/algorithms/sample":       domain,
 	"internal/algorithms/xgboost":      domain,
+	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
+	"internal/batch":                   domain, // the batch-transform data path: readers, writers and a predict callback
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/logs":                    domain,
 	"internal/awsapi/logsapi":          wire,
+	"internal/jobcreds":                domain,
+	"internal/awsapi/containercreds":   wire,
+	"internal/awsproxy":                wire, // the loopback HTTPS proxy for old SDKs: transport only
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,
@@ -103,6 +109,7 @@ var leafImports = map[string][]string{
 	"internal/atomicfile": {"internal/errs"},
 	"internal/credfile":   {"internal/errs"},
 	"internal/clock":      nil,
+	"internal/images":     {"internal/errs"},
 }
 
 // forbiddenStd are standard packages a layer may not reach, even indirectly.

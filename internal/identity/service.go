@@ -754,6 +754,11 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 		}
 		sessionPolicies = append(sessionPolicies, mp.Document)
 	}
+	return s.mintSession(ctx, role, sessionName, duration, sessionPolicies)
+}
+
+// mintSession stores a new session key of role and returns its credentials.
+func (s *Service) mintSession(ctx context.Context, role Principal, sessionName string, duration time.Duration, sessionPolicies []string) (Session, error) {
 	id := "ASIA" + randid.String(16, upperDigits)
 	secret := randid.String(40, secretDigits)
 	tokenBytes := make([]byte, 96)
@@ -761,7 +766,7 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 	token := "FwoG" + base64.StdEncoding.EncodeToString(tokenBytes)
 	now := s.now()
 	k := AccessKey{
-		ID: id, Account: target.Account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
+		ID: id, Account: role.Account, RoleName: role.Name, SessionName: sessionName, Status: "Active",
 		SealedSecret: s.seal.Seal(secret, id), SealedToken: s.seal.Seal(token, id+"/token"),
 		CreatedAt: now, ExpiresAt: now.Add(duration).Truncate(time.Second), SessionPolicies: sessionPolicies,
 	}
@@ -770,7 +775,7 @@ func (s *Service) AssumeRole(ctx context.Context, c Call, roleARN, sessionName s
 	}
 	return Session{
 		NewKey:         NewKey{AccessKey: k, Secret: secret, SessionToken: token},
-		AssumedRoleARN: arn.AssumedRole(target.Account, role.Name, sessionName),
+		AssumedRoleARN: arn.AssumedRole(role.Account, role.Name, sessionName),
 		AssumedRoleID:  role.ID + ":" + sessionName,
 	}, nil
 }
@@ -809,31 +814,9 @@ var engineRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,62}$`)
 // role session — the role's policies, its account's SCPs, its ARN as aws:PrincipalArn — and
 // every decision made for it is recorded with the engine as invokedBy.
 func (s *Service) EngineSession(ctx context.Context, roleARN, engine string) (Caller, error) {
-	if !engineRE.MatchString(engine) {
-		return Caller{}, errs.E(errs.Invalid, "engine %q must be a service principal name (e.g. sagemaker.amazonaws.com)", engine)
-	}
-	target, err := arn.ParseIAM(roleARN)
-	if err != nil || target.Type != KindRole {
-		return Caller{}, errs.E(errs.Invalid, "%s is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN).WithCode("ValidationError")
-	}
-	role, err := s.store.GetPrincipal(ctx, target.Account, KindRole, target.Name)
-	if err != nil && !errs.Is(err, errs.NotFound) {
-		return Caller{}, err
-	}
-	engineCaller := Caller{InvokedBy: engine, AuthMethod: AuthEngine, Account: target.Account}
-	if err != nil || role.ARN != roleARN {
-		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "the role does not exist")
-	}
-	p, err := s.policy.get(iam.Trust, role.TrustPolicy)
+	role, reason, err := s.engineTrust(ctx, roleARN, engine)
 	if err != nil {
-		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, "fail closed: the trust policy no longer parses")
-	}
-	req := iam.Request{
-		Principal: iam.Principal{Service: engine}, Action: "sts:AssumeRole", Resource: role.ARN, ResourceAccount: role.Account,
-	}.WithGlobalKeys(s.now(), "", true)
-	d := iam.Evaluate(req, iam.PolicySet{Resource: p.WithName("trust policy of " + role.ARN), ResourceRequired: true})
-	if !d.Allowed {
-		return Caller{}, s.denyEngine(ctx, engineCaller, roleARN, d.Reason)
+		return Caller{}, err
 	}
 	orgID, err := s.org.OrgID(ctx)
 	if err != nil {
@@ -842,10 +825,94 @@ func (s *Service) EngineSession(ctx context.Context, roleARN, engine string) (Ca
 	c := sessionCaller(role, engine, orgID)
 	c.AuthMethod, c.InvokedBy = AuthEngine, engine
 	if err := s.recordEngine(ctx, Caller{ARN: engine, Account: role.Account, InvokedBy: engine, AuthMethod: AuthEngine},
-		Action{Name: "sts:AssumeRole", Resource: role.ARN}, "allow", d.Reason); err != nil {
+		Action{Name: "sts:AssumeRole", Resource: role.ARN}, "allow", reason); err != nil {
 		return Caller{}, err
 	}
 	return c, nil
+}
+
+// engineTrust finds the role an engine asks to act as and checks that the role's trust policy
+// allows the engine, as a service principal, to sts:AssumeRole. A refusal is recorded.
+func (s *Service) engineTrust(ctx context.Context, roleARN, engine string) (Principal, string, error) {
+	if !engineRE.MatchString(engine) {
+		return Principal{}, "", errs.E(errs.Invalid, "engine %q must be a service principal name (e.g. sagemaker.amazonaws.com)", engine)
+	}
+	target, err := arn.ParseIAM(roleARN)
+	if err != nil || target.Type != KindRole {
+		return Principal{}, "", errs.E(errs.Invalid, "%s is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN).WithCode("ValidationError")
+	}
+	role, err := s.store.GetPrincipal(ctx, target.Account, KindRole, target.Name)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return Principal{}, "", err
+	}
+	engineCaller := Caller{InvokedBy: engine, AuthMethod: AuthEngine, Account: target.Account}
+	if err != nil || role.ARN != roleARN {
+		return Principal{}, "", s.denyEngine(ctx, engineCaller, roleARN, "the role does not exist")
+	}
+	p, err := s.policy.get(iam.Trust, role.TrustPolicy)
+	if err != nil {
+		return Principal{}, "", s.denyEngine(ctx, engineCaller, roleARN, "fail closed: the trust policy no longer parses")
+	}
+	req := iam.Request{
+		Principal: iam.Principal{Service: engine}, Action: "sts:AssumeRole", Resource: role.ARN, ResourceAccount: role.Account,
+	}.WithGlobalKeys(s.now(), "", true)
+	d := iam.Evaluate(req, iam.PolicySet{Resource: p.WithName("trust policy of " + role.ARN), ResourceRequired: true})
+	if !d.Allowed {
+		return Principal{}, "", s.denyEngine(ctx, engineCaller, roleARN, d.Reason)
+	}
+	return role, d.Reason, nil
+}
+
+// EngineCredentials issues real temporary credentials of a role for work an engine runs on
+// the role's behalf (the code inside a job calls AWS with them): the role's trust policy must
+// allow the engine, as for EngineSession, and the decision is recorded with the engine as
+// invokedBy and source (e.g. the job's ARN) in its reason. The session is named sessionName
+// and lasts ttl, at most the role's MaxSessionDuration; requests signed with it are judged as
+// that session, like credentials from AssumeRole.
+func (s *Service) EngineCredentials(ctx context.Context, roleARN, engine, sessionName, source string, ttl time.Duration) (Session, error) {
+	if !sessionRE.MatchString(sessionName) {
+		return Session{}, errs.E(errs.Invalid, "session name %q must be 2 to 64 characters of letters, digits and +=,.@_-", sessionName)
+	}
+	if source == "" || len(source) > 2048 {
+		return Session{}, errs.E(errs.Invalid, "an engine's credentials need a source of 1 to 2,048 characters")
+	}
+	if ttl < time.Second || ttl > maxSessionDuration {
+		return Session{}, errs.E(errs.Invalid, "an engine session lasts 1 s to 12 h, not %v", ttl)
+	}
+	role, reason, err := s.engineTrust(ctx, roleARN, engine)
+	if err != nil {
+		return Session{}, err
+	}
+	if max := time.Duration(role.MaxSessionDuration) * time.Second; ttl > max {
+		ttl = max
+	}
+	if err := s.recordEngine(ctx, Caller{ARN: engine, Account: role.Account, InvokedBy: engine, AuthMethod: AuthEngine},
+		Action{Name: "sts:AssumeRole", Resource: role.ARN}, "allow", reason+"; credentials for "+source); err != nil {
+		return Session{}, err
+	}
+	return s.mintSession(ctx, role, sessionName, ttl, nil)
+}
+
+// EndEngineCredentials deletes session keys that EngineCredentials issued in account, so they
+// stop working before they expire (the work they were for has ended). Keys already gone are
+// not an error; a key that is not a session key of account is left alone.
+func (s *Service) EndEngineCredentials(ctx context.Context, account string, keyIDs ...string) error {
+	for _, id := range keyIDs {
+		k, err := s.store.GetAccessKey(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if k.Account != account || k.UserName != "" || k.ExpiresAt.IsZero() {
+			continue
+		}
+		if err := s.store.DeleteAccessKey(ctx, account, "", id); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) denyEngine(ctx context.Context, c Caller, roleARN, reason string) error {

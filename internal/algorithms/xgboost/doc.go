@@ -1,6 +1,7 @@
 // Package xgboost holds Slipway's XGBoost-compatible gradient-boosted tree models: the in-memory model
-// (Booster), XGBoost 1.7's model formats (JSON read and written byte for byte as XGBoost 1.7.4 writes it;
-// UBJSON and the legacy binary format read), a predictor that matches XGBoost's predictions, and the
+// (Booster), XGBoost 1.7's model formats (JSON and the legacy binary format read and written byte for byte
+// as XGBoost 1.7.4 writes them; UBJSON read; a pickled xgboost.Booster written and read — that object
+// shape only, never a general unpickler), a predictor that matches XGBoost's predictions, and the
 // trainer.
 //
 // Invariants:

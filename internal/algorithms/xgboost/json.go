@@ -190,7 +190,7 @@ func LoadModel(path string) (*Booster, error) {
 }
 
 // ReadModel reads an XGBoost 1.x model in any format XGBoost 1.7's save_model writes: JSON ("m.json"),
-// UBJSON ("m.ubj") or the legacy binary format (any other name); name identifies the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
+// UBJSON ("m.ubj") or the legacy binary format (any other name), or a pickled Booster (ReadPickle); name identifies the input in errors. Anything else — another format, a truncated file, an inconsistent tree — is an
 // errs.Invalid error naming the input and the fault.
 func ReadModel(r io.Reader, name string) (*Booster, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
@@ -213,6 +213,8 @@ func decodeModel(data []byte) (*Booster, error) {
 		return nil, errs.E(errs.Invalid, "the file is empty")
 	}
 	switch {
+	case IsPickle(data): // a pickled xgboost.Booster (SageMaker XGBoost images before 1.3-1)
+		return ReadPickle(data)
 	case bytes.HasPrefix(data, []byte("binf")):
 		return decodeLegacy(data)
 	case trimmed[0] != '{':
