@@ -36,7 +36,7 @@ func parseToken(s string) (token, error) {
 		return t, bad
 	}
 	digits := strings.TrimSuffix(s[2:], "/s")
-	if len(digits) != 40 {
+	if len(digits) != 40 || strings.Trim(digits, "0123456789") != "" {
 		return t, bad
 	}
 	ts, err1 := strconv.ParseInt(digits[:20], 10, 64)
