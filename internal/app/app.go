@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
@@ -34,6 +35,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
+	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
@@ -50,6 +52,7 @@ type App struct {
 	Org      *org.Service
 	Identity *identity.Service
 	Registry *registry.Service
+	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
 	Audit    *audit.Log
 	API      *awsapi.Server
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
@@ -103,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
+	a.Logs = logs.NewService(st.Logs(), a.Identity, cfg.Region, now)
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -227,6 +231,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{}).Service, // routed and signed already; endpoints come with serving
+		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 )
@@ -105,8 +106,10 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"iam":           iamapi.IAMOperations(),
 		"sts":           iamapi.STSOperations(),
 		"organizations": orgsapi.Operations(),
+		"logs":          logsapi.Operations(),
 	}
 	cases := map[string]map[string]opCase{"sagemaker": sagemakerCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases()}
+	cases["logs"] = logsCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {

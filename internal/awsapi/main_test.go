@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
@@ -23,6 +24,7 @@ func TestMain(m *testing.M) {
 		(&iamapi.API{}).STSService,
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
+		(&logsapi.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -25,6 +25,7 @@ func commands() map[string]command {
 		"server": {summary: "run the control plane (AWS-compatible API)", run: runServer},
 		"demo":   {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
 		"audit":  {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
+		"logs":   {summary: "print (and --follow) a job's log lines from the server's CloudWatch Logs API", run: runLogs},
 
 		"container":     {run: runContainer},    // hidden (no summary): the built-in images' entrypoints, run inside jobs
 		"executor-shim": {run: runExecutorShim}, // hidden (no summary): the supervisor of one job, started by the server

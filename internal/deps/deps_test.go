@@ -59,6 +59,8 @@ var layers = map[string]string{
 	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
 	"internal/batch":                   domain, // the batch-transform data path: readers, writers and a predict callback
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
+	"internal/logs":                    domain,
+	"internal/awsapi/logsapi":          wire,
 	"internal/jobcreds":                domain,
 	"internal/awsapi/containercreds":   wire,
 	"internal/awsproxy":                wire,   // the loopback HTTPS proxy for old SDKs: transport only

@@ -40,6 +40,7 @@ var services = []struct {
 	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
 	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
 	{"sagemaker-runtime", strings.Fields("InvokeEndpoint")},
+	{"logs", strings.Fields("CreateLogGroup CreateLogStream DeleteLogGroup DescribeLogGroups DescribeLogStreams PutLogEvents GetLogEvents FilterLogEvents")},
 }
 
 // dropped are model keys that carry prose only.
