@@ -9,6 +9,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 )
 
@@ -23,6 +24,7 @@ func TestMain(m *testing.M) {
 		(&iamapi.API{}).STSService,
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
+		(&s3api.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -55,6 +55,9 @@ var layers = map[string]string{
 	"internal/algorithms/sample":       domain,
 	"internal/algorithms/xgboost":      domain,
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
+	"internal/artifacts":               domain,
+	"internal/artifacts/fileblob":      domain, // the blob store until internal/blob lands
+	"internal/awsapi/s3api":            wire,
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,
