@@ -17,8 +17,12 @@ import (
 func VirtualHosts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b := BucketOfHost(r.Host); b != "" && signedForS3(r) {
-			r.URL.Path = "/" + b + r.URL.Path
-			r.URL.RawPath = "/" + b + r.URL.EscapedPath()
+			path, raw := r.URL.Path, r.URL.EscapedPath()
+			if path == "/" || path == "" { // the bucket itself
+				path, raw = "", ""
+			}
+			r.URL.Path = "/" + b + path
+			r.URL.RawPath = "/" + b + raw
 			if r.URL.RawPath == r.URL.Path {
 				r.URL.RawPath = ""
 			}
