@@ -109,8 +109,14 @@ func CheckKey(key string) error {
 	if len(key) > MaxKeyBytes {
 		return errs.E(errs.Invalid, "Your key is too long: %d bytes; the maximum is %d", len(key), MaxKeyBytes).WithCode("KeyTooLongError")
 	}
-	if !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
-		return invalidArgument("An object key must be UTF-8 without NUL characters")
+	if !utf8.ValidString(key) {
+		return invalidArgument("An object key must be UTF-8")
+	}
+	for i := 0; i < len(key); i++ {
+		// XML 1.0 cannot carry most control characters in a listing, nor ARNs in policies.
+		if key[i] < 0x20 || key[i] == 0x7f {
+			return invalidArgument("An object key must not contain control characters")
+		}
 	}
 	return nil
 }
