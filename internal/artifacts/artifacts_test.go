@@ -422,3 +422,38 @@ func TestDeleteBucket(t *testing.T) {
 		t.Errorf("put into a deleted bucket: %v", err)
 	}
 }
+
+// A full-object checksum that does not match refuses the completion before anything commits:
+// the upload stays, with its parts, and no object appears.
+func TestCompleteWithBadFullChecksum(t *testing.T) {
+	f := newFixture(t, storetest.OpenSQLite(t))
+	ctx := context.Background()
+	f.svc.SetMinPartSize(1)
+	u, err := f.svc.CreateUpload(ctx, f.ds, "ds-data", "full.bin", artifacts.Object{ChecksumType: "FULL_OBJECT"}, "CRC32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []artifacts.CompletedPart
+	for i, body := range []string{"abc", "def"} {
+		p, err := f.svc.UploadPart(ctx, f.ds, artifacts.PartInput{Bucket: "ds-data", Key: "full.bin", UploadID: u.ID, Number: i + 1, Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, artifacts.CompletedPart{Number: i + 1, ETag: p.ETag})
+	}
+	_, err = f.svc.CompleteUpload(ctx, f.ds, "ds-data", "full.bin", u.ID, list, map[string]string{"CRC32": "AAAAAA=="})
+	if errs.CodeOf(err) != "BadDigest" {
+		t.Fatalf("complete with a wrong CRC32: %v", err)
+	}
+	if _, err := f.read(t, f.ds, "full.bin", nil); errs.CodeOf(err) != "NoSuchKey" {
+		t.Errorf("an object appeared: %v", err)
+	}
+	info, err := f.svc.CompleteUpload(ctx, f.ds, "ds-data", "full.bin", u.ID, list, nil)
+	if err != nil {
+		t.Fatalf("the upload did not survive the refused completion: %v", err)
+	}
+	// CRC32 of "abcdef", as a whole.
+	if info.Checksums["CRC32"] != "S4457w==" || info.ChecksumType != "FULL_OBJECT" {
+		t.Errorf("full-object checksum %v %s", info.Checksums, info.ChecksumType)
+	}
+}

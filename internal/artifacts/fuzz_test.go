@@ -5,8 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/arn"
+	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/errs"
 )
 

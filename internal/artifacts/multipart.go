@@ -210,8 +210,35 @@ type CompletedPart struct {
 	Checksums map[string]string
 }
 
+// choose picks the listed parts out of an upload's parts, checking S3's rules.
+func (s *Service) choose(all []Part, list []CompletedPart) ([]Part, error) {
+	byNum := make(map[int]Part, len(all))
+	for _, p := range all {
+		byNum[p.Number] = p
+	}
+	parts := make([]Part, 0, len(list))
+	for i, c := range list {
+		p, ok := byNum[c.Number]
+		if !ok || strings.Trim(c.ETag, `" `) != strings.Trim(p.ETag, `"`) {
+			return nil, errs.E(errs.Invalid, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").WithCode("InvalidPart")
+		}
+		for a, v := range c.Checksums {
+			if v != "" && p.Checksums[a] != v {
+				return nil, errs.E(errs.Invalid, "The %s of part %d does not match the one uploaded.", a, c.Number).WithCode("InvalidPart")
+			}
+		}
+		if i < len(list)-1 && p.Blob.Size < s.minPartSize {
+			return nil, errs.E(errs.Invalid, "Your proposed upload is smaller than the minimum allowed size").WithCode("EntityTooSmall")
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
 // CompleteUpload makes the object out of the listed parts, in order, without copying them.
-// declared holds full-object checksums the client sent with the request.
+// declared holds full-object checksums the client sent with the request; they, and the
+// full-object checksum of an upload of type FULL_OBJECT, are computed over the parts before
+// anything commits, so a mismatch (BadDigest) leaves the upload as it was.
 func (s *Service) CompleteUpload(ctx context.Context, caller identity.Caller, bucket, key, id string, list []CompletedPart, declared map[string]string) (ObjectInfo, error) {
 	_, u, err := s.upload(ctx, caller, "PutObject", bucket, key, id)
 	if err != nil {
@@ -225,9 +252,31 @@ func (s *Service) CompleteUpload(ctx context.Context, caller identity.Caller, bu
 			return ObjectInfo{}, errs.E(errs.Invalid, "The list of parts was not in ascending order. Parts must be ordered by part number.").WithCode("InvalidPartOrder")
 		}
 	}
+	all, err := s.store.ListParts(ctx, id, 0, MaxPartNumber+1)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	parts, err := s.choose(all, list)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	var full map[string]string
+	var algs []string
+	if u.Template.ChecksumType == "FULL_OBJECT" {
+		algs = sortedAlgs(u.Template.Checksums)
+	}
+	for a, v := range declared {
+		if !strings.Contains(v, "-") {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) > 0 {
+		if full, err = s.partsChecksums(ctx, parts, algs, declared); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
 	var o Object
-	var unused []Blob
-	var replaced []Blob
+	var unused, replaced []Blob
 	err = s.store.Update(ctx, func(tx Tx) error {
 		unused, replaced = nil, nil
 		if _, err := tx.LockUpload(ctx, id); err != nil {
@@ -237,48 +286,41 @@ func (s *Service) CompleteUpload(ctx context.Context, caller identity.Caller, bu
 		if err != nil {
 			return err
 		}
-		byNum := make(map[int]Part, len(all))
-		for _, p := range all {
-			byNum[p.Number] = p
+		locked, err := s.choose(all, list)
+		if err != nil {
+			return err
 		}
-		parts := make([]Part, 0, len(list))
-		used := map[int]bool{}
-		for i, c := range list {
-			p, ok := byNum[c.Number]
-			if !ok || strings.Trim(c.ETag, `" `) != strings.Trim(p.ETag, `"`) {
-				return errs.E(errs.Invalid, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").WithCode("InvalidPart")
+		used := map[string]bool{}
+		for i, p := range locked {
+			if p.Blob != parts[i].Blob {
+				// A part was uploaded again meanwhile: what was verified is not what would commit.
+				return errs.E(errs.Conflict, "Part %d was replaced while the upload completed; complete it again.", p.Number).WithCode("InvalidPart")
 			}
-			for a, v := range c.Checksums {
-				if v != "" && p.Checksums[a] != v {
-					return errs.E(errs.Invalid, "The %s of part %d does not match the one uploaded.", a, c.Number).WithCode("InvalidPart")
-				}
-			}
-			if i < len(list)-1 && p.Blob.Size < s.minPartSize {
-				return errs.E(errs.Invalid, "Your proposed upload is smaller than the minimum allowed size").WithCode("EntityTooSmall")
-			}
-			parts = append(parts, p)
-			used[p.Number] = true
+			used[p.Blob.Key] = true
 		}
 		for _, p := range all {
-			if !used[p.Number] {
+			if !used[p.Blob.Key] {
 				unused = append(unused, p.Blob)
 			}
 		}
 		o = u.Template
 		o.Bucket, o.Key, o.Owner = bucket, key, u.Owner
-		o.Blobs, o.Size = make([]Blob, len(parts)), 0
-		for i, p := range parts {
+		o.Blobs, o.Size = make([]Blob, len(locked)), 0
+		for i, p := range locked {
 			o.Blobs[i] = p.Blob
 			o.Size += p.Blob.Size
 		}
-		o.ETag = multipartETag(parts)
+		o.ETag = multipartETag(locked)
 		o.Checksums = nil
-		for a := range u.Template.Checksums {
-			if u.Template.ChecksumType == "COMPOSITE" {
-				if v, ok := compositeChecksum(a, parts); ok {
+		if u.Template.ChecksumType == "COMPOSITE" {
+			for a := range u.Template.Checksums {
+				if v, ok := compositeChecksum(a, locked); ok {
 					o.Checksums = map[string]string{a: v}
 				}
 			}
+		}
+		if len(full) > 0 {
+			o.Checksums, o.ChecksumType = full, "FULL_OBJECT"
 		}
 		o.ModifiedAt = s.now().UTC().Truncate(time.Millisecond)
 		old, err := tx.LockObject(ctx, bucket, key)
@@ -298,58 +340,33 @@ func (s *Service) CompleteUpload(ctx context.Context, caller identity.Caller, bu
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	var full []string
-	if u.Template.ChecksumType == "FULL_OBJECT" {
-		full = sortedAlgs(u.Template.Checksums)
-	}
-	if len(full) > 0 || len(declared) > 0 {
-		if err := s.fullChecksums(ctx, &o, full, declared); err != nil {
-			return ObjectInfo{}, err
-		}
-	}
 	s.dropBlobs(unused...)
 	s.dropBlobs(replaced...)
 	return o.info(), nil
 }
 
-// fullChecksums computes a completed object's full-object checksums by reading it, checks the
-// ones the client declared and records them.
-func (s *Service) fullChecksums(ctx context.Context, o *Object, algs []string, declared map[string]string) error {
-	for a, v := range declared {
-		if !strings.Contains(v, "-") {
-			algs = append(algs, a)
-		}
+// partsChecksums computes full-object checksums over parts, in order, and checks the ones the
+// client declared (composite values, "…-N", are not full-object ones and are left out).
+func (s *Service) partsChecksums(ctx context.Context, parts []Part, algs []string, declared map[string]string) (map[string]string, error) {
+	blobs := make([]Blob, len(parts))
+	var size int64
+	for i, p := range parts {
+		blobs[i] = p.Blob
+		size += p.Blob.Size
 	}
-	if len(algs) == 0 {
-		return nil
-	}
-	r := s.open(ctx, o.Blobs, 0, o.Size)
+	r := s.open(ctx, blobs, 0, size)
 	defer r.Close()
 	d := newDigester(r, algs)
 	if _, err := io.Copy(io.Discard, d); err != nil {
-		return errs.E(errs.Internal, "cannot read the completed object", err)
+		return nil, errs.E(errs.Internal, "cannot read the upload's parts", err)
 	}
 	sums := d.checksums()
 	for a, v := range declared {
-		if strings.Contains(v, "-") {
-			continue
-		}
-		if sums[a] != v {
-			return errs.E(errs.Invalid, "The %s you specified did not match the calculated checksum.", a).WithCode("BadDigest")
+		if !strings.Contains(v, "-") && sums[a] != v {
+			return nil, errs.E(errs.Invalid, "The %s you specified did not match the calculated checksum.", a).WithCode("BadDigest")
 		}
 	}
-	return s.store.Update(ctx, func(tx Tx) error {
-		cur, err := tx.LockObject(ctx, o.Bucket, o.Key)
-		if err != nil || cur.ETag != o.ETag || len(cur.Blobs) != len(o.Blobs) || cur.Blobs[0] != o.Blobs[0] {
-			return nil // replaced meanwhile: nothing to record
-		}
-		cur.Checksums = sums
-		if cur.ChecksumType == "" {
-			cur.ChecksumType = "FULL_OBJECT"
-		}
-		o.Checksums, o.ChecksumType = cur.Checksums, cur.ChecksumType
-		return tx.PutObject(ctx, cur)
-	})
+	return sums, nil
 }
 
 // AbortUpload discards an upload and its parts.
