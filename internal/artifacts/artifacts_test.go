@@ -198,7 +198,10 @@ func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 // commits (a barrier in the hook proves the interleaving), end with one whole object and no
 // blob of the losers left behind.
 func TestConcurrentWritersOneKey(t *testing.T) {
-	f := newFixture(t, storetest.OpenSQLite(t))
+	stores(t, testConcurrentWritersOneKey)
+}
+
+func testConcurrentWritersOneKey(t *testing.T, f *fixture) {
 	const n = 6
 	var arrived sync.WaitGroup
 	arrived.Add(n)

@@ -224,8 +224,15 @@ func (a *ArtifactsStore) ListObjects(ctx context.Context, bucket, from string, i
 	return out, internal("store.ListObjects", rows.Err())
 }
 
-// LockObject reads an object for a change.
+// LockObject reads an object for a change. On PostgreSQL a row lock cannot hold a key that
+// has no row yet, so writers of one key first take a transaction-scoped advisory lock on it:
+// two first writes of a key serialize, and the second sees (and replaces) the first.
 func (t artifactsTx) LockObject(ctx context.Context, bucket, key string) (artifacts.Object, error) {
+	if t.s.dialect == Postgres {
+		if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7307))`, bucket+"/"+key); err != nil {
+			return artifacts.Object{}, err
+		}
+	}
 	o, err := scanObject(t.tx.QueryRowContext(ctx, `SELECT `+objectCols+` FROM s3_objects WHERE bucket = $1 AND object_key = $2`+t.forUpdate(), bucket, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, errs.E(errs.NotFound, "object %s does not exist", key)
