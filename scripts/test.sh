@@ -45,7 +45,7 @@ fi
 # The packages with concurrency (the store, the API server, the composition root, background
 # runtimes, and the end-to-end tests, whose servers are then race-built too) run under the race
 # detector instead of plainly; the pattern picks up such packages as they are added.
-race_re='/internal/(store|awsapi|app|reconcile|runtime)(/|$)|/e2e$'
+race_re='/internal/(store|awsapi|app|reconcile|runtime|artifacts)(/|$)|/e2e$'
 all=$(go list ./...)
 race_pkgs=$(grep -E "$race_re" <<<"$all" || true)
 plain_pkgs=$(grep -vE "$race_re" <<<"$all")

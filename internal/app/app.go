@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/slipway-ml/slipway/internal/artifacts"
+	"github.com/slipway-ml/slipway/internal/artifacts/fileblob"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
@@ -29,6 +31,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 	"github.com/slipway-ml/slipway/internal/awsproxy"
 	"github.com/slipway-ml/slipway/internal/config"
@@ -59,6 +62,9 @@ type App struct {
 	// jobProxy (nil when configured off) serves the SDKs that cannot be given an endpoint.
 	JobCreds *jobcreds.Service
 	jobProxy *awsproxy.Proxy
+	// Blobs holds object bytes; Artifacts is the artifact store (S3 API) over it.
+	Blobs     artifacts.Blobs
+	Artifacts *artifacts.Service
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
 	// them in the order added, Close stops them in reverse before the audit log drains.
 	Runtimes reconcile.Group
@@ -107,6 +113,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
 	a.Logs = logs.NewService(st.Logs(), a.Identity, cfg.Region, now)
+	if a.Blobs, err = openBlobs(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -154,7 +165,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/", a.API)
+	mux.Handle("/", s3api.VirtualHosts(a.API))
 	a.handler = mux
 	if err := a.jobCredentials(ctx, sealer, mux); err != nil {
 		st.Close()
@@ -232,6 +243,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{}).Service, // routed and signed already; endpoints come with serving
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
+		(&s3api.API{Artifacts: a.Artifacts}).Service,
 	} {
 		svc, err := build()
 		if err != nil {
@@ -327,6 +339,16 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		err = cerr
 	}
 	return err
+}
+
+// openBlobs opens the blob store --blob names.
+// TODO(blob): blob.OpenURL(ctx, cfg.Blob, cfg.DataDir) replaces this when package blob lands.
+func openBlobs(cfg config.Config) (artifacts.Blobs, error) {
+	switch cfg.Blob {
+	case "", "file:":
+		return fileblob.New(cfg.BlobDir())
+	}
+	return nil, errs.E(errs.Invalid, "--blob %q: only file: is supported by this build", cfg.Blob)
 }
 
 // derive makes a purpose-bound key from the master key.

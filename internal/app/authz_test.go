@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -21,6 +22,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 )
 
@@ -30,10 +32,12 @@ type clients struct {
 	sts *sts.Client
 	org *organizations.Client
 	sm  *sagemaker.Client
+	s3  *s3.Client
 }
 
 func clientsOf(cfg aws.Config) clients {
-	return clients{iam.NewFromConfig(cfg), sts.NewFromConfig(cfg), organizations.NewFromConfig(cfg), sagemaker.NewFromConfig(cfg)}
+	return clients{iam.NewFromConfig(cfg), sts.NewFromConfig(cfg), organizations.NewFromConfig(cfg), sagemaker.NewFromConfig(cfg),
+		s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
 }
 
 // authzEnv is a server, its data-science (management) account's admin, and "actor", a user of
@@ -107,8 +111,9 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"sts":           iamapi.STSOperations(),
 		"organizations": orgsapi.Operations(),
 		"logs":          logsapi.Operations(),
+		"s3":            s3api.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": sagemakerCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases()}
+	cases := map[string]map[string]opCase{"sagemaker": sagemakerCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.

@@ -298,3 +298,15 @@ func AWSOrgPolicy(typ, policy string) string {
 func orgARN(account, resource string) string {
 	return ARN{Partition: "aws", Service: "organizations", Account: account, Resource: resource}.String()
 }
+
+// The ARNs of S3's resources carry neither region nor account: bucket names are global.
+
+// S3Bucket returns arn:aws:s3:::BUCKET.
+func S3Bucket(bucket string) string {
+	return ARN{Partition: "aws", Service: "s3", Resource: bucket}.String()
+}
+
+// S3Object returns arn:aws:s3:::BUCKET/KEY (the key as it is, slashes and all).
+func S3Object(bucket, key string) string {
+	return ARN{Partition: "aws", Service: "s3", Resource: bucket + "/" + key}.String()
+}

@@ -238,3 +238,16 @@ func FuzzParseIAM(f *testing.F) {
 		}
 	})
 }
+
+func TestS3ARNs(t *testing.T) {
+	if got, want := S3Bucket("ds-data"), "arn:aws:s3:::ds-data"; got != want {
+		t.Errorf("S3Bucket = %q, want %q", got, want)
+	}
+	if got, want := S3Object("ds-data", "a/b:c.csv"), "arn:aws:s3:::ds-data/a/b:c.csv"; got != want {
+		t.Errorf("S3Object = %q, want %q", got, want)
+	}
+	a, err := Parse(S3Object("b", "k/x"))
+	if err != nil || a.Service != "s3" || a.Account != "" || a.Resource != "b/k/x" {
+		t.Errorf("Parse(S3Object) = %+v, %v", a, err)
+	}
+}

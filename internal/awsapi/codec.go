@@ -252,7 +252,7 @@ func scalarText(v any, s *Shape, httpDate bool) string {
 		}
 		t = t.UTC()
 		if httpDate {
-			return t.Format(time.RFC1123)
+			return t.Format("Mon, 02 Jan 2006 15:04:05 GMT") // HTTP-date (RFC 9110)
 		}
 		if t.Nanosecond() == 0 {
 			return t.Format("2006-01-02T15:04:05Z")

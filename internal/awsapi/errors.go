@@ -14,7 +14,9 @@ type apiError struct {
 	Code    string
 	Status  int
 	Message string
-	cause   error
+	// Resource is what S3's <Error> names as the resource: the request's path.
+	Resource string
+	cause    error
 }
 
 func (e *apiError) Error() string {
@@ -37,6 +39,8 @@ type ErrorCodes struct {
 	// Refine, when set, may pick a code from the operation's modelled errors before ByKind is
 	// consulted (Organizations names a NotFound per resource); "" leaves the choice to ByKind.
 	Refine func(op *Operation, kind errs.Kind) string
+	// Status gives the HTTP status of codes the model does not (S3's models carry none).
+	Status map[string]int
 }
 
 // KindCodes is the code for one kind: the first of Prefer that the operation's model lists
@@ -99,6 +103,9 @@ func codeFor(svc *Service, op *Operation, kind errs.Kind) string {
 // statusFor is the HTTP status of code: the model's error.httpStatusCode when the model knows the
 // code, else a default by kind.
 func statusFor(svc *Service, code string, kind errs.Kind) int {
+	if st, ok := svc.Errors.Status[code]; ok {
+		return st
+	}
 	if s := svc.errorShape(code); s != nil && s.HTTPStatus != 0 {
 		return s.HTTPStatus
 	}
@@ -216,6 +223,8 @@ func s3AuthError(err error) *apiError {
 			return &apiError{Code: "AccessDenied", Status: 403, Message: "Request has expired", cause: err}
 		case sigv4.Skewed:
 			return &apiError{Code: "RequestTimeTooSkewed", Status: 403, Message: se.Msg, cause: err}
+		case sigv4.PayloadMismatch:
+			return &apiError{Code: "XAmzContentSHA256Mismatch", Status: 400, Message: se.Msg, cause: err}
 		default:
 			return &apiError{Code: "SignatureDoesNotMatch", Status: 403, Message: se.Msg, cause: err}
 		}

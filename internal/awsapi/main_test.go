@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 )
 
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) {
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
 		(&logsapi.API{}).Service,
+		(&s3api.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

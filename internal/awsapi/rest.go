@@ -202,7 +202,9 @@ func (e *encoder) restHeaders(h http.Header, s *Shape, v reflect.Value) {
 			h.Set(mem.wireName(), scalarText(leaf(x), mem.Shape, true))
 		case "headers":
 			for _, en := range e.entries(x) {
-				h.Set(mem.wireName()+en.key, scalarText(leaf(en.val), mem.Shape.Value.Shape, true))
+				// As sent: S3's user metadata keys are lower case, and clients keep the case
+				// they receive (a canonicalized X-Amz-Meta-Run would read back as "Run").
+				h[strings.ToLower(mem.wireName()+en.key)] = []string{scalarText(leaf(en.val), mem.Shape.Value.Shape, true)}
 			}
 		}
 	}

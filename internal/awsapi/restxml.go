@@ -79,7 +79,13 @@ func (restXMLCodec) encodeError(buf *bytes.Buffer, h http.Header, _ *Service, e 
 	xmlEscape(buf, e.Code)
 	buf.WriteString("</Code><Message>")
 	xmlEscape(buf, e.Message)
-	buf.WriteString("</Message><RequestId>")
+	buf.WriteString("</Message>")
+	if e.Resource != "" {
+		buf.WriteString("<Resource>")
+		xmlEscape(buf, e.Resource)
+		buf.WriteString("</Resource>")
+	}
+	buf.WriteString("<RequestId>")
 	xmlEscape(buf, requestID)
 	buf.WriteString("</RequestId></Error>\n")
 }

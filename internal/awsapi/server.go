@@ -358,6 +358,11 @@ func (s *Server) routeREST(c *call) (map[string]string, *Operation) {
 	}
 	c.parsed = true
 	for pass := 0; pass < 2; pass++ {
+		if pass == 1 && scope != "" && c.r.URL.Query().Has("Action") {
+			// A query-protocol call signed for its own service (a presigned STS GET /) is not
+			// another scope's REST operation (S3's ListBuckets).
+			break
+		}
 		for _, svc := range s.rest {
 			if pass == 0 && svc.Model.SigningName != scope || pass == 1 && svc.Model.SigningName == scope {
 				continue
@@ -576,6 +581,9 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 		return &apiError{Code: "InternalFailure", Status: 500, Message: "We encountered an internal error. Please try again.",
 			cause: fmt.Errorf("encode %s output: %w", c.op.Name, enc.err)}
 	}
+	if sc, ok := out.(interface{ HTTPStatus() int }); ok && sc.HTTPStatus() != 0 {
+		status = sc.HTTPStatus() // S3's 206 Partial Content for a ranged GetObject
+	}
 	c.status = status
 	if enc.stream != nil {
 		// A streamed payload: its length is whatever the handler's ContentLength header said.
@@ -588,7 +596,10 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 		}
 		return nil
 	}
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if c.r.Method != http.MethodHead || h.Get("Content-Length") == "" {
+		// A HEAD answer's Content-Length, when the output binds one, is the resource's size.
+		h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	}
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
 	return nil
@@ -597,6 +608,9 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 // writeError encodes e in the protocol's error shape.
 func (s *Server) writeError(c *call, e *apiError) {
 	e.Message = bound(e.Message, maxErrorMessage)
+	if e.Resource == "" && c.protocol == ProtocolRESTXML {
+		e.Resource = bound(c.r.URL.Path, maxErrorMessage)
+	}
 	c.status, c.errCode = e.Status, e.Code
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()

@@ -152,12 +152,12 @@ func TestStreamedPutBoundedMemory(t *testing.T) {
 }
 
 // A body that does not match its declared SHA-256 fails when the handler reaches its end: the
-// handler commits nothing and the client gets S3's SignatureDoesNotMatch.
+// handler commits nothing and the client gets S3's XAmzContentSHA256Mismatch.
 func TestStreamedPutWrongDigest(t *testing.T) {
 	env := newStreamEnv(t, nil)
 	resp, b := env.putHex(t, 1<<20, patternSHA(1<<20-1))
-	if resp.StatusCode != 403 || s3ErrCode(b) != "SignatureDoesNotMatch" {
-		t.Errorf("status %d %s, want 403 SignatureDoesNotMatch", resp.StatusCode, b)
+	if resp.StatusCode != 400 || s3ErrCode(b) != "XAmzContentSHA256Mismatch" {
+		t.Errorf("status %d %s, want 400 XAmzContentSHA256Mismatch", resp.StatusCode, b)
 	}
 	if env.stored != 0 {
 		t.Errorf("%d objects stored from a body that did not verify", env.stored)

@@ -25,6 +25,9 @@ type Config struct {
 	OrgFile  string // YAML organization to create on first start; "" = the default organization
 	Region   string // the region the API claims to be
 	LogLevel string // debug | info | warn | error
+	// Blob is where object bytes live: "" or "file:" = files under DataDir/blobs;
+	// "s3://bucket/prefix?endpoint=…&region=…" = an S3-compatible store.
+	Blob string
 
 	// MasterKeyFile names the file holding the master key (32 bytes, raw, hex or base64); ""
 	// = DataDir/master.key, created on first start. Every server of one database needs the same
@@ -96,6 +99,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c *Config) RegisterDataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
 	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
+	fs.StringVar(&c.Blob, "blob", env("SLIPWAY_BLOB", c.Blob), "where object bytes live: file: (default, under the data directory) or s3://bucket/prefix?endpoint=…&region=…")
 }
 
 // env returns the environment variable name, or def when it is not set.
@@ -105,6 +109,9 @@ func env(name, def string) string {
 	}
 	return def
 }
+
+// BlobDir is where the default blob store keeps object bytes.
+func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
 // Validate checks the configuration and fills derived values.
 func (c *Config) Validate() error {

@@ -67,6 +67,9 @@ var layers = map[string]string{
 	"internal/executor":                domain, // the Executor interface and its Spec, Handle, Exit
 	"internal/executor/local":          backend,
 	"internal/executor/executortest":   test,
+	"internal/artifacts":               domain,
+	"internal/artifacts/fileblob":      domain, // the blob store until internal/blob lands
+	"internal/awsapi/s3api":            wire,
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
 	"internal/awsapi/apicall":          wire,

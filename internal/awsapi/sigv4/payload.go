@@ -10,7 +10,7 @@ import (
 // PayloadHashReader passes a body through while hashing it, and at its end compares the SHA-256
 // with the hex digest the client declared in x-amz-content-sha256 (after Verify with
 // DeferPayloadHash). Read returns io.EOF only when the digest matches; a mismatch is an *Error
-// with Reason Mismatch, and a caller must then discard whatever it read.
+// with Reason PayloadMismatch, and a caller must then discard whatever it read.
 func PayloadHashReader(body io.Reader, declaredHex string) io.Reader {
 	return &payloadHashReader{r: body, h: sha256.New(), want: declaredHex}
 }
@@ -31,7 +31,7 @@ func (p *payloadHashReader) Read(b []byte) (int, error) {
 	if err == io.EOF {
 		var sum [sha256.Size]byte
 		if hex.EncodeToString(p.h.Sum(sum[:0])) != p.want {
-			p.done = fail(Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+			p.done = fail(PayloadMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 			return n, p.done
 		}
 		p.done = io.EOF

@@ -49,13 +49,14 @@ type Reason int
 
 // The reasons a request fails verification.
 const (
-	Missing        Reason = iota + 1 // no signature at all
-	Incomplete                       // a signature whose parts are missing or malformed
-	Mismatch                         // the signature does not match, or the scope is wrong
-	Skewed                           // the signing time is outside the skew window
-	PresignExpired                   // a presigned URL past its X-Amz-Expires
-	BadBody                          // an aws-chunked body whose framing or length is wrong
-	BadDigest                        // a payload whose checksum trailer does not match
+	Missing         Reason = iota + 1 // no signature at all
+	Incomplete                        // a signature whose parts are missing or malformed
+	Mismatch                          // the signature does not match, or the scope is wrong
+	Skewed                            // the signing time is outside the skew window
+	PresignExpired                    // a presigned URL past its X-Amz-Expires
+	BadBody                           // an aws-chunked body whose framing or length is wrong
+	BadDigest                         // a payload whose checksum trailer does not match
+	PayloadMismatch                   // a payload whose SHA-256 is not the x-amz-content-sha256 declared
 )
 
 func (r Reason) String() string {
@@ -74,6 +75,8 @@ func (r Reason) String() string {
 		return "BadBody"
 	case BadDigest:
 		return "BadDigest"
+	case PayloadMismatch:
+		return "PayloadMismatch"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -379,7 +382,7 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 			payloadHash = UnsignedPayload
 		}
 		if payloadHash != UnsignedPayload && !opt.DeferPayloadHash && payloadHash != HashHex(body) {
-			return fail(Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+			return fail(PayloadMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	default:
 		payloadHash = HashHex(body)
