@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"strings"
 
@@ -200,6 +201,9 @@ func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser,
 	}
 	if n == 0 {
 		return s.emptyAt(ctx, key, off)
+	}
+	if n > math.MaxInt64-off {
+		n = -1 // to the end, whatever its size
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: s.object(key)}
 	switch {

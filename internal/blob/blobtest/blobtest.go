@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -177,6 +178,7 @@ func testRanges(t *testing.T, s blob.Store) {
 		{1000, -1, nil},
 		{1000, 0, nil},
 		{1000, 3, nil},
+		{10, math.MaxInt64, data[10:]},
 	} {
 		if got := read(t, s, "r", tc.off, tc.n); !bytes.Equal(got, tc.want) {
 			t.Errorf("Open(r, %d, %d) read %d bytes, want %d", tc.off, tc.n, len(got), len(tc.want))
