@@ -173,3 +173,42 @@ func readAll(t *testing.T, s blob.Store, key string) []byte {
 	}
 	return b
 }
+
+// TestLocalPutFromFile covers the kernel-copy path a file source takes: the whole rest of the
+// file from its offset, and a context that has ended stops it.
+func TestLocalPutFromFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blob.OpenLocal(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := blobtest.Data(1, 70<<20+5) // more than one 64 MiB step
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(3, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Put(context.Background(), "k", f)
+	if err != nil || n != int64(len(data)-3) {
+		t.Fatalf("Put from a file = %d, %v; want %d", n, err, len(data)-3)
+	}
+	if got := readAll(t, s, "k"); !bytes.Equal(got, data[3:]) {
+		t.Fatalf("read back %d bytes that differ from the file's", len(got))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Seek(0, io.SeekStart)
+	if _, err := s.Put(ctx, "k", f); err == nil {
+		t.Fatal("Put from a file with an ended context succeeded")
+	}
+	if got := readAll(t, s, "k"); !bytes.Equal(got, data[3:]) {
+		t.Fatal("a failed Put from a file changed the blob")
+	}
+}
