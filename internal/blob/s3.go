@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -168,14 +169,36 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if err := ValidKey(key); err != nil {
 		return 0, err
 	}
+	body, size := io.Reader(nil), int64(-1)
+	if f, ok := r.(*os.File); ok {
+		// The rest of a regular file is a section the uploader reads its parts from in
+		// parallel, without copying them into buffers first.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil && off <= fi.Size() {
+				size = fi.Size() - off
+				body = io.NewSectionReader(f, off, size)
+			}
+		}
+	}
 	cr := &countingReader{r: ctxReader{ctx, r}}
+	if body == nil {
+		body = cr
+	}
 	_, err := s.uploader.Upload(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.bucket),
 		Key:    s.object(key),
-		Body:   cr,
+		Body:   body,
 	})
 	if err != nil {
 		return 0, s3Err(err, "cannot store blob %q", key)
+	}
+	if size >= 0 {
+		// Leave the file where reading it would have.
+		f := r.(*os.File)
+		if _, err := f.Seek(size, io.SeekCurrent); err != nil {
+			return 0, errs.E(errs.Internal, "blob %q is stored, but its source file cannot seek", key, err)
+		}
+		return size, nil
 	}
 	return cr.n, nil
 }

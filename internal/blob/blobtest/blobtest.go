@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"Large", testLarge},
 		{"Ranges", testRanges},
 		{"Overwrite", testOverwrite},
+		{"PutFromFile", testPutFromFile},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ReadersSeeWholeBlobs", testReadersSeeWholeBlobs},
 		{"FailedPutKeepsOld", testFailedPutKeepsOld},
@@ -205,6 +208,44 @@ func testOverwrite(t *testing.T, s blob.Store) {
 	}
 	if size, err := s.Size(context.Background(), "k"); err != nil || size != int64(len(short)) {
 		t.Errorf("Size = %d, %v; want %d", size, err, len(short))
+	}
+}
+
+// testPutFromFile puts from an *os.File, which backends may copy by other means than Read (a
+// kernel copy, parallel ranged reads): the rest of the file from its offset is stored, and the
+// file is left at its end, as reading it would.
+func testPutFromFile(t *testing.T, s blob.Store) {
+	data := Data(14, 12<<20+5)
+	path := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(3, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Put(context.Background(), "from/file", f)
+	if err != nil || n != int64(len(data)-3) {
+		t.Fatalf("Put from a file = %d, %v; want %d", n, err, len(data)-3)
+	}
+	if got := read(t, s, "from/file", 0, -1); !bytes.Equal(got, data[3:]) {
+		t.Fatalf("read back %d bytes that differ from the file's rest", len(got))
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != int64(len(data)) {
+		t.Errorf("after Put the file is at %d, want its end %d", pos, len(data))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Seek(0, io.SeekStart)
+	if _, err := s.Put(ctx, "from/file", f); err == nil {
+		t.Fatal("Put from a file with an ended context succeeded")
+	}
+	if got := read(t, s, "from/file", 0, -1); !bytes.Equal(got, data[3:]) {
+		t.Fatal("a failed Put from a file changed the blob")
 	}
 }
 
