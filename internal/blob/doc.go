@@ -26,11 +26,19 @@
 //   - List reports the blobs whose key starts with a prefix, in ascending byte order of the key,
 //     each with its size; it never reports a partial blob or a temporary file.
 //
+// # Stored names
+//
+// A key's directories are stored with a "d" in front of their name and its last segment with an
+// "f", so the file of "a" (fa) and the directory of "a/b" (da/fb) never collide. Both backends
+// use these names: the local one as paths under data/, the S3 one as object names after its
+// prefix, since S3-compatible servers that keep objects as files (versitygw's posix backend)
+// refuse "a/b" once "a" exists. List walks the stored directories level by level and orders
+// each level by what its entries add to the key, which is byte order of the keys.
+//
 // # Local layout
 //
-// Under the root, data/ holds one file per blob and tmp/ holds puts in progress. A key's
-// directories are stored with a "d" in front of their name and its last segment with an "f", so
-// the file of "a" (data/fa) and the directory of "a/b" (data/da/fb) never collide. A Put writes
-// tmp/put-*, syncs it, renames it over its final name and syncs that directory; opening the
-// store removes whatever a crash left in tmp/. One server process owns a root at a time.
+// Under the root, data/ holds one file per blob and tmp/ holds puts in progress. A Put writes
+// tmp/put-*, syncs it, renames it over its final name and syncs that directory (and every
+// directory it created); opening the store removes whatever a crash left in tmp/. One server
+// process owns a root at a time.
 package blob
