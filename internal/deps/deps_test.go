@@ -76,6 +76,7 @@ var layers = map[string]string{
 	"internal/deps":                    test,
 	"e2e":                              test,
 	"bench/server":                     test,
+	"bench/blob":                       test,
 	"bench/xgbpredict":                 test,
 	"bench/xgbtrain":                   test,
 }
