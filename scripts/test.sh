@@ -29,11 +29,17 @@ done
 /usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas" >&2; exit 1; }
 
 pgdir=$(mktemp -d /tmp/slipway-test-pg.XXXXXX)
-cleanup() { scripts/pg-throwaway.sh stop "$pgdir/pg" || true; rm -rf "$pgdir"; }
+cleanup() { scripts/pg-throwaway.sh stop "$pgdir/pg" || true; scripts/s3-throwaway.sh stop "$pgdir/s3" || true; rm -rf "$pgdir"; }
 trap cleanup EXIT
 SLIPWAY_TEST_POSTGRES=$(scripts/pg-throwaway.sh start "$pgdir/pg")
 export SLIPWAY_TEST_POSTGRES
 echo "test.sh: PostgreSQL at $SLIPWAY_TEST_POSTGRES"
+
+# A throwaway S3-compatible server (versitygw, installed into a cache on first use) for the blob
+# store's S3 backend; its conformance test fails when SLIPWAY_TEST_S3 is missing.
+SLIPWAY_TEST_S3=$(scripts/s3-throwaway.sh start "$pgdir/s3")
+export SLIPWAY_TEST_S3
+echo "test.sh: S3-compatible server at ${SLIPWAY_TEST_S3%%&access_key=*}"
 
 echo "test.sh: go vet ./..."
 go vet ./...

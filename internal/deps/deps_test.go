@@ -79,6 +79,7 @@ var layers = map[string]string{
 	"internal/awsapi/runtimeapi":       wire,
 	"internal/awsapi/models/gen":       tool,
 	"internal/store":                   storage,
+	"internal/blob":                    storage, // bytes on disk or on an S3-compatible service (net/http): consumers declare their own interface
 	"internal/config":                  conf,
 	"internal/app":                     root,
 	"internal/cli":                     edge,
@@ -86,10 +87,12 @@ var layers = map[string]string{
 	"cmd/slipway-shim":                 mainPkg,
 	"internal/store/storetest":         test,
 	"internal/store/pgtest":            test,
+	"internal/blob/blobtest":           test,
 	"internal/reconcile/reconciletest": test,
 	"internal/deps":                    test,
 	"e2e":                              test,
 	"bench/server":                     test,
+	"bench/blob":                       test,
 	"bench/xgbpredict":                 test,
 	"bench/xgbtrain":                   test,
 }
