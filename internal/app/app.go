@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/slipway-ml/slipway/internal/artifacts"
-	"github.com/slipway-ml/slipway/internal/artifacts/fileblob"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
@@ -34,6 +33,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 	"github.com/slipway-ml/slipway/internal/awsproxy"
+	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
 	a.Logs = logs.NewService(st.Logs(), a.Identity, cfg.Region, now)
-	if a.Blobs, err = openBlobs(cfg); err != nil {
+	if a.Blobs, err = blob.OpenURL(ctx, cfg.Blob, cfg.DataDir); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -339,16 +339,6 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		err = cerr
 	}
 	return err
-}
-
-// openBlobs opens the blob store --blob names.
-// TODO(blob): blob.OpenURL(ctx, cfg.Blob, cfg.DataDir) replaces this when package blob lands.
-func openBlobs(cfg config.Config) (artifacts.Blobs, error) {
-	switch cfg.Blob {
-	case "", "file:":
-		return fileblob.New(cfg.BlobDir())
-	}
-	return nil, errs.E(errs.Invalid, "--blob %q: only file: is supported by this build", cfg.Blob)
 }
 
 // derive makes a purpose-bound key from the master key.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/artifacts"
-	"github.com/slipway-ml/slipway/internal/artifacts/fileblob"
+	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/org"
@@ -27,7 +27,7 @@ import (
 // local files and the artifact store over them.
 type fixture struct {
 	svc         *artifacts.Service
-	blobs       *fileblob.Store
+	blobs       *blob.Local
 	ds, staging identity.Caller
 }
 
@@ -65,7 +65,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := fileblob.New(t.TempDir())
+	blobs, err := blob.OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

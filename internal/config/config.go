@@ -110,8 +110,6 @@ func env(name, def string) string {
 	return def
 }
 
-// BlobDir is where the default blob store keeps object bytes.
-func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
 // Validate checks the configuration and fills derived values.
 func (c *Config) Validate() error {

@@ -68,7 +68,6 @@ var layers = map[string]string{
 	"internal/executor/local":          backend,
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
-	"internal/artifacts/fileblob":      domain, // the blob store until internal/blob lands
 	"internal/awsapi/s3api":            wire,
 	"internal/awsapi":                  wire,
 	"internal/awsapi/sigv4":            wire,
