@@ -31,6 +31,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
@@ -47,6 +48,7 @@ type App struct {
 	Org      *org.Service
 	Identity *identity.Service
 	Registry *registry.Service
+	Jobs     *jobs.Service
 	Audit    *audit.Log
 	API      *awsapi.Server
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
@@ -96,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
+	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -157,7 +160,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

@@ -298,3 +298,9 @@ func AWSOrgPolicy(typ, policy string) string {
 func orgARN(account, resource string) string {
 	return ARN{Partition: "aws", Service: "organizations", Account: account, Resource: resource}.String()
 }
+
+// SageMaker returns the ARN of a SageMaker resource of type typ ("training-job",
+// "processing-job", "model-package-group" …) named name, in region and account.
+func SageMaker(region, account, typ, name string) string {
+	return ARN{Partition: "aws", Service: "sagemaker", Region: region, Account: account, Resource: typ + "/" + name}.String()
+}
