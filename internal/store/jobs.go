@@ -60,8 +60,8 @@ func (j *JobsStore) ListJobs(ctx context.Context, account string, kind jobs.Kind
 	}
 	query := `SELECT ` + jobCols + ` FROM jobs WHERE account = $1 AND kind = $2
 		AND ($3 = '' OR name LIKE '%' || $3 || '%') AND ($4 = '' OR status = $4)
-		AND ($5 = 0 OR created_at > $5) AND ($6 = 0 OR created_at < $6)
-		AND ($7 = 0 OR modified_at > $7) AND ($8 = 0 OR modified_at < $8)` + order + limitOffset(q.Limit, q.Offset)
+		AND (CAST($5 AS BIGINT) = 0 OR created_at > $5) AND (CAST($6 AS BIGINT) = 0 OR created_at < $6)
+		AND (CAST($7 AS BIGINT) = 0 OR modified_at > $7) AND (CAST($8 AS BIGINT) = 0 OR modified_at < $8)` + order + limitOffset(q.Limit, q.Offset)
 	rows, err := j.db.QueryContext(ctx, query, account, string(kind), q.NameContains, string(q.Status),
 		micros(q.CreatedAfter), micros(q.CreatedBefore), micros(q.ModifiedAfter), micros(q.ModifiedBefore))
 	if err != nil {
