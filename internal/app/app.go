@@ -99,6 +99,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Org.UseIdentity(a.Identity)
 	a.Registry = registry.NewService(st.Registry(), a.Identity, cfg.Region, now)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
+	// The jobs engine acts as each job's role. Artifacts, Executor, Logs, Images and Credentials
+	// are wired here as their packages land (adapters to the interfaces package jobs declares);
+	// until then every job fails with a reason that says the server cannot run jobs.
+	a.Runtimes.Add(reconcile.New(st.Work(), jobs.WorkKind, jobs.NewEngine(jobs.EngineConfig{
+		Service: a.Jobs, Store: st.Jobs(), Sessions: a.Identity, DataDir: cfg.DataDir, Log: log,
+	}), reconcile.Options{Workers: 64, Log: log}))
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -55,6 +56,16 @@ func transformInput(name string) *sagemaker.CreateTransformJobInput {
 	}
 }
 
+// stopped treats the refusal to stop a job that ended already as success: the engine may end a
+// job (here, one it cannot run) before the case stops it, and that refusal comes after the
+// authorization this test is about.
+func stopped(err error) error {
+	if err != nil && strings.Contains(err.Error(), "only a job in progress can be stopped") {
+		return nil
+	}
+	return err
+}
+
 func jobCases() map[string]opCase {
 	none := func(*authzEnv) map[string]string { return map[string]string{} }
 	newTraining := func(e *authzEnv) map[string]string {
@@ -99,7 +110,7 @@ func jobCases() map[string]opCase {
 		}),
 		"StopTrainingJob": c(training, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := e.actor.sm.StopTrainingJob(ctx, &sagemaker.StopTrainingJobInput{TrainingJobName: aws.String(v["TrainingJobName"])})
-			return err
+			return stopped(err)
 		}),
 		"CreateProcessingJob": c(newProcessing, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := e.actor.sm.CreateProcessingJob(ctx, processingInput(v["ProcessingJobName"], v["RoleArn"]))
@@ -115,7 +126,7 @@ func jobCases() map[string]opCase {
 		}),
 		"StopProcessingJob": c(processing, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := e.actor.sm.StopProcessingJob(ctx, &sagemaker.StopProcessingJobInput{ProcessingJobName: aws.String(v["ProcessingJobName"])})
-			return err
+			return stopped(err)
 		}),
 		"CreateTransformJob": c(newTransform, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := e.actor.sm.CreateTransformJob(ctx, transformInput(v["TransformJobName"]))
@@ -131,7 +142,7 @@ func jobCases() map[string]opCase {
 		}),
 		"StopTransformJob": c(transform, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := e.actor.sm.StopTransformJob(ctx, &sagemaker.StopTransformJobInput{TransformJobName: aws.String(v["TransformJobName"])})
-			return err
+			return stopped(err)
 		}),
 	}
 }

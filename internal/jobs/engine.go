@@ -18,7 +18,9 @@ import (
 )
 
 // EngineConfig holds the engine's collaborators. Credentials and Models may be nil: workers
-// then get no credentials, and transform jobs fail for want of models.
+// then get no credentials, and transform jobs fail for want of models. Without Artifacts,
+// Executor or Images every job fails with a reason that says so; without Logs the workers'
+// lines are not kept.
 type EngineConfig struct {
 	Service     *Service
 	Store       Store
@@ -245,6 +247,9 @@ func (e *Engine) cleanup(ctx context.Context, j Job) {
 // prepare stages the job's inputs as its role, writes its configuration, and starts its
 // workers, recording the attempt before the start and the handles after it.
 func (e *Engine) prepare(ctx context.Context, j *Job) error {
+	if e.c.Artifacts == nil || e.c.Executor == nil || e.c.Images == nil {
+		return fail("InternalServerError: this server cannot run jobs: it has no artifact store, executor or image table configured")
+	}
 	role := j.RoleARN
 	var model Model
 	if j.Kind == TransformJob {
@@ -585,6 +590,9 @@ func (e *Engine) saveProgress(ctx context.Context, j *Job, st *logState) {
 // copyLogs copies instance i's log lines, from the first not copied yet, to the logs service,
 // scanning them for metrics.
 func (e *Engine) copyLogs(ctx context.Context, j Job, i int, h string, st *logState, sc *metricScanner) {
+	if e.c.Logs == nil {
+		return
+	}
 	rc, err := e.c.Executor.Logs(ctx, h, true)
 	if err != nil {
 		e.c.Log.Warn("cannot read a worker's logs", "job", j.ARN, "err", err)
