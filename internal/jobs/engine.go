@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -327,6 +328,15 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 		}
 		if len(cmd) == 0 {
 			return fail("ClientError: image %s has no command to run", j.Spec.Image)
+		}
+		if !filepath.IsAbs(cmd[0]) {
+			// A ContainerEntrypoint names its interpreter as a container would ("python3"):
+			// the executor wants a host path.
+			p, err := exec.LookPath(cmd[0])
+			if err != nil {
+				return fail("ClientError: the entrypoint %s is not a program on this server's PATH", cmd[0])
+			}
+			cmd[0] = p
 		}
 		specs[i] = ExecSpec{Dir: filepath.Join(dir, host(i)), Command: cmd, Env: env, CPUs: cpus, Memory: memory}
 	}
