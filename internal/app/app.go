@@ -38,6 +38,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
@@ -56,6 +57,7 @@ type App struct {
 	Identity *identity.Service
 	Registry *registry.Service
 	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
+	Jobs     *jobs.Service
 	Audit    *audit.Log
 	API      *awsapi.Server
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
@@ -118,6 +120,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
+	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
+	// The jobs engine acts as each job's role. Artifacts, Executor, Logs, Images and Credentials
+	// are wired here as their packages land (adapters to the interfaces package jobs declares);
+	// until then every job fails with a reason that says the server cannot run jobs.
+	a.Runtimes.Add(reconcile.New(st.Work(), jobs.WorkKind, jobs.NewEngine(jobs.EngineConfig{
+		Service: a.Jobs, Store: st.Jobs(), Sessions: a.Identity, DataDir: cfg.DataDir, Log: log,
+	}), reconcile.Options{Workers: 64, Log: log}))
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -237,7 +246,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

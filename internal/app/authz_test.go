@@ -113,7 +113,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"logs":          logsapi.Operations(),
 		"s3":            s3api.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": sagemakerCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withJobCases(sagemakerCases()), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.

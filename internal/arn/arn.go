@@ -310,3 +310,9 @@ func S3Bucket(bucket string) string {
 func S3Object(bucket, key string) string {
 	return ARN{Partition: "aws", Service: "s3", Resource: bucket + "/" + key}.String()
 }
+
+// SageMaker returns the ARN of a SageMaker resource of type typ ("training-job",
+// "processing-job", "model-package-group" …) named name, in region and account.
+func SageMaker(region, account, typ, name string) string {
+	return ARN{Partition: "aws", Service: "sagemaker", Region: region, Account: account, Resource: typ + "/" + name}.String()
+}

@@ -211,6 +211,9 @@ func TestIAMRoundTrip(t *testing.T) {
 	if got := AssumedRole("111122223333", "r", "s"); got != "arn:aws:sts::111122223333:assumed-role/r/s" {
 		t.Errorf("AssumedRole = %q", got)
 	}
+	if got := SageMaker("us-east-1", "111122223333", "training-job", "t1"); got != "arn:aws:sagemaker:us-east-1:111122223333:training-job/t1" {
+		t.Errorf("SageMaker = %q", got)
+	}
 	if got := OrgPolicy("111122223333", "o-abc", "SERVICE_CONTROL_POLICY", "p-1"); got != "arn:aws:organizations::111122223333:policy/o-abc/service_control_policy/p-1" {
 		t.Errorf("OrgPolicy = %q", got)
 	}

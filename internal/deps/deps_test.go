@@ -47,6 +47,7 @@ var layers = map[string]string{
 	"internal/org":                     domain,
 	"internal/identity":                domain,
 	"internal/registry":                domain,
+	"internal/jobs":                    domain,
 	"internal/events":                  domain,
 	"internal/audit":                   domain,
 	"internal/algorithms/dataset":      domain,

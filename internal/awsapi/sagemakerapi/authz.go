@@ -8,6 +8,10 @@ const (
 	packagesARN = "arn:aws:sagemaker:{Region}:{Account}:model-package/{ModelPackageGroupName}/*"
 	packageARN  = "arn:aws:sagemaker:{Region}:{Account}:model-package/{ModelPackageGroupName}/{ModelPackageVersion}"
 	taggedARN   = "{ResourceArn}"
+
+	trainingJobARN   = "arn:aws:sagemaker:{Region}:{Account}:training-job/{TrainingJobName}"
+	processingJobARN = "arn:aws:sagemaker:{Region}:{Account}:processing-job/{ProcessingJobName}"
+	transformJobARN  = "arn:aws:sagemaker:{Region}:{Account}:transform-job/{TransformJobName}"
 )
 
 // Operations declares the action and resources each operation is authorized on.
@@ -30,5 +34,20 @@ func Operations() []awsapi.Authz {
 		{Operation: "AddTags", Action: "sagemaker:AddTags", Resources: []string{taggedARN}, Tagged: true},
 		{Operation: "ListTags", Action: "sagemaker:ListTags", Resources: []string{taggedARN}, Tagged: true},
 		{Operation: "DeleteTags", Action: "sagemaker:DeleteTags", Resources: []string{taggedARN}, Tagged: true},
+		// Jobs (docs/jobs.md). Creating a training or processing job also needs iam:PassRole on
+		// its RoleArn with iam:PassedToService sagemaker.amazonaws.com, decided by the identity
+		// service. A job's tags are stored with it but are not yet aws:ResourceTag/* keys.
+		{Operation: "CreateTrainingJob", Action: "sagemaker:CreateTrainingJob", Resources: []string{trainingJobARN}},
+		{Operation: "DescribeTrainingJob", Action: "sagemaker:DescribeTrainingJob", Resources: []string{trainingJobARN}},
+		{Operation: "ListTrainingJobs", Action: "sagemaker:ListTrainingJobs", Resources: []string{"*"}},
+		{Operation: "StopTrainingJob", Action: "sagemaker:StopTrainingJob", Resources: []string{trainingJobARN}},
+		{Operation: "CreateProcessingJob", Action: "sagemaker:CreateProcessingJob", Resources: []string{processingJobARN}},
+		{Operation: "DescribeProcessingJob", Action: "sagemaker:DescribeProcessingJob", Resources: []string{processingJobARN}},
+		{Operation: "ListProcessingJobs", Action: "sagemaker:ListProcessingJobs", Resources: []string{"*"}},
+		{Operation: "StopProcessingJob", Action: "sagemaker:StopProcessingJob", Resources: []string{processingJobARN}},
+		{Operation: "CreateTransformJob", Action: "sagemaker:CreateTransformJob", Resources: []string{transformJobARN}},
+		{Operation: "DescribeTransformJob", Action: "sagemaker:DescribeTransformJob", Resources: []string{transformJobARN}},
+		{Operation: "ListTransformJobs", Action: "sagemaker:ListTransformJobs", Resources: []string{"*"}},
+		{Operation: "StopTransformJob", Action: "sagemaker:StopTransformJob", Resources: []string{transformJobARN}},
 	}
 }

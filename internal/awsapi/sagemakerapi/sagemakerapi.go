@@ -1,6 +1,6 @@
-// Package sagemakerapi serves the SageMaker API operations of the model registry. It
-// translates wire shapes (botocore's sagemaker model) to the registry's domain calls and back;
-// all business rules live in package registry.
+// Package sagemakerapi serves the SageMaker API operations of the model registry and of
+// processing, training and transform jobs. It translates wire shapes (botocore's sagemaker
+// model) to the domain calls and back; all business rules live in packages registry and jobs.
 package sagemakerapi
 
 import (
@@ -12,12 +12,14 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/registry"
 )
 
 // API holds what the handlers need.
 type API struct {
 	Registry *registry.Service
+	Jobs     *jobs.Service // processing, training and transform jobs (jobs.go)
 	Tokens   *awsapi.PageTokens
 }
 
@@ -29,7 +31,7 @@ func (a *API) Service() (*awsapi.Service, error) {
 
 // handlers returns the operations this package serves, by name.
 func (a *API) handlers() map[string]awsapi.Handler {
-	return map[string]awsapi.Handler{
+	h := map[string]awsapi.Handler{
 		"CreateModelPackageGroup":       apicall.Handle(a.createGroup),
 		"DescribeModelPackageGroup":     apicall.Handle(a.describeGroup),
 		"ListModelPackageGroups":        apicall.Handle(a.listGroups),
@@ -46,6 +48,8 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"ListTags":                      apicall.Handle(a.listTags),
 		"DeleteTags":                    apicall.Handle(a.deleteTags),
 	}
+	a.jobHandlers(h)
+	return h
 }
 
 func call(req *awsapi.Request) registry.Call {

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("KeyQuotaUnderConcurrency", func(t *testing.T) { testKeyQuota(t, open(t)) })
 	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, open(t)) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
