@@ -73,6 +73,7 @@ var layers = map[string]string{
 	"internal/reconcile/reconciletest": test,
 	"internal/deps":                    test,
 	"e2e":                              test,
+	"docs":                             test, // the docs test: runs every page
 	"bench/server":                     test,
 	"bench/xgbpredict":                 test,
 	"bench/xgbtrain":                   test,
