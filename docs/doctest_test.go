@@ -492,7 +492,7 @@ func runPage(t *testing.T, repo, bin string, blocks []block) {
 	if err := os.WriteFile(scriptPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/bash", scriptPath)
 	cmd.Dir = work
