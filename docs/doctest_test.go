@@ -428,7 +428,7 @@ func withPrereqs(t *testing.T, all map[string]page, p page) []block {
 
 // TestDocs runs every page.
 func TestDocs(t *testing.T) {
-	for _, bin := range []string{"/usr/bin/aws", "/usr/bin/python3", "/usr/bin/curl", "/bin/bash"} {
+	for _, bin := range []string{"/usr/bin/aws", "/usr/bin/python3", "/usr/bin/curl", "/usr/bin/sqlite3", "/usr/bin/jq", "/bin/bash"} {
 		if _, err := os.Stat(bin); err != nil {
 			t.Fatalf("the docs test needs %s (scripts/test.sh installs it): %v", bin, err)
 		}
