@@ -492,7 +492,13 @@ func runPage(t *testing.T, repo, bin string, blocks []block) {
 	if err := os.WriteFile(scriptPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// A page may take as long as the test may: go test's -timeout bounds it (a loaded machine
+	// makes the aws CLI slow), less a minute to report what ran.
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Minute)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-time.Minute))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/bash", scriptPath)
 	cmd.Dir = work
