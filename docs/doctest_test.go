@@ -351,6 +351,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary built for the pages.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // slipway builds the binary once for every page.
 func slipway(t *testing.T) string {
 	buildOnce.Do(func() {
