@@ -3,12 +3,13 @@
 # It installs the Debian packages the tests use when they are missing (as root), starts a
 # throwaway PostgreSQL on a free loopback port for the store conformance suite, runs go vet and
 # go test over the whole module (the packages with concurrency under the race detector), and
-# stops PostgreSQL at the end. Nothing is skipped: if a prerequisite cannot be had, it fails
+# stops PostgreSQL at the end. The docs test (go test ./docs) is one of the packages: it runs every
+# sh block of README.md and docs/*.md against fresh servers with /usr/bin/aws and /usr/bin/python3. Nothing is skipped: if a prerequisite cannot be had, it fails
 # loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(postgresql awscli curl python3-boto3 python3-xgboost python3-sklearn python3-pandas)
+need=(postgresql awscli curl sqlite3 jq python3-boto3 python3-xgboost python3-sklearn python3-pandas)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for bin in /usr/bin/aws /usr/bin/python3; do
+for bin in /usr/bin/aws /usr/bin/python3 /usr/bin/sqlite3 /usr/bin/jq /usr/bin/curl; do
   [ -x "$bin" ] || { echo "test.sh: $bin is missing" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas" >&2; exit 1; }

@@ -88,12 +88,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		now = time.Now
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, errs.E(errs.Invalid, "cannot create the data directory %s: %v", cfg.DataDir, err)
+		return nil, errs.E(errs.Invalid, "cannot create the data directory %s: %v; choose another with --data-dir", cfg.DataDir, err)
 	}
 	a := &App{cfg: cfg, log: log, now: now}
 	st, err := store.Open(ctx, cfg.DatabaseDSN(), log, store.WithClock(now))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%s)", err, cfg.StoreHint())
 	}
 	a.Store = st
 	key, source, err := masterKey(ctx, cfg, st)

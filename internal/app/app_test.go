@@ -68,6 +68,9 @@ func start(t *testing.T, database string) *server {
 		s.account[name] = p.Account
 	}
 	for _, p := range []string{"data-science", "staging", "production"} {
+		if pr := profiles[p]; pr.EndpointURL != "http://127.0.0.1:9330" || pr.Region != "us-east-1" {
+			t.Errorf("profile %s: endpoint_url %q, region %q; want the --listen address and the region", p, pr.EndpointURL, pr.Region)
+		}
 		if s.profile[p].AccessKeyID == "" || len(s.account[p]) != 12 {
 			t.Fatalf("credentials file lacks profile %s:\n%s", p, raw)
 		}

@@ -215,11 +215,12 @@ func (a *App) bootstrap(ctx context.Context) error {
 			a.log.Warn("the admin's secret could not be recovered; issued a new access key", "account", acct.Name, "access_key_id", c.Key.ID)
 		}
 		profiles[i] = credfile.Profile{Name: acct.Name, Account: acct.ID, AccessKeyID: c.Key.ID,
-			SecretAccessKey: c.Key.Secret, Region: a.cfg.Region}
+			SecretAccessKey: c.Key.Secret, Region: a.cfg.Region, EndpointURL: a.cfg.EndpointURL()}
 	}
 	var b bytes.Buffer
 	header := "Slipway credentials: one profile per account, for the admin user of each.\n" +
-		"Use with: aws --endpoint-url http://" + a.cfg.Listen + " --profile NAME …"
+		"Use with: aws --endpoint-url " + a.cfg.EndpointURL() + " --profile NAME …\n" +
+		"(endpoint_url below is read by the AWS CLI v2 >= 2.13 and botocore >= 1.31; older clients need --endpoint-url.)"
 	if err := credfile.Encode(&b, header, profiles); err != nil {
 		return err
 	}

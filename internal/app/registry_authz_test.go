@@ -152,7 +152,7 @@ func TestApprovalStatusConditionOverTheWire(t *testing.T) {
 	}
 }
 
-// TestTagRulesOverTheWire: 50 tags at most, ListTags pages, an ARN of another region is refused
+// TestTagRulesOverTheWire: 50 tags at most, ListTags pages, an ARN of another region is refused (ValidationException),
 // without writing, and another account reaches no tags even when the group policy grants it all.
 func TestTagRulesOverTheWire(t *testing.T) {
 	ctx := context.Background()
@@ -177,11 +177,11 @@ func TestTagRulesOverTheWire(t *testing.T) {
 	}
 
 	west := strings.Replace(e.groupARN, "us-east-1", "us-west-2", 1)
-	if _, err := e.ds.AddTags(ctx, &sagemaker.AddTagsInput{ResourceArn: aws.String(west), Tags: tags[:1]}); code(err) != "ResourceNotFound" {
-		t.Errorf("AddTags on %s: err = %v, want ResourceNotFound", west, err)
+	if _, err := e.ds.AddTags(ctx, &sagemaker.AddTagsInput{ResourceArn: aws.String(west), Tags: tags[:1]}); code(err) != "ValidationException" {
+		t.Errorf("AddTags on %s: err = %v, want ValidationException (another region)", west, err)
 	}
-	if _, err := e.ds.ListTags(ctx, &sagemaker.ListTagsInput{ResourceArn: aws.String(west)}); code(err) != "ResourceNotFound" {
-		t.Errorf("ListTags on %s: err = %v, want ResourceNotFound", west, err)
+	if _, err := e.ds.ListTags(ctx, &sagemaker.ListTagsInput{ResourceArn: aws.String(west)}); code(err) != "ValidationException" {
+		t.Errorf("ListTags on %s: err = %v, want ValidationException (another region)", west, err)
 	}
 
 	e.share(t, fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sagemaker:*","Resource":"*"}`, e.stAcct))

@@ -45,7 +45,7 @@ func TestBoto3(t *testing.T) {
 		"create": "arn:aws:sagemaker:us-east-1:111122223333:model-package-group/churn",
 		"describe": {"CreationTime": "2026-03-04T05:06:07.250000+00:00", "CreatedBy": "bob", "Status": "Completed"},
 		"list": ["a", "b"],
-		"sm_validation": {"code": "ValidationException", "status": 400, "message": "1 validation error detected: Value 'a b' at 'modelPackageGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)"},
+		"sm_validation": {"code": "ValidationException", "status": 400, "message": "1 validation error detected: Value 'a b' at 'modelPackageGroupName' failed to satisfy constraint: Member must be a name of 1 to 63 letters, digits and hyphens (starting with a letter or digit, not ending with a hyphen), or the ARN of one (regular expression pattern: (arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-))"},
 		"sm_missing": {"code": "ValidationException", "status": 400, "message": "ModelPackageGroup missing does not exist."},
 		"role": {"Arn": "arn:aws:iam::111122223333:role/Deployer", "CreateDate": "2026-03-04T05:06:07.250000+00:00", "Tags": [{"Key": "team", "Value": "ds"}], "MaxSessionDuration": 3600},
 		"roles": ["a", "b"],

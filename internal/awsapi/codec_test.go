@@ -161,7 +161,7 @@ func TestValidationMessages(t *testing.T) {
 	}{
 		{"sagemaker", "CreateModelPackageGroup", `{"ModelPackageGroupName":"` + strings.Repeat("a", 64) + `"}`, "ValidationException",
 			"2 validation errors detected: Value '" + strings.Repeat("a", 64) + "' at 'modelPackageGroupName' failed to satisfy constraint: Member must have length less than or equal to 63; " +
-				"Value '" + strings.Repeat("a", 64) + "' at 'modelPackageGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"},
+				"Value '" + strings.Repeat("a", 64) + "' at 'modelPackageGroupName' failed to satisfy constraint: Member must be 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit (regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})"},
 		{"sagemaker", "CreateModelPackageGroup", `{"ModelPackageGroupName":"ok","Tags":[{"Key":"","Value":"v"}]}`, "ValidationException",
 			"1 validation error detected: Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"sagemaker", "ListModelPackages", `{"ModelApprovalStatus":"Maybe","MaxResults":101}`, "ValidationException",
@@ -170,7 +170,7 @@ func TestValidationMessages(t *testing.T) {
 		{"sagemaker", "ListModelPackages", `{"MaxResults":1.5}`, "SerializationException", "Expected an integer at 'maxResults' but found a number"},
 		{"sagemaker", "ListModelPackages", `[]`, "SerializationException", "Expected a structure at '' but found a list"},
 		{"organizations", "DescribeAccount", `{"AccountId":"12"}`, "InvalidInputException",
-			"1 validation error detected: Value '12' at 'accountId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^\\d{12}$"},
+			"1 validation error detected: Value '12' at 'accountId' failed to satisfy constraint: Member must be an account id: 12 digits (regular expression pattern: ^\\d{12}$)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.wantMsg[:20], func(t *testing.T) {

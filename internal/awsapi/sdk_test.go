@@ -223,7 +223,7 @@ func TestSageMakerSDK(t *testing.T) {
 		{"pattern violation is a ValidationException", func() error {
 			_, err := client.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String("a b")})
 			return err
-		}, "ValidationException", 400, "1 validation error detected: Value 'a b' at 'modelPackageGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)", nil},
+		}, "ValidationException", 400, "1 validation error detected: Value 'a b' at 'modelPackageGroupName' failed to satisfy constraint: Member must be a name of 1 to 63 letters, digits and hyphens (starting with a letter or digit, not ending with a hyphen), or the ARN of one (regular expression pattern: (arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-))", nil},
 		{"not found is a ValidationException", func() error {
 			_, err := client.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String("missing")})
 			return err

@@ -237,7 +237,7 @@ func checkString(c *checker, str string, s *Shape, path string) {
 		checkLength(c, str, float64(utf8.RuneCountInString(str)), s, path)
 	}
 	if s.re != nil && !s.re.MatchString(str) {
-		c.violate(str, path, "Member must satisfy regular expression pattern: "+s.Pattern)
+		c.violate(str, path, patternConstraint(s.Pattern))
 	}
 }
 

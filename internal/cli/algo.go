@@ -20,7 +20,11 @@ commands:
   evaluate  evaluate a model on a labelled test set and write evaluation.json
   predict   print a model's predictions for rows of features (or raw rows, with --transform)
 
-Run "slipway algo <command> -h" for the flags of a command.
+Run "slipway algo <command> -h" for the flags of a command and an example.
+
+example:
+  slipway algo prep --input internal/algorithms/sample/abalone.csv --label rings --categorical sex --seed 42 --out prepped/
+  slipway algo train xgboost --train prepped/train.csv --model-dir model/
 `
 
 // runAlgo runs the built-in algorithms locally, on files: the same code the training, processing
@@ -39,21 +43,10 @@ func runAlgo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "predict":
 		return algoPredict(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		io.WriteString(stderr, algoUsage)
+		io.WriteString(stdout, algoUsage)
 		return flag.ErrHelp
 	}
 	return fmt.Errorf("%w: unknown algo command %q\n\n%s", errUsage, args[0], algoUsage)
-}
-
-// newFlags returns a flag set whose errors Run reports as usage errors.
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
 }
 
 // parseFlags parses args, refuses positional arguments, and checks the required flags are set.

@@ -9,7 +9,13 @@ import (
 )
 
 func algoEvaluate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("evaluate", "slipway algo evaluate --model FILE|DIR --test FILE [--out evaluation.json]", stderr)
+	fs := newCommand("slipway algo evaluate", helpText{
+		usage: "slipway algo evaluate --model FILE|DIR --test FILE [--out evaluation.json]",
+		desc: `Evaluates a model on a labelled test set and writes evaluation.json: regression metrics
+(mse with its standard deviation, rmse, mae, r2) for a regression objective, classification
+metrics (accuracy, precision, recall, f1, auc) for a binary one.`,
+		example: `slipway algo evaluate --model model/xgboost-model --test prepped/test.csv --out evaluation.json`,
+	}, stdout, stderr)
 	model := fs.String("model", "", "model file (xgboost-model, linear-model.json or model.tar.gz) or the model directory")
 	test := fs.String("test", "", "labelled test data (headerless CSV with the label first, or libsvm)")
 	out := fs.String("out", "", "write evaluation.json here (default: print it)")

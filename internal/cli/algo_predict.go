@@ -13,7 +13,14 @@ import (
 )
 
 func algoPredict(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("predict", "slipway algo predict --model FILE|DIR --input FILE [--transform transform.json] [--labelled]", stderr)
+	fs := newCommand("slipway algo predict", helpText{
+		usage: "slipway algo predict --model FILE|DIR --input FILE [--transform transform.json] [--labelled]",
+		desc: `Prints one prediction per input row. The input holds features (as train read them), or
+raw rows of the original CSV with --transform (prep's transform.json applies the same
+imputation, scaling and one-hot encoding).`,
+		example: `slipway algo predict --model model/ --input prepped/test.csv --labelled
+slipway algo predict --model model/ --transform prepped/transform.json --input new-rows.csv`,
+	}, stdout, stderr)
 	model := fs.String("model", "", "model file (xgboost-model, linear-model.json or model.tar.gz) or the model directory")
 	input := fs.String("input", "", "rows to predict: features (headerless CSV or libsvm), or raw rows with --transform")
 	transform := fs.String("transform", "", "prep's transform.json: --input holds raw rows (header optional, label column optional)")

@@ -10,7 +10,15 @@ import (
 )
 
 func algoPrep(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("prep", "slipway algo prep --input FILE.csv --label NAME [--categorical A,B] [--split 0.7,0.15,0.15] [--seed N] [--stratify] --out DIR", stderr)
+	fs := newCommand("slipway algo prep", helpText{
+		usage: "slipway algo prep --input FILE.csv --label NAME [--categorical A,B] [--split 0.7,0.15,0.15] [--seed N] [--stratify] --out DIR",
+		desc: `Splits a CSV with a header into train.csv, validation.csv and test.csv (headerless, label
+first, as the trainers read them) and fits the preprocessing transform on the training rows:
+median imputation and standard scaling of numeric columns, one-hot encoding of --categorical
+columns. The transform is written to transform.json for predict --transform.`,
+		example: `slipway algo prep --input internal/algorithms/sample/abalone.csv --label rings \
+    --categorical sex --split 0.7,0.15,0.15 --seed 42 --out prepped/`,
+	}, stdout, stderr)
 	input := fs.String("input", "", "CSV file with a header")
 	label := fs.String("label", "", "the label column")
 	categorical := fs.String("categorical", "", "comma-separated columns to one-hot encode (every other column must be numeric)")

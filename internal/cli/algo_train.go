@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,15 +14,20 @@ import (
 )
 
 func algoTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "xgboost" && args[0] != "linear") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(stderr, "usage: slipway algo train xgboost|linear --train FILE [--validation FILE] [--set k=v,...] --model-dir DIR\n")
-			return flag.ErrHelp
-		}
-		return fmt.Errorf("%w: slipway algo train xgboost|linear --train FILE [--validation FILE] [--set k=v,...] --model-dir DIR", errUsage)
+	algo := "xgboost|linear"
+	if len(args) > 0 && (args[0] == "xgboost" || args[0] == "linear") {
+		algo = args[0]
 	}
-	algo := args[0]
-	fs := newFlags("train "+algo, "slipway algo train "+algo+" --train FILE [--validation FILE] [--set k=v,...] --model-dir DIR", stderr)
+	fs := newCommand("slipway algo train", helpText{
+		usage: "slipway algo train " + algo + " --train FILE [--validation FILE] [--set k=v,...] --model-dir DIR",
+		desc: `Trains a model with a built-in algorithm and writes it to --model-dir: xgboost writes
+xgboost-model (XGBoost's JSON model format, loadable by the XGBoost library), linear writes
+linear-model.json. It prints the training (and validation) metric of every round. The
+hyperparameters, their defaults and ranges: docs/algorithms.md.`,
+		example: `slipway algo train xgboost --train prepped/train.csv --validation prepped/validation.csv \
+    --set objective=reg:squarederror,num_round=50,max_depth=5,eta=0.2 --model-dir model/
+slipway algo train linear --train prepped/train.csv --set predictor_type=regressor --model-dir linear-model/`,
+	}, stdout, stderr)
 	trainPath := fs.String("train", "", "training data (headerless CSV with the label first, or libsvm)")
 	valPath := fs.String("validation", "", "validation data, evaluated every round (optional)")
 	modelDir := fs.String("model-dir", "", "directory to write the model to")
@@ -31,6 +35,15 @@ func algoTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(set, "set", "hyperparameters as name=value, comma-separated (repeatable); see docs/algorithms.md")
 	var in inputFlags
 	in.register(fs)
+	if wantsHelp(args) {
+		return parseFlags(fs, []string{"-h"})
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("%w: name the algorithm: slipway algo train xgboost|linear … (see slipway algo train -h)", errUsage)
+	}
+	if algo != args[0] {
+		return fmt.Errorf("%w: unknown algorithm %q: want xgboost or linear", errUsage, args[0])
+	}
 	if err := parseFlags(fs, args[1:], "train", "model-dir"); err != nil {
 		return err
 	}

@@ -10,27 +10,30 @@ import (
 	"github.com/slipway-ml/slipway/internal/config"
 )
 
-const auditUsage = `usage: slipway audit verify [--data-dir DIR] [--database postgres://…]
-
-Verifies the audit trail's hash chain. An offline command: it reads the database of a data
-directory (or the PostgreSQL database --database names) directly, without a running server,
-and changes nothing in it (beyond the schema migrations a server's start would apply).`
+var auditHelp = helpText{
+	usage: "slipway audit verify [flags]",
+	desc: `Verifies the audit trail's hash chain: every record of every API call, in order, each hash
+chained to the one before. An offline command: it reads the database of a data directory (or
+the PostgreSQL database --database names) directly, without a running server, and changes
+nothing in it (beyond the schema migrations a server's start would apply). Exit status 1 when
+the chain is broken, naming the first record that does not verify.`,
+	extra:   `environment: SLIPWAY_DATA_DIR, SLIPWAY_DATABASE (the flags of the same names)`,
+	example: `slipway audit verify --data-dir ./slipway-data`,
+}
 
 // runAudit inspects the audit trail of a data directory, offline.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return fmt.Errorf("%w: %s", errUsage, auditUsage)
-	}
-	fs := flag.NewFlagSet("slipway audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, auditUsage)
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newCommand("slipway audit verify", auditHelp, stdout, stderr)
 	cfg := config.Default()
 	cfg.RegisterDataFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if wantsHelp(args) {
+		auditHelp.format(stdout, fs)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || args[0] != "verify" {
+		return fmt.Errorf("%w: want \"slipway audit verify [flags]\" (see slipway audit -h)", errUsage)
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {

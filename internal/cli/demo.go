@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,14 +29,24 @@ import (
 	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
+var demoHelp = helpText{
+	usage: "slipway demo [flags]",
+	desc: `Runs the story of the README end to end on a fresh server of its own (on a free loopback
+port, stopped at the end): trains and evaluates the abalone model with the built-in XGBoost,
+registers it in the data-science account, shows that staging and production cannot read it
+until the group's policy lets them, approves it, and shows the state-change event and the
+verified audit trail. It prints each step; the files stay in the data directory.`,
+	example: `slipway demo
+slipway demo --data-dir /tmp/demo   # keep the server's data and the model files there`,
+}
+
 // runDemo runs the story of the README on a fresh server: train and evaluate the abalone model,
 // register it in the data-science account, show that staging and production are isolated until
 // the group's policy lets them read it, approve it, and show the event and the audit trail.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("slipway demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("slipway demo", demoHelp, stdout, stderr)
 	dir := fs.String("data-dir", "", "directory for the demo's server and files (default: a new temporary directory)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {

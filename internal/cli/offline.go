@@ -2,6 +2,10 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"os"
+
+	"github.com/slipway-ml/slipway/internal/errs"
 
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/config"
@@ -38,9 +42,15 @@ func (o offline) Close() error { return o.st.Close() }
 // openOffline opens the database cfg names for reading. Opening applies pending migrations, as
 // a server's start would; nothing else is written.
 func openOffline(ctx context.Context, cfg config.Config) (dataReader, error) {
+	if cfg.Database == "" {
+		// Reading must not create: an empty database at a mistyped path would "verify" nothing.
+		if _, err := os.Stat(cfg.DatabaseDSN()); err != nil {
+			return nil, errs.E(errs.NotFound, "there is no Slipway database at %s (%s)", cfg.DatabaseDSN(), cfg.StoreHint())
+		}
+	}
 	st, err := store.Open(ctx, cfg.DatabaseDSN(), nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%s)", err, cfg.StoreHint())
 	}
 	return offline{AuditStore: st.Audit(), ev: st.Events(), st: st}, nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,22 +18,33 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+var serverHelp = helpText{
+	usage: "slipway server [flags]",
+	desc: `Runs the control plane: the AWS-compatible API (SageMaker model registry, IAM, STS,
+Organizations), /healthz and /metrics, until interrupted (SIGINT or SIGTERM: in-flight requests
+finish, then it stops).
+
+On an empty data directory the first start creates an organization (the default one, or the
+--org file: read on the first start only) and writes DATA_DIR/credentials, one AWS profile per
+account. Several servers may share one PostgreSQL database: give each its own data directory
+and all the same master key.`,
+	extra: `environment (a flag wins over its variable, which wins over the default):
+  SLIPWAY_DATA_DIR, SLIPWAY_LISTEN, SLIPWAY_DATABASE, SLIPWAY_ORG, SLIPWAY_REGION,
+  SLIPWAY_LOG_LEVEL, SLIPWAY_MASTER_KEY_FILE   the flags of the same names
+  SLIPWAY_MASTER_KEY   the master key itself (hex or base64), instead of a file; no flag, so
+                       the key never shows in the process list`,
+	example: `slipway server --data-dir ./slipway-data     # API on 127.0.0.1:9330
+export AWS_SHARED_CREDENTIALS_FILE=$PWD/slipway-data/credentials
+aws --endpoint-url http://127.0.0.1:9330 --profile data-science sts get-caller-identity`,
+}
+
 // runServer runs the control plane until interrupted.
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("slipway server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("slipway server", serverHelp, stdout, stderr)
 	cfg := config.Default()
 	cfg.RegisterFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: slipway server [--data-dir DIR] [--listen ADDR] [--database postgres://…] [--master-key-file FILE] [--org FILE]")
-		fmt.Fprintln(stderr, "Several servers may share one PostgreSQL database: give each its own data directory and all the same master key.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

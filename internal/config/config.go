@@ -110,7 +110,6 @@ func env(name, def string) string {
 	return def
 }
 
-
 // Validate checks the configuration and fills derived values.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
@@ -188,6 +187,29 @@ func ReadImages(path string) ([]images.Mapping, error) {
 		}
 	}
 	return doc.Images, nil
+}
+
+// EndpointURL is the URL clients on this machine reach the API at: the --listen address, with
+// a wildcard host (0.0.0.0, ::, empty) replaced by 127.0.0.1. "" when the port is chosen at
+// listen time (port 0).
+func (c *Config) EndpointURL() string {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || port == "0" {
+		return ""
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// StoreHint says which flag chooses the store, for errors about opening it.
+func (c *Config) StoreHint() string {
+	if c.Database != "" {
+		return "check --database (SLIPWAY_DATABASE)"
+	}
+	return "is --data-dir (SLIPWAY_DATA_DIR) the data directory you meant, and writable?"
 }
 
 // DatabaseDSN returns the store DSN: the PostgreSQL DSN, or the SQLite file in the data dir.

@@ -8,6 +8,23 @@ import (
 	"testing"
 )
 
+func TestEndpointURL(t *testing.T) {
+	for listen, want := range map[string]string{
+		"127.0.0.1:9330": "http://127.0.0.1:9330",
+		"0.0.0.0:80":     "http://127.0.0.1:80",
+		":9330":          "http://127.0.0.1:9330",
+		"[::]:9330":      "http://127.0.0.1:9330",
+		"[::1]:9330":     "http://[::1]:9330",
+		"host.lan:9330":  "http://host.lan:9330",
+		"127.0.0.1:0":    "",
+	} {
+		c := Config{Listen: listen}
+		if got := c.EndpointURL(); got != want {
+			t.Errorf("EndpointURL(%q) = %q, want %q", listen, got, want)
+		}
+	}
+}
+
 func TestDefaultsFlagsAndValidation(t *testing.T) {
 	t.Setenv("SLIPWAY_LISTEN", "127.0.0.1:9999")
 	t.Setenv("SLIPWAY_MASTER_KEY_FILE", "shared.key")

@@ -21,6 +21,9 @@ type Profile struct {
 	SecretAccessKey string
 	SessionToken    string
 	Region          string
+	// EndpointURL is the server's API (endpoint_url): botocore ≥ 1.31 and the AWS CLI v2 ≥ 2.13
+	// read it from the profile, so a forgotten --endpoint-url does not send the keys to AWS.
+	EndpointURL string
 }
 
 // Encode writes profiles in the shared-credentials format, with a header comment.
@@ -35,7 +38,7 @@ func Encode(w io.Writer, header string, profiles []Profile) error {
 		if strings.TrimSpace(p.Name) == "" || strings.ContainsAny(p.Name, "[]\r\n") {
 			return errs.E(errs.Invalid, "profile name %q must be non-empty, without brackets or newlines", p.Name)
 		}
-		for _, v := range []string{p.Account, p.AccessKeyID, p.SecretAccessKey, p.SessionToken, p.Region} {
+		for _, v := range []string{p.Account, p.AccessKeyID, p.SecretAccessKey, p.SessionToken, p.Region, p.EndpointURL} {
 			if strings.ContainsAny(v, "\r\n") {
 				return errs.E(errs.Invalid, "profile %s: values cannot hold newlines", p.Name)
 			}
@@ -50,6 +53,9 @@ func Encode(w io.Writer, header string, profiles []Profile) error {
 		}
 		if p.Region != "" {
 			fmt.Fprintf(&b, "region = %s\n", p.Region)
+		}
+		if p.EndpointURL != "" {
+			fmt.Fprintf(&b, "endpoint_url = %s\n", p.EndpointURL)
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -93,6 +99,8 @@ func Decode(r io.Reader) ([]Profile, error) {
 				p.SessionToken = v
 			case "region":
 				p.Region = v
+			case "endpoint_url":
+				p.EndpointURL = v
 			}
 		}
 	}

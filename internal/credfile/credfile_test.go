@@ -10,7 +10,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	in := []Profile{
-		{Name: "data-science", Account: "111111111111", AccessKeyID: "AKIA1", SecretAccessKey: "s/1+", Region: "us-east-1"},
+		{Name: "data-science", Account: "111111111111", AccessKeyID: "AKIA1", SecretAccessKey: "s/1+", Region: "us-east-1", EndpointURL: "http://127.0.0.1:9330"},
 		{Name: "session", AccessKeyID: "ASIA2", SecretAccessKey: "s2", SessionToken: "tok"},
 	}
 	var b bytes.Buffer

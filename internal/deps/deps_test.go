@@ -91,6 +91,7 @@ var layers = map[string]string{
 	"internal/reconcile/reconciletest": test,
 	"internal/deps":                    test,
 	"e2e":                              test,
+	"docs":                             test, // the docs test: runs every page
 	"bench/server":                     test,
 	"bench/blob":                       test,
 	"bench/xgbpredict":                 test,

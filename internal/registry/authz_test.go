@@ -272,8 +272,8 @@ func TestTagRules(t *testing.T) {
 	}
 
 	west := strings.Replace(garn, "us-east-1", "us-west-2", 1)
-	if _, err := f.reg.AddTags(ctx, f.ds, west, map[string]string{"a": "b"}); errs.CodeOf(err) != "ResourceNotFound" {
-		t.Errorf("AddTags on %s: err = %v, want ResourceNotFound", west, err)
+	if _, err := f.reg.AddTags(ctx, f.ds, west, map[string]string{"a": "b"}); errs.CodeOf(err) != "ValidationException" || !strings.Contains(err.Error(), "us-west-2") || !strings.Contains(err.Error(), "us-east-1") {
+		t.Errorf("AddTags on %s: err = %v, want a ValidationException naming both regions", west, err)
 	}
 	if n, err := f.st.Registry().ListTags(ctx, west); err != nil || len(n) != 0 {
 		t.Errorf("tags stored under %s: %v, %v", west, n, err)

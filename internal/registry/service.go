@@ -745,9 +745,13 @@ func (s *Service) taggable(ctx context.Context, c Call, action, resource string)
 	if !ok {
 		return errs.E(errs.Invalid, "%q is not the ARN of a model package group or model package", resource).WithCode("ValidationException")
 	}
+	// An ARN of another region names nothing here: refuse it, naming both regions, rather than
+	// answer as if a resource of this region were missing (and never leave tags behind).
+	if err := s.inRegion(r.region, resource); err != nil {
+		return err
+	}
 	var exists error
 	switch {
-	case r.region != s.region:
 	case r.version == 0:
 		_, exists = s.store.GetGroup(ctx, r.account, r.group)
 	default:
@@ -756,8 +760,7 @@ func (s *Service) taggable(ctx context.Context, c Call, action, resource string)
 	if err := s.authorize(ctx, c, action, on(resource), r.account, ""); err != nil {
 		return err
 	}
-	if r.region != s.region || errs.Is(exists, errs.NotFound) {
-		// An ARN of another region names nothing here (and must not leave tags behind).
+	if errs.Is(exists, errs.NotFound) {
 		return errs.E(errs.NotFound, "Resource %s does not exist.", resource).WithCode("ResourceNotFound")
 	}
 	return exists

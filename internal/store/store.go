@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"sort"
@@ -135,13 +136,25 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*S
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, errs.E(errs.Unavailable, "cannot reach the store", err)
+		if s.dialect == SQLite {
+			return nil, errs.E(errs.Unavailable, "cannot open the SQLite database %s", strings.TrimPrefix(dsn, "sqlite://"), err)
+		}
+		return nil, errs.E(errs.Unavailable, "cannot reach PostgreSQL at %s", redactDSN(dsn), err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// redactDSN returns a PostgreSQL DSN without its password, for error messages.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "the --database DSN"
+	}
+	return u.Redacted()
 }
 
 // Dialect reports which SQL engine the store uses.
