@@ -36,6 +36,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/executor/local"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
 	"github.com/slipway-ml/slipway/internal/jobs"
@@ -67,6 +68,8 @@ type App struct {
 	// Blobs holds object bytes; Artifacts is the artifact store (S3 API) over it.
 	Blobs     artifacts.Blobs
 	Artifacts *artifacts.Service
+	// Executor runs jobs' workers as local processes that survive a server restart.
+	Executor *local.Local
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
 	// them in the order added, Close stops them in reverse before the audit log drains.
 	Runtimes reconcile.Group
@@ -121,12 +124,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
-	// The jobs engine acts as each job's role. Artifacts, Executor, Logs, Images and Credentials
-	// are wired here as their packages land (adapters to the interfaces package jobs declares);
-	// until then every job fails with a reason that says the server cannot run jobs.
-	a.Runtimes.Add(reconcile.New(st.Work(), jobs.WorkKind, jobs.NewEngine(jobs.EngineConfig{
-		Service: a.Jobs, Store: st.Jobs(), Sessions: a.Identity, DataDir: cfg.DataDir, Log: log,
-	}), reconcile.Options{Workers: 64, Log: log}))
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -180,6 +177,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
+	// The jobs engine acts as each job's role: it reads and writes artifacts, runs workers on
+	// the local executor and copies their logs (see jobs.go for the adapters).
+	engine, err := a.jobsEngine(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(reconcile.New(st.Work(), jobs.WorkKind, engine, reconcile.Options{Workers: 64, Log: log}))
 	return a, nil
 }
 

@@ -50,6 +50,7 @@ func start(t *testing.T, database string) *server {
 	}
 	a.Start(context.Background())
 	hs := httptest.NewServer(a.Handler())
+	a.Listening(hs.URL) // jobs reach the server (credentials, API) where it really listens
 	t.Cleanup(func() { hs.Close(); a.Close() })
 	s := &server{app: a, url: hs.URL, profile: map[string]aws.Credentials{}, account: map[string]string{}}
 	raw, err := os.ReadFile(a.CredentialsPath())

@@ -43,6 +43,12 @@ type Config struct {
 	// JobCredentialsTTL is how long the sessions handed to jobs last (0 = one hour). A test
 	// knob (no flag): tests shorten it to see SDKs refresh.
 	JobCredentialsTTL time.Duration
+	// SlipwayBinary is the program the built-in images run (`slipway container …`) and, with
+	// ExecutorShim empty, the jobs' supervisor (`slipway executor-shim`); "" = this executable.
+	// No flag: tests that run in a test binary point it at a built slipway.
+	SlipwayBinary string
+	// ExecutorShim overrides the command that supervises each job (see executor/local).
+	ExecutorShim []string
 
 	// ImagesFile names a YAML file whose `images:` list maps container image URIs to local
 	// commands (images.Mapping: image pattern, command, env); "" = the built-in images only.

@@ -161,7 +161,9 @@ func (t *Table) Resolve(image string, mode Mode) (Runtime, error) {
 	return t.ResolveJob(image, mode, Job{})
 }
 
-// ResolveJob returns the runtime of image for the job.
+// ResolveJob returns the runtime of image for the job. In Processing mode the command is
+// complete: it holds the job's ContainerEntrypoint (with the interpreter mapped to this
+// server's) and ContainerArguments.
 func (t *Table) ResolveJob(image string, mode Mode, job Job) (Runtime, error) {
 	switch mode {
 	case Training, Processing, Transform:
@@ -217,8 +219,9 @@ func (t *Table) sagemaker(ref ecrRef, image string, mode Mode, job Job) (Runtime
 		switch mode {
 		case Processing:
 			if len(job.ContainerEntrypoint) == 0 {
-				// The engine appends the entrypoint; exec maps the interpreter.
-				return Runtime{Command: []string{t.slipway, "container", "exec"}, Env: env, Kind: KindScript}, nil
+				// No entrypoint: the arguments name the program; exec maps the interpreter.
+				cmd := append([]string{t.slipway, "container", "exec"}, job.ContainerArguments...)
+				return Runtime{Command: cmd, Env: env, Kind: KindScript}, nil
 			}
 			cmd := append(t.interpreter(job.ContainerEntrypoint), job.ContainerArguments...)
 			return Runtime{Command: cmd, Env: env, Kind: KindScript}, nil

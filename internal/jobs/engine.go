@@ -274,7 +274,7 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
-	rt, err := e.c.Images.Resolve(j.Spec.Image, j.Kind)
+	rt, err := e.c.Images.Resolve(j.Spec.Image, j.Kind, j.Spec)
 	if err != nil {
 		return fail("ClientError: %s", errs.Message(err))
 	}
@@ -323,7 +323,10 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 			env[k] = v
 		}
 		cmd := append(append([]string(nil), rt.Command...), j.Spec.Arguments...)
-		if len(j.Spec.Entrypoint) > 0 {
+		switch {
+		case rt.Complete:
+			cmd = append([]string(nil), rt.Command...)
+		case len(j.Spec.Entrypoint) > 0:
 			cmd = append(append([]string(nil), j.Spec.Entrypoint...), j.Spec.Arguments...)
 		}
 		if len(cmd) == 0 {

@@ -311,7 +311,7 @@ func (l *memLogs) all(group string) []string {
 // scripts maps images to shell scripts.
 type scripts map[string]string
 
-func (s scripts) Resolve(image string, kind jobs.Kind) (jobs.Runtime, error) {
+func (s scripts) Resolve(image string, kind jobs.Kind, _ jobs.Spec) (jobs.Runtime, error) {
 	script, ok := s[image]
 	if !ok {
 		return jobs.Runtime{}, errs.E(errs.Invalid, "image %s has no runtime: map it under images.%s in the server configuration", image, image)

@@ -76,12 +76,16 @@ type Runtime struct {
 	Command []string
 	Env     map[string]string
 	Kind    string
+	// Complete says Command already holds the job's ContainerEntrypoint and ContainerArguments
+	// (with the interpreter mapped to this server's); otherwise the engine runs the
+	// entrypoint as given, or Command followed by the arguments.
+	Complete bool
 }
 
 // Images resolves an image URI to a runtime; an unknown image is an error whose message says
 // which configuration key to set.
 type Images interface {
-	Resolve(image string, kind Kind) (Runtime, error)
+	Resolve(image string, kind Kind, spec Spec) (Runtime, error)
 }
 
 // Grant is what job credentials are issued for.

@@ -42,10 +42,10 @@ assert d["Environment"] == {"MODE": "test"}
 assert "Tags" not in d
 print("created", d["TrainingJobStatus"], d["SecondaryStatus"])
 
-# This server has no executor yet: the job fails, and the waiter says so.
+# The job's input does not exist (and its role may not read it): the job fails, and the waiter says so.
 try:
     sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    raise SystemExit("the waiter succeeded on a job that cannot run")
+    raise SystemExit("the waiter succeeded on a job whose input cannot be read")
 except botocore.exceptions.WaiterError as e:
     assert "terminal failure state" in str(e), e
 d = sm.describe_training_job(TrainingJobName=name)
