@@ -73,6 +73,7 @@ type server struct {
 	DataDir string
 	Creds   string // DataDir/credentials
 	stop    func()
+	kill    func() // SIGKILL, then wait: a crash, not a shutdown
 }
 
 // Stop stops the server (SIGTERM, then wait) and fails the test unless it exits cleanly. It is
@@ -177,7 +178,13 @@ func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) 
 		}
 	})
 
-	s := &server{URL: "http://" + addr, DataDir: dataDir, Creds: filepath.Join(dataDir, "credentials"), stop: stop}
+	kill := func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+	}
+	s := &server{URL: "http://" + addr, DataDir: dataDir, Creds: filepath.Join(dataDir, "credentials"), stop: stop, kill: kill}
 	deadline := time.Now().Add(60 * time.Second)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {

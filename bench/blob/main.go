@@ -8,7 +8,8 @@
 //	                ranged GETs) into a discarding WriterAt
 //	(c') blob.S3    the blob store's S3 backend on the same server: Put (Uploader) / Open (one GET)
 //
-// Further S3 endpoints (Slipway's own S3 API) join with transferManagerTarget.
+//	(d) Slipway   Slipway's own S3 API, served in this process on loopback (SQLite, local blobs),
+//	              through the same transfer manager.
 //
 //	go run ./bench/blob [-sizes 1MiB,1GiB] [-reps 3] [-dir DIR] [-s3 s3://bucket?endpoint=…]
 //
@@ -20,7 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -35,14 +39,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/slipway-ml/slipway/internal/app"
 	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 // target is one way to store a file's bytes and read them back.
 type target struct {
-	name  string
-	write func(ctx context.Context, src, key string) error
-	read  func(ctx context.Context, key string, size int64) error // reads the whole blob
+	name     string
+	write    func(ctx context.Context, src, key string) error
+	read     func(ctx context.Context, key string, size int64) error // reads the whole blob
+	mkBucket func(ctx context.Context) error                         // S3 targets: create the bucket
 }
 
 func main() {
@@ -102,11 +110,24 @@ func run(sizesFlag string, reps int, dir, s3URL string, unsigned bool) error {
 	if err != nil {
 		return err
 	}
+	slipwayURL, key, stop, err := startSlipway(ctx, filepath.Join(dir, "slipway"))
+	if err != nil {
+		return fmt.Errorf("start Slipway: %w", err)
+	}
+	defer stop()
+	sw, err := transferManagerTarget("(d) Slipway S3 API", slipwayURL, "us-east-1", key.AccessKeyID, key.SecretAccessKey, "bench", unsigned)
+	if err != nil {
+		return err
+	}
+	if err := sw.mkBucket(ctx); err != nil {
+		return fmt.Errorf("Slipway CreateBucket: %w", err)
+	}
 	targets := []*target{
 		cpTarget(filepath.Join(dir, "cp")),
 		storeTarget("(b) blob.Local", local),
 		vgw,
 		storeTarget("(c') blob.S3 on versitygw", s3Store),
+		sw,
 	}
 
 	fmt.Printf("work directory %s; S3 endpoint %s; unsigned payloads %v; best of %d\n", dir, q.Get("endpoint"), unsigned, reps)
@@ -245,6 +266,10 @@ func transferManagerTarget(name, endpoint, region, accessKey, secretKey, bucket 
 	up, down := manager.NewUploader(client), manager.NewDownloader(client)
 	return &target{
 		name: name,
+		mkBucket: func(ctx context.Context) error {
+			_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+			return err
+		},
 		write: func(ctx context.Context, src, key string) error {
 			f, err := os.Open(src)
 			if err != nil {
@@ -320,4 +345,33 @@ func formatSize(n int64) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// startSlipway runs Slipway's server in this process on a free loopback port with a fresh data
+// directory (local blob store, SQLite) and returns its URL and the data-science admin's keys.
+func startSlipway(ctx context.Context, dataDir string) (string, aws.Credentials, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", aws.Credentials{}, nil, err
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.Listen = dataDir, l.Addr().String()
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		l.Close()
+		return "", aws.Credentials{}, nil, err
+	}
+	a.Start(ctx)
+	srv := &http.Server{Handler: a.Handler()}
+	go srv.Serve(l)
+	url := "http://" + l.Addr().String()
+	a.Listening(url)
+	stop := func() { srv.Close(); a.Close() }
+	profiles, err := credfile.ReadFile(a.CredentialsPath())
+	if err != nil {
+		stop()
+		return "", aws.Credentials{}, nil, err
+	}
+	p := profiles["data-science"]
+	return url, aws.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}, stop, nil
 }

@@ -136,7 +136,12 @@ func (a *App) jobsEngine(dataDir string) (*jobs.Engine, error) {
 	}
 	shim := a.cfg.ExecutorShim
 	if len(shim) == 0 && a.cfg.SlipwayBinary != "" {
+		// As the executor's default does beside this executable: the small shim binary when
+		// it is installed beside slipway (it starts faster), else slipway itself.
 		shim = []string{a.cfg.SlipwayBinary, local.ShimArg}
+		if fast := filepath.Join(filepath.Dir(a.cfg.SlipwayBinary), local.ShimBinary); fileExists(fast) {
+			shim = []string{fast}
+		}
 	}
 	table, err := images.New(images.Options{Slipway: self, Python: a.cfg.Python, Mappings: a.cfg.Images})
 	if err != nil {
@@ -152,4 +157,9 @@ func (a *App) jobsEngine(dataDir string) (*jobs.Engine, error) {
 		Artifacts: jobArtifacts{a.Artifacts}, Executor: jobExecutor{x}, Logs: jobLogs{a.Logs},
 		Images: jobImages{table}, Credentials: jobCredentials{a.JobCreds},
 	}), nil
+}
+
+func fileExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -84,6 +84,7 @@ func Default() Config {
 // flag) sets the key itself.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterDataFlags(fs)
+	fs.StringVar(&c.Blob, "blob", env("SLIPWAY_BLOB", c.Blob), "where object bytes live: file: (default, under the data directory) or s3://bucket/prefix?endpoint=…&region=…")
 	fs.StringVar(&c.Listen, "listen", env("SLIPWAY_LISTEN", c.Listen), "address the API listens on")
 	fs.StringVar(&c.OrgFile, "org", env("SLIPWAY_ORG", c.OrgFile), "YAML file describing the organization to create on first start")
 	fs.StringVar(&c.Region, "region", env("SLIPWAY_REGION", c.Region), "the region the API serves")
@@ -105,7 +106,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 func (c *Config) RegisterDataFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", env("SLIPWAY_DATA_DIR", c.DataDir), "directory for the database, keys and credentials")
 	fs.StringVar(&c.Database, "database", env("SLIPWAY_DATABASE", c.Database), "PostgreSQL DSN (postgres://…); default SQLite in the data directory")
-	fs.StringVar(&c.Blob, "blob", env("SLIPWAY_BLOB", c.Blob), "where object bytes live: file: (default, under the data directory) or s3://bucket/prefix?endpoint=…&region=…")
 }
 
 // env returns the environment variable name, or def when it is not set.

@@ -94,6 +94,7 @@ var layers = map[string]string{
 	"docs":                             test, // the docs test: runs every page
 	"bench/server":                     test,
 	"bench/blob":                       test,
+	"bench/jobs":                       test,
 	"bench/xgbpredict":                 test,
 	"bench/xgbtrain":                   test,
 }
