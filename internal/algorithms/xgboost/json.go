@@ -500,20 +500,7 @@ func (b *Booster) WriteJSON(w io.Writer) error {
 		e.floats(b.WeightDrop)
 		e.raw(`}`)
 	}
-	e.raw(`,"learner_model_param":{"base_score":`)
-	e.str(formatFloat(b.Learner.BaseScore))
-	e.raw(`,"boost_from_average":`)
-	if b.Learner.BoostFromAverage {
-		e.str("1")
-	} else {
-		e.str("0")
-	}
-	e.raw(`,"num_class":`)
-	e.str(strconv.Itoa(b.Learner.NumClass))
-	e.raw(`,"num_feature":`)
-	e.str(strconv.Itoa(b.Learner.NumFeature))
-	e.raw(`,"num_target":`)
-	e.str(strconv.Itoa(max(b.Learner.NumTarget, 1)))
+	b.writeLearnerModelParam(e)
 	e.raw(`},"objective":{`)
 	params := b.Obj.Params
 	if params == nil {
@@ -756,4 +743,23 @@ func appendFloat(b []byte, v float32) []byte {
 		j++
 	}
 	return append(b[:i], b[j:]...)
+}
+
+// writeLearnerModelParam writes `,"learner_model_param":{…` (left open): the learner's base score,
+// class, feature and target counts, as both the JSON model and the pickled config hold them.
+func (b *Booster) writeLearnerModelParam(e *jsonWriter) {
+	e.raw(`,"learner_model_param":{"base_score":`)
+	e.str(formatFloat(b.Learner.BaseScore))
+	e.raw(`,"boost_from_average":`)
+	if b.Learner.BoostFromAverage {
+		e.str("1")
+	} else {
+		e.str("0")
+	}
+	e.raw(`,"num_class":`)
+	e.str(strconv.Itoa(b.Learner.NumClass))
+	e.raw(`,"num_feature":`)
+	e.str(strconv.Itoa(b.Learner.NumFeature))
+	e.raw(`,"num_target":`)
+	e.str(strconv.Itoa(max(b.Learner.NumTarget, 1)))
 }

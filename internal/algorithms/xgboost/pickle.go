@@ -65,20 +65,7 @@ func (b *Booster) configJSON() string {
 	if name == "dart" {
 		e.raw(`,"name":"dart"}`)
 	}
-	e.raw(`,"learner_model_param":{"base_score":`)
-	e.str(formatFloat(b.Learner.BaseScore))
-	e.raw(`,"boost_from_average":`)
-	if b.Learner.BoostFromAverage {
-		e.str("1")
-	} else {
-		e.str("0")
-	}
-	e.raw(`,"num_class":`)
-	e.str(strconv.Itoa(b.Learner.NumClass))
-	e.raw(`,"num_feature":`)
-	e.str(strconv.Itoa(b.Learner.NumFeature))
-	e.raw(`,"num_target":`)
-	e.str(strconv.Itoa(max(b.Learner.NumTarget, 1)))
+	b.writeLearnerModelParam(e)
 	e.raw(`},"learner_train_param":{"booster":`)
 	e.str(name)
 	e.raw(`,"disable_default_eval_metric":"0","dsplit":"auto","objective":`)
