@@ -84,7 +84,7 @@ func ParseKey(key string) (account string, kind Kind, name string, ok bool) {
 	}
 	for _, k := range []Kind{TrainingJob, ProcessingJob, TransformJob} {
 		if n, found := cutPrefix(a.Resource, k.resource()+"/"); found {
-			return a.Account, k, n, nameRE.MatchString(n)
+			return a.Account, k, n, validName(n)
 		}
 	}
 	return "", "", "", false

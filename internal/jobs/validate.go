@@ -26,11 +26,12 @@ const (
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
+	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9])*$`) // and at most 63 bytes: validName
 	channelRE = regexp.MustCompile(`^[A-Za-z0-9.\-_]{1,64}$`)
-	envKeyRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,511}$`)
-	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$`)
-	typeRE    = regexp.MustCompile(`^ml\.([a-z0-9-]+)\.([0-9]*)(x?large|medium|small|micro)$`)
+	envKeyRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`) // and at most 512 bytes
+	// (Counted repetitions like {0,511} compile into that many copies: half a megabyte at start-up.)
+	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$`)
+	typeRE   = regexp.MustCompile(`^ml\.([a-z0-9-]+)\.([0-9]*)(x?large|medium|small|micro)$`)
 )
 
 func invalid(format string, args ...any) error {
@@ -39,7 +40,7 @@ func invalid(format string, args ...any) error {
 
 // ValidName checks a job name.
 func ValidName(k Kind, name string) error {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return invalid("%s name %q must be 1 to 63 letters, digits and hyphens, start and end with a letter or digit (pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})", k.title(), name)
 	}
 	return nil
@@ -162,7 +163,7 @@ func Validate(j *Job) error {
 		return invalid("Environment has %d entries; at most %d are allowed", len(s.Environment), maxEnvironment)
 	}
 	for _, k := range sortedKeys(s.Environment) {
-		if !envKeyRE.MatchString(k) {
+		if len(k) > 512 || !envKeyRE.MatchString(k) {
 			return invalid("Environment key %q must be a letter or underscore followed by letters, digits and underscores", k)
 		}
 		if len(s.Environment[k]) > maxEnvironmentValue {
@@ -252,7 +253,7 @@ func Validate(j *Job) error {
 			return err
 		}
 	case TransformJob:
-		if s.Transform == nil || !nameRE.MatchString(s.Transform.ModelName) {
+		if s.Transform == nil || !validName(s.Transform.ModelName) {
 			return invalid("ModelName must name a model (1 to 63 letters, digits and hyphens)")
 		}
 		if len(s.Inputs) != 1 {
@@ -317,3 +318,7 @@ func compileMetric(re string) (*regexp.Regexp, error) {
 	}
 	return r, nil
 }
+
+// validName reports whether name is a SageMaker job or model name: 1 to 63 letters, digits and
+// hyphens, starting and ending with a letter or digit.
+func validName(name string) bool { return len(name) <= 63 && nameRE.MatchString(name) }
