@@ -152,7 +152,15 @@ func (s *suite) signal(t *testing.T) {
 func (s *suite) signalsDefault(t *testing.T) {
 	e := s.newExecutor(t)
 	x, out := run(t, e, s.sh(t, "grep -E '^Sig(Blk|Ign)' /proc/self/status"))
-	if !x.Success() || out != "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" {
+	var blk, ign uint64
+	if _, err := fmt.Sscanf(out, "SigBlk:\t%x\nSigIgn:\t%x\n", &blk, &ign); err != nil || !x.Success() {
+		t.Fatalf("got %+v %q (%v)", x, out, err)
+	}
+	// Signals 32 and 33 (bits 31 and 32) belong to the C library's threads implementation, not
+	// to programs (glibc's SIGRTMIN is 34); once a test run was seen with 32 ignored from the
+	// environment. Every other signal must reach the command with its default disposition.
+	const libc = 1<<31 | 1<<32
+	if blk != 0 || ign&^libc != 0 {
 		t.Errorf("got %+v %q, want no blocked and no ignored signal", x, out)
 	}
 }
