@@ -282,22 +282,27 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 		return err
 	}
 	dir := e.workDir(*j)
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
 	n := j.Spec.InstanceCount
-	for i := range n {
-		if err := makeLayout(filepath.Join(dir, host(i)), *j); err != nil {
+	// An attempt on record may have workers running already (the server died between
+	// recording it and saving their handles): they write into this directory, so it is kept
+	// as staged, and starting the same IDs below re-attaches to them.
+	if j.Run.AttemptID == "" {
+		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-	}
-	if j.Kind == TransformJob && model.ModelDataURL != "" {
-		if err := e.stageModel(ctx, caller, *j, dir, model.ModelDataURL); err != nil {
+		for i := range n {
+			if err := makeLayout(filepath.Join(dir, host(i)), *j); err != nil {
+				return err
+			}
+		}
+		if j.Kind == TransformJob && model.ModelDataURL != "" {
+			if err := e.stageModel(ctx, caller, *j, dir, model.ModelDataURL); err != nil {
+				return err
+			}
+		}
+		if err := e.stage(ctx, caller, *j, dir); err != nil {
 			return err
 		}
-	}
-	if err := e.stage(ctx, caller, *j, dir); err != nil {
-		return err
 	}
 	cpus, memory, _ := InstanceResources(j.Spec.InstanceType)
 	token := j.Run.Token
