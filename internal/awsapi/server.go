@@ -645,6 +645,9 @@ func (s *Server) finish(c *call, aerr *apiError) {
 		switch {
 		case aerr == nil:
 			s.log.Debug("api call", attrs...)
+		case aerr.Status >= 500 && c.r.Context().Err() != nil:
+			// The client hung up (a follow that ended, a killed CLI): nothing failed here.
+			s.log.Info("api call abandoned by the client", append(attrs, "err", aerr.cause)...)
 		case aerr.Status >= 500:
 			s.log.Error("api call failed", append(attrs, "code", aerr.Code, "err", aerr.cause)...)
 		default:

@@ -125,7 +125,11 @@ func (s *Subscription) deliver(ctx context.Context, cursor int64) (int, int64, e
 		handled = ev.Seq
 	}
 	if handled > cursor {
-		if err := s.feed.SaveCursor(ctx, s.name, handled); err != nil {
+		// The events were handled: record that even when ctx ended meanwhile (a stopping
+		// consumer), so a restart does not hand them over again.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.feed.SaveCursor(sctx, s.name, handled); err != nil {
 			// Keep the cursor in memory: the events were handled; on a restart they come again.
 			return len(evs), handled, err
 		}
