@@ -14,8 +14,8 @@ import (
 )
 
 // multipartMB is the size of the files the client tests upload in parts: large enough to force
-// multipart uploads with 8 MiB parts. The figure is 200 MB; CI uses 40 by default
-// (SLIPWAY_S3_MULTIPART_MB overrides it).
+// multipart uploads with 8 MiB parts. The figure is 200 MB; CI uses 40 by default, 17
+// (three parts) under the race detector (SLIPWAY_S3_MULTIPART_MB overrides it).
 func multipartMB(t *testing.T) int {
 	if v := os.Getenv("SLIPWAY_S3_MULTIPART_MB"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -23,6 +23,9 @@ func multipartMB(t *testing.T) int {
 			t.Fatalf("SLIPWAY_S3_MULTIPART_MB=%q is not a positive number", v)
 		}
 		return n
+	}
+	if raceEnabled {
+		return 17
 	}
 	return 40
 }

@@ -235,6 +235,12 @@ type call struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, id: randid.UUID(), start: s.now()}
 	w.Header().Set("X-Amzn-RequestId", c.id)
+	if r.ContentLength == 0 && r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// Go's server says "100 Continue" only before reading a body, so never for an empty
+		// one; botocore before 1.29.x (Debian's boto3 and aws CLI) then takes the final answer
+		// in its place and misreads the next response on the connection, hanging a minute.
+		w.WriteHeader(http.StatusContinue)
+	}
 	var aerr *apiError
 	func() {
 		defer func() {

@@ -1,12 +1,15 @@
 package awsapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,3 +145,46 @@ func newTestEnv(t testing.TB, now func() time.Time, handlers map[string]func(*Re
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// TestEmptyBodyWithExpectGetsContinue: a request with an empty body that asks for "100
+// Continue" gets it before its final answer, as old botocore needs to keep its connection in step.
+func TestEmptyBodyWithExpectGetsContinue(t *testing.T) {
+	env := newTestEnv(t, nil, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	req := "PUT /bucket/key HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	first, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(first, "HTTP/1.1 100 ") {
+		t.Fatalf("first line %q, want HTTP/1.1 100 Continue", first)
+	}
+	for { // the interim answer's headers
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l == "\r\n" {
+			break
+		}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("an unsigned request answered %s", resp.Status)
+	}
+}
