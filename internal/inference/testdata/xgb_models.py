@@ -6,9 +6,11 @@
       binary format, images 1.3-1 and later), <case>.json and <case>.ubj; the test rows as OUTDIR/X.csv
       (features only, an empty cell for a missing value) and XGBoost's predictions as OUTDIR/<case>.pred
       (one line per row, values comma-separated, 9 significant digits); OUTDIR/cases.json lists the cases.
-  xgb_models.py bench ABALONE_CSV ROWS REPEAT
-      trains the benchmark's model and prints, in seconds, the median time of XGBoost's own Booster.predict
-      on ROWS rows (DMatrix built beforehand), of DMatrix construction plus predict, and of inplace_predict.
+  xgb_models.py bench ABALONE_CSV OUTDIR ROWS REPEAT
+      trains the benchmark's model (100 trees of depth 6 on abalone) into OUTDIR/bench.json, writes ROWS rows
+      as OUTDIR/bench.csv, and prints, in seconds, the median over REPEAT runs of XGBoost's own
+      Booster.predict on those rows (DMatrix built beforehand), of DMatrix construction plus predict, and of
+      inplace_predict, all threads.
 """
 import json
 import os
@@ -75,11 +77,15 @@ def models(src, out):
         json.dump(listed, f)
 
 
-def bench(src, rows, repeat):
+def bench(src, out, rows, repeat):
     X, y = abalone(src)
     bst = train(X, y, {"objective": "reg:squarederror", "max_depth": 6, "eta": 0.3}, 100)
-    bst.set_param({"nthread": os.cpu_count()})
+    bst.save_model(os.path.join(out, "bench.json"))
     Xb = np.resize(X, (rows, X.shape[1])).astype(np.float32)
+    with open(os.path.join(out, "bench.csv"), "w") as f:
+        for row in Xb:
+            f.write(",".join("%.9g" % v for v in row) + "\n")
+    bst.set_param({"nthread": os.cpu_count()})
     d = xgb.DMatrix(Xb)
 
     def median(f):
@@ -94,13 +100,12 @@ def bench(src, rows, repeat):
     print("predict %.6f" % median(lambda: bst.predict(d)))
     print("dmatrix+predict %.6f" % median(lambda: bst.predict(xgb.DMatrix(Xb))))
     print("inplace_predict %.6f" % median(lambda: bst.inplace_predict(Xb)))
-    bst.save_model(os.path.join(os.environ.get("BENCH_OUT", "."), "bench.json")) if os.environ.get("BENCH_OUT") else None
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "models":
         models(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 5 and sys.argv[1] == "bench":
-        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "bench":
+        bench(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(__doc__)
