@@ -140,7 +140,7 @@ func TestExtractArchiveRefusals(t *testing.T) {
 		{"truncated", func(t testing.TB) []byte {
 			b := archive(t, file("a", strings.Repeat("abc", 5000)))
 			return b[:len(b)/2]
-		}, 0, 0, "EOF"},
+		}, 0, 0, "truncated"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
