@@ -87,6 +87,21 @@ func (s *scanner) str() ([]byte, bool, error) {
 		case c == '\\':
 			esc = true
 			j++
+			if j >= len(s.b) {
+				break
+			}
+			switch s.b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(s.b) || !isHex4(s.b[j+1:j+5]) {
+					s.i = j
+					return nil, false, s.syntax("four hex digits after \\u")
+				}
+				j += 4
+			default:
+				s.i = j
+				return nil, false, s.syntax("a valid escape")
+			}
 		case c == '"':
 			s.i = j + 1
 			return s.b[start:j], esc, nil
@@ -221,8 +236,8 @@ func validNumber(b []byte) bool {
 		}
 		return n
 	}
-	if digits() == 0 {
-		return false
+	if n := digits(); n == 0 || (n > 1 && b[i-n] == '0') {
+		return false // no digits, or a leading zero
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -757,4 +772,13 @@ func (r *jsonReader) isDocument() bool {
 		}
 	}
 	return false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return len(b) == 4
 }
