@@ -274,3 +274,23 @@ func TestNoAllocationPerRow(t *testing.T) {
 		}
 	}
 }
+
+// TestSparseAmplification: a few bytes per row cannot ask for rows × features of a wide model.
+func TestSparseAmplification(t *testing.T) {
+	s := schema{features: 1 << 22, names: map[string]int{"f": 0}}
+	for name, body := range map[format]string{
+		formatLibSVM:    strings.Repeat("0\n", 100),
+		formatJSONLines: strings.Repeat("{}\n", 100),
+		formatJSON:      `{"inputs": {"f": [` + strings.Repeat("1,", 99) + `1]}}`,
+	} {
+		var m matrix
+		err := parse(name, []byte(body), s, &m)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, "more than") {
+			t.Errorf("%s: parse = %v, want a 400 refusing the size", name.mediaType(), err)
+		}
+		if len(m.x) > maxCells {
+			t.Errorf("%s: %d values allocated", name.mediaType(), len(m.x))
+		}
+	}
+}

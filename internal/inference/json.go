@@ -318,7 +318,10 @@ func (r *jsonReader) rowArray() error {
 	if err := r.s.begin('['); err != nil {
 		return err
 	}
-	row := r.m.addRow()
+	row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
 	n := 0
 	for first := true; ; {
 		ok, err := r.s.more(']', &first)
@@ -369,7 +372,10 @@ func (r *jsonReader) record() error {
 	if err := r.s.begin('{'); err != nil {
 		return err
 	}
-	row := r.m.addRow()
+	row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
 	n := 0
 	for first := true; ; {
 		ok, err := r.s.more('}', &first)
@@ -467,7 +473,9 @@ func (r *jsonReader) columns() error {
 			return err
 		}
 		if r.s.peek() != '[' { // a scalar: one row
-			r.m.ensureRows(1)
+			if err := r.m.ensureRows(1); err != nil {
+				return err
+			}
 			if r.m.row(0)[j], err = r.s.value(1, j+1); err != nil {
 				return err
 			}
@@ -482,7 +490,9 @@ func (r *jsonReader) columns() error {
 			if !ok {
 				break
 			}
-			r.m.ensureRows(i + 1)
+			if err := r.m.ensureRows(i + 1); err != nil {
+				return err
+			}
 			if r.m.row(i)[j], err = r.s.value(i+1, j+1); err != nil {
 				return err
 			}
@@ -596,7 +606,10 @@ func (r *jsonReader) splitRows(cols []int) error {
 		if err := r.s.begin('['); err != nil {
 			return err
 		}
-		row := r.m.addRow()
+		row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
 		n := 0
 		for f := true; ; n++ {
 			ok, err := r.s.more(']', &f)
