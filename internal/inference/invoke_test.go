@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +141,7 @@ func TestModelError(t *testing.T) {
 			r := &Runtime{sig: Signature{Algorithm: "xgboost", Features: 1, Outputs: 1}, sch: schema{features: 1}, predict: predict}
 			_, err := r.Invoke(context.Background(), Request{Body: []byte("1\n")})
 			var e *Error
-			if !errors.As(err, &e) || e.Status != http.StatusFailedDependency || e.Code != CodeModel {
+			if !errors.As(err, &e) || e.Status != 424 || e.Code != CodeModel {
 				t.Fatalf("Invoke error = %v, want 424 ModelError", err)
 			}
 		})

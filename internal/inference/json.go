@@ -607,9 +607,9 @@ func (r *jsonReader) splitRows(cols []int) error {
 			return err
 		}
 		row, err := r.m.addRow()
-	if err != nil {
-		return err
-	}
+		if err != nil {
+			return err
+		}
 		n := 0
 		for f := true; ; n++ {
 			ok, err := r.s.more(']', &f)
