@@ -21,7 +21,8 @@
 // dataframe_split, dataframe_records, instances and inputs — rows, records or columns — and a bare
 // array of rows), application/jsonlines (one instance or document per line). Named features map onto the
 // model's feature names when it has them, else by position. Responses: text/csv (one line per row),
-// application/json ({"predictions": [{"score": v} | {"scores": [...]}]}), application/jsonlines.
+// application/json ({"predictions": [{"score": v} | {"scores": [...]}]}, or MLflow's {"predictions":
+// [v | [...]]} when the request had one of MLflow's shapes), application/jsonlines.
 //
 // Invariants:
 //   - Invoke refuses bad input with an *Error and nothing else: 413 over MaxPayloadBytes, 415 naming the

@@ -348,3 +348,21 @@ func TestV2ToCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONAnswerShapes: SageMaker's request shapes get SageMaker's answer, MLflow's get MLflow's.
+func TestJSONAnswerShapes(t *testing.T) {
+	m := linearModel(t, []string{"x", "y", "z"})
+	for body, want := range map[string]string{
+		`{"instances": [[2, 1, 0.25]]}`: `{"predictions":[{"score":1}]}`,
+		`{"features": [2, 1, 0.25]}`:    `{"predictions":[{"score":1}]}`,
+		`[[2, 1, 0.25], [-4, 0, 1]]`:    `{"predictions":[{"score":1},{"score":3}]}`,
+		`{"dataframe_split": {"columns": ["x","y","z"], "data": [[2, 1, 0.25]]}}`: `{"predictions":[1]}`,
+		`{"dataframe_records": [{"z": 1, "y": 0, "x": -4}]}`:                      `{"predictions":[3]}`,
+		`{"inputs": [[2, 1, 0.25], [-4, 0, 1]]}`:                                  `{"predictions":[1,3]}`,
+	} {
+		resp, err := m.Invoke(context.Background(), Request{ContentType: TypeJSON, Body: []byte(body)})
+		if err != nil || string(resp.Body) != want || resp.ContentType != TypeJSON {
+			t.Errorf("%s → %s %s, %v; want %s", body, resp.ContentType, resp.Body, err, want)
+		}
+	}
+}

@@ -703,6 +703,10 @@ func (r *jsonReader) object() error {
 			return err
 		}
 		if known {
+			switch string(k) {
+			case "dataframe_split", "dataframe_records", "inputs":
+				r.m.mlflow = true
+			}
 			if found != nil {
 				return validationf("%s holds both %s and %s; send one", r.s.what, strconv.Quote(string(found)), strconv.Quote(string(k)))
 			}

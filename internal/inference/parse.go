@@ -19,10 +19,13 @@ type matrix struct {
 	x    []float32
 	rows int
 	cols int
+	// mlflow: the payload had one of MLflow's own shapes (dataframe_split, dataframe_records, inputs), so
+	// a JSON answer takes MLflow's shape too.
+	mlflow bool
 }
 
 func (m *matrix) reset(cols int) {
-	m.x, m.rows, m.cols = m.x[:0], 0, cols
+	m.x, m.rows, m.cols, m.mlflow = m.x[:0], 0, cols, false
 }
 
 // maxCells bounds the values of one request. A dense payload cannot exceed it (each value takes at least a

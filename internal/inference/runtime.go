@@ -222,7 +222,7 @@ func (r *Runtime) Invoke(ctx context.Context, req Request) (resp Response, err e
 	if err := r.safePredict(&sc.m, pred); err != nil {
 		return Response{}, err
 	}
-	body := encode(make([]byte, 0, encodedSize(out, sc.m.rows, r.sig.Outputs)), out, pred, sc.m.rows, r.sig.Outputs)
+	body := encode(make([]byte, 0, encodedSize(out, sc.m.rows, r.sig.Outputs)), out, pred, sc.m.rows, r.sig.Outputs, sc.m.mlflow)
 	return Response{ContentType: out.mediaType(), Body: body}, nil
 }
 
