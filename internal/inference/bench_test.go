@@ -128,3 +128,22 @@ func BenchmarkInvokeCSV10000(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "10,000-row text/csv invoke: Slipway %.2f ms (parse+predict+encode); XGBoost 1.7.4 predict %.2f ms (DMatrix prepared), DMatrix+predict %.2f ms, inplace_predict %.2f ms\n",
 		ms, f.xgb["predict"]*1e3, f.xgb["dmatrix+predict"]*1e3, f.xgb["inplace_predict"]*1e3)
 }
+
+// BenchmarkPredictRowOnly is the single-row benchmark's prediction alone (no codec), so the codec's share
+// of BenchmarkInvokeCSVSingleRow can be read off.
+func BenchmarkPredictRowOnly(b *testing.B) {
+	f := loadBench(b)
+	row, _, _ := bytes.Cut(f.rows, []byte("\n"))
+	var m matrix
+	if err := parse(formatCSV, row, f.model.sch, &m); err != nil {
+		b.Fatal(err)
+	}
+	out := make([]float32, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := f.model.predict(&m, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

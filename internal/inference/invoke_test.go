@@ -268,7 +268,10 @@ func TestNoAllocationPerRow(t *testing.T) {
 		}
 		one, many := allocs(1), allocs(200)
 		t.Logf("%s: %v allocations for 1 row, %v for 200", p.name, one, many)
-		if many > one || one > 4 {
+		switch {
+		case raceEnabled && many > one+10: // a dropped pooled buffer regrows in a few doublings, not per row
+			t.Errorf("%s: %v allocations for 1 row, %v for 200 rows under -race; want at most 10 more", p.name, one, many)
+		case !raceEnabled && (many > one || one > 4):
 			t.Errorf("%s: %v allocations for 1 row, %v for 200 rows; want the same, at most 4", p.name, one, many)
 		}
 	}
@@ -363,6 +366,54 @@ func TestJSONAnswerShapes(t *testing.T) {
 		resp, err := m.Invoke(context.Background(), Request{ContentType: TypeJSON, Body: []byte(body)})
 		if err != nil || string(resp.Body) != want || resp.ContentType != TypeJSON {
 			t.Errorf("%s → %s %s, %v; want %s", body, resp.ContentType, resp.Body, err, want)
+		}
+	}
+}
+
+// TestConcurrentInvoke: invocations of different sizes and formats in parallel share the pooled scratch
+// memory without mixing their rows (run with -race).
+func TestConcurrentInvoke(t *testing.T) {
+	m := loadFile(t, smallModel, XGBoostModelFile)
+	ctx := context.Background()
+	type call struct {
+		req  Request
+		want string
+	}
+	var calls []call
+	for n := 1; n <= 300; n += 37 {
+		rows := make([][]float64, n)
+		for i := range rows {
+			rows[i] = []float64{float64(i%7) - 3, float64(n % 5), float64(i) / 10}
+		}
+		for _, p := range payloads[:4] {
+			req := Request{ContentType: p.contentType, Accept: TypeCSV, Body: p.build(rows, nil)}
+			resp, err := m.Invoke(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls = append(calls, call{req, string(resp.Body)})
+		}
+	}
+	errc := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 60; i++ {
+				c := calls[(g*7+i)%len(calls)]
+				resp, err := m.Invoke(ctx, c.req)
+				if err == nil && string(resp.Body) != c.want {
+					err = errors.New("a concurrent invocation answered differently")
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
