@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,10 +39,43 @@ func checkParse(t *testing.T, f format, body []byte) {
 }
 
 func FuzzParseCSV(f *testing.F) {
-	for _, s := range []string{"1,2,3", "1,,3\r\n4,5,6\n", "\"1\",2,3", "a,b,c", "1,2", "1e40,-1e40,nan", "\n\n1,2,3\n\n"} {
+	for _, s := range []string{"1,2,3", "1,,3\r\n4,5,6\n", "\"1\",2,3", "a,b,c", "1,2", "1e40,-1e40,nan", "\n\n1,2,3\n\n",
+		"1,2,3\n4,5,6\n\n7,8,9\n1,2\n1,2,3\n"} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) { checkParse(t, formatCSV, body) })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkParse(t, formatCSV, body)
+		checkParallelCSV(t, body)
+	})
+}
+
+// checkParallelCSV: the parallel CSV reader gives the serial one's rows, bit for bit, or its error.
+func checkParallelCSV(t *testing.T, body []byte) {
+	s := schema{features: 3}
+	var serial, par matrix
+	serial.reset(3)
+	errS := parseCSV(body, s, &serial)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return // parse refuses an empty body before either reader runs
+	}
+	for _, parts := range []int{2, 3, 7} {
+		par.reset(3)
+		errP := parseCSVParallel(body, s, &par, parts)
+		if (errS == nil) != (errP == nil) || (errS != nil && errS.Error() != errP.Error()) {
+			t.Fatalf("parts %d: parallel error %v, serial %v", parts, errP, errS)
+		}
+		if errS != nil {
+			continue
+		}
+		if par.rows != serial.rows || len(par.x) != len(serial.x) {
+			t.Fatalf("parts %d: parallel %d rows, serial %d", parts, par.rows, serial.rows)
+		}
+		for i := range par.x {
+			if math.Float32bits(par.x[i]) != math.Float32bits(serial.x[i]) {
+				t.Fatalf("parts %d: value %d: parallel %v, serial %v", parts, i, par.x[i], serial.x[i])
+			}
+		}
+	}
 }
 
 func FuzzParseLibSVM(f *testing.F) {

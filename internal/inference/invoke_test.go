@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -416,4 +417,48 @@ func TestConcurrentInvoke(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestLargeCSV: a body large enough for the parallel CSV reader predicts what row-by-row invocations do,
+// and a bad row deep inside it is named by its number.
+func TestLargeCSV(t *testing.T) {
+	m := loadFile(t, smallModel, XGBoostModelFile)
+	ctx := context.Background()
+	var b strings.Builder
+	for i := 0; b.Len() < 2*parallelParseBytes; i++ {
+		fmtRow(&b, i)
+		if i%1000 == 0 {
+			b.WriteString("\n") // a blank line is skipped
+		}
+	}
+	body := []byte(b.String())
+	resp, err := m.Invoke(ctx, Request{Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(resp.Body), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(strings.ReplaceAll(string(body), "\n\n", "\n"), "\n"), "\n")
+	if len(got) != len(lines) {
+		t.Fatalf("%d answers for %d rows", len(got), len(lines))
+	}
+	for _, i := range []int{0, 1, len(lines) / 3, len(lines) / 2, len(lines) - 1} {
+		one, err := m.Invoke(ctx, Request{Body: []byte(lines[i])})
+		if err != nil || strings.TrimSpace(string(one.Body)) != got[i] {
+			t.Errorf("row %d: alone %q (%v), in the batch %q", i+1, one.Body, err, got[i])
+		}
+	}
+	bad := strings.Replace(string(body), lines[len(lines)-5]+"\n", "1,2\n", 1)
+	_, err = m.Invoke(ctx, Request{Body: []byte(bad)})
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "row "+strconv.Itoa(len(lines)-4)+" has 2 features") {
+		t.Errorf("a short row near the end: %v", err)
+	}
+}
+
+func fmtRow(b *strings.Builder, i int) {
+	b.WriteString(strconv.FormatFloat(float64(i)/7, 'g', -1, 32) + "," + strconv.Itoa(i%5) + ",")
+	if i%11 != 0 {
+		b.WriteString(strconv.FormatFloat(float64(i%13)-6.5, 'g', -1, 32))
+	}
+	b.WriteString("\n")
 }

@@ -3,7 +3,9 @@ package inference
 import (
 	"bytes"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 )
 
 // schema is what a payload parser checks rows against: the model's feature count and, when the model
@@ -126,39 +128,132 @@ func nextLine(b []byte) (line, rest []byte) {
 }
 
 // parseCSV reads text/csv: one row per line, features only (no label, no header), an empty cell is a
-// missing value; blank lines are skipped. Every row must have exactly the model's feature count.
+// missing value; blank lines are skipped. Every row must have exactly the model's feature count. A large
+// body is parsed by GOMAXPROCS goroutines, each a run of whole lines.
 func parseCSV(body []byte, s schema, m *matrix) error {
-	for lineNo, rest := 1, body; len(rest) > 0; lineNo++ {
+	if len(body) >= parallelParseBytes && runtime.GOMAXPROCS(0) > 1 {
+		return parseCSVParallel(body, s, m, runtime.GOMAXPROCS(0))
+	}
+	for rest := body; len(rest) > 0; {
 		var line []byte
 		line, rest = nextLine(rest)
-		if len(bytes.TrimSpace(line)) == 0 {
+		if isBlank(line) {
 			continue
-		}
-		n := bytes.Count(line, []byte{','}) + 1
-		if n != s.features {
-			return validationf("text/csv row %d has %d features; the model expects %d", m.rows+1, n, s.features)
 		}
 		row, err := m.addRow()
 		if err != nil {
 			return err
 		}
-		for j := 0; j < n; j++ {
-			cell := line
-			if i := bytes.IndexByte(line, ','); i >= 0 {
-				cell, line = line[:i], line[i+1:]
-			}
-			if c := bytes.TrimSpace(cell); len(c) >= 2 && c[0] == '"' && c[len(c)-1] == '"' {
-				cell = c[1 : len(c)-1]
-			}
-			v, ok := parseNumber(cell)
-			if !ok {
-				return validationf("text/csv row %d column %d: %s is not a number", m.rows, j+1, quoteCell(cell))
-			}
-			row[j] = v
+		if err := csvLine(line, row, m.rows); err != nil {
+			return err
 		}
 	}
 	if m.rows == 0 {
 		return validationf("the request body holds no rows; send at least one row of %d features", s.features)
+	}
+	return nil
+}
+
+// parallelParseBytes is the body size from which CSV is parsed in parallel.
+const parallelParseBytes = 256 << 10
+
+func isBlank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
+
+// csvLine parses one line into row, which has the model's width; rowNo (1-based) names it in messages.
+func csvLine(line []byte, row []float32, rowNo int) error {
+	if n := bytes.Count(line, []byte{','}) + 1; n != len(row) {
+		return validationf("text/csv row %d has %d features; the model expects %d", rowNo, n, len(row))
+	}
+	for j := range row {
+		cell := line
+		if i := bytes.IndexByte(line, ','); i >= 0 {
+			cell, line = line[:i], line[i+1:]
+		}
+		if c := bytes.TrimSpace(cell); len(c) >= 2 && c[0] == '"' && c[len(c)-1] == '"' {
+			cell = c[1 : len(c)-1]
+		}
+		v, ok := parseNumber(cell)
+		if !ok {
+			return validationf("text/csv row %d column %d: %s is not a number", rowNo, j+1, quoteCell(cell))
+		}
+		row[j] = v
+	}
+	return nil
+}
+
+// parseCSVParallel splits body into parts runs of whole lines, counts each run's rows, then parses the
+// runs concurrently straight into their rows of m. The error reported is the one of the first bad row.
+func parseCSVParallel(body []byte, s schema, m *matrix, parts int) error {
+	type run struct {
+		text []byte
+		rows int // non-blank lines
+		base int // rows before this run
+		err  error
+	}
+	runs := make([]run, 0, parts)
+	for rest := body; len(rest) > 0; {
+		cut := min(len(rest), (len(body)+parts-1)/parts)
+		if i := bytes.IndexByte(rest[cut-1:], '\n'); i >= 0 {
+			cut += i
+		} else {
+			cut = len(rest)
+		}
+		runs = append(runs, run{text: rest[:cut]})
+		rest = rest[cut:]
+	}
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(1)
+		go func(r *run) {
+			defer wg.Done()
+			for rest := r.text; len(rest) > 0; {
+				var line []byte
+				line, rest = nextLine(rest)
+				if !isBlank(line) {
+					r.rows++
+				}
+			}
+		}(&runs[i])
+	}
+	wg.Wait()
+	total := 0
+	for i := range runs {
+		runs[i].base = total
+		total += runs[i].rows
+	}
+	if total == 0 {
+		return validationf("the request body holds no rows; send at least one row of %d features", s.features)
+	}
+	if total*max(m.cols, 1) > maxCells {
+		return validationf("the request holds more than %d values (%d rows of %d features); send fewer rows", maxCells, total, m.cols)
+	}
+	if cap(m.x) < total*m.cols {
+		m.x = make([]float32, total*m.cols)
+	}
+	m.x, m.rows = m.x[:total*m.cols], total
+	for i := range runs {
+		wg.Add(1)
+		go func(r *run) {
+			defer wg.Done()
+			i := r.base
+			for rest := r.text; len(rest) > 0; {
+				var line []byte
+				line, rest = nextLine(rest)
+				if isBlank(line) {
+					continue
+				}
+				if r.err = csvLine(line, m.row(i), i+1); r.err != nil {
+					return
+				}
+				i++
+			}
+		}(&runs[i])
+	}
+	wg.Wait()
+	for _, r := range runs {
+		if r.err != nil {
+			return r.err
+		}
 	}
 	return nil
 }
