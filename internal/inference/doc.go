@@ -18,8 +18,8 @@
 // Payloads read: text/csv (features only, one row per line, an empty cell is missing), text/libsvm
 // (a leading label is ignored, indices as XGBoost's: 0 is the first feature), application/json
 // (SageMaker's {"instances": [[...] | {"features": [...]}]} and {"features": [...]}, MLflow's
-// dataframe_split, dataframe_records, instances and inputs — rows, records or columns — and a bare
-// array of rows), application/jsonlines (one instance or document per line). Named features map onto the
+// dataframe_split, dataframe_records, instances and inputs — rows, records or columns —, pandas' split
+// orient {"columns", "data"} of MLflow 1.x clients, and a bare array of rows or records), application/jsonlines (one instance or document per line). Named features map onto the
 // model's feature names when it has them, else by position. Responses: text/csv (one line per row),
 // application/json ({"predictions": [{"score": v} | {"scores": [...]}]}, or MLflow's {"predictions":
 // [v | [...]]} when the request had one of MLflow's shapes), application/jsonlines.

@@ -362,6 +362,7 @@ func TestJSONAnswerShapes(t *testing.T) {
 		`[[2, 1, 0.25], [-4, 0, 1]]`:    `{"predictions":[{"score":1},{"score":3}]}`,
 		`{"dataframe_split": {"columns": ["x","y","z"], "data": [[2, 1, 0.25]]}}`: `{"predictions":[1]}`,
 		`{"dataframe_records": [{"z": 1, "y": 0, "x": -4}]}`:                      `{"predictions":[3]}`,
+		`{"index": [0], "columns": ["z", "y", "x"], "data": [[1, 0, -4]]}`:        `{"predictions":[3]}`,
 		`{"inputs": [[2, 1, 0.25], [-4, 0, 1]]}`:                                  `{"predictions":[1,3]}`,
 	} {
 		resp, err := m.Invoke(context.Background(), Request{ContentType: TypeJSON, Body: []byte(body)})

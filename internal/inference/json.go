@@ -633,7 +633,7 @@ func (r *jsonReader) splitRows(cols []int) error {
 }
 
 // jsonShapes names the accepted application/json shapes, for messages.
-const jsonShapes = `{"instances": [...]}, {"features": [...]}, {"inputs": ...}, {"dataframe_split": {...}}, {"dataframe_records": [...]} or an array of rows`
+const jsonShapes = `{"instances": [...]}, {"features": [...]}, {"inputs": ...}, {"dataframe_split": {...}}, {"dataframe_records": [...]}, {"columns": [...], "data": [...]} or an array of rows`
 
 // document reads one whole payload value.
 func (r *jsonReader) document() error {
@@ -665,10 +665,12 @@ func (r *jsonReader) document() error {
 
 // object reads the top-level object: exactly one of the known keys holds the rows; others are skipped.
 func (r *jsonReader) object() error {
+	start := r.s.i
 	if err := r.s.begin('{'); err != nil {
 		return err
 	}
 	var found []byte
+	sawData := false
 	for first := true; ; {
 		ok, err := r.s.more('}', &first)
 		if err != nil {
@@ -697,6 +699,7 @@ func (r *jsonReader) object() error {
 			err = r.instances()
 		default:
 			known = false
+			sawData = sawData || string(k) == "data"
 			err = r.s.skip()
 		}
 		if err != nil {
@@ -712,6 +715,13 @@ func (r *jsonReader) object() error {
 			}
 			found = k
 		}
+	}
+	if found == nil && sawData {
+		// pandas' split orient without MLflow's wrapper: {"columns": [...], "data": [[...]]}, as MLflow 1.x
+		// clients send it (Content-Type application/json; format=pandas-split).
+		r.s.i = start
+		r.m.mlflow = true
+		return r.split()
 	}
 	if found == nil {
 		return validationf("%s must be %s", r.s.what, jsonShapes)
