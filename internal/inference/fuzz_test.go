@@ -90,7 +90,7 @@ var jsonSeeds = []string{
 	`[[1,2,3]]`, `[1,2,3]`, `{"dataframe_split": {"index": [0], "columns": ["c","a","b"], "data": [[1,2,3]]}}`,
 	`{"dataframe_records": [{"a": 1, "b": "2", "c": true}]}`, `{"inputs": {"a": [1,2], "b": [3,4], "c": [5,6]}}`,
 	`{"inputs": [[1,2,3]], "params": {"x": [1, {"y": "\u00e9"}]}}`, `{"instances": [[1,2,3]]} x`, `{"a\u0062": 1}`,
-	`[NaN, Infinity, -Infinity]`, `{"columns": ["a","b","c"], "data": [[1,2,3]], "index": [0]}`, `{"instances": [[1,[2],3]]}`, `{"dataframe_split": {"data": [[1,2,3]]}}`,
+	`[NaN, Infinity, -Infinity]`, `{"instances": [{"data": {"features": {"keys": [0, 2], "shape": [3], "values": [1, 2]}}}]}`, `{"columns": ["a","b","c"], "data": [[1,2,3]], "index": [0]}`, `{"instances": [[1,[2],3]]}`, `{"dataframe_split": {"data": [[1,2,3]]}}`,
 }
 
 func FuzzParseJSON(f *testing.F) {

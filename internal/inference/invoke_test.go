@@ -463,3 +463,26 @@ func fmtRow(b *strings.Builder, i int) {
 	}
 	b.WriteString("\n")
 }
+
+func TestSageMakerSparseJSON(t *testing.T) {
+	m := linearModel(t, nil)
+	ctx := context.Background()
+	// 1 + 0.5·2 + 4·0.25 = 3 (feature 1 absent: 0)
+	body := `{"instances": [{"data": {"features": {"values": [2, 0.25], "shape": [3], "keys": [0, 2]}}, "label": 1}, {"label": 7, "features": [2, 1, 0.25]}]}`
+	resp, err := m.Invoke(ctx, Request{ContentType: TypeJSON, Accept: TypeCSV, Body: []byte(body)})
+	if err != nil || string(resp.Body) != "3\n1\n" {
+		t.Fatalf("sparse JSON: %q, %v; want 3 and 1", resp.Body, err)
+	}
+	for body, msg := range map[string]string{
+		`{"instances": [{"data": {"features": {"keys": [0], "shape": [4], "values": [1]}}}]}`:    "shape [4]; the model expects 3",
+		`{"instances": [{"data": {"features": {"keys": [5], "shape": [3], "values": [1]}}}]}`:    "sparse key",
+		`{"instances": [{"data": {"features": {"keys": [0, 1], "shape": [3], "values": [1]}}}]}`: "different numbers",
+		`{"instances": [{"data": {"features": {"keys": [0], "values": [1]}}}]}`:                  "needs",
+	} {
+		_, err := m.Invoke(ctx, Request{ContentType: TypeJSON, Body: []byte(body)})
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, msg) {
+			t.Errorf("%s: %v, want 400 containing %q", body, err, msg)
+		}
+	}
+}

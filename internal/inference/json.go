@@ -47,6 +47,12 @@ func (s *scanner) syntax(want string) *Error {
 	return validationf("%s is not valid JSON: %s expected at byte %d, found %s", s.what, want, s.i, quoteCell(s.b[s.i:min(s.i+10, len(s.b))]))
 }
 
+// atEnd reports whether only blanks are left (peek's 0 could also be a NUL byte).
+func (s *scanner) atEnd() bool {
+	s.ws()
+	return s.i >= len(s.b)
+}
+
 // begin consumes the opening c ('{' or '[').
 func (s *scanner) begin(c byte) error {
 	if s.peek() != c {
@@ -404,34 +410,170 @@ func (r *jsonReader) record() error {
 	return nil
 }
 
-// instance reads one instance: an array of numbers, SageMaker's {"features": [...]}, or a record.
+// instance reads one instance: an array of numbers, SageMaker's {"features": [...]} (other members
+// such as a label are ignored), SageMaker's sparse {"data": {"features": {"keys", "shape", "values"}}},
+// or a record of named features.
 func (r *jsonReader) instance() error {
 	switch r.s.peek() {
 	case '[':
 		return r.rowArray()
 	case '{':
-		save := r.s.i
-		r.s.i++
-		if r.s.peek() == '"' {
+	default:
+		return validationf("%s row %d: an instance is an array of %d numbers, {\"features\": [...]} or an object of named features", r.s.what, r.m.rows+1, r.sch.features)
+	}
+	start := r.s.i
+	r.s.i++
+	found := false
+	for first := true; ; {
+		ok, err := r.s.more('}', &first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		k, err := r.s.key()
+		if err != nil {
+			return err
+		}
+		_, named := r.sch.names[string(k)]
+		switch {
+		case !found && !named && string(k) == "features" && r.s.peek() == '[':
+			err = r.rowArray()
+			found = true
+		case !found && !named && string(k) == "data" && r.s.peek() == '{':
+			err = r.sparse()
+			found = true
+		default:
+			err = r.s.skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if found {
+		return nil
+	}
+	end := r.s.i
+	r.s.i = start
+	if err := r.record(); err != nil {
+		return err
+	}
+	r.s.i = end
+	return nil
+}
+
+// sparse reads SageMaker's sparse vector {"features": {"keys": [i, ...], "shape": [n], "values": [v, ...]}}
+// as a new row: n must be the feature count, keys below it; a feature it does not list is 0.
+func (r *jsonReader) sparse() error {
+	if err := r.s.begin('{'); err != nil {
+		return err
+	}
+	keysAt, valuesAt, shape := -1, -1, -1
+	for first := true; ; {
+		ok, err := r.s.more('}', &first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		k, err := r.s.key()
+		if err != nil {
+			return err
+		}
+		if string(k) != "features" {
+			if err := r.s.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.s.begin('{'); err != nil {
+			return err
+		}
+		for f := true; ; {
+			ok, err := r.s.more('}', &f)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 			k, err := r.s.key()
 			if err != nil {
 				return err
 			}
-			if _, named := r.sch.names["features"]; string(k) == "features" && !named && r.s.peek() == '[' {
-				if err := r.rowArray(); err != nil {
+			switch string(k) {
+			case "keys":
+				keysAt = r.s.i
+			case "values":
+				valuesAt = r.s.i
+			case "shape":
+				if err := r.s.begin('['); err != nil {
 					return err
 				}
-				if c := r.s.peek(); c != '}' {
-					return validationf("%s row %d: an instance holds \"features\" and nothing else", r.s.what, r.m.rows)
+				lit := r.s.literal()
+				n, err := strconv.Atoi(string(lit))
+				if err != nil || r.s.peek() != ']' {
+					return validationf("%s row %d: the sparse vector's shape is not [n]", r.s.what, r.m.rows+1)
 				}
 				r.s.i++
-				return nil
+				shape = n
+				continue
+			}
+			if err := r.s.skip(); err != nil {
+				return err
 			}
 		}
-		r.s.i = save
-		return r.record()
 	}
-	return validationf("%s row %d: an instance is an array of %d numbers, {\"features\": [...]} or an object of named features", r.s.what, r.m.rows+1, r.sch.features)
+	if keysAt < 0 || valuesAt < 0 || shape < 0 {
+		return validationf("%s row %d: a sparse instance needs {\"data\": {\"features\": {\"keys\", \"shape\", \"values\"}}}", r.s.what, r.m.rows+1)
+	}
+	if shape != r.sch.features {
+		return validationf("%s row %d has shape [%d]; the model expects %d features", r.s.what, r.m.rows+1, shape, r.sch.features)
+	}
+	row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
+	for j := range row {
+		row[j] = 0
+	}
+	end := r.s.i
+	ks, vs := r.s, r.s
+	ks.i, vs.i = keysAt, valuesAt
+	if err := ks.begin('['); err != nil {
+		return err
+	}
+	if err := vs.begin('['); err != nil {
+		return err
+	}
+	for fk, fv := true, true; ; {
+		okK, err := ks.more(']', &fk)
+		if err != nil {
+			return err
+		}
+		okV, err := vs.more(']', &fv)
+		if err != nil {
+			return err
+		}
+		if okK != okV {
+			return validationf("%s row %d: the sparse vector has different numbers of keys and values", r.s.what, r.m.rows)
+		}
+		if !okK {
+			break
+		}
+		lit := ks.literal()
+		j, err := strconv.Atoi(string(lit))
+		if err != nil || j < 0 || j >= len(row) {
+			return validationf("%s row %d: sparse key %s is not a feature index below %d", r.s.what, r.m.rows, quoteCell(lit), len(row))
+		}
+		if row[j], err = vs.value(r.m.rows, j+1); err != nil {
+			return err
+		}
+	}
+	r.s.i = end
+	return nil
 }
 
 // instances reads [instance, ...].
@@ -657,7 +799,7 @@ func (r *jsonReader) document() error {
 	default:
 		return validationf("%s must be %s", r.s.what, jsonShapes)
 	}
-	if r.s.peek() != 0 {
+	if !r.s.atEnd() {
 		return r.s.syntax("the end of the document")
 	}
 	return nil
@@ -760,7 +902,7 @@ func parseJSONLines(body []byte, s schema, m *matrix) error {
 		} else {
 			err = r.instance()
 		}
-		if err == nil && r.s.peek() != 0 {
+		if err == nil && !r.s.atEnd() {
 			err = r.s.syntax("the end of the line")
 		}
 		if err != nil {
