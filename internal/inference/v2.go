@@ -76,7 +76,7 @@ func V2ToCSV(body []byte) (csv []byte, id string, err error) {
 			return nil, "", validationf("%s has %d rows; input 0 has %d", what, r, rows)
 		}
 		rows = r
-		vals := make([]float64, 0, r*c)
+		vals := make([]float64, 0, min(r*c, int64(len(in.Data)/2+1))) // what the data can hold, not what the shape claims
 		var err error
 		if vals, err = flatten(in.Data, vals, 0); err != nil {
 			return nil, "", validationf("%s: %s", what, err.Error())
