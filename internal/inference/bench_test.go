@@ -19,7 +19,7 @@ import (
 type benchFixture struct {
 	model *Runtime
 	rows  []byte             // 10,000 rows of text/csv
-	xgb   map[string]float64 // XGBoost's median seconds: "predict", "dmatrix+predict", "inplace_predict"
+	xgb   map[string]float64 // XGBoost's median seconds: "predict", "dmatrix+predict", "inplace_predict", and "row:…" for one row
 }
 
 var (
@@ -84,6 +84,9 @@ func BenchmarkInvokeCSVSingleRow(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(f.xgb["row:dmatrix+predict"]*1e6, "xgb-dmatrix+predict-µs")
+	b.ReportMetric(f.xgb["row:inplace_predict"]*1e6, "xgb-inplace-µs")
 }
 
 // BenchmarkInvokeCSVSingleRowParallel is the same from GOMAXPROCS goroutines.

@@ -10,7 +10,7 @@
       trains the benchmark's model (100 trees of depth 6 on abalone) into OUTDIR/bench.json, writes ROWS rows
       as OUTDIR/bench.csv, and prints, in seconds, the median over REPEAT runs of XGBoost's own
       Booster.predict on those rows (DMatrix built beforehand), of DMatrix construction plus predict, and of
-      inplace_predict, all threads.
+      inplace_predict, all threads; then the same for the first row alone (row:...).
 """
 import json
 import os
@@ -101,6 +101,9 @@ def bench(src, out, rows, repeat):
     print("predict %.6f" % median(lambda dm: bst.predict(dm), lambda: xgb.DMatrix(Xb)))
     print("dmatrix+predict %.6f" % median(lambda _: bst.predict(xgb.DMatrix(Xb))))
     print("inplace_predict %.6f" % median(lambda _: bst.inplace_predict(Xb)))
+    one = Xb[:1]
+    print("row:dmatrix+predict %.6f" % median(lambda _: bst.predict(xgb.DMatrix(one))))
+    print("row:inplace_predict %.6f" % median(lambda _: bst.inplace_predict(one)))
 
 
 if __name__ == "__main__":
