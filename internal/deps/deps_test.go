@@ -59,6 +59,7 @@ var layers = map[string]string{
 	"internal/algorithms/xgboost":      domain,
 	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
 	"internal/batch":                   domain, // the batch-transform data path: readers, writers and a predict callback
+	"internal/inference":               domain, // payload codecs and in-process model runtimes: bytes in, bytes out
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/logs":                    domain,
 	"internal/awsapi/logsapi":          wire,

@@ -1,0 +1,60 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// Request is one invocation as the runtime API hands it over: the body is read-only and may be
+// retained by no one beyond the call (a Model never copies it).
+type Request struct {
+	ContentType      string // the payload's media type; "" means text/csv
+	Accept           string // the wanted response type(s); "" or "*/*" means the model's default
+	CustomAttributes string // passed through to the model, opaque to Slipway
+	Body             []byte
+}
+
+// Response is a model's answer.
+type Response struct {
+	ContentType      string
+	CustomAttributes string
+	Body             []byte
+}
+
+// Model is a loaded model serving invocations. Invoke is safe for concurrent use; a refusal of the
+// input or a failure of the model is an *Error.
+type Model interface {
+	Invoke(ctx context.Context, req Request) (Response, error)
+	Close() error
+}
+
+// MaxPayloadBytes is SageMaker's limit on an InvokeEndpoint request body (6 MB).
+const MaxPayloadBytes = 6 << 20
+
+// Error codes, as sagemaker-runtime names them.
+const (
+	CodeValidation       = "ValidationError"      // 400: the payload is malformed
+	CodeModel            = "ModelError"           // 424: the model failed
+	CodeUnsupportedMedia = "UnsupportedMediaType" // 415: a Content-Type or Accept the model does not speak
+	CodePayloadTooLarge  = "PayloadTooLarge"      // 413: over MaxPayloadBytes
+)
+
+// Error is a refusal with SageMaker's HTTP status: 400 ValidationError (names the row and the expected
+// feature count), 413 (payload over 6 MB), 415 (names the supported types), 424 ModelError (the model
+// failed). The transport writes Status, Code and Message as they are; Message is safe to show.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message) }
+
+func validationf(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: fmt.Sprintf(format, args...)}
+}
+
+func modelErrorf(format string, args ...any) *Error {
+	return &Error{Status: http.StatusFailedDependency, Code: CodeModel, Message: fmt.Sprintf(format, args...)}
+}
