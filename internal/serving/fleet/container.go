@@ -66,6 +66,10 @@ type ContainerOptions struct {
 	// RestartMin and RestartMax bound the backoff before restarting a dead child (default
 	// 250ms, 30s); it doubles while restarts fail and resets once a child has run for a minute.
 	RestartMin, RestartMax time.Duration
+	// RestartAfterPings is how many consecutive failed pings make a running child count as hung:
+	// it is killed and restarted like a dead one (default 10: with the fleet's health check
+	// every second, about ten seconds).
+	RestartAfterPings int
 }
 
 func (o *ContainerOptions) defaults() {
@@ -82,6 +86,9 @@ func (o *ContainerOptions) defaults() {
 	def(&o.InvokeTimeout, 60*time.Second)
 	def(&o.RestartMin, 250*time.Millisecond)
 	def(&o.RestartMax, 30*time.Second)
+	if o.RestartAfterPings <= 0 {
+		o.RestartAfterPings = 10
+	}
 }
 
 // ImageLoader is a server's Loader: resolve (images.Table.ResolveServing) decides per model's
@@ -158,6 +165,7 @@ type container struct {
 	closing chan struct{}
 	done    chan struct{} // the supervisor ended
 	closed  bool
+	failed  int // consecutive failed pings of child
 }
 
 // child is one started process.
@@ -366,7 +374,7 @@ func (c *container) supervise() {
 				c.mu.Lock()
 				closed := c.closed
 				if !closed {
-					c.child, c.why = next, ""
+					c.child, c.why, c.failed = next, "", 0
 				}
 				c.mu.Unlock()
 				if closed {
@@ -395,13 +403,32 @@ func (c *container) current() (*child, error) {
 	return c.child, nil
 }
 
-// Ping reports whether the child answers GET /ping with 200.
+// Ping reports whether the child answers GET /ping with 200. A child that fails
+// RestartAfterPings pings in a row is killed, and so restarted.
 func (c *container) Ping(ctx context.Context) error {
 	ch, err := c.current()
 	if err != nil {
 		return err
 	}
-	return ch.ping(ctx)
+	err = ch.ping(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		return err // the caller gave up; says nothing of the child
+	}
+	c.mu.Lock()
+	hung := false
+	if c.child == ch {
+		if err == nil {
+			c.failed = 0
+		} else if c.failed++; c.failed == c.o.RestartAfterPings {
+			hung = true
+		}
+	}
+	c.mu.Unlock()
+	if hung {
+		c.log.Warn("model server failed its health check; restarting it", "pings", c.o.RestartAfterPings, "err", err)
+		go c.o.Exec.Stop(context.Background(), ch.handle, 0) // the supervisor sees it end and restarts it
+	}
+	return err
 }
 
 func (ch *child) ping(ctx context.Context) error {

@@ -321,3 +321,52 @@ func TestSweepContainers(t *testing.T) {
 	}
 	inst.Close()
 }
+
+// TestContainerRestartsAHungServer: a model server that keeps failing /ping is killed and
+// restarted; it serves again once its /ping answers.
+func TestContainerRestartsAHungServer(t *testing.T) {
+	o, model := flask(t, "")
+	o.RestartAfterPings = 3
+	dir := model("1")
+	inst, err := ContainerLoader(o)(context.Background(), ModelSpec{Image: "example.com/flask-model:1", ModelDir: dir}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	ctx := context.Background()
+	resp, err := inst.Invoke(ctx, inference.Request{ContentType: "text/csv", Body: []byte("1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(attr(resp, "pid"))
+	sick := filepath.Join(dir, "sick")
+	if err := os.WriteFile(sick, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := inst.Ping(ctx); err == nil {
+			t.Fatalf("ping %d of a sick server succeeded", i+1)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the hung model server was not killed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := inst.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("ping while restarting: %v, want ErrUnavailable", err)
+	}
+	os.Remove(sick)
+	for inst.Ping(ctx) != nil {
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatal("the restarted model server never answered /ping")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err = inst.Invoke(ctx, inference.Request{ContentType: "text/csv", Body: []byte("1")})
+	if err != nil || attr(resp, "pid") == strconv.Itoa(pid) {
+		t.Fatalf("after the restart: %v, pid %s (old %d)", err, attr(resp, "pid"), pid)
+	}
+}

@@ -74,10 +74,13 @@ type Fleet struct {
 	o   Options
 	log *slog.Logger
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	endpoints map[string]*served
 	closed    bool
-	retiring  sync.WaitGroup // retirements of replaced generations in the background
+	deploying sync.WaitGroup  // Deploy calls in progress
+	retiring  sync.WaitGroup  // retirements of replaced generations in the background
+	ctx       context.Context // cancelled by Close: ends the starts of deploys in progress
+	cancel    context.CancelFunc
 }
 
 // served is an endpoint of the fleet.
@@ -128,7 +131,8 @@ func New(o Options) *Fleet {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
-	return &Fleet{o: o, log: o.Log.With("component", "fleet"), endpoints: map[string]*served{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Fleet{o: o, log: o.Log.With("component", "fleet"), endpoints: map[string]*served{}, ctx: ctx, cancel: cancel}
 }
 
 func validWeight(w float64) bool { return w >= 0 && !math.IsInf(w, 0) && !math.IsNaN(w) }
@@ -176,7 +180,12 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 		ep = &served{name: endpoint}
 		f.endpoints[endpoint] = ep
 	}
+	f.deploying.Add(1)
 	f.mu.Unlock()
+	defer f.deploying.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(f.ctx, cancel)()
 
 	ep.deploy.Lock()
 	defer ep.deploy.Unlock()
@@ -373,8 +382,8 @@ func (g *generation) close(log *slog.Logger) error {
 }
 
 func (f *Fleet) lookup(endpoint string) *served {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	return f.endpoints[endpoint]
 }
 
@@ -588,10 +597,11 @@ func (f *Fleet) Remove(endpoint string) error {
 	return f.retire(g)
 }
 
-// Close removes every endpoint and waits for every instance to be closed.
+// Close removes every endpoint, cancels deploys in progress, and waits until every instance is closed.
 func (f *Fleet) Close() error {
 	f.mu.Lock()
 	f.closed = true
+	f.cancel()
 	var gens []*generation
 	for name, ep := range f.endpoints {
 		if g := ep.cur.Swap(nil); g != nil {
@@ -617,6 +627,7 @@ func (f *Fleet) Close() error {
 		}()
 	}
 	wg.Wait()
+	f.deploying.Wait()
 	f.retiring.Wait()
 	return errors.Join(errl...)
 }

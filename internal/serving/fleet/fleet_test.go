@@ -497,3 +497,25 @@ func TestDeployCancelled(t *testing.T) {
 		t.Fatalf("a cancelled deploy: err %v; its instances must be closed", err)
 	}
 }
+
+func TestCloseCancelsADeployInProgress(t *testing.T) {
+	fs := newFakes()
+	bad := errors.New("starting")
+	fs.make = func(name string) *fake { f := &fake{name: name}; f.pingErr.Store(&bad); return f }
+	f := New(Options{Load: fs.load})
+	errc := make(chan error, 1)
+	go func() { errc <- f.Deploy(context.Background(), "ep", variants(v("A", 1, 2, "slow"))) }()
+	for fs.get("slow/1") == nil || fs.get("slow/0") == nil {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err == nil {
+		t.Error("a deploy cut short by Close succeeded")
+	}
+	if took := time.Since(start); took > 5*time.Second || !fs.get("slow/0").closed.Load() || !fs.get("slow/1").closed.Load() {
+		t.Errorf("Close took %s; instances closed: %v %v", took, fs.get("slow/0").closed.Load(), fs.get("slow/1").closed.Load())
+	}
+}

@@ -16,6 +16,8 @@ app = flask.Flask(__name__)
 
 @app.get("/ping")
 def ping():
+    if os.path.exists(os.path.join(model_dir, "sick")):
+        return "sick", 503
     return "", 200
 
 
