@@ -200,7 +200,9 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 		g.close(f.log)
 		return errs.E(errs.Conflict, "endpoint %s was removed (or the fleet closed) while it was being deployed", endpoint)
 	}
+	ep.wmu.Lock() // a SetWeights lands wholly on the old fleet or wholly on the new
 	old := ep.cur.Swap(g)
+	ep.wmu.Unlock()
 	if old != nil {
 		f.retiring.Add(1)
 	}
