@@ -86,9 +86,16 @@ type Fleet struct {
 // served is an endpoint of the fleet.
 type served struct {
 	name   string
-	deploy sync.Mutex // one Deploy at a time
-	wmu    sync.Mutex // serialises SetWeights
-	cur    atomic.Pointer[generation]
+	deploy sync.Mutex // one Deploy or Stage at a time
+	mu     sync.Mutex // serialises changes of r and of its generations' weights
+	r      atomic.Pointer[routes]
+}
+
+// routes is what an endpoint serves; it is replaced whole.
+type routes struct {
+	live   *generation
+	staged *generation // a fleet beside live (blue/green), taking share of the requests
+	share  float64
 }
 
 // generation is one deployed fleet of an endpoint: its variants and their instances.
@@ -162,11 +169,23 @@ func validate(endpoint string, vs []VariantSpec) error {
 }
 
 // Deploy starts the fleet vs for endpoint, waits until every instance answers Ping, then makes
-// it the endpoint's fleet in one step; the previous fleet (if any) serves until then and is
-// closed once its requests in flight have ended. When the new fleet cannot start or become
-// healthy, what it started is closed, the previous fleet stays, and the error (errs.Invalid)
-// names the variant, the instance and why. Deploys of one endpoint run one at a time.
+// it the endpoint's fleet in one step; the previous fleet (and a staged one, if any) serves until
+// then and is closed once its requests in flight have ended. When the new fleet cannot start or
+// become healthy, what it started is closed, the previous fleet stays, and the error
+// (errs.Invalid) names the variant, the instance and why. Deploys of one endpoint run one at a
+// time.
 func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) error {
+	return f.launch(ctx, endpoint, vs, true, func(old *routes, g *generation) (*routes, []*generation, error) {
+		if old == nil {
+			return &routes{live: g}, nil, nil
+		}
+		return &routes{live: g}, []*generation{old.live, old.staged}, nil
+	})
+}
+
+// launch starts the fleet vs and, once it is healthy, installs it: install returns the
+// endpoint's new routes and the generations they drop. With create, a new endpoint is made.
+func (f *Fleet) launch(ctx context.Context, endpoint string, vs []VariantSpec, create bool, install func(old *routes, g *generation) (*routes, []*generation, error)) error {
 	if err := validate(endpoint, vs); err != nil {
 		return err
 	}
@@ -177,6 +196,10 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 	}
 	ep := f.endpoints[endpoint]
 	if ep == nil {
+		if !create {
+			f.mu.Unlock()
+			return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
+		}
 		ep = &served{name: endpoint}
 		f.endpoints[endpoint] = ep
 	}
@@ -200,22 +223,36 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 		g.close(f.log)
 		return errs.E(errs.Conflict, "endpoint %s was removed (or the fleet closed) while it was being deployed", endpoint)
 	}
-	ep.wmu.Lock() // a SetWeights lands wholly on the old fleet or wholly on the new
-	old := ep.cur.Swap(g)
-	ep.wmu.Unlock()
-	if old != nil {
-		f.retiring.Add(1)
+	ep.mu.Lock() // a SetWeights or Shift lands wholly before or after
+	next, dropped, err := install(ep.r.Load(), g)
+	if err == nil {
+		ep.r.Store(next)
 	}
+	ep.mu.Unlock()
+	if err != nil {
+		f.mu.Unlock()
+		g.close(f.log)
+		return err
+	}
+	f.retireLater(dropped...)
 	f.mu.Unlock()
 	go f.health(g)
-	f.log.Info("deployed", "endpoint", endpoint, "variants", len(vs), "took", time.Since(start))
-	if old != nil {
+	f.log.Info("fleet started", "endpoint", endpoint, "variants", len(vs), "took", time.Since(start))
+	return nil
+}
+
+// retireLater retires gens (nil ones skipped) in the background; f.mu is held.
+func (f *Fleet) retireLater(gens ...*generation) {
+	for _, g := range gens {
+		if g == nil {
+			continue
+		}
+		f.retiring.Add(1)
 		go func() {
 			defer f.retiring.Done()
-			f.retire(old)
+			f.retire(g)
 		}()
 	}
-	return nil
 }
 
 // start loads every instance of vs at once and waits until each answers Ping. On failure it
@@ -389,20 +426,24 @@ func (f *Fleet) lookup(endpoint string) *served {
 	return f.endpoints[endpoint]
 }
 
-// Invoke sends req to endpoint: to targetVariant when it is not "", else to a variant drawn by
-// weight; within the variant to the healthy instance with the fewest outstanding requests. It
+// Invoke sends req to endpoint — to its staged fleet with the probability set by Shift, else to
+// its live fleet —: to targetVariant when it is not "", else to a variant drawn by weight; within the variant to the healthy instance with the fewest outstanding requests. It
 // returns the variant that answered. A refusal of the model is the instance's own error (an
 // *inference.Error); routing failures are errs errors (NotFound: no such endpoint; Invalid: no
 // such variant, or every weight is 0; Unavailable: no healthy instance).
 func (f *Fleet) Invoke(ctx context.Context, endpoint, targetVariant string, req inference.Request) (string, inference.Response, error) {
 	ep := f.lookup(endpoint)
 	for {
-		var g *generation
+		var r *routes
 		if ep != nil {
-			g = ep.cur.Load()
+			r = ep.r.Load()
 		}
-		if g == nil {
+		if r == nil {
 			return "", inference.Response{}, errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
+		}
+		g := r.live
+		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) {
+			g = r.staged
 		}
 		g.inflight.Add(1)
 		if g.retired.Load() {
@@ -521,19 +562,20 @@ func (f *Fleet) leastOutstanding(v *variant) *instance {
 	return best
 }
 
-// SetWeights changes the weights of the named variants of endpoint's current fleet at once;
+// SetWeights changes the weights of the named variants of endpoint's live fleet at once;
 // variants not named keep theirs.
 func (f *Fleet) SetWeights(endpoint string, w map[string]float64) error {
 	ep := f.lookup(endpoint)
 	if ep == nil {
 		return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 	}
-	ep.wmu.Lock()
-	defer ep.wmu.Unlock()
-	g := ep.cur.Load()
-	if g == nil {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	r := ep.r.Load()
+	if r == nil {
 		return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 	}
+	g := r.live
 	next := append([]float64(nil), *g.weights.Load()...)
 	for name, weight := range w {
 		i := g.index(name)
@@ -558,16 +600,20 @@ func (g *generation) index(name string) int {
 	return -1
 }
 
-// Status reports the variants of endpoint's current fleet, in deployment order; nil when it has none.
+// Status reports the variants of endpoint's live fleet, in deployment order; nil when it has none.
 func (f *Fleet) Status(endpoint string) []VariantStatus {
 	ep := f.lookup(endpoint)
 	if ep == nil {
 		return nil
 	}
-	g := ep.cur.Load()
-	if g == nil {
+	r := ep.r.Load()
+	if r == nil {
 		return nil
 	}
+	return r.live.status()
+}
+
+func (g *generation) status() []VariantStatus {
 	weights := *g.weights.Load()
 	out := make([]VariantStatus, len(g.variants))
 	for i, v := range g.variants {
@@ -581,43 +627,35 @@ func (f *Fleet) Status(endpoint string) []VariantStatus {
 	return out
 }
 
-// Remove takes endpoint's fleet out of service: no new request reaches it, and its instances
-// are closed once the requests in flight have ended (up to Drain). Removing an endpoint
-// without a fleet does nothing.
+// Remove takes endpoint's fleets (live and staged) out of service: no new request reaches them,
+// and their instances are closed once the requests in flight have ended (up to Drain); Remove
+// returns then. Removing an endpoint without a fleet does nothing.
 func (f *Fleet) Remove(endpoint string) error {
 	f.mu.Lock()
 	ep := f.endpoints[endpoint]
 	delete(f.endpoints, endpoint)
-	var g *generation
+	var r *routes
 	if ep != nil {
-		g = ep.cur.Swap(nil)
+		r = ep.r.Swap(nil)
 	}
 	f.mu.Unlock()
-	if g == nil {
+	if r == nil {
 		return nil
 	}
-	return f.retire(g)
+	return f.retireAll(r.live, r.staged)
 }
 
-// Close removes every endpoint, cancels deploys in progress, and waits until every instance is closed.
-func (f *Fleet) Close() error {
-	f.mu.Lock()
-	f.closed = true
-	f.cancel()
-	var gens []*generation
-	for name, ep := range f.endpoints {
-		if g := ep.cur.Swap(nil); g != nil {
-			gens = append(gens, g)
-		}
-		delete(f.endpoints, name)
-	}
-	f.mu.Unlock()
+// retireAll retires gens (nil ones skipped) at once and waits.
+func (f *Fleet) retireAll(gens ...*generation) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errl []error
 	)
 	for _, g := range gens {
+		if g == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -629,7 +667,24 @@ func (f *Fleet) Close() error {
 		}()
 	}
 	wg.Wait()
+	return errors.Join(errl...)
+}
+
+// Close removes every endpoint, cancels deploys in progress, and waits until every instance is closed.
+func (f *Fleet) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	f.cancel()
+	var gens []*generation
+	for name, ep := range f.endpoints {
+		if r := ep.r.Swap(nil); r != nil {
+			gens = append(gens, r.live, r.staged)
+		}
+		delete(f.endpoints, name)
+	}
+	f.mu.Unlock()
+	err := f.retireAll(gens...)
 	f.deploying.Wait()
 	f.retiring.Wait()
-	return errors.Join(errl...)
+	return err
 }
