@@ -11,6 +11,9 @@
 // share of the requests, Promote makes it live, Discard drops it — the data-plane steps of
 // ALL_AT_ONCE, CANARY, LINEAR and rolled-back updates; their timing and alarms are the caller's.
 //
+// Scale (UpdateEndpointWeightsAndCapacities' instance counts) adds healthy instances to, or
+// drains the last ones from, the live fleet's variants in place; SetWeights changes weights.
+//
 // Invariants:
 //
 //   - Deploy (and Stage) install a fleet atomically: the new instances are started and

@@ -110,15 +110,20 @@ type generation struct {
 }
 
 type variant struct {
-	name      string
-	instances []*instance
+	name  string
+	model ModelSpec
+	insts atomic.Pointer[[]*instance] // replaced whole by Scale
 }
+
+// instances returns v's instances in the pool.
+func (v *variant) instances() []*instance { return *v.insts.Load() }
 
 type instance struct {
 	Instance
 	variant, label string
 	outstanding    atomic.Int64
 	healthy        atomic.Bool
+	removed        atomic.Bool // scaled in: takes no new request
 }
 
 // New returns an empty fleet.
@@ -258,10 +263,39 @@ func (f *Fleet) retireLater(gens ...*generation) {
 // start loads every instance of vs at once and waits until each answers Ping. On failure it
 // closes what it started and returns why.
 func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*generation, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.o.ReadyTimeout)
-	defer cancel()
 	g := &generation{endpoint: endpoint, stop: make(chan struct{}), stopped: make(chan struct{})}
 	weights := make([]float64, len(vs))
+	wants := make([]want, len(vs))
+	for i, v := range vs {
+		weights[i] = v.Weight
+		wants[i] = want{variant: v.Name, model: v.Model, from: 0, to: v.Instances}
+	}
+	started, err := f.startInstances(ctx, endpoint, wants)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vs {
+		vr := &variant{name: v.Name, model: v.Model}
+		vr.insts.Store(&started[i])
+		g.variants = append(g.variants, vr)
+	}
+	g.weights.Store(&weights)
+	return g, nil
+}
+
+// want asks startInstances for instances from to to-1 of a variant.
+type want struct {
+	variant  string
+	model    ModelSpec
+	from, to int
+}
+
+// startInstances loads the instances wants name, all at once, and waits until each answers Ping
+// (up to ReadyTimeout); they are healthy when it returns. On failure it closes what it started
+// and returns why.
+func (f *Fleet) startInstances(ctx context.Context, endpoint string, wants []want) ([][]*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.o.ReadyTimeout)
+	defer cancel()
 	var (
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
@@ -275,22 +309,21 @@ func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*
 		}
 		errMu.Unlock()
 	}
-	for i, v := range vs {
-		weights[i] = v.Weight
-		vr := &variant{name: v.Name, instances: make([]*instance, v.Instances)}
-		g.variants = append(g.variants, vr)
-		for n := range v.Instances {
+	out := make([][]*instance, len(wants))
+	for i, w := range wants {
+		out[i] = make([]*instance, w.to-w.from)
+		for n := w.from; n < w.to; n++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				label := fmt.Sprintf("variant %s instance %d", v.Name, n+1)
-				in, err := f.o.Load(ctx, v.Model, n)
+				label := fmt.Sprintf("variant %s instance %d", w.variant, n+1)
+				in, err := f.o.Load(ctx, w.model, n)
 				if err != nil {
 					fail(f.why(ctx, endpoint, label, "cannot start", err))
 					return
 				}
-				inst := &instance{Instance: in, variant: v.Name, label: label}
-				vr.instances[n] = inst
+				inst := &instance{Instance: in, variant: w.variant, label: label}
+				out[i][n-w.from] = inst
 				if err := f.waitHealthy(ctx, inst); err != nil {
 					fail(f.why(ctx, endpoint, label, "did not become healthy", err))
 					return
@@ -300,12 +333,15 @@ func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*
 		}
 	}
 	wg.Wait()
-	g.weights.Store(&weights)
 	if firstErr != nil {
-		g.close(f.log)
+		var all []*instance
+		for _, l := range out {
+			all = append(all, l...)
+		}
+		closeInstances(f.log, endpoint, all)
 		return nil, firstErr
 	}
-	return g, nil
+	return out, nil
 }
 
 // why builds a deploy failure: the caller's cancellation as such, else errs.Invalid naming what failed.
@@ -351,7 +387,7 @@ func (f *Fleet) health(g *generation) {
 		}
 		var wg sync.WaitGroup
 		for _, v := range g.variants {
-			for _, inst := range v.instances {
+			for _, inst := range v.instances() {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -392,29 +428,36 @@ func (f *Fleet) retire(g *generation) error {
 	return g.close(f.log)
 }
 
-// close closes every instance g started.
+// close closes every instance of g.
 func (g *generation) close(log *slog.Logger) error {
+	var all []*instance
+	for _, v := range g.variants {
+		all = append(all, v.instances()...)
+	}
+	return closeInstances(log, g.endpoint, all)
+}
+
+// closeInstances closes insts (nil ones skipped) at once.
+func closeInstances(log *slog.Logger, endpoint string, insts []*instance) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errl []error
 	)
-	for _, v := range g.variants {
-		for _, inst := range v.instances {
-			if inst == nil {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := inst.Close(); err != nil {
-					log.Warn("cannot close instance", "endpoint", g.endpoint, "instance", inst.label, "err", err)
-					mu.Lock()
-					errl = append(errl, fmt.Errorf("%s: %w", inst.label, err))
-					mu.Unlock()
-				}
-			}()
+	for _, inst := range insts {
+		if inst == nil {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := inst.Close(); err != nil {
+				log.Warn("cannot close instance", "endpoint", endpoint, "instance", inst.label, "err", err)
+				mu.Lock()
+				errl = append(errl, fmt.Errorf("%s: %w", inst.label, err))
+				mu.Unlock()
+			}
+		}()
 	}
 	wg.Wait()
 	return errors.Join(errl...)
@@ -471,7 +514,7 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 	}
 	attempts := 1
 	for _, v := range g.variants {
-		attempts += len(v.instances)
+		attempts += len(v.instances()) + 1
 	}
 	var lastErr error
 	for range attempts {
@@ -490,6 +533,11 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 			return v.name, inference.Response{}, errs.E(errs.Unavailable, "endpoint %s: variant %s has no healthy instance", g.endpoint, v.name)
 		}
 		inst.outstanding.Add(1)
+		if inst.removed.Load() {
+			// Scaled in between the choice and the count: choose again.
+			inst.outstanding.Add(-1)
+			continue
+		}
 		resp, err := inst.Invoke(ctx, req)
 		inst.outstanding.Add(-1)
 		if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
@@ -535,7 +583,7 @@ func (f *Fleet) pick(g *generation) (*variant, error) {
 }
 
 func (v *variant) hasHealthy() bool {
-	for _, inst := range v.instances {
+	for _, inst := range v.instances() {
 		if inst.healthy.Load() {
 			return true
 		}
@@ -546,12 +594,13 @@ func (v *variant) hasHealthy() bool {
 // leastOutstanding returns the healthy instance of v with the fewest requests in flight,
 // scanning from a random offset so that ties spread; nil when none is healthy.
 func (f *Fleet) leastOutstanding(v *variant) *instance {
-	n := len(v.instances)
+	insts := v.instances()
+	n := len(insts)
 	off := int(f.o.Rand() * float64(n))
 	var best *instance
 	var bestN int64
 	for i := range n {
-		inst := v.instances[(off+i)%n]
+		inst := insts[(off+i)%n]
 		if !inst.healthy.Load() {
 			continue
 		}
@@ -617,8 +666,9 @@ func (g *generation) status() []VariantStatus {
 	weights := *g.weights.Load()
 	out := make([]VariantStatus, len(g.variants))
 	for i, v := range g.variants {
-		out[i] = VariantStatus{Name: v.name, Weight: weights[i], Instances: len(v.instances)}
-		for _, inst := range v.instances {
+		insts := v.instances()
+		out[i] = VariantStatus{Name: v.name, Weight: weights[i], Instances: len(insts)}
+		for _, inst := range insts {
 			if inst.healthy.Load() {
 				out[i].Healthy++
 			}
@@ -636,7 +686,9 @@ func (f *Fleet) Remove(endpoint string) error {
 	delete(f.endpoints, endpoint)
 	var r *routes
 	if ep != nil {
+		ep.mu.Lock()
 		r = ep.r.Swap(nil)
+		ep.mu.Unlock()
 	}
 	f.mu.Unlock()
 	if r == nil {
@@ -677,9 +729,11 @@ func (f *Fleet) Close() error {
 	f.cancel()
 	var gens []*generation
 	for name, ep := range f.endpoints {
+		ep.mu.Lock()
 		if r := ep.r.Swap(nil); r != nil {
 			gens = append(gens, r.live, r.staged)
 		}
+		ep.mu.Unlock()
 		delete(f.endpoints, name)
 	}
 	f.mu.Unlock()
