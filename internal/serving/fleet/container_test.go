@@ -3,6 +3,9 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +24,29 @@ import (
 
 func TestMain(m *testing.M) {
 	local.MaybeRunShim()
+	if len(os.Args) > 1 && os.Args[1] == goServerArg {
+		os.Exit(goServer())
+	}
 	os.Exit(m.Run())
+}
+
+// goServerArg makes this test binary a minimal model server in Go (for the proxy benchmark):
+// /ping answers 200, /invocations echoes the body with the request's content type.
+const goServerArg = "fleet-test-go-server"
+
+func goServer() int {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		w.Write(b)
+	})
+	if err := http.ListenAndServe("127.0.0.1:"+os.Getenv(EnvBindToPort), mux); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 const python = "/usr/bin/python3"
