@@ -3,6 +3,7 @@ package inference
 import (
 	"archive/tar"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"path"
@@ -49,6 +50,9 @@ func extract(r io.Reader, dir string, maxBytes int64, maxEntries int) error {
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return errs.E(errs.Invalid, "the model archive is truncated", err)
 		}
 		if err != nil {
 			return errs.E(errs.Invalid, "the model archive is not a valid tar.gz", err)
@@ -98,7 +102,7 @@ func extract(r io.Reader, dir string, maxBytes int64, maxEntries int) error {
 				err = cerr
 			}
 			if err != nil {
-				return errs.E(errs.Invalid, "cannot extract %q (the archive may be truncated)", h.Name, err)
+				return errs.E(errs.Invalid, "cannot extract %q: the model archive is truncated or corrupt", h.Name, err)
 			}
 		case tar.TypeSymlink:
 			t := h.Linkname
