@@ -463,11 +463,9 @@ func (c *container) Invoke(ctx context.Context, req inference.Request) (inferenc
 	if err != nil {
 		return inference.Response{}, err
 	}
-	ct := req.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
+	if req.ContentType != "" { // as the client sent it: none stays none
+		hreq.Header.Set("Content-Type", req.ContentType)
 	}
-	hreq.Header.Set("Content-Type", ct)
 	if req.Accept != "" {
 		hreq.Header.Set("Accept", req.Accept)
 	}
