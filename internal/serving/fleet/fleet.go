@@ -67,6 +67,17 @@ type Options struct {
 	Drain time.Duration
 	// Rand returns a number in [0, 1) (default math/rand/v2); tests make it deterministic.
 	Rand func() float64
+	// Observe, when set, is called after every request an instance answered (or failed), from
+	// the request's goroutine: it must be quick (e.g. add to a metric). It is where per-variant
+	// Invocations, errors and ModelLatency come from.
+	Observe func(Observation)
+}
+
+// Observation is one request as an instance served it.
+type Observation struct {
+	Endpoint, Variant string
+	Model             time.Duration // time spent in the instance (SageMaker's ModelLatency)
+	Err               error         // the instance's error; an *inference.Error for the model's refusals
 }
 
 // Fleet holds the running instances of every endpoint. Its methods are safe for concurrent use.
@@ -538,8 +549,12 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 			inst.outstanding.Add(-1)
 			continue
 		}
+		began := time.Now()
 		resp, err := inst.Invoke(ctx, req)
 		inst.outstanding.Add(-1)
+		if f.o.Observe != nil {
+			f.o.Observe(Observation{Endpoint: g.endpoint, Variant: v.name, Model: time.Since(began), Err: err})
+		}
 		if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 			f.setHealthy(g, inst, err)
 			lastErr = err

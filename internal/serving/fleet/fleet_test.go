@@ -519,3 +519,26 @@ func TestCloseCancelsADeployInProgress(t *testing.T) {
 		t.Errorf("Close took %s; instances closed: %v %v", took, fs.get("slow/0").closed.Load(), fs.get("slow/1").closed.Load())
 	}
 }
+
+func TestObserve(t *testing.T) {
+	fs := newFakes()
+	fs.make = func(name string) *fake {
+		f := &fake{name: name}
+		f.down.Store(strings.HasPrefix(name, "b/"))
+		return f
+	}
+	var mu sync.Mutex
+	var seen []Observation
+	f := newFleet(t, fs, Options{Observe: func(o Observation) { mu.Lock(); seen = append(seen, o); mu.Unlock() }})
+	if err := f.Deploy(context.Background(), "ep", variants(v("A", 1, 1, "a"), v("B", 1, 1, "b"))); err != nil {
+		t.Fatal(err)
+	}
+	invoke(t, f, "ep", "A")
+	f.Invoke(context.Background(), "ep", "B", inference.Request{})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0].Endpoint != "ep" || seen[0].Variant != "A" || seen[0].Err != nil || seen[0].Model <= 0 ||
+		seen[1].Variant != "B" || !errors.Is(seen[1].Err, ErrUnavailable) {
+		t.Errorf("observations %+v", seen)
+	}
+}
