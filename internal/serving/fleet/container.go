@@ -124,6 +124,7 @@ func ImageLoader(resolve func(image string, env map[string]string) (images.Runti
 func ContainerLoader(o ContainerOptions) Loader {
 	o.defaults()
 	log := o.Log.With("component", "fleet.container")
+	ports := &portSet{used: map[int]bool{}}
 	return func(ctx context.Context, m ModelSpec, n int) (Instance, error) {
 		if o.Exec == nil || o.Command == nil || !filepath.IsAbs(o.Dir) {
 			return nil, errs.E(errs.Internal, "the container runtime is not configured (executor, command resolver, absolute directory)")
@@ -138,7 +139,7 @@ func ContainerLoader(o ContainerOptions) Loader {
 		if !filepath.IsAbs(m.ModelDir) {
 			return nil, errs.E(errs.Invalid, "model directory %q must be absolute", m.ModelDir)
 		}
-		c := &container{o: &o, log: log.With("image", m.Image, "instance", n), model: m, cmd: cmd, env: env}
+		c := &container{o: &o, ports: ports, log: log.With("image", m.Image, "instance", n), model: m, cmd: cmd, env: env}
 		c.closing = make(chan struct{})
 		c.done = make(chan struct{})
 		ch, err := c.start(ctx)
@@ -154,6 +155,7 @@ func ContainerLoader(o ContainerOptions) Loader {
 // container is one instance: the current child and the supervisor that restarts it.
 type container struct {
 	o     *ContainerOptions
+	ports *portSet
 	log   *slog.Logger
 	model ModelSpec
 	cmd   []string
@@ -182,19 +184,41 @@ type child struct {
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// portSet holds the ports handed to this loader's children, so that two children starting at
+// once never get the same one (the kernel may hand a port out again once its probe is closed).
+type portSet struct {
+	mu   sync.Mutex
+	used map[int]bool
+}
+
+// take asks the kernel for a free loopback port that no child of this loader holds.
+func (p *portSet) take() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !p.used[port] {
+			p.used[port] = true
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no free loopback port")
+}
+
+func (p *portSet) release(port int) {
+	p.mu.Lock()
+	delete(p.used, port)
+	p.mu.Unlock()
 }
 
 // start runs one child and waits until it answers /ping. On failure nothing is left running.
 func (c *container) start(ctx context.Context) (*child, error) {
-	port, err := freePort()
+	port, err := c.ports.take()
 	if err != nil {
 		return nil, errs.E(errs.Internal, "cannot find a free loopback port", err)
 	}
@@ -202,6 +226,7 @@ func (c *container) start(ctx context.Context) (*child, error) {
 	ch.dir = filepath.Join(c.o.Dir, ch.id)
 	optML := filepath.Join(ch.dir, "opt-ml")
 	if err := os.MkdirAll(optML, 0o755); err != nil {
+		c.ports.release(port)
 		return nil, errs.E(errs.Internal, "cannot create the instance's directory", err)
 	}
 	env := map[string]string{}
@@ -221,6 +246,7 @@ func (c *container) start(ctx context.Context) (*child, error) {
 	}
 	h, err := c.o.Exec.Start(ctx, spec)
 	if err != nil {
+		c.ports.release(port)
 		os.RemoveAll(ch.dir)
 		return nil, fmt.Errorf("cannot start the serve command %s: %w", strings.Join(c.cmd, " "), err)
 	}
@@ -328,6 +354,7 @@ func (c *container) stop(ch *child) {
 		ch.client.CloseIdleConnections()
 	}
 	os.RemoveAll(ch.dir)
+	c.ports.release(ch.port)
 }
 
 // supervise restarts the child whenever it dies, until Close.

@@ -450,3 +450,24 @@ func TestContainerServesGunicorn(t *testing.T) {
 	}
 	t.Logf("answered by %d gunicorn workers", len(workers))
 }
+
+func TestPortSetNeverHandsOutAHeldPort(t *testing.T) {
+	p := &portSet{used: map[int]bool{}}
+	held := map[int]bool{}
+	for range 300 {
+		port, err := p.take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		held[port] = true
+	}
+	for port := range held {
+		p.release(port)
+	}
+	if len(p.used) != 0 {
+		t.Errorf("%d ports still held after release", len(p.used))
+	}
+}
