@@ -23,8 +23,8 @@ type Model struct {
 	ExecutionRoleARN string
 	// Primary is set when the request gave PrimaryContainer; otherwise Containers holds the
 	// containers (Slipway serves the first: inference pipelines are not run).
-	Primary    *Container   `json:",omitempty"`
-	Containers []Container  `json:",omitempty"`
+	Primary    *Container  `json:",omitempty"`
+	Containers []Container `json:",omitempty"`
 	Tags       map[string]string
 	CreatedAt  time.Time
 	// EnableNetworkIsolation is echoed as given.
@@ -137,7 +137,7 @@ type Endpoint struct {
 	// Retain keeps, through an update, the weight and instance count of the variants whose
 	// names the new configuration keeps (RetainAllVariantProperties).
 	Retain     bool              `json:",omitempty"`
-	Tags       map[string]string  `json:",omitempty"`
+	Tags       map[string]string `json:",omitempty"`
 	CreatedAt  time.Time
 	ModifiedAt time.Time
 	// Deployment counts the deployments asked for (create, each update): the engine names a
