@@ -69,6 +69,7 @@ var layers = map[string]string{
 	"internal/awsproxy":                wire,   // the loopback HTTPS proxy for old SDKs: transport only
 	"internal/executor":                domain, // the Executor interface and its Spec, Handle, Exit
 	"internal/executor/local":          backend,
+	"internal/serving/fleet":           backend, // endpoints' instance pools and routing; the container runtime speaks HTTP to model servers
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

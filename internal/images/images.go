@@ -17,6 +17,9 @@
 //
 // An image nothing matches is an error that names the configuration key to set.
 //
+// Endpoints resolve a model's image with ResolveServing (serving.go): a user mapping is a serve
+// command; SageMaker's XGBoost images and slipway/xgboost, slipway/linear are served in-process.
+//
 // Invariants: Resolve is a pure function of the table and its arguments (no file or network
 // access); every returned Command has an absolute program path; the returned Runtime's Env and
 // Command never alias the table's own slices or maps.

@@ -183,5 +183,14 @@ func FuzzResolve(f *testing.F) {
 				t.Fatalf("%q %s: command %q", image, mode, rt.Command)
 			}
 		}
+		rt, err := tb.ResolveServing(image, map[string]string{EnvProgram: entry})
+		switch {
+		case err != nil && !strings.Contains(err.Error(), ConfigKey) && !strings.Contains(err.Error(), "Processing jobs"):
+			t.Fatalf("%q serving: %v", image, err) // every refusal says what to do
+		case err == nil && rt.Kind == KindInProcess && len(rt.Command) != 0,
+			err == nil && rt.Kind == KindCommand && (len(rt.Command) < 2 || !filepath.IsAbs(rt.Command[0]) || rt.Command[len(rt.Command)-1] != ServeArg),
+			err == nil && rt.Kind != KindInProcess && rt.Kind != KindCommand:
+			t.Fatalf("%q serving: %+v", image, rt)
+		}
 	})
 }
