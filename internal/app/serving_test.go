@@ -1,0 +1,93 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/serving"
+)
+
+// TestServingWithBoto3AndTheCLI is the serving story through clients nobody here wrote: boto3
+// (Debian's /usr/bin/python3, with the real XGBoost training the model) creates, deploys,
+// invokes, updates and shares across accounts (testdata/serving_boto3.py); the aws CLI waits
+// and invokes.
+func TestServingWithBoto3AndTheCLI(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	ds, st := s.profile["data-science"], s.profile["staging"]
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "testdata/serving_boto3.py", s.url, ds.AccessKeyID, ds.SecretAccessKey,
+		st.AccessKeyID, st.SecretAccessKey, s.account["staging"])
+	cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	began := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("boto3 took %v:\n%s", time.Since(began), out)
+	if err != nil {
+		t.Fatalf("boto3: %v", err)
+	}
+	for _, want := range []string{"in service InService AllTraffic 2", "invoked AllTraffic", "bad input refused",
+		"failed update InService abalone-v1 | ClientError: the model data", "weights {'Blue': 0, 'Green': 1}",
+		"broken Failed | ClientError: the model data", "denied before the grant", "explicit deny wins",
+		"staging serves the package", "endpoints ['abalone']"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("boto3 output lacks %q", want)
+		}
+	}
+
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+ds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+ds.SecretAccessKey,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	aws := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, "/usr/bin/aws", append([]string{"--endpoint-url", s.url}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := aws("sagemaker", "wait", "endpoint-in-service", "--endpoint-name", "abalone"); err != nil {
+		t.Errorf("aws sagemaker wait endpoint-in-service: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/row.csv", []byte("0.1,0.2,0.3,0.4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out2, err := aws("sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "abalone", "--content-type", "text/csv",
+		"--body", "fileb://"+dir+"/row.csv", dir+"/out.txt")
+	if err != nil || !strings.Contains(out2, `"InvokedProductionVariant": "Green"`) {
+		t.Errorf("aws sagemaker-runtime invoke-endpoint: %v\n%s", err, out2)
+	}
+	if b, _ := os.ReadFile(dir + "/out.txt"); len(strings.TrimSpace(string(b))) == 0 {
+		t.Errorf("invoke-endpoint wrote no prediction")
+	}
+	if out, err := aws("sagemaker", "delete-endpoint", "--endpoint-name", "abalone"); err != nil {
+		t.Errorf("delete-endpoint: %v\n%s", err, out)
+	}
+	if out, err := aws("sagemaker", "wait", "endpoint-deleted", "--endpoint-name", "abalone"); err != nil {
+		t.Errorf("aws sagemaker wait endpoint-deleted: %v\n%s", err, out)
+	}
+
+	// Every status change sent its event, from the committed transactions.
+	evs, err := s.app.Store.Events().EventsAfter(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statuses []string
+	for _, ev := range evs {
+		if ev.DetailType != serving.EventDetailType {
+			continue
+		}
+		var d struct{ EndpointName, EndpointStatus string }
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.EndpointName == "abalone" {
+			statuses = append(statuses, d.EndpointStatus)
+		}
+	}
+	want := "Creating InService Updating InService Updating InService Updating InService Deleting"
+	if got := strings.Join(statuses, " "); got != want {
+		t.Errorf("abalone's events: %s\nwant %s", got, want)
+	}
+}
