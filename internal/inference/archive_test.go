@@ -165,3 +165,7 @@ func TestExtractArchiveRefusals(t *testing.T) {
 		})
 	}
 }
+
+func hdrLink(name, target string) tar.Header {
+	return tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target}
+}

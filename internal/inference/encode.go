@@ -11,8 +11,31 @@ import (
 //   - application/jsonlines: {"score": v} (or {"scores": [...]}) per line.
 //
 // These are the shapes of Slipway's batch transform (internal/algorithms/container), so an endpoint
-// and a transform job answer alike. A non-finite value is "nan"/"inf" in CSV and null in JSON.
-func encode(dst []byte, f format, pred []float32, rows, k int) []byte {
+// and a transform job answer alike. With mlflow (the request had one of MLflow's shapes), a JSON answer
+// is MLflow's scoring server's: {"predictions": [v, ...]}, a list of k values per row when k > 1. A
+// non-finite value is "nan"/"inf" in CSV and null in JSON.
+func encode(dst []byte, f format, pred []float32, rows, k int, mlflow bool) []byte {
+	if f == formatJSON && mlflow {
+		dst = append(dst, `{"predictions":[`...)
+		for i := 0; i < rows; i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if k > 1 {
+				dst = append(dst, '[')
+			}
+			for j, v := range pred[i*k : (i+1)*k] {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendFloat(dst, v, true)
+			}
+			if k > 1 {
+				dst = append(dst, ']')
+			}
+		}
+		return append(dst, "]}"...)
+	}
 	if f == formatJSON {
 		dst = append(dst, `{"predictions":[`...)
 	}

@@ -3,7 +3,6 @@ package inference
 import (
 	"context"
 	"fmt"
-	"net/http"
 )
 
 // Request is one invocation as the runtime API hands it over: the body is read-only and may be
@@ -52,9 +51,9 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message) }
 
 func validationf(format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: fmt.Sprintf(format, args...)}
+	return &Error{Status: 400, Code: CodeValidation, Message: fmt.Sprintf(format, args...)}
 }
 
 func modelErrorf(format string, args ...any) *Error {
-	return &Error{Status: http.StatusFailedDependency, Code: CodeModel, Message: fmt.Sprintf(format, args...)}
+	return &Error{Status: 424, Code: CodeModel, Message: fmt.Sprintf(format, args...)}
 }

@@ -309,12 +309,24 @@ func decodeAnswer(t testing.TB, contentType string, body []byte) [][]float64 {
 		}
 		rows = r
 	case TypeJSON:
-		var doc struct{ Predictions []pred }
+		var doc struct{ Predictions []json.RawMessage }
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatalf("application/json answer %.200s: %v", body, err)
 		}
-		for _, p := range doc.Predictions {
-			rows = append(rows, values(p))
+		for _, raw := range doc.Predictions {
+			var p pred
+			var row []float64
+			var v float64
+			switch {
+			case json.Unmarshal(raw, &p) == nil && (p.Score != nil || p.Scores != nil): // SageMaker's shape
+				rows = append(rows, values(p))
+			case json.Unmarshal(raw, &row) == nil: // MLflow's, several outputs
+				rows = append(rows, row)
+			case json.Unmarshal(raw, &v) == nil: // MLflow's, one output
+				rows = append(rows, []float64{v})
+			default:
+				t.Fatalf("application/json answer %.200s: prediction %s", body, raw)
+			}
 		}
 	case TypeJSONLines:
 		for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +141,7 @@ func TestModelError(t *testing.T) {
 			r := &Runtime{sig: Signature{Algorithm: "xgboost", Features: 1, Outputs: 1}, sch: schema{features: 1}, predict: predict}
 			_, err := r.Invoke(context.Background(), Request{Body: []byte("1\n")})
 			var e *Error
-			if !errors.As(err, &e) || e.Status != http.StatusFailedDependency || e.Code != CodeModel {
+			if !errors.As(err, &e) || e.Status != 424 || e.Code != CodeModel {
 				t.Fatalf("Invoke error = %v, want 424 ModelError", err)
 			}
 		})
@@ -271,6 +270,99 @@ func TestNoAllocationPerRow(t *testing.T) {
 		t.Logf("%s: %v allocations for 1 row, %v for 200", p.name, one, many)
 		if many > one || one > 4 {
 			t.Errorf("%s: %v allocations for 1 row, %v for 200 rows; want the same, at most 4", p.name, one, many)
+		}
+	}
+}
+
+// TestSparseAmplification: a few bytes per row cannot ask for rows × features of a wide model.
+func TestSparseAmplification(t *testing.T) {
+	s := schema{features: 1 << 22, names: map[string]int{"f": 0}}
+	for name, body := range map[format]string{
+		formatLibSVM:    strings.Repeat("0\n", 100),
+		formatJSONLines: strings.Repeat("{}\n", 100),
+		formatJSON:      `{"inputs": {"f": [` + strings.Repeat("1,", 99) + `1]}}`,
+	} {
+		var m matrix
+		err := parse(name, []byte(body), s, &m)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, "more than") {
+			t.Errorf("%s: parse = %v, want a 400 refusing the size", name.mediaType(), err)
+		}
+		if len(m.x) > maxCells {
+			t.Errorf("%s: %d values allocated", name.mediaType(), len(m.x))
+		}
+	}
+}
+
+func TestV2MetadataAndError(t *testing.T) {
+	m := loadFile(t, smallModel, XGBoostModelFile)
+	got := string(V2Metadata("churn", "slipway-xgboost", m))
+	want := `{"name":"churn","versions":[],"platform":"slipway-xgboost","inputs":[{"name":"input-0","datatype":"FP32","shape":[-1,3]}],"outputs":[{"name":"predict","datatype":"FP32","shape":[-1]}]}`
+	if got != want {
+		t.Errorf("V2Metadata = %s\nwant %s", got, want)
+	}
+	_, err := m.Invoke(context.Background(), Request{Body: []byte("1,2")})
+	if status, body := V2Error(err); status != 400 || !strings.Contains(string(body), `"error":"text/csv row 1 has 2 features; the model expects 3"`) {
+		t.Errorf("V2Error = %d %s", status, body)
+	}
+	if status, body := V2Error(errors.New("disk on fire at /srv/x")); status != 500 || strings.Contains(string(body), "/srv") {
+		t.Errorf("V2Error of an internal error = %d %s", status, body)
+	}
+}
+
+func TestV2ToCSV(t *testing.T) {
+	tests := []struct {
+		name, body, csv, msg string
+	}{
+		{"flat", `{"id":"a","inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,6]}]}`, "1,2,3\n4,5,6\n", ""},
+		{"nested with missing", `{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[[1.5,null],[3,4]]}]}`, "1.5,\n3,4\n", ""},
+		{"columns", `{"inputs":[{"name":"a","shape":[2],"datatype":"INT32","data":[1,2]},{"name":"b","shape":[2,2],"datatype":"BOOL","data":[true,false,false,true]}]}`, "1,1,0\n2,0,1\n", ""},
+		{"one row", `{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[7,8,9]}]}`, "7,8,9\n", ""},
+		{"bytes", `{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["a"]}]}`, "", `datatype "BYTES"`},
+		{"count", `{"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3]}]}`, "", "has 3 values; its shape [2 3] needs 6"},
+		{"rows", `{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","data":[1,2]},{"name":"b","shape":[3],"datatype":"FP32","data":[1,2,3]}]}`, "", `input 1 ("b") has 3 rows; input 0 has 2`},
+		{"shape", `{"inputs":[{"name":"x","shape":[1,1,3],"datatype":"FP32","data":[1,2,3]}]}`, "", "shape [1 1 3]"},
+		{"huge", `{"inputs":[{"name":"x","shape":[99999999,99999999],"datatype":"FP32","data":[]}]}`, "", "at most"},
+		{"string", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":["1"]}]}`, "", "value 1"},
+		{"no inputs", `{"id":"a"}`, "", "no inputs"},
+		{"not json", `inputs`, "", "not a JSON object"},
+		{"empty", ``, "", "empty"},
+	}
+	for _, tc := range tests {
+		csv, _, err := V2ToCSV([]byte(tc.body))
+		if tc.msg == "" {
+			if err != nil || string(csv) != tc.csv {
+				t.Errorf("%s: V2ToCSV = %q, %v; want %q", tc.name, csv, err, tc.csv)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: V2ToCSV error %v, want 400 containing %q", tc.name, err, tc.msg)
+		}
+	}
+	for _, bad := range []string{"1,2\n3\n", "x\n", "", "nan\n"} {
+		var e *Error
+		if _, err := CSVToV2("m", "", []byte(bad)); !errors.As(err, &e) || e.Status != 424 {
+			t.Errorf("CSVToV2(%q) = %v, want 424", bad, err)
+		}
+	}
+}
+
+// TestJSONAnswerShapes: SageMaker's request shapes get SageMaker's answer, MLflow's get MLflow's.
+func TestJSONAnswerShapes(t *testing.T) {
+	m := linearModel(t, []string{"x", "y", "z"})
+	for body, want := range map[string]string{
+		`{"instances": [[2, 1, 0.25]]}`: `{"predictions":[{"score":1}]}`,
+		`{"features": [2, 1, 0.25]}`:    `{"predictions":[{"score":1}]}`,
+		`[[2, 1, 0.25], [-4, 0, 1]]`:    `{"predictions":[{"score":1},{"score":3}]}`,
+		`{"dataframe_split": {"columns": ["x","y","z"], "data": [[2, 1, 0.25]]}}`: `{"predictions":[1]}`,
+		`{"dataframe_records": [{"z": 1, "y": 0, "x": -4}]}`:                      `{"predictions":[3]}`,
+		`{"inputs": [[2, 1, 0.25], [-4, 0, 1]]}`:                                  `{"predictions":[1,3]}`,
+	} {
+		resp, err := m.Invoke(context.Background(), Request{ContentType: TypeJSON, Body: []byte(body)})
+		if err != nil || string(resp.Body) != want || resp.ContentType != TypeJSON {
+			t.Errorf("%s → %s %s, %v; want %s", body, resp.ContentType, resp.Body, err, want)
 		}
 	}
 }

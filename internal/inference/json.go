@@ -87,6 +87,21 @@ func (s *scanner) str() ([]byte, bool, error) {
 		case c == '\\':
 			esc = true
 			j++
+			if j >= len(s.b) {
+				break
+			}
+			switch s.b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(s.b) || !isHex4(s.b[j+1:j+5]) {
+					s.i = j
+					return nil, false, s.syntax("four hex digits after \\u")
+				}
+				j += 4
+			default:
+				s.i = j
+				return nil, false, s.syntax("a valid escape")
+			}
 		case c == '"':
 			s.i = j + 1
 			return s.b[start:j], esc, nil
@@ -221,8 +236,8 @@ func validNumber(b []byte) bool {
 		}
 		return n
 	}
-	if digits() == 0 {
-		return false
+	if n := digits(); n == 0 || (n > 1 && b[i-n] == '0') {
+		return false // no digits, or a leading zero
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -303,7 +318,10 @@ func (r *jsonReader) rowArray() error {
 	if err := r.s.begin('['); err != nil {
 		return err
 	}
-	row := r.m.addRow()
+	row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
 	n := 0
 	for first := true; ; {
 		ok, err := r.s.more(']', &first)
@@ -354,7 +372,10 @@ func (r *jsonReader) record() error {
 	if err := r.s.begin('{'); err != nil {
 		return err
 	}
-	row := r.m.addRow()
+	row, err := r.m.addRow()
+	if err != nil {
+		return err
+	}
 	n := 0
 	for first := true; ; {
 		ok, err := r.s.more('}', &first)
@@ -452,7 +473,9 @@ func (r *jsonReader) columns() error {
 			return err
 		}
 		if r.s.peek() != '[' { // a scalar: one row
-			r.m.ensureRows(1)
+			if err := r.m.ensureRows(1); err != nil {
+				return err
+			}
 			if r.m.row(0)[j], err = r.s.value(1, j+1); err != nil {
 				return err
 			}
@@ -467,7 +490,9 @@ func (r *jsonReader) columns() error {
 			if !ok {
 				break
 			}
-			r.m.ensureRows(i + 1)
+			if err := r.m.ensureRows(i + 1); err != nil {
+				return err
+			}
 			if r.m.row(i)[j], err = r.s.value(i+1, j+1); err != nil {
 				return err
 			}
@@ -581,7 +606,10 @@ func (r *jsonReader) splitRows(cols []int) error {
 		if err := r.s.begin('['); err != nil {
 			return err
 		}
-		row := r.m.addRow()
+		row, err := r.m.addRow()
+		if err != nil {
+			return err
+		}
 		n := 0
 		for f := true; ; n++ {
 			ok, err := r.s.more(']', &f)
@@ -675,6 +703,10 @@ func (r *jsonReader) object() error {
 			return err
 		}
 		if known {
+			switch string(k) {
+			case "dataframe_split", "dataframe_records", "inputs":
+				r.m.mlflow = true
+			}
 			if found != nil {
 				return validationf("%s holds both %s and %s; send one", r.s.what, strconv.Quote(string(found)), strconv.Quote(string(k)))
 			}
@@ -757,4 +789,13 @@ func (r *jsonReader) isDocument() bool {
 		}
 	}
 	return false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return len(b) == 4
 }

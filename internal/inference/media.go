@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -80,7 +79,7 @@ func contentFormat(contentType string) (format, error) {
 	if f := mediaFormat(mt); f != formatNone {
 		return f, nil
 	}
-	return formatNone, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+	return formatNone, &Error{Status: 415, Code: CodeUnsupportedMedia,
 		Message: "Content-Type " + strconv.Quote(contentType) + " is not supported; use one of " + strings.Join(SupportedContentTypes, ", ")}
 }
 
@@ -133,7 +132,7 @@ func acceptFormat(accept string, def format) (format, error) {
 		}
 	}
 	if best == formatNone {
-		return formatNone, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+		return formatNone, &Error{Status: 415, Code: CodeUnsupportedMedia,
 			Message: "Accept " + strconv.Quote(accept) + " names no supported response type; use one of " + strings.Join(SupportedAccept, ", ")}
 	}
 	return best, nil

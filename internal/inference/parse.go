@@ -19,14 +19,25 @@ type matrix struct {
 	x    []float32
 	rows int
 	cols int
+	// mlflow: the payload had one of MLflow's own shapes (dataframe_split, dataframe_records, inputs), so
+	// a JSON answer takes MLflow's shape too.
+	mlflow bool
 }
 
 func (m *matrix) reset(cols int) {
-	m.x, m.rows, m.cols = m.x[:0], 0, cols
+	m.x, m.rows, m.cols, m.mlflow = m.x[:0], 0, cols, false
 }
 
-// addRow appends a row of missing values and returns it.
-func (m *matrix) addRow() []float32 {
+// maxCells bounds the values of one request. A dense payload cannot exceed it (each value takes at least a
+// byte of the 6 MB body), but sparse ones (libsvm, records, columns) could otherwise ask for rows×features
+// of a wide model from a few bytes per row.
+const maxCells = 1 << 24
+
+// addRow appends a row of missing values and returns it; past maxCells values it refuses the request.
+func (m *matrix) addRow() ([]float32, error) {
+	if (m.rows+1)*max(m.cols, 1) > maxCells {
+		return nil, validationf("the request holds more than %d values (%d rows of %d features); send fewer rows", maxCells, m.rows+1, m.cols)
+	}
 	n := len(m.x)
 	if cap(m.x)-n < m.cols {
 		grown := make([]float32, n, max(2*cap(m.x), n+m.cols, 64))
@@ -40,17 +51,20 @@ func (m *matrix) addRow() []float32 {
 		row[i] = nan
 	}
 	m.rows++
-	return row
+	return row, nil
 }
 
 // row returns row i.
 func (m *matrix) row(i int) []float32 { return m.x[i*m.cols : (i+1)*m.cols] }
 
 // ensureRows extends the matrix to n rows of missing values.
-func (m *matrix) ensureRows(n int) {
+func (m *matrix) ensureRows(n int) error {
 	for m.rows < n {
-		m.addRow()
+		if _, err := m.addRow(); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // parse decodes a request body of format f into m.
@@ -124,7 +138,10 @@ func parseCSV(body []byte, s schema, m *matrix) error {
 		if n != s.features {
 			return validationf("text/csv row %d has %d features; the model expects %d", m.rows+1, n, s.features)
 		}
-		row := m.addRow()
+		row, err := m.addRow()
+		if err != nil {
+			return err
+		}
 		for j := 0; j < n; j++ {
 			cell := line
 			if i := bytes.IndexByte(line, ','); i >= 0 {
@@ -159,7 +176,10 @@ func parseLibSVM(body []byte, s schema, m *matrix) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		row := m.addRow()
+		row, err := m.addRow()
+		if err != nil {
+			return err
+		}
 		for tok, first := 0, true; ; first = false {
 			line = bytes.TrimLeft(line, " \t")
 			if len(line) == 0 {

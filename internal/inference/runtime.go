@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -193,7 +192,7 @@ func defaultAccept(f format) format {
 // payload (naming the row and the expected feature count), 424 when the model fails.
 func (r *Runtime) Invoke(ctx context.Context, req Request) (resp Response, err error) {
 	if len(req.Body) > MaxPayloadBytes {
-		return Response{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge,
+		return Response{}, &Error{Status: 413, Code: CodePayloadTooLarge,
 			Message: fmt.Sprintf("the request body is %d bytes; the limit is %d (6 MB)", len(req.Body), MaxPayloadBytes)}
 	}
 	in, err := contentFormat(req.ContentType)
@@ -223,7 +222,7 @@ func (r *Runtime) Invoke(ctx context.Context, req Request) (resp Response, err e
 	if err := r.safePredict(&sc.m, pred); err != nil {
 		return Response{}, err
 	}
-	body := encode(make([]byte, 0, encodedSize(out, sc.m.rows, r.sig.Outputs)), out, pred, sc.m.rows, r.sig.Outputs)
+	body := encode(make([]byte, 0, encodedSize(out, sc.m.rows, r.sig.Outputs)), out, pred, sc.m.rows, r.sig.Outputs, sc.m.mlflow)
 	return Response{ContentType: out.mediaType(), Body: body}, nil
 }
 

@@ -251,3 +251,46 @@ func csvValue(cell []byte) (float64, error) {
 	}
 	return strconv.ParseFloat(string(c), 64)
 }
+
+// v2Tensor is a tensor's metadata in the Open Inference Protocol; -1 is a variable dimension.
+type v2Tensor struct {
+	Name     string `json:"name"`
+	Datatype string `json:"datatype"`
+	Shape    []int  `json:"shape"`
+}
+
+// V2Metadata is the Open Inference Protocol's model metadata (GET /v2/models/{name}) for m: one FP32
+// input of shape [-1, features] and one FP32 output "predict" of shape [-1] or [-1, outputs] when m is an
+// in-process model (it has a Signature), [-1, -1] tensors otherwise (a container's model does not say).
+func V2Metadata(modelName, platform string, m Model) []byte {
+	in, out := []int{-1, -1}, []int{-1, -1}
+	if s, ok := m.(interface{ Signature() Signature }); ok {
+		sig := s.Signature()
+		in[1] = sig.Features
+		if sig.Outputs == 1 {
+			out = []int{-1}
+		} else {
+			out[1] = sig.Outputs
+		}
+	}
+	b, _ := json.Marshal(struct {
+		Name     string     `json:"name"`
+		Versions []string   `json:"versions"`
+		Platform string     `json:"platform"`
+		Inputs   []v2Tensor `json:"inputs"`
+		Outputs  []v2Tensor `json:"outputs"`
+	}{modelName, []string{}, platform, []v2Tensor{{"input-0", "FP32", in}}, []v2Tensor{{"predict", "FP32", out}}})
+	return b
+}
+
+// V2Error is an error's Open Inference Protocol answer: the status (an *Error's own, else 500) and the
+// body {"error": "message"}. Only an *Error's message is shown; any other error is reported as internal.
+func V2Error(err error) (status int, body []byte) {
+	status, msg := 500, "internal error"
+	var e *Error
+	if errors.As(err, &e) {
+		status, msg = e.Status, e.Message
+	}
+	body, _ = json.Marshal(map[string]string{"error": msg})
+	return status, body
+}
