@@ -449,7 +449,9 @@ func (ch *child) ping(ctx context.Context) error {
 }
 
 // Invoke proxies req to the child's POST /invocations. A status other than 2xx is a ModelError
-// (424) quoting the model's answer, as SageMaker reports it.
+// (424) quoting the model's answer, as SageMaker reports it. When the child is down, or its
+// connection breaks (it died while answering), the error is ErrUnavailable: the fleet retries the
+// request on another instance, which assumes what SageMaker's models are, functions of their input.
 func (c *container) Invoke(ctx context.Context, req inference.Request) (inference.Response, error) {
 	ch, err := c.current()
 	if err != nil {
@@ -488,7 +490,11 @@ func (c *container) Invoke(ctx context.Context, req inference.Request) (inferenc
 		if errors.Is(context.Cause(ctx), errInvokeTimeout) {
 			return inference.Response{}, modelError("the model did not answer within %s", c.o.InvokeTimeout)
 		}
-		return inference.Response{}, modelError("the model's response broke off: %v", err)
+		if ctx.Err() != nil {
+			return inference.Response{}, ctx.Err()
+		}
+		// The model server went away mid-answer (it died): another instance may take the request.
+		return inference.Response{}, fmt.Errorf("%w: the answer to POST /invocations broke off: %v", ErrUnavailable, err)
 	}
 	if len(body) > inference.MaxPayloadBytes {
 		return inference.Response{}, modelError("the model's response is larger than %d bytes", inference.MaxPayloadBytes)

@@ -180,6 +180,35 @@ func TestContainerRestart(t *testing.T) {
 			survivor = p
 		}
 	}
+	// Clients keep invoking across the kill: requests in flight on the victim are retried on the
+	// survivor, so none fails.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed, served atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := f.Invoke(ctx, "ep", "", inference.Request{ContentType: "text/csv", Body: []byte("1")}); err != nil {
+					failed.Add(1)
+					t.Errorf("a request failed across the kill: %v", err)
+				}
+				served.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+		t.Logf("%d requests across the kill and restart, %d failed", served.Load(), failed.Load())
+	}()
+	time.Sleep(100 * time.Millisecond)
 	pid, _ := strconv.Atoi(victim)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -369,4 +398,30 @@ func TestContainerRestartsAHungServer(t *testing.T) {
 	if err != nil || attr(resp, "pid") == strconv.Itoa(pid) {
 		t.Fatalf("after the restart: %v, pid %s (old %d)", err, attr(resp, "pid"), pid)
 	}
+}
+
+// TestContainerServesGunicorn: the same unmodified Flask app under gunicorn with two workers,
+// bound to the contract's port by a shell wrapper, as a user's image mapping would run it.
+func TestContainerServesGunicorn(t *testing.T) {
+	o, model := flask(t, "")
+	dir, _ := filepath.Abs("testdata")
+	o.Command = func(m ModelSpec) ([]string, map[string]string, error) {
+		// The mapping's command; "serve" (appended by ResolveServing) becomes the shell's $0.
+		return []string{"/bin/sh", "-c", `exec ` + python + ` -m gunicorn --chdir ` + dir + ` --workers 2 --bind 127.0.0.1:"$SAGEMAKER_BIND_TO_PORT" serve:app`, images.ServeArg}, nil, nil
+	}
+	f := New(Options{Load: ContainerLoader(o)})
+	defer f.Close()
+	ctx := context.Background()
+	if err := f.Deploy(ctx, "ep", []VariantSpec{{Name: "AllTraffic", Weight: 1, Instances: 1, Model: ModelSpec{Image: "example.com/flask-model:1", ModelDir: model("4")}}}); err != nil {
+		t.Fatal(err)
+	}
+	workers := map[string]bool{}
+	for i := 0; i < 200 && len(workers) < 2; i++ {
+		_, resp, err := f.Invoke(ctx, "ep", "", inference.Request{ContentType: "text/csv", Body: []byte("1,1\n")})
+		if err != nil || string(resp.Body) != "8\n" {
+			t.Fatalf("gunicorn answered %q, %v; want 8", resp.Body, err)
+		}
+		workers[attr(resp, "pid")] = true
+	}
+	t.Logf("answered by %d gunicorn workers", len(workers))
 }

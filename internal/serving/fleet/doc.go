@@ -7,13 +7,20 @@
 // the request goes to the healthy instance with the fewest outstanding requests (ties broken at
 // random).
 //
+// Blue/green (staging.go): Stage starts a second fleet beside the live one, Shift sends it a
+// share of the requests, Promote makes it live, Discard drops it — the data-plane steps of
+// ALL_AT_ONCE, CANARY, LINEAR and rolled-back updates; their timing and alarms are the caller's.
+//
+// Scale (UpdateEndpointWeightsAndCapacities' instance counts) adds healthy instances to, or
+// drains the last ones from, the live fleet's variants in place; SetWeights changes weights.
+//
 // Invariants:
 //
-//   - Deploy replaces an endpoint's whole fleet atomically: the new instances are started and
+//   - Deploy (and Stage) install a fleet atomically: the new instances are started and
 //     must all answer Ping before one request reaches them; until then the old fleet serves.
 //     A fleet that cannot become healthy is closed again and the old one stays, untouched; the
 //     error names the variant, the instance and why.
-//   - A replaced (or removed) fleet takes no new request from the moment of the swap; its
+//   - A replaced, discarded or removed fleet takes no new request from the moment of the swap; its
 //     requests in flight finish (up to Options.Drain) before its instances are closed. No request
 //     ever reaches a closed instance.
 //   - An instance that fails Ping, or fails a request with ErrUnavailable (it did not take the

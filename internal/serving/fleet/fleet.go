@@ -86,9 +86,16 @@ type Fleet struct {
 // served is an endpoint of the fleet.
 type served struct {
 	name   string
-	deploy sync.Mutex // one Deploy at a time
-	wmu    sync.Mutex // serialises SetWeights
-	cur    atomic.Pointer[generation]
+	deploy sync.Mutex // one Deploy or Stage at a time
+	mu     sync.Mutex // serialises changes of r and of its generations' weights
+	r      atomic.Pointer[routes]
+}
+
+// routes is what an endpoint serves; it is replaced whole.
+type routes struct {
+	live   *generation
+	staged *generation // a fleet beside live (blue/green), taking share of the requests
+	share  float64
 }
 
 // generation is one deployed fleet of an endpoint: its variants and their instances.
@@ -103,15 +110,20 @@ type generation struct {
 }
 
 type variant struct {
-	name      string
-	instances []*instance
+	name  string
+	model ModelSpec
+	insts atomic.Pointer[[]*instance] // replaced whole by Scale
 }
+
+// instances returns v's instances in the pool.
+func (v *variant) instances() []*instance { return *v.insts.Load() }
 
 type instance struct {
 	Instance
 	variant, label string
 	outstanding    atomic.Int64
 	healthy        atomic.Bool
+	removed        atomic.Bool // scaled in: takes no new request
 }
 
 // New returns an empty fleet.
@@ -162,11 +174,23 @@ func validate(endpoint string, vs []VariantSpec) error {
 }
 
 // Deploy starts the fleet vs for endpoint, waits until every instance answers Ping, then makes
-// it the endpoint's fleet in one step; the previous fleet (if any) serves until then and is
-// closed once its requests in flight have ended. When the new fleet cannot start or become
-// healthy, what it started is closed, the previous fleet stays, and the error (errs.Invalid)
-// names the variant, the instance and why. Deploys of one endpoint run one at a time.
+// it the endpoint's fleet in one step; the previous fleet (and a staged one, if any) serves until
+// then and is closed once its requests in flight have ended. When the new fleet cannot start or
+// become healthy, what it started is closed, the previous fleet stays, and the error
+// (errs.Invalid) names the variant, the instance and why. Deploys of one endpoint run one at a
+// time.
 func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) error {
+	return f.launch(ctx, endpoint, vs, true, func(old *routes, g *generation) (*routes, []*generation, error) {
+		if old == nil {
+			return &routes{live: g}, nil, nil
+		}
+		return &routes{live: g}, []*generation{old.live, old.staged}, nil
+	})
+}
+
+// launch starts the fleet vs and, once it is healthy, installs it: install returns the
+// endpoint's new routes and the generations they drop. With create, a new endpoint is made.
+func (f *Fleet) launch(ctx context.Context, endpoint string, vs []VariantSpec, create bool, install func(old *routes, g *generation) (*routes, []*generation, error)) error {
 	if err := validate(endpoint, vs); err != nil {
 		return err
 	}
@@ -177,6 +201,10 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 	}
 	ep := f.endpoints[endpoint]
 	if ep == nil {
+		if !create {
+			f.mu.Unlock()
+			return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
+		}
 		ep = &served{name: endpoint}
 		f.endpoints[endpoint] = ep
 	}
@@ -200,29 +228,74 @@ func (f *Fleet) Deploy(ctx context.Context, endpoint string, vs []VariantSpec) e
 		g.close(f.log)
 		return errs.E(errs.Conflict, "endpoint %s was removed (or the fleet closed) while it was being deployed", endpoint)
 	}
-	old := ep.cur.Swap(g)
-	if old != nil {
-		f.retiring.Add(1)
+	ep.mu.Lock() // a SetWeights or Shift lands wholly before or after
+	next, dropped, err := install(ep.r.Load(), g)
+	if err == nil {
+		ep.r.Store(next)
 	}
+	ep.mu.Unlock()
+	if err != nil {
+		f.mu.Unlock()
+		g.close(f.log)
+		return err
+	}
+	f.retireLater(dropped...)
 	f.mu.Unlock()
 	go f.health(g)
-	f.log.Info("deployed", "endpoint", endpoint, "variants", len(vs), "took", time.Since(start))
-	if old != nil {
+	f.log.Info("fleet started", "endpoint", endpoint, "variants", len(vs), "took", time.Since(start))
+	return nil
+}
+
+// retireLater retires gens (nil ones skipped) in the background; f.mu is held.
+func (f *Fleet) retireLater(gens ...*generation) {
+	for _, g := range gens {
+		if g == nil {
+			continue
+		}
+		f.retiring.Add(1)
 		go func() {
 			defer f.retiring.Done()
-			f.retire(old)
+			f.retire(g)
 		}()
 	}
-	return nil
 }
 
 // start loads every instance of vs at once and waits until each answers Ping. On failure it
 // closes what it started and returns why.
 func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*generation, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.o.ReadyTimeout)
-	defer cancel()
 	g := &generation{endpoint: endpoint, stop: make(chan struct{}), stopped: make(chan struct{})}
 	weights := make([]float64, len(vs))
+	wants := make([]want, len(vs))
+	for i, v := range vs {
+		weights[i] = v.Weight
+		wants[i] = want{variant: v.Name, model: v.Model, from: 0, to: v.Instances}
+	}
+	started, err := f.startInstances(ctx, endpoint, wants)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vs {
+		vr := &variant{name: v.Name, model: v.Model}
+		vr.insts.Store(&started[i])
+		g.variants = append(g.variants, vr)
+	}
+	g.weights.Store(&weights)
+	return g, nil
+}
+
+// want asks startInstances for instances from to to-1 of a variant.
+type want struct {
+	variant  string
+	model    ModelSpec
+	from, to int
+}
+
+// startInstances loads the instances wants name, all at once, and waits until each answers Ping
+// (up to ReadyTimeout); they are healthy when it returns. On failure it closes what it started
+// and returns why.
+func (f *Fleet) startInstances(ctx context.Context, endpoint string, wants []want) ([][]*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.o.ReadyTimeout)
+	defer cancel()
 	var (
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
@@ -236,22 +309,21 @@ func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*
 		}
 		errMu.Unlock()
 	}
-	for i, v := range vs {
-		weights[i] = v.Weight
-		vr := &variant{name: v.Name, instances: make([]*instance, v.Instances)}
-		g.variants = append(g.variants, vr)
-		for n := range v.Instances {
+	out := make([][]*instance, len(wants))
+	for i, w := range wants {
+		out[i] = make([]*instance, w.to-w.from)
+		for n := w.from; n < w.to; n++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				label := fmt.Sprintf("variant %s instance %d", v.Name, n+1)
-				in, err := f.o.Load(ctx, v.Model, n)
+				label := fmt.Sprintf("variant %s instance %d", w.variant, n+1)
+				in, err := f.o.Load(ctx, w.model, n)
 				if err != nil {
 					fail(f.why(ctx, endpoint, label, "cannot start", err))
 					return
 				}
-				inst := &instance{Instance: in, variant: v.Name, label: label}
-				vr.instances[n] = inst
+				inst := &instance{Instance: in, variant: w.variant, label: label}
+				out[i][n-w.from] = inst
 				if err := f.waitHealthy(ctx, inst); err != nil {
 					fail(f.why(ctx, endpoint, label, "did not become healthy", err))
 					return
@@ -261,12 +333,15 @@ func (f *Fleet) start(ctx context.Context, endpoint string, vs []VariantSpec) (*
 		}
 	}
 	wg.Wait()
-	g.weights.Store(&weights)
 	if firstErr != nil {
-		g.close(f.log)
+		var all []*instance
+		for _, l := range out {
+			all = append(all, l...)
+		}
+		closeInstances(f.log, endpoint, all)
 		return nil, firstErr
 	}
-	return g, nil
+	return out, nil
 }
 
 // why builds a deploy failure: the caller's cancellation as such, else errs.Invalid naming what failed.
@@ -312,7 +387,7 @@ func (f *Fleet) health(g *generation) {
 		}
 		var wg sync.WaitGroup
 		for _, v := range g.variants {
-			for _, inst := range v.instances {
+			for _, inst := range v.instances() {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -353,29 +428,36 @@ func (f *Fleet) retire(g *generation) error {
 	return g.close(f.log)
 }
 
-// close closes every instance g started.
+// close closes every instance of g.
 func (g *generation) close(log *slog.Logger) error {
+	var all []*instance
+	for _, v := range g.variants {
+		all = append(all, v.instances()...)
+	}
+	return closeInstances(log, g.endpoint, all)
+}
+
+// closeInstances closes insts (nil ones skipped) at once.
+func closeInstances(log *slog.Logger, endpoint string, insts []*instance) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errl []error
 	)
-	for _, v := range g.variants {
-		for _, inst := range v.instances {
-			if inst == nil {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := inst.Close(); err != nil {
-					log.Warn("cannot close instance", "endpoint", g.endpoint, "instance", inst.label, "err", err)
-					mu.Lock()
-					errl = append(errl, fmt.Errorf("%s: %w", inst.label, err))
-					mu.Unlock()
-				}
-			}()
+	for _, inst := range insts {
+		if inst == nil {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := inst.Close(); err != nil {
+				log.Warn("cannot close instance", "endpoint", endpoint, "instance", inst.label, "err", err)
+				mu.Lock()
+				errl = append(errl, fmt.Errorf("%s: %w", inst.label, err))
+				mu.Unlock()
+			}
+		}()
 	}
 	wg.Wait()
 	return errors.Join(errl...)
@@ -387,20 +469,24 @@ func (f *Fleet) lookup(endpoint string) *served {
 	return f.endpoints[endpoint]
 }
 
-// Invoke sends req to endpoint: to targetVariant when it is not "", else to a variant drawn by
-// weight; within the variant to the healthy instance with the fewest outstanding requests. It
+// Invoke sends req to endpoint — to its staged fleet with the probability set by Shift, else to
+// its live fleet —: to targetVariant when it is not "", else to a variant drawn by weight; within the variant to the healthy instance with the fewest outstanding requests. It
 // returns the variant that answered. A refusal of the model is the instance's own error (an
 // *inference.Error); routing failures are errs errors (NotFound: no such endpoint; Invalid: no
 // such variant, or every weight is 0; Unavailable: no healthy instance).
 func (f *Fleet) Invoke(ctx context.Context, endpoint, targetVariant string, req inference.Request) (string, inference.Response, error) {
 	ep := f.lookup(endpoint)
 	for {
-		var g *generation
+		var r *routes
 		if ep != nil {
-			g = ep.cur.Load()
+			r = ep.r.Load()
 		}
-		if g == nil {
+		if r == nil {
 			return "", inference.Response{}, errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
+		}
+		g := r.live
+		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) {
+			g = r.staged
 		}
 		g.inflight.Add(1)
 		if g.retired.Load() {
@@ -428,7 +514,7 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 	}
 	attempts := 1
 	for _, v := range g.variants {
-		attempts += len(v.instances)
+		attempts += len(v.instances()) + 1
 	}
 	var lastErr error
 	for range attempts {
@@ -447,6 +533,11 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 			return v.name, inference.Response{}, errs.E(errs.Unavailable, "endpoint %s: variant %s has no healthy instance", g.endpoint, v.name)
 		}
 		inst.outstanding.Add(1)
+		if inst.removed.Load() {
+			// Scaled in between the choice and the count: choose again.
+			inst.outstanding.Add(-1)
+			continue
+		}
 		resp, err := inst.Invoke(ctx, req)
 		inst.outstanding.Add(-1)
 		if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
@@ -492,7 +583,7 @@ func (f *Fleet) pick(g *generation) (*variant, error) {
 }
 
 func (v *variant) hasHealthy() bool {
-	for _, inst := range v.instances {
+	for _, inst := range v.instances() {
 		if inst.healthy.Load() {
 			return true
 		}
@@ -503,12 +594,13 @@ func (v *variant) hasHealthy() bool {
 // leastOutstanding returns the healthy instance of v with the fewest requests in flight,
 // scanning from a random offset so that ties spread; nil when none is healthy.
 func (f *Fleet) leastOutstanding(v *variant) *instance {
-	n := len(v.instances)
+	insts := v.instances()
+	n := len(insts)
 	off := int(f.o.Rand() * float64(n))
 	var best *instance
 	var bestN int64
 	for i := range n {
-		inst := v.instances[(off+i)%n]
+		inst := insts[(off+i)%n]
 		if !inst.healthy.Load() {
 			continue
 		}
@@ -519,19 +611,20 @@ func (f *Fleet) leastOutstanding(v *variant) *instance {
 	return best
 }
 
-// SetWeights changes the weights of the named variants of endpoint's current fleet at once;
+// SetWeights changes the weights of the named variants of endpoint's live fleet at once;
 // variants not named keep theirs.
 func (f *Fleet) SetWeights(endpoint string, w map[string]float64) error {
 	ep := f.lookup(endpoint)
 	if ep == nil {
 		return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 	}
-	ep.wmu.Lock()
-	defer ep.wmu.Unlock()
-	g := ep.cur.Load()
-	if g == nil {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	r := ep.r.Load()
+	if r == nil {
 		return errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 	}
+	g := r.live
 	next := append([]float64(nil), *g.weights.Load()...)
 	for name, weight := range w {
 		i := g.index(name)
@@ -556,21 +649,26 @@ func (g *generation) index(name string) int {
 	return -1
 }
 
-// Status reports the variants of endpoint's current fleet, in deployment order; nil when it has none.
+// Status reports the variants of endpoint's live fleet, in deployment order; nil when it has none.
 func (f *Fleet) Status(endpoint string) []VariantStatus {
 	ep := f.lookup(endpoint)
 	if ep == nil {
 		return nil
 	}
-	g := ep.cur.Load()
-	if g == nil {
+	r := ep.r.Load()
+	if r == nil {
 		return nil
 	}
+	return r.live.status()
+}
+
+func (g *generation) status() []VariantStatus {
 	weights := *g.weights.Load()
 	out := make([]VariantStatus, len(g.variants))
 	for i, v := range g.variants {
-		out[i] = VariantStatus{Name: v.name, Weight: weights[i], Instances: len(v.instances)}
-		for _, inst := range v.instances {
+		insts := v.instances()
+		out[i] = VariantStatus{Name: v.name, Weight: weights[i], Instances: len(insts)}
+		for _, inst := range insts {
 			if inst.healthy.Load() {
 				out[i].Healthy++
 			}
@@ -579,43 +677,37 @@ func (f *Fleet) Status(endpoint string) []VariantStatus {
 	return out
 }
 
-// Remove takes endpoint's fleet out of service: no new request reaches it, and its instances
-// are closed once the requests in flight have ended (up to Drain). Removing an endpoint
-// without a fleet does nothing.
+// Remove takes endpoint's fleets (live and staged) out of service: no new request reaches them,
+// and their instances are closed once the requests in flight have ended (up to Drain); Remove
+// returns then. Removing an endpoint without a fleet does nothing.
 func (f *Fleet) Remove(endpoint string) error {
 	f.mu.Lock()
 	ep := f.endpoints[endpoint]
 	delete(f.endpoints, endpoint)
-	var g *generation
+	var r *routes
 	if ep != nil {
-		g = ep.cur.Swap(nil)
+		ep.mu.Lock()
+		r = ep.r.Swap(nil)
+		ep.mu.Unlock()
 	}
 	f.mu.Unlock()
-	if g == nil {
+	if r == nil {
 		return nil
 	}
-	return f.retire(g)
+	return f.retireAll(r.live, r.staged)
 }
 
-// Close removes every endpoint, cancels deploys in progress, and waits until every instance is closed.
-func (f *Fleet) Close() error {
-	f.mu.Lock()
-	f.closed = true
-	f.cancel()
-	var gens []*generation
-	for name, ep := range f.endpoints {
-		if g := ep.cur.Swap(nil); g != nil {
-			gens = append(gens, g)
-		}
-		delete(f.endpoints, name)
-	}
-	f.mu.Unlock()
+// retireAll retires gens (nil ones skipped) at once and waits.
+func (f *Fleet) retireAll(gens ...*generation) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errl []error
 	)
 	for _, g := range gens {
+		if g == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -627,7 +719,26 @@ func (f *Fleet) Close() error {
 		}()
 	}
 	wg.Wait()
+	return errors.Join(errl...)
+}
+
+// Close removes every endpoint, cancels deploys in progress, and waits until every instance is closed.
+func (f *Fleet) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	f.cancel()
+	var gens []*generation
+	for name, ep := range f.endpoints {
+		ep.mu.Lock()
+		if r := ep.r.Swap(nil); r != nil {
+			gens = append(gens, r.live, r.staged)
+		}
+		ep.mu.Unlock()
+		delete(f.endpoints, name)
+	}
+	f.mu.Unlock()
+	err := f.retireAll(gens...)
 	f.deploying.Wait()
 	f.retiring.Wait()
-	return errors.Join(errl...)
+	return err
 }
