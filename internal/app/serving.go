@@ -96,6 +96,10 @@ func (s servingFleet) SetWeights(endpoint string, w map[string]float64) error {
 	return s.f.SetWeights(endpoint, w)
 }
 
+func (s servingFleet) Scale(ctx context.Context, endpoint string, counts map[string]int) error {
+	return s.f.Scale(ctx, endpoint, counts)
+}
+
 func (s servingFleet) Invoke(ctx context.Context, endpoint, target string, req inference.Request) (string, inference.Response, error) {
 	return s.f.Invoke(ctx, endpoint, target, req)
 }

@@ -3,12 +3,26 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/slipway-ml/slipway/internal/app"
+	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 	"github.com/slipway-ml/slipway/internal/serving"
 )
 
@@ -89,5 +103,80 @@ func TestServingWithBoto3AndTheCLI(t *testing.T) {
 	want := "Creating InService Updating InService Updating InService Updating InService Deleting"
 	if got := strings.Join(statuses, " "); got != want {
 		t.Errorf("abalone's events: %s\nwant %s", got, want)
+	}
+}
+
+// startAt starts a server on dataDir (a second start finds the first one's state), returning
+// it with a client of the data-science account and a stop function.
+func startAt(t *testing.T, dataDir string) (*app.App, clients, func()) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.New(context.Background(), cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start(context.Background())
+	hs := httptest.NewServer(a.Handler())
+	a.Listening(hs.URL)
+	profiles, err := credfile.ReadFile(a.CredentialsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := profiles["data-science"]
+	c := clientsOf(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, ""),
+		BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1})
+	var once sync.Once
+	stop := func() { once.Do(func() { hs.Close(); a.Close() }) }
+	t.Cleanup(stop)
+	return a, c, stop
+}
+
+// TestServingResumesAfterRestart: an endpoint InService before a restart serves again after
+// it (its fleet lived in the stopped process), and one whose creation was in flight when the
+// server stopped is brought InService by the next.
+func TestServingResumesAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, c, stop := startAt(t, dir)
+	e := &authzEnv{t: t, admin: c}
+	acct, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.account = *acct.Account
+	v := e.endpoint()
+	invoke := func(c clients, name string) error {
+		out, err := c.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(name), ContentType: aws.String("text/csv"), Body: []byte("1,2\n")})
+		if err == nil && strings.TrimSpace(string(out.Body)) != "6" {
+			err = fmt.Errorf("answer %q, want 6", out.Body)
+		}
+		return err
+	}
+	if err := invoke(c, v["EndpointName"]); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("inflight"), EndpointConfigName: aws.String(v["EndpointConfigName"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	_, c2, _ := startAt(t, dir)
+	for _, name := range []string{v["EndpointName"], "inflight"} {
+		var last error
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if last = invoke(c2, name); last == nil {
+				break
+			}
+		}
+		if last != nil {
+			t.Errorf("endpoint %s after the restart: %v", name, last)
+		}
+		d, err := c2.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+		if err != nil || d.EndpointStatus != smtypes.EndpointStatusInService {
+			t.Errorf("DescribeEndpoint(%s) after the restart: %v, %v", name, d, err)
+		}
 	}
 }

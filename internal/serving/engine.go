@@ -153,16 +153,29 @@ func (e *Engine) deploy(ctx context.Context, ep Endpoint) error {
 	})
 }
 
-// apply hands the deployment to the fleet: only new weights when the configuration and the
-// instance counts stay, else every instance anew.
+// apply hands the deployment to the fleet: when the configuration stays (a change of weights
+// or capacities) the live variants are scaled in place and reweighted; otherwise every instance
+// starts anew and replaces the old ones once healthy.
 func (e *Engine) apply(ctx context.Context, ep Endpoint, target string, specs []VariantSpec) error {
 	if e.c.Fleet == nil {
 		return fail("InternalServerError: this server has no model runtime configured")
 	}
-	if ep.Status == Updating && target == ep.ConfigName && sameShape(e.c.Fleet.Status(ep.ARN), specs) {
+	if have := e.c.Fleet.Status(ep.ARN); ep.Status == Updating && target == ep.ConfigName && sameVariants(have, specs) {
+		counts := map[string]int{}
 		w := make(map[string]float64, len(specs))
-		for _, s := range specs {
+		for i, s := range specs {
+			if have[i].Instances != s.Instances {
+				counts[s.Name] = s.Instances
+			}
 			w[s.Name] = s.Weight
+		}
+		if len(counts) > 0 {
+			if err := e.c.Fleet.Scale(ctx, ep.ARN, counts); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fail("ClientError: the new instances could not be started: %s", errs.Message(err))
+			}
 		}
 		if err := e.c.Fleet.SetWeights(ep.ARN, w); err != nil {
 			return fail("ClientError: %s", errs.Message(err))
@@ -179,12 +192,13 @@ func (e *Engine) apply(ctx context.Context, ep Endpoint, target string, specs []
 	return nil
 }
 
-func sameShape(have []VariantStatus, want []VariantSpec) bool {
+// sameVariants says whether the live deployment has exactly the variants of want, in order.
+func sameVariants(have []VariantStatus, want []VariantSpec) bool {
 	if len(have) != len(want) {
 		return false
 	}
 	for i := range want {
-		if have[i].Name != want[i].Name || have[i].Instances != want[i].Instances {
+		if have[i].Name != want[i].Name {
 			return false
 		}
 	}

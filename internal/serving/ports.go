@@ -109,6 +109,9 @@ type Fleet interface {
 	// error says why.
 	Deploy(ctx context.Context, endpoint string, vs []VariantSpec) error
 	SetWeights(endpoint string, w map[string]float64) error
+	// Scale changes the instance counts of the named variants of the live deployment in
+	// place: new instances join once healthy, removed ones drain first.
+	Scale(ctx context.Context, endpoint string, counts map[string]int) error
 	Invoke(ctx context.Context, endpoint, targetVariant string, req inference.Request) (variant string, resp inference.Response, err error)
 	Remove(endpoint string) error
 	Status(endpoint string) []VariantStatus
