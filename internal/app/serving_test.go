@@ -180,3 +180,78 @@ func TestServingResumesAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestServingUpdateUnderLoad: an all-at-once update and a capacity change under a steady load
+// of invocations fail no request — the old instances serve until the new ones are healthy.
+func TestServingUpdateUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	v := e.endpoint()
+	next := e.endpointConfig() // another model and configuration, same artifact
+	name := aws.String(v["EndpointName"])
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok int
+	var failures []error
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := e.admin.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: name, ContentType: aws.String("text/csv"), Body: []byte("1,2\n")})
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err)
+				} else {
+					ok++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	waitFor := func(what string, cond func(d *sagemaker.DescribeEndpointOutput) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			d, err := e.admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cond(d) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the endpoint is %s on %s (%s)", what, d.EndpointStatus, *d.EndpointConfigName, aws.ToString(d.FailureReason))
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.admin.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: name, EndpointConfigName: aws.String(next["EndpointConfigName"])}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("update", func(d *sagemaker.DescribeEndpointOutput) bool {
+		return d.EndpointStatus == smtypes.EndpointStatusInService && *d.EndpointConfigName == next["EndpointConfigName"]
+	})
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.admin.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{EndpointName: name,
+		DesiredWeightsAndCapacities: []smtypes.DesiredWeightAndCapacity{{VariantName: aws.String("AllTraffic"), DesiredInstanceCount: aws.Int32(3)}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("scale", func(d *sagemaker.DescribeEndpointOutput) bool {
+		return d.EndpointStatus == smtypes.EndpointStatusInService && *d.ProductionVariants[0].CurrentInstanceCount == 3
+	})
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d invocations succeeded during the update and the scale-out", ok)
+	if len(failures) > 0 || ok < 50 {
+		t.Errorf("%d invocations failed (first: %v); %d succeeded", len(failures), failures, ok)
+	}
+}
