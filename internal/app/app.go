@@ -44,6 +44,8 @@ import (
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/serving/fleet"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -59,8 +61,13 @@ type App struct {
 	Registry *registry.Service
 	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
 	Jobs     *jobs.Service
-	Audit    *audit.Log
-	API      *awsapi.Server
+	// Serving is models, endpoint configurations and endpoints; Fleet runs the endpoints'
+	// model instances in this process (serving.go).
+	Serving     *serving.Service
+	Fleet       *fleet.Fleet
+	servingLoad *fleet.Loader
+	Audit       *audit.Log
+	API         *awsapi.Server
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
 	// jobProxy (nil when configured off) serves the SDKs that cannot be given an endpoint.
 	JobCreds *jobcreds.Service
@@ -124,6 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
+	a.servingService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -185,6 +193,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(reconcile.New(st.Work(), jobs.WorkKind, engine, reconcile.Options{Workers: 64, Log: log}))
+	servingRT, err := a.servingRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(servingRT)
 	return a, nil
 }
 
@@ -251,11 +265,11 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
-		(&runtimeapi.API{}).Service, // routed and signed already; endpoints come with serving
+		(&runtimeapi.API{Serving: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 	} {
@@ -304,6 +318,9 @@ func (a *App) Close() error {
 		a.log.Warn("reconcile runtimes did not stop in time; their leases expire by themselves", "err", err)
 	}
 	cancel()
+	if err := a.Fleet.Close(); err != nil {
+		a.log.Warn("the model fleet did not close cleanly", "err", err)
+	}
 	if a.jobProxy != nil {
 		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.jobProxy.Close(pctx); err != nil {

@@ -16,12 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/s3api"
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 )
@@ -33,11 +35,12 @@ type clients struct {
 	org *organizations.Client
 	sm  *sagemaker.Client
 	s3  *s3.Client
+	rt  *sagemakerruntime.Client
 }
 
 func clientsOf(cfg aws.Config) clients {
 	return clients{iam.NewFromConfig(cfg), sts.NewFromConfig(cfg), organizations.NewFromConfig(cfg), sagemaker.NewFromConfig(cfg),
-		s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
+		s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), sagemakerruntime.NewFromConfig(cfg)}
 }
 
 // authzEnv is a server, its data-science (management) account's admin, and "actor", a user of
@@ -106,21 +109,19 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"RootId": *roots.Roots[0].Id, "RootArn": *roots.Roots[0].Arn}
 
 	decls := map[string][]awsapi.Authz{
-		"sagemaker":     sagemakerapi.Operations(),
-		"iam":           iamapi.IAMOperations(),
-		"sts":           iamapi.STSOperations(),
-		"organizations": orgsapi.Operations(),
-		"logs":          logsapi.Operations(),
-		"s3":            s3api.Operations(),
+		"sagemaker":         sagemakerapi.Operations(),
+		"iam":               iamapi.IAMOperations(),
+		"sts":               iamapi.STSOperations(),
+		"organizations":     orgsapi.Operations(),
+		"logs":              logsapi.Operations(),
+		"s3":                s3api.Operations(),
+		"sagemaker-runtime": runtimeapi.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": withJobCases(sagemakerCases()), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withServingCases(withJobCases(sagemakerCases())), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {
-		if svc.Name == "sagemaker-runtime" {
-			continue // endpoints come with serving
-		}
 		declared := map[string]bool{}
 		for _, d := range decls[svc.Name] {
 			declared[d.Operation] = true

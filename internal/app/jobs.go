@@ -155,7 +155,7 @@ func (a *App) jobsEngine(dataDir string) (*jobs.Engine, error) {
 	return jobs.NewEngine(jobs.EngineConfig{
 		Service: a.Jobs, Store: a.Store.Jobs(), Sessions: a.Identity, DataDir: dataDir, Log: a.log,
 		Artifacts: jobArtifacts{a.Artifacts}, Executor: jobExecutor{x}, Logs: jobLogs{a.Logs},
-		Images: jobImages{table}, Credentials: jobCredentials{a.JobCreds},
+		Images: jobImages{table}, Credentials: jobCredentials{a.JobCreds}, Models: jobModels{a.Serving},
 	}), nil
 }
 

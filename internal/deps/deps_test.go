@@ -60,6 +60,7 @@ var layers = map[string]string{
 	"internal/algorithms/container":    domain, // built-in images' entrypoints: files in, files out (no network)
 	"internal/batch":                   domain, // the batch-transform data path: readers, writers and a predict callback
 	"internal/inference":               domain, // payload codecs and in-process model runtimes: bytes in, bytes out
+	"internal/serving":                 domain, // models, endpoint configs, endpoints: the API domain and the endpoint engine
 	"internal/reconcile":               domain, // the background-work runtime: no transport, no SQL of its own
 	"internal/logs":                    domain,
 	"internal/awsapi/logsapi":          wire,

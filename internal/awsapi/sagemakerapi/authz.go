@@ -12,6 +12,10 @@ const (
 	trainingJobARN   = "arn:aws:sagemaker:{Region}:{Account}:training-job/{TrainingJobName}"
 	processingJobARN = "arn:aws:sagemaker:{Region}:{Account}:processing-job/{ProcessingJobName}"
 	transformJobARN  = "arn:aws:sagemaker:{Region}:{Account}:transform-job/{TransformJobName}"
+
+	modelARN          = "arn:aws:sagemaker:{Region}:{Account}:model/{ModelName}"
+	endpointConfigARN = "arn:aws:sagemaker:{Region}:{Account}:endpoint-config/{EndpointConfigName}"
+	endpointARN       = "arn:aws:sagemaker:{Region}:{Account}:endpoint/{EndpointName}"
 )
 
 // Operations declares the action and resources each operation is authorized on.
@@ -49,5 +53,24 @@ func Operations() []awsapi.Authz {
 		{Operation: "DescribeTransformJob", Action: "sagemaker:DescribeTransformJob", Resources: []string{transformJobARN}},
 		{Operation: "ListTransformJobs", Action: "sagemaker:ListTransformJobs", Resources: []string{"*"}},
 		{Operation: "StopTransformJob", Action: "sagemaker:StopTransformJob", Resources: []string{transformJobARN}},
+		// Serving (docs/serving.md). Resource names are lower case in ARNs, as SageMaker writes
+		// them. CreateModel also needs iam:PassRole on its ExecutionRoleArn (to
+		// sagemaker.amazonaws.com) and, for a ModelPackageName, sagemaker:DescribeModelPackage
+		// on the package (another account's only when its group policy grants it); the role
+		// must be able to read the model data. Tags are stored but are not aws:ResourceTag/* keys.
+		{Operation: "CreateModel", Action: "sagemaker:CreateModel", Resources: []string{modelARN}},
+		{Operation: "DescribeModel", Action: "sagemaker:DescribeModel", Resources: []string{modelARN}},
+		{Operation: "ListModels", Action: "sagemaker:ListModels", Resources: []string{"*"}},
+		{Operation: "DeleteModel", Action: "sagemaker:DeleteModel", Resources: []string{modelARN}},
+		{Operation: "CreateEndpointConfig", Action: "sagemaker:CreateEndpointConfig", Resources: []string{endpointConfigARN}},
+		{Operation: "DescribeEndpointConfig", Action: "sagemaker:DescribeEndpointConfig", Resources: []string{endpointConfigARN}},
+		{Operation: "ListEndpointConfigs", Action: "sagemaker:ListEndpointConfigs", Resources: []string{"*"}},
+		{Operation: "DeleteEndpointConfig", Action: "sagemaker:DeleteEndpointConfig", Resources: []string{endpointConfigARN}},
+		{Operation: "CreateEndpoint", Action: "sagemaker:CreateEndpoint", Resources: []string{endpointARN}},
+		{Operation: "DescribeEndpoint", Action: "sagemaker:DescribeEndpoint", Resources: []string{endpointARN}},
+		{Operation: "ListEndpoints", Action: "sagemaker:ListEndpoints", Resources: []string{"*"}},
+		{Operation: "UpdateEndpoint", Action: "sagemaker:UpdateEndpoint", Resources: []string{endpointARN}},
+		{Operation: "UpdateEndpointWeightsAndCapacities", Action: "sagemaker:UpdateEndpointWeightsAndCapacities", Resources: []string{endpointARN}},
+		{Operation: "DeleteEndpoint", Action: "sagemaker:DeleteEndpoint", Resources: []string{endpointARN}},
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/registry"
+	"github.com/slipway-ml/slipway/internal/serving"
 )
 
 // API holds what the handlers need.
 type API struct {
 	Registry *registry.Service
-	Jobs     *jobs.Service // processing, training and transform jobs (jobs.go)
+	Jobs     *jobs.Service    // processing, training and transform jobs (jobs.go)
+	Serving  *serving.Service // models, endpoint configurations and endpoints (serving.go)
 	Tokens   *awsapi.PageTokens
 }
 
@@ -49,6 +51,7 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"DeleteTags":                    apicall.Handle(a.deleteTags),
 	}
 	a.jobHandlers(h)
+	a.servingHandlers(h)
 	return h
 }
 
