@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(postgresql awscli curl sqlite3 jq python3-boto3 python3-xgboost python3-sklearn python3-pandas)
+need=(postgresql awscli curl sqlite3 jq python3-boto3 python3-xgboost python3-sklearn python3-pandas python3-flask python3-gunicorn)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,7 +27,7 @@ fi
 for bin in /usr/bin/aws /usr/bin/python3 /usr/bin/sqlite3 /usr/bin/jq /usr/bin/curl; do
   [ -x "$bin" ] || { echo "test.sh: $bin is missing" >&2; exit 1; }
 done
-/usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas" >&2; exit 1; }
+/usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas, flask, gunicorn' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas/flask/gunicorn" >&2; exit 1; }
 
 pgdir=$(mktemp -d /tmp/slipway-test-pg.XXXXXX)
 cleanup() { scripts/pg-throwaway.sh stop "$pgdir/pg" || true; scripts/s3-throwaway.sh stop "$pgdir/s3" || true; rm -rf "$pgdir"; }
