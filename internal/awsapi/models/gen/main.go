@@ -35,7 +35,14 @@ var services = []struct {
 	Name string   // botocore's directory name, also the output file name
 	Ops  []string // operations to extract
 }{
-	{"sagemaker", strings.Fields("CreateModelPackageGroup DescribeModelPackageGroup ListModelPackageGroups DeleteModelPackageGroup PutModelPackageGroupPolicy GetModelPackageGroupPolicy DeleteModelPackageGroupPolicy CreateModelPackage DescribeModelPackage ListModelPackages UpdateModelPackage DeleteModelPackage AddTags ListTags DeleteTags CreateProcessingJob DescribeProcessingJob ListProcessingJobs StopProcessingJob CreateTrainingJob DescribeTrainingJob ListTrainingJobs StopTrainingJob CreateTransformJob DescribeTransformJob ListTransformJobs StopTransformJob CreateModel DescribeModel ListModels DeleteModel CreateEndpointConfig DescribeEndpointConfig ListEndpointConfigs DeleteEndpointConfig CreateEndpoint DescribeEndpoint ListEndpoints UpdateEndpoint UpdateEndpointWeightsAndCapacities DeleteEndpoint")},
+	{"sagemaker", strings.Fields(strings.Join([]string{
+		// model registry
+		"CreateModelPackageGroup DescribeModelPackageGroup ListModelPackageGroups DeleteModelPackageGroup PutModelPackageGroupPolicy GetModelPackageGroupPolicy DeleteModelPackageGroupPolicy CreateModelPackage DescribeModelPackage ListModelPackages UpdateModelPackage DeleteModelPackage AddTags ListTags DeleteTags",
+		// jobs
+		"CreateProcessingJob DescribeProcessingJob ListProcessingJobs StopProcessingJob CreateTrainingJob DescribeTrainingJob ListTrainingJobs StopTrainingJob CreateTransformJob DescribeTransformJob ListTransformJobs StopTransformJob",
+		// serving
+		"CreateModel DescribeModel ListModels DeleteModel CreateEndpointConfig DescribeEndpointConfig ListEndpointConfigs DeleteEndpointConfig CreateEndpoint DescribeEndpoint ListEndpoints UpdateEndpoint UpdateEndpointWeightsAndCapacities DeleteEndpoint",
+	}, " "))},
 	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy ListUsers DeleteUser ListUserPolicies ListAttachedUserPolicies")},
 	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
 	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
