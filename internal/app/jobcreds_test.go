@@ -253,9 +253,11 @@ func TestJobCredentialsEndpointRefuses(t *testing.T) {
 func TestJobCredentialsRefreshPastExpiry(t *testing.T) {
 	s := startJobs(t, 4*time.Second)
 	env := s.app.JobCreds.Env(s.issue(t, s.role, time.Hour))
+	// Every call must succeed (the script raises on the first refusal); how many calls fit in the
+	// 10 s depends on the machine's load, so only the sessions seen are checked.
 	got := runJob(t, "python3", jobEnv(t, env, false), "refresh", "10")
-	if calls, keys := got["calls"].(float64), got["keys"].(float64); calls < 20 || keys < 3 {
-		t.Errorf("%v calls with %v distinct sessions over 10 s of 4 s sessions; want ≥ 20 calls and ≥ 3 sessions", calls, keys)
+	if calls, keys := got["calls"].(float64), got["keys"].(float64); keys < 3 {
+		t.Errorf("%v calls with %v distinct sessions over 10 s of 4 s sessions; want ≥ 3 sessions", calls, keys)
 	}
 }
 
