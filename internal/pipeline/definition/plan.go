@@ -152,6 +152,9 @@ type Progress struct {
 // other branch, and every step downstream of one. They never appear in Ready. A Condition step
 // that is Done without an outcome runs neither branch.
 func (p *Plan) Skipped(pr Progress) []string {
+	if len(p.gate) == 0 {
+		return nil // no Condition branches: nothing is ever skipped
+	}
 	skipped := map[string]bool{}
 	var out []string
 	for _, n := range p.order {
@@ -213,12 +216,24 @@ func (p *Plan) Ready(pr Progress, maxParallel int) []string {
 // run. (An execution with a failed step is finished when nothing runs; that is the engine's
 // decision, not the plan's.)
 func (p *Plan) Finished(pr Progress) bool {
+	if len(p.gate) == 0 {
+		return len(pr.Done) >= len(p.order) && p.allDone(pr)
+	}
 	skipped := map[string]bool{}
 	for _, n := range p.Skipped(pr) {
 		skipped[n] = true
 	}
 	for _, n := range p.order {
 		if !pr.Done[n] && !skipped[n] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Plan) allDone(pr Progress) bool {
+	for _, n := range p.order {
+		if !pr.Done[n] {
 			return false
 		}
 	}
