@@ -275,6 +275,9 @@ func TestParseErrors(t *testing.T) {
 		{"jsonget path", edit(t, func(m map[string]any) {
 			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["LeftValue"] = map[string]any{"Std:JsonGet": map[string]any{"PropertyFile": "Report", "Path": "a[x"}}
 		}), "Check", "Path", "invalid JSON path"},
+		{"experiment config type", edit(t, func(m map[string]any) {
+			m["PipelineExperimentConfig"] = map[string]any{"TrialName": 5}
+		}), "", "$.PipelineExperimentConfig.TrialName", "string or an expression"},
 		{"experiment config ref", edit(t, func(m map[string]any) {
 			m["PipelineExperimentConfig"] = map[string]any{"ExperimentName": map[string]any{"Get": "Steps.Train.X"}}
 		}), "", "$.PipelineExperimentConfig.ExperimentName.Get", "only refer to parameters"},
