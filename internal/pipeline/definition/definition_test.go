@@ -237,6 +237,12 @@ func TestParseErrors(t *testing.T) {
 		{"condition bool ordering", edit(t, func(m map[string]any) {
 			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["RightValue"] = true
 		}), "Check", "Conditions[0].RightValue", "boolean"},
+		{"condition boolean parameter", edit(t, func(m map[string]any) {
+			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["RightValue"] = map[string]any{"Get": "Parameters.Flag"}
+		}), "Check", "$.Steps[2].Arguments.Conditions[0].RightValue", "cannot compare a Boolean"},
+		{"condition string against number parameter", edit(t, func(m map[string]any) {
+			args(m, 2)["Conditions"].([]any)[0] = map[string]any{"Type": "Not", "Condition": map[string]any{"Type": "GreaterThan", "LeftValue": "high", "RightValue": map[string]any{"Get": "Parameters.Threshold"}}}
+		}), "Check", "$.Steps[2].Arguments.Conditions[0].Condition.LeftValue", "not one"},
 		{"wrong param type", edit(t, func(m map[string]any) {
 			args(m, 1)["ResourceConfig"].(map[string]any)["InstanceCount"] = map[string]any{"Get": "Parameters.InstanceType"}
 		}), "Train", "$.Steps[1].Arguments.ResourceConfig.InstanceCount", "must be an Integer, not a String"},
