@@ -274,6 +274,13 @@ func TestParseErrors(t *testing.T) {
 		{"condition property", edit(t, func(m map[string]any) {
 			args(m, 4)["ok"] = map[string]any{"Get": "Steps.Check.Result"}
 		}), "Wait", "$.Steps[4].Arguments.ok.Get", "only the property Outcome"},
+		{"unknown argument", edit(t, func(m map[string]any) { args(m, 1)["HyperParameter"] = map[string]any{} }), "Train", "$.Steps[1].Arguments.HyperParameter", "unknown member \"HyperParameter\" in the Arguments of a Training step"},
+		{"unknown register argument", edit(t, func(m map[string]any) {
+			args(m, 2)["IfSteps"].([]any)[0].(map[string]any)["Arguments"].(map[string]any)["ApprovalStatus"] = "Approved"
+		}), "Register", "ApprovalStatus", "unknown member"},
+		{"register without group", edit(t, func(m map[string]any) {
+			delete(args(m, 2)["IfSteps"].([]any)[0].(map[string]any)["Arguments"].(map[string]any), "ModelPackageGroupName")
+		}), "Register", "ModelPackageGroupName", "needs ModelPackageGroupName"},
 		{"missing required argument", edit(t, func(m map[string]any) { delete(args(m, 1), "ResourceConfig") }), "Train", "$.Steps[1].Arguments.ResourceConfig", "needs ResourceConfig"},
 		{"join values", edit(t, func(m map[string]any) {
 			args(m, 1)["OutputDataConfig"].(map[string]any)["S3OutputPath"] = map[string]any{"Std:Join": map[string]any{"On": "/", "Values": []any{map[string]any{"a": 1}}}}
