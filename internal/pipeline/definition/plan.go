@@ -140,6 +140,29 @@ func (p *Plan) Downstream(step string) []string {
 	return out
 }
 
+// Upstream returns every step that step depends on, directly or not, in topological order:
+// for a selective execution, the steps whose outputs a selected step reuses from the source
+// execution when they are not selected themselves.
+func (p *Plan) Upstream(step string) []string {
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(n string) {
+		for _, m := range p.deps[n] {
+			if !seen[m] {
+				seen[m] = true
+				visit(m)
+			}
+		}
+	}
+	visit(step)
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return p.pos[out[i]] < p.pos[out[j]] })
+	return out
+}
+
 // Progress is what an engine knows about an execution's steps.
 type Progress struct {
 	Done     map[string]bool // finished successfully (cache hits included); Condition steps once evaluated
