@@ -38,6 +38,7 @@ func errorCodes() awsapi.ErrorCodes {
 			"InvalidDigest":             http.StatusBadRequest,
 			"InvalidLocationConstraint": http.StatusBadRequest,
 			"InvalidPart":               http.StatusBadRequest,
+			"InvalidPartNumber":         http.StatusRequestedRangeNotSatisfiable,
 			"InvalidPartOrder":          http.StatusBadRequest,
 			"InvalidRange":              http.StatusRequestedRangeNotSatisfiable,
 			"InvalidRequest":            http.StatusBadRequest,
