@@ -44,6 +44,7 @@ func errorCodes() awsapi.ErrorCodes {
 			"InvalidRequest":            http.StatusBadRequest,
 			"InvalidTag":                http.StatusBadRequest,
 			"KeyTooLongError":           http.StatusBadRequest,
+			"RequestTimeout":            http.StatusBadRequest,
 			"MalformedPolicy":           http.StatusBadRequest,
 			"MalformedXML":              http.StatusBadRequest,
 			"NoSuchBucket":              http.StatusNotFound,
