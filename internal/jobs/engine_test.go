@@ -163,6 +163,9 @@ func TestTrainingJobCompletes(t *testing.T) {
 	var phases []string
 	for _, tr := range got.Transitions {
 		phases = append(phases, string(tr.Status))
+		if tr.Status == jobs.Training && !(strings.Contains(tr.StatusMessage, " Limits of ml.") && strings.HasSuffix(tr.StatusMessage, ": nothing (test executor).")) {
+			t.Errorf("the Training transition says %q, not what the executor enforces", tr.StatusMessage)
+		}
 		if tr.EndTime.IsZero() || tr.EndTime.Before(tr.StartTime) {
 			t.Errorf("transition %s has times %v..%v", tr.Status, tr.StartTime, tr.EndTime)
 		}
