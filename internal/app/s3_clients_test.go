@@ -208,5 +208,15 @@ except ClientError as e:
 s3.delete_objects(Bucket="boto-data", Delete={"Objects": [{"Key": "many/%03d.txt" % i} for i in range(25)]})
 left = s3.list_objects_v2(Bucket="boto-data", Prefix="many/")
 assert [o["Key"] for o in left["Contents"]] == ["many/sub/one.txt"], left
+
+# botocore asks for encoding-type=url and decodes keys, prefixes and markers itself.
+odd = ["odd/a b+c%d~\u00e9*.txt", "odd/sp ace/x&y=1", "odd/t\u00e4g/z"]
+for k in odd:
+    s3.put_object(Bucket="boto-data", Key=k, Body=b"o")
+v2 = s3.list_objects_v2(Bucket="boto-data", Prefix="odd/", Delimiter="/", StartAfter="odd/a")
+assert [o["Key"] for o in v2["Contents"]] == [odd[0]], v2
+assert [p["Prefix"] for p in v2["CommonPrefixes"]] == ["odd/sp ace/", "odd/t\u00e4g/"], v2
+v1 = s3.list_objects(Bucket="boto-data", Prefix="odd/sp ace/", Marker="odd/sp ace/")
+assert [o["Key"] for o in v1["Contents"]] == [odd[1]], v1
 print("OK")
 `
