@@ -397,3 +397,34 @@ func TestShardedInputsAndProcessingOutputs(t *testing.T) {
 		t.Errorf("instances saw %q", lines)
 	}
 }
+
+// TestManifestFileInput: a ManifestFile input stages exactly the objects its manifest lists
+// (keys relative to its "prefix", sub-paths kept), and a manifest that is not one fails the
+// job with a ClientError naming it.
+func TestManifestFileInput(t *testing.T) {
+	e := newEnv(t)
+	e.img["prep"] = `set -e; cd /opt/ml/processing/input; find . -type f | sort | tr '\n' ' '; echo; cat sub/b.csv`
+	for _, k := range []string{"a.csv", "sub/b.csv", "c.csv"} {
+		e.art.put("data", "raw/"+k, "content of "+k)
+	}
+	e.art.put("data", "lists/two.manifest", `[{"prefix": "s3://data/raw/"}, "a.csv", "sub/b.csv"]`)
+	e.art.put("data", "lists/bad.manifest", `{"prefix": "s3://data/raw/"}`)
+	e.start()
+	job := func(name, manifest string) jobs.Job {
+		return e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: name, RoleARN: role, Spec: jobs.Spec{
+			Image: "prep", InstanceType: "ml.m5.large", InstanceCount: 1,
+			Inputs: []jobs.Input{{Name: "raw", S3URI: "s3://data/lists/" + manifest, DataType: "ManifestFile", LocalPath: "/opt/ml/processing/input"}},
+		}})
+	}
+	got := e.ended(job("listed", "two.manifest"))
+	if got.Status != jobs.Completed {
+		t.Fatalf("status %s (%q)", got.Status, got.FailureReason)
+	}
+	if lines := e.logs.all("/aws/sagemaker/ProcessingJobs"); strings.Join(lines, "|") != "./a.csv ./sub/b.csv |content of sub/b.csv" {
+		t.Errorf("the job saw %q, want the two listed objects", lines)
+	}
+	got = e.ended(job("bad", "bad.manifest"))
+	if got.Status != jobs.Failed || !strings.Contains(got.FailureReason, "ClientError: manifest s3://data/lists/bad.manifest") {
+		t.Errorf("a manifest that is not a JSON array: %s %q", got.Status, got.FailureReason)
+	}
+}
