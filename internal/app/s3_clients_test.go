@@ -103,6 +103,18 @@ func TestS3WithTheAWSCLI(t *testing.T) {
 		t.Errorf("head-object of a multipart upload with CRC32:\n%s", head)
 	}
 
+	// CLI v2 sends x-amz-checksum-* as a trailer of an aws-chunked body; the object keeps it.
+	small := filepath.Join(dir, "small.txt")
+	mustOK(t, os.WriteFile(small, []byte("hello world"), 0o644))
+	for alg, want := range map[string]string{"SHA1": `"ChecksumSHA1": "Kq5sNclPz7QV2+lfQIuc6R7oRu0="`, "CRC32C": `"ChecksumCRC32C": "yZRlqg=="`} {
+		if out := aws("s3api", "put-object", "--bucket", "cli-data", "--key", "sums/"+alg, "--body", small, "--checksum-algorithm", alg); !strings.Contains(out, want) {
+			t.Errorf("put-object --checksum-algorithm %s:\n%s", alg, out)
+		}
+		if out := aws("s3api", "head-object", "--bucket", "cli-data", "--key", "sums/"+alg, "--checksum-mode", "ENABLED"); !strings.Contains(out, want) {
+			t.Errorf("head-object of a %s upload:\n%s", alg, out)
+		}
+	}
+
 	src := filepath.Join(dir, "tree")
 	for _, f := range []string{"a.csv", "sub/b.csv", "sub/deeper/c.csv", "with space.txt"} {
 		mustOK(t, os.MkdirAll(filepath.Dir(filepath.Join(src, f)), 0o755))
