@@ -428,3 +428,22 @@ func TestManifestFileInput(t *testing.T) {
 		t.Errorf("a manifest that is not a JSON array: %s %q", got.Status, got.FailureReason)
 	}
 }
+
+// TestUnwritableOutputFailsWithAccessDenied: a job whose role may not write its output fails
+// with AccessDenied in its FailureReason, naming the output.
+func TestUnwritableOutputFailsWithAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	e.img["prep"] = `echo result > /opt/ml/processing/output/r.csv`
+	e.art.denyWrite["locked"] = true
+	e.start()
+	got := e.ended(e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: "nowrite", RoleARN: role, Spec: jobs.Spec{
+		Image: "prep", InstanceType: "ml.m5.large", InstanceCount: 1,
+		Outputs: []jobs.Output{{Name: "out", S3URI: "s3://locked/out", LocalPath: "/opt/ml/processing/output"}},
+	}}))
+	if got.Status != jobs.Failed || !strings.Contains(got.FailureReason, "AccessDenied") || !strings.Contains(got.FailureReason, "s3://locked/out/r.csv") {
+		t.Errorf("status %s, reason %q; want Failed with AccessDenied on s3://locked/out/r.csv", got.Status, got.FailureReason)
+	}
+	if keys := e.art.keys("locked", ""); len(keys) != 0 {
+		t.Errorf("the denied output holds %v", keys)
+	}
+}
