@@ -327,6 +327,13 @@ func TestS3WithTheGoSDK(t *testing.T) {
 		if status != 400 || !bytes.Contains(body, []byte("<Code>MalformedXML</Code>")) || !bytes.Contains(body, []byte("<Resource>/ds-data</Resource>")) {
 			t.Errorf("malformed Delete: %d %s", status, body)
 		}
+		huge := append([]byte("<Delete>"), bytes.Repeat([]byte("<Object><Key>k</Key></Object>"), 9<<20/29)...)
+		huge = append(huge, "</Delete>"...)
+		status, body = s.signedS3(t, "data-science", http.MethodPost, "/ds-data?delete", huge)
+		if status < 400 || status >= 500 || !bytes.Contains(body, []byte("<Error><Code>")) || !bytes.Contains(body, []byte("<RequestId>")) {
+			t.Errorf("a 9 MiB Delete: %d %.300s", status, body)
+		}
+		t.Logf("a 9 MiB Delete: %d %.200s", status, body)
 	})
 }
 
