@@ -48,6 +48,7 @@ func TestSageMakerSDKRequests(t *testing.T) {
 		"/output/train/train.csv']",
 		"script mode model 0.5 x 60 train 0.5",
 		"script mode metric [('train:loss', 0.0083)]",
+		"script mode log ['train-loss: 0.0083']",
 		"transform lines 5",
 		"SDK REPLAY OK",
 	} {

@@ -167,6 +167,26 @@ with tarfile.open(fileobj=io.BytesIO(body)) as t:
 print("script mode model", model["alpha"], model["tag"], model["rows"], model["module"], model["hps"]["alpha"])
 print("script mode metric", [(m["MetricName"], round(m["Value"], 4)) for m in d["FinalMetricDataList"]])
 
+# fit(logs=True): session.py logs_for_job / _flush_log_streams lists the job's streams with
+# orderBy LogStreamName and limit = the instance count, and pages on while "nextToken" is in the
+# answer (without passing it: a nextToken on the last page would loop for ever); logs.py
+# log_stream reads each stream with get_log_events(startTime, startFromHead=True) until an empty
+# page.
+cwl = boto.client("logs", endpoint_url=endpoint)
+streams = cwl.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=tjob + "/",
+                                   orderBy="LogStreamName", limit=min(1, 50))
+assert "nextToken" not in streams, streams
+names = [st["logStreamName"] for st in streams["logStreams"]]
+assert len(names) == 1 and names[0].startswith(tjob + "/algo-1-"), names
+lines, token_arg = [], {}
+while True:
+    page = cwl.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=names[0], startTime=0, startFromHead=True, **token_arg)
+    if not page["events"]:
+        break
+    lines += [e["message"] for e in page["events"]]
+    token_arg = {"nextToken": page["nextForwardToken"]}
+print("script mode log", [l for l in lines if l.startswith("train-loss")])
+
 # ---- Estimator(image_uris.retrieve("xgboost", region, "1.7-1"), hyperparameters=…).fit(…), then
 # .transformer(...).transform(data, content_type="text/csv", split_type="Line", input_filter="$[1:]",
 # join_source="Input", output_filter="$[0,-1]").
