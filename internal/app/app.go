@@ -199,6 +199,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(servingRT)
+	sweeper, err := a.orphanSweeper(ctx, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(sweeper)
 	return a, nil
 }
 

@@ -103,6 +103,18 @@ func TestS3WithTheAWSCLI(t *testing.T) {
 		t.Errorf("head-object of a multipart upload with CRC32:\n%s", head)
 	}
 
+	// CLI v2 sends x-amz-checksum-* as a trailer of an aws-chunked body; the object keeps it.
+	small := filepath.Join(dir, "small.txt")
+	mustOK(t, os.WriteFile(small, []byte("hello world"), 0o644))
+	for alg, want := range map[string]string{"SHA1": `"ChecksumSHA1": "Kq5sNclPz7QV2+lfQIuc6R7oRu0="`, "CRC32C": `"ChecksumCRC32C": "yZRlqg=="`} {
+		if out := aws("s3api", "put-object", "--bucket", "cli-data", "--key", "sums/"+alg, "--body", small, "--checksum-algorithm", alg); !strings.Contains(out, want) {
+			t.Errorf("put-object --checksum-algorithm %s:\n%s", alg, out)
+		}
+		if out := aws("s3api", "head-object", "--bucket", "cli-data", "--key", "sums/"+alg, "--checksum-mode", "ENABLED"); !strings.Contains(out, want) {
+			t.Errorf("head-object of a %s upload:\n%s", alg, out)
+		}
+	}
+
 	src := filepath.Join(dir, "tree")
 	for _, f := range []string{"a.csv", "sub/b.csv", "sub/deeper/c.csv", "with space.txt"} {
 		mustOK(t, os.MkdirAll(filepath.Dir(filepath.Join(src, f)), 0o755))
@@ -208,5 +220,15 @@ except ClientError as e:
 s3.delete_objects(Bucket="boto-data", Delete={"Objects": [{"Key": "many/%03d.txt" % i} for i in range(25)]})
 left = s3.list_objects_v2(Bucket="boto-data", Prefix="many/")
 assert [o["Key"] for o in left["Contents"]] == ["many/sub/one.txt"], left
+
+# botocore asks for encoding-type=url and decodes keys, prefixes and markers itself.
+odd = ["odd/a b+c%d~\u00e9*.txt", "odd/sp ace/x&y=1", "odd/t\u00e4g/z"]
+for k in odd:
+    s3.put_object(Bucket="boto-data", Key=k, Body=b"o")
+v2 = s3.list_objects_v2(Bucket="boto-data", Prefix="odd/", Delimiter="/", StartAfter="odd/a")
+assert [o["Key"] for o in v2["Contents"]] == [odd[0]], v2
+assert [p["Prefix"] for p in v2["CommonPrefixes"]] == ["odd/sp ace/", "odd/t\u00e4g/"], v2
+v1 = s3.list_objects(Bucket="boto-data", Prefix="odd/sp ace/", Marker="odd/sp ace/")
+assert [o["Key"] for o in v1["Contents"]] == [odd[1]], v1
 print("OK")
 `

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -77,6 +78,21 @@ func TestS3WithTheGoSDK(t *testing.T) {
 		if aws.ToInt64(h.ContentLength) != int64(len(data)) || aws.ToInt32(h.PartsCount) != 5 {
 			t.Errorf("HeadObject: length %d parts %d", aws.ToInt64(h.ContentLength), aws.ToInt32(h.PartsCount))
 		}
+		// ?partNumber=N reads and describes one part.
+		part, err := ds.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("ds-data"), Key: aws.String("big/data.bin"), PartNumber: aws.Int32(2)})
+		mustOK(t, err)
+		got, _ := io.ReadAll(part.Body)
+		part.Body.Close()
+		if !bytes.Equal(got, data[5<<20:10<<20]) || aws.ToString(part.ContentRange) != fmt.Sprintf("bytes %d-%d/%d", 5<<20, 10<<20-1, len(data)) || aws.ToInt32(part.PartsCount) != 5 {
+			t.Errorf("GetObject part 2: %d bytes, range %q, parts %d", len(got), aws.ToString(part.ContentRange), aws.ToInt32(part.PartsCount))
+		}
+		hp, err := ds.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("ds-data"), Key: aws.String("big/data.bin"), PartNumber: aws.Int32(5)})
+		mustOK(t, err)
+		if aws.ToInt64(hp.ContentLength) != int64(len(data)-20<<20) {
+			t.Errorf("HeadObject part 5: length %d, want %d", aws.ToInt64(hp.ContentLength), len(data)-20<<20)
+		}
+		_, err = ds.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("ds-data"), Key: aws.String("big/data.bin"), PartNumber: aws.Int32(6)})
+		wantCode(t, "part 6 of 5", err, "InvalidPartNumber")
 	})
 
 	t.Run("put, get, range, conditions, metadata", func(t *testing.T) {
@@ -311,6 +327,13 @@ func TestS3WithTheGoSDK(t *testing.T) {
 		if status != 400 || !bytes.Contains(body, []byte("<Code>MalformedXML</Code>")) || !bytes.Contains(body, []byte("<Resource>/ds-data</Resource>")) {
 			t.Errorf("malformed Delete: %d %s", status, body)
 		}
+		huge := append([]byte("<Delete>"), bytes.Repeat([]byte("<Object><Key>k</Key></Object>"), 9<<20/29)...)
+		huge = append(huge, "</Delete>"...)
+		status, body = s.signedS3(t, "data-science", http.MethodPost, "/ds-data?delete", huge)
+		if status < 400 || status >= 500 || !bytes.Contains(body, []byte("<Error><Code>")) || !bytes.Contains(body, []byte("<RequestId>")) {
+			t.Errorf("a 9 MiB Delete: %d %.300s", status, body)
+		}
+		t.Logf("a 9 MiB Delete: %d %.200s", status, body)
 	})
 }
 

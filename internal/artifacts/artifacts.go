@@ -137,6 +137,9 @@ type Store interface {
 	ListUploads(ctx context.Context, bucket, afterKey, afterID string, limit int) ([]Upload, error)
 	// ListParts returns up to limit parts of an upload with numbers above after, in order.
 	ListParts(ctx context.Context, uploadID string, after, limit int) ([]Part, error)
+	// ReferencedBlobs calls fn with the key of every blob an upload's part or an object refers
+	// to (a key may come more than once): the parts first, then the objects.
+	ReferencedBlobs(ctx context.Context, fn func(key string) error) error
 	// Update runs fn in one transaction; a transaction that lost a race runs again from the
 	// start, so fn must have no effects outside tx.
 	Update(ctx context.Context, fn func(tx Tx) error) error

@@ -287,6 +287,63 @@ func TestMultipartReferencesParts(t *testing.T) {
 				t.Errorf("read %+v = %q %v, want %q", c.r, got, err, c.want)
 			}
 		}
+		// partNumber reads one part (S3's GetObject/HeadObject ?partNumber=N).
+		for n, want := range map[int]string{1: "aaaaa", 2: "BBBBBB", 3: "cc"} {
+			info, r, err := f.svc.Get(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "mp.bin", PartNumber: n})
+			if err != nil {
+				t.Fatalf("part %d: %v", n, err)
+			}
+			b, _ := io.ReadAll(r)
+			r.Close()
+			head, err := f.svc.Head(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "mp.bin", PartNumber: n})
+			if string(b) != want || info.PartsCount != 3 || info.ContentRange == "" || err != nil || head.ContentRange != info.ContentRange {
+				t.Errorf("part %d: %q range %q parts %d; head %q %v", n, b, info.ContentRange, info.PartsCount, head.ContentRange, err)
+			}
+		}
+		if _, _, err := f.svc.Get(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "mp.bin", PartNumber: 4}); errs.CodeOf(err) != "InvalidPartNumber" {
+			t.Errorf("part 4 of 3: %v", err)
+		}
+		if _, _, err := f.svc.Get(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "mp.bin", PartNumber: 1, Range: &artifacts.Range{First: 0, Last: 1}}); errs.CodeOf(err) != "InvalidRequest" {
+			t.Errorf("part and range together: %v", err)
+		}
+		f.put(t, "simple", "whole")
+		if _, r, err := f.svc.Get(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "simple", PartNumber: 1}); err != nil {
+			t.Errorf("part 1 of a simple object: %v", err)
+		} else if b, _ := io.ReadAll(r); string(b) != "whole" {
+			t.Errorf("part 1 of a simple object: %q", b)
+		}
+		if _, _, err := f.svc.Get(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "simple", PartNumber: 2}); errs.CodeOf(err) != "InvalidPartNumber" {
+			t.Errorf("part 2 of a simple object: %v", err)
+		}
+
+		// UploadPartCopy copies ranges of the completed object into a new upload.
+		u2, err := f.svc.CreateUpload(ctx, f.ds, "ds-data", "copied.bin", artifacts.Object{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list2 []artifacts.CompletedPart
+		for i, r := range []*artifacts.Range{{First: 3, Last: 9}, {Suffix: 2}} {
+			p, err := f.svc.UploadPartCopy(ctx, f.ds, artifacts.CopyPartInput{Bucket: "ds-data", Key: "copied.bin", UploadID: u2.ID, Number: i + 1,
+				SourceBucket: "ds-data", SourceKey: "mp.bin", SourceRange: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.ModifiedAt.IsZero() {
+				t.Errorf("copied part %d has no modification time", i+1)
+			}
+			list2 = append(list2, artifacts.CompletedPart{Number: i + 1, ETag: p.ETag})
+		}
+		if _, err := f.svc.UploadPartCopy(ctx, f.ds, artifacts.CopyPartInput{Bucket: "ds-data", Key: "copied.bin", UploadID: u2.ID, Number: 3,
+			SourceBucket: "ds-data", SourceKey: "mp.bin", SourceRange: &artifacts.Range{First: 13, Last: 20}}); errs.CodeOf(err) != "InvalidArgument" {
+			t.Errorf("a copy range past the source's end: %v", err)
+		}
+		if _, err := f.svc.CompleteUpload(ctx, f.ds, "ds-data", "copied.bin", u2.ID, list2, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.read(t, f.ds, "copied.bin", nil); err != nil || got != "aaBBBBB"+"cc" {
+			t.Errorf("the upload of copied ranges reads %q %v", got, err)
+		}
+
 		if _, err := f.svc.CompleteUpload(ctx, f.ds, "ds-data", "mp.bin", u.ID, list, nil); errs.CodeOf(err) != "NoSuchUpload" {
 			t.Errorf("second completion: %v", err)
 		}
@@ -459,4 +516,29 @@ func TestCompleteWithBadFullChecksum(t *testing.T) {
 	if info.Checksums["CRC32"] != "S4457w==" || info.ChecksumType != "FULL_OBJECT" {
 		t.Errorf("full-object checksum %v %s", info.Checksums, info.ChecksumType)
 	}
+}
+
+// TestWritesReportTheirTime: what a write answers (CopyObject's LastModified, the object info a
+// PutObject returns) is the time of the write, as HeadObject reports it afterwards, not the
+// source's.
+func TestWritesReportTheirTime(t *testing.T) {
+	stores(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		src := f.put(t, "src", "bytes")
+		time.Sleep(5 * time.Millisecond) // the times are kept to the millisecond
+		cp, err := f.svc.CopyObject(ctx, f.ds, artifacts.CopyInput{Bucket: "ds-data", Key: "dst", SourceBucket: "ds-data", SourceKey: "src"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, err := f.svc.Head(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "dst"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cp.LastModified.Equal(head.LastModified) || !cp.LastModified.After(src.LastModified) {
+			t.Errorf("CopyObject answered %v; the copy was made at %v, the source at %v", cp.LastModified, head.LastModified, src.LastModified)
+		}
+		if h, _ := f.svc.Head(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "src"}); !src.LastModified.Equal(h.LastModified) || src.LastModified.IsZero() {
+			t.Errorf("PutObject answered %v; HeadObject says %v", src.LastModified, h.LastModified)
+		}
+	})
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
-	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // The checksum algorithms S3 clients send (x-amz-checksum-*), by S3's names.
@@ -113,7 +112,8 @@ func (d *digester) etag() string { return `"` + hex.EncodeToString(d.md5.Sum(nil
 // blob and it is deleted; the error is the payload's own (the transport's wire error) when
 // reading it failed.
 func (s *Service) writeBlob(ctx context.Context, r io.Reader, algs []string) (Blob, *digester, error) {
-	key := "objects/" + randid.UUID()
+	start := s.now()
+	key := newBlobKey(start)
 	d := newDigester(r, algs)
 	n, err := s.blobs.Put(ctx, key, d)
 	if d.err != nil {
@@ -122,15 +122,20 @@ func (s *Service) writeBlob(ctx context.Context, r io.Reader, algs []string) (Bl
 	if err == nil && n != d.n {
 		err = errs.E(errs.Internal, "the blob store kept %d of %d bytes", n, d.n)
 	}
+	if err == nil && s.hooks.afterBlob != nil {
+		s.hooks.afterBlob(key)
+	}
+	if err == nil && s.now().Sub(start) > MaxWriteTime {
+		// Past MaxWriteTime the sweeper may take this blob for an orphan: never commit it.
+		s.dropBlobs(Blob{Key: key})
+		return Blob{}, nil, writeTimedOut()
+	}
 	if err != nil {
 		s.dropBlobs(Blob{Key: key})
 		if errs.KindOf(err) == errs.Other && d.err != nil {
 			return Blob{}, nil, d.err // the transport's error, as it is
 		}
 		return Blob{}, nil, errs.E(errs.KindOf(err), "cannot store the object's bytes", err)
-	}
-	if s.hooks.afterBlob != nil {
-		s.hooks.afterBlob(key)
 	}
 	return Blob{Key: key, Size: n}, d, nil
 }

@@ -21,5 +21,7 @@
 //     and its ETag is S3's: the MD5 of the parts' MD5s, then "-" and the number of parts.
 //   - Blobs an object no longer references (overwritten, deleted, aborted, unused parts) are
 //     deleted after the transaction that dropped them commits; a crash in between leaves
-//     orphans, never a reference to a missing blob.
+//     orphans, never a reference to a missing blob. SweepOrphans deletes orphans older than
+//     OrphanAge; a write that took longer than MaxWriteTime to store its bytes gives up
+//     (RequestTimeout) rather than commit a blob the sweeper may already take for an orphan.
 package artifacts

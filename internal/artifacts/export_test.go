@@ -1,5 +1,7 @@
 package artifacts
 
+import "time"
+
 // SetMinPartSize lets tests complete uploads of small parts.
 func (s *Service) SetMinPartSize(n int64) { s.minPartSize = n }
 
@@ -14,3 +16,9 @@ func Resolve(r *Range, size int64) ([2]int64, error) {
 	off, n, err := r.resolve(size)
 	return [2]int64{off, n}, err
 }
+
+// SetClock replaces the service's clock.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// NewBlobKey is newBlobKey, for tests.
+var NewBlobKey = newBlobKey

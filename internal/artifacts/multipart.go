@@ -133,10 +133,13 @@ func (s *Service) UploadPart(ctx context.Context, caller identity.Caller, in Par
 		return Part{}, err
 	}
 	p := Part{UploadID: u.ID, Number: in.Number, Blob: blob, ETag: d.etag(), Checksums: d.checksums()}
-	return p, s.commitPart(ctx, p)
+	err = s.commitPart(ctx, &p)
+	return p, err
 }
 
-func (s *Service) commitPart(ctx context.Context, p Part) error {
+// commitPart records p (setting its modification time) and drops the blob of the part it
+// replaces.
+func (s *Service) commitPart(ctx context.Context, p *Part) error {
 	var replaced *Part
 	err := s.store.Update(ctx, func(tx Tx) error {
 		p.ModifiedAt = s.now().UTC().Truncate(time.Millisecond)
@@ -144,7 +147,7 @@ func (s *Service) commitPart(ctx context.Context, p Part) error {
 			return err
 		}
 		var err error
-		replaced, err = tx.PutPart(ctx, p)
+		replaced, err = tx.PutPart(ctx, *p)
 		return err
 	})
 	if err != nil {
@@ -200,7 +203,8 @@ func (s *Service) UploadPartCopy(ctx context.Context, caller identity.Caller, in
 		return Part{}, err
 	}
 	p := Part{UploadID: u.ID, Number: in.Number, Blob: blob, ETag: d.etag(), Checksums: d.checksums()}
-	return p, s.commitPart(ctx, p)
+	err = s.commitPart(ctx, &p)
+	return p, err
 }
 
 // CompletedPart is one entry of a CompleteMultipartUpload request.

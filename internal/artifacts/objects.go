@@ -164,15 +164,16 @@ func (s *Service) PutObject(ctx context.Context, caller identity.Caller, in PutI
 	if o.ContentType == "" {
 		o.ContentType = "binary/octet-stream"
 	}
-	if err := s.commitObject(ctx, o, in.IfMatch, in.IfNoneMatch); err != nil {
+	if err := s.commitObject(ctx, &o, in.IfMatch, in.IfNoneMatch); err != nil {
 		s.dropBlobs(blob)
 		return ObjectInfo{}, err
 	}
 	return o.info(), nil
 }
 
-// commitObject writes o's row, replacing what the key held, and then drops the replaced blobs.
-func (s *Service) commitObject(ctx context.Context, o Object, ifMatch, ifNoneMatch string) error {
+// commitObject writes o's row (setting its modification time), replacing what the key held,
+// and then drops the replaced blobs.
+func (s *Service) commitObject(ctx context.Context, o *Object, ifMatch, ifNoneMatch string) error {
 	var replaced []Blob
 	err := s.store.Update(ctx, func(tx Tx) error {
 		replaced = nil
@@ -191,7 +192,7 @@ func (s *Service) commitObject(ctx context.Context, o Object, ifMatch, ifNoneMat
 			}
 			return preconditionFailed()
 		}
-		if err := tx.PutObject(ctx, o); err != nil {
+		if err := tx.PutObject(ctx, *o); err != nil {
 			return err
 		}
 		if exists {
@@ -260,7 +261,41 @@ func notModified() error {
 type GetInput struct {
 	Bucket, Key string
 	Range       *Range
-	Conditions  Conditions
+	// PartNumber (> 0) reads one part of an object a multipart upload made (part 1 of any
+	// other object is all of it); it excludes Range.
+	PartNumber int
+	Conditions Conditions
+}
+
+// partRange resolves in.PartNumber to a byte range of o, as S3 does: the part's bytes, or
+// InvalidPartNumber past the last part.
+func (in *GetInput) partRange(o Object) error {
+	if in.PartNumber == 0 {
+		return nil
+	}
+	if in.Range != nil {
+		return errs.E(errs.Invalid, "Cannot specify both Range header and partNumber query parameter").WithCode("InvalidRequest")
+	}
+	if err := checkPartNumber(in.PartNumber); err != nil {
+		return err
+	}
+	parts := o.Blobs
+	if o.info().PartsCount == 0 {
+		parts = []Blob{{Size: o.Size}} // a simple object is one part
+	}
+	if in.PartNumber > len(parts) {
+		return errs.E(errs.Invalid, "The requested partnumber is not satisfiable").WithCode("InvalidPartNumber")
+	}
+	var off int64
+	for _, b := range parts[:in.PartNumber-1] {
+		off += b.Size
+	}
+	size := parts[in.PartNumber-1].Size
+	if size == 0 {
+		return nil // an empty object: all of it
+	}
+	in.Range = &Range{First: off, Last: off + size - 1}
+	return nil
 }
 
 // object loads an object for a read authorized under action.
@@ -302,6 +337,9 @@ func (s *Service) Get(ctx context.Context, caller identity.Caller, in GetInput) 
 	if err := in.Conditions.check(o); err != nil {
 		return o.info(), nil, err
 	}
+	if err := in.partRange(o); err != nil {
+		return ObjectInfo{}, nil, err
+	}
 	off, n, err := in.Range.resolve(o.Size)
 	if err != nil {
 		if o.Size == 0 && in.Range != nil {
@@ -326,6 +364,9 @@ func (s *Service) Head(ctx context.Context, caller identity.Caller, in GetInput)
 		return ObjectInfo{}, err
 	}
 	if err := in.Conditions.check(o); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := in.partRange(o); err != nil {
 		return ObjectInfo{}, err
 	}
 	info := o.info()
@@ -495,7 +536,7 @@ func (s *Service) CopyObject(ctx context.Context, caller identity.Caller, in Cop
 			o.ContentType = "binary/octet-stream"
 		}
 	}
-	if err := s.commitObject(ctx, o, "", ""); err != nil {
+	if err := s.commitObject(ctx, &o, "", ""); err != nil {
 		s.dropBlobs(blob)
 		return ObjectInfo{}, err
 	}

@@ -358,8 +358,14 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 			streams[i] = j.Name + "/" + host(i)
 		}
 	}
-	err = e.advance(ctx, j, Training, map[Kind]string{TrainingJob: "Training image download completed. Training in progress.",
-		ProcessingJob: "Processing in progress", TransformJob: "Transform in progress"}[j.Kind], func(cur *Job) {
+	// The message says what of the instance type's limits the executor enforces: DescribeTrainingJob
+	// shows it in SecondaryStatusTransitions.
+	message := map[Kind]string{TrainingJob: "Training image download completed. Training in progress.",
+		ProcessingJob: "Processing in progress.", TransformJob: "Transform in progress."}[j.Kind]
+	if enforced := e.c.Executor.Enforced(); enforced != "" {
+		message += " Limits of " + j.Spec.InstanceType + ": " + enforced + "."
+	}
+	err = e.advance(ctx, j, Training, message, func(cur *Job) {
 		if cur.Run.AttemptID == "" {
 			cur.Run.Attempt++
 			cur.Run.AttemptID = fmt.Sprintf("%s-%s-%s-%d", cur.Account, cur.Kind, cur.Name, cur.Run.Attempt)

@@ -163,6 +163,9 @@ func TestTrainingJobCompletes(t *testing.T) {
 	var phases []string
 	for _, tr := range got.Transitions {
 		phases = append(phases, string(tr.Status))
+		if tr.Status == jobs.Training && !(strings.Contains(tr.StatusMessage, " Limits of ml.") && strings.HasSuffix(tr.StatusMessage, ": nothing (test executor).")) {
+			t.Errorf("the Training transition says %q, not what the executor enforces", tr.StatusMessage)
+		}
 		if tr.EndTime.IsZero() || tr.EndTime.Before(tr.StartTime) {
 			t.Errorf("transition %s has times %v..%v", tr.Status, tr.StartTime, tr.EndTime)
 		}
@@ -392,5 +395,55 @@ func TestShardedInputsAndProcessingOutputs(t *testing.T) {
 	lines := e.logs.all("/aws/sagemaker/ProcessingJobs")
 	if strings.Join(lines, "|") != "a.csv c.csv |b.csv d.csv " {
 		t.Errorf("instances saw %q", lines)
+	}
+}
+
+// TestManifestFileInput: a ManifestFile input stages exactly the objects its manifest lists
+// (keys relative to its "prefix", sub-paths kept), and a manifest that is not one fails the
+// job with a ClientError naming it.
+func TestManifestFileInput(t *testing.T) {
+	e := newEnv(t)
+	e.img["prep"] = `set -e; cd /opt/ml/processing/input; find . -type f | sort | tr '\n' ' '; echo; cat sub/b.csv`
+	for _, k := range []string{"a.csv", "sub/b.csv", "c.csv"} {
+		e.art.put("data", "raw/"+k, "content of "+k)
+	}
+	e.art.put("data", "lists/two.manifest", `[{"prefix": "s3://data/raw/"}, "a.csv", "sub/b.csv"]`)
+	e.art.put("data", "lists/bad.manifest", `{"prefix": "s3://data/raw/"}`)
+	e.start()
+	job := func(name, manifest string) jobs.Job {
+		return e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: name, RoleARN: role, Spec: jobs.Spec{
+			Image: "prep", InstanceType: "ml.m5.large", InstanceCount: 1,
+			Inputs: []jobs.Input{{Name: "raw", S3URI: "s3://data/lists/" + manifest, DataType: "ManifestFile", LocalPath: "/opt/ml/processing/input"}},
+		}})
+	}
+	got := e.ended(job("listed", "two.manifest"))
+	if got.Status != jobs.Completed {
+		t.Fatalf("status %s (%q)", got.Status, got.FailureReason)
+	}
+	if lines := e.logs.all("/aws/sagemaker/ProcessingJobs"); strings.Join(lines, "|") != "./a.csv ./sub/b.csv |content of sub/b.csv" {
+		t.Errorf("the job saw %q, want the two listed objects", lines)
+	}
+	got = e.ended(job("bad", "bad.manifest"))
+	if got.Status != jobs.Failed || !strings.Contains(got.FailureReason, "ClientError: manifest s3://data/lists/bad.manifest") {
+		t.Errorf("a manifest that is not a JSON array: %s %q", got.Status, got.FailureReason)
+	}
+}
+
+// TestUnwritableOutputFailsWithAccessDenied: a job whose role may not write its output fails
+// with AccessDenied in its FailureReason, naming the output.
+func TestUnwritableOutputFailsWithAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	e.img["prep"] = `echo result > /opt/ml/processing/output/r.csv`
+	e.art.denyWrite["locked"] = true
+	e.start()
+	got := e.ended(e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: "nowrite", RoleARN: role, Spec: jobs.Spec{
+		Image: "prep", InstanceType: "ml.m5.large", InstanceCount: 1,
+		Outputs: []jobs.Output{{Name: "out", S3URI: "s3://locked/out", LocalPath: "/opt/ml/processing/output"}},
+	}}))
+	if got.Status != jobs.Failed || !strings.Contains(got.FailureReason, "AccessDenied") || !strings.Contains(got.FailureReason, "s3://locked/out/r.csv") {
+		t.Errorf("status %s, reason %q; want Failed with AccessDenied on s3://locked/out/r.csv", got.Status, got.FailureReason)
+	}
+	if keys := e.art.keys("locked", ""); len(keys) != 0 {
+		t.Errorf("the denied output holds %v", keys)
 	}
 }

@@ -14,9 +14,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/slipway-ml/slipway/internal/batch"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 )
+
+// TransformParamsEnv is the variable that hands a transform job's data settings (a JSON object
+// of batch.Params) to the command that runs it.
+const TransformParamsEnv = "SLIPWAY_TRANSFORM_PARAMS"
 
 // s3Fail turns an artifact store error into the job's failure: what the role may not do fails
 // the job with AccessDenied in its FailureReason; a missing bucket or object with ClientError.
@@ -370,13 +375,12 @@ func workerEnv(j Job, i int, cpus float64, runtime, model map[string]string) map
 		env["TRANSFORM_JOB_NAME"] = j.Name
 		env["SLIPWAY_TRANSFORM_INPUT"] = "/opt/ml/input/data/input"
 		env["SLIPWAY_TRANSFORM_OUTPUT"] = "/opt/ml/output/data"
-		for k, v := range map[string]string{"CONTENT_TYPE": t.ContentType, "SPLIT_TYPE": t.SplitType, "BATCH_STRATEGY": t.BatchStrategy,
-			"ACCEPT": t.Accept, "ASSEMBLE_WITH": t.AssembleWith, "JOIN_SOURCE": t.JoinSource, "INPUT_FILTER": t.InputFilter,
-			"OUTPUT_FILTER": t.OutputFilter, "MAX_PAYLOAD_MB": strconv.Itoa(t.MaxPayloadMB)} {
-			if v != "" && v != "0" {
-				env["SLIPWAY_TRANSFORM_"+k] = v
-			}
-		}
+		// The data settings travel as one JSON object of batch.Params, which is what
+		// `slipway container transform` (and a user's transform command) reads.
+		params, _ := json.Marshal(batch.Params{SplitType: t.SplitType, BatchStrategy: t.BatchStrategy, MaxPayloadInMB: t.MaxPayloadMB,
+			AssembleWith: t.AssembleWith, ContentType: t.ContentType, Accept: t.Accept, InputFilter: t.InputFilter,
+			OutputFilter: t.OutputFilter, JoinSource: t.JoinSource})
+		env[TransformParamsEnv] = string(params)
 	}
 	for k, v := range j.Spec.Environment {
 		env[k] = v

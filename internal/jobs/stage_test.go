@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway-ml/slipway/internal/batch"
 )
 
 func TestRelativeKey(t *testing.T) {
@@ -37,4 +40,25 @@ func FuzzSafeRel(f *testing.F) {
 			t.Fatalf("%q -> %q escapes to %q", s, rel, joined)
 		}
 	})
+}
+
+// TestTransformSettingsReachTheWorker: a transform job's data settings reach its worker as the
+// one JSON object of batch.Params the transform command decodes (strictly: an unknown member is
+// an error there), every member carried.
+func TestTransformSettingsReachTheWorker(t *testing.T) {
+	spec := &TransformSpec{ModelName: "m", ContentType: "text/csv", SplitType: "Line", BatchStrategy: "MultiRecord",
+		Accept: "application/json", AssembleWith: "Line", MaxPayloadMB: 7, JoinSource: "Input", InputFilter: "$[1:]", OutputFilter: "$[0,-1]"}
+	j := Job{Kind: TransformJob, Name: "t", Spec: Spec{InstanceCount: 1, Transform: spec}}
+	env := workerEnv(j, 0, 2, nil, nil)
+	dec := json.NewDecoder(strings.NewReader(env[TransformParamsEnv]))
+	dec.DisallowUnknownFields()
+	var got batch.Params
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("%s=%q: %v", TransformParamsEnv, env[TransformParamsEnv], err)
+	}
+	want := batch.Params{SplitType: "Line", BatchStrategy: "MultiRecord", MaxPayloadInMB: 7, AssembleWith: "Line", ContentType: "text/csv",
+		Accept: "application/json", InputFilter: "$[1:]", OutputFilter: "$[0,-1]", JoinSource: "Input"}
+	if got != want {
+		t.Errorf("the worker gets %+v, want %+v", got, want)
+	}
 }

@@ -154,10 +154,17 @@ func TransformParamsFromEnv(v string) (batch.Params, error) {
 }
 
 // RunTransformJob runs a transform in the container layout: the model in model/, the input files
-// under input/data/ (every channel), the outputs under output/data/. On failure it writes
+// under input/data/input/ (the channel the jobs engine stages; else every channel under
+// input/data/), the outputs under output/data/. On failure it writes
 // output/failure.
 func RunTransformJob(ctx context.Context, p Paths, params batch.Params) error {
-	err := RunTransform(ctx, Transform{ModelDir: p.Model, InputDir: p.InputData, OutputDir: p.OutputData, Params: params})
+	// The jobs engine stages a transform job's input as the channel "input"; each object's
+	// output is then OUTPUT/<its key under the input prefix>.out, as SageMaker names it.
+	in := p.InputData
+	if st, err := os.Stat(p.Channel("input")); err == nil && st.IsDir() {
+		in = p.Channel("input")
+	}
+	err := RunTransform(ctx, Transform{ModelDir: p.Model, InputDir: in, OutputDir: p.OutputData, Params: params})
 	if err != nil {
 		if werr := p.WriteFailure(failureText(err)); werr != nil {
 			return errors.Join(err, werr)

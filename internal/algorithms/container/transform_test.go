@@ -67,17 +67,19 @@ func TestTransformJSONAndFailure(t *testing.T) {
 	must(t, RunLinear(context.Background(), paths(root), &bytes.Buffer{}))
 	p := paths(root)
 	must(t, os.RemoveAll(p.InputData)) // a transform job's input is only what it transforms
-	must(t, os.MkdirAll(filepath.Join(p.InputData, "in"), 0o755))
-	must(t, os.WriteFile(filepath.Join(p.InputData, "in", "x.csv"), []byte("0,1,0,0.5,0.4,0.1,0.5,0.2,0.1,0.15\n"), 0o644))
+	// The engine stages the input as the channel "input"; outputs are named by the key under
+	// the input prefix (sub/x.csv → sub/x.csv.out), without the channel.
+	must(t, os.MkdirAll(filepath.Join(p.InputData, "input", "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(p.InputData, "input", "sub", "x.csv"), []byte("0,1,0,0.5,0.4,0.1,0.5,0.2,0.1,0.15\n"), 0o644))
 	must(t, RunTransformJob(context.Background(), p, batch.Params{SplitType: "Line", ContentType: "text/csv", Accept: "application/json"}))
-	out, err := os.ReadFile(filepath.Join(p.OutputData, "in", "x.csv.out"))
+	out, err := os.ReadFile(filepath.Join(p.OutputData, "sub", "x.csv.out"))
 	must(t, err)
 	var resp struct{ Predictions []struct{ Score float64 } }
 	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Predictions) != 1 {
 		t.Fatalf("output %q: %v", out, err)
 	}
 
-	must(t, os.WriteFile(filepath.Join(p.InputData, "in", "x.csv"), []byte("1,2\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(p.InputData, "input", "sub", "x.csv"), []byte("1,2\n"), 0o644))
 	if err := RunTransformJob(context.Background(), p, batch.Params{SplitType: "Line", ContentType: "text/csv"}); err == nil {
 		t.Fatal("a short row was accepted")
 	}

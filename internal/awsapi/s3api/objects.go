@@ -207,7 +207,7 @@ func objectWire(info artifacts.ObjectInfo, in *getObjectIn) objectOut {
 
 func (a *API) getObject(ctx context.Context, req *awsapi.Request, in *getObjectIn) (any, error) {
 	info, r, err := a.Artifacts.Get(ctx, req.Caller, artifacts.GetInput{
-		Bucket: in.Bucket, Key: in.Key, Range: artifacts.ParseRange(in.Range), Conditions: in.conditions(),
+		Bucket: in.Bucket, Key: in.Key, Range: artifacts.ParseRange(in.Range), PartNumber: in.PartNumber, Conditions: in.conditions(),
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func (a *API) getObject(ctx context.Context, req *awsapi.Request, in *getObjectI
 
 func (a *API) headObject(ctx context.Context, req *awsapi.Request, in *getObjectIn) (any, error) {
 	info, err := a.Artifacts.Head(ctx, req.Caller, artifacts.GetInput{
-		Bucket: in.Bucket, Key: in.Key, Range: artifacts.ParseRange(in.Range), Conditions: in.conditions(),
+		Bucket: in.Bucket, Key: in.Key, Range: artifacts.ParseRange(in.Range), PartNumber: in.PartNumber, Conditions: in.conditions(),
 	})
 	if err != nil {
 		return nil, err

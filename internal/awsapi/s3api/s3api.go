@@ -230,10 +230,14 @@ func (a *API) deleteTagging(ctx context.Context, req *awsapi.Request, in *object
 	return nil, a.Artifacts.PutObjectTags(ctx, req.Caller, in.Bucket, in.Key, nil, true)
 }
 
-// urlEncode is encoding-type=url's encoding of keys and prefixes.
+// urlEncode is encoding-type=url's encoding of keys and prefixes, as S3 writes it: form
+// encoding (a space is "+"), except that "/" and "*" stay as they are and "~" is escaped.
+// Clients decode it with unquote_plus (botocore) or url.QueryUnescape, which take either form.
 func urlEncode(s string, on bool) string {
 	if !on {
 		return s
 	}
-	return url.QueryEscape(s)
+	return urlEncoder.Replace(url.QueryEscape(s))
 }
+
+var urlEncoder = strings.NewReplacer("%2F", "/", "%2A", "*", "~", "%7E")

@@ -3,6 +3,7 @@ package s3api
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -67,6 +68,26 @@ func TestCopySource(t *testing.T) {
 		b, k, err := copySource(in)
 		if [2]string{b, k} != want || (err != nil) != (want[0] == "") {
 			t.Errorf("copySource(%q) = %q %q %v, want %q", in, b, k, err, want)
+		}
+	}
+}
+
+// TestURLEncoding: encoding-type=url writes keys as S3 does, and what it writes decodes back.
+func TestURLEncoding(t *testing.T) {
+	for key, want := range map[string]string{
+		"dir/a b+c%d~é.txt": "dir/a+b%2Bc%25d%7E%C3%A9.txt",
+		"x*y/z&q=1":         "x*y/z%26q%3D1",
+		"plain":             "plain",
+	} {
+		got := urlEncode(key, true)
+		if got != want {
+			t.Errorf("urlEncode(%q) = %q, want %q", key, got, want)
+		}
+		if back, err := url.QueryUnescape(got); err != nil || back != key {
+			t.Errorf("%q decodes to %q %v", got, back, err)
+		}
+		if urlEncode(key, false) != key {
+			t.Errorf("urlEncode(%q, false) changed it", key)
 		}
 	}
 }
