@@ -64,22 +64,22 @@ type field struct {
 type kind uint8
 
 const (
-	kExact     kind = iota // a string
-	kNumber                // a number
-	kNull                  // null
-	kPrefix                // prefix
-	kSuffix                // suffix
-	kIgnore                // equals-ignore-case
-	kWildcard              // wildcard
-	kNumeric               // numeric range
-	kExists                // exists
-	kCIDR                  // cidr
-	kAnyBut                // anything-but a list of values
-	kAnyButPre             // anything-but a prefix
-	kAnyButSuf             // anything-but a suffix
-	kAnyButIgn             // anything-but equals-ignore-case
-	kAnyButWild            // anything-but wildcard
-	kBool                  // true or false (in exists)
+	kExact      kind = iota // a string
+	kNumber                 // a number
+	kNull                   // null
+	kPrefix                 // prefix
+	kSuffix                 // suffix
+	kIgnore                 // equals-ignore-case
+	kWildcard               // wildcard
+	kNumeric                // numeric range
+	kExists                 // exists
+	kCIDR                   // cidr
+	kAnyBut                 // anything-but a list of values
+	kAnyButPre              // anything-but a prefix
+	kAnyButSuf              // anything-but a suffix
+	kAnyButIgn              // anything-but equals-ignore-case
+	kAnyButWild             // anything-but wildcard
+	kBool                   // true or false (in exists)
 )
 
 // matcher is one match value.

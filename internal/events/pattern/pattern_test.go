@@ -101,9 +101,9 @@ func TestMatch(t *testing.T) {
 		{`{"detail":{"c-count":[{"exists":false}]}}`, false},
 		{`{"detail":{"missing":[{"exists":false}]}}`, true},
 		{`{"detail":{"missing":[{"exists":true}]}}`, false},
-		{`{"detail":{"nothing":[{"exists":true}]}}`, true},   // null is a value
-		{`{"detail":{"nested":[{"exists":true}]}}`, false},   // exists works on leaves only
-		{`{"nope":{"inner":[{"exists":false}]}}`, true},      // a missing object has no leaves
+		{`{"detail":{"nothing":[{"exists":true}]}}`, true}, // null is a value
+		{`{"detail":{"nested":[{"exists":true}]}}`, false}, // exists works on leaves only
+		{`{"nope":{"inner":[{"exists":false}]}}`, true},    // a missing object has no leaves
 		{`{"detail":{"tags":[{"exists":true}]}}`, true},
 		// cidr
 		{`{"detail":{"source-ip":[{"cidr":"10.0.0.0/24"}]}}`, true},
