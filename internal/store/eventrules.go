@@ -102,7 +102,6 @@ func (r *RulesStore) AppendLogOnce(ctx context.Context, key string, s logs.Strea
 
 type rulesTx struct{ *Tx }
 
-
 func decodeBody[T any](body, what string) (T, error) {
 	var out T
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
