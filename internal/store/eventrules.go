@@ -70,6 +70,17 @@ func (r *RulesStore) Delivered(ctx context.Context, key string) (bool, error) {
 	return err == nil, internal("store.Delivered", err)
 }
 
+// RecordFailure records that a delivery failed for good, unless its key is recorded already.
+func (r *RulesStore) RecordFailure(ctx context.Context, key, reason string) error {
+	return r.base().update(ctx, func(tx *Tx) error {
+		tx.audit = nil
+		tx.wrote("event_deliveries")
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO event_deliveries (key, delivered_at, failure) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+			key, micros(time.Now()), reason)
+		return err
+	})
+}
+
 // AppendLogOnce appends events to a log stream (created when missing) of an existing log
 // group, with key recorded as delivered in the same transaction, unless key was recorded
 // before; it reports whether it appended. A missing group is errs.NotFound and records nothing.

@@ -177,13 +177,17 @@ func (d *Dispatcher) deliver(ctx context.Context, ev events.Event, envelope []by
 		log.Warn("the target's input cannot be built; dropped", "err", err)
 		return nil
 	}
-	err = kind.Deliver(ctx, Delivery{Key: ev.ID + "|" + ruleARN + "|" + t.ID, Event: ev, Rule: r, RuleARN: ruleARN, Target: t, Input: input})
+	key := ev.ID + "|" + ruleARN + "|" + t.ID
+	if done, err := d.store.Delivered(ctx, key); err != nil || done {
+		return err // made before, or failed for good before
+	}
+	err = kind.Deliver(ctx, Delivery{Key: key, Event: ev, Rule: r, RuleARN: ruleARN, Target: t, Input: input})
 	switch {
 	case err == nil:
 		return nil
 	case errs.Is(err, errs.NotFound), errs.Is(err, errs.AccessDenied), errs.Is(err, errs.Invalid):
 		log.Warn("the delivery failed for good; dropped", "err", err)
-		return nil
+		return d.store.RecordFailure(ctx, key, errs.Message(err))
 	}
 	return err
 }

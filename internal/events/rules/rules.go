@@ -98,6 +98,10 @@ type Store interface {
 	// Once runs fn in one transaction with key recorded as delivered, unless key was recorded
 	// before; it reports whether fn ran. The platform's deliveries carry no audit record.
 	Once(ctx context.Context, key string, fn func(tx Tx) error) (bool, error)
+	// Delivered reports whether a delivery's key is recorded (made, or failed for good).
+	Delivered(ctx context.Context, key string) (bool, error)
+	// RecordFailure records a delivery that failed for good, so it is not tried again.
+	RecordFailure(ctx context.Context, key, reason string) error
 }
 
 // Tx is the rules' view of one store transaction.

@@ -24,9 +24,11 @@ CREATE TABLE event_targets (
     body TEXT NOT NULL,
     PRIMARY KEY (account, bus, rule, id)
 );
--- One row per delivery made to a target: (event id, rule ARN, target id). A delivery commits
--- its row in the transaction that delivers, so it is made once whatever restarts.
+-- One row per delivery to a target: (event id, rule ARN, target id). A delivery commits its
+-- row in the transaction that delivers, so it is made once whatever restarts; one that failed
+-- for good has its reason in failure and is not tried again.
 CREATE TABLE event_deliveries (
     key TEXT PRIMARY KEY,
-    delivered_at BIGINT NOT NULL
+    delivered_at BIGINT NOT NULL,
+    failure TEXT NOT NULL DEFAULT ''
 );

@@ -184,6 +184,20 @@ func testEventRules(t *testing.T, st *store.Store) {
 		t.Fatalf("Once after a failure = %v, %v; want it to run", ran, err)
 	}
 
+	// A delivery that failed for good is recorded and never made afterwards.
+	if err := rs.RecordFailure(ctx, "k3", "denied"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := rs.Delivered(ctx, "k3"); err != nil || !ok {
+		t.Fatalf("Delivered after RecordFailure = %v, %v", ok, err)
+	}
+	if ran, err := rs.Once(ctx, "k3", func(tx rules.Tx) error { return nil }); err != nil || ran {
+		t.Fatalf("Once after RecordFailure = %v, %v; want it not to run", ran, err)
+	}
+	if ok, err := rs.Delivered(ctx, "k4"); err != nil || ok {
+		t.Fatalf("Delivered(unknown) = %v, %v", ok, err)
+	}
+
 	// AppendLogOnce: a missing group fails and records nothing; then once only.
 	stream := logs.Stream{Account: acct, Group: "/events/x", Name: "ev-1", CreatedAt: t0}
 	evs := []logs.StoredEvent{{Timestamp: t0.UnixMilli(), Ingested: t0.UnixMilli(), Message: `{"a":1}`}}
