@@ -720,12 +720,20 @@ func (s *Service) PutPermission(ctx context.Context, c Call, in PermissionInput)
 		case !arn.ValidAccountID(in.Principal):
 			return invalid("Parameter Principal is not valid: an account id or \"*\".")
 		}
-		st := map[string]any{"Sid": in.StatementID, "Effect": "Allow", "Principal": principal, "Action": in.Action, "Resource": busARN}
+		// The statement as EventBridge writes it, in its order.
+		st := struct {
+			Sid       string
+			Effect    string
+			Principal any
+			Action    string
+			Resource  string
+			Condition map[string]map[string]string `json:",omitempty"`
+		}{in.StatementID, "Allow", principal, in.Action, busARN, nil}
 		if in.ConditionKey != "" {
 			if in.ConditionType != "StringEquals" || in.ConditionKey != "aws:PrincipalOrgID" {
 				return invalid("Parameter Condition is not valid: only StringEquals on aws:PrincipalOrgID.")
 			}
-			st["Condition"] = map[string]any{"StringEquals": map[string]string{in.ConditionKey: in.ConditionValue}}
+			st.Condition = map[string]map[string]string{"StringEquals": {in.ConditionKey: in.ConditionValue}}
 		}
 		raw, _ := json.Marshal(st)
 		doc := policyDoc{Version: "2012-10-17"}
