@@ -49,6 +49,9 @@ var layers = map[string]string{
 	"internal/registry":                domain,
 	"internal/jobs":                    domain,
 	"internal/events":                  domain,
+	"internal/events/pattern":          leaf, // the event pattern language: pure
+	"internal/events/rules":            domain,
+	"internal/awsapi/eventsapi":        wire,
 	"internal/audit":                   domain,
 	"internal/algorithms/dataset":      domain,
 	"internal/algorithms/evaluate":     domain,
