@@ -1,6 +1,7 @@
 package pattern_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -44,6 +45,21 @@ func BenchmarkMatch1000Rules(b *testing.B) {
 				b.Fatal(err)
 			}
 			set.Match(ev, func(string) { matched++ })
+		}
+		if matched == 0 {
+			b.Fatal("no rule matched")
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	// Reference: the same with encoding/json parsing the event.
+	b.Run("encoding-json+match", func(b *testing.B) {
+		matched := 0
+		for b.Loop() {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(benchEvent), &v); err != nil {
+				b.Fatal(err)
+			}
+			set.Match(pattern.FromValue(v), func(string) { matched++ })
 		}
 		if matched == 0 {
 			b.Fatal("no rule matched")

@@ -1,6 +1,8 @@
 package pattern_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -38,6 +40,27 @@ func FuzzCompile(f *testing.F) {
 		set.Match(ev, func(string) { n++ })
 		if (n == 1) != got {
 			t.Fatalf("Set.Match found %d, Match = %v for %q on %q", n, got, pat, event)
+		}
+	})
+}
+
+// FuzzDecode holds the event parser to encoding/json: the same value, or both refuse.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":[true,false,null,"x\"y",-0.5e3],"c":{"d":"\u00e9\ud83d\ude00"}}`, `[]`, `{}`, `"s"`, `1e999`, `{"a":1}x`,
+		`{"a" : [ 1 , 2 ] }`, "\"\xff\"", `01`, `-`, `1.`, `{"a":1,"a":2}`, `[1,]`, `{"a"}`, "\"a\tb\"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gotErr := pattern.DecodeForTest(data)
+		var want any
+		wantErr := json.Unmarshal(data, &want)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("decode(%q): err %v; encoding/json: %v", data, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decode(%q) = %#v; encoding/json: %#v", data, got, want)
 		}
 	})
 }

@@ -572,9 +572,9 @@ type Event struct{ v any }
 
 // Parse parses an event's JSON for matching.
 func Parse(data []byte) (Event, error) {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return Event{}, errs.E(errs.Invalid, "the event is not valid JSON: %s", jsonReason(err))
+	v, err := decode(data)
+	if err != nil {
+		return Event{}, errs.E(errs.Invalid, "the event is not valid JSON: %s", errs.Message(err))
 	}
 	if _, ok := v.(map[string]any); !ok {
 		return Event{}, errs.E(errs.Invalid, "the event must be a JSON object")
