@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -52,26 +53,29 @@ func parsePath(p string) ([]step, error) {
 	return out, nil
 }
 
-// lookup follows a path through a decoded JSON value; ok is false when it leads nowhere.
-func lookup(v any, path []step) (any, bool) {
+// lookup follows a path through JSON text and returns the text it leads to, as written
+// (member order and number formatting kept); ok is false when it leads nowhere.
+func lookup(doc json.RawMessage, path []step) (json.RawMessage, bool) {
 	for _, s := range path {
 		if s.key != "" {
-			m, ok := v.(map[string]any)
+			var m map[string]json.RawMessage
+			if json.Unmarshal(doc, &m) != nil {
+				return nil, false
+			}
+			v, ok := m[s.key]
 			if !ok {
 				return nil, false
 			}
-			if v, ok = m[s.key]; !ok {
-				return nil, false
-			}
+			doc = v
 			continue
 		}
-		a, ok := v.([]any)
-		if !ok || s.index >= len(a) {
+		var a []json.RawMessage
+		if json.Unmarshal(doc, &a) != nil || s.index >= len(a) {
 			return nil, false
 		}
-		v = a[s.index]
+		doc = a[s.index]
 	}
-	return v, true
+	return doc, true
 }
 
 var placeholderRE = regexp.MustCompile(`<([A-Za-z0-9_\-.]+)>`)
@@ -83,19 +87,15 @@ func Input(t Target, envelope []byte, ruleARN, ruleName string) ([]byte, error) 
 	case t.Input != "":
 		return []byte(t.Input), nil
 	case t.InputPath != "":
-		var ev any
-		if err := json.Unmarshal(envelope, &ev); err != nil {
-			return nil, err
-		}
 		path, err := parsePath(t.InputPath)
 		if err != nil {
 			return nil, err
 		}
-		v, ok := lookup(ev, path)
+		v, ok := lookup(envelope, path)
 		if !ok {
 			return []byte("null"), nil
 		}
-		return json.Marshal(v)
+		return v, nil
 	case t.InputTransformer != nil:
 		return transform(t.InputTransformer, envelope, ruleARN, ruleName)
 	}
@@ -106,33 +106,32 @@ func Input(t Target, envelope []byte, ruleARN, ruleName string) ([]byte, error) 
 // selects — a string's characters (escaped for JSON, so "<name>" in quotes reads as the
 // string), any other value as JSON — or nothing when the path leads nowhere.
 func transform(tr *InputTransformer, envelope []byte, ruleARN, ruleName string) ([]byte, error) {
-	var ev any
-	if err := json.Unmarshal(envelope, &ev); err != nil {
-		return nil, err
-	}
 	values := map[string]string{
 		"aws.events.rule-arn":   ruleARN,
 		"aws.events.rule-name":  ruleName,
 		"aws.events.event.json": string(envelope),
 	}
-	jsonValued := map[string]bool{"aws.events.event.json": true}
 	for k, p := range tr.InputPathsMap {
 		path, err := parsePath(p)
 		if err != nil {
 			return nil, err
 		}
-		v, ok := lookup(ev, path)
+		v, ok := lookup(envelope, path)
 		if !ok {
 			values[k] = ""
 			continue
 		}
-		if s, isStr := v.(string); isStr {
-			b, _ := json.Marshal(s)
-			values[k] = string(b[1 : len(b)-1])
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s)
+			values[k] = strings.TrimSuffix(b.String(), "\n")
+			values[k] = values[k][1 : len(values[k])-1]
 			continue
 		}
-		b, _ := json.Marshal(v)
-		values[k], jsonValued[k] = string(b), true
+		values[k] = string(v)
 	}
 	out := placeholderRE.ReplaceAllStringFunc(tr.InputTemplate, func(m string) string {
 		name := m[1 : len(m)-1]
