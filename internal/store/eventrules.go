@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
@@ -52,7 +51,7 @@ func (r *RulesStore) Once(ctx context.Context, key string, fn func(tx rules.Tx) 
 // recordDelivery inserts a delivery's key; first is false when it was there already.
 func recordDelivery(ctx context.Context, tx *Tx, key string) (first bool, err error) {
 	tx.wrote("event_deliveries")
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO event_deliveries (key, delivered_at) VALUES ($1,$2) ON CONFLICT DO NOTHING`, key, micros(time.Now()))
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO event_deliveries (key, delivered_at) VALUES ($1,$2) ON CONFLICT DO NOTHING`, key, micros(tx.s.now()))
 	if err != nil {
 		return false, err
 	}
@@ -76,7 +75,7 @@ func (r *RulesStore) RecordFailure(ctx context.Context, key, reason string) erro
 		tx.audit = nil
 		tx.wrote("event_deliveries")
 		_, err := tx.tx.ExecContext(ctx, `INSERT INTO event_deliveries (key, delivered_at, failure) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
-			key, micros(time.Now()), reason)
+			key, micros(tx.s.now()), reason)
 		return err
 	})
 }
