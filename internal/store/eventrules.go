@@ -62,7 +62,7 @@ func recordDelivery(ctx context.Context, tx *Tx, key string) (first bool, err er
 // Delivered reports whether a delivery's key is recorded.
 func (r *RulesStore) Delivered(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := r.db.QueryRowContext(ctx, `SELECT 1 FROM event_deliveries WHERE key = $1`, key).Scan(&one)
+	err := r.base().queryRow(ctx, `SELECT 1 FROM event_deliveries WHERE key = $1`, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -123,7 +123,7 @@ func decodeBody[T any](body, what string) (T, error) {
 // GetBus returns a bus; an account's default bus exists without a row.
 func (r *RulesStore) GetBus(ctx context.Context, account, name string) (rules.Bus, error) {
 	var body string
-	err := r.db.QueryRowContext(ctx, `SELECT body FROM event_buses WHERE account = $1 AND name = $2`, account, name).Scan(&body)
+	err := r.base().queryRow(ctx, `SELECT body FROM event_buses WHERE account = $1 AND name = $2`, account, name).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) && name == rules.DefaultBus {
 		return rules.Bus{Account: account, Name: rules.DefaultBus}, nil
 	}
@@ -166,7 +166,7 @@ func (r *RulesStore) ListBuses(ctx context.Context, account, prefix string) ([]r
 // GetRule returns a rule with the number of its targets.
 func (r *RulesStore) GetRule(ctx context.Context, account, bus, name string) (rules.Rule, error) {
 	var body string
-	err := r.db.QueryRowContext(ctx, `SELECT body FROM event_rules WHERE account = $1 AND bus = $2 AND name = $3`, account, bus, name).Scan(&body)
+	err := r.base().queryRow(ctx, `SELECT body FROM event_rules WHERE account = $1 AND bus = $2 AND name = $3`, account, bus, name).Scan(&body)
 	if err != nil {
 		return rules.Rule{}, notFound(err, "Rule "+name)
 	}
@@ -174,7 +174,11 @@ func (r *RulesStore) GetRule(ctx context.Context, account, bus, name string) (ru
 }
 
 func (r *RulesStore) queryRules(ctx context.Context, query string, args ...any) ([]rules.Rule, error) {
-	rows, err := r.db.QueryContext(ctx, query, args...)
+	st, err := r.base().stmt(ctx, query)
+	if err != nil {
+		return nil, internal("store.ListRules", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, internal("store.ListRules", err)
 	}
@@ -210,7 +214,11 @@ func (r *RulesStore) RulesOf(ctx context.Context, account, bus string) ([]rules.
 
 // ListTargets lists a rule's targets by id.
 func (r *RulesStore) ListTargets(ctx context.Context, account, bus, rule string) ([]rules.Target, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT body FROM event_targets WHERE account = $1 AND bus = $2 AND rule = $3 ORDER BY id`, account, bus, rule)
+	st, err := r.base().stmt(ctx, `SELECT body FROM event_targets WHERE account = $1 AND bus = $2 AND rule = $3 ORDER BY id`)
+	if err != nil {
+		return nil, internal("store.ListTargets", err)
+	}
+	rows, err := st.QueryContext(ctx, account, bus, rule)
 	if err != nil {
 		return nil, internal("store.ListTargets", err)
 	}

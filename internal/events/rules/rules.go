@@ -50,20 +50,19 @@ type Bus struct {
 
 // Rule is a rule on a bus.
 type Rule struct {
-	Account      string
-	Bus          string
-	Name         string
-	Pattern      string // the event pattern, "" for a schedule-only rule
-	Schedule     string // rate(…) or cron(…); recorded, not yet run
-	State        State
-	Description  string
-	RoleARN      string
-	Tags         map[string]string
-	ManagedBy    string
-	CreatedBy    string // the account that created it
-	CreatedAt    time.Time
-	ModifiedAt   time.Time
-	TargetsCount int `json:"-"` // filled by reads that count targets
+	Account     string
+	Bus         string
+	Name        string
+	Pattern     string // the event pattern, "" for a schedule-only rule
+	Schedule    string // rate(…) or cron(…); recorded, not yet run
+	State       State
+	Description string
+	RoleARN     string
+	Tags        map[string]string
+	ManagedBy   string
+	CreatedBy   string // the account that created it
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
 }
 
 // Target is where a rule sends the events it matches.

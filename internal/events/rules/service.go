@@ -825,12 +825,11 @@ func (s *Service) tagged(ctx context.Context, c Call, action, resourceARN string
 		}
 		return b, &r, nil
 	}
-	if a, bus, ok := arn.EventBusOf(resourceARN); ok {
+	if a, _, ok := arn.EventBusOf(resourceARN); ok {
 		if a.Region != s.region {
 			return Bus{}, nil, invalid("%s names region %s; this endpoint serves %s", resourceARN, a.Region, s.region)
 		}
 		b, err := s.busOp(ctx, c, action, resourceARN)
-		_ = bus
 		return b, nil, err
 	}
 	return Bus{}, nil, invalid("%s is not the ARN of an event bus or a rule", resourceARN)
