@@ -226,6 +226,23 @@ func TestEventRulesDeliverApprovals(t *testing.T) {
 			t.Errorf("after the redelivery %s holds %d messages, want %d", c.group, len(got), c.n)
 		}
 	}
+
+	// A disabled rule delivers nothing from then on (delivery's compiled rules follow changes).
+	ds3 := s3.cfg("data-science")
+	_, err = eventbridge.NewFromConfig(ds3).DisableRule(ctx, &eventbridge.DisableRuleInput{Name: aws.String("abalone-approved")})
+	must(t, err)
+	sm3 := sagemaker.NewFromConfig(ds3)
+	p3, err := sm3.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("abalone")})
+	must(t, err)
+	_, err = sm3.UpdateModelPackage(ctx, &sagemaker.UpdateModelPackageInput{ModelPackageArn: p3.ModelPackageArn, ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
+	must(t, err)
+	out, err = stgEB3.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("app.sentinel"), DetailType: aws.String("Sentinel"), Detail: aws.String(`{"n":3}`)}}})
+	must(t, err)
+	waitLogs(t, stgLogs3, "/events/sentinel", 3)
+	if got := logMessages(t, dsLogs3, "/events/approved"); len(got) != 2 {
+		t.Errorf("after DisableRule the log group holds %d messages, want 2", len(got))
+	}
 }
 
 // TestEventRulesRefuse: bad patterns and bad targets change nothing; another account's rules

@@ -287,7 +287,25 @@ func (t rulesTx) DeleteBus(ctx context.Context, account, name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.E(errs.NotFound, "Event bus %s does not exist.", name)
 	}
-	return nil
+	return t.bumpRules(ctx, account, name)
+}
+
+// bumpRules moves a bus's rules generation on.
+func (t rulesTx) bumpRules(ctx context.Context, account, bus string) error {
+	t.wrote("event_rule_generations")
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO event_rule_generations (account, bus, gen) VALUES ($1,$2,1)
+		ON CONFLICT (account, bus) DO UPDATE SET gen = event_rule_generations.gen + 1`, account, bus)
+	return err
+}
+
+// RulesGeneration returns a bus's rules generation: it differs after any change to its rules.
+func (r *RulesStore) RulesGeneration(ctx context.Context, account, bus string) (int64, error) {
+	var gen int64
+	err := r.base().queryRow(ctx, `SELECT gen FROM event_rule_generations WHERE account = $1 AND bus = $2`, account, bus).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return gen, internal("store.RulesGeneration", err)
 }
 
 func boolInt(b bool) int {
@@ -306,7 +324,10 @@ func (t rulesTx) PutRule(ctx context.Context, r rules.Rule) error {
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO event_rules (account, bus, name, enabled, has_pattern, body) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (account, bus, name) DO UPDATE SET enabled = excluded.enabled, has_pattern = excluded.has_pattern, body = excluded.body`,
 		r.Account, r.Bus, r.Name, boolInt(r.State == rules.Enabled), boolInt(r.Pattern != ""), body)
-	return err
+	if err != nil {
+		return err
+	}
+	return t.bumpRules(ctx, r.Account, r.Bus)
 }
 
 func (t rulesTx) DeleteRule(ctx context.Context, account, bus, name string) error {
@@ -318,7 +339,7 @@ func (t rulesTx) DeleteRule(ctx context.Context, account, bus, name string) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errs.E(errs.NotFound, "Rule %s does not exist on EventBus %s.", name, bus)
 	}
-	return nil
+	return t.bumpRules(ctx, account, bus)
 }
 
 func (t rulesTx) PutTarget(ctx context.Context, account, bus, rule string, x rules.Target) error {

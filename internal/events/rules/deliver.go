@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -49,8 +51,15 @@ type Dispatcher struct {
 	kinds    map[string]Deliverer
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	compiled map[string]*pattern.Pattern
+	mu    sync.Mutex
+	buses map[string]*busRules // account/bus → its enabled rules, compiled
+}
+
+// busRules is a bus's enabled rules at one generation, indexed for matching.
+type busRules struct {
+	gen   int64
+	rules []Rule
+	set   *pattern.Set // ids are indexes into rules
 }
 
 // DispatcherConfig is what a Dispatcher needs. Deliverers maps an ARN's service to the
@@ -71,7 +80,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{store: cfg.Store, svc: cfg.Service, authz: cfg.Authz, sessions: cfg.Sessions, log: log.With("component", "event-rules"),
-		kinds: map[string]Deliverer{}, compiled: map[string]*pattern.Pattern{}}
+		kinds: map[string]Deliverer{}, buses: map[string]*busRules{}}
 	for k, v := range cfg.Deliverers {
 		d.kinds[k] = v
 	}
@@ -88,21 +97,43 @@ func (d *Dispatcher) Kinds() []string {
 	return out
 }
 
-func (d *Dispatcher) pattern(text string) (*pattern.Pattern, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if p, ok := d.compiled[text]; ok {
-		return p, nil
-	}
-	p, err := pattern.Compile(text)
+// rulesOf returns a bus's enabled rules, compiled and indexed; they are read again only
+// after they change (their generation moved on).
+func (d *Dispatcher) rulesOf(ctx context.Context, account, bus string) (*busRules, error) {
+	gen, err := d.store.RulesGeneration(ctx, account, bus)
 	if err != nil {
 		return nil, err
 	}
-	if len(d.compiled) > 10000 {
-		clear(d.compiled)
+	key := account + "/" + bus
+	d.mu.Lock()
+	br := d.buses[key]
+	d.mu.Unlock()
+	if br != nil && br.gen == gen {
+		return br, nil
 	}
-	d.compiled[text] = p
-	return p, nil
+	// The generation is read before the rules: a change committing between the two reads
+	// makes the next event read them again.
+	rs, err := d.store.RulesOf(ctx, account, bus)
+	if err != nil {
+		return nil, err
+	}
+	br = &busRules{gen: gen, set: pattern.NewSet()}
+	for _, r := range rs {
+		p, err := pattern.Compile(r.Pattern)
+		if err != nil {
+			d.log.Warn("a stored rule's pattern no longer compiles; skipped", "rule", r.Name, "err", err)
+			continue
+		}
+		br.set.Add(strconv.Itoa(len(br.rules)), p)
+		br.rules = append(br.rules, r)
+	}
+	d.mu.Lock()
+	if len(d.buses) > 10000 {
+		clear(d.buses)
+	}
+	d.buses[key] = br
+	d.mu.Unlock()
+	return br, nil
 }
 
 // busOf is the bus an event was put on.
@@ -123,8 +154,8 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
 		d.log.Warn("an event names no bus it can be delivered on; dropped", "event", ev.ID, "bus", ev.Bus)
 		return nil
 	}
-	rs, err := d.store.RulesOf(ctx, account, bus)
-	if err != nil || len(rs) == 0 {
+	br, err := d.rulesOf(ctx, account, bus)
+	if err != nil || len(br.rules) == 0 {
 		return err
 	}
 	envelope, err := json.Marshal(ev.Envelope())
@@ -136,15 +167,16 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
 		d.log.Warn("an event's envelope does not parse; dropped", "event", ev.ID, "err", err)
 		return nil
 	}
-	for _, r := range rs {
-		p, err := d.pattern(r.Pattern)
-		if err != nil {
-			d.log.Warn("a stored rule's pattern no longer compiles; skipped", "rule", r.Name, "err", err)
-			continue
-		}
-		if !p.Match(parsed) {
-			continue
-		}
+	var matched []int
+	d.mu.Lock() // a Set matches one event at a time
+	br.set.Match(parsed, func(id string) {
+		i, _ := strconv.Atoi(id)
+		matched = append(matched, i)
+	})
+	d.mu.Unlock()
+	sort.Ints(matched) // rules in name order, as stored
+	for _, i := range matched {
+		r := br.rules[i]
 		ruleARN := d.svc.RuleARN(r.Account, r.Bus, r.Name)
 		ts, err := d.store.ListTargets(ctx, r.Account, r.Bus, r.Name)
 		if err != nil {

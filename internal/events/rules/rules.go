@@ -92,6 +92,9 @@ type Store interface {
 	ListRules(ctx context.Context, account, bus, prefix, after string, limit int) ([]Rule, error)
 	// RulesOf returns every enabled rule of a bus that has an event pattern (for delivery).
 	RulesOf(ctx context.Context, account, bus string) ([]Rule, error)
+	// RulesGeneration returns a number that changes with every change to a bus's rules (0
+	// before the first).
+	RulesGeneration(ctx context.Context, account, bus string) (int64, error)
 	ListTargets(ctx context.Context, account, bus, rule string) ([]Target, error)
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Once runs fn in one transaction with key recorded as delivered, unless key was recorded

@@ -16,6 +16,14 @@ CREATE TABLE event_rules (
     body TEXT NOT NULL,
     PRIMARY KEY (account, bus, name)
 );
+-- A bus's rules change generation: bumped by every change to its rules, in the same
+-- transaction, so delivery keeps a bus's compiled rules until they change.
+CREATE TABLE event_rule_generations (
+    account TEXT NOT NULL,
+    bus TEXT NOT NULL,
+    gen BIGINT NOT NULL,
+    PRIMARY KEY (account, bus)
+);
 CREATE TABLE event_targets (
     account TEXT NOT NULL,
     bus TEXT NOT NULL,

@@ -68,6 +68,17 @@ func testEventRules(t *testing.T, st *store.Store) {
 		t.Fatalf("ListBuses after the default bus's row = %v, %v", names(bs), err)
 	}
 
+	gen := func(bus string) int64 {
+		t.Helper()
+		g, err := rs.RulesGeneration(ctx, acct, bus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if g := gen("default"); g != 0 {
+		t.Fatalf("RulesGeneration before any rule = %d, want 0", g)
+	}
 	mk := func(name, bus string, state rules.State, pattern string) rules.Rule {
 		return rules.Rule{Account: acct, Bus: bus, Name: name, Pattern: pattern, State: state, Tags: map[string]string{"k": name}, CreatedAt: t0, ModifiedAt: t0}
 	}
@@ -111,7 +122,11 @@ func testEventRules(t *testing.T, st *store.Store) {
 	if got, err := rs.RulesOf(ctx, acct, "default"); err != nil || !cmp.Equal(ruleNames(got), []string{"default/a_1", "default/c"}) {
 		t.Errorf("RulesOf = %v, %v", ruleNames(got), err)
 	}
-	// Disabling takes a rule out of delivery.
+	// Disabling takes a rule out of delivery, and moves the generation on.
+	before := gen("default")
+	if before == 0 || gen("other") != 0 {
+		t.Fatalf("RulesGeneration after PutRule = %d (another bus %d)", before, gen("other"))
+	}
 	c := all[3]
 	c.State = rules.Disabled
 	if err := upd(func(tx rules.Tx) error { return tx.PutRule(ctx, c) }); err != nil {
@@ -119,6 +134,16 @@ func testEventRules(t *testing.T, st *store.Store) {
 	}
 	if got, _ := rs.RulesOf(ctx, acct, "default"); !cmp.Equal(ruleNames(got), []string{"default/a_1"}) {
 		t.Errorf("RulesOf after disabling c = %v", ruleNames(got))
+	}
+	if g := gen("default"); g <= before {
+		t.Errorf("RulesGeneration after a change = %d, was %d", g, before)
+	}
+	before = gen("default")
+	if err := upd(func(tx rules.Tx) error { return tx.DeleteRule(ctx, acct, "default", "b") }); err != nil {
+		t.Fatal(err)
+	}
+	if g := gen("default"); g <= before {
+		t.Errorf("RulesGeneration after DeleteRule = %d, was %d", g, before)
 	}
 
 	tg := rules.Target{ID: "t1", ARN: "arn:aws:logs:us-east-1:" + acct + ":log-group:/events/x", InputTransformer: &rules.InputTransformer{InputPathsMap: map[string]string{"s": "$.source"}, InputTemplate: `"<s>"`}}
@@ -160,7 +185,7 @@ func testEventRules(t *testing.T, st *store.Store) {
 	}
 
 	// Once: the event it appends commits with the key; the second call runs nothing.
-	before, err := st.Events().EventsAfter(ctx, 0, 1000)
+	outbox, err := st.Events().EventsAfter(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +198,8 @@ func testEventRules(t *testing.T, st *store.Store) {
 		}
 	}
 	after, _ := st.Events().EventsAfter(ctx, 0, 1000)
-	if len(after) != len(before)+1 || after[len(after)-1].Bus != fwd.Bus {
-		t.Fatalf("after Once: %d events (was %d), last %+v", len(after), len(before), after[len(after)-1])
+	if len(after) != len(outbox)+1 || after[len(after)-1].Bus != fwd.Bus {
+		t.Fatalf("after Once: %d events (was %d), last %+v", len(after), len(outbox), after[len(after)-1])
 	}
 	// A failing fn records no key: the next try runs.
 	if _, err := rs.Once(ctx, "k2", func(tx rules.Tx) error { return errs.E(errs.Unavailable, "boom") }); err == nil {
