@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
+	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
@@ -36,6 +37,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events/rules"
 	"github.com/slipway-ml/slipway/internal/executor/local"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
@@ -80,6 +82,9 @@ type App struct {
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
 	// them in the order added, Close stops them in reverse before the audit log drains.
 	Runtimes reconcile.Group
+	// Rules is EventBridge; rules delivers the outbox's events to its targets (eventrules.go).
+	Rules *rules.Service
+	rules eventRulesParts
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -132,6 +137,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
+	a.eventRules()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -277,6 +283,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{Serving: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
+		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 	} {
 		svc, err := build()
@@ -314,6 +321,7 @@ func (a *App) Start(ctx context.Context) {
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Audit.Run(ctx) }()
 	a.Runtimes.Start(ctx)
+	a.startEventRules(ctx)
 }
 
 // Close stops background work after draining it — the runtimes (their reconciles return and
@@ -324,6 +332,7 @@ func (a *App) Close() error {
 		a.log.Warn("reconcile runtimes did not stop in time; their leases expire by themselves", "err", err)
 	}
 	cancel()
+	a.stopEventRules()
 	if err := a.Fleet.Close(); err != nil {
 		a.log.Warn("the model fleet did not close cleanly", "err", err)
 	}

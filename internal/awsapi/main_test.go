@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
@@ -26,6 +27,7 @@ func TestMain(m *testing.M) {
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
 		(&logsapi.API{}).Service,
+		(&eventsapi.API{}).Service,
 		(&s3api.API{}).Service,
 	} {
 		svc, err := build()

@@ -50,6 +50,9 @@ var layers = map[string]string{
 	"internal/pipeline/definition":     domain, // pipeline definitions: parse, validate, resolve, plan; imports nothing of Slipway
 	"internal/jobs":                    domain,
 	"internal/events":                  domain,
+	"internal/events/pattern":          leaf, // the event pattern language: pure
+	"internal/events/rules":            domain,
+	"internal/awsapi/eventsapi":        wire,
 	"internal/audit":                   domain,
 	"internal/algorithms/dataset":      domain,
 	"internal/algorithms/evaluate":     domain,

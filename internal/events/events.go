@@ -23,6 +23,9 @@ type Event struct {
 	Time       time.Time       // when the change happened
 	Resources  []string        // ARNs the event is about
 	Detail     json.RawMessage // the service's description of the change
+	// Bus is the ARN of the event bus the event was put on (PutEvents, or a rule forwarding
+	// it to another account's bus); "" means the default bus of Account.
+	Bus string
 }
 
 // Envelope is the EventBridge wire shape of an event.

@@ -21,6 +21,7 @@ type eventRow struct {
 	Region    string          `json:"region"`
 	Resources []string        `json:"resources"`
 	Detail    json.RawMessage `json:"detail"`
+	Bus       string          `json:"bus,omitempty"`
 }
 
 // insertEvents writes a transaction's events, numbered after every event committed before.
@@ -71,7 +72,7 @@ func (s *EventStore) EventsAfter(ctx context.Context, after int64, limit int) ([
 		if err := json.Unmarshal([]byte(body), &row); err != nil {
 			return nil, internal("store.EventsAfter", err)
 		}
-		ev.Time, ev.Region, ev.Resources, ev.Detail = fromMicros(t), row.Region, row.Resources, row.Detail
+		ev.Time, ev.Region, ev.Resources, ev.Detail, ev.Bus = fromMicros(t), row.Region, row.Resources, row.Detail, row.Bus
 		out = append(out, ev)
 	}
 	return out, internal("store.EventsAfter", rows.Err())

@@ -43,7 +43,7 @@ func (t *Tx) AppendEvent(ctx context.Context, ev events.Event) error {
 	if ev.ID == "" {
 		return errs.E(errs.Internal, "an event needs an id")
 	}
-	body, err := json.Marshal(eventRow{Region: ev.Region, Resources: ev.Resources, Detail: ev.Detail})
+	body, err := json.Marshal(eventRow{Region: ev.Region, Resources: ev.Resources, Detail: ev.Detail, Bus: ev.Bus})
 	if err != nil {
 		return errs.E(errs.Internal, "cannot encode the event", err)
 	}

@@ -1,0 +1,260 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/slipway-ml/slipway/internal/arn"
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/events/pattern"
+	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/randid"
+)
+
+// Engine is the service principal delivery acts as: a target's RoleArn must trust it.
+const Engine = "events.amazonaws.com"
+
+// Consumer is the name of delivery's subscription to the outbox.
+const Consumer = "event-rules"
+
+// Delivery is one event on its way to one target of one rule.
+type Delivery struct {
+	// Key names the delivery: (event id, rule ARN, target id). A Deliverer delivers each key
+	// at most once (Handle may hand the same delivery over again after a crash).
+	Key     string
+	Event   events.Event
+	Rule    Rule
+	RuleARN string
+	Target  Target
+	Input   []byte // what the target receives (the event's envelope unless transformed)
+}
+
+// Deliverer delivers to the targets of one kind: those whose ARN names its service (logs,
+// events, and the kinds later engines add — codepipeline, sagemaker). An error of kind
+// NotFound, AccessDenied or Invalid is final for the delivery (it is dropped and logged);
+// any other error is retried with the event.
+type Deliverer interface {
+	Deliver(ctx context.Context, d Delivery) error
+}
+
+// Dispatcher matches events against rules and hands them to their targets' Deliverers.
+type Dispatcher struct {
+	store    Store
+	svc      *Service
+	authz    Authorizer
+	sessions Sessions
+	kinds    map[string]Deliverer
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	buses map[string]*busRules // account/bus → its enabled rules, compiled
+}
+
+// busRules is a bus's enabled rules at one generation, indexed for matching.
+type busRules struct {
+	gen   int64
+	rules []Rule
+	set   *pattern.Set // ids are indexes into rules
+}
+
+// DispatcherConfig is what a Dispatcher needs. Deliverers maps an ARN's service to the
+// Deliverer of its targets; "events" (another bus) is built in.
+type DispatcherConfig struct {
+	Store      Store
+	Service    *Service
+	Authz      Authorizer
+	Sessions   Sessions
+	Deliverers map[string]Deliverer
+	Log        *slog.Logger
+}
+
+// NewDispatcher returns a dispatcher; Handle is its events.Handler.
+func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{store: cfg.Store, svc: cfg.Service, authz: cfg.Authz, sessions: cfg.Sessions, log: log.With("component", "event-rules"),
+		kinds: map[string]Deliverer{}, buses: map[string]*busRules{}}
+	for k, v := range cfg.Deliverers {
+		d.kinds[k] = v
+	}
+	d.kinds["events"] = busDeliverer{d}
+	return d
+}
+
+// Kinds lists the ARN services targets may name.
+func (d *Dispatcher) Kinds() []string {
+	out := make([]string, 0, len(d.kinds))
+	for k := range d.kinds {
+		out = append(out, k)
+	}
+	return out
+}
+
+// rulesOf returns a bus's enabled rules, compiled and indexed; they are read again only
+// after they change (their generation moved on).
+func (d *Dispatcher) rulesOf(ctx context.Context, account, bus string) (*busRules, error) {
+	gen, err := d.store.RulesGeneration(ctx, account, bus)
+	if err != nil {
+		return nil, err
+	}
+	key := account + "/" + bus
+	d.mu.Lock()
+	br := d.buses[key]
+	d.mu.Unlock()
+	if br != nil && br.gen == gen {
+		return br, nil
+	}
+	// The generation is read before the rules: a change committing between the two reads
+	// makes the next event read them again.
+	rs, err := d.store.RulesOf(ctx, account, bus)
+	if err != nil {
+		return nil, err
+	}
+	br = &busRules{gen: gen, set: pattern.NewSet()}
+	for _, r := range rs {
+		p, err := pattern.Compile(r.Pattern)
+		if err != nil {
+			d.log.Warn("a stored rule's pattern no longer compiles; skipped", "rule", r.Name, "err", err)
+			continue
+		}
+		br.set.Add(strconv.Itoa(len(br.rules)), p)
+		br.rules = append(br.rules, r)
+	}
+	d.mu.Lock()
+	if len(d.buses) > 10000 {
+		clear(d.buses)
+	}
+	d.buses[key] = br
+	d.mu.Unlock()
+	return br, nil
+}
+
+// busOf is the bus an event was put on.
+func busOf(ev events.Event) (account, name string, ok bool) {
+	if ev.Bus == "" {
+		return ev.Account, DefaultBus, true
+	}
+	a, name, ok := arn.EventBusOf(ev.Bus)
+	return a.Account, name, ok
+}
+
+// Handle delivers one event of the outbox to the targets of every enabled rule of its bus it
+// matches. It returns an error (and is called again with the same event) only for failures
+// worth retrying; deliveries already made are not repeated (their keys are recorded).
+func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
+	account, bus, ok := busOf(ev)
+	if !ok {
+		d.log.Warn("an event names no bus it can be delivered on; dropped", "event", ev.ID, "bus", ev.Bus)
+		return nil
+	}
+	br, err := d.rulesOf(ctx, account, bus)
+	if err != nil || len(br.rules) == 0 {
+		return err
+	}
+	envelope, err := json.Marshal(ev.Envelope())
+	if err != nil {
+		return errs.E(errs.Internal, "cannot encode the event %s", ev.ID, err)
+	}
+	parsed, err := pattern.Parse(envelope)
+	if err != nil {
+		d.log.Warn("an event's envelope does not parse; dropped", "event", ev.ID, "err", err)
+		return nil
+	}
+	var matched []int
+	d.mu.Lock() // a Set matches one event at a time
+	br.set.Match(parsed, func(id string) {
+		i, _ := strconv.Atoi(id)
+		matched = append(matched, i)
+	})
+	d.mu.Unlock()
+	sort.Ints(matched) // rules in name order, as stored
+	for _, i := range matched {
+		r := br.rules[i]
+		ruleARN := d.svc.RuleARN(r.Account, r.Bus, r.Name)
+		ts, err := d.store.ListTargets(ctx, r.Account, r.Bus, r.Name)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if err := d.deliver(ctx, ev, envelope, r, ruleARN, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deliver hands one event to one target; final failures are logged and dropped.
+func (d *Dispatcher) deliver(ctx context.Context, ev events.Event, envelope []byte, r Rule, ruleARN string, t Target) error {
+	log := d.log.With("event", ev.ID, "rule", ruleARN, "target", t.ID)
+	a, err := arn.Parse(t.ARN)
+	if err != nil {
+		log.Warn("a target's ARN does not parse; dropped", "err", err)
+		return nil
+	}
+	kind, ok := d.kinds[a.Service]
+	if !ok {
+		log.Warn("no deliverer for the target's kind; dropped", "kind", a.Service)
+		return nil
+	}
+	input, err := Input(t, envelope, ruleARN, r.Name)
+	if err != nil {
+		log.Warn("the target's input cannot be built; dropped", "err", err)
+		return nil
+	}
+	key := ev.ID + "|" + ruleARN + "|" + t.ID
+	if done, err := d.store.Delivered(ctx, key); err != nil || done {
+		return err // made before, or failed for good before
+	}
+	err = kind.Deliver(ctx, Delivery{Key: key, Event: ev, Rule: r, RuleARN: ruleARN, Target: t, Input: input})
+	switch {
+	case err == nil:
+		return nil
+	case errs.Is(err, errs.NotFound), errs.Is(err, errs.AccessDenied), errs.Is(err, errs.Invalid):
+		log.Warn("the delivery failed for good; dropped", "err", err)
+		return d.store.RecordFailure(ctx, key, errs.Message(err))
+	}
+	return err
+}
+
+// busDeliverer forwards events to another bus: allowed when that bus's policy lets the rule's
+// account (or the target's role, when it names one) events:PutEvents; the forwarded event
+// then meets that bus's rules.
+type busDeliverer struct{ d *Dispatcher }
+
+func (b busDeliverer) Deliver(ctx context.Context, dl Delivery) error {
+	a, name, ok := arn.EventBusOf(dl.Target.ARN)
+	if !ok {
+		return errs.E(errs.Invalid, "%s is not an event bus ARN", dl.Target.ARN)
+	}
+	if a.Account == dl.Rule.Account && name == dl.Rule.Bus {
+		return errs.E(errs.Invalid, "a rule cannot forward to its own bus")
+	}
+	bus, err := b.d.store.GetBus(ctx, a.Account, name)
+	if err != nil {
+		return err
+	}
+	caller := identity.Caller{Account: dl.Rule.Account, ARN: arn.AccountRoot(dl.Rule.Account), AuthMethod: identity.AuthEngine, InvokedBy: Engine}
+	if dl.Target.RoleARN != "" {
+		if caller, err = b.d.sessions.EngineSession(ctx, dl.Target.RoleARN, Engine); err != nil {
+			return err
+		}
+	}
+	if _, err := b.d.authz.Authorize(ctx, caller, identity.Action{
+		Name: "events:PutEvents", Resource: dl.Target.ARN, ResourceAccount: a.Account, ResourcePolicy: bus.Policy,
+		Context: identity.RequestContext{Region: b.d.svc.region, Secure: true},
+	}); err != nil {
+		return err
+	}
+	fwd := dl.Event
+	fwd.ID, fwd.Seq, fwd.Bus = randid.UUID(), 0, dl.Target.ARN
+	_, err = b.d.store.Once(ctx, dl.Key, func(tx Tx) error { return tx.AppendEvent(ctx, fwd) })
+	return err
+}

@@ -1,0 +1,143 @@
+// Package rules is the EventBridge subset: event buses (each account's default bus and custom
+// ones) with resource policies, rules that match events with event patterns (package
+// pattern), their targets, PutEvents, and the durable delivery of every event of the outbox
+// to the targets of the rules it matches.
+//
+// Invariants:
+//   - Every API call is authorized here, on the bus or rule it touches (events:Action); a call
+//     on another account's bus is allowed only when that bus's policy names the caller
+//     (PutEvents) and the caller's own policies allow; an explicit Deny wins.
+//   - Bad input (a pattern EventBridge would reject, an unknown target kind, a bus that does
+//     not exist) gets the protocol's error and changes nothing.
+//   - Events are delivered from the outbox at least once; each delivery to a target is keyed by
+//     (event id, rule, target id) and the built-in targets (a log group, another bus) record the
+//     key in the transaction that delivers, so a restart never loses or repeats one.
+//   - A rule forwarding to another account's bus delivers only when that bus's policy allows
+//     the rule's account (or the rule target's role) to events:PutEvents; then that bus's
+//     rules apply to the forwarded event.
+package rules
+
+import (
+	"context"
+	"time"
+
+	"github.com/slipway-ml/slipway/internal/events"
+	"github.com/slipway-ml/slipway/internal/identity"
+)
+
+// DefaultBus is the name of every account's default event bus.
+const DefaultBus = "default"
+
+// State is a rule's state.
+type State string
+
+// The states of a rule.
+const (
+	Enabled  State = "ENABLED"
+	Disabled State = "DISABLED"
+)
+
+// Bus is an event bus.
+type Bus struct {
+	Account     string
+	Name        string
+	Description string
+	Policy      string // the bus's resource policy, "" when none
+	Tags        map[string]string
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
+}
+
+// Rule is a rule on a bus.
+type Rule struct {
+	Account     string
+	Bus         string
+	Name        string
+	Pattern     string // the event pattern, "" for a schedule-only rule
+	Schedule    string // rate(…) or cron(…); recorded, not yet run
+	State       State
+	Description string
+	RoleARN     string
+	Tags        map[string]string
+	ManagedBy   string
+	CreatedBy   string // the account that created it
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
+}
+
+// Target is where a rule sends the events it matches.
+type Target struct {
+	ID               string
+	ARN              string
+	RoleARN          string
+	Input            string // a constant JSON text sent instead of the event
+	InputPath        string // a JSONPath ($.detail…) selecting part of the event
+	InputTransformer *InputTransformer
+}
+
+// InputTransformer builds a target's input from a template and values of the event.
+type InputTransformer struct {
+	InputPathsMap map[string]string
+	InputTemplate string
+}
+
+// Store persists buses, rules and targets. Reads stand alone; changes go through Update (the
+// call's audit record commits with them).
+type Store interface {
+	// GetBus returns a bus; the default bus of any account exists even when never written.
+	GetBus(ctx context.Context, account, name string) (Bus, error)
+	ListBuses(ctx context.Context, account, prefix string) ([]Bus, error)
+	GetRule(ctx context.Context, account, bus, name string) (Rule, error)
+	// ListRules lists a bus's rules by name, after the name after (exclusive), at most limit.
+	ListRules(ctx context.Context, account, bus, prefix, after string, limit int) ([]Rule, error)
+	// RulesOf returns every enabled rule of a bus that has an event pattern (for delivery).
+	RulesOf(ctx context.Context, account, bus string) ([]Rule, error)
+	// RulesGeneration returns a number that changes with every change to a bus's rules (0
+	// before the first).
+	RulesGeneration(ctx context.Context, account, bus string) (int64, error)
+	ListTargets(ctx context.Context, account, bus, rule string) ([]Target, error)
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Once runs fn in one transaction with key recorded as delivered, unless key was recorded
+	// before; it reports whether fn ran. The platform's deliveries carry no audit record.
+	Once(ctx context.Context, key string, fn func(tx Tx) error) (bool, error)
+	// Delivered reports whether a delivery's key is recorded (made, or failed for good).
+	Delivered(ctx context.Context, key string) (bool, error)
+	// RecordFailure records a delivery that failed for good, so it is not tried again.
+	RecordFailure(ctx context.Context, key, reason string) error
+}
+
+// Tx is the rules' view of one store transaction.
+type Tx interface {
+	// CreateBus inserts a bus; errs.Conflict when it exists.
+	CreateBus(ctx context.Context, b Bus) error
+	// PutBus updates a bus (or writes the default bus's first row).
+	PutBus(ctx context.Context, b Bus) error
+	// DeleteBus deletes a bus with its rules and targets; errs.NotFound when missing.
+	DeleteBus(ctx context.Context, account, name string) error
+	// PutRule inserts or replaces a rule.
+	PutRule(ctx context.Context, r Rule) error
+	// DeleteRule deletes a rule; errs.NotFound when missing.
+	DeleteRule(ctx context.Context, account, bus, name string) error
+	// PutTarget inserts or replaces a target of a rule.
+	PutTarget(ctx context.Context, account, bus, rule string, t Target) error
+	// DeleteTarget deletes a target; reports whether it existed.
+	DeleteTarget(ctx context.Context, account, bus, rule, id string) (bool, error)
+	// AppendEvent adds an event to the transaction's outbox.
+	AppendEvent(ctx context.Context, ev events.Event) error
+}
+
+// Authorizer decides whether a caller may act (package identity implements it).
+type Authorizer interface {
+	Authorize(ctx context.Context, caller identity.Caller, a identity.Action) (string, error)
+}
+
+// Sessions lets delivery act as the role a target names (package identity implements it).
+type Sessions interface {
+	EngineSession(ctx context.Context, roleARN, engine string) (identity.Caller, error)
+}
+
+// Call is who asks, and the request facts authorization needs.
+type Call struct {
+	Caller  identity.Caller
+	Context identity.RequestContext
+}
