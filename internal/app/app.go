@@ -65,7 +65,7 @@ type App struct {
 	// model instances in this process (serving.go).
 	Serving     *serving.Service
 	Fleet       *fleet.Fleet
-	servingLoad *fleet.Loader
+	servingLoad *lateLoader
 	Audit       *audit.Log
 	API         *awsapi.Server
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -25,14 +26,8 @@ import (
 // servingService builds the serving domain: its fleet is created here, its loader once the
 // executor exists (servingRuntime).
 func (a *App) servingService() {
-	a.servingLoad = new(fleet.Loader)
-	load := a.servingLoad
-	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: func(ctx context.Context, m fleet.ModelSpec, n int) (fleet.Instance, error) {
-		if *load == nil {
-			return nil, errs.E(errs.Unavailable, "the model runtime is not started yet")
-		}
-		return (*load)(ctx, m, n)
-	}})
+	a.servingLoad = new(lateLoader)
+	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load})
 	a.Serving = serving.NewService(serving.ServiceConfig{
 		Store: a.Store.Serving(), Authz: a.Identity, Roles: a.Identity, Sessions: a.Identity,
 		Artifacts: jobArtifacts{a.Artifacts}, Packages: servingPackages{a.Registry}, Fleet: servingFleet{a.Fleet},
@@ -60,7 +55,7 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	if err := fleet.SweepContainers(ctx, containers); err != nil {
 		a.log.Warn("cannot stop the model servers a previous run left", "err", err)
 	}
-	*a.servingLoad = fleet.ImageLoader(table.ResolveServing, fleet.ModelLoader(inference.LoadDir), containers)
+	a.servingLoad.Set(fleet.ImageLoader(table.ResolveServing, fleet.ModelLoader(inference.LoadDir), containers))
 	engine := serving.NewEngine(serving.EngineConfig{
 		Service: a.Serving, Store: a.Store.Serving(), Sessions: a.Identity, Artifacts: jobArtifacts{a.Artifacts},
 		Fleet: servingFleet{a.Fleet}, Extract: inference.ExtractArchive, DataDir: a.cfg.DataDir, Log: a.log,
@@ -76,6 +71,23 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 		}
 	}
 	return rt, nil
+}
+
+// lateLoader is the fleet's loader, set once the executor exists (servingRuntime): the fleet
+// is built before it, and its deploys (reconcile workers, tests driving the fleet) may call
+// Load from any goroutine while Set runs, so the loader is held by an atomic pointer.
+type lateLoader struct{ p atomic.Pointer[fleet.Loader] }
+
+// Set installs the loader every later Load uses.
+func (l *lateLoader) Set(load fleet.Loader) { l.p.Store(&load) }
+
+// Load starts an instance with the loader set, or fails Unavailable before one is.
+func (l *lateLoader) Load(ctx context.Context, m fleet.ModelSpec, n int) (fleet.Instance, error) {
+	load := l.p.Load()
+	if load == nil || *load == nil {
+		return nil, errs.E(errs.Unavailable, "the model runtime is not started yet")
+	}
+	return (*load)(ctx, m, n)
 }
 
 // servingFleet adapts the fleet to serving's port.
