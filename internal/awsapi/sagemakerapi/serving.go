@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
@@ -258,6 +260,16 @@ func (a *API) createEndpointConfig(ctx context.Context, req *awsapi.Request, in 
 	return map[string]string{"EndpointConfigArn": out.ARN}, nil
 }
 
+// weight encodes a variant weight as SageMaker does: a JSON number with a fraction (1.0, not
+// 1), so SDKs that type numbers by their text (boto3, the aws CLI) read a float back.
+func weight(f float64) json.Number {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return json.Number(s)
+}
+
 type configNameIn struct{ EndpointConfigName string }
 
 func (a *API) describeEndpointConfig(ctx context.Context, req *awsapi.Request, in *configNameIn) (any, error) {
@@ -268,7 +280,7 @@ func (a *API) describeEndpointConfig(ctx context.Context, req *awsapi.Request, i
 	vs := make([]map[string]any, 0, len(c.Variants))
 	for _, v := range c.Variants {
 		vs = append(vs, map[string]any{"VariantName": v.VariantName, "ModelName": v.ModelName, "InitialInstanceCount": v.InitialInstanceCount,
-			"InstanceType": v.InstanceType, "InitialVariantWeight": v.InitialVariantWeight})
+			"InstanceType": v.InstanceType, "InitialVariantWeight": weight(v.InitialVariantWeight)})
 	}
 	out := map[string]any{"EndpointConfigName": c.Name, "EndpointConfigArn": c.ARN, "ProductionVariants": vs, "CreationTime": c.CreatedAt}
 	if len(c.DataCapture) > 0 {
@@ -343,7 +355,7 @@ func (a *API) describeEndpoint(ctx context.Context, req *awsapi.Request, in *end
 			for _, im := range v.DeployedImages {
 				imgs = append(imgs, map[string]any{"SpecifiedImage": im.SpecifiedImage, "ResolvedImage": im.ResolvedImage, "ResolutionTime": im.ResolutionTime})
 			}
-			vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": v.CurrentWeight, "DesiredWeight": v.DesiredWeight,
+			vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": weight(v.CurrentWeight), "DesiredWeight": weight(v.DesiredWeight),
 				"CurrentInstanceCount": v.CurrentInstanceCount, "DesiredInstanceCount": v.DesiredInstanceCount, "DeployedImages": imgs})
 		}
 		out["ProductionVariants"] = vs
