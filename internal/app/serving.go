@@ -95,13 +95,38 @@ type servingFleet struct{ f *fleet.Fleet }
 
 var _ serving.Fleet = servingFleet{}
 
-func (s servingFleet) Deploy(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+func fleetSpecs(vs []serving.VariantSpec) []fleet.VariantSpec {
 	out := make([]fleet.VariantSpec, len(vs))
 	for i, v := range vs {
 		out[i] = fleet.VariantSpec{Name: v.Name, Weight: v.Weight, Instances: v.Instances,
 			Model: fleet.ModelSpec{Image: v.Model.Image, ModelDir: v.Model.ModelDir, Environment: v.Model.Environment}}
 	}
-	return s.f.Deploy(ctx, endpoint, out)
+	return out
+}
+
+func servingStatus(st []fleet.VariantStatus) []serving.VariantStatus {
+	out := make([]serving.VariantStatus, len(st))
+	for i, v := range st {
+		out[i] = serving.VariantStatus{Name: v.Name, Weight: v.Weight, Instances: v.Instances, Healthy: v.Healthy}
+	}
+	return out
+}
+
+func (s servingFleet) Deploy(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+	return s.f.Deploy(ctx, endpoint, fleetSpecs(vs))
+}
+
+func (s servingFleet) Stage(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+	return s.f.Stage(ctx, endpoint, fleetSpecs(vs))
+}
+
+func (s servingFleet) Shift(endpoint string, share float64) error { return s.f.Shift(endpoint, share) }
+func (s servingFleet) Promote(endpoint string) error              { return s.f.Promote(endpoint) }
+func (s servingFleet) Discard(endpoint string) error              { return s.f.Discard(endpoint) }
+
+func (s servingFleet) Staged(endpoint string) (float64, []serving.VariantStatus, bool) {
+	share, vs, ok := s.f.Staged(endpoint)
+	return share, servingStatus(vs), ok
 }
 
 func (s servingFleet) SetWeights(endpoint string, w map[string]float64) error {
@@ -119,12 +144,7 @@ func (s servingFleet) Invoke(ctx context.Context, endpoint, target string, req i
 func (s servingFleet) Remove(endpoint string) error { return s.f.Remove(endpoint) }
 
 func (s servingFleet) Status(endpoint string) []serving.VariantStatus {
-	st := s.f.Status(endpoint)
-	out := make([]serving.VariantStatus, len(st))
-	for i, v := range st {
-		out[i] = serving.VariantStatus{Name: v.Name, Weight: v.Weight, Instances: v.Instances, Healthy: v.Healthy}
-	}
-	return out
+	return servingStatus(s.f.Status(endpoint))
 }
 
 // servingPackages reads a model package through the registry, as the caller: another

@@ -580,16 +580,22 @@ func (s *Service) change(ctx context.Context, c identity.Call, name string, fn f
 	})
 }
 
-// UpdateEndpoint deploys another configuration to an InService endpoint, all at once: the
-// endpoint is Updating while the new configuration starts, the old one serving until every
-// new instance is healthy. With retain, variants of the same name keep their current weight
-// and instance count.
-func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, configName string, retain bool) (Endpoint, error) {
+// UpdateEndpoint deploys another configuration to an InService endpoint: the endpoint is
+// Updating while the new configuration starts, the old one serving until every new instance
+// is healthy. Without a policy the traffic moves all at once; with one, in the policy's steps
+// (rollout.go). With retain, variants of the same name keep their current weight and instance
+// count.
+func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, configName string, retain bool, policy *DeploymentPolicy) (Endpoint, error) {
 	if err := checkName("EndpointName", name); err != nil {
 		return Endpoint{}, err
 	}
 	if err := checkName("EndpointConfigName", configName); err != nil {
 		return Endpoint{}, err
+	}
+	if policy != nil {
+		if err := policy.Check(); err != nil {
+			return Endpoint{}, err
+		}
 	}
 	resource := s.EndpointARN(c.Caller.Account, name)
 	if err := s.authorize(ctx, c, "UpdateEndpoint", resource); err != nil {
@@ -607,7 +613,11 @@ func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, con
 		}
 		e.Status, e.Pending, e.FailureReason = Updating, configName, ""
 		e.Deployment++
-		e.Weights, e.Retain = nil, retain
+		e.Weights, e.Retain, e.Policy, e.Rollout = nil, retain, nil, nil
+		if policy != nil {
+			p := *policy
+			e.Policy, e.Rollout = &p, &Rollout{StartedAt: s.now(), Phase: "Creating"}
+		}
 		out = *e
 		return nil
 	})

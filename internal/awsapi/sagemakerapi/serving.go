@@ -360,10 +360,49 @@ func (a *API) describeEndpoint(ctx context.Context, req *awsapi.Request, in *end
 		}
 		out["ProductionVariants"] = vs
 	}
-	if e.Status == serving.Updating {
-		out["PendingDeploymentSummary"] = map[string]any{"EndpointConfigName": e.Pending, "StartTime": e.ModifiedAt}
+	if p := pendingSummary(e); p != nil {
+		out["PendingDeploymentSummary"] = p
 	}
 	return out, nil
+}
+
+// pendingSummary is DescribeEndpoint's PendingDeploymentSummary while an update is in flight:
+// with a DeploymentConfig, the new fleet's variants and the step they are at.
+func pendingSummary(e serving.Endpoint) map[string]any {
+	if e.Pending == "" || (e.Status != serving.Updating && e.Status != serving.RollingBack) {
+		return nil
+	}
+	out := map[string]any{"EndpointConfigName": e.Pending, "StartTime": e.ModifiedAt}
+	r := e.Rollout
+	if r == nil {
+		return out
+	}
+	out["StartTime"] = r.StartedAt
+	status, msg, since := r.Phase, "", r.StepAt
+	switch {
+	case e.Status == serving.RollingBack:
+		status, msg = "Deleting", "Rolling back: "+r.Reason
+	case r.Step == 0:
+		status, msg, since = "Creating", "Starting the new fleet", r.StartedAt
+	case status == "ActivatingTraffic":
+		msg = fmt.Sprintf("Step %d of %d: the new fleet takes %s%% of the requests", r.Step, r.Steps, strconv.FormatFloat(r.Share*100, 'f', -1, 64))
+	case status == "Baking":
+		msg = fmt.Sprintf("Step %d of %d: the new fleet takes every request; the old one stands by", r.Step, r.Steps)
+	}
+	vs := make([]map[string]any, 0, len(r.Variants))
+	for _, v := range r.Variants {
+		imgs := make([]map[string]any, 0, len(v.DeployedImages))
+		for _, im := range v.DeployedImages {
+			imgs = append(imgs, map[string]any{"SpecifiedImage": im.SpecifiedImage, "ResolvedImage": im.ResolvedImage, "ResolutionTime": im.ResolutionTime})
+		}
+		vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": weight(v.CurrentWeight), "DesiredWeight": weight(v.DesiredWeight),
+			"CurrentInstanceCount": v.CurrentInstanceCount, "DesiredInstanceCount": v.DesiredInstanceCount, "DeployedImages": imgs,
+			"VariantStatus": []map[string]any{{"Status": status, "StatusMessage": msg, "StartTime": since}}})
+	}
+	if len(vs) > 0 {
+		out["ProductionVariants"] = vs
+	}
+	return out
 }
 
 func (a *API) listEndpoints(ctx context.Context, req *awsapi.Request, in *listServingIn) (any, error) {
@@ -388,37 +427,97 @@ func (a *API) listEndpoints(ctx context.Context, req *awsapi.Request, in *listSe
 	return listOut("Endpoints", out, next), nil
 }
 
+type capacitySizeWire struct {
+	Type  string
+	Value int
+}
+
+func (c *capacitySizeWire) domain() *serving.CapacitySize {
+	if c == nil {
+		return nil
+	}
+	return &serving.CapacitySize{Type: c.Type, Value: c.Value}
+}
+
+type deploymentConfigWire struct {
+	BlueGreenUpdatePolicy *struct {
+		TrafficRoutingConfiguration struct {
+			Type                  string
+			WaitIntervalInSeconds int
+			CanarySize            *capacitySizeWire
+			LinearStepSize        *capacitySizeWire
+		}
+		TerminationWaitInSeconds         int
+		MaximumExecutionTimeoutInSeconds int
+	}
+	RollingUpdatePolicy *struct {
+		MaximumBatchSize                 capacitySizeWire
+		WaitIntervalInSeconds            int
+		MaximumExecutionTimeoutInSeconds int
+		RollbackMaximumBatchSize         *capacitySizeWire
+	}
+	AutoRollbackConfiguration *struct {
+		Alarms []struct{ AlarmName string }
+	}
+}
+
+// domain decodes a DeploymentConfig (nil: none was given).
+func (dc *deploymentConfigWire) domain() (*serving.DeploymentPolicy, error) {
+	if dc == nil {
+		return nil, nil
+	}
+	if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 {
+		return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: this server has no CloudWatch alarms to watch; remove the alarms " +
+			"(an update whose new fleet fails its health checks is rolled back automatically without them)")
+	}
+	p := &serving.DeploymentPolicy{}
+	if b := dc.BlueGreenUpdatePolicy; b != nil {
+		t := b.TrafficRoutingConfiguration
+		bg := &serving.BlueGreen{Type: t.Type, WaitInterval: t.WaitIntervalInSeconds, TerminationWait: b.TerminationWaitInSeconds,
+			MaxExecution: b.MaximumExecutionTimeoutInSeconds}
+		switch {
+		case t.CanarySize != nil && t.Type != serving.Canary:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: CanarySize goes with Type CANARY, not %s", t.Type)
+		case t.LinearStepSize != nil && t.Type != serving.Linear:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: LinearStepSize goes with Type LINEAR, not %s", t.Type)
+		case t.CanarySize != nil:
+			bg.Size = t.CanarySize.domain()
+		case t.LinearStepSize != nil:
+			bg.Size = t.LinearStepSize.domain()
+		}
+		p.BlueGreen = bg
+	}
+	if r := dc.RollingUpdatePolicy; r != nil {
+		p.Rolling = &serving.Rolling{MaxBatch: *r.MaximumBatchSize.domain(), WaitInterval: r.WaitIntervalInSeconds,
+			MaxExecution: r.MaximumExecutionTimeoutInSeconds, RollbackMaxBatch: r.RollbackMaximumBatchSize.domain()}
+	}
+	if p.BlueGreen == nil && p.Rolling == nil {
+		return nil, nil // only AutoRollbackConfiguration without alarms: all at once
+	}
+	return p, nil
+}
+
 type updateEndpointIn struct {
 	EndpointName                     string
 	EndpointConfigName               string
 	RetainAllVariantProperties       bool
 	ExcludeRetainedVariantProperties []json.RawMessage
 	RetainDeploymentConfig           bool
-	DeploymentConfig                 *struct {
-		BlueGreenUpdatePolicy *struct {
-			TrafficRoutingConfiguration struct{ Type string }
-		}
-		RollingUpdatePolicy       json.RawMessage
-		AutoRollbackConfiguration json.RawMessage
-	}
+	DeploymentConfig                 *deploymentConfigWire
 }
 
 func (a *API) updateEndpoint(ctx context.Context, req *awsapi.Request, in *updateEndpointIn) (any, error) {
-	if dc := in.DeploymentConfig; dc != nil {
-		switch {
-		case len(dc.RollingUpdatePolicy) > 0:
-			return nil, invalid("DeploymentConfig.RollingUpdatePolicy is not supported: updates deploy all at once (BlueGreenUpdatePolicy with TrafficRoutingConfiguration Type ALL_AT_ONCE)")
-		case len(dc.AutoRollbackConfiguration) > 0:
-			return nil, invalid("DeploymentConfig.AutoRollbackConfiguration (alarm-driven rollback) is not supported")
-		case dc.BlueGreenUpdatePolicy != nil && dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type != "ALL_AT_ONCE":
-			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy TrafficRoutingConfiguration Type %s is not supported: only ALL_AT_ONCE is",
-				dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type)
-		}
+	policy, err := in.DeploymentConfig.domain()
+	if err != nil {
+		return nil, err
+	}
+	if in.RetainDeploymentConfig {
+		return nil, invalid("RetainDeploymentConfig is not supported: give the DeploymentConfig with each UpdateEndpoint")
 	}
 	if len(in.ExcludeRetainedVariantProperties) > 0 {
 		return nil, invalid("ExcludeRetainedVariantProperties is not supported: RetainAllVariantProperties retains weights and instance counts")
 	}
-	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, in.RetainAllVariantProperties)
+	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, in.RetainAllVariantProperties, policy)
 	if err != nil {
 		return nil, err
 	}
