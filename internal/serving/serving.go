@@ -139,7 +139,7 @@ type Endpoint struct {
 	Weights map[string]float64 `json:",omitempty"`
 	// Retain keeps, through an update, the weight and instance count of the variants whose
 	// names the new configuration keeps (RetainAllVariantProperties).
-	Retain     bool              `json:",omitempty"`
+	Retain bool `json:",omitempty"`
 	// Policy is the DeploymentConfig of the update in flight (nil: all at once, the default);
 	// Rollout its progress, committed before each step acts (rollout.go).
 	Policy     *DeploymentPolicy `json:",omitempty"`
