@@ -392,3 +392,54 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 		t.Errorf("%d invocations failed after the rollback", n)
 	}
 }
+
+// TestServingUpdateRefusesBadDeploymentConfigs: a DeploymentConfig that cannot be honoured is
+// refused with a ValidationException naming the member, and the endpoint is left as it was.
+func TestServingUpdateRefusesBadDeploymentConfigs(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	v := e.endpoint()
+	next := e.variantConfig("Green", 1)
+	name := aws.String(v["EndpointName"])
+	before, err := e.admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(typ smtypes.CapacitySizeType, n int32) *smtypes.CapacitySize { return &smtypes.CapacitySize{Type: typ, Value: aws.Int32(n)} }
+	routing := func(typ smtypes.TrafficRoutingConfigType, canary, linear *smtypes.CapacitySize) *smtypes.BlueGreenUpdatePolicy {
+		return &smtypes.BlueGreenUpdatePolicy{TrafficRoutingConfiguration: &smtypes.TrafficRoutingConfig{Type: typ, WaitIntervalInSeconds: aws.Int32(1), CanarySize: canary, LinearStepSize: linear}}
+	}
+	rolling := &smtypes.RollingUpdatePolicy{MaximumBatchSize: size(smtypes.CapacitySizeTypeInstanceCount, 1), WaitIntervalInSeconds: aws.Int32(1)}
+	for _, c := range []struct {
+		name string
+		dc   smtypes.DeploymentConfig
+		want string
+	}{
+		{"alarms", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeAllAtOnce, nil, nil),
+			AutoRollbackConfiguration: &smtypes.AutoRollbackConfig{Alarms: []smtypes.Alarm{{AlarmName: aws.String("errors")}}}}, "Alarms"},
+		{"a canary without its size", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeCanary, nil, nil)}, "CanarySize is required"},
+		{"a linear step sized as a canary", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeLinear, size(smtypes.CapacitySizeTypeInstanceCount, 1), nil)}, "CanarySize goes with Type CANARY"},
+		{"a step over 100 percent", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeLinear, nil, size(smtypes.CapacitySizeTypeCapacityPercent, 150))}, "more than 100"},
+		{"an unknown routing type", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing("SOMETIMES", nil, nil)}, "SOMETIMES"},
+		{"both policies", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeAllAtOnce, nil, nil), RollingUpdatePolicy: rolling}, "exactly one"},
+		{"a timeout under SageMaker's minimum", smtypes.DeploymentConfig{RollingUpdatePolicy: &smtypes.RollingUpdatePolicy{
+			MaximumBatchSize: size(smtypes.CapacitySizeTypeInstanceCount, 1), WaitIntervalInSeconds: aws.Int32(1), MaximumExecutionTimeoutInSeconds: aws.Int32(10)}}, "greater than or equal to 600"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dc := c.dc
+			_, err := e.admin.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: name, EndpointConfigName: aws.String(next), DeploymentConfig: &dc})
+			if code(err) != "ValidationException" || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("UpdateEndpoint = %v, want a ValidationException naming %q", err, c.want)
+			}
+			d, err := e.admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.EndpointStatus != smtypes.EndpointStatusInService || *d.EndpointConfigName != *before.EndpointConfigName ||
+				!d.LastModifiedTime.Equal(*before.LastModifiedTime) || d.PendingDeploymentSummary != nil {
+				t.Errorf("the refused update changed the endpoint: %s on %s, modified %v (was %v)", d.EndpointStatus, *d.EndpointConfigName, d.LastModifiedTime, before.LastModifiedTime)
+			}
+		})
+	}
+}
