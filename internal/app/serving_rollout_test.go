@@ -406,7 +406,9 @@ func TestServingUpdateRefusesBadDeploymentConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	size := func(typ smtypes.CapacitySizeType, n int32) *smtypes.CapacitySize { return &smtypes.CapacitySize{Type: typ, Value: aws.Int32(n)} }
+	size := func(typ smtypes.CapacitySizeType, n int32) *smtypes.CapacitySize {
+		return &smtypes.CapacitySize{Type: typ, Value: aws.Int32(n)}
+	}
 	routing := func(typ smtypes.TrafficRoutingConfigType, canary, linear *smtypes.CapacitySize) *smtypes.BlueGreenUpdatePolicy {
 		return &smtypes.BlueGreenUpdatePolicy{TrafficRoutingConfiguration: &smtypes.TrafficRoutingConfig{Type: typ, WaitIntervalInSeconds: aws.Int32(1), CanarySize: canary, LinearStepSize: linear}}
 	}
