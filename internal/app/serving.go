@@ -27,11 +27,13 @@ import (
 // executor exists (servingRuntime).
 func (a *App) servingService() {
 	a.servingLoad = new(lateLoader)
-	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load})
+	a.servingMeter = newServingMeter()
+	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load,
+		Observe: func(o fleet.Observation) { serving.AddModelTime(o.Context, o.Model) }})
 	a.Serving = serving.NewService(serving.ServiceConfig{
 		Store: a.Store.Serving(), Authz: a.Identity, Roles: a.Identity, Sessions: a.Identity,
 		Artifacts: jobArtifacts{a.Artifacts}, Packages: servingPackages{a.Registry}, Fleet: servingFleet{a.Fleet},
-		Region: a.cfg.Region, Now: a.now,
+		Meter: a.servingMeter, Region: a.cfg.Region, Now: a.now,
 	})
 }
 

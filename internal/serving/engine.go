@@ -73,6 +73,7 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 	switch ep.Status {
 	case Deleting:
 		e.remove(ep.ARN, ep.Account, name)
+		e.c.Service.forget(ep.Account, ep.Name)
 		err := e.update(ctx, ep, "DeleteEndpoint", func(tx Tx, cur *Endpoint) (bool, error) {
 			if cur.Status != Deleting {
 				return false, nil

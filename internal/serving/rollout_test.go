@@ -1,12 +1,16 @@
 package serving
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/inference"
 )
 
 // TestSteps: the share of requests the new fleet takes at each step of every kind of update.
@@ -73,5 +77,25 @@ func TestPolicyCheck(t *testing.T) {
 	p := DeploymentPolicy{BlueGreen: &BlueGreen{Type: Canary, Size: size, WaitInterval: 3, TerminationWait: 7}}
 	if got := []time.Duration{p.wait(1, 2), p.wait(2, 2)}; got[0] != 3*time.Second || got[1] != 7*time.Second {
 		t.Errorf("waits %v, want the canary's 3s then the termination wait 7s", got)
+	}
+}
+
+// TestErrorClass: an invocation's outcome counted as its HTTP status would be.
+func TestErrorClass(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{&inference.Error{Status: 400, Code: inference.CodeValidation}, "4xx"},
+		{&inference.Error{Status: 424, Code: "ModelError"}, "4xx"},
+		{&inference.Error{Status: 500, Code: "InternalFailure"}, "5xx"},
+		{errs.E(errs.Invalid, "no such variant"), "4xx"},
+		{errs.E(errs.Unavailable, "no healthy instance"), "5xx"},
+		{errors.New("connection reset"), "5xx"},
+	} {
+		if got := errorClass(c.err); got != c.want {
+			t.Errorf("errorClass(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -51,6 +52,7 @@ type Service struct {
 	artifacts Artifacts
 	packages  Packages
 	fleet     Fleet
+	metrics   Meter
 	region    string
 	now       func() time.Time
 }
@@ -65,6 +67,7 @@ type ServiceConfig struct {
 	Artifacts Artifacts
 	Packages  Packages
 	Fleet     Fleet
+	Meter     Meter // may be nil: invocations are then not counted
 	Region    string
 	Now       func() time.Time
 }
@@ -75,7 +78,7 @@ func NewService(c ServiceConfig) *Service {
 		c.Now = time.Now
 	}
 	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
-		packages: c.Packages, fleet: c.Fleet, region: c.Region, now: c.Now}
+		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, region: c.Region, now: c.Now}
 }
 
 // ModelARN, ConfigARN and EndpointARN name the resources.
@@ -715,6 +718,9 @@ func (s *Service) DeleteEndpoint(ctx context.Context, c identity.Call, name stri
 // the request to its deployed model (targetVariant "" lets the weights choose). A refusal by
 // the model is an *inference.Error.
 func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVariant string, req inference.Request) (string, inference.Response, error) {
+	// Latency is measured on the monotonic clock, not the injected one: it is a duration of
+	// this process, never a time on record. Only invocations of an endpoint found are counted.
+	began := time.Now()
 	if !validName(name) {
 		return "", inference.Response{}, invalid("EndpointName %q is not a valid endpoint name", name)
 	}
@@ -738,5 +744,15 @@ func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVaria
 	if s.fleet == nil {
 		return "", inference.Response{}, errs.E(errs.Unavailable, "no model runtime is configured on this server")
 	}
-	return s.fleet.Invoke(ctx, e.ARN, targetVariant, req)
+	model := new(atomic.Int64)
+	variant, resp, err := s.fleet.Invoke(context.WithValue(ctx, modelTimeKey{}, model), e.ARN, targetVariant, req)
+	s.meter(e, variant, model, began, err)
+	return variant, resp, err
+}
+
+// forget drops an endpoint's metrics.
+func (s *Service) forget(account, name string) {
+	if s.metrics != nil {
+		s.metrics.Forget(account, name)
+	}
 }

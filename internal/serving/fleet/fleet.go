@@ -75,6 +75,9 @@ type Options struct {
 
 // Observation is one request as an instance served it.
 type Observation struct {
+	// Context is the request's: an observer attributes the observation to its request with it
+	// (serving.AddModelTime).
+	Context           context.Context
 	Endpoint, Variant string
 	Model             time.Duration // time spent in the instance (SageMaker's ModelLatency)
 	Err               error         // the instance's error; an *inference.Error for the model's refusals
@@ -553,7 +556,7 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 		resp, err := inst.Invoke(ctx, req)
 		inst.outstanding.Add(-1)
 		if f.o.Observe != nil {
-			f.o.Observe(Observation{Endpoint: g.endpoint, Variant: v.name, Model: time.Since(began), Err: err})
+			f.o.Observe(Observation{Context: ctx, Endpoint: g.endpoint, Variant: v.name, Model: time.Since(began), Err: err})
 		}
 		if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 			f.setHealthy(g, inst, err)
