@@ -99,3 +99,43 @@ func TestErrorClass(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSteps: for every policy Check accepts and every fleet size, the steps rise strictly from
+// above 0 to exactly 1, and a step's part of a variant's instances is between 1 and all of them.
+func FuzzSteps(f *testing.F) {
+	f.Add(0, "CANARY", "INSTANCE_COUNT", 1, 4, 2)
+	f.Add(0, "LINEAR", "CAPACITY_PERCENT", 33, 3, 5)
+	f.Add(1, "", "CAPACITY_PERCENT", 50, 3, 1)
+	f.Add(0, "ALL_AT_ONCE", "", 0, 1, 1)
+	f.Add(1, "", "INSTANCE_COUNT", 1, 16, 16)
+	f.Fuzz(func(t *testing.T, kind int, typ, sizeType string, value, instances, variantInstances int) {
+		size := &CapacitySize{Type: sizeType, Value: value}
+		p := DeploymentPolicy{BlueGreen: &BlueGreen{Type: typ, Size: size}}
+		if typ == AllAtOnce {
+			p.BlueGreen.Size = nil
+		}
+		if kind%2 == 1 {
+			p = DeploymentPolicy{Rolling: &Rolling{MaxBatch: *size}}
+		}
+		if p.Check() != nil || instances < 1 || instances > 10*MaxInstances || variantInstances < 1 || variantInstances > MaxInstances {
+			return
+		}
+		steps := Steps(p, instances)
+		if len(steps) == 0 || steps[len(steps)-1] != 1 || len(steps) > max(instances, 100) {
+			t.Fatalf("Steps(%+v, %d) = %v: want a rise to exactly 1", p, instances, steps)
+		}
+		prev := 0.0
+		for _, s := range steps {
+			if !(s > prev && s <= 1) {
+				t.Fatalf("Steps(%+v, %d) = %v: not strictly rising in (0, 1]", p, instances, steps)
+			}
+			prev = s
+			if n := part(variantInstances, s); n < 1 || n > variantInstances {
+				t.Fatalf("part(%d, %v) = %d", variantInstances, s, n)
+			}
+		}
+		if part(variantInstances, 1) != variantInstances {
+			t.Fatalf("the last step runs %d of %d instances", part(variantInstances, 1), variantInstances)
+		}
+	})
+}
