@@ -327,7 +327,7 @@ func (a *API) createEndpoint(ctx context.Context, req *awsapi.Request, in *creat
 		return nil, err
 	}
 	if len(in.DeploymentConfig) > 0 {
-		return nil, invalid("DeploymentConfig is not supported at CreateEndpoint: updates deploy all at once (blue/green ALL_AT_ONCE)")
+		return nil, invalid("DeploymentConfig is not supported at CreateEndpoint: give it with each UpdateEndpoint")
 	}
 	e, err := a.Serving.CreateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, tags)
 	if err != nil {
