@@ -267,6 +267,21 @@ func TestServingRolloutResumesAfterRestart(t *testing.T) {
 	if l.ok.Load() == 0 {
 		t.Errorf("no invocation succeeded after the restart (first error %v)", l.firstErr)
 	}
+
+	// DescribeEndpoint names the policy as LastDeploymentConfig; RetainDeploymentConfig reuses it.
+	bg := d.LastDeploymentConfig
+	if bg == nil || bg.BlueGreenUpdatePolicy == nil || bg.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type != smtypes.TrafficRoutingConfigTypeLinear ||
+		aws.ToInt32(bg.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.LinearStepSize.Value) != 50 {
+		t.Fatalf("LastDeploymentConfig = %+v, want the linear policy of 50%%", bg)
+	}
+	_, err = c2.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String(first), RetainDeploymentConfig: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phases, d = watchUpdate(t, c2.sm, name)
+	if aws.ToString(d.EndpointConfigName) != first || !strings.Contains(strings.Join(phases, " "), "Updating/ActivatingTraffic") {
+		t.Errorf("the update retaining the deployment config: %v, ended on %s; want linear steps to %s", phases, aws.ToString(d.EndpointConfigName), first)
+	}
 }
 
 func accountOf(t *testing.T, a *app.App) string {

@@ -583,12 +583,23 @@ func (s *Service) change(ctx context.Context, c identity.Call, name string, fn f
 	})
 }
 
+// UpdateInput is an UpdateEndpoint request.
+type UpdateInput struct {
+	ConfigName              string
+	RetainVariantProperties bool
+	// Policy is the DeploymentConfig (nil: none); RetainPolicy reuses the endpoint's last one
+	// when Policy is nil.
+	Policy       *DeploymentPolicy
+	RetainPolicy bool
+}
+
 // UpdateEndpoint deploys another configuration to an InService endpoint: the endpoint is
 // Updating while the new configuration starts, the old one serving until every new instance
 // is healthy. Without a policy the traffic moves all at once; with one, in the policy's steps
 // (rollout.go). With retain, variants of the same name keep their current weight and instance
 // count.
-func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, configName string, retain bool, policy *DeploymentPolicy) (Endpoint, error) {
+func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name string, in UpdateInput) (Endpoint, error) {
+	configName, retain, policy := in.ConfigName, in.RetainVariantProperties, in.Policy
 	if err := checkName("EndpointName", name); err != nil {
 		return Endpoint{}, err
 	}
@@ -617,9 +628,12 @@ func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, con
 		e.Status, e.Pending, e.FailureReason = Updating, configName, ""
 		e.Deployment++
 		e.Weights, e.Retain, e.Policy, e.Rollout = nil, retain, nil, nil
+		if policy == nil && in.RetainPolicy {
+			policy = e.LastPolicy
+		}
 		if policy != nil {
 			p := *policy
-			e.Policy, e.Rollout = &p, &Rollout{StartedAt: s.now(), Phase: "Creating"}
+			e.Policy, e.LastPolicy, e.Rollout = &p, &p, &Rollout{StartedAt: s.now(), Phase: "Creating"}
 		}
 		out = *e
 		return nil

@@ -142,8 +142,11 @@ type Endpoint struct {
 	Retain bool `json:",omitempty"`
 	// Policy is the DeploymentConfig of the update in flight (nil: all at once, the default);
 	// Rollout its progress, committed before each step acts (rollout.go).
-	Policy     *DeploymentPolicy `json:",omitempty"`
-	Rollout    *Rollout          `json:",omitempty"`
+	Policy  *DeploymentPolicy `json:",omitempty"`
+	Rollout *Rollout          `json:",omitempty"`
+	// LastPolicy is the DeploymentConfig of the latest update that gave one (or retained it):
+	// DescribeEndpoint's LastDeploymentConfig, reused by RetainDeploymentConfig.
+	LastPolicy *DeploymentPolicy `json:",omitempty"`
 	Tags       map[string]string `json:",omitempty"`
 	CreatedAt  time.Time
 	ModifiedAt time.Time

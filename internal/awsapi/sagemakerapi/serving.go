@@ -363,6 +363,9 @@ func (a *API) describeEndpoint(ctx context.Context, req *awsapi.Request, in *end
 	if p := pendingSummary(e); p != nil {
 		out["PendingDeploymentSummary"] = p
 	}
+	if e.LastPolicy != nil {
+		out["LastDeploymentConfig"] = deploymentConfigOut(*e.LastPolicy)
+	}
 	return out, nil
 }
 
@@ -497,6 +500,34 @@ func (dc *deploymentConfigWire) domain() (*serving.DeploymentPolicy, error) {
 	return p, nil
 }
 
+// deploymentConfigOut encodes a policy as DescribeEndpoint's LastDeploymentConfig.
+func deploymentConfigOut(p serving.DeploymentPolicy) map[string]any {
+	size := func(c serving.CapacitySize) map[string]any { return map[string]any{"Type": c.Type, "Value": c.Value} }
+	timeout := func(out map[string]any, v int) map[string]any {
+		if v > 0 {
+			out["MaximumExecutionTimeoutInSeconds"] = v
+		}
+		return out
+	}
+	if r := p.Rolling; r != nil {
+		out := map[string]any{"MaximumBatchSize": size(r.MaxBatch), "WaitIntervalInSeconds": r.WaitInterval}
+		if r.RollbackMaxBatch != nil {
+			out["RollbackMaximumBatchSize"] = size(*r.RollbackMaxBatch)
+		}
+		return map[string]any{"RollingUpdatePolicy": timeout(out, r.MaxExecution)}
+	}
+	b := p.BlueGreen
+	routing := map[string]any{"Type": b.Type, "WaitIntervalInSeconds": b.WaitInterval}
+	switch {
+	case b.Size != nil && b.Type == serving.Canary:
+		routing["CanarySize"] = size(*b.Size)
+	case b.Size != nil && b.Type == serving.Linear:
+		routing["LinearStepSize"] = size(*b.Size)
+	}
+	return map[string]any{"BlueGreenUpdatePolicy": timeout(map[string]any{"TrafficRoutingConfiguration": routing,
+		"TerminationWaitInSeconds": b.TerminationWait}, b.MaxExecution)}
+}
+
 type updateEndpointIn struct {
 	EndpointName                     string
 	EndpointConfigName               string
@@ -511,13 +542,11 @@ func (a *API) updateEndpoint(ctx context.Context, req *awsapi.Request, in *updat
 	if err != nil {
 		return nil, err
 	}
-	if in.RetainDeploymentConfig {
-		return nil, invalid("RetainDeploymentConfig is not supported: give the DeploymentConfig with each UpdateEndpoint")
-	}
 	if len(in.ExcludeRetainedVariantProperties) > 0 {
 		return nil, invalid("ExcludeRetainedVariantProperties is not supported: RetainAllVariantProperties retains weights and instance counts")
 	}
-	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, in.RetainAllVariantProperties, policy)
+	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, serving.UpdateInput{ConfigName: in.EndpointConfigName,
+		RetainVariantProperties: in.RetainAllVariantProperties, Policy: policy, RetainPolicy: in.RetainDeploymentConfig})
 	if err != nil {
 		return nil, err
 	}
