@@ -35,7 +35,9 @@ func testServingRollout(t *testing.T, st *store.Store) {
 				Variants: []serving.VariantState{{VariantName: "Green", CurrentWeight: 1.0 / 3, DesiredWeight: 1, CurrentInstanceCount: 2, DesiredInstanceCount: 2,
 					DeployedImages: []serving.DeployedImage{{SpecifiedImage: "img", ResolvedImage: "img", ResolutionTime: t0}}}}}
 		},
-		func(e *serving.Endpoint) { e.Status, e.Rollout.Reason = serving.RollingBack, "ClientError: the new fleet failed its health checks" },
+		func(e *serving.Endpoint) {
+			e.Status, e.Rollout.Reason = serving.RollingBack, "ClientError: the new fleet failed its health checks"
+		},
 		func(e *serving.Endpoint) {
 			e.Status, e.Pending, e.Policy, e.Rollout, e.FailureReason = serving.InService, "", nil, nil, "ClientError: the new fleet failed its health checks"
 		},
