@@ -615,13 +615,14 @@ func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name stri
 	if err := s.authorize(ctx, c, "UpdateEndpoint", resource); err != nil {
 		return Endpoint{}, err
 	}
-	if _, err := s.store.GetConfig(ctx, c.Caller.Account, configName); errs.Is(err, errs.NotFound) {
+	cfg, err := s.store.GetConfig(ctx, c.Caller.Account, configName)
+	if errs.Is(err, errs.NotFound) {
 		return Endpoint{}, invalid("Could not find endpoint configuration %q.", s.ConfigARN(c.Caller.Account, configName))
 	} else if err != nil {
 		return Endpoint{}, err
 	}
 	var out Endpoint
-	err := s.change(ctx, c, name, func(e *Endpoint) error {
+	err = s.change(ctx, c, name, func(e *Endpoint) error {
 		if e.Status != InService {
 			return invalid("Cannot update in-progress endpoint %q: it is %s; wait until it is InService.", e.ARN, e.Status)
 		}
@@ -634,6 +635,10 @@ func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name stri
 		if policy != nil {
 			p := *policy
 			e.Policy, e.LastPolicy, e.Rollout = &p, &p, &Rollout{StartedAt: s.now(), Phase: "Creating"}
+			for _, v := range Plan(*e, cfg) { // what the new fleet will run, none of it yet
+				e.Rollout.Variants = append(e.Rollout.Variants, VariantState{VariantName: v.Variant.VariantName,
+					DesiredWeight: v.Weight, DesiredInstanceCount: v.Instances})
+			}
 		}
 		out = *e
 		return nil
