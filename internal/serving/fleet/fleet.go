@@ -499,7 +499,7 @@ func (f *Fleet) Invoke(ctx context.Context, endpoint, targetVariant string, req 
 			return "", inference.Response{}, errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 		}
 		g := r.live
-		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) {
+		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) && r.staged.healthy(targetVariant) {
 			g = r.staged
 		}
 		g.inflight.Add(1)
@@ -598,6 +598,18 @@ func (f *Fleet) pick(g *generation) (*variant, error) {
 		}
 	}
 	return last, nil // rounding
+}
+
+// healthy says whether g can take a request for target ("": any variant): a staged fleet
+// that cannot leaves its share to the live one rather than fail it, until its health checks
+// bring it back or the rollout discards it.
+func (g *generation) healthy(target string) bool {
+	for _, v := range g.variants {
+		if (target == "" || v.name == target) && v.hasHealthy() {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *variant) hasHealthy() bool {
