@@ -67,9 +67,11 @@ type App struct {
 	// model instances in this process (serving.go).
 	Serving     *serving.Service
 	Fleet       *fleet.Fleet
-	servingLoad *fleet.Loader
+	servingLoad *lateLoader
 	Audit       *audit.Log
 	API         *awsapi.Server
+
+	servingMeter *servingMeter // endpoints' invocation metrics on /metrics (serving_metrics.go)
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
 	// jobProxy (nil when configured off) serves the SDKs that cannot be given an endpoint.
 	JobCreds *jobcreds.Service
@@ -155,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	tokens := awsapi.NewPageTokens(derive(key, "pagination tokens"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(a.servingMeter.collectors()...)
 	services, err := a.services(tokens)
 	if err != nil {
 		st.Close()

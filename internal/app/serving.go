@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -25,18 +26,14 @@ import (
 // servingService builds the serving domain: its fleet is created here, its loader once the
 // executor exists (servingRuntime).
 func (a *App) servingService() {
-	a.servingLoad = new(fleet.Loader)
-	load := a.servingLoad
-	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: func(ctx context.Context, m fleet.ModelSpec, n int) (fleet.Instance, error) {
-		if *load == nil {
-			return nil, errs.E(errs.Unavailable, "the model runtime is not started yet")
-		}
-		return (*load)(ctx, m, n)
-	}})
+	a.servingLoad = new(lateLoader)
+	a.servingMeter = newServingMeter()
+	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load,
+		Observe: func(o fleet.Observation) { serving.AddModelTime(o.Context, o.Model) }})
 	a.Serving = serving.NewService(serving.ServiceConfig{
 		Store: a.Store.Serving(), Authz: a.Identity, Roles: a.Identity, Sessions: a.Identity,
 		Artifacts: jobArtifacts{a.Artifacts}, Packages: servingPackages{a.Registry}, Fleet: servingFleet{a.Fleet},
-		Region: a.cfg.Region, Now: a.now,
+		Meter: a.servingMeter, Region: a.cfg.Region, Now: a.now,
 	})
 }
 
@@ -60,7 +57,7 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	if err := fleet.SweepContainers(ctx, containers); err != nil {
 		a.log.Warn("cannot stop the model servers a previous run left", "err", err)
 	}
-	*a.servingLoad = fleet.ImageLoader(table.ResolveServing, fleet.ModelLoader(inference.LoadDir), containers)
+	a.servingLoad.Set(fleet.ImageLoader(table.ResolveServing, fleet.ModelLoader(inference.LoadDir), containers))
 	engine := serving.NewEngine(serving.EngineConfig{
 		Service: a.Serving, Store: a.Store.Serving(), Sessions: a.Identity, Artifacts: jobArtifacts{a.Artifacts},
 		Fleet: servingFleet{a.Fleet}, Extract: inference.ExtractArchive, DataDir: a.cfg.DataDir, Log: a.log,
@@ -78,18 +75,60 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	return rt, nil
 }
 
+// lateLoader is the fleet's loader, set once the executor exists (servingRuntime): the fleet
+// is built before it, and its deploys (reconcile workers, tests driving the fleet) may call
+// Load from any goroutine while Set runs, so the loader is held by an atomic pointer.
+type lateLoader struct{ p atomic.Pointer[fleet.Loader] }
+
+// Set installs the loader every later Load uses.
+func (l *lateLoader) Set(load fleet.Loader) { l.p.Store(&load) }
+
+// Load starts an instance with the loader set, or fails Unavailable before one is.
+func (l *lateLoader) Load(ctx context.Context, m fleet.ModelSpec, n int) (fleet.Instance, error) {
+	load := l.p.Load()
+	if load == nil || *load == nil {
+		return nil, errs.E(errs.Unavailable, "the model runtime is not started yet")
+	}
+	return (*load)(ctx, m, n)
+}
+
 // servingFleet adapts the fleet to serving's port.
 type servingFleet struct{ f *fleet.Fleet }
 
 var _ serving.Fleet = servingFleet{}
 
-func (s servingFleet) Deploy(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+func fleetSpecs(vs []serving.VariantSpec) []fleet.VariantSpec {
 	out := make([]fleet.VariantSpec, len(vs))
 	for i, v := range vs {
 		out[i] = fleet.VariantSpec{Name: v.Name, Weight: v.Weight, Instances: v.Instances,
 			Model: fleet.ModelSpec{Image: v.Model.Image, ModelDir: v.Model.ModelDir, Environment: v.Model.Environment}}
 	}
-	return s.f.Deploy(ctx, endpoint, out)
+	return out
+}
+
+func servingStatus(st []fleet.VariantStatus) []serving.VariantStatus {
+	out := make([]serving.VariantStatus, len(st))
+	for i, v := range st {
+		out[i] = serving.VariantStatus{Name: v.Name, Weight: v.Weight, Instances: v.Instances, Healthy: v.Healthy}
+	}
+	return out
+}
+
+func (s servingFleet) Deploy(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+	return s.f.Deploy(ctx, endpoint, fleetSpecs(vs))
+}
+
+func (s servingFleet) Stage(ctx context.Context, endpoint string, vs []serving.VariantSpec) error {
+	return s.f.Stage(ctx, endpoint, fleetSpecs(vs))
+}
+
+func (s servingFleet) Shift(endpoint string, share float64) error { return s.f.Shift(endpoint, share) }
+func (s servingFleet) Promote(endpoint string) error              { return s.f.Promote(endpoint) }
+func (s servingFleet) Discard(endpoint string) error              { return s.f.Discard(endpoint) }
+
+func (s servingFleet) Staged(endpoint string) (float64, []serving.VariantStatus, bool) {
+	share, vs, ok := s.f.Staged(endpoint)
+	return share, servingStatus(vs), ok
 }
 
 func (s servingFleet) SetWeights(endpoint string, w map[string]float64) error {
@@ -107,12 +146,7 @@ func (s servingFleet) Invoke(ctx context.Context, endpoint, target string, req i
 func (s servingFleet) Remove(endpoint string) error { return s.f.Remove(endpoint) }
 
 func (s servingFleet) Status(endpoint string) []serving.VariantStatus {
-	st := s.f.Status(endpoint)
-	out := make([]serving.VariantStatus, len(st))
-	for i, v := range st {
-		out[i] = serving.VariantStatus{Name: v.Name, Weight: v.Weight, Instances: v.Instances, Healthy: v.Healthy}
-	}
-	return out
+	return servingStatus(s.f.Status(endpoint))
 }
 
 // servingPackages reads a model package through the registry, as the caller: another

@@ -44,7 +44,7 @@ func TestServingWithBoto3AndTheCLI(t *testing.T) {
 		t.Fatalf("boto3: %v", err)
 	}
 	for _, want := range []string{"in service InService AllTraffic 2", "invoked AllTraffic", "bad input refused",
-		"failed update InService abalone-v1 | ClientError: the model data", "weights {'Blue': 0, 'Green': 1}",
+		"failed update InService abalone-v1 | ClientError: the model data", "weights {'Blue': 0.0, 'Green': 1.0}",
 		"broken Failed | ClientError: the model data", "denied before the grant", "explicit deny wins",
 		"staging serves the package", "endpoints ['abalone']"} {
 		if !strings.Contains(string(out), want) {

@@ -171,7 +171,9 @@ func (e *Engine) update(ctx context.Context, j *Job, fn func(j *Job) error) erro
 // attempt goes through its steps again).
 func (e *Engine) advance(ctx context.Context, j *Job, to Secondary, message string, also func(j *Job)) error {
 	return e.update(ctx, j, func(cur *Job) error {
-		if cur.StopRequested && len(cur.Run.Handles) == 0 {
+		if cur.StopRequested && (len(cur.Run.Handles) == 0 || to == Uploading) {
+			// Before the workers started, or after they ended (a stop that came as they
+			// exited, before the engine saw it): nothing more is done; the job ends Stopped.
 			return errStopRequested
 		}
 		if cur.Secondary.CanMoveTo(to) {
@@ -201,8 +203,17 @@ func (e *Engine) end(ctx context.Context, j *Job, to Secondary, reason string) e
 		}
 		msg := map[Secondary]string{SecCompleted: "Job completed", SecFailed: "Job failed", SecStopped: "Job stopped",
 			MaxRuntimeExceeded: "Job stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds"}[to]
+		if to == SecCompleted && cur.Secondary == SecStopping {
+			// Stopped while uploading: the upload finished, the job ends as asked.
+			to, msg = SecStopped, "Job stopped"
+		}
 		if !cur.Secondary.CanMoveTo(to) {
-			// Uploading cannot be stopped: a stop that arrives meanwhile ends the job failed.
+			// Never with an empty reason: whoever reads a Failed job learns why.
+			why := fmt.Sprintf("InternalServerError: the job could not end %s from %s", to, cur.Secondary)
+			if reason != "" {
+				why += ": " + reason
+			}
+			reason = why
 			to, msg = SecFailed, "Job failed"
 		}
 		if err := e.c.Service.move(cur, to, msg); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,6 +248,52 @@ func TestStopStopsTheJob(t *testing.T) {
 	}
 	if err := e.svc.Stop(context.Background(), e.calls, jobs.TrainingJob, "stopme"); !errs.Is(err, errs.Invalid) {
 		t.Errorf("stopping a stopped job: %v, want ValidationException", err)
+	}
+}
+
+// TestStopWhileUploading: a job stopped while it uploads its model (held there by the test until
+// the stop is committed) ends Stopped — not Failed with an empty FailureReason — and names no
+// model artifacts.
+func TestStopWhileUploading(t *testing.T) {
+	e := newEnv(t)
+	e.img["quick"] = `echo model > "$SM_MODEL_DIR/model.txt"`
+	e.art.put("data", "train/a.csv", "1\n")
+	uploading, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.art.beforePut = func(bucket, key string) {
+		if bucket == "models" {
+			once.Do(func() { close(uploading) })
+			<-release
+		}
+	}
+	e.start()
+	var released sync.Once
+	free := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the runtime closes: a failed test must not leave the upload held
+	j := e.create(training("stopupload", "quick"))
+	select {
+	case <-uploading:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job never uploaded")
+	}
+	if got := e.wait(j, "Uploading", func(j jobs.Job) bool { return j.Secondary == jobs.Uploading }); got.Status != jobs.InProgress {
+		t.Fatalf("while uploading: %s", got.Status)
+	}
+	if err := e.svc.Stop(context.Background(), e.calls, jobs.TrainingJob, "stopupload"); err != nil {
+		t.Fatalf("StopTrainingJob while Uploading: %v", err)
+	}
+	free()
+	got := e.ended(j)
+	if got.Status != jobs.Stopped || got.Secondary != jobs.SecStopped || got.FailureReason != "" || got.ModelArtifacts != "" {
+		t.Fatalf("stopped while uploading: %s/%s reason %q artifacts %q; want Stopped/Stopped, no reason, no artifacts",
+			got.Status, got.Secondary, got.FailureReason, got.ModelArtifacts)
+	}
+	var phases []string
+	for _, tr := range got.Transitions {
+		phases = append(phases, string(tr.Status))
+	}
+	if want := "Starting Downloading Training Uploading Stopping Stopped"; strings.Join(phases, " ") != want {
+		t.Errorf("phases %s, want %s", strings.Join(phases, " "), want)
 	}
 }
 

@@ -29,6 +29,8 @@ type memArtifacts struct {
 	objects   map[string][]byte // bucket/key
 	denyRead  map[string]bool
 	denyWrite map[string]bool
+	// beforePut, when set, runs at the start of every PutObject (a test holds an upload there).
+	beforePut func(bucket, key string)
 }
 
 func newArtifacts() *memArtifacts {
@@ -75,6 +77,9 @@ func (m *memArtifacts) GetObject(ctx context.Context, c identity.Caller, bucket,
 func (m *memArtifacts) PutObject(ctx context.Context, c identity.Caller, bucket, key string, body io.Reader) error {
 	if m.denyWrite[bucket] {
 		return errs.E(errs.AccessDenied, "%s is not authorized to perform: s3:PutObject", c.ARN)
+	}
+	if m.beforePut != nil {
+		m.beforePut(bucket, key)
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {

@@ -78,9 +78,9 @@ func (s Secondary) Terminal() bool { return s.Status().Terminal() }
 // CanMoveTo reports whether a job may go from phase s to next. A job moves forward through
 // Starting, Downloading, Training and Uploading (a phase may be skipped: a job without inputs
 // downloads nothing); any phase before the end may fail; a stop request moves a job that has not
-// begun uploading to Stopping, as does the run time limit; a stopping job ends Stopped, or
+// ended to Stopping, as does the run time limit; a stopping job ends Stopped, or
 // MaxRuntimeExceeded (SageMaker's SecondaryStatus for a job it stopped at the limit), or Failed.
-// Uploading finishes what the job produced: it completes or fails.
+// Uploading may be stopped too: the upload in progress finishes, and the job ends Stopped.
 func (s Secondary) CanMoveTo(next Secondary) bool {
 	rank := map[Secondary]int{Starting: 0, Downloading: 1, Training: 2, Uploading: 3}
 	from, running := rank[s]
@@ -98,7 +98,7 @@ func (s Secondary) CanMoveTo(next Secondary) bool {
 	case SecFailed:
 		return true
 	case SecStopping:
-		return s != Uploading
+		return true
 	}
 	return false
 }

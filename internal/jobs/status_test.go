@@ -37,7 +37,7 @@ func TestSecondaryTransitions(t *testing.T) {
 		"Starting>Downloading", "Starting>Training", "Starting>Uploading", "Starting>Failed", "Starting>Stopping",
 		"Downloading>Training", "Downloading>Uploading", "Downloading>Failed", "Downloading>Stopping",
 		"Training>Uploading", "Training>Failed", "Training>Stopping",
-		"Uploading>Completed", "Uploading>Failed",
+		"Uploading>Completed", "Uploading>Failed", "Uploading>Stopping",
 		"Stopping>Stopped", "Stopping>Failed", "Stopping>MaxRuntimeExceeded",
 	} {
 		allowed[e] = true

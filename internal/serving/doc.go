@@ -8,7 +8,13 @@
 //     changed it commit in one store transaction.
 //   - An endpoint's status changes only along Status.CanMoveTo: Creating → InService | Failed,
 //     InService → Updating | Deleting, Updating → InService (with FailureReason when the new
-//     configuration could not be deployed: the old one keeps serving), Failed → Deleting.
+//     configuration could not be deployed: the old one keeps serving) | RollingBack,
+//     RollingBack → InService (on the old configuration, with FailureReason), Failed → Deleting.
+//   - An update under a DeploymentConfig (rollout.go) commits each step — the share of requests
+//     the new fleet takes, a rollback and its reason — before the fleet acts on it, and the
+//     engine applies the committed step idempotently: a restarted server goes on from it.
+//   - Invocations are counted (Meter) by endpoint and variant; the model's time is what the
+//     fleet's instances report through AddModelTime, the overhead the rest of Invoke.
 //   - The engine reads model artifacts only as a session of the model's execution role: an
 //     artifact the role may not read fails the deployment with AccessDenied in FailureReason.
 //   - A new configuration replaces the serving one only once every instance of it is healthy

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -72,6 +73,7 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 	switch ep.Status {
 	case Deleting:
 		e.remove(ep.ARN, ep.Account, name)
+		e.c.Service.forget(ep.Account, ep.Name)
 		err := e.update(ctx, ep, "DeleteEndpoint", func(tx Tx, cur *Endpoint) (bool, error) {
 			if cur.Status != Deleting {
 				return false, nil
@@ -85,7 +87,12 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 	case Failed:
 		e.remove(ep.ARN, ep.Account, name)
 		return reconcile.Result{Forget: true}, nil
+	case RollingBack:
+		return e.rollout(ctx, ep)
 	case Creating, Updating:
+		if ep.Status == Updating && ep.Policy != nil && ep.Rollout != nil {
+			return e.rollout(ctx, ep)
+		}
 		return reconcile.Result{}, e.deploy(ctx, ep)
 	case InService:
 		if e.c.Fleet == nil || len(e.c.Fleet.Status(ep.ARN)) > 0 {
@@ -142,15 +149,21 @@ func (e *Engine) deploy(ctx context.Context, ep Endpoint) error {
 			}
 			return true, nil
 		}
-		cur.Status, cur.ConfigName, cur.Pending, cur.FailureReason, cur.Weights, cur.Retain = InService, cfg.Name, "", "", nil, false
-		cur.Variants = cur.Variants[:0]
-		for _, s := range specs {
-			cur.Variants = append(cur.Variants, VariantState{VariantName: s.Name, CurrentWeight: s.Weight, DesiredWeight: s.Weight,
-				CurrentInstanceCount: s.Instances, DesiredInstanceCount: s.Instances,
-				DeployedImages: []DeployedImage{{SpecifiedImage: s.Model.Image, ResolvedImage: s.Model.Image, ResolutionTime: now}}})
-		}
+		settle(cur, cfg.Name, specs, now)
 		return true, nil
 	})
+}
+
+// settle records e InService on configuration config, running specs.
+func settle(e *Endpoint, config string, specs []VariantSpec, now time.Time) {
+	e.Status, e.ConfigName, e.Pending, e.FailureReason, e.Weights, e.Retain = InService, config, "", "", nil, false
+	e.Policy, e.Rollout = nil, nil
+	e.Variants = e.Variants[:0]
+	for _, s := range specs {
+		e.Variants = append(e.Variants, VariantState{VariantName: s.Name, CurrentWeight: s.Weight, DesiredWeight: s.Weight,
+			CurrentInstanceCount: s.Instances, DesiredInstanceCount: s.Instances,
+			DeployedImages: []DeployedImage{{SpecifiedImage: s.Model.Image, ResolvedImage: s.Model.Image, ResolutionTime: now}}})
+	}
 }
 
 // apply hands the deployment to the fleet: when the configuration stays (a change of weights

@@ -115,4 +115,13 @@ type Fleet interface {
 	Invoke(ctx context.Context, endpoint, targetVariant string, req inference.Request) (variant string, resp inference.Response, err error)
 	Remove(endpoint string) error
 	Status(endpoint string) []VariantStatus
+	// Stage starts vs beside the live fleet (replacing a fleet staged before) and waits until
+	// every instance is healthy; it takes no request until Shift. Shift sends share (0 to 1)
+	// of the requests to it; Promote makes it the live fleet, Discard drops it (errs.Conflict
+	// when nothing is staged). Staged reports it, ok false when there is none.
+	Stage(ctx context.Context, endpoint string, vs []VariantSpec) error
+	Shift(endpoint string, share float64) error
+	Promote(endpoint string) error
+	Discard(endpoint string) error
+	Staged(endpoint string) (share float64, variants []VariantStatus, ok bool)
 }

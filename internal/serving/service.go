@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -51,6 +52,7 @@ type Service struct {
 	artifacts Artifacts
 	packages  Packages
 	fleet     Fleet
+	metrics   Meter
 	region    string
 	now       func() time.Time
 }
@@ -65,6 +67,7 @@ type ServiceConfig struct {
 	Artifacts Artifacts
 	Packages  Packages
 	Fleet     Fleet
+	Meter     Meter // may be nil: invocations are then not counted
 	Region    string
 	Now       func() time.Time
 }
@@ -75,7 +78,7 @@ func NewService(c ServiceConfig) *Service {
 		c.Now = time.Now
 	}
 	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
-		packages: c.Packages, fleet: c.Fleet, region: c.Region, now: c.Now}
+		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, region: c.Region, now: c.Now}
 }
 
 // ModelARN, ConfigARN and EndpointARN name the resources.
@@ -580,34 +583,63 @@ func (s *Service) change(ctx context.Context, c identity.Call, name string, fn f
 	})
 }
 
-// UpdateEndpoint deploys another configuration to an InService endpoint, all at once: the
-// endpoint is Updating while the new configuration starts, the old one serving until every
-// new instance is healthy. With retain, variants of the same name keep their current weight
-// and instance count.
-func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name, configName string, retain bool) (Endpoint, error) {
+// UpdateInput is an UpdateEndpoint request.
+type UpdateInput struct {
+	ConfigName              string
+	RetainVariantProperties bool
+	// Policy is the DeploymentConfig (nil: none); RetainPolicy reuses the endpoint's last one
+	// when Policy is nil.
+	Policy       *DeploymentPolicy
+	RetainPolicy bool
+}
+
+// UpdateEndpoint deploys another configuration to an InService endpoint: the endpoint is
+// Updating while the new configuration starts, the old one serving until every new instance
+// is healthy. Without a policy the traffic moves all at once; with one, in the policy's steps
+// (rollout.go). With retain, variants of the same name keep their current weight and instance
+// count.
+func (s *Service) UpdateEndpoint(ctx context.Context, c identity.Call, name string, in UpdateInput) (Endpoint, error) {
+	configName, retain, policy := in.ConfigName, in.RetainVariantProperties, in.Policy
 	if err := checkName("EndpointName", name); err != nil {
 		return Endpoint{}, err
 	}
 	if err := checkName("EndpointConfigName", configName); err != nil {
 		return Endpoint{}, err
 	}
+	if policy != nil {
+		if err := policy.Check(); err != nil {
+			return Endpoint{}, err
+		}
+	}
 	resource := s.EndpointARN(c.Caller.Account, name)
 	if err := s.authorize(ctx, c, "UpdateEndpoint", resource); err != nil {
 		return Endpoint{}, err
 	}
-	if _, err := s.store.GetConfig(ctx, c.Caller.Account, configName); errs.Is(err, errs.NotFound) {
+	cfg, err := s.store.GetConfig(ctx, c.Caller.Account, configName)
+	if errs.Is(err, errs.NotFound) {
 		return Endpoint{}, invalid("Could not find endpoint configuration %q.", s.ConfigARN(c.Caller.Account, configName))
 	} else if err != nil {
 		return Endpoint{}, err
 	}
 	var out Endpoint
-	err := s.change(ctx, c, name, func(e *Endpoint) error {
+	err = s.change(ctx, c, name, func(e *Endpoint) error {
 		if e.Status != InService {
 			return invalid("Cannot update in-progress endpoint %q: it is %s; wait until it is InService.", e.ARN, e.Status)
 		}
 		e.Status, e.Pending, e.FailureReason = Updating, configName, ""
 		e.Deployment++
-		e.Weights, e.Retain = nil, retain
+		e.Weights, e.Retain, e.Policy, e.Rollout = nil, retain, nil, nil
+		if policy == nil && in.RetainPolicy {
+			policy = e.LastPolicy
+		}
+		if policy != nil {
+			p := *policy
+			e.Policy, e.LastPolicy, e.Rollout = &p, &p, &Rollout{StartedAt: s.now(), Phase: "Creating"}
+			for _, v := range Plan(*e, cfg) { // what the new fleet will run, none of it yet
+				e.Rollout.Variants = append(e.Rollout.Variants, VariantState{VariantName: v.Variant.VariantName,
+					DesiredWeight: v.Weight, DesiredInstanceCount: v.Instances})
+			}
+		}
 		out = *e
 		return nil
 	})
@@ -705,6 +737,9 @@ func (s *Service) DeleteEndpoint(ctx context.Context, c identity.Call, name stri
 // the request to its deployed model (targetVariant "" lets the weights choose). A refusal by
 // the model is an *inference.Error.
 func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVariant string, req inference.Request) (string, inference.Response, error) {
+	// Latency is measured on the monotonic clock, not the injected one: it is a duration of
+	// this process, never a time on record. Only invocations of an endpoint found are counted.
+	began := time.Now()
 	if !validName(name) {
 		return "", inference.Response{}, invalid("EndpointName %q is not a valid endpoint name", name)
 	}
@@ -728,5 +763,15 @@ func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVaria
 	if s.fleet == nil {
 		return "", inference.Response{}, errs.E(errs.Unavailable, "no model runtime is configured on this server")
 	}
-	return s.fleet.Invoke(ctx, e.ARN, targetVariant, req)
+	model := new(atomic.Int64)
+	variant, resp, err := s.fleet.Invoke(context.WithValue(ctx, modelTimeKey{}, model), e.ARN, targetVariant, req)
+	s.meter(e, variant, model, began, err)
+	return variant, resp, err
+}
+
+// forget drops an endpoint's metrics.
+func (s *Service) forget(account, name string) {
+	if s.metrics != nil {
+		s.metrics.Forget(account, name)
+	}
 }

@@ -68,11 +68,12 @@ type Status string
 
 // The endpoint statuses Slipway uses (SageMaker's EndpointStatus).
 const (
-	Creating  Status = "Creating"
-	InService Status = "InService"
-	Updating  Status = "Updating"
-	Deleting  Status = "Deleting"
-	Failed    Status = "Failed"
+	Creating    Status = "Creating"
+	InService   Status = "InService"
+	Updating    Status = "Updating"
+	RollingBack Status = "RollingBack"
+	Deleting    Status = "Deleting"
+	Failed      Status = "Failed"
 )
 
 // Valid says whether s is an EndpointStatus value.
@@ -85,7 +86,7 @@ func (s Status) Valid() bool {
 }
 
 // Serving says whether an endpoint in this status answers invocations.
-func (s Status) Serving() bool { return s == InService || s == Updating }
+func (s Status) Serving() bool { return s == InService || s == Updating || s == RollingBack }
 
 // CanMoveTo says whether an endpoint may go from s to next.
 func (s Status) CanMoveTo(next Status) bool {
@@ -95,6 +96,8 @@ func (s Status) CanMoveTo(next Status) bool {
 	case InService:
 		return next == Updating || next == Deleting
 	case Updating:
+		return next == InService || next == RollingBack || next == Deleting
+	case RollingBack:
 		return next == InService || next == Deleting
 	case Failed:
 		return next == Deleting
@@ -136,7 +139,14 @@ type Endpoint struct {
 	Weights map[string]float64 `json:",omitempty"`
 	// Retain keeps, through an update, the weight and instance count of the variants whose
 	// names the new configuration keeps (RetainAllVariantProperties).
-	Retain     bool              `json:",omitempty"`
+	Retain bool `json:",omitempty"`
+	// Policy is the DeploymentConfig of the update in flight (nil: all at once, the default);
+	// Rollout its progress, committed before each step acts (rollout.go).
+	Policy  *DeploymentPolicy `json:",omitempty"`
+	Rollout *Rollout          `json:",omitempty"`
+	// LastPolicy is the DeploymentConfig of the latest update that gave one (or retained it):
+	// DescribeEndpoint's LastDeploymentConfig, reused by RetainDeploymentConfig.
+	LastPolicy *DeploymentPolicy `json:",omitempty"`
 	Tags       map[string]string `json:",omitempty"`
 	CreatedAt  time.Time
 	ModifiedAt time.Time

@@ -8,11 +8,12 @@ import (
 
 // TestStatusTransitions lists every edge of the endpoint status machine, allowed or not.
 func TestStatusTransitions(t *testing.T) {
-	all := []Status{Creating, InService, Updating, Deleting, Failed}
+	all := []Status{Creating, InService, Updating, RollingBack, Deleting, Failed}
 	allowed := map[[2]Status]bool{
 		{Creating, InService}: true, {Creating, Failed}: true, {Creating, Deleting}: true,
 		{InService, Updating}: true, {InService, Deleting}: true,
-		{Updating, InService}: true, {Updating, Deleting}: true,
+		{Updating, InService}: true, {Updating, RollingBack}: true, {Updating, Deleting}: true,
+		{RollingBack, InService}: true, {RollingBack, Deleting}: true,
 		{Failed, Deleting}: true,
 	}
 	for _, from := range all {
@@ -30,7 +31,7 @@ func TestStatusTransitions(t *testing.T) {
 	if Status("Running").Valid() {
 		t.Error("Running is Valid")
 	}
-	if !InService.Serving() || !Updating.Serving() || Creating.Serving() || Failed.Serving() || Deleting.Serving() {
+	if !InService.Serving() || !Updating.Serving() || !RollingBack.Serving() || Creating.Serving() || Failed.Serving() || Deleting.Serving() {
 		t.Error("Serving: only InService and Updating endpoints answer invocations")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
@@ -258,6 +260,16 @@ func (a *API) createEndpointConfig(ctx context.Context, req *awsapi.Request, in 
 	return map[string]string{"EndpointConfigArn": out.ARN}, nil
 }
 
+// weight encodes a variant weight as SageMaker does: a JSON number with a fraction (1.0, not
+// 1), so SDKs that type numbers by their text (boto3, the aws CLI) read a float back.
+func weight(f float64) json.Number {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return json.Number(s)
+}
+
 type configNameIn struct{ EndpointConfigName string }
 
 func (a *API) describeEndpointConfig(ctx context.Context, req *awsapi.Request, in *configNameIn) (any, error) {
@@ -268,7 +280,7 @@ func (a *API) describeEndpointConfig(ctx context.Context, req *awsapi.Request, i
 	vs := make([]map[string]any, 0, len(c.Variants))
 	for _, v := range c.Variants {
 		vs = append(vs, map[string]any{"VariantName": v.VariantName, "ModelName": v.ModelName, "InitialInstanceCount": v.InitialInstanceCount,
-			"InstanceType": v.InstanceType, "InitialVariantWeight": v.InitialVariantWeight})
+			"InstanceType": v.InstanceType, "InitialVariantWeight": weight(v.InitialVariantWeight)})
 	}
 	out := map[string]any{"EndpointConfigName": c.Name, "EndpointConfigArn": c.ARN, "ProductionVariants": vs, "CreationTime": c.CreatedAt}
 	if len(c.DataCapture) > 0 {
@@ -315,7 +327,7 @@ func (a *API) createEndpoint(ctx context.Context, req *awsapi.Request, in *creat
 		return nil, err
 	}
 	if len(in.DeploymentConfig) > 0 {
-		return nil, invalid("DeploymentConfig is not supported at CreateEndpoint: updates deploy all at once (blue/green ALL_AT_ONCE)")
+		return nil, invalid("DeploymentConfig is not supported at CreateEndpoint: give it with each UpdateEndpoint")
 	}
 	e, err := a.Serving.CreateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, tags)
 	if err != nil {
@@ -343,15 +355,57 @@ func (a *API) describeEndpoint(ctx context.Context, req *awsapi.Request, in *end
 			for _, im := range v.DeployedImages {
 				imgs = append(imgs, map[string]any{"SpecifiedImage": im.SpecifiedImage, "ResolvedImage": im.ResolvedImage, "ResolutionTime": im.ResolutionTime})
 			}
-			vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": v.CurrentWeight, "DesiredWeight": v.DesiredWeight,
+			vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": weight(v.CurrentWeight), "DesiredWeight": weight(v.DesiredWeight),
 				"CurrentInstanceCount": v.CurrentInstanceCount, "DesiredInstanceCount": v.DesiredInstanceCount, "DeployedImages": imgs})
 		}
 		out["ProductionVariants"] = vs
 	}
-	if e.Status == serving.Updating {
-		out["PendingDeploymentSummary"] = map[string]any{"EndpointConfigName": e.Pending, "StartTime": e.ModifiedAt}
+	if p := pendingSummary(e); p != nil {
+		out["PendingDeploymentSummary"] = p
+	}
+	if e.LastPolicy != nil {
+		out["LastDeploymentConfig"] = deploymentConfigOut(*e.LastPolicy)
 	}
 	return out, nil
+}
+
+// pendingSummary is DescribeEndpoint's PendingDeploymentSummary while an update is in flight:
+// with a DeploymentConfig, the new fleet's variants and the step they are at.
+func pendingSummary(e serving.Endpoint) map[string]any {
+	if e.Pending == "" || (e.Status != serving.Updating && e.Status != serving.RollingBack) {
+		return nil
+	}
+	out := map[string]any{"EndpointConfigName": e.Pending, "StartTime": e.ModifiedAt}
+	r := e.Rollout
+	if r == nil {
+		return out
+	}
+	out["StartTime"] = r.StartedAt
+	status, msg, since := r.Phase, "", r.StepAt
+	switch {
+	case e.Status == serving.RollingBack:
+		status, msg = "Deleting", "Rolling back: "+r.Reason
+	case r.Step == 0:
+		status, msg, since = "Creating", "Starting the new fleet", r.StartedAt
+	case status == "ActivatingTraffic":
+		msg = fmt.Sprintf("Step %d of %d: the new fleet takes %s%% of the requests", r.Step, r.Steps, strconv.FormatFloat(r.Share*100, 'f', -1, 64))
+	case status == "Baking":
+		msg = fmt.Sprintf("Step %d of %d: the new fleet takes every request; the old one stands by", r.Step, r.Steps)
+	}
+	vs := make([]map[string]any, 0, len(r.Variants))
+	for _, v := range r.Variants {
+		imgs := make([]map[string]any, 0, len(v.DeployedImages))
+		for _, im := range v.DeployedImages {
+			imgs = append(imgs, map[string]any{"SpecifiedImage": im.SpecifiedImage, "ResolvedImage": im.ResolvedImage, "ResolutionTime": im.ResolutionTime})
+		}
+		vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": weight(v.CurrentWeight), "DesiredWeight": weight(v.DesiredWeight),
+			"CurrentInstanceCount": v.CurrentInstanceCount, "DesiredInstanceCount": v.DesiredInstanceCount, "DeployedImages": imgs,
+			"VariantStatus": []map[string]any{{"Status": status, "StatusMessage": msg, "StartTime": since}}})
+	}
+	if len(vs) > 0 {
+		out["ProductionVariants"] = vs
+	}
+	return out
 }
 
 func (a *API) listEndpoints(ctx context.Context, req *awsapi.Request, in *listServingIn) (any, error) {
@@ -376,37 +430,123 @@ func (a *API) listEndpoints(ctx context.Context, req *awsapi.Request, in *listSe
 	return listOut("Endpoints", out, next), nil
 }
 
+type capacitySizeWire struct {
+	Type  string
+	Value int
+}
+
+func (c *capacitySizeWire) domain() *serving.CapacitySize {
+	if c == nil {
+		return nil
+	}
+	return &serving.CapacitySize{Type: c.Type, Value: c.Value}
+}
+
+type deploymentConfigWire struct {
+	BlueGreenUpdatePolicy *struct {
+		TrafficRoutingConfiguration struct {
+			Type                  string
+			WaitIntervalInSeconds int
+			CanarySize            *capacitySizeWire
+			LinearStepSize        *capacitySizeWire
+		}
+		TerminationWaitInSeconds         int
+		MaximumExecutionTimeoutInSeconds int
+	}
+	RollingUpdatePolicy *struct {
+		MaximumBatchSize                 capacitySizeWire
+		WaitIntervalInSeconds            int
+		MaximumExecutionTimeoutInSeconds int
+		RollbackMaximumBatchSize         *capacitySizeWire
+	}
+	AutoRollbackConfiguration *struct {
+		Alarms []struct{ AlarmName string }
+	}
+}
+
+// domain decodes a DeploymentConfig (nil: none was given).
+func (dc *deploymentConfigWire) domain() (*serving.DeploymentPolicy, error) {
+	if dc == nil {
+		return nil, nil
+	}
+	if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 {
+		return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: this server has no CloudWatch alarms to watch; remove the alarms " +
+			"(an update whose new fleet fails its health checks is rolled back automatically without them)")
+	}
+	p := &serving.DeploymentPolicy{}
+	if b := dc.BlueGreenUpdatePolicy; b != nil {
+		t := b.TrafficRoutingConfiguration
+		bg := &serving.BlueGreen{Type: t.Type, WaitInterval: t.WaitIntervalInSeconds, TerminationWait: b.TerminationWaitInSeconds,
+			MaxExecution: b.MaximumExecutionTimeoutInSeconds}
+		switch {
+		case t.CanarySize != nil && t.Type != serving.Canary:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: CanarySize goes with Type CANARY, not %s", t.Type)
+		case t.LinearStepSize != nil && t.Type != serving.Linear:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: LinearStepSize goes with Type LINEAR, not %s", t.Type)
+		case t.CanarySize != nil:
+			bg.Size = t.CanarySize.domain()
+		case t.LinearStepSize != nil:
+			bg.Size = t.LinearStepSize.domain()
+		}
+		p.BlueGreen = bg
+	}
+	if r := dc.RollingUpdatePolicy; r != nil {
+		p.Rolling = &serving.Rolling{MaxBatch: *r.MaximumBatchSize.domain(), WaitInterval: r.WaitIntervalInSeconds,
+			MaxExecution: r.MaximumExecutionTimeoutInSeconds, RollbackMaxBatch: r.RollbackMaximumBatchSize.domain()}
+	}
+	if p.BlueGreen == nil && p.Rolling == nil {
+		return nil, nil // only AutoRollbackConfiguration without alarms: all at once
+	}
+	return p, nil
+}
+
+// deploymentConfigOut encodes a policy as DescribeEndpoint's LastDeploymentConfig.
+func deploymentConfigOut(p serving.DeploymentPolicy) map[string]any {
+	size := func(c serving.CapacitySize) map[string]any { return map[string]any{"Type": c.Type, "Value": c.Value} }
+	timeout := func(out map[string]any, v int) map[string]any {
+		if v > 0 {
+			out["MaximumExecutionTimeoutInSeconds"] = v
+		}
+		return out
+	}
+	if r := p.Rolling; r != nil {
+		out := map[string]any{"MaximumBatchSize": size(r.MaxBatch), "WaitIntervalInSeconds": r.WaitInterval}
+		if r.RollbackMaxBatch != nil {
+			out["RollbackMaximumBatchSize"] = size(*r.RollbackMaxBatch)
+		}
+		return map[string]any{"RollingUpdatePolicy": timeout(out, r.MaxExecution)}
+	}
+	b := p.BlueGreen
+	routing := map[string]any{"Type": b.Type, "WaitIntervalInSeconds": b.WaitInterval}
+	switch {
+	case b.Size != nil && b.Type == serving.Canary:
+		routing["CanarySize"] = size(*b.Size)
+	case b.Size != nil && b.Type == serving.Linear:
+		routing["LinearStepSize"] = size(*b.Size)
+	}
+	return map[string]any{"BlueGreenUpdatePolicy": timeout(map[string]any{"TrafficRoutingConfiguration": routing,
+		"TerminationWaitInSeconds": b.TerminationWait}, b.MaxExecution)}
+}
+
 type updateEndpointIn struct {
 	EndpointName                     string
 	EndpointConfigName               string
 	RetainAllVariantProperties       bool
 	ExcludeRetainedVariantProperties []json.RawMessage
 	RetainDeploymentConfig           bool
-	DeploymentConfig                 *struct {
-		BlueGreenUpdatePolicy *struct {
-			TrafficRoutingConfiguration struct{ Type string }
-		}
-		RollingUpdatePolicy       json.RawMessage
-		AutoRollbackConfiguration json.RawMessage
-	}
+	DeploymentConfig                 *deploymentConfigWire
 }
 
 func (a *API) updateEndpoint(ctx context.Context, req *awsapi.Request, in *updateEndpointIn) (any, error) {
-	if dc := in.DeploymentConfig; dc != nil {
-		switch {
-		case len(dc.RollingUpdatePolicy) > 0:
-			return nil, invalid("DeploymentConfig.RollingUpdatePolicy is not supported: updates deploy all at once (BlueGreenUpdatePolicy with TrafficRoutingConfiguration Type ALL_AT_ONCE)")
-		case len(dc.AutoRollbackConfiguration) > 0:
-			return nil, invalid("DeploymentConfig.AutoRollbackConfiguration (alarm-driven rollback) is not supported")
-		case dc.BlueGreenUpdatePolicy != nil && dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type != "ALL_AT_ONCE":
-			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy TrafficRoutingConfiguration Type %s is not supported: only ALL_AT_ONCE is",
-				dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type)
-		}
+	policy, err := in.DeploymentConfig.domain()
+	if err != nil {
+		return nil, err
 	}
 	if len(in.ExcludeRetainedVariantProperties) > 0 {
 		return nil, invalid("ExcludeRetainedVariantProperties is not supported: RetainAllVariantProperties retains weights and instance counts")
 	}
-	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, in.EndpointConfigName, in.RetainAllVariantProperties)
+	e, err := a.Serving.UpdateEndpoint(ctx, apicall.Call(req), in.EndpointName, serving.UpdateInput{ConfigName: in.EndpointConfigName,
+		RetainVariantProperties: in.RetainAllVariantProperties, Policy: policy, RetainPolicy: in.RetainDeploymentConfig})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@
 //   - An instance that fails Ping, or fails a request with ErrUnavailable (it did not take the
 //     request: its process is down or restarting), is out of the pool until Ping succeeds again;
 //     such a request is retried on another instance.
+//   - A staged fleet with no healthy instance (for the request's target variant) takes none of
+//     its share: the live fleet answers instead, so a canary that fails its health checks
+//     fails no request while its rollout rolls it back.
 //   - A container instance's child process that dies is restarted with backoff by the instance
 //     itself; while it is down its Ping fails, so it is out of the pool.
 //

@@ -75,6 +75,9 @@ type Options struct {
 
 // Observation is one request as an instance served it.
 type Observation struct {
+	// Context is the request's: an observer attributes the observation to its request with it
+	// (serving.AddModelTime).
+	Context           context.Context
 	Endpoint, Variant string
 	Model             time.Duration // time spent in the instance (SageMaker's ModelLatency)
 	Err               error         // the instance's error; an *inference.Error for the model's refusals
@@ -496,7 +499,7 @@ func (f *Fleet) Invoke(ctx context.Context, endpoint, targetVariant string, req 
 			return "", inference.Response{}, errs.E(errs.NotFound, "endpoint %s has no running fleet", endpoint)
 		}
 		g := r.live
-		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) {
+		if r.staged != nil && r.share > 0 && (r.share >= 1 || f.o.Rand() < r.share) && r.staged.healthy(targetVariant) {
 			g = r.staged
 		}
 		g.inflight.Add(1)
@@ -553,7 +556,7 @@ func (f *Fleet) invoke(ctx context.Context, g *generation, target string, req in
 		resp, err := inst.Invoke(ctx, req)
 		inst.outstanding.Add(-1)
 		if f.o.Observe != nil {
-			f.o.Observe(Observation{Endpoint: g.endpoint, Variant: v.name, Model: time.Since(began), Err: err})
+			f.o.Observe(Observation{Context: ctx, Endpoint: g.endpoint, Variant: v.name, Model: time.Since(began), Err: err})
 		}
 		if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 			f.setHealthy(g, inst, err)
@@ -595,6 +598,18 @@ func (f *Fleet) pick(g *generation) (*variant, error) {
 		}
 	}
 	return last, nil // rounding
+}
+
+// healthy says whether g can take a request for target ("": any variant): a staged fleet
+// that cannot leaves its share to the live one rather than fail it, until its health checks
+// bring it back or the rollout discards it.
+func (g *generation) healthy(target string) bool {
+	for _, v := range g.variants {
+		if (target == "" || v.name == target) && v.hasHealthy() {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *variant) hasHealthy() bool {

@@ -193,3 +193,46 @@ func TestRolloutsUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests, none failed, during 15 rollouts", served.Load())
 }
+
+// TestSickStagedFleetLeavesItsShareToTheLiveOne: a staged fleet whose instances fail their
+// health checks after it took its share fails no request: the live fleet answers them until
+// the staged one is healthy again (or discarded).
+func TestSickStagedFleetLeavesItsShareToTheLiveOne(t *testing.T) {
+	fs := newFakes()
+	f := newFleet(t, fs, Options{HealthEvery: 10 * time.Millisecond})
+	ctx := context.Background()
+	if err := f.Deploy(ctx, "ep", variants(v("AllTraffic", 1, 1, "blue"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Stage(ctx, "ep", variants(v("AllTraffic", 1, 1, "green"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Shift("ep", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := share(t, f, "ep", "green/", 100); got != 1 {
+		t.Fatalf("the staged fleet took %.2f of the requests at share 1", got)
+	}
+	bad := errors.New("503")
+	fs.get("green/0").pingErr.Store(&bad)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, vs, _ := f.Staged("ep"); vs[0].Healthy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sick instance never left the pool")
+		}
+	}
+	for i := range 200 {
+		variant, resp, err := f.Invoke(ctx, "ep", "", inference.Request{ContentType: "text/csv", Body: []byte("1\n")})
+		if err != nil || !strings.HasPrefix(string(resp.Body), "blue/") {
+			t.Fatalf("request %d while the staged fleet is sick: %s %q %v; want the live fleet's answer", i, variant, resp.Body, err)
+		}
+	}
+	fs.get("green/0").pingErr.Store(nil)
+	for deadline := time.Now().Add(5 * time.Second); share(t, f, "ep", "green/", 20) != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the healed staged fleet never took its share back")
+		}
+	}
+}

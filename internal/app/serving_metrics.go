@@ -1,0 +1,63 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipway-ml/slipway/internal/serving"
+)
+
+// servingMeter exports the endpoints' invocation metrics on /metrics, by account, endpoint and
+// variant: SageMaker's Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency and
+// OverheadLatency (CloudWatch's AWS/SageMaker namespace, in seconds here rather than
+// microseconds).
+type servingMeter struct {
+	invocations, errors4xx, errors5xx *prometheus.CounterVec
+	model, overhead                   *prometheus.HistogramVec
+}
+
+var _ serving.Meter = (*servingMeter)(nil)
+
+func newServingMeter() *servingMeter {
+	labels := []string{"account", "endpoint", "variant"}
+	buckets := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	return &servingMeter{
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocations_total",
+			Help: "InvokeEndpoint requests an endpoint's variant answered or failed (SageMaker's Invocations)."}, labels),
+		errors4xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocation_4xx_errors_total",
+			Help: "Invocations refused with a 4xx status, by the endpoint or its model (SageMaker's Invocation4XXErrors)."}, labels),
+		errors5xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocation_5xx_errors_total",
+			Help: "Invocations failed with a 5xx status, by the endpoint or its model (SageMaker's Invocation5XXErrors)."}, labels),
+		model: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "slipway_endpoint_model_latency_seconds",
+			Help: "Time an invocation spent in the model's instances (SageMaker's ModelLatency).", Buckets: buckets}, labels),
+		overhead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "slipway_endpoint_overhead_latency_seconds",
+			Help: "Time an invocation spent in Slipway besides the model: authorization, routing, payload handling (SageMaker's OverheadLatency).", Buckets: buckets}, labels),
+	}
+}
+
+func (m *servingMeter) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.invocations, m.errors4xx, m.errors5xx, m.model, m.overhead}
+}
+
+// Invocation counts one invocation.
+func (m *servingMeter) Invocation(i serving.Invocation) {
+	l := prometheus.Labels{"account": i.Account, "endpoint": i.Endpoint, "variant": i.Variant}
+	m.invocations.With(l).Inc()
+	switch i.Class {
+	case "4xx":
+		m.errors4xx.With(l).Inc()
+	case "5xx":
+		m.errors5xx.With(l).Inc()
+	}
+	m.model.With(l).Observe(i.Model.Seconds())
+	m.overhead.With(l).Observe(i.Overhead.Seconds())
+}
+
+// Forget drops a deleted endpoint's series.
+func (m *servingMeter) Forget(account, endpoint string) {
+	l := prometheus.Labels{"account": account, "endpoint": endpoint}
+	m.invocations.DeletePartialMatch(l)
+	m.errors4xx.DeletePartialMatch(l)
+	m.errors5xx.DeletePartialMatch(l)
+	m.model.DeletePartialMatch(l)
+	m.overhead.DeletePartialMatch(l)
+}
