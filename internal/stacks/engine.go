@@ -22,7 +22,6 @@ const (
 	UpdateRollbackFailed Status = "UPDATE_ROLLBACK_FAILED"
 )
 
-
 // EngineConfig holds the engine's collaborators.
 type EngineConfig struct {
 	Service  *Service

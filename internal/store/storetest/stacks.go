@@ -26,7 +26,7 @@ func testStacks(t *testing.T, st *store.Store) {
 		return stacks.Stack{Account: acct, Region: "us-east-1", Name: name, ID: "arn:aws:cloudformation:us-east-1:" + acct + ":stack/" + name + "/" + id,
 			Status: stacks.CreateInProgress, Template: "Resources: {A: {Type: X}}", Parameters: []stacks.Parameter{{Key: "P", Value: "v", NoEcho: true}},
 			Resources: map[string]*stacks.Resource{"A": {LogicalID: "A", Type: "X", Status: stacks.ResCreateInProgress, Properties: map[string]any{"n": 1.0}}},
-			Tags: map[string]string{"k": "v"}, Op: 1, CreatedAt: at, UpdatedAt: at}
+			Tags:      map[string]string{"k": "v"}, Op: 1, CreatedAt: at, UpdatedAt: at}
 	}
 	insert := func(s stacks.Stack) error {
 		return sv.Update(ctx, func(tx stacks.Tx) error {
