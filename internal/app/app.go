@@ -25,6 +25,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
@@ -46,6 +47,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/serving/fleet"
+	"github.com/slipway-ml/slipway/internal/stacks"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -66,6 +68,7 @@ type App struct {
 	Serving     *serving.Service
 	Fleet       *fleet.Fleet
 	servingLoad *fleet.Loader
+	Stacks      *stacks.Service // CloudFormation stacks (stacks.go)
 	Audit       *audit.Log
 	API         *awsapi.Server
 	// JobCreds gives the code inside jobs its role's credentials and Slipway's endpoints;
@@ -132,6 +135,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
+	a.stacksService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -199,6 +203,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(servingRT)
+	stacksRT, err := a.stacksRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(stacksRT)
 	return a, nil
 }
 
@@ -272,6 +282,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&runtimeapi.API{Serving: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
+		(&cfnapi.API{Stacks: a.Stacks, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

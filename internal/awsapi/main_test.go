@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
@@ -27,6 +28,7 @@ func TestMain(m *testing.M) {
 		(&runtimeapi.API{}).Service,
 		(&logsapi.API{}).Service,
 		(&s3api.API{}).Service,
+		(&cfnapi.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -91,3 +91,9 @@ type Provider interface {
 	// exist is deleted.
 	Delete(ctx context.Context, r Request) (done bool, err error)
 }
+
+// Schema is what a provider may declare of its type's properties: their names, and which are
+// required. Templates naming other properties are refused before anything is made.
+type Schema interface {
+	Properties() (known, required []string)
+}

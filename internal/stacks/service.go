@@ -188,6 +188,29 @@ func (s *Service) supported(tpl *template.Template) error {
 		return invalid("Template format error: Unrecognized resource types: [%s] (this server creates %s)",
 			strings.Join(missing, ", "), strings.Join(sortedKeys(s.providers), ", "))
 	}
+	for _, name := range sortedKeys(tpl.Resources) {
+		r := tpl.Resources[name]
+		schema, ok := s.providers[r.Type].(Schema)
+		if !ok {
+			continue
+		}
+		known, required := schema.Properties()
+		set := map[string]bool{}
+		for _, k := range known {
+			set[k] = true
+		}
+		for _, k := range sortedKeys(r.Properties) {
+			if !set[k] {
+				return invalid("Template format error: Encountered unsupported property %s in Resources/%s/Properties (%s takes %s)",
+					k, name, r.Type, strings.Join(known, ", "))
+			}
+		}
+		for _, k := range required {
+			if _, ok := r.Properties[k]; !ok {
+				return invalid("Template format error: Resources/%s/Properties: required property %s of %s is missing", name, k, r.Type)
+			}
+		}
+	}
 	return nil
 }
 

@@ -48,6 +48,7 @@ var services = []struct {
 	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
 	{"sagemaker-runtime", strings.Fields("InvokeEndpoint")},
 	{"logs", strings.Fields("CreateLogGroup CreateLogStream DeleteLogGroup DescribeLogGroups DescribeLogStreams PutLogEvents GetLogEvents FilterLogEvents")},
+	{"cloudformation", strings.Fields("CreateStack DescribeStacks DescribeStackEvents DescribeStackResources DescribeStackResource ListStacks ListStackResources DeleteStack UpdateStack ValidateTemplate GetTemplate GetTemplateSummary ListExports CreateChangeSet DescribeChangeSet ExecuteChangeSet DeleteChangeSet ListChangeSets")},
 	{"s3", strings.Fields("CreateBucket HeadBucket ListBuckets DeleteBucket GetBucketLocation PutObject GetObject HeadObject DeleteObject DeleteObjects CopyObject ListObjectsV2 ListObjects CreateMultipartUpload UploadPart UploadPartCopy CompleteMultipartUpload AbortMultipartUpload ListParts ListMultipartUploads PutObjectTagging GetObjectTagging DeleteObjectTagging PutBucketPolicy GetBucketPolicy DeleteBucketPolicy")},
 }
 
