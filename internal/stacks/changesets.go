@@ -359,4 +359,3 @@ func (s *Service) GetTemplateSummary(ctx context.Context, c identity.Call, body,
 	}
 	return summarize(tpl), nil
 }
-
