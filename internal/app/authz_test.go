@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
@@ -116,9 +117,11 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"logs":              logsapi.Operations(),
 		"s3":                s3api.Operations(),
 		"sagemaker-runtime": runtimeapi.Operations(),
+		"cloudformation":    cfnapi.Operations(),
 	}
 	cases := map[string]map[string]opCase{"sagemaker": withServingCases(withJobCases(sagemakerCases())), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
+	cases["cloudformation"] = cfnCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {
