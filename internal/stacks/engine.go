@@ -80,6 +80,9 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 	}
 	r := &run{e: e, st: st}
 	call, err := e.session(ctx, st)
+	if err != nil && !needsSession(st) {
+		err = nil // nothing to make or delete: a rollback or deletion of nothing needs no session
+	}
 	if err != nil {
 		if errs.Is(err, errs.Internal) || errs.Is(err, errs.Unavailable) || errs.KindOf(err) == errs.Other {
 			return reconcile.Result{}, err
@@ -110,6 +113,20 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 		return reconcile.Result{RequeueAfter: e.c.Poll}, nil
 	}
 	return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+}
+
+// needsSession reports whether the stack's operation has a resource to act on.
+func needsSession(st Stack) bool {
+	switch st.Status {
+	case RollbackInProgress, DeleteInProgress:
+		for _, r := range st.Resources {
+			if !gone(r) && !(r.PhysicalID == "" && r.Status == ResCreateFailed) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // session is who the engine acts as: a session of the stack's role, or the caller.
@@ -525,7 +542,11 @@ func (r *run) resourceFailed(ctx context.Context, res *Resource, err error) (boo
 		status = ResUpdateFailed
 	}
 	reason := errs.Message(err)
-	if code := errs.CodeOf(err); code != "" {
+	code := errs.CodeOf(err)
+	if code == "" && errs.Is(err, errs.AccessDenied) {
+		code = "AccessDenied"
+	}
+	if code != "" {
 		reason = fmt.Sprintf("%s (Service: %s; Error Code: %s)", reason, serviceOf(res.Type), code)
 	}
 	res.Status, res.Reason, res.UpdatedAt = status, reason, r.e.c.Service.now()
@@ -619,11 +640,15 @@ func (r *run) teardown(ctx context.Context) (bool, error) {
 		r.st.Outputs = nil
 		return false, r.save(ctx, "DeleteStackComplete", r.setStatus(DeleteComplete, ""))
 	}
+	// The stack keeps the reason its creation failed; the event says only that it is done.
+	reason := r.st.Reason
+	ev := r.setStatus(RollbackComplete, "")
+	r.st.Reason = reason
 	if !r.st.OnFailureDelete {
-		return false, r.save(ctx, "RollbackComplete", r.setStatus(RollbackComplete, ""))
+		return false, r.save(ctx, "RollbackComplete", ev)
 	}
 	// OnFailure=DELETE: the rolled back stack is deleted too.
-	if err := r.save(ctx, "RollbackComplete", r.setStatus(RollbackComplete, "")); err != nil {
+	if err := r.save(ctx, "RollbackComplete", ev); err != nil {
 		return false, err
 	}
 	if err := r.save(ctx, "DeleteStack", r.setStatus(DeleteInProgress, "OnFailure=DELETE")); err != nil {
@@ -811,14 +836,18 @@ func (r *run) rollbackUpdate(ctx context.Context) (bool, error) {
 		res.Old, res.New = nil, false
 	}
 	r.st.Previous = nil
+	reason := r.st.Reason
 	ev1 := r.setStatus(UpdateRollbackCleanupInProgress, "")
+	r.st.Reason = reason
 	if err := r.save(ctx, "UpdateRollbackProgress", ev1); err != nil {
 		return false, err
 	}
 	for _, res := range r.st.Resources {
 		res.Op = r.st.Op
 	}
-	return false, r.save(ctx, "UpdateRollbackComplete", r.setStatus(UpdateRollbackComplete, ""))
+	ev2 := r.setStatus(UpdateRollbackComplete, "")
+	r.st.Reason = reason
+	return false, r.save(ctx, "UpdateRollbackComplete", ev2)
 }
 
 // revert updates a resource updated in place back to its old properties.
