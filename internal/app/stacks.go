@@ -192,9 +192,17 @@ func physical(r stacks.Request, key string) string {
 	return n
 }
 
-// adopt says whether a Conflict on create is this stack's own earlier attempt: only a name the
-// engine chose (never one the template gives) is taken as ours.
-func adopt(err error, named bool) bool { return errs.Is(err, errs.Conflict) && !named }
+// ours says whether a resource that exists already under the name is this stack's own earlier
+// attempt: a name the engine chose, or any name when the engine retries a call whose outcome
+// it did not record.
+func ours(r stacks.Request, named bool) bool { return !named || r.Retry }
+
+// adopt says whether a Conflict on create is this stack's own earlier attempt.
+// SageMaker says so with a ValidationException ("Cannot create already existing …").
+func adopt(r stacks.Request, err error, named bool) bool {
+	exists := errs.Is(err, errs.Conflict) || errs.Is(err, errs.Invalid) && strings.Contains(errs.Message(err), "already exist")
+	return exists && ours(r, named)
+}
 
 // changed reports whether any of keys differs between the requests' old and new properties.
 func changed(old, new map[string]any, keys ...string) bool {
@@ -285,7 +293,7 @@ func (p modelProvider) Create(ctx context.Context, r stacks.Request) (stacks.Res
 		}
 	}
 	m, err := p.s.CreateModel(ctx, r.Call, in)
-	if adopt(err, named) {
+	if adopt(r, err, named) {
 		m, err = p.s.DescribeModel(ctx, r.Call, n)
 	}
 	if err != nil {
@@ -391,7 +399,7 @@ func (p configProvider) Create(ctx context.Context, r stacks.Request) (stacks.Re
 		cfg.Variants = append(cfg.Variants, v)
 	}
 	c, err := p.s.CreateConfig(ctx, r.Call, cfg)
-	if adopt(err, named) || !named && errs.Is(err, errs.Invalid) && strings.Contains(errs.Message(err), "already exist") {
+	if adopt(r, err, named) {
 		c, err = p.s.DescribeConfig(ctx, r.Call, n)
 	}
 	if err != nil {
@@ -458,7 +466,7 @@ func (p endpointProvider) Create(ctx context.Context, r stacks.Request) (stacks.
 		return stacks.Result{}, err
 	}
 	e, err := p.s.CreateEndpoint(ctx, r.Call, n, cfg, tags)
-	if !named && errs.Is(err, errs.Invalid) && strings.Contains(errs.Message(err), "already existing") {
+	if adopt(r, err, named) {
 		e, err = p.s.DescribeEndpoint(ctx, r.Call, n)
 	}
 	if err != nil {
@@ -569,7 +577,7 @@ func (p groupProvider) Create(ctx context.Context, r stacks.Request) (stacks.Res
 		return stacks.Result{}, err
 	}
 	g, err := p.r.CreateGroup(ctx, p.call(r), n, desc, tags)
-	if !named && (errs.Is(err, errs.Conflict) || errs.Is(err, errs.Invalid) && strings.Contains(errs.Message(err), "already exists")) {
+	if ours(r, named) && (errs.Is(err, errs.Conflict) || errs.Is(err, errs.Invalid) && strings.Contains(errs.Message(err), "already exists")) {
 		g, err = p.r.DescribeGroup(ctx, p.call(r), n)
 	}
 	if err != nil {
@@ -716,7 +724,7 @@ func (p roleProvider) Create(ctx context.Context, r stacks.Request) (stacks.Resu
 		return stacks.Result{}, err
 	}
 	role, err := p.id.CreateRole(ctx, r.Call, spec)
-	if adopt(err, named) {
+	if adopt(r, err, named) {
 		role, err = p.id.DescribePrincipal(ctx, r.Call, identity.KindRole, n)
 	}
 	if err != nil {
@@ -849,7 +857,7 @@ func (p bucketProvider) Create(ctx context.Context, r stacks.Request) (stacks.Re
 		return stacks.Result{}, err
 	}
 	_, err = p.a.Artifacts.CreateBucket(ctx, r.Call.Caller, n, "")
-	if err != nil && !(errs.CodeOf(err) == "BucketAlreadyOwnedByYou" && !named) {
+	if err != nil && !(errs.CodeOf(err) == "BucketAlreadyOwnedByYou" && ours(r, named)) {
 		return stacks.Result{}, err
 	}
 	return done(n, bucketAttrs(p.a.cfg.Region, n)), nil
@@ -901,7 +909,7 @@ func (p logGroupProvider) Create(ctx context.Context, r stacks.Request) (stacks.
 		return stacks.Result{}, err
 	}
 	g, err := p.l.CreateGroup(ctx, p.call(r), n)
-	if adopt(err, named) {
+	if adopt(r, err, named) {
 		return done(n, map[string]any{"Arn": p.l.GroupARN(r.Call.Caller.Account, n) + ":*"}), nil
 	}
 	if err != nil {

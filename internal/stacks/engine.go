@@ -481,9 +481,23 @@ func (r *run) advance(ctx context.Context, name string, updating bool) (wait boo
 	// In progress in this operation: created or updated already (check), or interrupted
 	// before the provider answered (call it again: it adopts what it made).
 	if res.PhysicalID == "" {
-		return r.apply(ctx, prov, res, false)
+		return r.retry(ctx, prov, res)
 	}
 	return r.check(ctx, prov, res)
+}
+
+// retry calls Create again for a resource whose first call's outcome is unknown.
+func (r *run) retry(ctx context.Context, prov Provider, res *Resource) (bool, string, error) {
+	req := r.request(res)
+	req.Retry = true
+	out, err := prov.Create(ctx, req)
+	if err != nil {
+		return r.resourceFailed(ctx, res, err)
+	}
+	if out.PhysicalID != "" {
+		res.PhysicalID = out.PhysicalID
+	}
+	return r.outcome(ctx, res, out)
 }
 
 // apply calls the provider's Create (or Update) and records the outcome.

@@ -62,6 +62,9 @@ type Request struct {
 	PhysicalID string // of the existing resource (Check, Update, Delete)
 	Properties map[string]any
 	Old        map[string]any // the properties before, for Update
+	// Retry is set when Create is called again for a resource whose first call's outcome was
+	// not recorded (the engine stopped): a resource of that name is the first call's, to adopt.
+	Retry bool
 	Region     string
 }
 
