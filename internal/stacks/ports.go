@@ -64,8 +64,8 @@ type Request struct {
 	Old        map[string]any // the properties before, for Update
 	// Retry is set when Create is called again for a resource whose first call's outcome was
 	// not recorded (the engine stopped): a resource of that name is the first call's, to adopt.
-	Retry bool
-	Region     string
+	Retry  bool
+	Region string
 }
 
 // Result is what a provider made.
