@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -196,5 +195,4 @@ except cf.exceptions.ClientError as e:
 	if err != nil || len(events.StackEvents) == 0 || events.StackEvents[0].ResourceStatus != cfntypes.ResourceStatusDeleteComplete {
 		t.Errorf("events of the deleted stack: %v", err)
 	}
-	_ = fmt.Sprint
 }
