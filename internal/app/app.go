@@ -25,6 +25,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
@@ -48,6 +49,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/serving/fleet"
+	"github.com/slipway-ml/slipway/internal/stacks"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -68,6 +70,7 @@ type App struct {
 	Serving     *serving.Service
 	Fleet       *fleet.Fleet
 	servingLoad *lateLoader
+	Stacks      *stacks.Service // CloudFormation stacks (stacks.go)
 	Audit       *audit.Log
 	API         *awsapi.Server
 
@@ -140,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
 	a.eventRules()
+	a.stacksService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -214,6 +218,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(sweeper)
+	stacksRT, err := a.stacksRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(stacksRT)
 	return a, nil
 }
 
@@ -288,6 +298,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
+		(&cfnapi.API{Stacks: a.Stacks, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

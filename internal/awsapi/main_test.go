@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 		(&logsapi.API{}).Service,
 		(&eventsapi.API{}).Service,
 		(&s3api.API{}).Service,
+		(&cfnapi.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

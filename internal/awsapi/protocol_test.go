@@ -168,7 +168,7 @@ func TestQueryProtocolErrors(t *testing.T) {
 		{"out of range", rawCall{body: "Action=ListRoles&Version=2010-05-08&MaxItems=0", header: form, service: "iam"}, 400, "ValidationError",
 			"1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"},
 		{"any region for global services", rawCall{body: "Action=GetRole&Version=2010-05-08&RoleName=nope", header: form, service: "iam", region: "eu-west-1"}, 404, "NoSuchEntity", "cannot be found"},
-		{"service not served", rawCall{body: "Action=ListStacks&Version=2010-05-15", header: form, service: "cloudformation"}, 400, "InvalidAction", "cloudformation"},
+		{"service not served", rawCall{body: "Action=DescribeDBInstances&Version=2014-10-31", header: form, service: "rds"}, 400, "InvalidAction", "rds"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

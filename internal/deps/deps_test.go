@@ -74,6 +74,9 @@ var layers = map[string]string{
 	"internal/executor":                domain, // the Executor interface and its Spec, Handle, Exit
 	"internal/executor/local":          backend,
 	"internal/serving/fleet":           backend, // endpoints' instance pools and routing; the container runtime speaks HTTP to model servers
+	"internal/stacks":                  domain,  // CloudFormation stacks and their engine
+	"internal/stacks/template":         domain,  // the template engine: pure
+	"internal/awsapi/cfnapi":           wire,
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

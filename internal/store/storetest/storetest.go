@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("Serving", func(t *testing.T) { testServing(t, open(t)) })
 	t.Run("EventRules", func(t *testing.T) { testEventRules(t, open(t)) })
 	t.Run("ServingRollout", func(t *testing.T) { testServingRollout(t, open(t)) })
+	t.Run("Stacks", func(t *testing.T) { testStacks(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
