@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
-	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"

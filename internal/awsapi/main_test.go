@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
-	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
