@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("Logs", func(t *testing.T) { testLogs(t, open(t)) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
 	t.Run("Serving", func(t *testing.T) { testServing(t, open(t)) })
+	t.Run("Pipelines", func(t *testing.T) { testPipelines(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
