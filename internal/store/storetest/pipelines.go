@@ -76,7 +76,9 @@ func testPipelines(t *testing.T, st *store.Store) {
 	if got, _ := ps.GetPipeline(ctx, acct, "abalone"); got.Version != 2 {
 		t.Errorf("the pipeline's version after the update = %d, want 2", got.Version)
 	}
-	if err := ps.Update(ctx, func(tx pipeline.Tx) error { return tx.InsertPipeline(ctx, pipeline.Pipeline{Account: acct, Name: "b", ARN: parn + "-b", CreatedAt: t0.Add(time.Minute)}) }); err != nil {
+	if err := ps.Update(ctx, func(tx pipeline.Tx) error {
+		return tx.InsertPipeline(ctx, pipeline.Pipeline{Account: acct, Name: "b", ARN: parn + "-b", CreatedAt: t0.Add(time.Minute)})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
