@@ -42,6 +42,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
@@ -80,6 +81,8 @@ type App struct {
 	// Runtimes are the background engines' reconcile runtimes, on Store.Work(): Start starts
 	// them in the order added, Close stops them in reverse before the audit log drains.
 	Runtimes reconcile.Group
+	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
+	Pipelines *pipeline.Service
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -132,6 +135,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
+	a.pipelineService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -199,6 +203,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(servingRT)
+	pipelineRT, err := a.pipelineRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(pipelineRT)
 	return a, nil
 }
 
@@ -265,7 +275,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

@@ -156,7 +156,7 @@ type Step struct {
 
 // Query filters and orders a listing.
 type Query struct {
-	NameContains  string // pipelines
+	NamePrefix    string // pipelines
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	SortBy        string // Name | CreationTime

@@ -81,11 +81,11 @@ func (v *PipelineStore) GetPipeline(ctx context.Context, account, name string) (
 
 // ListPipelines lists an account's pipelines.
 func (v *PipelineStore) ListPipelines(ctx context.Context, account string, q pipeline.Query) ([]pipeline.Pipeline, error) {
-	query := `SELECT body FROM pipelines WHERE account = $1 AND ($2 = '' OR name LIKE '%' || $2 || '%')
+	query := `SELECT body FROM pipelines WHERE account = $1 AND ($2 = '' OR name LIKE $2 || '%')
 		AND (CAST($3 AS BIGINT) = 0 OR created_at > $3) AND (CAST($4 AS BIGINT) = 0 OR created_at < $4)` +
 		orderBy(q.SortBy, q.Descending, "name", "created_at,name") + limitOffset(q.Limit, q.Offset)
 	return listBodies[pipeline.Pipeline](ctx, v.base(), "store.ListPipelines", "pipeline", query,
-		account, strings.ToLower(q.NameContains), micros(q.CreatedAfter), micros(q.CreatedBefore))
+		account, strings.ToLower(q.NamePrefix), micros(q.CreatedAfter), micros(q.CreatedBefore))
 }
 
 // GetVersion returns a version of a pipeline.

@@ -87,7 +87,7 @@ func testPipelines(t *testing.T, st *store.Store) {
 	}{
 		{pipeline.Query{}, []string{"Abalone", "b"}},
 		{pipeline.Query{Descending: true}, []string{"b", "Abalone"}},
-		{pipeline.Query{NameContains: "BAL"}, []string{"Abalone"}},
+		{pipeline.Query{NamePrefix: "ABA"}, []string{"Abalone"}},
 		{pipeline.Query{CreatedAfter: t0.Add(time.Second)}, []string{"b"}},
 		{pipeline.Query{SortBy: "Name", Descending: true, Limit: 1}, []string{"b"}},
 		{pipeline.Query{Limit: 1, Offset: 1}, []string{"b"}},

@@ -1,0 +1,288 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+)
+
+const sklearnImage = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3"
+
+// pipelineRole makes (once per env) a role SageMaker may assume that may run a pipeline's
+// steps (jobs, model packages, models; passing itself) and use bucket; it returns its ARN.
+func (e *authzEnv) pipelineRole(bucket string) string {
+	ctx := context.Background()
+	name := e.name("piperole")
+	out, err := e.admin.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
+	e.must(err)
+	_, err = e.admin.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("run"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[
+			{"Effect":"Allow","Action":["sagemaker:*"],"Resource":"*"},
+			{"Effect":"Allow","Action":"iam:PassRole","Resource":"` + *out.Role.Arn + `"},
+			{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::` + bucket + `","arn:aws:s3:::` + bucket + `/*"]}]}`)})
+	e.must(err)
+	if _, err := e.admin.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		_, err = e.admin.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+		e.must(err)
+	}
+	return *out.Role.Arn
+}
+
+// evalDefinition is a small pipeline of every kind of step the engine runs without a model:
+// a processing job writes evaluation.json (its mse a parameter) as a property file; a
+// condition on it (Std:JsonGet) registers a model package with the file as its metrics, or
+// fails with a message. code runs in the job after it wrote the file.
+func evalDefinition(role, bucket, group, code string) string {
+	script := "import json,os\nd='/opt/ml/processing/evaluation'\nos.makedirs(d,exist_ok=True)\n" +
+		"json.dump({'regression_metrics':{'mse':{'value':float(os.environ['MSE'])}}},open(d+'/evaluation.json','w'))\n" + code
+	def := map[string]any{
+		"Version": "2020-12-01",
+		"Parameters": []any{
+			map[string]any{"Name": "Mse", "Type": "String", "DefaultValue": "3.5"},
+			map[string]any{"Name": "Threshold", "Type": "Float", "DefaultValue": 6.0},
+			map[string]any{"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": "PendingManualApproval"},
+		},
+		"Steps": []any{
+			map[string]any{"Name": "Evaluate", "Type": "Processing",
+				"Arguments": map[string]any{
+					"RoleArn":          role,
+					"AppSpecification": map[string]any{"ImageUri": sklearnImage, "ContainerEntrypoint": []string{"python3", "-c", script}},
+					"ProcessingResources": map[string]any{"ClusterConfig": map[string]any{
+						"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+					"Environment": map[string]any{"MSE": map[string]any{"Get": "Parameters.Mse"}},
+					"ProcessingOutputConfig": map[string]any{"Outputs": []any{map[string]any{"OutputName": "evaluation",
+						"S3Output": map[string]any{"S3Uri": "s3://" + bucket + "/evaluation", "LocalPath": "/opt/ml/processing/evaluation", "S3UploadMode": "EndOfJob"}}}},
+				},
+				"PropertyFiles": []any{map[string]any{"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}},
+			},
+			map[string]any{"Name": "CheckMSE", "Type": "Condition",
+				"Arguments": map[string]any{
+					"Conditions": []any{map[string]any{"Type": "LessThanOrEqualTo",
+						"LeftValue": map[string]any{"Std:JsonGet": map[string]any{
+							"PropertyFile": map[string]any{"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+							"Path":         "regression_metrics.mse.value"}},
+						"RightValue": map[string]any{"Get": "Parameters.Threshold"}}},
+					"IfSteps": []any{map[string]any{"Name": "Register", "Type": "RegisterModel", "Arguments": map[string]any{
+						"ModelPackageGroupName": group,
+						"ModelApprovalStatus":   map[string]any{"Get": "Parameters.ModelApprovalStatus"},
+						"InferenceSpecification": map[string]any{
+							"Containers":                 []any{map[string]any{"Image": "slipway/linear", "ModelDataUrl": "s3://" + bucket + "/model.tar.gz"}},
+							"SupportedContentTypes":      []string{"text/csv"},
+							"SupportedResponseMIMETypes": []string{"text/csv"},
+						},
+						"ModelMetrics": map[string]any{"ModelQuality": map[string]any{"Statistics": map[string]any{
+							"ContentType": "application/json",
+							"S3Uri": map[string]any{"Std:Join": map[string]any{"On": "/", "Values": []any{
+								map[string]any{"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
+								"evaluation.json"}}},
+						}}},
+					}}},
+					"ElseSteps": []any{map[string]any{"Name": "MseTooHigh", "Type": "Fail", "Arguments": map[string]any{
+						"ErrorMessage": map[string]any{"Std:Join": map[string]any{"On": " ", "Values": []any{"MSE above", map[string]any{"Get": "Parameters.Threshold"}}}}}}},
+				},
+			},
+		},
+	}
+	b, _ := json.Marshal(def)
+	return string(b)
+}
+
+// waitExecution polls an execution until it ends.
+func waitExecution(t testing.TB, sm *sagemaker.Client, arn string, within time.Duration) *sagemaker.DescribePipelineExecutionOutput {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		d, err := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch d.PipelineExecutionStatus {
+		case smtypes.PipelineExecutionStatusSucceeded, smtypes.PipelineExecutionStatusFailed, smtypes.PipelineExecutionStatusStopped:
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s still %s after %v", arn, d.PipelineExecutionStatus, within)
+		}
+	}
+}
+
+func stepsOf(t testing.TB, sm *sagemaker.Client, arn string) map[string]smtypes.PipelineExecutionStep {
+	t.Helper()
+	out, err := sm.ListPipelineExecutionSteps(context.Background(), &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]smtypes.PipelineExecutionStep{}
+	for _, s := range out.PipelineExecutionSteps {
+		m[aws.ToString(s.StepName)] = s
+	}
+	return m
+}
+
+// TestPipelineRuns runs a pipeline through the Go SDK: a processing job, a condition on its
+// property file, a registered model package whose metrics are the job's evaluation.json and
+// whose GeneratedBy is the execution; then the other branch's Fail step, the execution
+// events, and Stop of an execution whose job is running.
+func TestPipelineRuns(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	sm := e.admin.sm
+	role := e.pipelineRole("pipes")
+	_, err := sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("evals")})
+	e.must(err)
+	def := evalDefinition(role, "pipes", "evals", "")
+	_, err = sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("eval"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(def), ClientRequestToken: aws.String("create-eval-1-xxxxxxxxxxxxxxxxxxxxxxxxxx")})
+	e.must(err)
+
+	// The good branch.
+	start1, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("eval"),
+		ClientRequestToken: aws.String("run-1-token-xxxxxxxxxxxxxxxxxxxxxxxx"), PipelineParameters: []smtypes.Parameter{{Name: aws.String("Mse"), Value: aws.String("2.25")}}})
+	e.must(err)
+	again, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("eval"),
+		ClientRequestToken: aws.String("run-1-token-xxxxxxxxxxxxxxxxxxxxxxxx"), PipelineParameters: []smtypes.Parameter{{Name: aws.String("Mse"), Value: aws.String("2.25")}}})
+	e.must(err)
+	if *again.PipelineExecutionArn != *start1.PipelineExecutionArn {
+		t.Errorf("a retried start with one ClientRequestToken started %s, then %s", *start1.PipelineExecutionArn, *again.PipelineExecutionArn)
+	}
+	d := waitExecution(t, sm, *start1.PipelineExecutionArn, 60*time.Second)
+	steps := stepsOf(t, sm, *start1.PipelineExecutionArn)
+	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("execution %s: %s; steps %+v", d.PipelineExecutionStatus, aws.ToString(d.FailureReason), steps)
+	}
+	if len(steps) != 3 {
+		t.Errorf("steps %v, want Evaluate, CheckMSE, Register", keys(steps))
+	}
+	ev := steps["Evaluate"]
+	if ev.Metadata == nil || ev.Metadata.ProcessingJob == nil || !strings.Contains(aws.ToString(ev.Metadata.ProcessingJob.Arn), ":processing-job/pipelines-") || aws.ToInt32(ev.AttemptCount) != 1 {
+		t.Errorf("Evaluate step: %+v", ev)
+	}
+	if c := steps["CheckMSE"].Metadata; c == nil || c.Condition == nil || c.Condition.Outcome != "True" {
+		t.Errorf("CheckMSE metadata: %+v", c)
+	}
+	reg := steps["Register"].Metadata
+	if reg == nil || reg.RegisterModel == nil {
+		t.Fatalf("Register metadata: %+v", reg)
+	}
+	pkg, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: reg.RegisterModel.Arn})
+	e.must(err)
+	if pkg.MetadataProperties == nil || aws.ToString(pkg.MetadataProperties.GeneratedBy) != *start1.PipelineExecutionArn {
+		t.Errorf("the package's MetadataProperties = %+v, want GeneratedBy %s", pkg.MetadataProperties, *start1.PipelineExecutionArn)
+	}
+	if pkg.ModelApprovalStatus != smtypes.ModelApprovalStatusPendingManualApproval {
+		t.Errorf("approval %s", pkg.ModelApprovalStatus)
+	}
+	stats := pkg.ModelMetrics.ModelQuality.Statistics
+	obj, err := e.admin.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("pipes"), Key: aws.String("evaluation/evaluation.json")})
+	e.must(err)
+	var report struct{ RegressionMetrics struct{ MSE struct{ Value float64 } `json:"mse"` } `json:"regression_metrics"` }
+	e.must(json.NewDecoder(obj.Body).Decode(&report))
+	if aws.ToString(stats.S3Uri) != "s3://pipes/evaluation/evaluation.json" || report.RegressionMetrics.MSE.Value != 2.25 {
+		t.Errorf("metrics at %s, mse %v; want s3://pipes/evaluation/evaluation.json holding 2.25", aws.ToString(stats.S3Uri), report.RegressionMetrics.MSE.Value)
+	}
+	params, err := sm.ListPipelineParametersForExecution(ctx, &sagemaker.ListPipelineParametersForExecutionInput{PipelineExecutionArn: start1.PipelineExecutionArn})
+	e.must(err)
+	got := map[string]string{}
+	for _, p := range params.PipelineParameters {
+		got[*p.Name] = *p.Value
+	}
+	if got["Mse"] != "2.25" || got["Threshold"] != "6" && got["Threshold"] != "6.0" || got["ModelApprovalStatus"] != "PendingManualApproval" {
+		t.Errorf("parameters %v", got)
+	}
+
+	// The other branch: the Fail step's message is the execution's failure reason.
+	start2, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("eval"),
+		ClientRequestToken: aws.String("run-2-token-xxxxxxxxxxxxxxxxxxxxxxxx"), PipelineParameters: []smtypes.Parameter{{Name: aws.String("Mse"), Value: aws.String("9")}}})
+	e.must(err)
+	d = waitExecution(t, sm, *start2.PipelineExecutionArn, 60*time.Second)
+	steps = stepsOf(t, sm, *start2.PipelineExecutionArn)
+	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusFailed || !strings.HasPrefix(aws.ToString(d.FailureReason), "MSE above 6") {
+		t.Errorf("execution %s (%s), want Failed with the Fail step's message", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	if f := steps["MseTooHigh"]; f.StepStatus != smtypes.StepStatusFailed || f.Metadata == nil || f.Metadata.Fail == nil || !strings.HasPrefix(aws.ToString(f.Metadata.Fail.ErrorMessage), "MSE above 6") {
+		t.Errorf("MseTooHigh step: %+v", f)
+	}
+	if _, ok := steps["Register"]; ok {
+		t.Errorf("the Register step ran on the else branch")
+	}
+	pkgs, err := sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String("evals")})
+	e.must(err)
+	if len(pkgs.ModelPackageSummaryList) != 1 {
+		t.Errorf("%d model packages, want the first execution's only", len(pkgs.ModelPackageSummaryList))
+	}
+
+	// Stop: a version whose job sleeps; the job is stopped and the execution ends Stopped.
+	_, err = sm.UpdatePipeline(ctx, &sagemaker.UpdatePipelineInput{PipelineName: aws.String("eval"),
+		PipelineDefinition: aws.String(evalDefinition(role, "pipes", "evals", "import time;time.sleep(600)\n"))})
+	e.must(err)
+	start3, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("eval"), ClientRequestToken: aws.String("run-3-token-xxxxxxxxxxxxxxxxxxxxxxxx")})
+	e.must(err)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st := stepsOf(t, sm, *start3.PipelineExecutionArn)["Evaluate"]; st.StepStatus == smtypes.StepStatusExecuting {
+			break
+		}
+		if time.Now().After(deadline) {
+			d := waitExecution(t, sm, *start3.PipelineExecutionArn, time.Second)
+			t.Fatalf("the sleeping step never executed: %s %s %s", aws.ToString(stepsOf(t, sm, *start3.PipelineExecutionArn)["Evaluate"].FailureReason), d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+		}
+	}
+	_, err = sm.StopPipelineExecution(ctx, &sagemaker.StopPipelineExecutionInput{PipelineExecutionArn: start3.PipelineExecutionArn, ClientRequestToken: aws.String("stop-3-token-xxxxxxxxxxxxxxxxxxxxxxx")})
+	e.must(err)
+	d = waitExecution(t, sm, *start3.PipelineExecutionArn, 60*time.Second)
+	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusStopped {
+		t.Errorf("a stopped execution is %s (%s)", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	job := stepsOf(t, sm, *start3.PipelineExecutionArn)["Evaluate"]
+	name := aws.ToString(job.Metadata.ProcessingJob.Arn)
+	name = name[strings.LastIndex(name, "/")+1:]
+	pj, err := sm.DescribeProcessingJob(ctx, &sagemaker.DescribeProcessingJobInput{ProcessingJobName: aws.String(name)})
+	e.must(err)
+	if pj.ProcessingJobStatus != smtypes.ProcessingJobStatusStopped || job.StepStatus != smtypes.StepStatusStopped {
+		t.Errorf("after Stop: job %s, step %s; want both Stopped", pj.ProcessingJobStatus, job.StepStatus)
+	}
+	// The first execution keeps version 1's definition.
+	def1, err := sm.DescribePipelineDefinitionForExecution(ctx, &sagemaker.DescribePipelineDefinitionForExecutionInput{PipelineExecutionArn: start1.PipelineExecutionArn})
+	e.must(err)
+	if aws.ToString(def1.PipelineDefinition) != def {
+		t.Errorf("the first execution's definition changed with the update")
+	}
+	if d1, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: start1.PipelineExecutionArn}); aws.ToInt64(d1.PipelineVersionId) != 1 {
+		t.Errorf("the first execution's version: %v", aws.ToInt64(d1.PipelineVersionId))
+	}
+
+	// Events: each execution's status changes, with the previous status, and its steps'.
+	evs, err := s.app.Store.Events().EventsAfter(ctx, 0, 10000)
+	e.must(err)
+	var seen []string
+	for _, ev := range evs {
+		if ev.DetailType != "SageMaker Model Building Pipeline Execution Status Change" {
+			continue
+		}
+		var detail map[string]any
+		e.must(json.Unmarshal(ev.Detail, &detail))
+		if detail["pipelineExecutionArn"] == *start1.PipelineExecutionArn {
+			seen = append(seen, fmt.Sprintf("%v>%v", detail["previousPipelineExecutionStatus"], detail["currentPipelineExecutionStatus"]))
+		}
+	}
+	if strings.Join(seen, " ") != "<nil>>Executing Executing>Succeeded" {
+		t.Errorf("execution events %v", seen)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
