@@ -185,7 +185,11 @@ func TestPipelineRuns(t *testing.T) {
 	stats := pkg.ModelMetrics.ModelQuality.Statistics
 	obj, err := e.admin.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("pipes"), Key: aws.String("evaluation/evaluation.json")})
 	e.must(err)
-	var report struct{ RegressionMetrics struct{ MSE struct{ Value float64 } `json:"mse"` } `json:"regression_metrics"` }
+	var report struct {
+		RegressionMetrics struct {
+			MSE struct{ Value float64 } `json:"mse"`
+		} `json:"regression_metrics"`
+	}
 	e.must(json.NewDecoder(obj.Body).Decode(&report))
 	if aws.ToString(stats.S3Uri) != "s3://pipes/evaluation/evaluation.json" || report.RegressionMetrics.MSE.Value != 2.25 {
 		t.Errorf("metrics at %s, mse %v; want s3://pipes/evaluation/evaluation.json holding 2.25", aws.ToString(stats.S3Uri), report.RegressionMetrics.MSE.Value)
