@@ -117,7 +117,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"s3":                s3api.Operations(),
 		"sagemaker-runtime": runtimeapi.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": withServingCases(withJobCases(sagemakerCases())), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
