@@ -290,3 +290,61 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestPipelineCacheAndRetry: a step with CacheConfig enabled runs once for equal arguments
+// (the second execution shows CacheHitResult naming the first, and no second job); a changed
+// parameter in its arguments misses. A step whose job is refused for a resource limit is
+// retried as its RetryPolicy says, then fails with AttemptCount 1 + MaxAttempts.
+func TestPipelineCacheAndRetry(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	sm := e.admin.sm
+	role := e.pipelineRole("cached")
+	def := `{"Version":"2020-12-01","Parameters":[{"Name":"Word","Type":"String","DefaultValue":"a"},{"Name":"Workers","Type":"Integer","DefaultValue":1}],
+"Steps":[{"Name":"Work","Type":"Processing","CacheConfig":{"Enabled":true,"ExpireAfter":"PT1H"},
+ "RetryPolicies":[{"ExceptionType":["SageMaker.RESOURCE_LIMIT"],"IntervalSeconds":1,"BackoffRate":1.0,"MaxAttempts":2}],
+ "Arguments":{"RoleArn":"` + role + `",
+  "AppSpecification":{"ImageUri":"` + sklearnImage + `","ContainerEntrypoint":["python3","-c","print('working')"]},
+  "Environment":{"WORD":{"Get":"Parameters.Word"},"RUN":{"Get":"Execution.PipelineExecutionId"}},
+  "ProcessingResources":{"ClusterConfig":{"InstanceCount":{"Get":"Parameters.Workers"},"InstanceType":"ml.m5.large","VolumeSizeInGB":1}}}}]}`
+	_, err := sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("cached"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(def), ClientRequestToken: token()})
+	e.must(err)
+	run := func(params ...smtypes.Parameter) (string, smtypes.PipelineExecutionStep) {
+		t.Helper()
+		out, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("cached"), ClientRequestToken: token(), PipelineParameters: params})
+		e.must(err)
+		waitExecution(t, sm, *out.PipelineExecutionArn, 60*time.Second)
+		return *out.PipelineExecutionArn, stepsOf(t, sm, *out.PipelineExecutionArn)["Work"]
+	}
+	first, s1 := run()
+	if s1.StepStatus != smtypes.StepStatusSucceeded || s1.CacheHitResult != nil {
+		t.Fatalf("first run: %s (%s), cache %+v", s1.StepStatus, aws.ToString(s1.FailureReason), s1.CacheHitResult)
+	}
+	_, s2 := run()
+	if s2.StepStatus != smtypes.StepStatusSucceeded || s2.CacheHitResult == nil || aws.ToString(s2.CacheHitResult.SourcePipelineExecutionArn) != first {
+		t.Errorf("second run: %s, cache %+v; want a hit on %s", s2.StepStatus, s2.CacheHitResult, first)
+	}
+	if aws.ToString(s2.Metadata.ProcessingJob.Arn) != aws.ToString(s1.Metadata.ProcessingJob.Arn) {
+		t.Errorf("the cached step names job %s, want the first run's %s", aws.ToString(s2.Metadata.ProcessingJob.Arn), aws.ToString(s1.Metadata.ProcessingJob.Arn))
+	}
+	_, s3 := run(smtypes.Parameter{Name: aws.String("Word"), Value: aws.String("b")})
+	if s3.StepStatus != smtypes.StepStatusSucceeded || s3.CacheHitResult != nil {
+		t.Errorf("a changed argument: %s, cache %+v; want a miss", s3.StepStatus, s3.CacheHitResult)
+	}
+	jobs, err := sm.ListProcessingJobs(ctx, &sagemaker.ListProcessingJobsInput{MaxResults: aws.Int32(100)})
+	e.must(err)
+	if len(jobs.ProcessingJobSummaries) != 2 {
+		t.Errorf("%d processing jobs, want 2 (the hit ran none)", len(jobs.ProcessingJobSummaries))
+	}
+
+	began := time.Now()
+	_, s4 := run(smtypes.Parameter{Name: aws.String("Workers"), Value: aws.String("9")})
+	if s4.StepStatus != smtypes.StepStatusFailed || aws.ToInt32(s4.AttemptCount) != 3 || !strings.Contains(aws.ToString(s4.FailureReason), "InstanceCount 9") {
+		t.Errorf("a refused job: %s after %d attempts (%s); want Failed after 3", s4.StepStatus, aws.ToInt32(s4.AttemptCount), aws.ToString(s4.FailureReason))
+	}
+	if took := time.Since(began); took < 2*time.Second {
+		t.Errorf("three attempts 1 s apart took %v", took)
+	}
+}

@@ -23,11 +23,8 @@ func parseDefinition(text string) (*parsed, error) {
 		case definition.Callback, definition.Lambda:
 			return nil, invalid("Invalid pipeline definition: step %q: %s: %s steps are not supported on this server", st.Name, st.Path+".Type", st.Type)
 		}
-		if len(st.Retry) > 0 {
-			return nil, invalid("Invalid pipeline definition: step %q: %s: RetryPolicies are not supported on this server", st.Name, st.Path+".RetryPolicies")
-		}
-		if st.Cache != nil && st.Cache.Enabled {
-			return nil, invalid("Invalid pipeline definition: step %q: %s: step caching (CacheConfig.Enabled) is not supported on this server", st.Name, st.Path+".CacheConfig")
+		if _, job := jobKinds[st.Type]; st.Cache != nil && st.Cache.Enabled && !job {
+			return nil, invalid("Invalid pipeline definition: step %q: %s: step caching is not supported for %s steps on this server (only Processing, Training and Transform)", st.Name, st.Path+".CacheConfig", st.Type)
 		}
 	}
 	return &parsed{d: d}, nil

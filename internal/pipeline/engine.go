@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -261,12 +263,56 @@ func (r *run) start(ctx context.Context, name string) error {
 	r.order++
 	if k, ok := jobKinds[sd.Type]; ok {
 		s.Metadata = mustJSON(map[string]any{k.noun: map[string]string{"Arn": r.jobARN(k, jobName(r.x.ID, s.Name, s.Attempt))}})
+		if sd.Cache != nil && sd.Cache.Enabled {
+			hit, err := r.cached(ctx, sd, &s)
+			if err != nil || hit {
+				return err
+			}
+		}
 	}
 	if err := r.save(ctx, s, ""); err != nil {
 		return err
 	}
 	_, err := r.drive(ctx, s)
 	return err
+}
+
+// cached computes a step's cache key (into s) and, when an earlier execution of the pipeline
+// ran the step with the same key within its ExpireAfter, ends the step as that one ended:
+// its metadata and properties, CacheHitResult naming the execution.
+func (r *run) cached(ctx context.Context, sd *definition.Step, s *Step) (bool, error) {
+	args, err := definition.CacheArguments(sd, r.context(ctx, ""))
+	if err != nil {
+		return false, nil // the step's own resolution reports it
+	}
+	key, err := definition.CacheKey(sd.Type, args)
+	if err != nil {
+		return false, nil
+	}
+	s.CacheKey = key
+	var notBefore time.Time
+	if sd.Cache.ExpireAfter > 0 {
+		notBefore = r.e.c.Service.now().Add(-sd.Cache.ExpireAfter)
+	}
+	execution, name, err := r.e.c.Store.CacheHit(ctx, r.x.PipelineARN, key, notBefore)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	prev, err := r.e.c.Store.ListSteps(ctx, execution)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range prev {
+		if p.Name == name && p.Status == StepSucceeded {
+			s.Status, s.EndedAt, s.CacheHit = StepSucceeded, s.StartedAt, execution
+			s.Metadata, s.Properties = p.Metadata, p.Properties
+			return true, r.save(ctx, *s, "")
+		}
+	}
+	return false, nil
 }
 
 // drive moves one step that has not ended on, committing each transition.
@@ -337,7 +383,18 @@ func clientFault(err error) bool {
 func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKind) (bool, error) {
 	name := jobName(r.x.ID, s.Name, s.Attempt)
 	nameIn := map[string]string{k.noun + "Name": name}
-	if s.Status == StepStarting {
+	if s.Retrying && r.x.Status == Stopping {
+		prev := s.Status
+		s.Status, s.Retrying = StepStopping, false
+		if err := r.save(ctx, s, prev); err != nil {
+			return false, err
+		}
+		return true, r.end(ctx, s, StepStopped, "", nil, nil)
+	}
+	if s.Retrying && r.e.c.Service.now().Before(s.RetryAt) {
+		return false, nil
+	}
+	if s.Status == StepStarting || s.Retrying {
 		if r.x.Status == Stopping {
 			// Whether the job was made before a restart or not, it must not run.
 			_, err := r.call(ctx, "Stop"+k.noun, nameIn)
@@ -359,10 +416,16 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 				if !clientFault(err) {
 					return false, err
 				}
-				return true, r.end(ctx, s, StepFailed, fmt.Sprintf("Create%s %s: %s", k.noun, name, errs.Message(err)), nil, nil)
+				reason := fmt.Sprintf("Create%s %s: %s", k.noun, name, errs.Message(err))
+				if errs.Is(err, errs.LimitExceeded) {
+					return r.retryOrFail(ctx, s, sd, "SageMaker.RESOURCE_LIMIT", reason, nil)
+				}
+				return true, r.end(ctx, s, StepFailed, reason, nil, nil)
 			}
 		}
 		prev := s.Status
+		s.Retrying, s.RetryAt = false, time.Time{}
+		s.Metadata = mustJSON(map[string]any{k.noun: map[string]string{"Arn": r.jobARN(k, name)}})
 		s.Status = StepExecuting
 		if r.x.Status == Stopping {
 			s.Status = StepStopping
@@ -399,11 +462,52 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 		return true, r.end(ctx, s, StepSucceeded, "", md, d)
 	case "Failed":
 		reason, _ := d["FailureReason"].(string)
-		return true, r.end(ctx, s, StepFailed, fmt.Sprintf("%s %s failed: %s", k.noun, name, reason), md, d)
+		full := fmt.Sprintf("%s %s failed: %s", k.noun, name, reason)
+		if strings.HasPrefix(reason, "InternalServerError") {
+			return r.retryOrFail(ctx, s, sd, "SageMaker.JOB_INTERNAL_ERROR", full, d)
+		}
+		return true, r.end(ctx, s, StepFailed, full, md, d)
 	case "Stopped":
 		return true, r.end(ctx, s, StepStopped, "", md, d)
 	}
 	return false, nil
+}
+
+// retryOrFail starts the step's next attempt when one of its RetryPolicies names the
+// exception type, allows another attempt and has not expired; otherwise the step fails.
+// Attempt n+1 starts IntervalSeconds × BackoffRate^(n-1) after attempt n failed.
+func (r *run) retryOrFail(ctx context.Context, s Step, sd *definition.Step, exception, reason string, props map[string]any) (bool, error) {
+	now := r.e.c.Service.now()
+	for _, p := range sd.Retry {
+		if !slices.Contains(p.ExceptionTypes, exception) {
+			continue
+		}
+		max := p.MaxAttempts
+		if max == 0 && p.ExpireAfterMin == 0 {
+			max = 5 // SageMaker's default
+		}
+		if max > 0 && s.Attempt > max {
+			break // the first attempt and max retries are done
+		}
+		if p.ExpireAfterMin > 0 && now.Sub(s.StartedAt) > time.Duration(p.ExpireAfterMin)*time.Minute {
+			break
+		}
+		interval, rate := p.IntervalSeconds, p.BackoffRate
+		if interval <= 0 {
+			interval = 1
+		}
+		if rate <= 0 {
+			rate = 2
+		}
+		wait := time.Duration(float64(interval) * math.Pow(rate, float64(s.Attempt-1)) * float64(time.Second))
+		prev := s.Status
+		s.Attempt++
+		s.Retrying, s.RetryAt, s.FailureReason = true, now.Add(wait), reason
+		s.Status = StepExecuting
+		r.e.c.Log.Info("retrying a pipeline step", "execution", r.x.ARN, "step", s.Name, "attempt", s.Attempt, "after", wait, "exception", exception)
+		return true, r.save(ctx, s, prev)
+	}
+	return true, r.end(ctx, s, StepFailed, reason, nil, props)
 }
 
 // clientToken is the ClientToken of a step's call: one per execution and step, so a call
@@ -616,6 +720,11 @@ func (r *run) save(ctx context.Context, st Step, prev StepStatus) error {
 		}
 		if err := tx.PutStep(ctx, st); err != nil {
 			return err
+		}
+		if st.Status == StepSucceeded && st.CacheKey != "" && st.CacheHit == "" {
+			if err := tx.PutCacheEntry(ctx, x.PipelineARN, st.CacheKey, x.ARN, st.Name, st.EndedAt); err != nil {
+				return err
+			}
 		}
 		if prev == st.Status {
 			return nil

@@ -152,6 +152,14 @@ type Step struct {
 	FailureReason string          `json:",omitempty"`
 	// Order is the step's position in the execution (the order steps started).
 	Order int
+	// CacheKey is the hash of the step's resolved arguments when its CacheConfig is enabled.
+	CacheKey string `json:",omitempty"`
+	// CacheHit is the execution whose step's result this one reused (CacheHitResult).
+	CacheHit string `json:",omitempty"`
+	// Retrying is set while an attempt after the first waits to start (until RetryAt): the
+	// step stays Executing, its job for Attempt not yet created.
+	Retrying bool      `json:",omitempty"`
+	RetryAt  time.Time `json:",omitempty"`
 }
 
 // Query filters and orders a listing.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -28,6 +29,9 @@ type Store interface {
 	ListExecutions(ctx context.Context, pipelineARN string, q Query) ([]Execution, error)
 	// ListSteps lists an execution's steps in the order they started.
 	ListSteps(ctx context.Context, executionARN string) ([]Step, error)
+	// CacheHit finds the latest step of a pipeline that succeeded with this cache key at or
+	// after notBefore: its execution and name (errs.NotFound when there is none).
+	CacheHit(ctx context.Context, pipelineARN, key string, notBefore time.Time) (executionARN, step string, err error)
 	// ActiveExecutions lists the ARNs of every execution not yet ended (the engine's work at start).
 	ActiveExecutions(ctx context.Context) ([]string, error)
 	// Update runs fn in one transaction; when the transaction loses a race it runs again, so
@@ -55,6 +59,8 @@ type Tx interface {
 	ExecutionsOf(ctx context.Context, pipelineARN string) ([]string, error)
 	// PutStep inserts or replaces a step of an execution.
 	PutStep(ctx context.Context, s Step) error
+	// PutCacheEntry records that a step of an execution of a pipeline succeeded with a cache key.
+	PutCacheEntry(ctx context.Context, pipelineARN, key, executionARN, step string, at time.Time) error
 	AppendEvent(ctx context.Context, ev events.Event) error
 	reconcile.Enqueuer
 	// CheckFence fails with errs.Conflict unless f's lease is still the work item's latest.

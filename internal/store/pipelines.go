@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/pipeline"
@@ -140,6 +141,18 @@ func (v *PipelineStore) ListExecutions(ctx context.Context, pipelineARN string, 
 func (v *PipelineStore) ListSteps(ctx context.Context, executionARN string) ([]pipeline.Step, error) {
 	return listBodies[pipeline.Step](ctx, v.base(), "store.ListPipelineExecutionSteps", "pipeline step",
 		`SELECT body FROM pipeline_steps WHERE execution_arn = $1 ORDER BY position, name`, executionARN)
+}
+
+// CacheHit finds the latest cache entry of a pipeline's key at or after notBefore.
+func (v *PipelineStore) CacheHit(ctx context.Context, pipelineARN, key string, notBefore time.Time) (string, string, error) {
+	var execution, step string
+	err := v.base().queryRow(ctx, `SELECT execution_arn, step_name FROM pipeline_step_cache
+		WHERE pipeline_arn = $1 AND cache_key = $2 AND created_at >= $3 ORDER BY created_at DESC, execution_arn LIMIT 1`,
+		pipelineARN, key, micros(notBefore)).Scan(&execution, &step)
+	if err != nil {
+		return "", "", notFound(err, "cache entry")
+	}
+	return execution, step, nil
 }
 
 // ActiveExecutions lists every execution not yet ended.
@@ -325,6 +338,13 @@ func (t pipelineTx) PutStep(ctx context.Context, s pipeline.Step) error {
 		`INSERT INTO pipeline_steps (execution_arn, name, position, body) VALUES ($1,$2,$3,$4)
 		ON CONFLICT (execution_arn, name) DO UPDATE SET position = excluded.position, body = excluded.body`,
 		s.ExecutionARN, s.Name, s.Order, body)
+}
+
+// PutCacheEntry records a step's success under its cache key.
+func (t pipelineTx) PutCacheEntry(ctx context.Context, pipelineARN, key, executionARN, step string, at time.Time) error {
+	return t.exec(ctx, "pipeline_step_cache", "store.PutCacheEntry", false, "cache entry",
+		`INSERT INTO pipeline_step_cache (pipeline_arn, cache_key, execution_arn, step_name, created_at) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT (pipeline_arn, cache_key, execution_arn, step_name) DO NOTHING`, pipelineARN, key, executionARN, step, micros(at))
 }
 
 // CheckFence fails with errs.Conflict unless f's lease is still the work item's latest.

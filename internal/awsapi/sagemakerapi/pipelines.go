@@ -375,8 +375,11 @@ func (a *API) listPipelineExecutionSteps(ctx context.Context, req *awsapi.Reques
 		if !s.EndedAt.IsZero() {
 			m["EndTime"] = s.EndedAt
 		}
-		if s.FailureReason != "" {
+		if s.FailureReason != "" && s.Status.Terminal() {
 			m["FailureReason"] = s.FailureReason
+		}
+		if s.CacheHit != "" {
+			m["CacheHitResult"] = map[string]string{"SourcePipelineExecutionArn": s.CacheHit}
 		}
 		if len(s.Metadata) > 0 {
 			var md map[string]any

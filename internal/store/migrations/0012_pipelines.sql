@@ -43,3 +43,14 @@ CREATE TABLE pipeline_steps (
     body TEXT NOT NULL,
     PRIMARY KEY (execution_arn, name)
 );
+
+-- Step caching: each step that succeeded with its CacheConfig enabled, by the hash of its
+-- resolved arguments (package pipeline/definition's CacheKey), within its pipeline.
+CREATE TABLE pipeline_step_cache (
+    pipeline_arn TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    execution_arn TEXT NOT NULL,
+    step_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (pipeline_arn, cache_key, execution_arn, step_name)
+);

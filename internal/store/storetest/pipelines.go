@@ -259,6 +259,27 @@ func testPipelines(t *testing.T, st *store.Store) {
 		t.Errorf("another execution's steps: %+v", steps)
 	}
 
+	// The step cache: the latest entry of a key, not one older than asked.
+	for i, x := range []string{e1.ARN, parn + "/execution/e2"} {
+		if err := ps.Update(ctx, func(tx pipeline.Tx) error {
+			return tx.PutCacheEntry(ctx, parn, "k1", x, "Train", t0.Add(time.Duration(i)*time.Hour))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ps.Update(ctx, func(tx pipeline.Tx) error { return tx.PutCacheEntry(ctx, parn, "k1", e1.ARN, "Train", t0) }); err != nil {
+		t.Errorf("the same entry again: %v", err)
+	}
+	if x, step, err := ps.CacheHit(ctx, parn, "k1", t0); err != nil || x != parn+"/execution/e2" || step != "Train" {
+		t.Errorf("CacheHit = %s %s %v; want e2's Train", x, step, err)
+	}
+	if _, _, err := ps.CacheHit(ctx, parn, "k1", t0.Add(2*time.Hour)); !errs.Is(err, errs.NotFound) {
+		t.Errorf("CacheHit of expired entries: %v, want NotFound", err)
+	}
+	if _, _, err := ps.CacheHit(ctx, parn+"-b", "k1", t0); !errs.Is(err, errs.NotFound) {
+		t.Errorf("CacheHit of another pipeline: %v, want NotFound", err)
+	}
+
 	// Deleting the pipeline deletes its versions; the executions and their definitions stay.
 	del := func(tx pipeline.Tx) error { return tx.DeletePipeline(ctx, acct, "ABALONE") }
 	if err := ps.Update(ctx, del); err != nil {
