@@ -253,6 +253,15 @@ func Parse(data []byte) (*Definition, error) {
 				if mk != "ExperimentName" && mk != "TrialName" {
 					return nil, errorf("", string(p.key(mk)), "unknown PipelineExperimentConfig field %q (ExperimentName and TrialName are allowed)", mk)
 				}
+				switch ev := m[mk].(type) {
+				case string, nil:
+				case map[string]any:
+					if exprKind(ev) == "" {
+						return nil, errorf("", string(p.key(mk)), "%s must be a string or an expression", mk)
+					}
+				default:
+					return nil, errorf("", string(p.key(mk)), "%s must be a string or an expression", mk)
+				}
 			}
 			d.ExperimentConfig = m
 		case "Steps":

@@ -237,6 +237,12 @@ func TestParseErrors(t *testing.T) {
 		{"condition bool ordering", edit(t, func(m map[string]any) {
 			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["RightValue"] = true
 		}), "Check", "Conditions[0].RightValue", "boolean"},
+		{"condition boolean parameter", edit(t, func(m map[string]any) {
+			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["RightValue"] = map[string]any{"Get": "Parameters.Flag"}
+		}), "Check", "$.Steps[2].Arguments.Conditions[0].RightValue", "cannot compare a Boolean"},
+		{"condition string against number parameter", edit(t, func(m map[string]any) {
+			args(m, 2)["Conditions"].([]any)[0] = map[string]any{"Type": "Not", "Condition": map[string]any{"Type": "GreaterThan", "LeftValue": "high", "RightValue": map[string]any{"Get": "Parameters.Threshold"}}}
+		}), "Check", "$.Steps[2].Arguments.Conditions[0].Condition.LeftValue", "not one"},
 		{"wrong param type", edit(t, func(m map[string]any) {
 			args(m, 1)["ResourceConfig"].(map[string]any)["InstanceCount"] = map[string]any{"Get": "Parameters.InstanceType"}
 		}), "Train", "$.Steps[1].Arguments.ResourceConfig.InstanceCount", "must be an Integer, not a String"},
@@ -268,6 +274,13 @@ func TestParseErrors(t *testing.T) {
 		{"condition property", edit(t, func(m map[string]any) {
 			args(m, 4)["ok"] = map[string]any{"Get": "Steps.Check.Result"}
 		}), "Wait", "$.Steps[4].Arguments.ok.Get", "only the property Outcome"},
+		{"unknown argument", edit(t, func(m map[string]any) { args(m, 1)["HyperParameter"] = map[string]any{} }), "Train", "$.Steps[1].Arguments.HyperParameter", "unknown member \"HyperParameter\" in the Arguments of a Training step"},
+		{"unknown register argument", edit(t, func(m map[string]any) {
+			args(m, 2)["IfSteps"].([]any)[0].(map[string]any)["Arguments"].(map[string]any)["ApprovalStatus"] = "Approved"
+		}), "Register", "ApprovalStatus", "unknown member"},
+		{"register without group", edit(t, func(m map[string]any) {
+			delete(args(m, 2)["IfSteps"].([]any)[0].(map[string]any)["Arguments"].(map[string]any), "ModelPackageGroupName")
+		}), "Register", "ModelPackageGroupName", "needs ModelPackageGroupName"},
 		{"missing required argument", edit(t, func(m map[string]any) { delete(args(m, 1), "ResourceConfig") }), "Train", "$.Steps[1].Arguments.ResourceConfig", "needs ResourceConfig"},
 		{"join values", edit(t, func(m map[string]any) {
 			args(m, 1)["OutputDataConfig"].(map[string]any)["S3OutputPath"] = map[string]any{"Std:Join": map[string]any{"On": "/", "Values": []any{map[string]any{"a": 1}}}}
@@ -275,6 +288,9 @@ func TestParseErrors(t *testing.T) {
 		{"jsonget path", edit(t, func(m map[string]any) {
 			args(m, 2)["Conditions"].([]any)[0].(map[string]any)["LeftValue"] = map[string]any{"Std:JsonGet": map[string]any{"PropertyFile": "Report", "Path": "a[x"}}
 		}), "Check", "Path", "invalid JSON path"},
+		{"experiment config type", edit(t, func(m map[string]any) {
+			m["PipelineExperimentConfig"] = map[string]any{"TrialName": 5}
+		}), "", "$.PipelineExperimentConfig.TrialName", "string or an expression"},
 		{"experiment config ref", edit(t, func(m map[string]any) {
 			m["PipelineExperimentConfig"] = map[string]any{"ExperimentName": map[string]any{"Get": "Steps.Train.X"}}
 		}), "", "$.PipelineExperimentConfig.ExperimentName.Get", "only refer to parameters"},

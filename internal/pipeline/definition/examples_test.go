@@ -304,3 +304,24 @@ func TestAbaloneSDKExampleRuns(t *testing.T) {
 		t.Errorf("failure = %q", bad.failure)
 	}
 }
+
+// TestDocumentedError checks the message docs/pipeline-definitions.md shows.
+func TestDocumentedError(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "abalone-sdk", "pipeline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), "Outputs['train']", "Outputs['training']", 1)
+	_, err = Parse([]byte(bad))
+	want := `step "TrainAbaloneModel": $.Steps[1].Arguments.InputDataConfig[0].DataSource.S3DataSource.S3Uri.Get: step "PreprocessAbaloneData" has no processing output "training" (it has: train, validation, test)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "pipeline-definitions.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("docs/pipeline-definitions.md does not show the message")
+	}
+}

@@ -591,3 +591,26 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// ResolveExperimentConfig resolves the definition's PipelineExperimentConfig for an execution:
+// ExperimentName and TrialName as strings. A definition without one (or with null, as the SDK
+// writes when experiment tracking is off) has none: the result is nil. Put the result in
+// Context.ExperimentConfig so that Get: PipelineExperimentConfig.X resolves.
+func (d *Definition) ResolveExperimentConfig(ctx Context) (map[string]any, error) {
+	if d.ExperimentConfig == nil {
+		return nil, nil
+	}
+	ctx.ExperimentConfig = nil
+	out := make(map[string]any, len(d.ExperimentConfig))
+	for _, k := range sortedKeys(d.ExperimentConfig) {
+		v, err := resolve(d.ExperimentConfig[k], root.key("PipelineExperimentConfig").key(k), &ctx)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		out[k] = Stringify(v)
+	}
+	return out, nil
+}

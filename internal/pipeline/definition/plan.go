@@ -140,6 +140,29 @@ func (p *Plan) Downstream(step string) []string {
 	return out
 }
 
+// Upstream returns every step that step depends on, directly or not, in topological order:
+// for a selective execution, the steps whose outputs a selected step reuses from the source
+// execution when they are not selected themselves.
+func (p *Plan) Upstream(step string) []string {
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(n string) {
+		for _, m := range p.deps[n] {
+			if !seen[m] {
+				seen[m] = true
+				visit(m)
+			}
+		}
+	}
+	visit(step)
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return p.pos[out[i]] < p.pos[out[j]] })
+	return out
+}
+
 // Progress is what an engine knows about an execution's steps.
 type Progress struct {
 	Done     map[string]bool // finished successfully (cache hits included); Condition steps once evaluated
@@ -152,6 +175,9 @@ type Progress struct {
 // other branch, and every step downstream of one. They never appear in Ready. A Condition step
 // that is Done without an outcome runs neither branch.
 func (p *Plan) Skipped(pr Progress) []string {
+	if len(p.gate) == 0 {
+		return nil // no Condition branches: nothing is ever skipped
+	}
 	skipped := map[string]bool{}
 	var out []string
 	for _, n := range p.order {
@@ -213,12 +239,24 @@ func (p *Plan) Ready(pr Progress, maxParallel int) []string {
 // run. (An execution with a failed step is finished when nothing runs; that is the engine's
 // decision, not the plan's.)
 func (p *Plan) Finished(pr Progress) bool {
+	if len(p.gate) == 0 {
+		return len(pr.Done) >= len(p.order) && p.allDone(pr)
+	}
 	skipped := map[string]bool{}
 	for _, n := range p.Skipped(pr) {
 		skipped[n] = true
 	}
 	for _, n := range p.order {
 		if !pr.Done[n] && !skipped[n] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Plan) allDone(pr Progress) bool {
+	for _, n := range p.order {
+		if !pr.Done[n] {
 			return false
 		}
 	}

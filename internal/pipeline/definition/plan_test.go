@@ -183,6 +183,9 @@ func TestPlanDownstream(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Errorf("Downstream(Train) = %v, want %v", got, want)
 	}
+	if got := d.Plan().Upstream("Notify"); fmt.Sprint(got) != "[Prep Train Check Register]" {
+		t.Errorf("Upstream(Notify) = %v", got)
+	}
 	if got := d.Plan().Steps(); fmt.Sprint(got) != "[Prep Train Check Register Stop Notify Wait]" {
 		t.Errorf("Steps = %v", got)
 	}

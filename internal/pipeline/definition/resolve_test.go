@@ -277,3 +277,24 @@ func TestDiffPaths(t *testing.T) {
 		t.Errorf("DiffPaths(a, a) = %v", got)
 	}
 }
+
+func TestResolveExperimentConfig(t *testing.T) {
+	d := mustParse(t, small)
+	got, err := d.ResolveExperimentConfig(testContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if show(got) != `{"ExperimentName":"p","TrialName":"exec-1"}` {
+		t.Errorf("ResolveExperimentConfig = %s", show(got))
+	}
+	d.ExperimentConfig = nil
+	if got, err := d.ResolveExperimentConfig(testContext()); got != nil || err != nil {
+		t.Errorf("no config: %v, %v", got, err)
+	}
+	d = mustParse(t, string(edit(t, func(m map[string]any) {
+		m["PipelineExperimentConfig"] = map[string]any{"ExperimentName": map[string]any{"Std:Join": map[string]any{"On": "-", "Values": []any{"abalone", map[string]any{"Get": "Parameters.InstanceCount"}}}}}
+	})))
+	if got, _ := d.ResolveExperimentConfig(testContext()); show(got) != `{"ExperimentName":"abalone-2"}` {
+		t.Errorf("ResolveExperimentConfig = %s", show(got))
+	}
+}

@@ -17,6 +17,31 @@ var stepFields = map[string][]StepType{
 	"OutputParameters": {Lambda, Callback},
 }
 
+// argumentMembers are the members the Arguments of a step type may have: those of the
+// SageMaker request it stands for (CreateProcessingJob, CreateTrainingJob, CreateTransformJob,
+// CreateModel, CreateModelPackage), including the ones newer than botocore 1.26 that the
+// SageMaker Python SDK writes (SkipModelValidation, SessionChainingConfig, …). Anything else is
+// most likely a typo, refused at CreatePipeline rather than failing a job later.
+var argumentMembers = map[StepType][]string{
+	Processing: {"ProcessingInputs", "ProcessingOutputConfig", "ProcessingJobName", "ProcessingResources", "StoppingCondition",
+		"AppSpecification", "Environment", "NetworkConfig", "RoleArn", "Tags", "ExperimentConfig"},
+	Training: {"TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
+		"ResourceConfig", "VpcConfig", "StoppingCondition", "Tags", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+		"EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig", "DebugRuleConfigurations", "TensorBoardOutputConfig",
+		"ExperimentConfig", "ProfilerConfig", "ProfilerRuleConfigurations", "Environment", "RetryStrategy", "RemoteDebugConfig",
+		"InfraCheckConfig", "SessionChainingConfig"},
+	Transform: {"TransformJobName", "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB", "BatchStrategy",
+		"Environment", "TransformInput", "TransformOutput", "DataCaptureConfig", "TransformResources", "DataProcessing", "Tags",
+		"ExperimentConfig"},
+	CreateModel: {"ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "Tags", "VpcConfig",
+		"EnableNetworkIsolation"},
+	RegisterModel: {"ModelPackageName", "ModelPackageGroupName", "ModelPackageDescription", "InferenceSpecification",
+		"ValidationSpecification", "SourceAlgorithmSpecification", "CertifyForMarketplace", "Tags", "ModelApprovalStatus",
+		"MetadataProperties", "ModelMetrics", "ClientToken", "CustomerMetadataProperties", "DriftCheckBaselines", "Domain", "Task",
+		"SamplePayloadUrl", "AdditionalInferenceSpecifications", "SkipModelValidation", "SourceUri", "SecurityConfig", "ModelCard",
+		"ModelLifeCycle", "ModelPackageRegistrationType"},
+}
+
 // requiredArguments are the Arguments members a job step cannot do without.
 var requiredArguments = map[StepType][]string{
 	Processing: {"AppSpecification", "ProcessingResources"},
@@ -401,9 +426,25 @@ func (d *Definition) parseArguments(s *Step, v any, p jpath) error {
 		if !ok {
 			return errorf(s.Name, string(p), "a %s step needs Arguments (an object)", s.Type)
 		}
+		members := argumentMembers[s.Type]
+		if s.Type == Model {
+			members = argumentMembers[CreateModel]
+		}
+		for _, k := range sortedKeys(m) {
+			if !contains(members, k) {
+				return errorf(s.Name, string(p.key(k)), "unknown member %q in the Arguments of a %s step", k, s.Type)
+			}
+		}
 		for _, k := range requiredArguments[s.Type] {
 			if _, ok := m[k]; !ok {
 				return errorf(s.Name, string(p.key(k)), "a %s step needs %s in its Arguments", s.Type, k)
+			}
+		}
+		if s.Type == RegisterModel {
+			_, g := m["ModelPackageGroupName"]
+			_, n := m["ModelPackageName"]
+			if !g && !n {
+				return errorf(s.Name, string(p.key("ModelPackageGroupName")), "a RegisterModel step needs ModelPackageGroupName in its Arguments")
 			}
 		}
 		if s.Type == CreateModel || s.Type == Model {

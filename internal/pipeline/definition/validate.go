@@ -61,6 +61,11 @@ func (d *Definition) Validate() error {
 		if err := d.checkFieldTypes(s); err != nil {
 			return err
 		}
+		for i, c := range s.Conditions {
+			if err := d.checkConditionTypes(s.Name, c, jpath(s.Path).key("Arguments").key("Conditions").idx(i)); err != nil {
+				return err
+			}
+		}
 	}
 	if d.ExperimentConfig != nil {
 		err := d.visitRefs(nil, d.ExperimentConfig, root.key("PipelineExperimentConfig"), func(r Ref, p jpath, _ bool) error {
@@ -361,4 +366,52 @@ func (d *Definition) operandType(v any) ParamType {
 		return Float
 	}
 	return ""
+}
+
+// checkConditionTypes refuses ordering comparisons whose operands cannot be ordered, as far as
+// their types are known before execution: a boolean, or a number against a string literal that
+// is not one.
+func (d *Definition) checkConditionTypes(step string, c any, p jpath) error {
+	m, _ := c.(map[string]any)
+	typ, _ := m["Type"].(string)
+	switch typ {
+	case "Not":
+		k := "Condition"
+		if _, ok := m["Expression"]; ok {
+			k = "Expression"
+		}
+		return d.checkConditionTypes(step, m[k], p.key(k))
+	case "Or":
+		k := "Conditions"
+		if _, ok := m["Expressions"]; ok {
+			k = "Expressions"
+		}
+		arr, _ := m[k].([]any)
+		for i, e := range arr {
+			if err := d.checkConditionTypes(step, e, p.key(k).idx(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo":
+	default:
+		return nil
+	}
+	numeric := func(t ParamType) bool { return t == Integer || t == Float }
+	lt, rt := d.operandType(m["LeftValue"]), d.operandType(m["RightValue"])
+	for _, side := range []struct {
+		k        string
+		t, other ParamType
+		v        any
+	}{{"LeftValue", lt, rt, m["LeftValue"]}, {"RightValue", rt, lt, m["RightValue"]}} {
+		if side.t == Boolean {
+			return errorf(step, string(p.key(side.k)), "%s cannot compare a Boolean", typ)
+		}
+		if sv, literal := side.v.(string); literal && numeric(side.other) {
+			if _, ok := toFloat(sv); !ok {
+				return errorf(step, string(p.key(side.k)), "%s compares a number with %q, which is not one", typ, sv)
+			}
+		}
+	}
+	return nil
 }
