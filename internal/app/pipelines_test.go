@@ -159,6 +159,7 @@ func TestPipelineRuns(t *testing.T) {
 	}
 	d := waitExecution(t, sm, *start1.PipelineExecutionArn, 60*time.Second)
 	steps := stepsOf(t, sm, *start1.PipelineExecutionArn)
+	steps1 := steps
 	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
 		t.Fatalf("execution %s: %s; steps %+v", d.PipelineExecutionStatus, aws.ToString(d.FailureReason), steps)
 	}
@@ -283,6 +284,30 @@ func TestPipelineRuns(t *testing.T) {
 	if strings.Join(seen, " ") != "<nil>>Executing Executing>Succeeded" {
 		t.Errorf("execution events %v", seen)
 	}
+	seen = nil
+	for _, ev := range evs {
+		if ev.DetailType != "SageMaker Model Building Pipeline Execution Step Status Change" {
+			continue
+		}
+		var detail struct {
+			StepName, PreviousStepStatus, CurrentStepStatus, PipelineExecutionArn string
+			Metadata                                                              map[string]map[string]string
+		}
+		e.must(json.Unmarshal(ev.Detail, &detail))
+		if detail.PipelineExecutionArn == *start1.PipelineExecutionArn && detail.StepName == "Evaluate" {
+			seen = append(seen, fmt.Sprintf("%s>%s", detail.PreviousStepStatus, detail.CurrentStepStatus))
+			if detail.Metadata["processingJob"]["arn"] != aws.ToString(steps1["Evaluate"].Metadata.ProcessingJob.Arn) {
+				t.Errorf("step event metadata %v", detail.Metadata)
+			}
+		}
+	}
+	if strings.Join(seen, " ") != ">Starting Starting>Executing Executing>Succeeded" {
+		t.Errorf("Evaluate's step events %v", seen)
+	}
+}
+
+func ev0(m map[string]smtypes.PipelineExecutionStep) map[string]smtypes.PipelineExecutionStep {
+	return m
 }
 
 func keys[V any](m map[string]V) []string {
@@ -384,5 +409,59 @@ func TestAbalonePipelineWithBoto3(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("boto3 output lacks %q", want)
 		}
+	}
+}
+
+// TestPipelineParallelismAndDelete: MaxParallelExecutionSteps 1 runs three independent steps
+// one after another; DeletePipeline stops the execution still running and keeps its record.
+func TestPipelineParallelismAndDelete(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	sm := e.admin.sm
+	role := e.pipelineRole("parallel")
+	step := func(name, seconds string) string {
+		return `{"Name":"` + name + `","Type":"Processing","Arguments":{"RoleArn":"` + role + `",
+  "AppSpecification":{"ImageUri":"` + sklearnImage + `","ContainerEntrypoint":["python3","-c","import time; time.sleep(` + seconds + `)"]},
+  "ProcessingResources":{"ClusterConfig":{"InstanceCount":1,"InstanceType":"ml.m5.large","VolumeSizeInGB":1}}}}`
+	}
+	def := `{"Version":"2020-12-01","Steps":[` + step("A", "0.3") + `,` + step("B", "0.3") + `,` + step("C", "0.3") + `]}`
+	_, err := sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("parallel"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(def), ClientRequestToken: token(),
+		ParallelismConfiguration: &smtypes.ParallelismConfiguration{MaxParallelExecutionSteps: aws.Int32(1)}})
+	e.must(err)
+	out, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("parallel"), ClientRequestToken: token()})
+	e.must(err)
+	if d := waitExecution(t, sm, *out.PipelineExecutionArn, 60*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("execution %s (%s)", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	steps := stepsOf(t, sm, *out.PipelineExecutionArn)
+	for _, a := range steps {
+		for _, b := range steps {
+			if a.StepName != b.StepName && a.StartTime.Before(*b.StartTime) && b.StartTime.Before(*a.EndTime) {
+				t.Errorf("steps %s [%v, %v] and %s [%v, …] ran at once under MaxParallelExecutionSteps 1",
+					*a.StepName, a.StartTime, a.EndTime, *b.StepName, b.StartTime)
+			}
+		}
+	}
+
+	// Delete while running: the execution stops; its record stays readable.
+	_, err = sm.UpdatePipeline(ctx, &sagemaker.UpdatePipelineInput{PipelineName: aws.String("parallel"),
+		PipelineDefinition: aws.String(`{"Version":"2020-12-01","Steps":[` + step("Long", "600") + `]}`)})
+	e.must(err)
+	out, err = sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("parallel"), ClientRequestToken: token()})
+	e.must(err)
+	for deadline := time.Now().Add(30 * time.Second); stepsOf(t, sm, *out.PipelineExecutionArn)["Long"].StepStatus != smtypes.StepStatusExecuting; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the long step never executed")
+		}
+	}
+	_, err = sm.DeletePipeline(ctx, &sagemaker.DeletePipelineInput{PipelineName: aws.String("parallel"), ClientRequestToken: token()})
+	e.must(err)
+	if d := waitExecution(t, sm, *out.PipelineExecutionArn, 30*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusStopped {
+		t.Errorf("an execution of a deleted pipeline is %s, want Stopped", d.PipelineExecutionStatus)
+	}
+	if _, err := sm.DescribePipeline(ctx, &sagemaker.DescribePipelineInput{PipelineName: aws.String("parallel")}); !strings.Contains(code(err), "ResourceNotFound") {
+		t.Errorf("DescribePipeline of a deleted pipeline: %v", err)
 	}
 }
