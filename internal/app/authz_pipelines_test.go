@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -254,7 +255,21 @@ func TestPipelineRefusals(t *testing.T) {
 	_, err = e.admin.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String(v["PipelineName"]), RoleArn: aws.String(role),
 		PipelineDefinition: aws.String(quickDefinition), ClientRequestToken: token()})
 	wantCode("CreatePipeline of an existing name", err, "ValidationException", "Pipeline names must be unique within an AWS account and region")
-	if after := pipelines(e.admin); strings.Join(after, ",") != strings.Join(before, ",") {
+	// A retry of a CreatePipeline that committed (same ClientRequestToken) gets the pipeline.
+	tok := token()
+	first, err := e.admin.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("retried"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(quickDefinition), ClientRequestToken: tok})
+	e.must(err)
+	again, err := e.admin.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("retried"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(quickDefinition), ClientRequestToken: tok})
+	if err != nil || *again.PipelineArn != *first.PipelineArn {
+		t.Errorf("a retried CreatePipeline: %v, %v", again, err)
+	}
+	before = append(before, "retried")
+	sort.Strings(before)
+	after := pipelines(e.admin)
+	sort.Strings(after)
+	if strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("pipelines %v after refused calls, want %v", after, before)
 	}
 	if n := executions(); n != 1 {

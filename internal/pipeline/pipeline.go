@@ -21,6 +21,8 @@ type Pipeline struct {
 	Tags        map[string]string `json:",omitempty"`
 	CreatedBy   string            `json:",omitempty"` // the creator's ARN
 	ModifiedBy  string            `json:",omitempty"`
+	// ClientToken is CreatePipeline's ClientRequestToken: a retry with it gets this pipeline.
+	ClientToken string `json:",omitempty"`
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
 	// LastExecutionAt is when the pipeline was last started.

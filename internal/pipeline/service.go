@@ -211,6 +211,7 @@ type CreateInput struct {
 	Definition  DefinitionSource
 	MaxParallel *int
 	Tags        map[string]string
+	ClientToken string
 }
 
 // CreatePipeline validates a pipeline's definition, authorizes it (sagemaker:CreatePipeline on
@@ -228,7 +229,7 @@ func (s *Service) CreatePipeline(ctx context.Context, c identity.Call, in Create
 	now := s.now()
 	p := Pipeline{Account: c.Caller.Account, Name: in.Name, ARN: s.PipelineARN(c.Caller.Account, in.Name), DisplayName: in.DisplayName,
 		Description: in.Description, RoleARN: in.RoleARN, Version: 1, Tags: in.Tags, CreatedBy: c.Caller.ARN, ModifiedBy: c.Caller.ARN,
-		CreatedAt: now, ModifiedAt: now}
+		CreatedAt: now, ModifiedAt: now, ClientToken: in.ClientToken}
 	if in.MaxParallel != nil {
 		p.MaxParallel = *in.MaxParallel
 	}
@@ -257,6 +258,10 @@ func (s *Service) CreatePipeline(ctx context.Context, c identity.Call, in Create
 		return tx.InsertVersion(ctx, v)
 	})
 	if errs.Is(err, errs.Conflict) {
+		// A retry of the request that created it gets the pipeline.
+		if prev, gerr := s.store.GetPipeline(ctx, p.Account, p.Name); gerr == nil && in.ClientToken != "" && prev.ClientToken == in.ClientToken {
+			return prev, nil
+		}
 		// The SageMaker Python SDK's upsert relies on this message to fall back to UpdatePipeline.
 		return Pipeline{}, invalid("Pipeline names must be unique within an AWS account and region. Pipeline with name (%s) already exists.", in.Name)
 	}

@@ -96,6 +96,7 @@ func (a *API) createPipeline(ctx context.Context, req *awsapi.Request, in *creat
 	p, err := a.Pipelines.CreatePipeline(ctx, apicall.Call(req), pipeline.CreateInput{
 		Name: in.PipelineName, DisplayName: in.PipelineDisplayName, Description: in.PipelineDescription, RoleARN: in.RoleArn,
 		Definition: definitionSource(in.PipelineDefinition, in.PipelineDefinitionS3Location), MaxParallel: in.ParallelismConfiguration.max(), Tags: tags,
+		ClientToken: in.ClientRequestToken,
 	})
 	if err != nil {
 		return nil, err
