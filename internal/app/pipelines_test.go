@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -493,5 +495,58 @@ func TestPipelineParallelismAndDelete(t *testing.T) {
 	}
 	if _, err := sm.DescribePipeline(ctx, &sagemaker.DescribePipelineInput{PipelineName: aws.String("parallel")}); !strings.Contains(code(err), "ResourceNotFound") {
 		t.Errorf("DescribePipeline of a deleted pipeline: %v", err)
+	}
+}
+
+// TestPipelineModelAndTransform: a Model step (the SDK's ModelStep) creates a model from an
+// artifact; a Transform step scores a file with it, naming it by the first step's ModelName.
+// (The input is libsvm: the jobs engine does not yet hand a transform's ContentType to the
+// built-in transform, which then reads libsvm, its default.)
+func TestPipelineModelAndTransform(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	sm := e.admin.sm
+	role := e.pipelineRole("batch")
+	_, err := e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("batch"), Key: aws.String("model/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
+	e.must(err)
+	_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("batch"), Key: aws.String("in/rows.csv"), Body: strings.NewReader("0 0:1 1:2\n0 0:0 1:0\n")})
+	e.must(err)
+	def := `{"Version":"2020-12-01","Steps":[
+ {"Name":"MakeModel","Type":"Model","Arguments":{"ExecutionRoleArn":"` + role + `",
+   "PrimaryContainer":{"Image":"slipway/linear","ModelDataUrl":"s3://batch/model/model.tar.gz"}}},
+ {"Name":"Score","Type":"Transform","Arguments":{"ModelName":{"Get":"Steps.MakeModel.ModelName"},
+   "TransformInput":{"DataSource":{"S3DataSource":{"S3DataType":"S3Prefix","S3Uri":"s3://batch/in"}},"ContentType":"text/libsvm","SplitType":"Line"},
+   "TransformOutput":{"S3OutputPath":"s3://batch/out"},
+   "TransformResources":{"InstanceCount":1,"InstanceType":"ml.m5.large"}}}]}`
+	_, err = sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("batch"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(def), ClientRequestToken: token()})
+	e.must(err)
+	out, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("batch"), ClientRequestToken: token()})
+	e.must(err)
+	d := waitExecution(t, sm, *out.PipelineExecutionArn, 60*time.Second)
+	steps := stepsOf(t, sm, *out.PipelineExecutionArn)
+	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		arn := aws.ToString(steps["Score"].Metadata.TransformJob.Arn)
+		tj, _ := sm.DescribeTransformJob(ctx, &sagemaker.DescribeTransformJobInput{TransformJobName: aws.String(arn[strings.LastIndex(arn, "/")+1:])})
+		t.Fatalf("execution %s (%s); Score: %s; input %+v", d.PipelineExecutionStatus, aws.ToString(d.FailureReason), aws.ToString(steps["Score"].FailureReason), aws.ToString(tj.TransformInput.ContentType))
+	}
+	m := steps["MakeModel"].Metadata
+	if m == nil || m.Model == nil || !strings.Contains(aws.ToString(m.Model.Arn), ":model/pipelines-") {
+		t.Errorf("MakeModel metadata %+v", m)
+	}
+	if tj := steps["Score"].Metadata; tj == nil || tj.TransformJob == nil {
+		t.Errorf("Score metadata %+v", tj)
+	}
+	list, err := e.admin.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("batch"), Prefix: aws.String("out/")})
+	e.must(err)
+	if len(list.Contents) != 1 {
+		t.Fatalf("the transform wrote %d objects under out/, want 1", len(list.Contents))
+	}
+	obj, err := e.admin.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("batch"), Key: list.Contents[0].Key})
+	e.must(err)
+	body, _ := io.ReadAll(obj.Body)
+	if got := strings.Fields(string(body)); len(got) != 2 || got[0] != "6" && !strings.HasPrefix(got[0], "6.") || got[1] != "1" && !strings.HasPrefix(got[1], "1.") {
+		t.Errorf("the transform wrote %q, want 6 and 1 (y = x0 + 2·x1 + 1)", body)
 	}
 }
