@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/slipway-ml/slipway/internal/store/pgtest"
 )
 
 const sklearnImage = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3"
@@ -136,9 +138,14 @@ func stepsOf(t testing.TB, sm *sagemaker.Client, arn string) map[string]smtypes.
 // property file, a registered model package whose metrics are the job's evaluation.json and
 // whose GeneratedBy is the execution; then the other branch's Fail step, the execution
 // events, and Stop of an execution whose job is running.
-func TestPipelineRuns(t *testing.T) {
+func TestPipelineRuns(t *testing.T) { pipelineRuns(t, "") }
+
+// TestPipelineRunsOnPostgres is TestPipelineRuns with the store on PostgreSQL.
+func TestPipelineRunsOnPostgres(t *testing.T) { pipelineRuns(t, pgtest.Database(t)) }
+
+func pipelineRuns(t *testing.T, database string) {
 	ctx := context.Background()
-	s := start(t, "")
+	s := start(t, database)
 	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
 	sm := e.admin.sm
 	role := e.pipelineRole("pipes")
