@@ -1,6 +1,7 @@
-// Package sagemakerapi serves the SageMaker API operations of the model registry and of
-// processing, training and transform jobs. It translates wire shapes (botocore's sagemaker
-// model) to the domain calls and back; all business rules live in packages registry and jobs.
+// Package sagemakerapi serves the SageMaker API operations of the model registry, of
+// processing, training and transform jobs, of serving and of pipelines. It translates wire
+// shapes (botocore's sagemaker model) to the domain calls and back; all business rules live in
+// packages registry, jobs, serving and pipeline.
 package sagemakerapi
 
 import (
