@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 )
@@ -187,6 +188,22 @@ func TestPipelineRefusals(t *testing.T) {
 		PipelineDefinition: aws.String(quickDefinition), ClientRequestToken: token()})
 	wantCode("CreatePipeline without iam:PassRole", err, "AccessDenied", "iam:PassRole")
 
+	// A definition in S3 is read as the caller: allowed, it is the pipeline's; denied, nothing is made.
+	_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("authz-pipes"), Key: aws.String("defs/quick.json"), Body: strings.NewReader(quickDefinition)})
+	e.must(err)
+	loc := &smtypes.PipelineDefinitionS3Location{Bucket: aws.String("authz-pipes"), ObjectKey: aws.String("defs/quick.json")}
+	e.policy(allowEverything)
+	_, err = e.actor.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("froms3"), RoleArn: aws.String(role),
+		PipelineDefinitionS3Location: loc, ClientRequestToken: token()})
+	e.must(err)
+	if d, err := e.admin.sm.DescribePipeline(ctx, &sagemaker.DescribePipelineInput{PipelineName: aws.String("froms3")}); err != nil || aws.ToString(d.PipelineDefinition) != quickDefinition {
+		t.Errorf("a pipeline defined in S3: %v", err)
+	}
+	e.policy(allowEverything, `{"Effect":"Deny","Action":"s3:GetObject","Resource":"*"}`)
+	_, err = e.actor.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("froms3denied"), RoleArn: aws.String(role),
+		PipelineDefinitionS3Location: loc, ClientRequestToken: token()})
+	wantCode("CreatePipeline from an object the caller may not read", err, "AccessDenied", "s3:GetObject")
+
 	// An explicit Deny wins over Allow *, on the pipeline and on its executions by pattern.
 	e.policy(allowEverything, `{"Effect":"Deny","Action":["sagemaker:StartPipelineExecution","sagemaker:DescribePipelineExecution"],"Resource":["arn:aws:sagemaker:us-east-1:`+e.account+`:pipeline/`+v["PipelineName"]+`","arn:aws:sagemaker:us-east-1:`+e.account+`:pipeline/`+v["PipelineName"]+`/execution/*"]}`)
 	_, err = e.actor.sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String(v["PipelineName"]), ClientRequestToken: token()})
@@ -217,6 +234,9 @@ func TestPipelineRefusals(t *testing.T) {
 
 	// Bad input: ValidationException naming what is wrong; nothing is created or started.
 	before := pipelines(e.admin)
+	if !strings.Contains(strings.Join(before, ","), "froms3") || strings.Contains(strings.Join(before, ","), "froms3denied") {
+		t.Errorf("pipelines %v: want froms3 and not froms3denied", before)
+	}
 	for _, c := range []struct{ name, def, want string }{
 		{"not JSON", `{"Version":`, "Invalid pipeline definition"},
 		{"unknown step type", `{"Version":"2020-12-01","Steps":[{"Name":"A","Type":"Bogus","Arguments":{}}]}`, `step "A"`},

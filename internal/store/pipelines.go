@@ -132,9 +132,16 @@ func (v *PipelineStore) ExecutionDefinition(ctx context.Context, arn string) (st
 func (v *PipelineStore) ListExecutions(ctx context.Context, pipelineARN string, q pipeline.Query) ([]pipeline.Execution, error) {
 	query := `SELECT body FROM pipeline_executions WHERE pipeline_arn = $1
 		AND (CAST($2 AS BIGINT) = 0 OR created_at > $2) AND (CAST($3 AS BIGINT) = 0 OR created_at < $3)` +
-		orderBy("", q.Descending, "", "created_at,arn") + limitOffset(q.Limit, q.Offset)
+		executionOrder(q) + limitOffset(q.Limit, q.Offset)
 	return listBodies[pipeline.Execution](ctx, v.base(), "store.ListPipelineExecutions", "pipeline execution", query,
 		pipelineARN, micros(q.CreatedAfter), micros(q.CreatedBefore))
+}
+
+func executionOrder(q pipeline.Query) string {
+	if q.SortBy == "PipelineExecutionArn" {
+		return orderBy("", q.Descending, "", "arn")
+	}
+	return orderBy("", q.Descending, "", "created_at,arn")
 }
 
 // ListSteps lists an execution's steps in the order they started.
