@@ -268,8 +268,8 @@ func TestPipelineRefusals(t *testing.T) {
 		wantCode("StartPipelineExecution with "+c.name, err, "ValidationException", c.want)
 	}
 	_, err = e.admin.sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String(v["PipelineName"]), ClientRequestToken: token(),
-		SelectiveExecutionConfig: &smtypes.SelectiveExecutionConfig{SelectedSteps: []smtypes.SelectedStep{{StepName: aws.String("Check")}}, SourcePipelineExecutionArn: aws.String(v["PipelineExecutionArn"])}})
-	wantCode("StartPipelineExecution with SelectiveExecutionConfig", err, "ValidationException", "SelectiveExecutionConfig")
+		SelectiveExecutionConfig: &smtypes.SelectiveExecutionConfig{SelectedSteps: []smtypes.SelectedStep{{StepName: aws.String("Nope")}}, SourcePipelineExecutionArn: aws.String(v["PipelineExecutionArn"])}})
+	wantCode("StartPipelineExecution selecting a step the pipeline lacks", err, "ValidationException", `no step "Nope"`)
 	_, err = e.admin.sm.DescribePipeline(ctx, &sagemaker.DescribePipelineInput{PipelineName: aws.String("nope")})
 	wantCode("DescribePipeline of a missing pipeline", err, "ResourceNotFound", "does not exist")
 	_, err = e.admin.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String(v["PipelineName"]), RoleArn: aws.String(role),

@@ -313,6 +313,33 @@ func pipelineRuns(t *testing.T, database string) {
 	if strings.Join(seen, " ") != ">Starting Starting>Executing Executing>Succeeded" {
 		t.Errorf("Evaluate's step events %v", seen)
 	}
+
+	// A selective execution of Register alone reuses Evaluate's and CheckMSE's results from the
+	// first execution (on version 1, which has them), and runs no job.
+	jobsBefore, err := sm.ListProcessingJobs(ctx, &sagemaker.ListProcessingJobsInput{MaxResults: aws.Int32(100)})
+	e.must(err)
+	sel, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("eval"), ClientRequestToken: token(),
+		PipelineVersionId: aws.Int64(1),
+		SelectiveExecutionConfig: &smtypes.SelectiveExecutionConfig{SourcePipelineExecutionArn: start1.PipelineExecutionArn,
+			SelectedSteps: []smtypes.SelectedStep{{StepName: aws.String("Register")}}}})
+	e.must(err)
+	if d := waitExecution(t, sm, *sel.PipelineExecutionArn, 30*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("the selective execution: %s (%s)", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	ss := stepsOf(t, sm, *sel.PipelineExecutionArn)
+	for _, n := range []string{"Evaluate", "CheckMSE"} {
+		if r := ss[n].SelectiveExecutionResult; r == nil || aws.ToString(r.SourcePipelineExecutionArn) != *start1.PipelineExecutionArn {
+			t.Errorf("%s in the selective execution: %+v, want reused from %s", n, ss[n], *start1.PipelineExecutionArn)
+		}
+	}
+	if r := ss["Register"]; r.StepStatus != smtypes.StepStatusSucceeded || r.SelectiveExecutionResult != nil || len(ss) != 3 {
+		t.Errorf("the selective execution's steps: %v; Register %+v", keys(ss), r)
+	}
+	jobsAfter, err := sm.ListProcessingJobs(ctx, &sagemaker.ListProcessingJobsInput{MaxResults: aws.Int32(100)})
+	e.must(err)
+	if len(jobsAfter.ProcessingJobSummaries) != len(jobsBefore.ProcessingJobSummaries) {
+		t.Errorf("the selective execution ran %d jobs, want none", len(jobsAfter.ProcessingJobSummaries)-len(jobsBefore.ProcessingJobSummaries))
+	}
 }
 
 func ev0(m map[string]smtypes.PipelineExecutionStep) map[string]smtypes.PipelineExecutionStep {

@@ -138,9 +138,58 @@ func (r *run) loadSteps(ctx context.Context) error {
 	return nil
 }
 
-// progress is what the plan needs to know of the steps.
+// reuse, in a selective execution, copies from the source execution the steps the selected
+// ones depend on that are not selected themselves (once: the copies are its steps).
+func (r *run) reuse(ctx context.Context) error {
+	if len(r.x.Selected) == 0 {
+		return nil
+	}
+	chosen := map[string]bool{}
+	for _, n := range r.x.Selected {
+		chosen[n] = true
+	}
+	var need []string
+	for _, n := range r.x.Selected {
+		for _, up := range r.def.d.Plan().Upstream(n) {
+			if _, have := r.steps[up]; !chosen[up] && !have && !slices.Contains(need, up) {
+				need = append(need, up)
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	prev, err := r.e.c.Store.ListSteps(ctx, r.x.Source)
+	if err != nil {
+		return err
+	}
+	for _, n := range need {
+		i := slices.IndexFunc(prev, func(p Step) bool { return p.Name == n && p.Status == StepSucceeded })
+		if i < 0 {
+			return r.finish(ctx, Failed, fmt.Sprintf("step %s did not succeed in the source execution %s", n, r.x.Source))
+		}
+		s := prev[i]
+		s.ExecutionARN, s.Reused, s.CacheHit, s.Order = r.x.ARN, r.x.Source, "", r.order
+		s.StartedAt, s.EndedAt = r.e.c.Service.now(), r.e.c.Service.now()
+		r.order++
+		if err := r.save(ctx, s, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// progress is what the plan needs to know of the steps. In a selective execution, the steps
+// neither selected nor reused count as done: they do not run.
 func (r *run) progress() definition.Progress {
 	pr := definition.Progress{Done: map[string]bool{}, Running: map[string]bool{}, Failed: map[string]bool{}, Outcomes: map[string]bool{}}
+	if len(r.x.Selected) > 0 {
+		for _, st := range r.def.d.AllSteps() {
+			if _, have := r.steps[st.Name]; !have && !slices.Contains(r.x.Selected, st.Name) {
+				pr.Done[st.Name] = true
+			}
+		}
+	}
 	for n, s := range r.steps {
 		switch {
 		case s.Status == StepSucceeded:
@@ -183,6 +232,9 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		changed = changed || c
+	}
+	if err := r.reuse(ctx); err != nil || r.x.Status.Terminal() {
+		return true, err
 	}
 	if changed {
 		if err := r.loadSteps(ctx); err != nil {

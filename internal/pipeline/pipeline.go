@@ -103,6 +103,10 @@ type Execution struct {
 	CreatedBy   string `json:",omitempty"`
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
+	// Selected, for a selective execution, names the steps it runs; the steps they depend on
+	// are reused from the execution Source.
+	Selected []string `json:",omitempty"`
+	Source   string   `json:",omitempty"`
 }
 
 // StepStatus is a step's status (SageMaker's StepStatus).
@@ -158,6 +162,9 @@ type Step struct {
 	CacheKey string `json:",omitempty"`
 	// CacheHit is the execution whose step's result this one reused (CacheHitResult).
 	CacheHit string `json:",omitempty"`
+	// Reused is the execution whose step's result a selective execution reused
+	// (SelectiveExecutionResult).
+	Reused string `json:",omitempty"`
 	// Retrying is set while an attempt after the first waits to start (until RetryAt): the
 	// step stays Executing, its job for Attempt not yet created.
 	Retrying bool      `json:",omitempty"`

@@ -454,6 +454,10 @@ type StartInput struct {
 	ClientToken string
 	MaxParallel *int
 	Version     int64 // 0: the latest
+	// Selected, when set, makes a selective execution: only these steps run; the steps they
+	// depend on are reused from Source (an execution of the pipeline; "" is its latest).
+	Selected []string
+	Source   string
 }
 
 // StartExecution starts an execution of a pipeline's version: its parameters are checked
@@ -498,9 +502,14 @@ func (s *Service) StartExecution(ctx context.Context, c identity.Call, in StartI
 	if err != nil {
 		return Execution{}, err
 	}
+	if in.Selected != nil {
+		if in.Source, err = s.checkSelective(ctx, p, def, in.Selected, in.Source); err != nil {
+			return Execution{}, err
+		}
+	}
 	now := s.now()
 	id := s.newID()
-	e := Execution{Account: account, PipelineName: p.Name, PipelineARN: p.ARN, ARN: s.ExecutionARN(account, p.Name, id), ID: id,
+	e := Execution{Selected: in.Selected, Source: in.Source, Account: account, PipelineName: p.Name, PipelineARN: p.ARN, ARN: s.ExecutionARN(account, p.Name, id), ID: id,
 		PipelineVersion: version, DisplayName: in.DisplayName, Description: in.Description, Status: Executing,
 		Parameters: params, ClientToken: in.ClientToken, RoleARN: v.RoleARN, MaxParallel: p.MaxParallel,
 		CreatedBy: c.Caller.ARN, CreatedAt: now, ModifiedAt: now}
@@ -543,6 +552,55 @@ func (s *Service) StartExecution(ctx context.Context, c identity.Call, in StartI
 		return tx.Enqueue(ctx, WorkKind, e.ARN, now)
 	})
 	return out, err
+}
+
+// checkSelective checks a selective execution: the selected steps exist, the source is an
+// execution of the pipeline (its latest when ""), and every step a selected one depends on and
+// that is not selected itself succeeded in the source. It returns the source's ARN.
+func (s *Service) checkSelective(ctx context.Context, p Pipeline, def *parsed, selected []string, source string) (string, error) {
+	if len(selected) == 0 {
+		return "", invalid("SelectiveExecutionConfig.SelectedSteps must name at least one step")
+	}
+	chosen := map[string]bool{}
+	for _, n := range selected {
+		if _, ok := def.d.Step(n); !ok {
+			return "", invalid("SelectiveExecutionConfig.SelectedSteps: the pipeline has no step %q", n)
+		}
+		chosen[n] = true
+	}
+	if source == "" {
+		latest, err := s.store.ListExecutions(ctx, p.ARN, Query{Descending: true, Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(latest) == 0 {
+			return "", invalid("SelectiveExecutionConfig: pipeline %s has no execution to reuse step results from", p.ARN)
+		}
+		source = latest[0].ARN
+	}
+	src, err := s.store.GetExecution(ctx, source)
+	if errs.Is(err, errs.NotFound) || err == nil && src.PipelineARN != p.ARN {
+		return "", invalid("SelectiveExecutionConfig.SourcePipelineExecutionArn %s is not an execution of pipeline %s", source, p.ARN)
+	}
+	if err != nil {
+		return "", err
+	}
+	steps, err := s.store.ListSteps(ctx, source)
+	if err != nil {
+		return "", err
+	}
+	done := map[string]bool{}
+	for _, st := range steps {
+		done[st.Name] = st.Status == StepSucceeded
+	}
+	for _, n := range selected {
+		for _, up := range def.d.Plan().Upstream(n) {
+			if !chosen[up] && !done[up] {
+				return "", invalid("SelectiveExecutionConfig: step %q depends on step %q, which is not selected and did not succeed in the source execution %s", n, up, source)
+			}
+		}
+	}
+	return source, nil
 }
 
 // execution authorizes op on an execution and reads it.

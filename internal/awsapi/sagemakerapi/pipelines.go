@@ -258,22 +258,31 @@ type startPipelineExecutionIn struct {
 	ClientRequestToken           string
 	ParallelismConfiguration     *parallelismWire
 	PipelineVersionId            int64
-	SelectiveExecutionConfig     json.RawMessage
+	SelectiveExecutionConfig     *selectiveWire
 	MlflowExperimentName         string
 }
 
+type selectiveWire struct {
+	SourcePipelineExecutionArn string
+	SelectedSteps              []struct{ StepName string }
+}
+
 func (a *API) startPipelineExecution(ctx context.Context, req *awsapi.Request, in *startPipelineExecutionIn) (any, error) {
-	if len(in.SelectiveExecutionConfig) > 0 {
-		return nil, invalid("SelectiveExecutionConfig is not supported: an execution runs every step of its definition")
-	}
 	if in.MlflowExperimentName != "" {
 		return nil, invalid("MlflowExperimentName is not supported")
 	}
-	e, err := a.Pipelines.StartExecution(ctx, apicall.Call(req), pipeline.StartInput{
+	start := pipeline.StartInput{
 		Pipeline: in.PipelineName, DisplayName: in.PipelineExecutionDisplayName, Description: in.PipelineExecutionDescription,
 		Parameters: in.PipelineParameters, ClientToken: in.ClientRequestToken, MaxParallel: in.ParallelismConfiguration.max(),
 		Version: in.PipelineVersionId,
-	})
+	}
+	if sc := in.SelectiveExecutionConfig; sc != nil {
+		start.Selected, start.Source = []string{}, sc.SourcePipelineExecutionArn
+		for _, st := range sc.SelectedSteps {
+			start.Selected = append(start.Selected, st.StepName)
+		}
+	}
+	e, err := a.Pipelines.StartExecution(ctx, apicall.Call(req), start)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +316,13 @@ func (a *API) describePipelineExecution(ctx context.Context, req *awsapi.Request
 	}
 	if pc := parallelismOut(e.MaxParallel); pc != nil {
 		out["ParallelismConfiguration"] = pc
+	}
+	if e.Selected != nil {
+		steps := make([]map[string]string, 0, len(e.Selected))
+		for _, n := range e.Selected {
+			steps = append(steps, map[string]string{"StepName": n})
+		}
+		out["SelectiveExecutionConfig"] = map[string]any{"SourcePipelineExecutionArn": e.Source, "SelectedSteps": steps}
 	}
 	return out, nil
 }
@@ -381,6 +397,9 @@ func (a *API) listPipelineExecutionSteps(ctx context.Context, req *awsapi.Reques
 		}
 		if s.CacheHit != "" {
 			m["CacheHitResult"] = map[string]string{"SourcePipelineExecutionArn": s.CacheHit}
+		}
+		if s.Reused != "" {
+			m["SelectiveExecutionResult"] = map[string]string{"SourcePipelineExecutionArn": s.Reused}
 		}
 		if len(s.Metadata) > 0 {
 			var md map[string]any
