@@ -45,6 +45,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
+	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
@@ -90,6 +91,8 @@ type App struct {
 	// Rules is EventBridge; rules delivers the outbox's events to its targets (eventrules.go).
 	Rules *rules.Service
 	rules eventRulesParts
+	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
+	Pipelines *pipeline.Service
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -144,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.servingService()
 	a.eventRules()
 	a.stacksService()
+	a.pipelineService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -224,6 +228,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(stacksRT)
+	pipelineRT, err := a.pipelineRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(pipelineRT)
 	return a, nil
 }
 
@@ -290,7 +300,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

@@ -121,7 +121,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"sagemaker-runtime": runtimeapi.Operations(),
 		"cloudformation":    cfnapi.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": withServingCases(withJobCases(sagemakerCases())), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 	cases["events"] = eventsCases()
 	cases["cloudformation"] = cfnCases()

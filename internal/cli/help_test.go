@@ -22,6 +22,7 @@ var helpCommands = [][]string{
 	{"algo", "train", "linear", "-h"},
 	{"algo", "evaluate", "-h"},
 	{"algo", "predict", "-h"},
+	{"pipelines", "watch", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

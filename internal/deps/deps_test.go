@@ -47,6 +47,7 @@ var layers = map[string]string{
 	"internal/org":                     domain,
 	"internal/identity":                domain,
 	"internal/registry":                domain,
+	"internal/pipeline":                domain, // pipelines, executions: the API domain and the execution engine
 	"internal/pipeline/definition":     domain, // pipeline definitions: parse, validate, resolve, plan; imports nothing of Slipway
 	"internal/jobs":                    domain,
 	"internal/events":                  domain,

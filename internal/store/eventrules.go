@@ -112,14 +112,6 @@ func (r *RulesStore) AppendLogOnce(ctx context.Context, key string, s logs.Strea
 
 type rulesTx struct{ *Tx }
 
-func decodeBody[T any](body, what string) (T, error) {
-	var out T
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
-		return out, errs.E(errs.Internal, "a stored %s does not decode", what, err)
-	}
-	return out, nil
-}
-
 // GetBus returns a bus; an account's default bus exists without a row.
 func (r *RulesStore) GetBus(ctx context.Context, account, name string) (rules.Bus, error) {
 	var body string

@@ -20,7 +20,7 @@ const (
 
 // Operations declares the action and resources each operation is authorized on.
 func Operations() []awsapi.Authz {
-	return []awsapi.Authz{
+	return append([]awsapi.Authz{
 		{Operation: "CreateModelPackageGroup", Action: "sagemaker:CreateModelPackageGroup", Resources: []string{groupARN}},
 		{Operation: "DescribeModelPackageGroup", Action: "sagemaker:DescribeModelPackageGroup", Resources: []string{groupARN}, Tagged: true},
 		{Operation: "ListModelPackageGroups", Action: "sagemaker:ListModelPackageGroups", Resources: []string{"*"}},
@@ -72,5 +72,5 @@ func Operations() []awsapi.Authz {
 		{Operation: "UpdateEndpoint", Action: "sagemaker:UpdateEndpoint", Resources: []string{endpointARN}},
 		{Operation: "UpdateEndpointWeightsAndCapacities", Action: "sagemaker:UpdateEndpointWeightsAndCapacities", Resources: []string{endpointARN}},
 		{Operation: "DeleteEndpoint", Action: "sagemaker:DeleteEndpoint", Resources: []string{endpointARN}},
-	}
+	}, pipelineOperations()...)
 }

@@ -1,6 +1,7 @@
-// Package sagemakerapi serves the SageMaker API operations of the model registry and of
-// processing, training and transform jobs. It translates wire shapes (botocore's sagemaker
-// model) to the domain calls and back; all business rules live in packages registry and jobs.
+// Package sagemakerapi serves the SageMaker API operations of the model registry, of
+// processing, training and transform jobs, of serving and of pipelines. It translates wire
+// shapes (botocore's sagemaker model) to the domain calls and back; all business rules live in
+// packages registry, jobs, serving and pipeline.
 package sagemakerapi
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/jobs"
+	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
 )
@@ -22,7 +24,9 @@ type API struct {
 	Registry *registry.Service
 	Jobs     *jobs.Service    // processing, training and transform jobs (jobs.go)
 	Serving  *serving.Service // models, endpoint configurations and endpoints (serving.go)
-	Tokens   *awsapi.PageTokens
+	// Pipelines is pipelines and their executions (pipelines.go).
+	Pipelines *pipeline.Service
+	Tokens    *awsapi.PageTokens
 }
 
 // Service is the SageMaker service: its model, the registry's operations and SageMaker's error
@@ -52,6 +56,7 @@ func (a *API) handlers() map[string]awsapi.Handler {
 	}
 	a.jobHandlers(h)
 	a.servingHandlers(h)
+	a.pipelineHandlers(h)
 	return h
 }
 
