@@ -12,7 +12,7 @@
 //	              through the same transfer manager.
 //
 //	go run ./bench/blob [-sizes 1MiB,1GiB] [-reps 3] [-dir DIR] [-s3 s3://bucket?endpoint=…]
-//	                    [-targets a,b,c,c',d] [-cpuprofile FILE]
+//	                    [-targets a,b,c,c',d] [-concurrency 5] [-cpuprofile FILE]
 //
 // It prints MB/s (10^6 bytes a second, best of -reps) and each figure's ratio to cp's, and the
 // CPU time of the best write (this process's for the in-process targets, cp's for cp).
@@ -66,6 +66,7 @@ func main() {
 	s3Flag := flag.String("s3", "", "blob store URL of an S3-compatible server (default: start versitygw with scripts/s3-throwaway.sh)")
 	unsigned := flag.Bool("unsigned", false, "the transfer manager sends UNSIGNED-PAYLOAD instead of hashing each body with SHA-256 for SigV4, as it does over HTTPS")
 	targetsFlag := flag.String("targets", "a,b,c,c',d", "targets to measure, by letter (cp always runs)")
+	flag.IntVar(&uploadConcurrency, "concurrency", manager.DefaultUploadConcurrency, "parts the transfer manager's Uploader sends at once (1: one stream)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -90,6 +91,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// uploadConcurrency is the Uploader's Concurrency.
+var uploadConcurrency int
 
 // selected holds the letters of the targets to measure.
 var selected map[string]bool
@@ -316,7 +320,8 @@ func transferManagerTarget(name, endpoint, region, accessKey, secretKey, bucket 
 	if unsigned {
 		opts = append(opts, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	}
-	up, down := manager.NewUploader(client), manager.NewDownloader(client)
+	up := manager.NewUploader(client, func(u *manager.Uploader) { u.Concurrency = uploadConcurrency })
+	down := manager.NewDownloader(client)
 	return &target{
 		name: name,
 		mkBucket: func(ctx context.Context) error {

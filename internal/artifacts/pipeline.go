@@ -6,18 +6,19 @@ import (
 	"sync/atomic"
 )
 
-// The write pipeline: one goroutine reads the body into large pooled buffers (the transport's
+// The write pipeline: one goroutine reads the body into pooled 256 KiB buffers (the transport's
 // own work, e.g. SigV4's payload SHA-256, happens in its reads), a goroutine per hash (MD5 for
 // the ETag, each checksum the client asked for) digests every buffer, and the blob store writes
 // the same buffers, all at once. A buffer goes back to the pool when its last user is done;
 // nothing is copied between the body and the file but the read itself.
 
 // chunkSize is the size of the pipeline's buffers: large reads and writes, few system calls.
-const chunkSize = 1 << 20
+// Streamed bodies are not charged to the server's body memory budget, so a write holds at most
+// (chunkDepth+2) × chunkSize = 768 KiB, whatever the body's size.
+const chunkSize = 256 << 10
 
-// chunkDepth is how many buffers may wait for each consumer: memory per write is bounded by
-// about (chunkDepth+2) × chunkSize.
-const chunkDepth = 2
+// chunkDepth is how many buffers may wait for each consumer.
+const chunkDepth = 1
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 

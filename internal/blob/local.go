@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"unsafe"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 )
@@ -64,9 +63,7 @@ func (s *Local) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		n, err = copyFile(ctx, f, src)
 	} else if wt, ok := r.(io.WriterTo); ok {
 		// The source hands over its own buffers: no copy, one write each.
-		w := &fileWriter{ctx: ctx, f: f}
-		w.direct = setDirect(f, true)
-		n, err = wt.WriteTo(w)
+		n, err = wt.WriteTo(&fileWriter{ctx: ctx, f: f})
 	} else {
 		// writerOnly hides the file's ReadFrom so that the copy goes through a buffer of our
 		// size and ctxReader sees every read.
@@ -193,41 +190,25 @@ func (r *fileRange) Read(p []byte) (int, error)         { return r.lr.Read(p) }
 func (r *fileRange) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &r.lr) }
 func (r *fileRange) Close() error                       { return r.f.Close() }
 
-// fileWriter writes to a blob's temporary file, stopping once ctx ends.
+// fileWriter writes to a blob's temporary file, stopping once ctx ends, and asks the kernel to
+// start writing each 8 MiB back as soon as it is complete, so that the final sync has less left
+// to wait for (the fdatasync before the rename is still what makes the blob durable).
 //
-// While the writes are whole aligned blocks from aligned buffers (a pipeline's full buffers), the
-// file is open with O_DIRECT: the bytes go from the buffer to the disk without a copy into the
-// page cache, which on a busy machine costs more CPU than the copy itself (page allocation and
-// locking shared by every writer). The first other write (a body's tail) turns O_DIRECT off. In
-// buffered mode the writer asks the kernel to start writing each 8 MiB back as soon as it is
-// complete, so that the final sync has less left to wait for. Either way, the fdatasync before
-// the rename is what makes the blob durable.
+// O_DIRECT was tried here for whole aligned buffers: it cut the write's CPU (no copy into the
+// page cache) but left the blob out of the page cache, and reading it back right after was 2–3×
+// slower on a busy machine, so the writes stay buffered.
 type fileWriter struct {
 	ctx     context.Context
 	f       *os.File
-	direct  bool
 	off     int64 // bytes written
 	flushed int64 // bytes handed to writeback
 }
 
-const (
-	writebackStep = 8 << 20
-	directAlign   = 4096 // the largest logical block size in common use
-)
+const writebackStep = 8 << 20
 
 func (w *fileWriter) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
-	}
-	if w.direct && (len(p)%directAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(p)))%directAlign != 0) {
-		w.direct = false
-		if !setDirect(w.f, false) {
-			return 0, errs.E(errs.Internal, "cannot leave O_DIRECT on %s", w.f.Name())
-		}
-		w.flushed = w.off
-	}
-	if w.direct {
-		return w.f.Write(p)
 	}
 	n, err := w.f.Write(p)
 	w.off += int64(n)
@@ -237,30 +218,6 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		w.flushed = end
 	}
 	return n, err
-}
-
-// setDirect turns O_DIRECT on or off for f and reports whether it succeeded (file systems
-// without direct I/O refuse it).
-func setDirect(f *os.File, on bool) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok := false
-	rc.Control(func(fd uintptr) {
-		flags, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
-		if e != 0 {
-			return
-		}
-		if on {
-			flags |= syscall.O_DIRECT
-		} else {
-			flags &^= syscall.O_DIRECT
-		}
-		_, _, e = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETFL, flags)
-		ok = e == 0
-	})
-	return ok
 }
 
 // startWriteback starts writing back a range of f's dirty pages without waiting for it

@@ -26,25 +26,25 @@ func (p *piecesSource) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
-// A Put from a WriterTo stores exactly its bytes whatever their alignment: whole aligned
-// buffers (written with O_DIRECT where the file system allows it), then an unaligned one, an
-// odd-sized tail and more after it (written through the page cache).
+// A Put from a WriterTo stores exactly its bytes, one write each, whatever their sizes and
+// alignment, across the 8 MiB writeback steps.
 func TestLocalPutFromWriterTo(t *testing.T) {
 	s, err := blob.OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := make([]byte, 3<<20+4096)
+	big := make([]byte, 9<<20+4096)
 	for i := range big {
 		big[i] = byte(i*7 + i>>12)
 	}
 	cases := map[string][][]byte{
-		"aligned":            {big[:1<<20], big[1<<20 : 2<<20]},
-		"aligned then tail":  {big[:1<<20], big[1<<20 : 2<<20], big[2<<20 : 2<<20+777]},
-		"unaligned address":  {big[:1<<20], big[4096+1 : 4096+1+1<<20], big[:4096]},
-		"tail then aligned":  {big[:100], big[:1<<20], big[1<<20 : 2<<20]},
-		"empty":              {},
-		"one unaligned byte": {big[5:6]},
+		"aligned":             {big[:1<<20], big[1<<20 : 2<<20]},
+		"aligned then tail":   {big[:1<<20], big[1<<20 : 2<<20], big[2<<20 : 2<<20+777]},
+		"unaligned address":   {big[:1<<20], big[4096+1 : 4096+1+1<<20], big[:4096]},
+		"tail then aligned":   {big[:100], big[:1<<20], big[1<<20 : 2<<20]},
+		"past writeback step": {big[:9<<20], big[:3], big[:8<<20]},
+		"empty":               {},
+		"one unaligned byte":  {big[5:6]},
 	}
 	for name, pieces := range cases {
 		want := bytes.Join(pieces, nil)
