@@ -12,8 +12,12 @@
 //	              through the same transfer manager.
 //
 //	go run ./bench/blob [-sizes 1MiB,1GiB] [-reps 3] [-dir DIR] [-s3 s3://bucket?endpoint=…]
+//	                    [-targets a,b,c,c',d] [-concurrency 5] [-cpuprofile FILE]
 //
-// It prints MB/s (10^6 bytes a second, best of -reps) and each figure's ratio to cp's.
+// It prints MB/s (10^6 bytes a second, best of -reps) and each figure's ratio to cp's, and the
+// CPU time of the best write (this process's for the in-process targets, cp's for cp).
+// -targets picks targets by letter (cp always runs: it is the reference); without c and c',
+// versitygw is not started. -cpuprofile profiles the whole run (client and server alike).
 package main
 
 import (
@@ -29,8 +33,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,12 +65,38 @@ func main() {
 	dirFlag := flag.String("dir", "", "work directory, on the disk to measure (default: a new temporary directory)")
 	s3Flag := flag.String("s3", "", "blob store URL of an S3-compatible server (default: start versitygw with scripts/s3-throwaway.sh)")
 	unsigned := flag.Bool("unsigned", false, "the transfer manager sends UNSIGNED-PAYLOAD instead of hashing each body with SHA-256 for SigV4, as it does over HTTPS")
+	targetsFlag := flag.String("targets", "a,b,c,c',d", "targets to measure, by letter (cp always runs)")
+	flag.IntVar(&uploadConcurrency, "concurrency", manager.DefaultUploadConcurrency, "parts the transfer manager's Uploader sends at once (1: one stream)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	selected = map[string]bool{"a": true}
+	for _, t := range strings.Split(*targetsFlag, ",") {
+		selected[strings.TrimSpace(t)] = true
+	}
 	if err := run(*sizesFlag, *reps, *dirFlag, *s3Flag, *unsigned); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench/blob:", err)
 		os.Exit(1)
 	}
 }
+
+// uploadConcurrency is the Uploader's Concurrency.
+var uploadConcurrency int
+
+// selected holds the letters of the targets to measure.
+var selected map[string]bool
 
 func run(sizesFlag string, reps int, dir, s3URL string, unsigned bool) error {
 	ctx := context.Background()
@@ -84,54 +116,63 @@ func run(sizesFlag string, reps int, dir, s3URL string, unsigned bool) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	if s3URL == "" {
-		out, err := exec.Command("scripts/s3-throwaway.sh", "start", filepath.Join(dir, "s3")).Output()
+	targets := []*target{cpTarget(filepath.Join(dir, "cp"))}
+	if selected["b"] {
+		local, err := blob.OpenLocal(filepath.Join(dir, "local"))
 		if err != nil {
-			return fmt.Errorf("start versitygw (run from the repository root): %w", err)
+			return err
 		}
-		defer exec.Command("scripts/s3-throwaway.sh", "stop", filepath.Join(dir, "s3")).Run()
-		s3URL = strings.TrimSpace(string(out))
+		targets = append(targets, storeTarget("(b) blob.Local", local))
+	}
+	var endpoint string
+	if selected["c"] || selected["c'"] {
+		if s3URL == "" {
+			out, err := exec.Command("scripts/s3-throwaway.sh", "start", filepath.Join(dir, "s3")).Output()
+			if err != nil {
+				return fmt.Errorf("start versitygw (run from the repository root): %w", err)
+			}
+			defer exec.Command("scripts/s3-throwaway.sh", "stop", filepath.Join(dir, "s3")).Run()
+			s3URL = strings.TrimSpace(string(out))
+		}
+		u, err := url.Parse(s3URL)
+		if err != nil {
+			return err
+		}
+		q := u.Query()
+		endpoint = q.Get("endpoint")
+		if selected["c"] {
+			vgw, err := transferManagerTarget("(c) versitygw", endpoint, q.Get("region"), q.Get("access_key"), q.Get("secret_key"), u.Host, unsigned)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, vgw)
+		}
+		if selected["c'"] {
+			s3Store, err := blob.OpenURL(ctx, s3URL, "")
+			if err != nil {
+				return err
+			}
+			targets = append(targets, storeTarget("(c') blob.S3 on versitygw", s3Store))
+		}
+	}
+	if selected["d"] {
+		slipwayURL, key, stop, err := startSlipway(ctx, filepath.Join(dir, "slipway"))
+		if err != nil {
+			return fmt.Errorf("start Slipway: %w", err)
+		}
+		defer stop()
+		sw, err := transferManagerTarget("(d) Slipway S3 API", slipwayURL, "us-east-1", key.AccessKeyID, key.SecretAccessKey, "bench", unsigned)
+		if err != nil {
+			return err
+		}
+		if err := sw.mkBucket(ctx); err != nil {
+			return fmt.Errorf("Slipway CreateBucket: %w", err)
+		}
+		targets = append(targets, sw)
 	}
 
-	local, err := blob.OpenLocal(filepath.Join(dir, "local"))
-	if err != nil {
-		return err
-	}
-	s3Store, err := blob.OpenURL(ctx, s3URL, "")
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(s3URL)
-	if err != nil {
-		return err
-	}
-	q := u.Query()
-	vgw, err := transferManagerTarget("(c) versitygw", q.Get("endpoint"), q.Get("region"), q.Get("access_key"), q.Get("secret_key"), u.Host, unsigned)
-	if err != nil {
-		return err
-	}
-	slipwayURL, key, stop, err := startSlipway(ctx, filepath.Join(dir, "slipway"))
-	if err != nil {
-		return fmt.Errorf("start Slipway: %w", err)
-	}
-	defer stop()
-	sw, err := transferManagerTarget("(d) Slipway S3 API", slipwayURL, "us-east-1", key.AccessKeyID, key.SecretAccessKey, "bench", unsigned)
-	if err != nil {
-		return err
-	}
-	if err := sw.mkBucket(ctx); err != nil {
-		return fmt.Errorf("Slipway CreateBucket: %w", err)
-	}
-	targets := []*target{
-		cpTarget(filepath.Join(dir, "cp")),
-		storeTarget("(b) blob.Local", local),
-		vgw,
-		storeTarget("(c') blob.S3 on versitygw", s3Store),
-		sw,
-	}
-
-	fmt.Printf("work directory %s; S3 endpoint %s; unsigned payloads %v; best of %d\n", dir, q.Get("endpoint"), unsigned, reps)
-	fmt.Printf("%-8s %-28s %12s %8s %12s %8s\n", "size", "target", "write MB/s", "vs cp", "read MB/s", "vs cp")
+	fmt.Printf("work directory %s; S3 endpoint %s; unsigned payloads %v; best of %d\n", dir, endpoint, unsigned, reps)
+	fmt.Printf("%-8s %-28s %12s %8s %10s %12s %8s\n", "size", "target", "write MB/s", "vs cp", "write CPU", "read MB/s", "vs cp")
 	for _, size := range sizes {
 		src := filepath.Join(dir, "src")
 		if err := writeSource(src, size); err != nil {
@@ -143,15 +184,21 @@ func run(sizesFlag string, reps int, dir, s3URL string, unsigned bool) error {
 		// The targets take turns, rep after rep, so that each sees the machine in the same
 		// moods; the best of each counts.
 		write := make([]time.Duration, len(targets))
+		writeCPU := make([]time.Duration, len(targets))
 		read := make([]time.Duration, len(targets))
 		for range reps {
 			for i, t := range targets {
+				who := syscall.RUSAGE_SELF
+				if i == 0 {
+					who = syscall.RUSAGE_CHILDREN // cp
+				}
+				cpu0 := cpuTime(who)
 				d, err := timed(count, func() error { return t.write(ctx, src, key) })
 				if err != nil {
 					return fmt.Errorf("%s write: %w", t.name, err)
 				}
 				if write[i] == 0 || d < write[i] {
-					write[i] = d
+					write[i], writeCPU[i] = d, cpuTime(who)-cpu0
 				}
 			}
 			for i, t := range targets {
@@ -167,11 +214,21 @@ func run(sizesFlag string, reps int, dir, s3URL string, unsigned bool) error {
 		mbs := func(d time.Duration) float64 { return float64(size) * float64(count) / d.Seconds() / 1e6 }
 		for i, t := range targets {
 			w, r := mbs(write[i]), mbs(read[i])
-			fmt.Printf("%-8s %-28s %12.0f %7.2fx %12.0f %7.2fx\n", formatSize(size), t.name, w, w/mbs(write[0]), r, r/mbs(read[0]))
+			fmt.Printf("%-8s %-28s %12.0f %7.2fx %9.2fs %12.0f %7.2fx\n", formatSize(size), t.name, w, w/mbs(write[0]), writeCPU[i].Seconds(), r, r/mbs(read[0]))
 		}
 		os.Remove(src)
 	}
 	return nil
+}
+
+// cpuTime is the user and system CPU time of this process (RUSAGE_SELF) or of its waited-for
+// children (RUSAGE_CHILDREN).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(who, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // timed runs fn count times and returns how long that took.
@@ -263,7 +320,8 @@ func transferManagerTarget(name, endpoint, region, accessKey, secretKey, bucket 
 	if unsigned {
 		opts = append(opts, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	}
-	up, down := manager.NewUploader(client), manager.NewDownloader(client)
+	up := manager.NewUploader(client, func(u *manager.Uploader) { u.Concurrency = uploadConcurrency })
+	down := manager.NewDownloader(client)
 	return &target{
 		name: name,
 		mkBucket: func(ctx context.Context) error {

@@ -115,7 +115,9 @@ func (s *Service) writeBlob(ctx context.Context, r io.Reader, algs []string) (Bl
 	start := s.now()
 	key := newBlobKey(start)
 	d := newDigester(r, algs)
-	n, err := s.blobs.Put(ctx, key, d)
+	src := d.parallel()
+	n, err := s.blobs.Put(ctx, key, src)
+	src.close()
 	if d.err != nil {
 		err = d.err
 	}

@@ -61,6 +61,9 @@ func (s *Local) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	var n int64
 	if src, ok := r.(*os.File); ok {
 		n, err = copyFile(ctx, f, src)
+	} else if wt, ok := r.(io.WriterTo); ok {
+		// The source hands over its own buffers: no copy, one write each.
+		n, err = wt.WriteTo(&fileWriter{ctx: ctx, f: f})
 	} else {
 		// writerOnly hides the file's ReadFrom so that the copy goes through a buffer of our
 		// size and ctxReader sees every read.
@@ -69,7 +72,7 @@ func (s *Local) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if err != nil {
 		return 0, errs.E(errs.KindOf(err), "cannot store blob %q", key, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := fdatasync(f); err != nil {
 		return 0, errs.E(errs.Internal, "cannot sync blob %q", key, err)
 	}
 	if err := f.Close(); err != nil {
@@ -186,6 +189,72 @@ type fileRange struct {
 func (r *fileRange) Read(p []byte) (int, error)         { return r.lr.Read(p) }
 func (r *fileRange) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &r.lr) }
 func (r *fileRange) Close() error                       { return r.f.Close() }
+
+// fileWriter writes to a blob's temporary file, stopping once ctx ends, and asks the kernel to
+// start writing each 8 MiB back as soon as it is complete, so that the final sync has less left
+// to wait for (the fdatasync before the rename is still what makes the blob durable).
+//
+// O_DIRECT was tried here for whole aligned buffers: it cut the write's CPU (no copy into the
+// page cache) but left the blob out of the page cache, and reading it back right after was 2–3×
+// slower on a busy machine, so the writes stay buffered.
+type fileWriter struct {
+	ctx     context.Context
+	f       *os.File
+	off     int64 // bytes written
+	flushed int64 // bytes handed to writeback
+}
+
+const writebackStep = 8 << 20
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= writebackStep {
+		end := w.off &^ (writebackStep - 1)
+		startWriteback(w.f, w.flushed, end-w.flushed)
+		w.flushed = end
+	}
+	return n, err
+}
+
+// startWriteback starts writing back a range of f's dirty pages without waiting for it
+// (sync_file_range with SYNC_FILE_RANGE_WRITE). It is a hint: errors are ignored, and a later
+// fdatasync reports any write failure.
+func startWriteback(f *os.File, off, n int64) {
+	const syncFileRangeWrite = 2
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, fd, uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
+		})
+	}
+}
+
+// fdatasync flushes f's data and the metadata needed to read it back (its size), which is all a
+// new blob needs before its rename; the rename's directory sync makes the name durable.
+func fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = syscall.Fdatasync(int(fd))
+			if serr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
 
 // writerOnly hides the ReadFrom of the writer it wraps.
 type writerOnly struct{ w io.Writer }
