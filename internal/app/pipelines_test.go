@@ -533,9 +533,7 @@ func TestPipelineParallelismAndDelete(t *testing.T) {
 }
 
 // TestPipelineModelAndTransform: a Model step (the SDK's ModelStep) creates a model from an
-// artifact; a Transform step scores a file with it, naming it by the first step's ModelName.
-// (The input is libsvm: the jobs engine does not yet hand a transform's ContentType to the
-// built-in transform, which then reads libsvm, its default.)
+// artifact; a Transform step scores a CSV file with it, naming it by the first step's ModelName.
 func TestPipelineModelAndTransform(t *testing.T) {
 	ctx := context.Background()
 	s := start(t, "")
@@ -544,13 +542,13 @@ func TestPipelineModelAndTransform(t *testing.T) {
 	role := e.pipelineRole("batch")
 	_, err := e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("batch"), Key: aws.String("model/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
 	e.must(err)
-	_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("batch"), Key: aws.String("in/rows.csv"), Body: strings.NewReader("0 0:1 1:2\n0 0:0 1:0\n")})
+	_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("batch"), Key: aws.String("in/rows.csv"), Body: strings.NewReader("1,2\n0,0\n")})
 	e.must(err)
 	def := `{"Version":"2020-12-01","Steps":[
  {"Name":"MakeModel","Type":"Model","Arguments":{"ExecutionRoleArn":"` + role + `",
    "PrimaryContainer":{"Image":"slipway/linear","ModelDataUrl":"s3://batch/model/model.tar.gz"}}},
  {"Name":"Score","Type":"Transform","Arguments":{"ModelName":{"Get":"Steps.MakeModel.ModelName"},
-   "TransformInput":{"DataSource":{"S3DataSource":{"S3DataType":"S3Prefix","S3Uri":"s3://batch/in"}},"ContentType":"text/libsvm","SplitType":"Line"},
+   "TransformInput":{"DataSource":{"S3DataSource":{"S3DataType":"S3Prefix","S3Uri":"s3://batch/in"}},"ContentType":"text/csv","SplitType":"Line"},
    "TransformOutput":{"S3OutputPath":"s3://batch/out"},
    "TransformResources":{"InstanceCount":1,"InstanceType":"ml.m5.large"}}}]}`
 	_, err = sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("batch"), RoleArn: aws.String(role),
