@@ -37,6 +37,11 @@ func (a *App) stacksService() {
 			"AWS::IAM::Role":                    roleProvider{a.Identity},
 			"AWS::S3::Bucket":                   bucketProvider{a},
 			"AWS::Logs::LogGroup":               logGroupProvider{a.Logs},
+			"AWS::SageMaker::Pipeline":          pipelineProvider{a},
+			"AWS::Events::Rule":                 ruleProvider{a},
+			"AWS::IAM::Policy":                  inlinePolicyProvider{a.Identity},
+			"AWS::IAM::ManagedPolicy":           managedPolicyProvider{a.Identity},
+			"AWS::S3::BucketPolicy":             bucketPolicyProvider{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})
@@ -465,6 +470,9 @@ func (p endpointProvider) Create(ctx context.Context, r stacks.Request) (stacks.
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	if _, err := deploymentPolicy(r); err != nil {
+		return stacks.Result{}, err // checked now; it governs the endpoint's updates
+	}
 	e, err := p.s.CreateEndpoint(ctx, r.Call, n, cfg, tags)
 	if adopt(r, err, named) {
 		e, err = p.s.DescribeEndpoint(ctx, r.Call, n)
@@ -509,10 +517,23 @@ func (p endpointProvider) Update(ctx context.Context, r stacks.Request) (stacks.
 	if err != nil {
 		return stacks.Result{}, err
 	}
-	if old, _ := pStr(r, r.Old, "EndpointConfigName"); strings.EqualFold(old, cfg) {
-		return stacks.Result{}, errs.E(errs.Invalid, "Only EndpointConfigName changes of AWS::SageMaker::Endpoint are applied in place; this update changes none")
+	policy, err := deploymentPolicy(r)
+	if err != nil {
+		return stacks.Result{}, err
 	}
-	e, err := p.s.UpdateEndpoint(ctx, r.Call, endpointName(r), serving.UpdateInput{ConfigName: cfg, RetainVariantProperties: retain})
+	retainPolicy, err := pBool(r, r.Properties, "RetainDeploymentConfig")
+	if err != nil {
+		return stacks.Result{}, err
+	}
+	if old, _ := pStr(r, r.Old, "EndpointConfigName"); strings.EqualFold(old, cfg) {
+		if changed(r.Old, r.Properties, "Tags") {
+			return stacks.Result{}, errs.E(errs.Invalid, "Only EndpointConfigName changes of AWS::SageMaker::Endpoint are applied in place; this update changes its tags alone")
+		}
+		// DeploymentConfig and the Retain* flags govern the next change of configuration.
+		return p.Check(ctx, r)
+	}
+	e, err := p.s.UpdateEndpoint(ctx, r.Call, endpointName(r), serving.UpdateInput{ConfigName: cfg, RetainVariantProperties: retain,
+		Policy: policy, RetainPolicy: retainPolicy})
 	if err != nil {
 		return stacks.Result{}, err
 	}
