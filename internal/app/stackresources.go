@@ -82,6 +82,19 @@ func jsonProblem(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
+// undo deletes what a creation made before one of its later calls failed, and returns that
+// failure: the engine records a creation that failed without a physical id as having made
+// nothing, so a provider whose creation is several calls leaves nothing behind itself. It
+// runs even when ctx is done (the failure is recorded either way).
+func undo(ctx context.Context, failure error, del func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := del(ctx); err != nil {
+		return fmt.Errorf("%w (and what it made could not be removed: %s)", failure, errs.Message(err))
+	}
+	return failure
+}
+
 // pList reads an array of strings.
 func pList(r stacks.Request, m map[string]any, key string) ([]string, error) {
 	v, ok := m[key]
@@ -488,7 +501,8 @@ func (p ruleProvider) Create(ctx context.Context, r stacks.Request) (stacks.Resu
 		return stacks.Result{}, err
 	}
 	if err := p.putTargets(ctx, r, bus, n, ts); err != nil {
-		return stacks.Result{}, err
+		r.PhysicalID = ruleID(bus, n)
+		return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error { _, err := p.Delete(ctx, r); return err })
 	}
 	return done(ruleID(bus, n), p.attrs(r, bus, n)), nil
 }
@@ -687,7 +701,7 @@ func (p inlinePolicyProvider) Create(ctx context.Context, r stacks.Request) (sta
 		return p.id.PutInlinePolicy(ctx, r.Call, kind, principal, n, doc)
 	})
 	if err != nil {
-		return stacks.Result{}, err
+		return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error { return p.remove(ctx, r, n, ps) })
 	}
 	return done(r.Name, map[string]any{"Id": r.Name}), nil
 }
@@ -794,7 +808,8 @@ func (p managedPolicyProvider) Create(ctx context.Context, r stacks.Request) (st
 		return stacks.Result{}, err
 	}
 	if err := ps.each(func(kind, principal string) error { return p.id.Attach(ctx, r.Call, kind, principal, m.ARN) }); err != nil {
-		return stacks.Result{}, err
+		r.PhysicalID = m.ARN
+		return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error { _, err := p.Delete(ctx, r); return err })
 	}
 	if m, err = p.id.DescribeManagedPolicy(ctx, r.Call, m.ARN); err != nil {
 		return stacks.Result{}, err
@@ -845,7 +860,17 @@ func (p managedPolicyProvider) detach(ctx context.Context, r stacks.Request, ps 
 // Delete detaches the policy from the template's principals, then deletes it.
 func (p managedPolicyProvider) Delete(ctx context.Context, r stacks.Request) (bool, error) {
 	if r.PhysicalID == "" {
-		return true, nil // the creation's outcome was recorded with its ARN, or nothing was made
+		// A creation that failed after CreatePolicy (an attachment refused): the ARN follows
+		// from the name and path.
+		n, _, err := name(r, "ManagedPolicyName")
+		path, _ := pStr(r, r.Properties, "Path")
+		if err != nil || n == "" {
+			return true, nil
+		}
+		if path == "" {
+			path = "/"
+		}
+		r.PhysicalID = arn.IAM(r.Call.Caller.Account, "policy", path, n)
 	}
 	ps, _ := policyPrincipals(r, r.Properties)
 	if err := p.detach(ctx, r, ps); err != nil {

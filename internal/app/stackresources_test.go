@@ -49,7 +49,7 @@ func resourcesTemplate(account string, v2 bool) string {
 				"Bucket": map[string]any{"Ref": "Bucket"},
 				"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 					"Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::" + account + ":root"},
-					"Action": pick("s3:GetObject", []any{"s3:GetObject", "s3:ListBucket"}),
+					"Action":   pick("s3:GetObject", []any{"s3:GetObject", "s3:ListBucket"}),
 					"Resource": []any{map[string]any{"Fn::Sub": "arn:aws:s3:::${Bucket}/*"}, map[string]any{"Fn::Sub": "arn:aws:s3:::${Bucket}"}}}}}}},
 			"Logs": map[string]any{"Type": "AWS::Logs::LogGroup"},
 			"Rule": map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
@@ -251,34 +251,93 @@ func TestStackResourceTypes(t *testing.T) {
 }
 
 // assertNothingLeft checks that the account holds no pipeline, rule, customer managed
-// policy, bucket, log group or role but the stack's deployer.
+// policy, bucket, log group or role but the stacks' deployers (named with the prefix).
 func assertNothingLeft(t *testing.T, c clients, acct, deployer string) {
 	t.Helper()
 	ctx := context.Background()
 	eb := eventsOf(c.sm)
 	if ps, err := c.sm.ListPipelines(ctx, &sagemaker.ListPipelinesInput{}); err != nil || len(ps.PipelineSummaries) != 0 {
-		t.Errorf("pipelines left: %+v, %v", ps, err)
+		t.Errorf("pipelines left: %d, %v", len(ps.PipelineSummaries), err)
 	}
 	if rs, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{}); err != nil || len(rs.Rules) != 0 {
-		t.Errorf("rules left: %+v, %v", rs, err)
+		t.Errorf("rules left: %d, %v", len(rs.Rules), err)
 	}
 	if ps, err := c.iam.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal}); err != nil || len(ps.Policies) != 0 {
-		t.Errorf("managed policies left: %+v, %v", ps, err)
+		t.Errorf("managed policies left: %d, %v", len(ps.Policies), err)
 	}
 	if bs, err := c.s3.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil || len(bs.Buckets) != 0 {
-		t.Errorf("buckets left: %+v, %v", bs, err)
+		t.Errorf("buckets left: %d, %v", len(bs.Buckets), err)
 	}
 	cw := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: c.sm.Options().BaseEndpoint, Credentials: c.sm.Options().Credentials})
 	if gs, err := cw.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil || len(gs.LogGroups) != 0 {
-		t.Errorf("log groups left: %+v, %v", gs, err)
+		t.Errorf("log groups left: %d, %v", len(gs.LogGroups), err)
 	}
 	rs, err := c.iam.ListRoles(ctx, &iam.ListRolesInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rs.Roles {
-		if *r.RoleName != deployer && !strings.HasPrefix(*r.RoleName, "OrganizationAccount") {
+		if !strings.HasPrefix(*r.RoleName, deployer) && !strings.HasPrefix(*r.RoleName, "OrganizationAccount") {
 			t.Errorf("role left: %s", *r.RoleName)
 		}
+	}
+}
+
+// TestStackResourceTypesRollBack: a stack whose role is denied one underlying action (an
+// explicit Deny that wins over its Allow), or whose template holds a bad event pattern, fails
+// on that resource and rolls back, leaving nothing of what it made.
+func TestStackResourceTypesRollBack(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	acct := s.account["data-science"]
+	admin := clientsOf(s.cfg("data-science"))
+	cf := cfnOf(admin.sm)
+	good := resourcesTemplate(acct, false)
+	for i, tc := range []struct {
+		deny, template, failed, reason string
+	}{
+		{"events:PutRule", good, "Rule", "AccessDenied"},
+		{"events:PutTargets", good, "Rule", "AccessDenied"},
+		{"sagemaker:CreatePipeline", good, "Pipeline", "AccessDenied"},
+		{"iam:PutRolePolicy", good, "Policy", "AccessDenied"},
+		{"iam:CreatePolicy", good, "Managed", "AccessDenied"},
+		{"iam:AttachRolePolicy", good, "Managed", "AccessDenied"},
+		{"s3:PutBucketPolicy", good, "BucketPolicy", "AccessDenied"},
+		{"", strings.Replace(good, `"source":["slipway.test"]`, `"source":"slipway.test"`, 1), "Rule", "source"},
+	} {
+		t.Run(tc.failed+"/"+tc.deny, func(t *testing.T) {
+			deployer := "deny-" + string(rune('a'+i))
+			role := resourcesRole(t, admin, acct, deployer, tc.deny)
+			name := "fail-" + string(rune('a'+i))
+			if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(tc.template),
+				Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("PipelineName"), ParameterValue: aws.String("build-" + name)}},
+				Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}, RoleARN: aws.String(role)}); err != nil {
+				t.Fatal(err)
+			}
+			st := waitStack(t, cf, name)
+			if st.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(st.StackStatusReason), "["+tc.failed+"]") {
+				t.Fatalf("%s: %s (%s)", name, st.StackStatus, aws.ToString(st.StackStatusReason))
+			}
+			evs, err := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, ev := range evs.StackEvents {
+				if *ev.LogicalResourceId == tc.failed && ev.ResourceStatus == cfntypes.ResourceStatusCreateFailed && strings.Contains(aws.ToString(ev.ResourceStatusReason), tc.reason) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no CREATE_FAILED event of %s says %q", tc.failed, tc.reason)
+			}
+			res, _ := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+			for _, r := range res.StackResources {
+				if r.ResourceStatus != cfntypes.ResourceStatusDeleteComplete {
+					t.Errorf("after the rollback %s is %s", *r.LogicalResourceId, r.ResourceStatus)
+				}
+			}
+			assertNothingLeft(t, admin, acct, "deny-")
+		})
 	}
 }

@@ -606,7 +606,13 @@ func (p groupProvider) Create(ctx context.Context, r stacks.Request) (stacks.Res
 	}
 	if policy != "" {
 		if err := p.r.PutGroupPolicy(ctx, p.call(r), g.Name, policy); err != nil {
-			return stacks.Result{}, err
+			return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error {
+				err := p.r.DeleteGroup(ctx, p.call(r), g.Name)
+				if errs.Is(err, errs.NotFound) {
+					return nil
+				}
+				return err
+			})
 		}
 	}
 	return done(g.ARN, groupAttrs(g)), nil
@@ -751,14 +757,18 @@ func (p roleProvider) Create(ctx context.Context, r stacks.Request) (stacks.Resu
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	unmake := func(err error) error {
+		r.PhysicalID = role.Name
+		return undo(ctx, err, func(ctx context.Context) error { _, err := p.Delete(ctx, r); return err })
+	}
 	for _, pol := range policies {
 		if err := p.id.PutInlinePolicy(ctx, r.Call, identity.KindRole, role.Name, pol.name, pol.doc); err != nil {
-			return stacks.Result{}, err
+			return stacks.Result{}, unmake(err)
 		}
 	}
 	for _, m := range managed {
 		if err := p.id.Attach(ctx, r.Call, identity.KindRole, role.Name, m); err != nil && !errs.Is(err, errs.Conflict) {
-			return stacks.Result{}, err
+			return stacks.Result{}, unmake(err)
 		}
 	}
 	return done(role.Name, roleAttrs(role)), nil
