@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -339,5 +340,82 @@ func TestStackResourceTypesRollBack(t *testing.T) {
 			}
 			assertNothingLeft(t, admin, acct, "deny-")
 		})
+	}
+}
+
+// TestStackEndpointDeploymentConfig: an AWS::SageMaker::Endpoint's DeploymentConfig drives
+// serving's safe update when the stack moves the endpoint to a new configuration (a number
+// from a parameter included); a DeploymentConfig SageMaker would refuse fails the endpoint and
+// the stack rolls back.
+func TestStackEndpointDeploymentConfig(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	admin := clientsOf(s.cfg("data-science"))
+	cf := cfnOf(admin.sm)
+	url, modelRole, stackRole := stackArtifact(t, admin, s.account["data-science"])
+	body, err := os.ReadFile("testdata/stack-endpoint.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := strings.Replace(string(body), "      EndpointConfigName: !GetAtt EndpointConfig.EndpointConfigName\n", `      EndpointConfigName: !GetAtt EndpointConfig.EndpointConfigName
+      DeploymentConfig:
+        BlueGreenUpdatePolicy:
+          TrafficRoutingConfiguration:
+            Type: LINEAR
+            WaitIntervalInSeconds: !Ref Wait
+            LinearStepSize: {Type: CAPACITY_PERCENT, Value: 50}
+          TerminationWaitInSeconds: 0
+`, 1)
+	tpl = strings.Replace(tpl, "Parameters:\n", "Parameters:\n  Wait:\n    Type: Number\n    Default: 0\n", 1)
+	params := []cfntypes.Parameter{{ParameterKey: aws.String("ModelDataUrl"), ParameterValue: aws.String(url)},
+		{ParameterKey: aws.String("ExecutionRoleArn"), ParameterValue: aws.String(modelRole)},
+		{ParameterKey: aws.String("StageName"), ParameterValue: aws.String("staging")}}
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("bg"), TemplateBody: aws.String(tpl),
+		Parameters: params, RoleARN: aws.String(stackRole)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStack(t, cf, "bg"); st.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("create: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	if _, err := cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("bg"), UsePreviousTemplate: aws.Bool(true),
+		Parameters: append(params, cfntypes.Parameter{ParameterKey: aws.String("InstanceCount"), ParameterValue: aws.String("2")})}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStack(t, cf, "bg"); st.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	ep, err := admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("bg-staging")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := ep.LastDeploymentConfig
+	if dc == nil || dc.BlueGreenUpdatePolicy == nil || dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type != "LINEAR" ||
+		aws.ToInt32(dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.LinearStepSize.Value) != 50 || *ep.ProductionVariants[0].CurrentInstanceCount != 2 {
+		t.Errorf("after the stack's update the endpoint's last deployment is %+v (%d instances), want the template's LINEAR 50%%", dc, *ep.ProductionVariants[0].CurrentInstanceCount)
+	}
+
+	bad := strings.Replace(tpl, "Type: LINEAR", "Type: CANARY", 1)
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("bad"), TemplateBody: aws.String(bad),
+		Parameters: params[:2:2], RoleARN: aws.String(stackRole)}); err == nil {
+		t.Fatal("a stack without StageName was accepted")
+	}
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("bad"), TemplateBody: aws.String(bad),
+		Parameters: append(params[:2:2], cfntypes.Parameter{ParameterKey: aws.String("StageName"), ParameterValue: aws.String("prod")}), RoleARN: aws.String(stackRole)}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStack(t, cf, "bad")
+	if st.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(st.StackStatusReason), "[Endpoint]") {
+		t.Fatalf("bad DeploymentConfig: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	evs, _ := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("bad")})
+	found := false
+	for _, ev := range evs.StackEvents {
+		found = found || strings.Contains(aws.ToString(ev.ResourceStatusReason), "LinearStepSize goes with Type LINEAR, not CANARY")
+	}
+	if !found {
+		t.Error("no event says why the DeploymentConfig was refused")
+	}
+	if _, err := admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("bad-prod")}); err == nil {
+		t.Error("the refused endpoint exists")
 	}
 }
