@@ -419,3 +419,83 @@ func TestStackEndpointDeploymentConfig(t *testing.T) {
 		t.Error("the refused endpoint exists")
 	}
 }
+
+// TestStackModelPackageGroupPolicy: a group's ModelPackageGroupPolicy is put at creation,
+// changed and removed in place, and a role denied PutModelPackageGroupPolicy leaves no group.
+func TestStackModelPackageGroupPolicy(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	acct, staging := s.account["data-science"], s.account["staging"]
+	admin := clientsOf(s.cfg("data-science"))
+	cf := cfnOf(admin.sm)
+	tpl := func(action string) string {
+		policy := ""
+		if action != "" {
+			policy = `, "ModelPackageGroupPolicy": {"Version": "2012-10-17", "Statement": [{"Sid": "Staging", "Effect": "Allow",
+				"Principal": {"AWS": "arn:aws:iam::` + staging + `:root"}, "Action": "` + action + `",
+				"Resource": {"Fn::Sub": "arn:aws:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/abalone"}}]}`
+		}
+		return `{"Resources": {"Group": {"Type": "AWS::SageMaker::ModelPackageGroup", "Properties": {"ModelPackageGroupName": "abalone"` + policy + `}}},
+			"Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Group", "ModelPackageGroupArn"]}}}}`
+	}
+	policyOf := func() string {
+		out, err := admin.sm.GetModelPackageGroupPolicy(ctx, &sagemaker.GetModelPackageGroupPolicyInput{ModelPackageGroupName: aws.String("abalone")})
+		if err != nil {
+			return code(err)
+		}
+		return aws.ToString(out.ResourcePolicy)
+	}
+	stack := "group"
+	run := func(op func() error, want cfntypes.StackStatus) {
+		t.Helper()
+		if err := op(); err != nil {
+			t.Fatal(err)
+		}
+		if st := waitStack(t, cf, stack); st.StackStatus != want {
+			t.Fatalf("%s (%s), want %s", st.StackStatus, aws.ToString(st.StackStatusReason), want)
+		}
+	}
+	run(func() error {
+		_, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("group"), TemplateBody: aws.String(tpl("sagemaker:DescribeModelPackage"))})
+		return err
+	}, cfntypes.StackStatusCreateComplete)
+	if p := policyOf(); !strings.Contains(p, `"sagemaker:DescribeModelPackage"`) || !strings.Contains(p, staging) {
+		t.Errorf("policy after create: %s", p)
+	}
+	before := stackPhysical(t, cf, "group")["Group"]
+	run(func() error {
+		_, err := cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("group"), TemplateBody: aws.String(tpl("sagemaker:DescribeModelPackageGroup"))})
+		return err
+	}, cfntypes.StackStatusUpdateComplete)
+	if p := policyOf(); !strings.Contains(p, `"sagemaker:DescribeModelPackageGroup"`) || stackPhysical(t, cf, "group")["Group"] != before {
+		t.Errorf("policy after update: %s; group %s → %s", p, before, stackPhysical(t, cf, "group")["Group"])
+	}
+	run(func() error {
+		_, err := cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("group"), TemplateBody: aws.String(tpl(""))})
+		return err
+	}, cfntypes.StackStatusUpdateComplete)
+	if p := policyOf(); strings.Contains(p, "Statement") {
+		t.Errorf("policy after its removal: %s", p)
+	}
+	stack = *waitStack(t, cf, "group").StackId // a deleted stack is found by its id only
+	run(func() error {
+		_, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("group")})
+		return err
+	}, cfntypes.StackStatusDeleteComplete)
+	if _, err := admin.sm.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String("abalone")}); err == nil {
+		t.Error("the group outlived its stack")
+	}
+
+	// A role that may create the group but not give it a policy: the stack rolls back, no group.
+	role := resourcesRole(t, admin, acct, "group-deployer", "sagemaker:PutModelPackageGroupPolicy")
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("group2"), TemplateBody: aws.String(tpl("sagemaker:DescribeModelPackage")),
+		RoleARN: aws.String(role)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStack(t, cf, "group2"); st.StackStatus != cfntypes.StackStatusRollbackComplete {
+		t.Fatalf("group2: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	if _, err := admin.sm.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String("abalone")}); err == nil {
+		t.Error("the group of the rolled back stack exists")
+	}
+}
