@@ -37,6 +37,11 @@ func (a *App) stacksService() {
 			"AWS::IAM::Role":                    roleProvider{a.Identity},
 			"AWS::S3::Bucket":                   bucketProvider{a},
 			"AWS::Logs::LogGroup":               logGroupProvider{a.Logs},
+			"AWS::SageMaker::Pipeline":          pipelineProvider{a},
+			"AWS::Events::Rule":                 ruleProvider{a},
+			"AWS::IAM::Policy":                  inlinePolicyProvider{a.Identity},
+			"AWS::IAM::ManagedPolicy":           managedPolicyProvider{a.Identity},
+			"AWS::S3::BucketPolicy":             bucketPolicyProvider{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})
@@ -465,6 +470,9 @@ func (p endpointProvider) Create(ctx context.Context, r stacks.Request) (stacks.
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	if _, err := deploymentPolicy(r); err != nil {
+		return stacks.Result{}, err // checked now; it governs the endpoint's updates
+	}
 	e, err := p.s.CreateEndpoint(ctx, r.Call, n, cfg, tags)
 	if adopt(r, err, named) {
 		e, err = p.s.DescribeEndpoint(ctx, r.Call, n)
@@ -509,10 +517,23 @@ func (p endpointProvider) Update(ctx context.Context, r stacks.Request) (stacks.
 	if err != nil {
 		return stacks.Result{}, err
 	}
-	if old, _ := pStr(r, r.Old, "EndpointConfigName"); strings.EqualFold(old, cfg) {
-		return stacks.Result{}, errs.E(errs.Invalid, "Only EndpointConfigName changes of AWS::SageMaker::Endpoint are applied in place; this update changes none")
+	policy, err := deploymentPolicy(r)
+	if err != nil {
+		return stacks.Result{}, err
 	}
-	e, err := p.s.UpdateEndpoint(ctx, r.Call, endpointName(r), serving.UpdateInput{ConfigName: cfg, RetainVariantProperties: retain})
+	retainPolicy, err := pBool(r, r.Properties, "RetainDeploymentConfig")
+	if err != nil {
+		return stacks.Result{}, err
+	}
+	if old, _ := pStr(r, r.Old, "EndpointConfigName"); strings.EqualFold(old, cfg) {
+		if changed(r.Old, r.Properties, "Tags") {
+			return stacks.Result{}, errs.E(errs.Invalid, "Only EndpointConfigName changes of AWS::SageMaker::Endpoint are applied in place; this update changes its tags alone")
+		}
+		// DeploymentConfig and the Retain* flags govern the next change of configuration.
+		return p.Check(ctx, r)
+	}
+	e, err := p.s.UpdateEndpoint(ctx, r.Call, endpointName(r), serving.UpdateInput{ConfigName: cfg, RetainVariantProperties: retain,
+		Policy: policy, RetainPolicy: retainPolicy})
 	if err != nil {
 		return stacks.Result{}, err
 	}
@@ -585,7 +606,13 @@ func (p groupProvider) Create(ctx context.Context, r stacks.Request) (stacks.Res
 	}
 	if policy != "" {
 		if err := p.r.PutGroupPolicy(ctx, p.call(r), g.Name, policy); err != nil {
-			return stacks.Result{}, err
+			return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error {
+				err := p.r.DeleteGroup(ctx, p.call(r), g.Name)
+				if errs.Is(err, errs.NotFound) {
+					return nil
+				}
+				return err
+			})
 		}
 	}
 	return done(g.ARN, groupAttrs(g)), nil
@@ -730,14 +757,18 @@ func (p roleProvider) Create(ctx context.Context, r stacks.Request) (stacks.Resu
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	unmake := func(err error) error {
+		r.PhysicalID = role.Name
+		return undo(ctx, err, func(ctx context.Context) error { _, err := p.Delete(ctx, r); return err })
+	}
 	for _, pol := range policies {
 		if err := p.id.PutInlinePolicy(ctx, r.Call, identity.KindRole, role.Name, pol.name, pol.doc); err != nil {
-			return stacks.Result{}, err
+			return stacks.Result{}, unmake(err)
 		}
 	}
 	for _, m := range managed {
 		if err := p.id.Attach(ctx, r.Call, identity.KindRole, role.Name, m); err != nil && !errs.Is(err, errs.Conflict) {
-			return stacks.Result{}, err
+			return stacks.Result{}, unmake(err)
 		}
 	}
 	return done(role.Name, roleAttrs(role)), nil

@@ -430,76 +430,6 @@ func (a *API) listEndpoints(ctx context.Context, req *awsapi.Request, in *listSe
 	return listOut("Endpoints", out, next), nil
 }
 
-type capacitySizeWire struct {
-	Type  string
-	Value int
-}
-
-func (c *capacitySizeWire) domain() *serving.CapacitySize {
-	if c == nil {
-		return nil
-	}
-	return &serving.CapacitySize{Type: c.Type, Value: c.Value}
-}
-
-type deploymentConfigWire struct {
-	BlueGreenUpdatePolicy *struct {
-		TrafficRoutingConfiguration struct {
-			Type                  string
-			WaitIntervalInSeconds int
-			CanarySize            *capacitySizeWire
-			LinearStepSize        *capacitySizeWire
-		}
-		TerminationWaitInSeconds         int
-		MaximumExecutionTimeoutInSeconds int
-	}
-	RollingUpdatePolicy *struct {
-		MaximumBatchSize                 capacitySizeWire
-		WaitIntervalInSeconds            int
-		MaximumExecutionTimeoutInSeconds int
-		RollbackMaximumBatchSize         *capacitySizeWire
-	}
-	AutoRollbackConfiguration *struct {
-		Alarms []struct{ AlarmName string }
-	}
-}
-
-// domain decodes a DeploymentConfig (nil: none was given).
-func (dc *deploymentConfigWire) domain() (*serving.DeploymentPolicy, error) {
-	if dc == nil {
-		return nil, nil
-	}
-	if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 {
-		return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: this server has no CloudWatch alarms to watch; remove the alarms " +
-			"(an update whose new fleet fails its health checks is rolled back automatically without them)")
-	}
-	p := &serving.DeploymentPolicy{}
-	if b := dc.BlueGreenUpdatePolicy; b != nil {
-		t := b.TrafficRoutingConfiguration
-		bg := &serving.BlueGreen{Type: t.Type, WaitInterval: t.WaitIntervalInSeconds, TerminationWait: b.TerminationWaitInSeconds,
-			MaxExecution: b.MaximumExecutionTimeoutInSeconds}
-		switch {
-		case t.CanarySize != nil && t.Type != serving.Canary:
-			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: CanarySize goes with Type CANARY, not %s", t.Type)
-		case t.LinearStepSize != nil && t.Type != serving.Linear:
-			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: LinearStepSize goes with Type LINEAR, not %s", t.Type)
-		case t.CanarySize != nil:
-			bg.Size = t.CanarySize.domain()
-		case t.LinearStepSize != nil:
-			bg.Size = t.LinearStepSize.domain()
-		}
-		p.BlueGreen = bg
-	}
-	if r := dc.RollingUpdatePolicy; r != nil {
-		p.Rolling = &serving.Rolling{MaxBatch: *r.MaximumBatchSize.domain(), WaitInterval: r.WaitIntervalInSeconds,
-			MaxExecution: r.MaximumExecutionTimeoutInSeconds, RollbackMaxBatch: r.RollbackMaximumBatchSize.domain()}
-	}
-	if p.BlueGreen == nil && p.Rolling == nil {
-		return nil, nil // only AutoRollbackConfiguration without alarms: all at once
-	}
-	return p, nil
-}
-
 // deploymentConfigOut encodes a policy as DescribeEndpoint's LastDeploymentConfig.
 func deploymentConfigOut(p serving.DeploymentPolicy) map[string]any {
 	size := func(c serving.CapacitySize) map[string]any { return map[string]any{"Type": c.Type, "Value": c.Value} }
@@ -534,11 +464,11 @@ type updateEndpointIn struct {
 	RetainAllVariantProperties       bool
 	ExcludeRetainedVariantProperties []json.RawMessage
 	RetainDeploymentConfig           bool
-	DeploymentConfig                 *deploymentConfigWire
+	DeploymentConfig                 *serving.DeploymentConfig
 }
 
 func (a *API) updateEndpoint(ctx context.Context, req *awsapi.Request, in *updateEndpointIn) (any, error) {
-	policy, err := in.DeploymentConfig.domain()
+	policy, err := in.DeploymentConfig.Policy()
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/stacks"
+)
+
+// FuzzStackResourceProperties feeds arbitrary evaluated properties (any JSON object, as a
+// template's intrinsics may produce) to the property readers of the second set of resource
+// types: each answers a value or an Invalid error, never a panic or another kind of error.
+func FuzzStackResourceProperties(f *testing.F) {
+	for _, seed := range []string{
+		`{"DeploymentConfig":{"BlueGreenUpdatePolicy":{"TrafficRoutingConfiguration":{"Type":"LINEAR","WaitIntervalInSeconds":"5","LinearStepSize":{"Type":"CAPACITY_PERCENT","Value":50}}}}}`,
+		`{"DeploymentConfig":{"RollingUpdatePolicy":{"MaximumBatchSize":{"Type":"INSTANCE_COUNT","Value":"x"}}}}`,
+		`{"DeploymentConfig":{"AutoRollbackConfiguration":{"Alarms":[{"AlarmName":"a"}]}}}`,
+		`{"DeploymentConfig":{"Colour":1}}`,
+		`{"EventPattern":{"source":["a"]},"State":"ENABLED","Targets":[{"Id":"t","Arn":"arn:aws:logs:us-east-1:111122223333:log-group:g","InputTransformer":{"InputPathsMap":{"a":"$.detail"},"InputTemplate":"<a>"}}]}`,
+		`{"EventPattern":"{\"source\":[\"a\"]}","Targets":[{"Id":1}],"Tags":[{"Key":"k"}]}`,
+		`{"Targets":{"Id":"t"},"EventBusName":"arn:aws:events:us-east-1:111122223333:event-bus/b"}`,
+		`{"PipelineDefinition":{"PipelineDefinitionBody":"{}"},"ParallelismConfiguration":{"MaxParallelExecutionSteps":"2"}}`,
+		`{"PipelineDefinition":{"PipelineDefinitionS3Location":{"Bucket":"b","Key":"k","Version":"1"}}}`,
+		`{"PipelineDefinition":{"PipelineDefinitionBody":"{}","PipelineDefinitionS3Location":{}},"ParallelismConfiguration":{"MaxParallelExecutionSteps":1.5}}`,
+		`{"PolicyName":"p","PolicyDocument":{"Version":"2012-10-17"},"Roles":["r","arn:aws:iam::111122223333:role/x/y"],"Users":[3]}`,
+		`{"PolicyName":"p","PolicyDocument":"{}","Groups":["g"]}`,
+		`{"PolicyName":"p","PolicyDocument":[]}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var props map[string]any
+		if json.Unmarshal([]byte(text), &props) != nil || props == nil {
+			return
+		}
+		r := stacks.Request{LogicalID: "R", Name: "stack-R-ABC", Properties: props}
+		check := func(what string, err error) {
+			if err != nil && !errs.Is(err, errs.Invalid) {
+				t.Fatalf("%s of %s: %v is not Invalid", what, text, err)
+			}
+		}
+		_, err := deploymentPolicy(r)
+		check("DeploymentConfig", err)
+		_, err = ruleInput(r, "n", "default")
+		check("rule", err)
+		_, err = ruleTargets(r, props)
+		check("Targets", err)
+		_, err = ruleBus(r)
+		check("EventBusName", err)
+		_, err = pipelineDefinition(r)
+		check("PipelineDefinition", err)
+		_, err = pipelineParallel(r)
+		check("ParallelismConfiguration", err)
+		_, _, _, err = inlineSpec(r, props)
+		check("IAM policy", err)
+		_, err = policyPrincipals(r, props)
+		check("principals", err)
+	})
+}

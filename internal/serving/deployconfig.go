@@ -1,0 +1,76 @@
+package serving
+
+// DeploymentConfig is an endpoint's DeploymentConfig as SageMaker's API and CloudFormation's
+// AWS::SageMaker::Endpoint spell it (the same field names in both), decoded from JSON by
+// every edge that receives one; Policy turns it into the domain's DeploymentPolicy.
+type DeploymentConfig struct {
+	BlueGreenUpdatePolicy *struct {
+		TrafficRoutingConfiguration struct {
+			Type                  string
+			WaitIntervalInSeconds int
+			CanarySize            *CapacitySizeConfig
+			LinearStepSize        *CapacitySizeConfig
+		}
+		TerminationWaitInSeconds         int
+		MaximumExecutionTimeoutInSeconds int
+	}
+	RollingUpdatePolicy *struct {
+		MaximumBatchSize                 CapacitySizeConfig
+		WaitIntervalInSeconds            int
+		MaximumExecutionTimeoutInSeconds int
+		RollbackMaximumBatchSize         *CapacitySizeConfig
+	}
+	AutoRollbackConfiguration *struct {
+		Alarms []struct{ AlarmName string }
+	}
+}
+
+// CapacitySizeConfig is a CapacitySize as the API spells it.
+type CapacitySizeConfig struct {
+	Type  string
+	Value int
+}
+
+func (c *CapacitySizeConfig) domain() *CapacitySize {
+	if c == nil {
+		return nil
+	}
+	return &CapacitySize{Type: c.Type, Value: c.Value}
+}
+
+// Policy decodes a DeploymentConfig (nil: none was given). A policy it returns is checked
+// further by UpdateEndpoint.
+func (dc *DeploymentConfig) Policy() (*DeploymentPolicy, error) {
+	if dc == nil {
+		return nil, nil
+	}
+	if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 {
+		return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: this server has no CloudWatch alarms to watch; remove the alarms " +
+			"(an update whose new fleet fails its health checks is rolled back automatically without them)")
+	}
+	p := &DeploymentPolicy{}
+	if b := dc.BlueGreenUpdatePolicy; b != nil {
+		t := b.TrafficRoutingConfiguration
+		bg := &BlueGreen{Type: t.Type, WaitInterval: t.WaitIntervalInSeconds, TerminationWait: b.TerminationWaitInSeconds,
+			MaxExecution: b.MaximumExecutionTimeoutInSeconds}
+		switch {
+		case t.CanarySize != nil && t.Type != Canary:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: CanarySize goes with Type CANARY, not %s", t.Type)
+		case t.LinearStepSize != nil && t.Type != Linear:
+			return nil, invalid("DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration: LinearStepSize goes with Type LINEAR, not %s", t.Type)
+		case t.CanarySize != nil:
+			bg.Size = t.CanarySize.domain()
+		case t.LinearStepSize != nil:
+			bg.Size = t.LinearStepSize.domain()
+		}
+		p.BlueGreen = bg
+	}
+	if r := dc.RollingUpdatePolicy; r != nil {
+		p.Rolling = &Rolling{MaxBatch: *r.MaximumBatchSize.domain(), WaitInterval: r.WaitIntervalInSeconds,
+			MaxExecution: r.MaximumExecutionTimeoutInSeconds, RollbackMaxBatch: r.RollbackMaximumBatchSize.domain()}
+	}
+	if p.BlueGreen == nil && p.Rolling == nil {
+		return nil, nil // only AutoRollbackConfiguration without alarms: all at once
+	}
+	return p, nil
+}
