@@ -53,7 +53,9 @@ func NewEngine(c EngineConfig) *Engine {
 }
 
 // Resume returns the sets with work to do, for the runtime to reconcile at start.
-func (e *Engine) Resume(ctx context.Context) ([]string, error) { return e.c.Store.ActiveStackSetARNs(ctx) }
+func (e *Engine) Resume(ctx context.Context) ([]string, error) {
+	return e.c.Store.ActiveStackSetARNs(ctx)
+}
 
 // save commits the set under the lease's fence, audited as the engine.
 func (e *Engine) save(ctx context.Context, set *StackSet, what string) error {
