@@ -122,4 +122,3 @@ func withStackSetCases(m map[string]opCase) map[string]opCase {
 	}
 	return m
 }
-
