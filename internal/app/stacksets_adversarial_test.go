@@ -60,7 +60,9 @@ func TestStackSetBadInput(t *testing.T) {
 		})
 	}
 	us := []string{"us-east-1"}
-	ous := func(ids ...string) *cfntypes.DeploymentTargets { return &cfntypes.DeploymentTargets{OrganizationalUnitIds: ids} }
+	ous := func(ids ...string) *cfntypes.DeploymentTargets {
+		return &cfntypes.DeploymentTargets{OrganizationalUnitIds: ids}
+	}
 	for _, tc := range []struct {
 		name       string
 		in         cloudformation.CreateStackInstancesInput
