@@ -105,37 +105,7 @@ func TestStackSetEndpointsAcrossTheStagingOU(t *testing.T) {
 	s := start(t, os.Getenv("SLIPWAY_TEST_STACKSETS_DB"))
 	admin := clientsOf(s.cfg("data-science"))
 	cf := cfnOf(admin.sm)
-	o, err := admin.org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stackset-models")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("stackset-models"), Key: aws.String("linear/model.tar.gz"),
-		Body: strings.NewReader(string(linearModelTarGz(t)))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("stackset-models"), Policy: aws.String(
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::stackset-models/*",` +
-			`"Condition":{"StringEquals":{"aws:PrincipalOrgID":"` + *o.Organization.Id + `"}}}]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	root, staging := orgUnit(t, admin, "staging")
-	second := memberAccount(t, admin, "staging-b", root, staging)
-	body, err := os.ReadFile("testdata/stackset-endpoint.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cf.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String("abalone-endpoint"),
-		TemplateBody: aws.String(string(body)), PermissionModel: cfntypes.PermissionModelsServiceManaged,
-		AutoDeployment: &cfntypes.AutoDeployment{Enabled: aws.Bool(true), RetainStacksOnAccountRemoval: aws.Bool(false)},
-		Capabilities:   []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
-		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("ModelDataUrl"), ParameterValue: aws.String("s3://stackset-models/linear/model.tar.gz")},
-			{ParameterKey: aws.String("ModelBucketArn"), ParameterValue: aws.String("arn:aws:s3:::stackset-models")},
-			{ParameterKey: aws.String("StageName"), ParameterValue: aws.String("staging")}}}); err != nil {
-		t.Fatal(err)
-	}
+	root, staging, second := endpointSet(t, admin)
 	accounts := []string{s.account["staging"], second}
 
 	began := time.Now()
@@ -275,4 +245,44 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// endpointSet puts a linear model in a bucket of the data-science account that the whole
+// organization may read, adds a second account to the staging OU, and creates the SERVICE_MANAGED
+// stack set abalone-endpoint of testdata/stackset-endpoint.yml (no instances yet).
+func endpointSet(t *testing.T, admin clients) (root, staging, second string) {
+	ctx := context.Background()
+	cf := cfnOf(admin.sm)
+	o, err := admin.org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stackset-models")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("stackset-models"), Key: aws.String("linear/model.tar.gz"),
+		Body: strings.NewReader(string(linearModelTarGz(t)))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("stackset-models"), Policy: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::stackset-models/*",` +
+			`"Condition":{"StringEquals":{"aws:PrincipalOrgID":"` + *o.Organization.Id + `"}}}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	root, staging = orgUnit(t, admin, "staging")
+	second = memberAccount(t, admin, "staging-b", root, staging)
+	body, err := os.ReadFile("testdata/stackset-endpoint.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cf.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String("abalone-endpoint"),
+		TemplateBody: aws.String(string(body)), PermissionModel: cfntypes.PermissionModelsServiceManaged,
+		AutoDeployment: &cfntypes.AutoDeployment{Enabled: aws.Bool(true), RetainStacksOnAccountRemoval: aws.Bool(false)},
+		Capabilities:   []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("ModelDataUrl"), ParameterValue: aws.String("s3://stackset-models/linear/model.tar.gz")},
+			{ParameterKey: aws.String("ModelBucketArn"), ParameterValue: aws.String("arn:aws:s3:::stackset-models")},
+			{ParameterKey: aws.String("StageName"), ParameterValue: aws.String("staging")}}}); err != nil {
+		t.Fatal(err)
+	}
+	return root, staging, second
 }
