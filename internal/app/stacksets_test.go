@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/slipway-ml/slipway/internal/store/storetest"
 )
 
 // orgUnit finds an OU under the root by name.
@@ -100,9 +102,14 @@ func instances(t testing.TB, cf *cloudformation.Client, set string) map[string]c
 // role the model reads its artifact as) by a SERVICE_MANAGED stack set into both accounts of
 // the staging OU, invokes each endpoint, then moves a third account in (automatic deployment
 // gives it the stack) and out (it loses it), targets an empty OU, and tears everything down.
-func TestStackSetEndpointsAcrossTheStagingOU(t *testing.T) {
+func TestStackSetEndpointsAcrossTheStagingOU(t *testing.T) { stackSetEndpoints(t, "") }
+
+// TestStackSetEndpointsOnPostgres is TestStackSetEndpointsAcrossTheStagingOU with the store on PostgreSQL.
+func TestStackSetEndpointsOnPostgres(t *testing.T) { stackSetEndpoints(t, storetest.PostgresDSN(t)) }
+
+func stackSetEndpoints(t *testing.T, database string) {
 	ctx := context.Background()
-	s := start(t, os.Getenv("SLIPWAY_TEST_STACKSETS_DB"))
+	s := start(t, database)
 	admin := clientsOf(s.cfg("data-science"))
 	cf := cfnOf(admin.sm)
 	root, staging, second := endpointSet(t, admin)
