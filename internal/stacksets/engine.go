@@ -335,7 +335,13 @@ func (e *Engine) act(ctx context.Context, set *StackSet, op *Operation, r *Resul
 		e.fail(set, op, r, "Cannot act in account "+r.Account+": "+errs.Message(err))
 		return e.save(ctx, set, "StackInstanceFailed")
 	}
-	params := overrides(set.Parameters, op.Overrides)
+	var params []stacks.ParameterInput
+	if inst := set.instance(r.Account, r.Region); inst != nil {
+		if len(op.Overrides) > 0 { // an instance keeps the overrides it was last given
+			inst.Overrides = overrides(inst.Overrides, op.Overrides)
+		}
+		params = overrides(set.Parameters, inst.Overrides)
+	}
 	token := "stackset-" + op.ID
 	switch {
 	case op.Action == ActionDelete:

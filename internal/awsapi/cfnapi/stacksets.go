@@ -462,6 +462,9 @@ func instanceOut(s stacksets.StackSet, i stacksets.Instance) instanceWire {
 	w := instanceWire{StackSetId: s.ID, Region: i.Region, Account: i.Account, StackId: i.StackID, Status: i.Status,
 		StatusReason: i.Reason, OrganizationalUnitId: i.OU, DriftStatus: "NOT_CHECKED", LastOperationId: i.LastOperationID}
 	w.StackInstanceStatus.DetailedStatus = i.Detailed
+	for _, p := range i.Overrides {
+		w.ParameterOverrides = append(w.ParameterOverrides, parameterWire{ParameterKey: p.Key, ParameterValue: p.Value})
+	}
 	return w
 }
 
