@@ -51,6 +51,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/serving"
 	"github.com/slipway-ml/slipway/internal/serving/fleet"
 	"github.com/slipway-ml/slipway/internal/stacks"
+	"github.com/slipway-ml/slipway/internal/stacksets"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -71,7 +72,8 @@ type App struct {
 	Serving     *serving.Service
 	Fleet       *fleet.Fleet
 	servingLoad *lateLoader
-	Stacks      *stacks.Service // CloudFormation stacks (stacks.go)
+	Stacks      *stacks.Service    // CloudFormation stacks (stacks.go)
+	StackSets   *stacksets.Service // CloudFormation stack sets (stacksets.go)
 	Audit       *audit.Log
 	API         *awsapi.Server
 
@@ -147,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.servingService()
 	a.eventRules()
 	a.stacksService()
+	a.stackSetsService()
 	a.pipelineService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
@@ -228,6 +231,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(stacksRT)
+	stackSetsRT, err := a.stackSetsRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(stackSetsRT)
 	pipelineRT, err := a.pipelineRuntime(ctx)
 	if err != nil {
 		st.Close()
@@ -308,7 +317,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
-		(&cfnapi.API{Stacks: a.Stacks, Tokens: tokens}).Service,
+		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

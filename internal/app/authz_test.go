@@ -124,7 +124,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 	cases["events"] = eventsCases()
-	cases["cloudformation"] = cfnCases()
+	cases["cloudformation"] = withStackSetCases(cfnCases())
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {

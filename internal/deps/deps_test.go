@@ -77,6 +77,7 @@ var layers = map[string]string{
 	"internal/serving/fleet":           backend, // endpoints' instance pools and routing; the container runtime speaks HTTP to model servers
 	"internal/stacks":                  domain,  // CloudFormation stacks and their engine
 	"internal/stacks/template":         domain,  // the template engine: pure
+	"internal/stacksets":               domain,  // CloudFormation stack sets and their engine
 	"internal/awsapi/cfnapi":           wire,
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,

@@ -11,7 +11,7 @@ func Operations() []awsapi.Authz {
 	op := func(name string, resources ...string) awsapi.Authz {
 		return awsapi.Authz{Operation: name, Action: "cloudformation:" + name, Resources: resources}
 	}
-	return []awsapi.Authz{
+	return append([]awsapi.Authz{
 		op("CreateStack", stackARN),
 		op("UpdateStack", stackARN),
 		op("DeleteStack", stackARN),
@@ -30,5 +30,5 @@ func Operations() []awsapi.Authz {
 		op("ExecuteChangeSet", stackARN),
 		op("DeleteChangeSet", stackARN),
 		op("ListChangeSets", stackARN),
-	}
+	}, setOperations()...)
 }

@@ -13,17 +13,19 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/stacks"
+	"github.com/slipway-ml/slipway/internal/stacksets"
 )
 
 // API holds what the handlers need.
 type API struct {
 	Stacks *stacks.Service
+	Sets   *stacksets.Service // stack sets (stacksets.go); nil serves none
 	Tokens *awsapi.PageTokens
 }
 
 // Service is the CloudFormation service.
 func (a *API) Service() (*awsapi.Service, error) {
-	return awsapi.NewService("cloudformation", map[string]awsapi.Handler{
+	handlers := map[string]awsapi.Handler{
 		"CreateStack":            apicall.Handle(a.createStack),
 		"UpdateStack":            apicall.Handle(a.updateStack),
 		"DeleteStack":            apicall.Handle(a.deleteStack),
@@ -42,7 +44,11 @@ func (a *API) Service() (*awsapi.Service, error) {
 		"ExecuteChangeSet":       apicall.Handle(a.executeChangeSet),
 		"DeleteChangeSet":        apicall.Handle(a.deleteChangeSet),
 		"ListChangeSets":         apicall.Handle(a.listChangeSets),
-	}, errorCodes())
+	}
+	for k, h := range a.setHandlers() {
+		handlers[k] = h
+	}
+	return awsapi.NewService("cloudformation", handlers, errorCodes())
 }
 
 type parameterWire struct {

@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("EventRules", func(t *testing.T) { testEventRules(t, open(t)) })
 	t.Run("ServingRollout", func(t *testing.T) { testServingRollout(t, open(t)) })
 	t.Run("Stacks", func(t *testing.T) { testStacks(t, open(t)) })
+	t.Run("StackSets", func(t *testing.T) { testStackSets(t, open(t)) })
 	t.Run("Pipelines", func(t *testing.T) { testPipelines(t, open(t)) })
 }
 
