@@ -52,6 +52,7 @@ var services = []struct {
 	{"logs", strings.Fields("CreateLogGroup CreateLogStream DeleteLogGroup DescribeLogGroups DescribeLogStreams PutLogEvents GetLogEvents FilterLogEvents")},
 	{"events", strings.Fields("PutRule DescribeRule ListRules DeleteRule EnableRule DisableRule PutTargets RemoveTargets ListTargetsByRule PutEvents TestEventPattern CreateEventBus DescribeEventBus ListEventBuses DeleteEventBus PutPermission RemovePermission TagResource UntagResource ListTagsForResource")},
 	{"cloudformation", strings.Fields("CreateStack DescribeStacks DescribeStackEvents DescribeStackResources DescribeStackResource ListStacks ListStackResources DeleteStack UpdateStack ValidateTemplate GetTemplate GetTemplateSummary ListExports CreateChangeSet DescribeChangeSet ExecuteChangeSet DeleteChangeSet ListChangeSets")},
+	{"codepipeline", strings.Fields("CreatePipeline GetPipeline UpdatePipeline DeletePipeline ListPipelines StartPipelineExecution GetPipelineExecution ListPipelineExecutions GetPipelineState PutApprovalResult ListActionExecutions StopPipelineExecution")},
 	{"s3", strings.Fields("CreateBucket HeadBucket ListBuckets DeleteBucket GetBucketLocation PutObject GetObject HeadObject DeleteObject DeleteObjects CopyObject ListObjectsV2 ListObjects CreateMultipartUpload UploadPart UploadPartCopy CompleteMultipartUpload AbortMultipartUpload ListParts ListMultipartUploads PutObjectTagging GetObjectTagging DeleteObjectTagging PutBucketPolicy GetBucketPolicy DeleteBucketPolicy")},
 }
 
