@@ -126,10 +126,10 @@ type Artifact struct {
 
 // Approval is the decision recorded on a manual approval action.
 type Approval struct {
-	Status     string // Approved | Rejected
-	Summary    string
+	Status      string // Approved | Rejected
+	Summary     string
 	ApproverARN string
-	Time       time.Time
+	Time        time.Time
 }
 
 // ActionRun is one action's execution within a pipeline execution.
@@ -144,11 +144,11 @@ type ActionRun struct {
 	Token       string // a manual approval's token while it waits
 	Approval    *Approval
 	// State is what the provider keeps between calls (a stack's ARN, …).
-	State      map[string]string
-	Inputs     []Artifact
-	Outputs    []Artifact
-	StartedAt  time.Time
-	UpdatedAt  time.Time
+	State     map[string]string
+	Inputs    []Artifact
+	Outputs   []Artifact
+	StartedAt time.Time
+	UpdatedAt time.Time
 }
 
 // StageRun is one stage's execution.

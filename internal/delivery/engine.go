@@ -52,7 +52,9 @@ func NewEngine(c EngineConfig) *Engine {
 }
 
 // Resume returns the executions not yet ended, for the runtime to reconcile at start.
-func (e *Engine) Resume(ctx context.Context) ([]string, error) { return e.c.Store.ActiveExecutions(ctx) }
+func (e *Engine) Resume(ctx context.Context) ([]string, error) {
+	return e.c.Store.ActiveExecutions(ctx)
+}
 
 // stagePlan is what a stage's execution does next.
 type stagePlan struct {

@@ -79,7 +79,9 @@ func pipelineNotFound(name string) error {
 }
 
 // PipelineARN is a pipeline's ARN.
-func (s *Service) PipelineARN(account, name string) string { return arn.CodePipeline(s.region, account, name) }
+func (s *Service) PipelineARN(account, name string) string {
+	return arn.CodePipeline(s.region, account, name)
+}
 
 // Region is the region the service serves.
 func (s *Service) Region() string { return s.region }
