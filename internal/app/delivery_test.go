@@ -109,10 +109,10 @@ func deployRole(t testing.TB, c *iam.Client, pipelineRole string) string {
 // deploySetup is a data-science account with an artifact bucket, a source bucket holding a
 // zipped template, a pipeline role, and deploy roles in staging and production.
 type deploySetup struct {
-	s                          *server
-	ds, staging, prod          clients
-	pipelineRole               string
-	stagingRole, prodRole      string
+	s                         *server
+	ds, staging, prod         clients
+	pipelineRole              string
+	stagingRole, prodRole     string
 	artifacts, source, srcKey string
 }
 
@@ -146,7 +146,7 @@ func newDeploySetup(t *testing.T, s *server) *deploySetup {
 func (d *deploySetup) pipeline(name string) *cptypes.PipelineDeclaration {
 	deploy := func(name, stack, role string) cptypes.ActionDeclaration {
 		return cptypes.ActionDeclaration{Name: aws.String(name), RoleArn: aws.String(role),
-			ActionTypeId: &cptypes.ActionTypeId{Category: cptypes.ActionCategoryDeploy, Owner: cptypes.ActionOwnerAws, Provider: aws.String("CloudFormation"), Version: aws.String("1")},
+			ActionTypeId:   &cptypes.ActionTypeId{Category: cptypes.ActionCategoryDeploy, Owner: cptypes.ActionOwnerAws, Provider: aws.String("CloudFormation"), Version: aws.String("1")},
 			Configuration:  map[string]string{"ActionMode": "CREATE_UPDATE", "StackName": stack, "TemplatePath": "SourceOutput::template.json"},
 			InputArtifacts: []cptypes.InputArtifact{{Name: aws.String("SourceOutput")}}}
 	}
@@ -239,12 +239,29 @@ func TestDeployPipelineThroughApproval(t *testing.T) {
 	if err := approve(operator, "00000000-0000-0000-0000-000000000000"); code(err) != "InvalidApprovalTokenException" {
 		t.Errorf("a wrong token: %v, want InvalidApprovalTokenException", err)
 	}
+	// Two more executions while the first waits: the newer one supersedes the older at the
+	// approval's boundary.
+	var later []string
+	for range 2 {
+		out, err := cp.StartPipelineExecution(ctx, &codepipeline.StartPipelineExecutionInput{Name: aws.String("model-deploy")})
+		mustDo(t, err)
+		later = append(later, *out.PipelineExecutionId)
+	}
+	if x := waitDeployExecution(t, cp, "model-deploy", later[0]); x.Status != cptypes.PipelineExecutionStatusSuperseded {
+		t.Errorf("the older waiting execution: %s, want Superseded", x.Status)
+	}
+	waitInbound(t, cp, "model-deploy", "ApproveDeployment", later[1])
 	mustDo(t, approve(operator, token))
 	if err := approve(operator, token); code(err) != "InvalidApprovalTokenException" && code(err) != "ApprovalAlreadyCompletedException" {
 		t.Errorf("approving again: %v, want a clear refusal", err)
 	}
 	if x := waitDeployExecution(t, cp, "model-deploy", id); x.Status != cptypes.PipelineExecutionStatusSucceeded {
 		t.Fatalf("execution %s: %s (%s)", id, x.Status, aws.ToString(x.StatusSummary))
+	}
+	// The newest execution now enters the approval; approved, it deploys again (no changes).
+	mustDo(t, approve(operator, waitApproval(t, cp, "model-deploy", "ApproveDeployment", "Approve", later[1])))
+	if x := waitDeployExecution(t, cp, "model-deploy", later[1]); x.Status != cptypes.PipelineExecutionStatusSucceeded {
+		t.Errorf("the newest execution: %s (%s)", x.Status, aws.ToString(x.StatusSummary))
 	}
 	if st := stackStatus(t, d.staging, "model-staging"); st != cfntypes.StackStatusCreateComplete {
 		t.Errorf("staging stack = %s", st)
@@ -286,8 +303,11 @@ func TestDeployPipelineThroughApproval(t *testing.T) {
 		}
 		var det map[string]any
 		mustDo(t, json.Unmarshal(ev.Detail, &det))
-		if det["pipeline"] != "model-deploy" || det["execution-id"] != id {
-			t.Errorf("event detail %s", ev.Detail)
+		if det["pipeline"] != "model-deploy" || len(ev.Resources) != 1 || !strings.HasSuffix(ev.Resources[0], ":codepipeline:us-east-1:"+s.account["data-science"]+":model-deploy") {
+			t.Errorf("event %s: detail %s", ev.Resources, ev.Detail)
+		}
+		if det["execution-id"] != id {
+			continue
 		}
 		kinds[ev.DetailType] = append(kinds[ev.DetailType], fmtState(det))
 	}
@@ -312,4 +332,21 @@ func fmtState(det map[string]any) string {
 		return det["stage"].(string) + " " + s
 	}
 	return s
+}
+
+// waitInbound polls until execution id waits to enter stage.
+func waitInbound(t testing.TB, cp *codepipeline.Client, pipeline, stage, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := cp.GetPipelineState(context.Background(), &codepipeline.GetPipelineStateInput{Name: aws.String(pipeline)})
+		mustDo(t, err)
+		for _, s := range st.StageStates {
+			if aws.ToString(s.StageName) == stage && s.InboundExecution != nil && aws.ToString(s.InboundExecution.PipelineExecutionId) == id {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("execution %s never waited to enter %s", id, stage)
 }
