@@ -78,6 +78,8 @@ var layers = map[string]string{
 	"internal/stacks":                  domain,  // CloudFormation stacks and their engine
 	"internal/stacks/template":         domain,  // the template engine: pure
 	"internal/awsapi/cfnapi":           wire,
+	"internal/awsapi/codepipelineapi":  wire,
+	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,
