@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
@@ -37,6 +38,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsproxy"
 	"github.com/slipway-ml/slipway/internal/blob"
 	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
 	"github.com/slipway-ml/slipway/internal/executor/local"
@@ -95,6 +97,7 @@ type App struct {
 	rules eventRulesParts
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
+	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -151,6 +154,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.stacksService()
 	a.stackSetsService()
 	a.pipelineService()
+	a.deliveryService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -243,6 +247,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(pipelineRT)
+	deliveryRT, err := a.deliveryRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(deliveryRT)
 	return a, nil
 }
 
@@ -318,6 +328,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,
+		(&codepipelineapi.API{Delivery: a.Delivery, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 		(&eventsapi.API{}).Service,
 		(&s3api.API{}).Service,
 		(&cfnapi.API{}).Service,
+		(&codepipelineapi.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

@@ -79,6 +79,8 @@ var layers = map[string]string{
 	"internal/stacks/template":         domain,  // the template engine: pure
 	"internal/stacksets":               domain,  // CloudFormation stack sets and their engine
 	"internal/awsapi/cfnapi":           wire,
+	"internal/awsapi/codepipelineapi":  wire,
+	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

@@ -1,0 +1,189 @@
+package delivery
+
+import "time"
+
+// ExecStatus is a pipeline execution's status, as CodePipeline spells it.
+type ExecStatus string
+
+// Execution statuses.
+const (
+	ExecInProgress ExecStatus = "InProgress"
+	ExecStopping   ExecStatus = "Stopping"
+	ExecStopped    ExecStatus = "Stopped"
+	ExecSucceeded  ExecStatus = "Succeeded"
+	ExecSuperseded ExecStatus = "Superseded"
+	ExecFailed     ExecStatus = "Failed"
+)
+
+// Terminal reports whether nothing more happens to an execution in status s.
+func (s ExecStatus) Terminal() bool {
+	switch s {
+	case ExecStopped, ExecSucceeded, ExecSuperseded, ExecFailed:
+		return true
+	}
+	return false
+}
+
+var execMoves = map[ExecStatus][]ExecStatus{
+	ExecInProgress: {ExecStopping, ExecStopped, ExecSucceeded, ExecSuperseded, ExecFailed},
+	ExecStopping:   {ExecStopped, ExecFailed},
+}
+
+// CanMoveTo reports whether an execution may go from s to next.
+func (s ExecStatus) CanMoveTo(next ExecStatus) bool {
+	for _, n := range execMoves[s] {
+		if n == next {
+			return true
+		}
+	}
+	return false
+}
+
+// ActionStatus is an action execution's status (also used for stages).
+type ActionStatus string
+
+// Action (and stage) statuses.
+const (
+	ActionInProgress ActionStatus = "InProgress"
+	ActionSucceeded  ActionStatus = "Succeeded"
+	ActionFailed     ActionStatus = "Failed"
+	ActionAbandoned  ActionStatus = "Abandoned"
+	StageStopped     ActionStatus = "Stopped"
+	StageCancelled   ActionStatus = "Cancelled"
+)
+
+// CanMoveTo reports whether an action may go from s to next ("" is not started).
+func (s ActionStatus) CanMoveTo(next ActionStatus) bool {
+	switch s {
+	case "":
+		return next == ActionInProgress
+	case ActionInProgress:
+		return next == ActionSucceeded || next == ActionFailed || next == ActionAbandoned
+	}
+	return false
+}
+
+// Execution modes.
+const (
+	ModeSuperseded = "SUPERSEDED"
+	ModeQueued     = "QUEUED"
+	ModeParallel   = "PARALLEL"
+)
+
+// ArtifactStore is where a pipeline keeps its artifacts.
+type ArtifactStore struct {
+	Type     string // S3
+	Location string // a bucket
+}
+
+// Action is one action of a stage, as declared.
+type Action struct {
+	Name            string
+	Category        string // Source | Build | Test | Deploy | Approval | Invoke
+	Owner           string // AWS | ThirdParty | Custom
+	Provider        string // S3 | CloudFormation | Manual | …
+	Version         string
+	RunOrder        int
+	Configuration   map[string]string
+	InputArtifacts  []string
+	OutputArtifacts []string
+	RoleARN         string // the role the action runs as (assumed by the pipeline's role)
+	Region          string
+	Namespace       string
+}
+
+// Stage is a stage of a pipeline.
+type Stage struct {
+	Name    string
+	Actions []Action
+}
+
+// Pipeline is a deploy pipeline's declaration.
+type Pipeline struct {
+	Account       string
+	Region        string
+	Name          string
+	ARN           string
+	RoleARN       string
+	ArtifactStore ArtifactStore
+	Stages        []Stage
+	Version       int
+	ExecutionMode string
+	PipelineType  string
+	Tags          map[string]string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Artifact is an artifact an action produced: an object of the artifact store.
+type Artifact struct {
+	Name   string
+	Bucket string
+	Key    string
+	// File is the name of the single file the object is, when it is not a zip archive.
+	File string `json:",omitempty"`
+}
+
+// Approval is the decision recorded on a manual approval action.
+type Approval struct {
+	Status      string // Approved | Rejected
+	Summary     string
+	ApproverARN string
+	Time        time.Time
+}
+
+// ActionRun is one action's execution within a pipeline execution.
+type ActionRun struct {
+	Name        string
+	ID          string // the action execution id
+	Status      ActionStatus
+	Summary     string
+	ErrorCode   string
+	Error       string
+	ExternalURL string
+	Token       string // a manual approval's token while it waits
+	Approval    *Approval
+	// State is what the provider keeps between calls (a stack's ARN, …).
+	State     map[string]string
+	Inputs    []Artifact
+	Outputs   []Artifact
+	StartedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StageRun is one stage's execution.
+type StageRun struct {
+	Name    string
+	Status  ActionStatus // "" until entered
+	Actions []ActionRun
+}
+
+// Execution is a pipeline execution and the state of its engine. It runs the pipeline
+// declaration it started with.
+type Execution struct {
+	Account      string
+	Region       string
+	ID           string
+	PipelineName string
+	Seq          int64 // increases with each execution of the pipeline
+	Pipeline     Pipeline
+	Status       ExecStatus
+	Summary      string
+	Trigger      Trigger
+	// Stage is the index of the stage the execution is in, or waits to enter when Waiting.
+	Stage   int
+	Waiting bool
+	Stages  []StageRun
+	// Artifacts are the artifacts made so far, by name.
+	Artifacts   map[string]Artifact
+	ClientToken string
+	StopAbandon bool
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Trigger is what started an execution.
+type Trigger struct {
+	Type   string // StartPipelineExecution | CreatePipeline | …
+	Detail string // the caller's ARN
+}
