@@ -30,14 +30,14 @@ type eventRulesParts struct {
 // are targets here; other kinds plug in through rules.Deliverer (Deliverers below).
 func (a *App) eventRules() {
 	st := a.Store.EventRules()
-	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}}
+	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}, "sagemaker": pipelineTarget{a}}
 	kinds := []string{"events"}
 	for k := range deliverers {
 		kinds = append(kinds, k)
 	}
 	a.Rules = rules.NewService(st, a.Identity, a.cfg.Region, a.now, kinds...)
 	a.rules.dispatch = rules.NewDispatcher(rules.DispatcherConfig{
-		Store: st, Service: a.Rules, Authz: a.Identity, Sessions: a.Identity, Deliverers: deliverers, Log: a.log,
+		Store: st, Service: a.Rules, Authz: a.Identity, Sessions: a.Identity, Deliverers: deliverers, Log: a.log, Now: a.now,
 	})
 	a.rules.sub = events.Subscribe(a.Store.Events(), rules.Consumer, a.rules.dispatch.Handle, a.log)
 }

@@ -63,11 +63,13 @@ func invalid(format string, args ...any) error {
 }
 
 var (
-	ruleNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	busNameRE  = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
-	targetIDRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	sidRE      = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
-	scheduleRE = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
+	ruleNameRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	busNameRE      = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
+	targetIDRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	sidRE          = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
+	pipelineNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	paramNameRE    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	scheduleRE     = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
 )
 
 // busRef resolves a bus a call names (a name in the caller's account, or an ARN); "" is the
@@ -362,6 +364,48 @@ func (s *Service) checkTarget(t Target) error {
 	case "events":
 		if _, _, ok := arn.EventBusOf(t.ARN); !ok {
 			return invalid("Target %s: %s is not an event bus ARN", t.ID, t.ARN)
+		}
+	case "sagemaker":
+		name, ok := strings.CutPrefix(a.Resource, "pipeline/")
+		if !ok || !pipelineNameRE.MatchString(name) {
+			return invalid("Target %s: %s is not a SageMaker pipeline ARN (arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME)", t.ID, t.ARN)
+		}
+		if t.RoleARN == "" {
+			return invalid("Target %s: RoleArn is required for a SageMaker pipeline target", t.ID)
+		}
+	}
+	if t.SageMakerPipeline != nil {
+		if a.Service != "sagemaker" {
+			return invalid("Target %s: SageMakerPipelineParameters are only for SageMaker pipeline targets", t.ID)
+		}
+		if len(t.SageMakerPipeline.Parameters) > 200 {
+			return invalid("Target %s: PipelineParameterList has more than 200 entries", t.ID)
+		}
+		names := map[string]bool{}
+		for _, p := range t.SageMakerPipeline.Parameters {
+			if !paramNameRE.MatchString(p.Name) {
+				return invalid("Target %s: pipeline parameter name %q is not valid", t.ID, p.Name)
+			}
+			if len(p.Value) > 1024 {
+				return invalid("Target %s: the value of pipeline parameter %s is longer than 1024 characters", t.ID, p.Name)
+			}
+			if names[p.Name] {
+				return invalid("Target %s: pipeline parameter %s is given twice", t.ID, p.Name)
+			}
+			names[p.Name] = true
+		}
+	}
+	if rp := t.RetryPolicy; rp != nil {
+		if rp.MaximumRetryAttempts < 0 || rp.MaximumRetryAttempts > DefaultRetryAttempts {
+			return invalid("Target %s: RetryPolicy.MaximumRetryAttempts must be between 0 and %d", t.ID, DefaultRetryAttempts)
+		}
+		if rp.MaximumEventAgeInSeconds < 60 || rp.MaximumEventAgeInSeconds > DefaultEventAge {
+			return invalid("Target %s: RetryPolicy.MaximumEventAgeInSeconds must be between 60 and %d", t.ID, DefaultEventAge)
+		}
+	}
+	if t.DeadLetter != "" {
+		if _, _, ok := arn.LogGroupOf(t.DeadLetter); !ok {
+			return invalid("Target %s: DeadLetterConfig.Arn %s must be a CloudWatch Logs log group ARN (there is no SQS here; every failed delivery is also listed by ListDeadLetters)", t.ID, t.DeadLetter)
 		}
 	}
 	if t.RoleARN != "" {
