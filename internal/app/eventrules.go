@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/events/rules"
 	"github.com/slipway-ml/slipway/internal/logs"
+	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -39,6 +40,7 @@ func (a *App) eventRules() {
 	a.rules.dispatch = rules.NewDispatcher(rules.DispatcherConfig{
 		Store: st, Service: a.Rules, Authz: a.Identity, Sessions: a.Identity, Deliverers: deliverers, Log: a.log, Now: a.now,
 	})
+	a.Runtimes.Add(reconcile.New(a.Store.Work(), rules.ScheduleKind, rules.NewScheduler(st, a.now, a.log), reconcile.Options{Workers: 4, Log: a.log}))
 	a.rules.sub = events.Subscribe(a.Store.Events(), rules.Consumer, a.rules.dispatch.Handle, a.log)
 }
 

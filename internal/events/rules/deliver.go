@@ -158,6 +158,9 @@ func busOf(ev events.Event) (account, name string, ok bool) {
 // matches. It returns an error (and is called again with the same event) only for failures
 // worth retrying; deliveries already made are not repeated (their keys are recorded).
 func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
+	if ev.Source == ScheduledSource && ev.DetailType == ScheduledDetailType {
+		return d.handleScheduled(ctx, ev)
+	}
 	account, bus, ok := busOf(ev)
 	if !ok {
 		d.log.Warn("an event names no bus it can be delivered on; dropped", "event", ev.ID, "bus", ev.Bus)
@@ -195,6 +198,44 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
 			if err := d.deliver(ctx, ev, envelope, r, ruleARN, t); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// handleScheduled delivers a scheduled rule's firing to that rule's targets only (no other
+// rule sees it), while the rule is enabled and still scheduled.
+func (d *Dispatcher) handleScheduled(ctx context.Context, ev events.Event) error {
+	if len(ev.Resources) != 1 {
+		return nil
+	}
+	a, bus, name, ok := arn.EventRuleOf(ev.Resources[0])
+	if !ok || a.Account != ev.Account {
+		d.log.Warn("a scheduled event names no rule of its account; dropped", "event", ev.ID)
+		return nil
+	}
+	r, err := d.store.GetRule(ctx, a.Account, bus, name)
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.State != Enabled || r.Schedule == "" {
+		return nil
+	}
+	envelope, err := json.Marshal(ev.Envelope())
+	if err != nil {
+		return errs.E(errs.Internal, "cannot encode the event %s", ev.ID, err)
+	}
+	ruleARN := d.svc.RuleARN(r.Account, r.Bus, r.Name)
+	ts, err := d.store.ListTargets(ctx, r.Account, r.Bus, r.Name)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := d.deliver(ctx, ev, envelope, r, ruleARN, t); err != nil {
+			return err
 		}
 	}
 	return nil

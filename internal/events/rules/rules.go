@@ -23,6 +23,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/reconcile"
 )
 
 // DefaultBus is the name of every account's default event bus.
@@ -54,7 +55,7 @@ type Rule struct {
 	Bus         string
 	Name        string
 	Pattern     string // the event pattern, "" for a schedule-only rule
-	Schedule    string // rate(…) or cron(…); recorded, not yet run
+	Schedule    string // rate(…) or cron(…), run by the Scheduler (default bus only)
 	State       State
 	Description string
 	RoleARN     string
@@ -175,6 +176,8 @@ type Tx interface {
 	DeleteTarget(ctx context.Context, account, bus, rule, id string) (bool, error)
 	// AppendEvent adds an event to the transaction's outbox.
 	AppendEvent(ctx context.Context, ev events.Event) error
+	// Enqueue starts a scheduled rule's work (ScheduleKind) with the transaction.
+	reconcile.Enqueuer
 }
 
 // Authorizer decides whether a caller may act (package identity implements it).

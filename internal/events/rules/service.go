@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/events/pattern"
+	"github.com/slipway-ml/slipway/internal/events/schedule"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/randid"
 )
@@ -169,7 +170,9 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 		if !scheduleRE.MatchString(in.Schedule) {
 			return "", invalid("Parameter ScheduleExpression is not valid.")
 		}
-		return "", invalid("ScheduleExpression is not supported yet: give an EventPattern")
+		if _, err := schedule.Parse(in.Schedule); err != nil {
+			return "", invalid("Parameter ScheduleExpression is not valid: %s", err.Error())
+		}
 	}
 	switch in.State {
 	case "":
@@ -190,6 +193,9 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 	if err != nil {
 		return "", err
 	}
+	if in.Schedule != "" && b.Name != DefaultBus {
+		return "", invalid("ScheduleExpression is supported only on the default event bus.")
+	}
 	now := s.now()
 	r := Rule{Account: b.Account, Bus: b.Name, Name: in.Name, Pattern: in.Pattern, Schedule: in.Schedule, State: in.State,
 		Description: in.Description, RoleARN: in.RoleARN, Tags: in.Tags, CreatedBy: c.Caller.Account, CreatedAt: now, ModifiedAt: now}
@@ -200,7 +206,10 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 				r.Tags = old.Tags
 			}
 		}
-		return tx.PutRule(ctx, r)
+		if err := tx.PutRule(ctx, r); err != nil {
+			return err
+		}
+		return s.scheduleRule(ctx, tx, r)
 	})
 	if err != nil {
 		return "", err
@@ -282,8 +291,20 @@ func (s *Service) SetState(ctx context.Context, c Call, name, bus string, state 
 			return err
 		}
 		r.State, r.ModifiedAt = state, s.now()
-		return tx.PutRule(ctx, r)
+		if err := tx.PutRule(ctx, r); err != nil {
+			return err
+		}
+		return s.scheduleRule(ctx, tx, r)
 	})
+}
+
+// scheduleRule makes an enabled scheduled rule's work item due now (in tx): its scheduler
+// then keeps it due at each next firing.
+func (s *Service) scheduleRule(ctx context.Context, tx Tx, r Rule) error {
+	if r.Schedule == "" || r.State != Enabled {
+		return nil
+	}
+	return tx.Enqueue(ctx, ScheduleKind, s.RuleARN(r.Account, r.Bus, r.Name), s.now())
 }
 
 // FailedEntry is an entry a batch call could not apply.
