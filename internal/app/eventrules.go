@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/events/rules"
 	"github.com/slipway-ml/slipway/internal/logs"
+	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/store"
 )
 
@@ -30,15 +31,16 @@ type eventRulesParts struct {
 // are targets here; other kinds plug in through rules.Deliverer (Deliverers below).
 func (a *App) eventRules() {
 	st := a.Store.EventRules()
-	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}}
+	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}, "sagemaker": pipelineTarget{a}}
 	kinds := []string{"events"}
 	for k := range deliverers {
 		kinds = append(kinds, k)
 	}
 	a.Rules = rules.NewService(st, a.Identity, a.cfg.Region, a.now, kinds...)
 	a.rules.dispatch = rules.NewDispatcher(rules.DispatcherConfig{
-		Store: st, Service: a.Rules, Authz: a.Identity, Sessions: a.Identity, Deliverers: deliverers, Log: a.log,
+		Store: st, Service: a.Rules, Authz: a.Identity, Sessions: a.Identity, Deliverers: deliverers, Log: a.log, Now: a.now,
 	})
+	a.Runtimes.Add(reconcile.New(a.Store.Work(), rules.ScheduleKind, rules.NewScheduler(st, a.now, a.log), reconcile.Options{Workers: 4, Log: a.log}))
 	a.rules.sub = events.Subscribe(a.Store.Events(), rules.Consumer, a.rules.dispatch.Handle, a.log)
 }
 

@@ -52,6 +52,7 @@ var layers = map[string]string{
 	"internal/jobs":                    domain,
 	"internal/events":                  domain,
 	"internal/events/pattern":          leaf, // the event pattern language: pure
+	"internal/events/schedule":         leaf, // rate and cron schedule expressions: pure
 	"internal/events/rules":            domain,
 	"internal/awsapi/eventsapi":        wire,
 	"internal/audit":                   domain,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
@@ -78,6 +79,36 @@ func (r *RulesStore) RecordFailure(ctx context.Context, key, reason string) erro
 			key, micros(tx.s.now()), reason)
 		return err
 	})
+}
+
+// DeadLetters lists the failed deliveries to targets of an account's rules, by key.
+func (r *RulesStore) DeadLetters(ctx context.Context, account, after string, limit int) ([]rules.DeadLetterEntry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	// The key is "event id|rule ARN|target id"; the rule ARN names its account.
+	rows, err := r.db.QueryContext(ctx, `SELECT key, delivered_at, failure FROM event_deliveries
+		WHERE failure <> '' AND key > $1 AND key LIKE $2 ORDER BY key LIMIT `+strconv.Itoa(limit),
+		after, "%|arn:%:events:%:"+account+":rule/%")
+	if err != nil {
+		return nil, internal("store.DeadLetters", err)
+	}
+	defer rows.Close()
+	var out []rules.DeadLetterEntry
+	for rows.Next() {
+		var e rules.DeadLetterEntry
+		var at int64
+		if err := rows.Scan(&e.Key, &at, &e.Reason); err != nil {
+			return nil, internal("store.DeadLetters", err)
+		}
+		parts := strings.Split(e.Key, "|")
+		if len(parts) != 3 {
+			continue
+		}
+		e.EventID, e.Rule, e.Target, e.At = parts[0], parts[1], parts[2], fromMicros(at)
+		out = append(out, e)
+	}
+	return out, internal("store.DeadLetters", rows.Err())
 }
 
 // AppendLogOnce appends events to a log stream (created when missing) of an existing log

@@ -191,17 +191,76 @@ type targetWire struct {
 	InputPath        string           `json:",omitempty"`
 	InputTransformer *transformerWire `json:",omitempty"`
 	// Parameters of kinds not served here: refused when given.
-	EcsParameters               any `json:",omitempty"`
-	KinesisParameters           any `json:",omitempty"`
-	RunCommandParameters        any `json:",omitempty"`
-	BatchParameters             any `json:",omitempty"`
-	SqsParameters               any `json:",omitempty"`
-	HttpParameters              any `json:",omitempty"`
-	RedshiftDataParameters      any `json:",omitempty"`
-	SageMakerPipelineParameters any `json:",omitempty"`
-	DeadLetterConfig            any `json:",omitempty"`
-	RetryPolicy                 any `json:",omitempty"`
-	AppSyncParameters           any `json:",omitempty"`
+	EcsParameters          any `json:",omitempty"`
+	KinesisParameters      any `json:",omitempty"`
+	RunCommandParameters   any `json:",omitempty"`
+	BatchParameters        any `json:",omitempty"`
+	SqsParameters          any `json:",omitempty"`
+	HttpParameters         any `json:",omitempty"`
+	RedshiftDataParameters any `json:",omitempty"`
+	AppSyncParameters      any `json:",omitempty"`
+
+	SageMakerPipelineParameters *pipelineParamsWire   `json:",omitempty"`
+	RetryPolicy                 *retryWire            `json:",omitempty"`
+	DeadLetterConfig            *struct{ Arn string } `json:",omitempty"`
+}
+
+type pipelineParamsWire struct {
+	PipelineParameterList []struct{ Name, Value string }
+}
+
+type retryWire struct {
+	MaximumRetryAttempts     *int `json:",omitempty"`
+	MaximumEventAgeInSeconds *int `json:",omitempty"`
+}
+
+// targetOf translates a wire target to the domain's.
+func targetOf(t targetWire) rules.Target {
+	x := rules.Target{ID: t.Id, ARN: t.Arn, RoleARN: t.RoleArn, Input: t.Input, InputPath: t.InputPath}
+	if t.InputTransformer != nil {
+		x.InputTransformer = &rules.InputTransformer{InputPathsMap: t.InputTransformer.InputPathsMap, InputTemplate: t.InputTransformer.InputTemplate}
+	}
+	if p := t.SageMakerPipelineParameters; p != nil {
+		x.SageMakerPipeline = &rules.PipelineParameters{Parameters: []rules.PipelineParameter{}}
+		for _, v := range p.PipelineParameterList {
+			x.SageMakerPipeline.Parameters = append(x.SageMakerPipeline.Parameters, rules.PipelineParameter{Name: v.Name, Value: v.Value})
+		}
+	}
+	if r := t.RetryPolicy; r != nil {
+		// Either member alone keeps the other's default, as EventBridge does.
+		x.RetryPolicy = &rules.RetryPolicy{MaximumRetryAttempts: rules.DefaultRetryAttempts, MaximumEventAgeInSeconds: rules.DefaultEventAge}
+		if r.MaximumRetryAttempts != nil {
+			x.RetryPolicy.MaximumRetryAttempts = *r.MaximumRetryAttempts
+		}
+		if r.MaximumEventAgeInSeconds != nil {
+			x.RetryPolicy.MaximumEventAgeInSeconds = *r.MaximumEventAgeInSeconds
+		}
+	}
+	if t.DeadLetterConfig != nil {
+		x.DeadLetter = t.DeadLetterConfig.Arn
+	}
+	return x
+}
+
+// wireOf translates a domain target to the wire's.
+func wireOf(t rules.Target) targetWire {
+	w := targetWire{Id: t.ID, Arn: t.ARN, RoleArn: t.RoleARN, Input: t.Input, InputPath: t.InputPath}
+	if t.InputTransformer != nil {
+		w.InputTransformer = &transformerWire{t.InputTransformer.InputPathsMap, t.InputTransformer.InputTemplate}
+	}
+	if p := t.SageMakerPipeline; p != nil {
+		w.SageMakerPipelineParameters = &pipelineParamsWire{PipelineParameterList: []struct{ Name, Value string }{}}
+		for _, v := range p.Parameters {
+			w.SageMakerPipelineParameters.PipelineParameterList = append(w.SageMakerPipelineParameters.PipelineParameterList, struct{ Name, Value string }{v.Name, v.Value})
+		}
+	}
+	if r := t.RetryPolicy; r != nil {
+		w.RetryPolicy = &retryWire{&r.MaximumRetryAttempts, &r.MaximumEventAgeInSeconds}
+	}
+	if t.DeadLetter != "" {
+		w.DeadLetterConfig = &struct{ Arn string }{t.DeadLetter}
+	}
+	return w
 }
 
 type putTargetsIn struct {
@@ -230,17 +289,12 @@ func (a *API) putTargets(ctx context.Context, req *awsapi.Request, in *putTarget
 		for name, v := range map[string]any{"EcsParameters": t.EcsParameters, "KinesisParameters": t.KinesisParameters,
 			"RunCommandParameters": t.RunCommandParameters, "BatchParameters": t.BatchParameters, "SqsParameters": t.SqsParameters,
 			"HttpParameters": t.HttpParameters, "RedshiftDataParameters": t.RedshiftDataParameters,
-			"SageMakerPipelineParameters": t.SageMakerPipelineParameters, "DeadLetterConfig": t.DeadLetterConfig,
-			"RetryPolicy": t.RetryPolicy, "AppSyncParameters": t.AppSyncParameters} {
+			"AppSyncParameters": t.AppSyncParameters} {
 			if v != nil {
 				return nil, unsupported("Target " + name)
 			}
 		}
-		x := rules.Target{ID: t.Id, ARN: t.Arn, RoleARN: t.RoleArn, Input: t.Input, InputPath: t.InputPath}
-		if t.InputTransformer != nil {
-			x.InputTransformer = &rules.InputTransformer{InputPathsMap: t.InputTransformer.InputPathsMap, InputTemplate: t.InputTransformer.InputTemplate}
-		}
-		ts = append(ts, x)
+		ts = append(ts, targetOf(t))
 	}
 	failed, err := a.Rules.PutTargets(ctx, call(req), in.Rule, in.EventBusName, ts)
 	if err != nil {
@@ -287,11 +341,7 @@ func (a *API) listTargets(ctx context.Context, req *awsapi.Request, in *listTarg
 	}
 	out := make([]targetWire, 0, len(ts))
 	for _, t := range ts {
-		w := targetWire{Id: t.ID, Arn: t.ARN, RoleArn: t.RoleARN, Input: t.Input, InputPath: t.InputPath}
-		if t.InputTransformer != nil {
-			w.InputTransformer = &transformerWire{t.InputTransformer.InputPathsMap, t.InputTransformer.InputTemplate}
-		}
-		out = append(out, w)
+		out = append(out, wireOf(t))
 	}
 	return struct{ Targets []targetWire }{out}, nil
 }

@@ -3,10 +3,12 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -36,8 +38,8 @@ type Delivery struct {
 
 // Deliverer delivers to the targets of one kind: those whose ARN names its service (logs,
 // events, and the kinds later engines add — codepipeline, sagemaker). An error of kind
-// NotFound, AccessDenied or Invalid is final for the delivery (it is dropped and logged);
-// any other error is retried with the event.
+// NotFound, AccessDenied or Invalid is final for the delivery (it is dead-lettered); any other
+// error is retried with the event within the target's RetryPolicy, then dead-lettered.
 type Deliverer interface {
 	Deliver(ctx context.Context, d Delivery) error
 }
@@ -51,8 +53,11 @@ type Dispatcher struct {
 	kinds    map[string]Deliverer
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	buses map[string]*busRules // account/bus → its enabled rules, compiled
+	now func() time.Time
+
+	mu       sync.Mutex
+	buses    map[string]*busRules // account/bus → its enabled rules, compiled
+	attempts map[string]int       // delivery key → its transient failures so far
 }
 
 // busRules is a bus's enabled rules at one generation, indexed for matching.
@@ -71,6 +76,7 @@ type DispatcherConfig struct {
 	Sessions   Sessions
 	Deliverers map[string]Deliverer
 	Log        *slog.Logger
+	Now        func() time.Time // the clock retry policies measure an event's age on (time.Now)
 }
 
 // NewDispatcher returns a dispatcher; Handle is its events.Handler.
@@ -80,7 +86,10 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{store: cfg.Store, svc: cfg.Service, authz: cfg.Authz, sessions: cfg.Sessions, log: log.With("component", "event-rules"),
-		kinds: map[string]Deliverer{}, buses: map[string]*busRules{}}
+		kinds: map[string]Deliverer{}, buses: map[string]*busRules{}, attempts: map[string]int{}, now: cfg.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
 	for k, v := range cfg.Deliverers {
 		d.kinds[k] = v
 	}
@@ -149,6 +158,9 @@ func busOf(ev events.Event) (account, name string, ok bool) {
 // matches. It returns an error (and is called again with the same event) only for failures
 // worth retrying; deliveries already made are not repeated (their keys are recorded).
 func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
+	if ev.Source == ScheduledSource && ev.DetailType == ScheduledDetailType {
+		return d.handleScheduled(ctx, ev)
+	}
 	account, bus, ok := busOf(ev)
 	if !ok {
 		d.log.Warn("an event names no bus it can be delivered on; dropped", "event", ev.ID, "bus", ev.Bus)
@@ -191,7 +203,47 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.Event) error {
 	return nil
 }
 
-// deliver hands one event to one target; final failures are logged and dropped.
+// handleScheduled delivers a scheduled rule's firing to that rule's targets only (no other
+// rule sees it), while the rule is enabled and still scheduled.
+func (d *Dispatcher) handleScheduled(ctx context.Context, ev events.Event) error {
+	if len(ev.Resources) != 1 {
+		return nil
+	}
+	a, bus, name, ok := arn.EventRuleOf(ev.Resources[0])
+	if !ok || a.Account != ev.Account {
+		d.log.Warn("a scheduled event names no rule of its account; dropped", "event", ev.ID)
+		return nil
+	}
+	r, err := d.store.GetRule(ctx, a.Account, bus, name)
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.State != Enabled || r.Schedule == "" {
+		return nil
+	}
+	envelope, err := json.Marshal(ev.Envelope())
+	if err != nil {
+		return errs.E(errs.Internal, "cannot encode the event %s", ev.ID, err)
+	}
+	ruleARN := d.svc.RuleARN(r.Account, r.Bus, r.Name)
+	ts, err := d.store.ListTargets(ctx, r.Account, r.Bus, r.Name)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := d.deliver(ctx, ev, envelope, r, ruleARN, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver hands one event to one target. A transient failure is retried (the event is handed
+// over again after a backoff) within the target's retry policy; a final failure, or one that
+// outlived the policy, is dead-lettered.
 func (d *Dispatcher) deliver(ctx context.Context, ev events.Event, envelope []byte, r Rule, ruleARN string, t Target) error {
 	log := d.log.With("event", ev.ID, "rule", ruleARN, "target", t.ID)
 	a, err := arn.Parse(t.ARN)
@@ -213,15 +265,77 @@ func (d *Dispatcher) deliver(ctx context.Context, ev events.Event, envelope []by
 	if done, err := d.store.Delivered(ctx, key); err != nil || done {
 		return err // made before, or failed for good before
 	}
-	err = kind.Deliver(ctx, Delivery{Key: key, Event: ev, Rule: r, RuleARN: ruleARN, Target: t, Input: input})
-	switch {
-	case err == nil:
+	dl := Delivery{Key: key, Event: ev, Rule: r, RuleARN: ruleARN, Target: t, Input: input}
+	err = kind.Deliver(ctx, dl)
+	if err == nil {
+		d.forget(key)
 		return nil
-	case errs.Is(err, errs.NotFound), errs.Is(err, errs.AccessDenied), errs.Is(err, errs.Invalid):
-		log.Warn("the delivery failed for good; dropped", "err", err)
-		return d.store.RecordFailure(ctx, key, errs.Message(err))
 	}
-	return err
+	if !Final(err) {
+		attempts := d.failed(key)
+		pol := t.Policy()
+		age := d.now().Sub(ev.Time)
+		if attempts <= pol.MaximumRetryAttempts && age < time.Duration(pol.MaximumEventAgeInSeconds)*time.Second {
+			log.Info("the delivery failed; retrying", "attempt", attempts, "err", err)
+			return err // the subscription tries the event again after a backoff
+		}
+		err = fmt.Errorf("retries exhausted (%d attempts, the event %s old; policy: %d retries, %d s): %w",
+			attempts, age.Round(time.Second), pol.MaximumRetryAttempts, pol.MaximumEventAgeInSeconds, err)
+	}
+	log.Warn("the delivery failed for good; dead-lettered", "err", err)
+	d.forget(key)
+	return d.deadLetter(ctx, dl, errs.Message(err))
+}
+
+// Final reports whether a delivery's error is not worth retrying: the target is missing, the
+// delivery is not allowed, or its input is refused.
+func Final(err error) bool {
+	return errs.Is(err, errs.NotFound) || errs.Is(err, errs.AccessDenied) || errs.Is(err, errs.Invalid)
+}
+
+// failed counts a transient failure of a delivery and returns how many it had. The counts
+// live in memory: a restart starts them again (the event's age still bounds the retries).
+func (d *Dispatcher) failed(key string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.attempts[key]++
+	return d.attempts[key]
+}
+
+func (d *Dispatcher) forget(key string) {
+	d.mu.Lock()
+	delete(d.attempts, key)
+	d.mu.Unlock()
+}
+
+// DeadLetter is the message a target's dead-letter log group receives for a failed delivery.
+type DeadLetter struct {
+	Event  json.RawMessage `json:"event"`
+	Rule   string          `json:"rule"`
+	Target string          `json:"target"`
+	Reason string          `json:"reason"`
+}
+
+// deadLetter records a delivery that failed for good in the dead-letter list (the store's
+// failure record, which also keeps it from being tried again) and, when the target names one,
+// appends it to its dead-letter log group (once, keyed by the delivery).
+func (d *Dispatcher) deadLetter(ctx context.Context, dl Delivery, reason string) error {
+	if dl.Target.DeadLetter != "" {
+		if logs, ok := d.kinds["logs"]; ok {
+			env, _ := json.Marshal(dl.Event.Envelope())
+			msg, _ := json.Marshal(DeadLetter{Event: env, Rule: dl.RuleARN, Target: dl.Target.ID, Reason: reason})
+			err := logs.Deliver(ctx, Delivery{Key: "dead-letter|" + dl.Key, Event: dl.Event, Rule: dl.Rule, RuleARN: dl.RuleARN,
+				Target: Target{ID: dl.Target.ID, ARN: dl.Target.DeadLetter}, Input: msg})
+			if err != nil && !Final(err) {
+				return err // tried again with the event
+			}
+			if err != nil {
+				d.log.Warn("the dead-letter log group cannot take the failed delivery", "key", dl.Key, "group", dl.Target.DeadLetter, "err", err)
+				reason += " (dead-letter log group " + dl.Target.DeadLetter + ": " + errs.Message(err) + ")"
+			}
+		}
+	}
+	return d.store.RecordFailure(ctx, dl.Key, reason)
 }
 
 // busDeliverer forwards events to another bus: allowed when that bus's policy lets the rule's

@@ -23,6 +23,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/reconcile"
 )
 
 // DefaultBus is the name of every account's default event bus.
@@ -54,7 +55,7 @@ type Rule struct {
 	Bus         string
 	Name        string
 	Pattern     string // the event pattern, "" for a schedule-only rule
-	Schedule    string // rate(…) or cron(…); recorded, not yet run
+	Schedule    string // rate(…) or cron(…), run by the Scheduler (default bus only)
 	State       State
 	Description string
 	RoleARN     string
@@ -73,6 +74,44 @@ type Target struct {
 	Input            string // a constant JSON text sent instead of the event
 	InputPath        string // a JSONPath ($.detail…) selecting part of the event
 	InputTransformer *InputTransformer
+	// SageMakerPipeline holds the parameters of an execution a SageMaker pipeline target
+	// starts (literal values: EventBridge rules, unlike Pipes, substitute no JSON paths).
+	SageMakerPipeline *PipelineParameters `json:",omitempty"`
+	// RetryPolicy bounds the retries of transient failures (nil: EventBridge's defaults).
+	RetryPolicy *RetryPolicy `json:",omitempty"`
+	// DeadLetter, when set, names where failed deliveries are kept; every failed delivery is
+	// recorded with its reason in the dead-letter list whether or not it is set.
+	DeadLetter string `json:",omitempty"`
+}
+
+// PipelineParameters are the parameters of the executions a SageMaker pipeline target starts.
+type PipelineParameters struct {
+	Parameters []PipelineParameter
+}
+
+// PipelineParameter is one name and value.
+type PipelineParameter struct {
+	Name, Value string
+}
+
+// RetryPolicy bounds how long and how often a delivery that fails transiently is tried again.
+type RetryPolicy struct {
+	MaximumRetryAttempts     int // 0 to 185; 0: never retried
+	MaximumEventAgeInSeconds int // 60 to 86400
+}
+
+// EventBridge's default retry policy.
+const (
+	DefaultRetryAttempts = 185
+	DefaultEventAge      = 86400
+)
+
+// Policy returns the target's retry policy, the default when it has none.
+func (t Target) Policy() RetryPolicy {
+	if t.RetryPolicy == nil {
+		return RetryPolicy{MaximumRetryAttempts: DefaultRetryAttempts, MaximumEventAgeInSeconds: DefaultEventAge}
+	}
+	return *t.RetryPolicy
 }
 
 // InputTransformer builds a target's input from a template and values of the event.
@@ -104,6 +143,19 @@ type Store interface {
 	Delivered(ctx context.Context, key string) (bool, error)
 	// RecordFailure records a delivery that failed for good, so it is not tried again.
 	RecordFailure(ctx context.Context, key, reason string) error
+	// DeadLetters lists the deliveries to targets of an account's rules that failed for good,
+	// by key after after (exclusive), at most limit.
+	DeadLetters(ctx context.Context, account, after string, limit int) ([]DeadLetterEntry, error)
+}
+
+// DeadLetterEntry is a delivery that failed for good.
+type DeadLetterEntry struct {
+	Key     string // event id|rule ARN|target id
+	EventID string
+	Rule    string // the rule's ARN
+	Target  string // the target's id
+	Reason  string
+	At      time.Time
 }
 
 // Tx is the rules' view of one store transaction.
@@ -124,6 +176,8 @@ type Tx interface {
 	DeleteTarget(ctx context.Context, account, bus, rule, id string) (bool, error)
 	// AppendEvent adds an event to the transaction's outbox.
 	AppendEvent(ctx context.Context, ev events.Event) error
+	// Enqueue starts a scheduled rule's work (ScheduleKind) with the transaction.
+	reconcile.Enqueuer
 }
 
 // Authorizer decides whether a caller may act (package identity implements it).

@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/events/pattern"
+	"github.com/slipway-ml/slipway/internal/events/schedule"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/randid"
 )
@@ -63,11 +64,13 @@ func invalid(format string, args ...any) error {
 }
 
 var (
-	ruleNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	busNameRE  = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
-	targetIDRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	sidRE      = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
-	scheduleRE = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
+	ruleNameRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	busNameRE      = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
+	targetIDRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	sidRE          = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
+	pipelineNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	paramNameRE    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	scheduleRE     = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
 )
 
 // busRef resolves a bus a call names (a name in the caller's account, or an ARN); "" is the
@@ -167,7 +170,9 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 		if !scheduleRE.MatchString(in.Schedule) {
 			return "", invalid("Parameter ScheduleExpression is not valid.")
 		}
-		return "", invalid("ScheduleExpression is not supported yet: give an EventPattern")
+		if _, err := schedule.Parse(in.Schedule); err != nil {
+			return "", invalid("Parameter ScheduleExpression is not valid: %s", err.Error())
+		}
 	}
 	switch in.State {
 	case "":
@@ -188,6 +193,9 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 	if err != nil {
 		return "", err
 	}
+	if in.Schedule != "" && b.Name != DefaultBus {
+		return "", invalid("ScheduleExpression is supported only on the default event bus.")
+	}
 	now := s.now()
 	r := Rule{Account: b.Account, Bus: b.Name, Name: in.Name, Pattern: in.Pattern, Schedule: in.Schedule, State: in.State,
 		Description: in.Description, RoleARN: in.RoleARN, Tags: in.Tags, CreatedBy: c.Caller.Account, CreatedAt: now, ModifiedAt: now}
@@ -198,7 +206,10 @@ func (s *Service) PutRule(ctx context.Context, c Call, in RuleInput) (string, er
 				r.Tags = old.Tags
 			}
 		}
-		return tx.PutRule(ctx, r)
+		if err := tx.PutRule(ctx, r); err != nil {
+			return err
+		}
+		return s.scheduleRule(ctx, tx, r)
 	})
 	if err != nil {
 		return "", err
@@ -280,8 +291,20 @@ func (s *Service) SetState(ctx context.Context, c Call, name, bus string, state 
 			return err
 		}
 		r.State, r.ModifiedAt = state, s.now()
-		return tx.PutRule(ctx, r)
+		if err := tx.PutRule(ctx, r); err != nil {
+			return err
+		}
+		return s.scheduleRule(ctx, tx, r)
 	})
+}
+
+// scheduleRule makes an enabled scheduled rule's work item due now (in tx): its scheduler
+// then keeps it due at each next firing.
+func (s *Service) scheduleRule(ctx context.Context, tx Tx, r Rule) error {
+	if r.Schedule == "" || r.State != Enabled {
+		return nil
+	}
+	return tx.Enqueue(ctx, ScheduleKind, s.RuleARN(r.Account, r.Bus, r.Name), s.now())
 }
 
 // FailedEntry is an entry a batch call could not apply.
@@ -362,6 +385,48 @@ func (s *Service) checkTarget(t Target) error {
 	case "events":
 		if _, _, ok := arn.EventBusOf(t.ARN); !ok {
 			return invalid("Target %s: %s is not an event bus ARN", t.ID, t.ARN)
+		}
+	case "sagemaker":
+		name, ok := strings.CutPrefix(a.Resource, "pipeline/")
+		if !ok || !pipelineNameRE.MatchString(name) {
+			return invalid("Target %s: %s is not a SageMaker pipeline ARN (arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME)", t.ID, t.ARN)
+		}
+		if t.RoleARN == "" {
+			return invalid("Target %s: RoleArn is required for a SageMaker pipeline target", t.ID)
+		}
+	}
+	if t.SageMakerPipeline != nil {
+		if a.Service != "sagemaker" {
+			return invalid("Target %s: SageMakerPipelineParameters are only for SageMaker pipeline targets", t.ID)
+		}
+		if len(t.SageMakerPipeline.Parameters) > 200 {
+			return invalid("Target %s: PipelineParameterList has more than 200 entries", t.ID)
+		}
+		names := map[string]bool{}
+		for _, p := range t.SageMakerPipeline.Parameters {
+			if !paramNameRE.MatchString(p.Name) {
+				return invalid("Target %s: pipeline parameter name %q is not valid", t.ID, p.Name)
+			}
+			if len(p.Value) > 1024 {
+				return invalid("Target %s: the value of pipeline parameter %s is longer than 1024 characters", t.ID, p.Name)
+			}
+			if names[p.Name] {
+				return invalid("Target %s: pipeline parameter %s is given twice", t.ID, p.Name)
+			}
+			names[p.Name] = true
+		}
+	}
+	if rp := t.RetryPolicy; rp != nil {
+		if rp.MaximumRetryAttempts < 0 || rp.MaximumRetryAttempts > DefaultRetryAttempts {
+			return invalid("Target %s: RetryPolicy.MaximumRetryAttempts must be between 0 and %d", t.ID, DefaultRetryAttempts)
+		}
+		if rp.MaximumEventAgeInSeconds < 60 || rp.MaximumEventAgeInSeconds > DefaultEventAge {
+			return invalid("Target %s: RetryPolicy.MaximumEventAgeInSeconds must be between 60 and %d", t.ID, DefaultEventAge)
+		}
+	}
+	if t.DeadLetter != "" {
+		if _, _, ok := arn.LogGroupOf(t.DeadLetter); !ok {
+			return invalid("Target %s: DeadLetterConfig.Arn %s must be a CloudWatch Logs log group ARN (there is no SQS here; every failed delivery is also listed by ListDeadLetters)", t.ID, t.DeadLetter)
 		}
 	}
 	if t.RoleARN != "" {
