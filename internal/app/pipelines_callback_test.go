@@ -282,3 +282,108 @@ func TestPipelineCallbacksAndLambdas(t *testing.T) {
 		t.Errorf("an unmapped Lambda: %s (%s)", l.StepStatus, aws.ToString(l.FailureReason))
 	}
 }
+
+// TestPipelineRetryAndUpdate retries a failed execution through the Go SDK: the failed Lambda
+// step runs again as its second attempt, the step that succeeded does not (its command ran
+// once), and the execution succeeds. Retrying a running or succeeded execution, another
+// account's, and a bad UpdatePipelineExecution are refused and change nothing.
+func TestPipelineRetryAndUpdate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	count := filepath.Join(dir, "count.py")
+	flaky := filepath.Join(dir, "flaky.py")
+	runs := filepath.Join(dir, "runs")
+	marker := filepath.Join(dir, "fixed")
+	e1 := os.WriteFile(count, []byte("import sys\nsys.stdin.read()\nopen("+pyq(runs)+",'a').write('x')\nprint('{\"N\": 1}')\n"), 0o644)
+	e2 := os.WriteFile(flaky, []byte("import os,sys\nsys.stdin.read()\nif not os.path.exists("+pyq(marker)+"):\n  sys.exit('not yet')\nprint('{}')\n"), 0o644)
+	if e1 != nil || e2 != nil {
+		t.Fatal(e1, e2)
+	}
+	s := startWith(t, func(c *config.Config) {
+		c.Lambdas = []config.LambdaFunction{
+			{FunctionArn: "arn:aws:lambda:us-east-1:111122223333:function:count", Command: []string{"/usr/bin/python3", count}},
+			{FunctionArn: "arn:aws:lambda:us-east-1:111122223333:function:flaky", Command: []string{"/usr/bin/python3", flaky}},
+		}
+	})
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"], org: map[string]string{}}
+	sm := e.admin.sm
+	def := `{"Version":"2020-12-01","Steps":[
+{"Name":"Count","Type":"Lambda","FunctionArn":"arn:aws:lambda:us-east-1:111122223333:function:count","OutputParameters":[{"OutputName":"N","OutputType":"Integer"}]},
+{"Name":"Flaky","Type":"Lambda","FunctionArn":"arn:aws:lambda:us-east-1:111122223333:function:flaky","DependsOn":["Count"]},
+{"Name":"After","Type":"Condition","Arguments":{"Conditions":[{"Type":"Equals","LeftValue":{"Get":"Steps.Count.OutputParameters['N']"},"RightValue":1}],"IfSteps":[],"ElseSteps":[]},"DependsOn":["Flaky"]}]}`
+	_, err := sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("flaky"), RoleArn: aws.String(e.sharedPipelineRole()),
+		PipelineDefinition: aws.String(def), ClientRequestToken: token()})
+	e.must(err)
+	run, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("flaky"), ClientRequestToken: token()})
+	e.must(err)
+	arn := run.PipelineExecutionArn
+	if d := waitExecution(t, sm, *arn, 30*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusFailed {
+		t.Fatalf("first run: %s", d.PipelineExecutionStatus)
+	}
+	if f := stepsOf(t, sm, *arn)["Flaky"]; !strings.Contains(aws.ToString(f.FailureReason), "not yet") {
+		t.Errorf("the flaky step's failure: %q, want the command's stderr", aws.ToString(f.FailureReason))
+	}
+
+	// UpdatePipelineExecution: names and parallelism; bad input and another account change nothing.
+	_, err = sm.UpdatePipelineExecution(ctx, &sagemaker.UpdatePipelineExecutionInput{PipelineExecutionArn: arn,
+		PipelineExecutionDisplayName: aws.String("nightly-7"), PipelineExecutionDescription: aws.String("the nightly run"),
+		ParallelismConfiguration: &smtypes.ParallelismConfiguration{MaxParallelExecutionSteps: aws.Int32(2)}})
+	e.must(err)
+	other := clientsOf(s.cfg("staging"))
+	for _, c := range []struct {
+		what, code string
+		in         *sagemaker.UpdatePipelineExecutionInput
+		cl         *sagemaker.Client
+	}{
+		{"a bad display name", "ValidationException", &sagemaker.UpdatePipelineExecutionInput{PipelineExecutionArn: arn, PipelineExecutionDisplayName: aws.String("no spaces allowed")}, sm},
+		{"parallelism 0", "ValidationException", &sagemaker.UpdatePipelineExecutionInput{PipelineExecutionArn: arn, ParallelismConfiguration: &smtypes.ParallelismConfiguration{MaxParallelExecutionSteps: aws.Int32(0)}}, sm},
+		{"another account", "AccessDenied", &sagemaker.UpdatePipelineExecutionInput{PipelineExecutionArn: arn, PipelineExecutionDescription: aws.String("mine")}, other.sm},
+		{"a missing execution", "ResourceNotFound", &sagemaker.UpdatePipelineExecutionInput{PipelineExecutionArn: aws.String(*arn + "x"), PipelineExecutionDescription: aws.String("x")}, sm},
+	} {
+		if _, err := c.cl.UpdatePipelineExecution(ctx, c.in); !strings.Contains(code(err), c.code) {
+			t.Errorf("UpdatePipelineExecution with %s: %v, want %s", c.what, err, c.code)
+		}
+	}
+	d, err := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: arn})
+	e.must(err)
+	if aws.ToString(d.PipelineExecutionDisplayName) != "nightly-7" || aws.ToString(d.PipelineExecutionDescription) != "the nightly run" ||
+		d.ParallelismConfiguration == nil || aws.ToInt32(d.ParallelismConfiguration.MaxParallelExecutionSteps) != 2 {
+		t.Errorf("after UpdatePipelineExecution: %q %q %+v", aws.ToString(d.PipelineExecutionDisplayName), aws.ToString(d.PipelineExecutionDescription), d.ParallelismConfiguration)
+	}
+
+	// Another account may not retry it; the retry itself runs only the failed step.
+	if _, err := other.sm.RetryPipelineExecution(ctx, &sagemaker.RetryPipelineExecutionInput{PipelineExecutionArn: arn, ClientRequestToken: token()}); !strings.Contains(code(err), "AccessDenied") {
+		t.Errorf("another account's retry: %v", err)
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	retry := token()
+	_, err = sm.RetryPipelineExecution(ctx, &sagemaker.RetryPipelineExecutionInput{PipelineExecutionArn: arn, ClientRequestToken: retry})
+	e.must(err)
+	if d := waitExecution(t, sm, *arn, 30*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("the retried execution: %s (%s)", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	steps := stepsOf(t, sm, *arn)
+	if f := steps["Flaky"]; f.StepStatus != smtypes.StepStatusSucceeded || aws.ToInt32(f.AttemptCount) != 2 {
+		t.Errorf("the retried step: %s, attempt %d", f.StepStatus, aws.ToInt32(f.AttemptCount))
+	}
+	if c := steps["Count"]; aws.ToInt32(c.AttemptCount) != 1 {
+		t.Errorf("the step that succeeded: attempt %d, want 1", aws.ToInt32(c.AttemptCount))
+	}
+	if b, _ := os.ReadFile(runs); string(b) != "x" {
+		t.Errorf("the succeeded step's command ran %d times, want once", len(b))
+	}
+	// The same retry again changes nothing; a retry of a succeeded execution is refused.
+	_, err = sm.RetryPipelineExecution(ctx, &sagemaker.RetryPipelineExecutionInput{PipelineExecutionArn: arn, ClientRequestToken: retry})
+	e.must(err)
+	if _, err := sm.RetryPipelineExecution(ctx, &sagemaker.RetryPipelineExecutionInput{PipelineExecutionArn: arn, ClientRequestToken: token()}); !strings.Contains(code(err), "ValidationException") {
+		t.Errorf("retrying a succeeded execution: %v", err)
+	}
+	if d, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: arn}); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Errorf("after refused retries: %s", d.PipelineExecutionStatus)
+	}
+}
+
+// pyq quotes a path as a Python string literal.
+func pyq(s string) string { b, _ := json.Marshal(s); return string(b) }
