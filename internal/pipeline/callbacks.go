@@ -139,6 +139,13 @@ func (r *run) closeCallback(ctx context.Context, token string, o CallbackOutcome
 func (r *run) applyCallback(ctx context.Context, s Step, sd *definition.Step, o CallbackOutcome) error {
 	var md callbackMetadata
 	_ = json.Unmarshal(s.Metadata, &md)
+	if o.Status == StepStopped && s.Status == StepExecuting {
+		prev := s.Status
+		s.Status = StepStopping
+		if err := r.save(ctx, s, prev); err != nil {
+			return err
+		}
+	}
 	if o.Status != StepSucceeded {
 		return r.end(ctx, s, o.Status, o.Reason, nil, nil)
 	}
