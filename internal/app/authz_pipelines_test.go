@@ -141,6 +141,9 @@ func withPipelineCases(m map[string]opCase) map[string]opCase {
 	for op, c := range pipelineCases() {
 		m[op] = c
 	}
+	for op, c := range pipelineAnswerCases() {
+		m[op] = c
+	}
 	return m
 }
 
@@ -242,7 +245,7 @@ func TestPipelineRefusals(t *testing.T) {
 		{"unknown step type", `{"Version":"2020-12-01","Steps":[{"Name":"A","Type":"Bogus","Arguments":{}}]}`, `step "A"`},
 		{"missing parameter", `{"Version":"2020-12-01","Steps":[{"Name":"A","Type":"Fail","Arguments":{"ErrorMessage":{"Get":"Parameters.Nope"}}}]}`, "$.Steps[0]"},
 		{"duplicate step", `{"Version":"2020-12-01","Steps":[{"Name":"A","Type":"Fail","Arguments":{}},{"Name":"A","Type":"Fail","Arguments":{}}]}`, `"A"`},
-		{"a Lambda step", `{"Version":"2020-12-01","Steps":[{"Name":"L","Type":"Lambda","FunctionArn":"arn:aws:lambda:us-east-1:` + e.account + `:function:f","Arguments":{}}]}`, "Lambda steps are not supported"},
+		{"a Lambda step without a function", `{"Version":"2020-12-01","Steps":[{"Name":"L","Type":"Lambda","Arguments":{}}]}`, "needs a FunctionArn"},
 		{"retries", `{"Version":"2020-12-01","Steps":[{"Name":"A","Type":"Fail","Arguments":{},"RetryPolicies":[{"ExceptionType":["Step.SERVICE_FAULT"],"MaxAttempts":2}]}]}`, "RetryPolicies"},
 	} {
 		_, err := e.admin.sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("bad"), RoleArn: aws.String(role),

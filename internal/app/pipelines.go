@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
+	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/pipeline"
@@ -32,6 +33,7 @@ func (a *App) pipelineRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	engine := pipeline.NewEngine(pipeline.EngineConfig{
 		Service: a.Pipelines, Store: a.Store.Pipelines(), Sessions: a.Identity,
 		SageMaker: inProcessSageMaker{a}, Objects: objectReader{jobArtifacts{a.Artifacts}}, Log: a.log,
+		Lambdas: lambdaCommands(a.cfg.Lambdas), CallbackTimeout: a.cfg.CallbackTimeout,
 	})
 	rt := reconcile.New(a.Store.Work(), pipeline.WorkKind, engine, reconcile.Options{Workers: 16, Log: a.log})
 	keys, err := engine.Resume(ctx)
@@ -86,4 +88,13 @@ func (r objectReader) ReadObject(ctx context.Context, caller identity.Caller, bu
 	}
 	defer body.Close()
 	return io.ReadAll(io.LimitReader(body, limit))
+}
+
+// lambdaCommands is the engine's view of the server's --lambdas mappings.
+func lambdaCommands(fns []config.LambdaFunction) map[string]pipeline.LambdaCommand {
+	m := make(map[string]pipeline.LambdaCommand, len(fns))
+	for _, f := range fns {
+		m[f.FunctionArn] = pipeline.LambdaCommand{Command: f.Command, Env: f.Env}
+	}
+	return m
 }

@@ -59,6 +59,13 @@ type Config struct {
 	// Images are the mappings read from ImagesFile by Validate.
 	Images []images.Mapping
 
+	// LambdasFile names a YAML file whose `lambdas:` list maps Lambda function ARNs to the local
+	// commands pipelines' Lambda steps run (docs/pipelines.md); Lambdas is what Validate read.
+	LambdasFile string
+	Lambdas     []LambdaFunction
+	// CallbackTimeout is how long a pipeline's Callback step waits for its answer (0 = 7 days).
+	CallbackTimeout time.Duration
+
 	// CrashAtBootstrapStep, from SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP, makes the server kill
 	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
 	// resumable first start. 0 = never.
@@ -94,6 +101,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.JobProxyListen, "job-proxy-listen", env("SLIPWAY_JOB_PROXY_LISTEN", c.JobProxyListen),
 		`loopback address of the HTTPS proxy that lets old SDKs inside jobs reach this server ("off": none)`)
 	fs.StringVar(&c.ImagesFile, "images", env("SLIPWAY_IMAGES", c.ImagesFile), "YAML file mapping container images to local commands (its `images:` list; see docs/images.md)")
+	fs.StringVar(&c.LambdasFile, "lambdas", env("SLIPWAY_LAMBDAS", c.LambdasFile), "YAML file mapping Lambda function ARNs to local commands for pipelines' Lambda steps (its `lambdas:` list; see docs/pipelines.md)")
+	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout, "how long a pipeline's Callback step waits for its answer (0: 7 days)")
 	fs.StringVar(&c.Python, "python", env("SLIPWAY_PYTHON", c.Python), "the Python interpreter of script-mode jobs")
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
@@ -169,6 +178,14 @@ func (c *Config) Validate() error {
 			return err
 		}
 		c.Images = m
+	}
+	if c.LambdasFile != "" {
+		if c.Lambdas, err = ReadLambdas(c.LambdasFile); err != nil {
+			return err
+		}
+	}
+	if c.CallbackTimeout < 0 {
+		return errs.E(errs.Invalid, "--callback-timeout %v must not be negative", c.CallbackTimeout)
 	}
 	return nil
 }

@@ -19,10 +19,6 @@ func parseDefinition(text string) (*parsed, error) {
 		return nil, invalid("Invalid pipeline definition: %s", err.Error())
 	}
 	for _, st := range d.AllSteps() {
-		switch st.Type {
-		case definition.Callback, definition.Lambda:
-			return nil, invalid("Invalid pipeline definition: step %q: %s: %s steps are not supported on this server", st.Name, st.Path+".Type", st.Type)
-		}
 		if _, job := jobKinds[st.Type]; st.Cache != nil && st.Cache.Enabled && !job {
 			return nil, invalid("Invalid pipeline definition: step %q: %s: step caching is not supported for %s steps on this server (only Processing, Training and Transform)", st.Name, st.Path+".CacheConfig", st.Type)
 		}

@@ -29,7 +29,14 @@ type EngineConfig struct {
 	Objects   Objects
 	// Poll is how long the engine waits before it looks at running jobs again (500 ms).
 	Poll time.Duration
-	Log  *slog.Logger
+	// CallbackTimeout is how long a Callback step waits for its answer before it fails
+	// (DefaultCallbackTimeout when 0).
+	CallbackTimeout time.Duration
+	// Lambdas maps Lambda function ARNs to the local commands Lambda steps run (callbacks.go).
+	Lambdas map[string]LambdaCommand
+	// LambdaTimeout bounds one run of a Lambda step's command (DefaultLambdaTimeout when 0).
+	LambdaTimeout time.Duration
+	Log           *slog.Logger
 }
 
 // Engine runs executions: a reconcile.Reconciler keyed by execution ARN. Each reconcile loads
@@ -46,6 +53,12 @@ func NewEngine(c EngineConfig) *Engine {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 500 * time.Millisecond
+	}
+	if c.CallbackTimeout <= 0 {
+		c.CallbackTimeout = DefaultCallbackTimeout
+	}
+	if c.LambdaTimeout <= 0 {
+		c.LambdaTimeout = DefaultLambdaTimeout
 	}
 	c.Log = c.Log.With("component", "pipelines")
 	return &Engine{c: c}
@@ -90,6 +103,11 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 			break
 		}
 	}
+	if !r.polling && !r.wake.IsZero() {
+		// Only callbacks wait: an answer enqueues the execution; the timeout is a durable
+		// timer (the work item's due time), not a poll.
+		return reconcile.Result{RequeueAfter: max(r.wake.Sub(e.c.Service.now()), time.Millisecond)}, nil
+	}
 	return reconcile.Result{RequeueAfter: e.c.Poll}, nil
 }
 
@@ -102,6 +120,10 @@ type run struct {
 	caller identity.Caller
 	steps  map[string]Step
 	order  int
+	// polling is set when a pass left a step that must be looked at again soon (a job);
+	// wake is the earliest time a waiting step (a callback) needs a look otherwise.
+	polling bool
+	wake    time.Time
 }
 
 // load reads the definition and the parameters, and becomes the pipeline's role. A reason
@@ -223,9 +245,13 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	changed := false
+	r.polling, r.wake = false, time.Time{}
 	for _, s := range r.steps {
 		if s.Status.Terminal() {
 			continue
+		}
+		if s.Type != string(definition.Callback) {
+			r.polling = true
 		}
 		c, err := r.drive(ctx, s)
 		if err != nil {
@@ -378,6 +404,16 @@ func (r *run) drive(ctx context.Context, s Step) (bool, error) {
 			return true, r.end(ctx, s, StepStopped, "", nil, nil)
 		}
 	}
+	if _, isJob := jobKinds[sd.Type]; s.Retrying && !isJob {
+		// A RegisterModel, CreateModel or Model step's next attempt after a fault.
+		if r.x.Status == Stopping {
+			return true, r.end(ctx, s, StepStopped, "", nil, nil)
+		}
+		if r.e.c.Service.now().Before(s.RetryAt) {
+			return false, nil
+		}
+		s.Retrying, s.RetryAt = false, time.Time{}
+	}
 	switch sd.Type {
 	case definition.Processing, definition.Training, definition.Transform:
 		return r.driveJob(ctx, s, sd, jobKinds[sd.Type])
@@ -405,6 +441,10 @@ func (r *run) drive(ctx context.Context, s Step) (bool, error) {
 		return true, r.register(ctx, s, sd)
 	case definition.CreateModel, definition.Model:
 		return true, r.createModel(ctx, s, sd)
+	case definition.Callback:
+		return r.driveCallback(ctx, s, sd)
+	case definition.Lambda:
+		return true, r.runLambda(ctx, s, sd)
 	}
 	return true, r.end(ctx, s, StepFailed, fmt.Sprintf("%s steps are not supported on this server", sd.Type), nil, nil)
 }
@@ -466,7 +506,7 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 			_, err = r.call(ctx, "Create"+k.noun, args)
 			if err != nil && !(errs.Is(err, errs.Conflict) && strings.Contains(errs.Message(err), "already exists")) {
 				if !clientFault(err) {
-					return false, err
+					return r.onFault(ctx, s, sd, "Create"+k.noun+" "+name, err)
 				}
 				reason := fmt.Sprintf("Create%s %s: %s", k.noun, name, errs.Message(err))
 				if errs.Is(err, errs.LimitExceeded) {
@@ -585,6 +625,7 @@ func (r *run) register(ctx context.Context, s Step, sd *definition.Step) error {
 	out, err := r.call(ctx, "CreateModelPackage", args)
 	if err != nil {
 		if !clientFault(err) {
+			_, err = r.onFault(ctx, s, sd, "CreateModelPackage", err)
 			return err
 		}
 		return r.end(ctx, s, StepFailed, "CreateModelPackage: "+errs.Message(err), nil, nil)
@@ -615,6 +656,7 @@ func (r *run) createModel(ctx context.Context, s Step, sd *definition.Step) erro
 	_, err = r.call(ctx, "CreateModel", args)
 	if err != nil && !strings.Contains(errs.Message(err), "already existing model") {
 		if !clientFault(err) {
+			_, err = r.onFault(ctx, s, sd, "CreateModel", err)
 			return err
 		}
 		return r.end(ctx, s, StepFailed, "CreateModel: "+errs.Message(err), nil, nil)
@@ -761,8 +803,9 @@ func (r *run) audited(ctx context.Context, op string, fn func(tx Tx, x *Executio
 	})
 }
 
-// save commits a step with its status change event when its status changed.
-func (r *run) save(ctx context.Context, st Step, prev StepStatus) error {
+// save commits a step with its status change event when its status changed, and whatever
+// else the extra functions write in the same transaction.
+func (r *run) save(ctx context.Context, st Step, prev StepStatus, extra ...func(tx Tx, x Execution) error) error {
 	if prev != "" && prev != st.Status && !prev.CanMoveTo(st.Status) {
 		return errs.E(errs.Internal, "step %s cannot go from %s to %s", st.Name, prev, st.Status)
 	}
@@ -775,6 +818,11 @@ func (r *run) save(ctx context.Context, st Step, prev StepStatus) error {
 		}
 		if st.Status == StepSucceeded && st.CacheKey != "" && st.CacheHit == "" {
 			if err := tx.PutCacheEntry(ctx, x.PipelineARN, st.CacheKey, x.ARN, st.Name, st.EndedAt); err != nil {
+				return err
+			}
+		}
+		for _, fn := range extra {
+			if err := fn(tx, *x); err != nil {
 				return err
 			}
 		}

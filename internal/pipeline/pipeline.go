@@ -107,6 +107,11 @@ type Execution struct {
 	// are reused from the execution Source.
 	Selected []string `json:",omitempty"`
 	Source   string   `json:",omitempty"`
+	// Callbacks holds, by callback token, how each Callback step's wait ended (an answer or
+	// its timeout): the first to commit, under the execution's lock, wins.
+	Callbacks map[string]CallbackOutcome `json:",omitempty"`
+	// RetryTokens are the ClientRequestTokens of RetryPipelineExecution calls already applied.
+	RetryTokens []string `json:",omitempty"`
 }
 
 // StepStatus is a step's status (SageMaker's StepStatus).

@@ -26,6 +26,10 @@ func (a *API) pipelineHandlers(h map[string]awsapi.Handler) {
 	h["ListPipelineParametersForExecution"] = apicall.Handle(a.listPipelineParameters)
 	h["DescribePipelineDefinitionForExecution"] = apicall.Handle(a.describePipelineDefinition)
 	h["StopPipelineExecution"] = apicall.Handle(a.stopPipelineExecution)
+	h["RetryPipelineExecution"] = apicall.Handle(a.retryPipelineExecution)
+	h["UpdatePipelineExecution"] = apicall.Handle(a.updatePipelineExecution)
+	h["SendPipelineExecutionStepSuccess"] = apicall.Handle(a.sendStepSuccess)
+	h["SendPipelineExecutionStepFailure"] = apicall.Handle(a.sendStepFailure)
 }
 
 // The resources of the pipelines' operations. An execution's ARN is its pipeline's followed by
@@ -53,6 +57,11 @@ func pipelineOperations() []awsapi.Authz {
 		{Operation: "ListPipelineParametersForExecution", Action: "sagemaker:ListPipelineParametersForExecution", Resources: []string{executionARN}},
 		{Operation: "DescribePipelineDefinitionForExecution", Action: "sagemaker:DescribePipelineDefinitionForExecution", Resources: []string{executionARN}},
 		{Operation: "StopPipelineExecution", Action: "sagemaker:StopPipelineExecution", Resources: []string{executionARN}},
+		{Operation: "RetryPipelineExecution", Action: "sagemaker:RetryPipelineExecution", Resources: []string{executionARN}},
+		{Operation: "UpdatePipelineExecution", Action: "sagemaker:UpdatePipelineExecution", Resources: []string{executionARN}},
+		// The request names a callback token; the execution is the one whose step waits with it.
+		{Operation: "SendPipelineExecutionStepSuccess", Action: "sagemaker:SendPipelineExecutionStepSuccess", Resources: []string{executionARN}},
+		{Operation: "SendPipelineExecutionStepFailure", Action: "sagemaker:SendPipelineExecutionStepFailure", Resources: []string{executionARN}},
 	}
 }
 
@@ -441,4 +450,65 @@ func (a *API) stopPipelineExecution(ctx context.Context, req *awsapi.Request, in
 		return nil, err
 	}
 	return map[string]string{"PipelineExecutionArn": in.PipelineExecutionArn}, nil
+}
+
+type retryExecutionIn struct {
+	PipelineExecutionArn     string
+	ClientRequestToken       string
+	ParallelismConfiguration *parallelismWire
+}
+
+func (a *API) retryPipelineExecution(ctx context.Context, req *awsapi.Request, in *retryExecutionIn) (any, error) {
+	out, err := a.Pipelines.RetryExecution(ctx, apicall.Call(req), pipeline.RetryInput{ExecutionARN: in.PipelineExecutionArn,
+		ClientToken: in.ClientRequestToken, MaxParallel: in.ParallelismConfiguration.max()})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"PipelineExecutionArn": out}, nil
+}
+
+type updateExecutionIn struct {
+	PipelineExecutionArn         string
+	PipelineExecutionDisplayName *string
+	PipelineExecutionDescription *string
+	ParallelismConfiguration     *parallelismWire
+}
+
+func (a *API) updatePipelineExecution(ctx context.Context, req *awsapi.Request, in *updateExecutionIn) (any, error) {
+	out, err := a.Pipelines.UpdateExecution(ctx, apicall.Call(req), pipeline.UpdateExecutionInput{ExecutionARN: in.PipelineExecutionArn,
+		DisplayName: in.PipelineExecutionDisplayName, Description: in.PipelineExecutionDescription, MaxParallel: in.ParallelismConfiguration.max()})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"PipelineExecutionArn": out}, nil
+}
+
+type outputParameterWire struct{ Name, Value string }
+
+type sendStepIn struct {
+	CallbackToken      string
+	OutputParameters   []outputParameterWire
+	FailureReason      string
+	ClientRequestToken string
+}
+
+func (a *API) sendStepSuccess(ctx context.Context, req *awsapi.Request, in *sendStepIn) (any, error) {
+	return a.answerCallback(ctx, req, in, true)
+}
+
+func (a *API) sendStepFailure(ctx context.Context, req *awsapi.Request, in *sendStepIn) (any, error) {
+	return a.answerCallback(ctx, req, in, false)
+}
+
+func (a *API) answerCallback(ctx context.Context, req *awsapi.Request, in *sendStepIn, success bool) (any, error) {
+	outs := make([]pipeline.Parameter, len(in.OutputParameters))
+	for i, o := range in.OutputParameters {
+		outs[i] = pipeline.Parameter{Name: o.Name, Value: o.Value}
+	}
+	out, err := a.Pipelines.AnswerCallback(ctx, apicall.Call(req), pipeline.CallbackAnswer{Token: in.CallbackToken, Success: success,
+		Outputs: outs, Reason: in.FailureReason, ClientToken: in.ClientRequestToken})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"PipelineExecutionArn": out}, nil
 }
