@@ -141,6 +141,7 @@ func withPipelineCases(m map[string]opCase) map[string]opCase {
 	for op, c := range pipelineCases() {
 		m[op] = c
 	}
+	m["SlipwayExplainPipelineStepCache"] = explainCacheCase()
 	return m
 }
 

@@ -342,6 +342,7 @@ func (r *run) cached(ctx context.Context, sd *definition.Step, s *Step) (bool, e
 		return false, nil
 	}
 	s.CacheKey = key
+	s.CacheArguments, _ = json.Marshal(args)
 	var notBefore time.Time
 	if sd.Cache.ExpireAfter > 0 {
 		notBefore = r.e.c.Service.now().Add(-sd.Cache.ExpireAfter)

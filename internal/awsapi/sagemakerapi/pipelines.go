@@ -26,6 +26,7 @@ func (a *API) pipelineHandlers(h map[string]awsapi.Handler) {
 	h["ListPipelineParametersForExecution"] = apicall.Handle(a.listPipelineParameters)
 	h["DescribePipelineDefinitionForExecution"] = apicall.Handle(a.describePipelineDefinition)
 	h["StopPipelineExecution"] = apicall.Handle(a.stopPipelineExecution)
+	h["SlipwayExplainPipelineStepCache"] = apicall.Handle(a.explainPipelineStepCache)
 }
 
 // The resources of the pipelines' operations. An execution's ARN is its pipeline's followed by
@@ -53,6 +54,8 @@ func pipelineOperations() []awsapi.Authz {
 		{Operation: "ListPipelineParametersForExecution", Action: "sagemaker:ListPipelineParametersForExecution", Resources: []string{executionARN}},
 		{Operation: "DescribePipelineDefinitionForExecution", Action: "sagemaker:DescribePipelineDefinitionForExecution", Resources: []string{executionARN}},
 		{Operation: "StopPipelineExecution", Action: "sagemaker:StopPipelineExecution", Resources: []string{executionARN}},
+		// Slipway's own (explain.go): what DescribePipelineExecution allows.
+		{Operation: "SlipwayExplainPipelineStepCache", Action: "sagemaker:DescribePipelineExecution", Resources: []string{executionARN}},
 	}
 }
 
