@@ -234,6 +234,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(pipelineRT)
+	for _, rt := range a.Runtimes.Runtimes() {
+		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
+	}
 	return a, nil
 }
 
