@@ -120,7 +120,7 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 		// Keep an execution running: start the next one when the current one has ended.
 		if len(executions) == 0 || status(executions[len(executions)-1]) != smtypes.PipelineExecutionStatusExecuting {
 			if n := len(executions); n > 0 && status(executions[n-1]) != smtypes.PipelineExecutionStatusSucceeded {
-				t.Fatalf("execution %s ended %s", executions[n-1], status(executions[n-1]))
+				t.Fatalf("execution %s ended %s: %s", executions[n-1], status(executions[n-1]), stepFailures(ctx, sm, executions[n-1]))
 			}
 			arn, err := start(len(executions))
 			if err != nil {
@@ -139,7 +139,7 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 		waitFor(t, ctx, func() bool { st = status(arn); return st != "" && st != smtypes.PipelineExecutionStatusExecuting })
 		d, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: aws.String(arn)})
 		if st != smtypes.PipelineExecutionStatusSucceeded {
-			t.Errorf("execution %s: %s (%s)", arn, st, aws.ToString(d.FailureReason))
+			t.Errorf("execution %s: %s (%s): %s", arn, st, aws.ToString(d.FailureReason), stepFailures(ctx, sm, arn))
 			continue
 		}
 		id := arn[strings.LastIndex(arn, "/")+1:]
@@ -165,4 +165,19 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 	if len(pkgs.ModelPackageSummaryList) != len(executions) {
 		t.Errorf("%d model versions registered, want %d (exactly one per execution)", len(pkgs.ModelPackageSummaryList), len(executions))
 	}
+}
+
+// stepFailures lists the failed steps of an execution with their reasons.
+func stepFailures(ctx context.Context, sm *sagemaker.Client, arn string) string {
+	out, err := sm.ListPipelineExecutionSteps(ctx, &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String(arn)})
+	if err != nil {
+		return err.Error()
+	}
+	var fs []string
+	for _, st := range out.PipelineExecutionSteps {
+		if st.StepStatus != smtypes.StepStatusSucceeded {
+			fs = append(fs, fmt.Sprintf("%s %s attempt %d: %s", aws.ToString(st.StepName), st.StepStatus, aws.ToInt32(st.AttemptCount), aws.ToString(st.FailureReason)))
+		}
+	}
+	return strings.Join(fs, "; ")
 }

@@ -14,6 +14,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipway-ml/slipway/internal/cli"
 	"github.com/slipway-ml/slipway/internal/slipwayclient"
 )
 
@@ -128,5 +129,34 @@ func TestExplainCache(t *testing.T) {
 	other := clientsOf(s.cfg("staging"))
 	if _, err := slipwayOf(other.sm).ExplainPipelineStepCache(ctx, third, "Work"); err == nil || code(err) != "AccessDeniedException" {
 		t.Errorf("another account: %v; want AccessDeniedException", err)
+	}
+}
+
+// checkLineage runs `slipway models lineage abalone/1` against the server at url: the
+// version names its execution, the RegisterModel step, the training step and job, and the
+// training job's input channels.
+func checkLineage(t *testing.T, url, key, secret string) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	var out, errOut strings.Builder
+	if code := cli.Run(context.Background(), []string{"models", "lineage", "abalone/1", "--endpoint", url}, &out, &errOut); code != 0 {
+		t.Fatalf("slipway models lineage: exit %d: %s", code, errOut.String())
+	}
+	t.Logf("lineage:\n%s", out.String())
+	for _, want := range []string{
+		"model package  arn:aws:sagemaker:us-east-1:",
+		"execution      arn:aws:sagemaker:us-east-1:",
+		"step           RegisterAbaloneModel (Succeeded)",
+		"training step  TrainAbaloneModel (Succeeded)",
+		"training job   arn:aws:sagemaker:us-east-1:",
+		"  input train  s3://",
+		"  input validation s3://",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lineage lacks %q", want)
+		}
 	}
 }

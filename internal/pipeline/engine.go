@@ -582,6 +582,7 @@ func (r *run) register(ctx context.Context, s Step, sd *definition.Step) error {
 	}
 	mp["GeneratedBy"] = r.x.ARN
 	args["MetadataProperties"] = mp
+	r.recordLineage(args, s.Name)
 	args["ClientToken"] = r.clientToken(s.Name)
 	out, err := r.call(ctx, "CreateModelPackage", args)
 	if err != nil {
