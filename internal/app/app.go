@@ -253,6 +253,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(deliveryRT)
+	for _, rt := range a.Runtimes.Runtimes() {
+		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
+	}
 	return a, nil
 }
 

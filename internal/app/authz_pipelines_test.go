@@ -144,6 +144,7 @@ func withPipelineCases(m map[string]opCase) map[string]opCase {
 	for op, c := range pipelineAnswerCases() {
 		m[op] = c
 	}
+	m["SlipwayExplainPipelineStepCache"] = explainCacheCase()
 	return m
 }
 

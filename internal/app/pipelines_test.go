@@ -475,6 +475,9 @@ func runAbalone(t *testing.T, definition string, extra ...string) string {
 			t.Errorf("boto3 output lacks %q", want)
 		}
 	}
+	if strings.HasSuffix(definition, "examples/abalone/pipeline.json") {
+		checkLineage(t, s.url, c.AccessKeyID, c.SecretAccessKey)
+	}
 	return string(out)
 }
 

@@ -33,7 +33,8 @@ func commands() map[string]command {
 		"version": {summary: "print the version, commit and Go version of this binary", run: runVersion},
 		"logs":    {summary: "print (and --follow) a job's log lines from the server's CloudWatch Logs API", run: runLogs},
 
-		"pipelines": {summary: "watch a pipeline execution's steps as they run", run: runPipelines},
+		"pipelines": {summary: "watch a pipeline execution's steps as they run; explain a step's cache hit or miss", run: runPipelines},
+		"models":    {summary: "show a registered model version's lineage: execution, step, training job, input data", run: runModels},
 
 		"container":     {run: runContainer, hidden: true},    // the built-in images' entrypoints, run inside jobs
 		"executor-shim": {run: runExecutorShim, hidden: true}, // the supervisor of one job, started by the server

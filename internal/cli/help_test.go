@@ -23,6 +23,8 @@ var helpCommands = [][]string{
 	{"algo", "evaluate", "-h"},
 	{"algo", "predict", "-h"},
 	{"pipelines", "watch", "-h"},
+	{"pipelines", "explain-cache", "-h"},
+	{"models", "lineage", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

@@ -28,13 +28,16 @@ slipway pipelines watch abalone-build --execution arn:aws:sagemaker:us-east-1:11
 // runPipelines runs slipway pipelines SUBCOMMAND.
 func runPipelines(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want a subcommand: watch", errUsage)
+		return fmt.Errorf("%w: want a subcommand: watch or explain-cache", errUsage)
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		args = []string{"watch", "-h"}
 	}
+	if args[0] == "explain-cache" {
+		return runPipelinesExplainCache(ctx, args[1:], stdout, stderr)
+	}
 	if args[0] != "watch" {
-		return fmt.Errorf("%w: unknown subcommand %q: want watch", errUsage, args[0])
+		return fmt.Errorf("%w: unknown subcommand %q: want watch or explain-cache", errUsage, args[0])
 	}
 	fs := newCommand("pipelines watch", pipelinesWatchHelp, stdout, stderr)
 	var cf clientFlags

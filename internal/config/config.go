@@ -70,6 +70,11 @@ type Config struct {
 	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
 	// resumable first start. 0 = never.
 	CrashAtBootstrapStep int
+	// ReconcileLeaseTTL, from SLIPWAY_TEST_RECONCILE_LEASE_TTL (a Go duration), shortens the
+	// reconcile runtimes' leases (default 30 s) so that a crash test's restarted server takes
+	// over a killed one's work within seconds. 0 = the default. No flag: a short lease only
+	// suits one server on a quiet machine.
+	ReconcileLeaseTTL time.Duration
 }
 
 // Default returns the embedded default configuration.
@@ -107,6 +112,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
 		c.CrashAtBootstrapStep = n
+	}
+	if d, err := time.ParseDuration(os.Getenv("SLIPWAY_TEST_RECONCILE_LEASE_TTL")); err == nil && d > 0 {
+		c.ReconcileLeaseTTL = d
 	}
 }
 

@@ -368,6 +368,7 @@ func (r *run) cached(ctx context.Context, sd *definition.Step, s *Step) (bool, e
 		return false, nil
 	}
 	s.CacheKey = key
+	s.CacheArguments, _ = json.Marshal(args)
 	var notBefore time.Time
 	if sd.Cache.ExpireAfter > 0 {
 		notBefore = r.e.c.Service.now().Add(-sd.Cache.ExpireAfter)
@@ -621,6 +622,7 @@ func (r *run) register(ctx context.Context, s Step, sd *definition.Step) error {
 	}
 	mp["GeneratedBy"] = r.x.ARN
 	args["MetadataProperties"] = mp
+	r.recordLineage(args, s.Name)
 	args["ClientToken"] = r.clientToken(s.Name)
 	out, err := r.call(ctx, "CreateModelPackage", args)
 	if err != nil {

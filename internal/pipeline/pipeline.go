@@ -165,6 +165,9 @@ type Step struct {
 	Order int
 	// CacheKey is the hash of the step's resolved arguments when its CacheConfig is enabled.
 	CacheKey string `json:",omitempty"`
+	// CacheArguments are the resolved arguments CacheKey hashes (definition.CacheArguments):
+	// what explain-cache compares between executions.
+	CacheArguments json.RawMessage `json:",omitempty"`
 	// CacheHit is the execution whose step's result this one reused (CacheHitResult).
 	CacheHit string `json:",omitempty"`
 	// Reused is the execution whose step's result a selective execution reused

@@ -119,6 +119,14 @@ func NewOwner() string {
 	return fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
 }
 
+// SetLeaseTTL changes how long the runtime's leases last (and renews them every third of it).
+// Call it before Start.
+func (rt *Runtime) SetLeaseTTL(d time.Duration) {
+	if d > 0 {
+		rt.o.LeaseTTL, rt.o.RenewEvery = d, d/3
+	}
+}
+
 // Runtime works the items of one kind with one Reconciler. It owns goroutines: Start them,
 // Close to stop them.
 type Runtime struct {

@@ -30,6 +30,7 @@ func (a *API) pipelineHandlers(h map[string]awsapi.Handler) {
 	h["UpdatePipelineExecution"] = apicall.Handle(a.updatePipelineExecution)
 	h["SendPipelineExecutionStepSuccess"] = apicall.Handle(a.sendStepSuccess)
 	h["SendPipelineExecutionStepFailure"] = apicall.Handle(a.sendStepFailure)
+	h["SlipwayExplainPipelineStepCache"] = apicall.Handle(a.explainPipelineStepCache)
 }
 
 // The resources of the pipelines' operations. An execution's ARN is its pipeline's followed by
@@ -62,6 +63,8 @@ func pipelineOperations() []awsapi.Authz {
 		// The request names a callback token; the execution is the one whose step waits with it.
 		{Operation: "SendPipelineExecutionStepSuccess", Action: "sagemaker:SendPipelineExecutionStepSuccess", Resources: []string{executionARN}},
 		{Operation: "SendPipelineExecutionStepFailure", Action: "sagemaker:SendPipelineExecutionStepFailure", Resources: []string{executionARN}},
+		// Slipway's own (explain.go): what DescribePipelineExecution allows.
+		{Operation: "SlipwayExplainPipelineStepCache", Action: "sagemaker:DescribePipelineExecution", Resources: []string{executionARN}},
 	}
 }
 

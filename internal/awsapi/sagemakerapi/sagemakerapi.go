@@ -32,7 +32,14 @@ type API struct {
 // Service is the SageMaker service: its model, the registry's operations and SageMaker's error
 // codes.
 func (a *API) Service() (*awsapi.Service, error) {
-	return awsapi.NewService("sagemaker", a.handlers(), errorCodes())
+	s, err := awsapi.NewService("sagemaker", a.handlers(), errorCodes())
+	if err != nil {
+		return nil, err
+	}
+	if err := extendModel(s.Model); err != nil {
+		return nil, fmt.Errorf("cannot add Slipway's operations to the SageMaker model: %w", err)
+	}
+	return s, nil
 }
 
 // handlers returns the operations this package serves, by name.

@@ -94,37 +94,64 @@ func normalize(v any) any {
 // where two resolved argument trees differ: members present in one only, values that differ,
 // arrays of different length (the path of the array). Numbers compare by value. Sorted.
 func DiffPaths(a, b any) []string {
-	var out []string
-	diff(normalize(a), normalize(b), root, &out)
-	sort.Strings(out)
+	ds := Differences(a, b)
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Path
+	}
 	return out
 }
 
-func diff(a, b any, p jpath, out *[]string) {
+// Difference is one path where two argument trees differ, with the value on each side in
+// JSON (empty when the side lacks the member).
+type Difference struct {
+	Path          string
+	Before, After json.RawMessage
+}
+
+// Differences is DiffPaths with the values: a is before, b after. Sorted by path.
+func Differences(a, b any) []Difference {
+	var out []Difference
+	diff(normalize(a), normalize(b), root, &out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func diff(a, b any, p jpath, out *[]Difference) {
+	add := func(p jpath, a, b any, aok, bok bool) {
+		d := Difference{Path: string(p)}
+		if aok {
+			d.Before, _ = json.Marshal(a)
+		}
+		if bok {
+			d.After, _ = json.Marshal(b)
+		}
+		*out = append(*out, d)
+	}
 	switch at := a.(type) {
 	case map[string]any:
 		bt, ok := b.(map[string]any)
 		if !ok {
-			*out = append(*out, string(p))
+			add(p, a, b, true, true)
 			return
 		}
 		for k, av := range at {
 			bv, ok := bt[k]
 			if !ok {
-				*out = append(*out, string(p.key(k)))
+				add(p.key(k), av, nil, true, false)
 				continue
 			}
 			diff(av, bv, p.key(k), out)
 		}
-		for k := range bt {
+		for k, bv := range bt {
 			if _, ok := at[k]; !ok {
-				*out = append(*out, string(p.key(k)))
+				add(p.key(k), nil, bv, false, true)
 			}
 		}
 	case []any:
 		bt, ok := b.([]any)
 		if !ok || len(at) != len(bt) {
-			*out = append(*out, string(p))
+			add(p, a, b, true, true)
 			return
 		}
 		for i := range at {
@@ -134,7 +161,7 @@ func diff(a, b any, p jpath, out *[]string) {
 		aj, _ := json.Marshal(a)
 		bj, _ := json.Marshal(b)
 		if string(aj) != string(bj) {
-			*out = append(*out, string(p))
+			add(p, a, b, true, true)
 		}
 	}
 }
