@@ -360,6 +360,7 @@ func (a *App) Close() error {
 	if err := a.Fleet.Close(); err != nil {
 		a.log.Warn("the model fleet did not close cleanly", "err", err)
 	}
+	a.servingMeter.capture.Close() // writes the data capture still held (serving_capture.go)
 	if a.jobProxy != nil {
 		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.jobProxy.Close(pctx); err != nil {

@@ -92,7 +92,7 @@ func (a *API) invoke(ctx context.Context, req *awsapi.Request, in *invokeIn) (an
 		return nil, errs.E(errs.Invalid, "The request payload is %d bytes; InvokeEndpoint accepts at most %d.", len(req.Body), inference.MaxPayloadBytes).WithCode(inference.CodePayloadTooLarge)
 	}
 	variant, resp, err := a.Serving.Invoke(ctx, apicall.Call(req), in.EndpointName, in.TargetVariant, inference.Request{
-		ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, Body: req.Body,
+		ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, InferenceID: in.InferenceId, Body: req.Body,
 	})
 	if err != nil {
 		var ie *inference.Error
