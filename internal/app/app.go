@@ -196,6 +196,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/v2/health/", runtimeapi.Health()) // the Open Inference Protocol's server health, unsigned
 	mux.Handle("/", s3api.VirtualHosts(a.API))
 	a.handler = mux
 	if err := a.jobCredentials(ctx, sealer, mux); err != nil {
@@ -304,7 +305,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
-		(&runtimeapi.API{Serving: a.Serving}).Service,
+		(&runtimeapi.API{Serving: a.Serving, Ready: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,

@@ -787,3 +787,29 @@ func (s *Service) forget(account, name string) {
 		s.metrics.Forget(account, name)
 	}
 }
+
+// Ready authorizes sagemaker:InvokeEndpoint on an endpoint of the caller's account (the Open
+// Inference Protocol's model readiness and metadata are part of the data plane) and says whether
+// it answers invocations: it is InService, Updating or RollingBack and a variant has a healthy
+// instance.
+func (s *Service) Ready(ctx context.Context, c identity.Call, name string) (Endpoint, bool, error) {
+	if !validName(name) {
+		return Endpoint{}, false, invalid("EndpointName %q is not a valid endpoint name", name)
+	}
+	if err := s.authorize(ctx, c, "InvokeEndpoint", s.EndpointARN(c.Caller.Account, name)); err != nil {
+		return Endpoint{}, false, err
+	}
+	e, err := s.store.GetEndpoint(ctx, c.Caller.Account, name)
+	if errs.Is(err, errs.NotFound) {
+		return Endpoint{}, false, invalid("Endpoint %s of account %s not found.", name, c.Caller.Account)
+	}
+	if err != nil || !e.Status.Serving() || s.fleet == nil {
+		return e, false, err
+	}
+	for _, v := range s.fleet.Status(e.ARN) {
+		if v.Healthy > 0 {
+			return e, true, nil
+		}
+	}
+	return e, false, nil
+}
