@@ -203,6 +203,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		fmt.Fprintln(w, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/v2/health/", runtimeapi.Health()) // the Open Inference Protocol's server health, unsigned
 	mux.Handle("/", s3api.VirtualHosts(a.API))
 	a.handler = mux
 	if err := a.jobCredentials(ctx, sealer, mux); err != nil {
@@ -326,7 +327,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
-		(&runtimeapi.API{Serving: a.Serving}).Service,
+		(&runtimeapi.API{Serving: a.Serving, Ready: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
 		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
@@ -383,6 +384,7 @@ func (a *App) Close() error {
 	if err := a.Fleet.Close(); err != nil {
 		a.log.Warn("the model fleet did not close cleanly", "err", err)
 	}
+	a.servingMeter.capture.Close() // writes the data capture still held (serving_capture.go)
 	if a.jobProxy != nil {
 		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.jobProxy.Close(pctx); err != nil {

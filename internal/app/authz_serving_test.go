@@ -200,5 +200,14 @@ func runtimeCases() map[string]opCase {
 			}
 			return nil
 		}},
+		"V2Infer": {(*authzEnv).endpoint, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			return v2Infer(ctx, e.actor, v["EndpointName"])
+		}},
+		"V2ModelReady": {(*authzEnv).endpoint, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			return v2Get(ctx, e.actor, "/v2/models/"+v["EndpointName"]+"/ready")
+		}},
+		"V2ModelMetadata": {(*authzEnv).endpoint, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			return v2Get(ctx, e.actor, "/v2/models/"+v["EndpointName"])
+		}},
 	}
 }

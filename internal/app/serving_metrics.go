@@ -13,6 +13,8 @@ import (
 type servingMeter struct {
 	invocations, errors4xx, errors5xx *prometheus.CounterVec
 	model, overhead                   *prometheus.HistogramVec
+	// capture writes the endpoints' data capture (serving_capture.go); its counters are exported here.
+	capture *serving.Capturer
 }
 
 var _ serving.Meter = (*servingMeter)(nil)
@@ -35,7 +37,11 @@ func newServingMeter() *servingMeter {
 }
 
 func (m *servingMeter) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.invocations, m.errors4xx, m.errors5xx, m.model, m.overhead}
+	cs := []prometheus.Collector{m.invocations, m.errors4xx, m.errors5xx, m.model, m.overhead}
+	if m.capture != nil {
+		cs = append(cs, captureCollectors(m.capture)...)
+	}
+	return cs
 }
 
 // Invocation counts one invocation.

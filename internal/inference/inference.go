@@ -11,7 +11,9 @@ type Request struct {
 	ContentType      string // the payload's media type; "" means text/csv
 	Accept           string // the wanted response type(s); "" or "*/*" means the model's default
 	CustomAttributes string // passed through to the model, opaque to Slipway
-	Body             []byte
+	// InferenceID is InvokeEndpoint's InferenceId: not sent to the model, recorded by data capture.
+	InferenceID string
+	Body        []byte
 }
 
 // Response is a model's answer.

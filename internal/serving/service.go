@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,8 @@ type Service struct {
 	packages  Packages
 	fleet     Fleet
 	metrics   Meter
+	capturer  *Capturer
+	captures  sync.Map // endpoint ARN → *captureState (capture.go)
 	region    string
 	now       func() time.Time
 }
@@ -68,8 +71,10 @@ type ServiceConfig struct {
 	Packages  Packages
 	Fleet     Fleet
 	Meter     Meter // may be nil: invocations are then not counted
-	Region    string
-	Now       func() time.Time
+	// Capture writes data capture (capture.go); nil: DataCaptureConfig is stored, nothing captured.
+	Capture *Capturer
+	Region  string
+	Now     func() time.Time
 }
 
 // NewService returns a Service.
@@ -78,7 +83,7 @@ func NewService(c ServiceConfig) *Service {
 		c.Now = time.Now
 	}
 	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
-		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, region: c.Region, now: c.Now}
+		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, capturer: c.Capture, region: c.Region, now: c.Now}
 }
 
 // ModelARN, ConfigARN and EndpointARN name the resources.
@@ -399,6 +404,9 @@ func (s *Service) CreateConfig(ctx context.Context, c identity.Call, cfg Config)
 		if v.InitialVariantWeight < 0 {
 			return Config{}, invalid("variant %s: InitialVariantWeight must not be negative", v.VariantName)
 		}
+	}
+	if _, err := ParseCaptureConfig(cfg.DataCapture); err != nil {
+		return Config{}, err
 	}
 	if err := s.authorize(ctx, withRequestTags(c, cfg.Tags), "CreateEndpointConfig", cfg.ARN); err != nil {
 		return Config{}, err
@@ -766,12 +774,42 @@ func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVaria
 	model := new(atomic.Int64)
 	variant, resp, err := s.fleet.Invoke(context.WithValue(ctx, modelTimeKey{}, model), e.ARN, targetVariant, req)
 	s.meter(e, variant, model, began, err)
+	if err == nil {
+		s.capture(ctx, e, variant, req, resp)
+	}
 	return variant, resp, err
 }
 
 // forget drops an endpoint's metrics.
 func (s *Service) forget(account, name string) {
+	s.captures.Delete(s.EndpointARN(account, name))
 	if s.metrics != nil {
 		s.metrics.Forget(account, name)
 	}
+}
+
+// Ready authorizes sagemaker:InvokeEndpoint on an endpoint of the caller's account (the Open
+// Inference Protocol's model readiness and metadata are part of the data plane) and says whether
+// it answers invocations: it is InService, Updating or RollingBack and a variant has a healthy
+// instance.
+func (s *Service) Ready(ctx context.Context, c identity.Call, name string) (Endpoint, bool, error) {
+	if !validName(name) {
+		return Endpoint{}, false, invalid("EndpointName %q is not a valid endpoint name", name)
+	}
+	if err := s.authorize(ctx, c, "InvokeEndpoint", s.EndpointARN(c.Caller.Account, name)); err != nil {
+		return Endpoint{}, false, err
+	}
+	e, err := s.store.GetEndpoint(ctx, c.Caller.Account, name)
+	if errs.Is(err, errs.NotFound) {
+		return Endpoint{}, false, invalid("Endpoint %s of account %s not found.", name, c.Caller.Account)
+	}
+	if err != nil || !e.Status.Serving() || s.fleet == nil {
+		return e, false, err
+	}
+	for _, v := range s.fleet.Status(e.ARN) {
+		if v.Healthy > 0 {
+			return e, true, nil
+		}
+	}
+	return e, false, nil
 }

@@ -57,7 +57,7 @@ type Config struct {
 	Name     string
 	ARN      string
 	Variants []Variant
-	// DataCapture is the DataCaptureConfig as given (stored and echoed; capture is not done).
+	// DataCapture is the DataCaptureConfig as given, validated by ParseCaptureConfig (capture.go).
 	DataCapture json.RawMessage `json:",omitempty"`
 	Tags        map[string]string
 	CreatedAt   time.Time

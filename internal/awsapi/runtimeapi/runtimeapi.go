@@ -25,6 +25,9 @@ type Invoker interface {
 // API holds what the handlers need.
 type API struct {
 	Serving Invoker
+	// Ready answers the Open Inference Protocol's model readiness and metadata (v2.go); nil
+	// leaves the protocol's routes out.
+	Ready Readier
 }
 
 // Service is the SageMaker Runtime service: its model, its operations and its error codes.
@@ -33,7 +36,16 @@ func (a *API) Service() (*awsapi.Service, error) {
 	if a.Serving != nil {
 		h["InvokeEndpoint"] = apicall.Handle(a.invoke)
 	}
-	return awsapi.NewService("sagemaker-runtime", h, errorCodes())
+	if a.Serving != nil && a.Ready != nil {
+		h["V2Infer"] = apicall.Handle(a.v2Infer)
+		h["V2ModelMetadata"] = apicall.Handle(a.v2Metadata)
+		h["V2ModelReady"] = apicall.Handle(a.v2Ready)
+	}
+	m, err := awsapi.ExtendModel("sagemaker-runtime", []byte(v2Model))
+	if err != nil {
+		return nil, err
+	}
+	return &awsapi.Service{Name: "sagemaker-runtime", Model: m, Handlers: h, Errors: errorCodes()}, nil
 }
 
 // Operations declares the action and resources each operation is authorized on.
@@ -41,6 +53,10 @@ func Operations() []awsapi.Authz {
 	return []awsapi.Authz{
 		// The endpoint's name is lower case in its ARN, as SageMaker writes it.
 		{Operation: "InvokeEndpoint", Action: "sagemaker:InvokeEndpoint", Resources: []string{"arn:aws:sagemaker:{Region}:{Account}:endpoint/{EndpointName}"}},
+		// The Open Inference Protocol (v2.go) is the same data plane.
+		{Operation: "V2Infer", Action: "sagemaker:InvokeEndpoint", Resources: []string{"arn:aws:sagemaker:{Region}:{Account}:endpoint/{EndpointName}"}},
+		{Operation: "V2ModelMetadata", Action: "sagemaker:InvokeEndpoint", Resources: []string{"arn:aws:sagemaker:{Region}:{Account}:endpoint/{EndpointName}"}},
+		{Operation: "V2ModelReady", Action: "sagemaker:InvokeEndpoint", Resources: []string{"arn:aws:sagemaker:{Region}:{Account}:endpoint/{EndpointName}"}},
 	}
 }
 
@@ -92,7 +108,7 @@ func (a *API) invoke(ctx context.Context, req *awsapi.Request, in *invokeIn) (an
 		return nil, errs.E(errs.Invalid, "The request payload is %d bytes; InvokeEndpoint accepts at most %d.", len(req.Body), inference.MaxPayloadBytes).WithCode(inference.CodePayloadTooLarge)
 	}
 	variant, resp, err := a.Serving.Invoke(ctx, apicall.Call(req), in.EndpointName, in.TargetVariant, inference.Request{
-		ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, Body: req.Body,
+		ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, InferenceID: in.InferenceId, Body: req.Body,
 	})
 	if err != nil {
 		var ie *inference.Error

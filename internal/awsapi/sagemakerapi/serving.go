@@ -228,12 +228,6 @@ func (a *API) createEndpointConfig(ctx context.Context, req *awsapi.Request, in 
 	case len(in.ExplainerConfig) > 0:
 		return nil, invalid("ExplainerConfig is not supported")
 	}
-	if len(in.DataCaptureConfig) > 0 {
-		var dc struct{ EnableCapture *bool }
-		if json.Unmarshal(in.DataCaptureConfig, &dc) == nil && (dc.EnableCapture == nil || *dc.EnableCapture) {
-			return nil, invalid("DataCaptureConfig: data capture is not supported on this server; remove it or set EnableCapture to false")
-		}
-	}
 	cfg := serving.Config{Name: in.EndpointConfigName, Tags: tags, DataCapture: in.DataCaptureConfig}
 	for _, v := range in.ProductionVariants {
 		switch {
@@ -365,6 +359,14 @@ func (a *API) describeEndpoint(ctx context.Context, req *awsapi.Request, in *end
 	}
 	if e.LastPolicy != nil {
 		out["LastDeploymentConfig"] = deploymentConfigOut(*e.LastPolicy)
+	}
+	dc, err := a.Serving.EndpointCapture(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if dc != nil {
+		out["DataCaptureConfig"] = map[string]any{"EnableCapture": dc.EnableCapture, "CaptureStatus": dc.CaptureStatus(),
+			"CurrentSamplingPercentage": dc.InitialSamplingPercentage, "DestinationS3Uri": dc.DestinationS3Uri}
 	}
 	return out, nil
 }
