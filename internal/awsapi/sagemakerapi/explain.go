@@ -3,7 +3,6 @@ package sagemakerapi
 import (
 	"context"
 	_ "embed"
-	"fmt"
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
@@ -13,7 +12,8 @@ import (
 // endpoint, SigV4 scope, X-Amz-Target prefix, error vocabulary and authorization as the
 // operations they extend) with names that start with "Slipway", so they cannot collide with an
 // operation AWS adds. botocore does not know them: their model is slipway_operations.json
-// (botocore's format), merged into the extracted SageMaker model when the service is built.
+// (botocore's format), merged into the extracted SageMaker model when the service is built
+// (awsapi.ExtendModel).
 // Clients call them as a raw awsJson1_1 request (internal/cli signs one with the SDK's signer).
 //
 //	SlipwayExplainPipelineStepCache  why a pipeline step hit or missed the step cache
@@ -21,34 +21,6 @@ import (
 
 //go:embed slipway_operations.json
 var slipwayModel []byte
-
-// extendModel adds Slipway's own operations, and the shapes only they use, to the SageMaker
-// model. Error shapes are SageMaker's.
-func extendModel(m *awsapi.Model) error {
-	ext, err := awsapi.ParseModel("sagemaker", slipwayModel)
-	if err != nil {
-		return err
-	}
-	for name, op := range ext.Operations {
-		if _, clash := m.Operations[name]; clash {
-			return fmt.Errorf("the SageMaker model already has an operation %s", name)
-		}
-		errors := op.Errors[:0]
-		for _, e := range op.Errors {
-			if own, ok := m.Shapes[e.Name]; ok {
-				errors = append(errors, own)
-			}
-		}
-		op.Errors = errors
-		m.Operations[name] = op
-	}
-	for name, sh := range ext.Shapes {
-		if _, ok := m.Shapes[name]; !ok {
-			m.Shapes[name] = sh
-		}
-	}
-	return nil
-}
 
 type explainCacheIn struct {
 	PipelineExecutionArn string

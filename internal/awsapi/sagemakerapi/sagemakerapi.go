@@ -32,14 +32,11 @@ type API struct {
 // Service is the SageMaker service: its model, the registry's operations and SageMaker's error
 // codes.
 func (a *API) Service() (*awsapi.Service, error) {
-	s, err := awsapi.NewService("sagemaker", a.handlers(), errorCodes())
+	m, err := awsapi.ExtendModel("sagemaker", slipwayModel)
 	if err != nil {
-		return nil, err
-	}
-	if err := extendModel(s.Model); err != nil {
 		return nil, fmt.Errorf("cannot add Slipway's operations to the SageMaker model: %w", err)
 	}
-	return s, nil
+	return &awsapi.Service{Name: "sagemaker", Model: m, Handlers: a.handlers(), Errors: errorCodes()}, nil
 }
 
 // handlers returns the operations this package serves, by name.
