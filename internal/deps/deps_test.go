@@ -98,6 +98,7 @@ var layers = map[string]string{
 	"internal/config":                  conf,
 	"internal/app":                     root,
 	"internal/cli":                     edge,
+	"internal/slipwayclient":           edge, // the CLI's signed client of Slipway's own operations
 	"cmd/slipway":                      mainPkg,
 	"cmd/slipway-shim":                 mainPkg,
 	"internal/store/storetest":         test,
@@ -110,6 +111,8 @@ var layers = map[string]string{
 	"bench/server":                     test,
 	"bench/blob":                       test,
 	"bench/jobs":                       test,
+	"bench/invoke":                     test,
+	"bench/pipelines":                  test,
 	"bench/xgbpredict":                 test,
 	"bench/xgbtrain":                   test,
 }
@@ -123,8 +126,8 @@ var mayImport = map[string][]string{
 	conf:    {leaf},
 	backend: {leaf, domain},
 	root:    {leaf, domain, wire, storage, conf, backend},
-	edge:    {leaf, domain, root, conf, storage, backend}, // storage only from offline.go: see TestCLIReachesServersThroughTheAPI; backend: the job shim
-	mainPkg: {edge, backend},                              // backend: cmd/slipway-shim runs the executor's shim alone
+	edge:    {leaf, domain, root, conf, storage, backend, edge}, // edge: the CLI and its API client; storage only from offline.go: see TestCLIReachesServersThroughTheAPI; backend: the job shim
+	mainPkg: {edge, backend},                                    // backend: cmd/slipway-shim runs the executor's shim alone
 	tool:    {leaf},
 	test:    {leaf, domain, wire, storage, conf, root, edge, mainPkg, test, backend},
 }
