@@ -431,9 +431,10 @@ func TestAbalonePipelineWithBoto3(t *testing.T) {
 }
 
 // TestAbaloneSDKPipelineWithBoto3 runs examples/abalone-sdk/pipeline.json, the definition the
-// SageMaker Python SDK v2 writes for the Projects template, with the template's unmodified
-// preprocess.py (scikit-learn image, fetching its input with boto3) and pickle-loading
-// evaluate.py, and the XGBoost 1.0-1 image in algorithm mode.
+// SageMaker Python SDK v2 writes for the Projects template, with processing scripts that keep the
+// template's scripts' interfaces (testdata/abalone-sdk: preprocess.py on the scikit-learn image,
+// fetching its input with boto3; evaluate.py unpickling the XGBoost Booster) and the XGBoost
+// 1.0-1 image in algorithm mode.
 func TestAbaloneSDKPipelineWithBoto3(t *testing.T) {
 	out := runAbalone(t, "../../examples/abalone-sdk/pipeline.json", "testdata/abalone-sdk")
 	for _, want := range []string{
