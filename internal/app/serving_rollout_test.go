@@ -315,6 +315,55 @@ func tarGz(t *testing.T, files map[string]string) []byte {
 // out of the pool the live one takes its share, so failures are at most the canary's share of
 // the requests in the moment it fell sick (in practice none).
 func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
+	sickRollback(t, 1, 1, &smtypes.DeploymentConfig{BlueGreenUpdatePolicy: &smtypes.BlueGreenUpdatePolicy{
+		TrafficRoutingConfiguration: &smtypes.TrafficRoutingConfig{Type: smtypes.TrafficRoutingConfigTypeCanary, WaitIntervalInSeconds: aws.Int32(600),
+			CanarySize: &smtypes.CapacitySize{Type: smtypes.CapacitySizeTypeCapacityPercent, Value: aws.Int32(20)}}}}, 0.35)
+}
+
+// TestServingRollingRollbackInBatches: a rolling update of four instances, two replaced when
+// the new fleet falls sick, brings the old fleet back one instance at a time
+// (RollbackMaximumBatchSize 1): each batch is committed (Restored 0.75, then 1) before the old
+// fleet grows, and only then is the new fleet dropped.
+func TestServingRollingRollbackInBatches(t *testing.T) {
+	logs := sickRollback(t, 4, 4, &smtypes.DeploymentConfig{RollingUpdatePolicy: &smtypes.RollingUpdatePolicy{
+		MaximumBatchSize:         &smtypes.CapacitySize{Type: smtypes.CapacitySizeTypeInstanceCount, Value: aws.Int32(2)},
+		RollbackMaximumBatchSize: &smtypes.CapacitySize{Type: smtypes.CapacitySizeTypeInstanceCount, Value: aws.Int32(1)},
+		WaitIntervalInSeconds:    aws.Int32(600)}}, 0.6)
+	var batches []string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "endpoint rollback batch") {
+			batches = append(batches, line[strings.Index(line, "restored="):])
+		}
+	}
+	if got, want := strings.Join(batches, " "), "restored=0.75 restored=1"; got != want {
+		t.Errorf("rollback batches %q, want %q", got, want)
+	}
+}
+
+// lockedBuffer is a log sink tests read while the server writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// sickRollback updates an endpoint of oldN instances to newN instances of an unmodified Flask
+// model server under policy, makes the new fleet fail /ping once it answers, and checks that
+// the update rolls back by itself: InService on the old configuration with the reason, the
+// rollback committed before it acted, at most about maxFailed of the requests failing while
+// the new fleet was sick and none after. It returns the server's log.
+func sickRollback(t *testing.T, oldN, newN int32, policy *smtypes.DeploymentConfig, maxFailed float64) string {
 	ctx := context.Background()
 	script, err := filepath.Abs("../serving/fleet/testdata/serve.py")
 	if err != nil {
@@ -323,7 +372,8 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Images = []images.Mapping{{Image: "example.com/flask-model:*", Command: []string{"/usr/bin/python3", script}, Env: map[string]string{"PYTHONUNBUFFERED": "1"}}}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	logs := &lockedBuffer{}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +389,7 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	c := clientsOf(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, ""),
 		BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1})
 	e := &authzEnv{t: t, admin: c, account: p.Account}
-	first := e.variantConfig("Blue", 1)
+	first := e.variantConfig("Blue", oldN)
 	_, role := e.servingArtifact()
 	_, err = c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("authz-serving"), Key: aws.String("flask/model.tar.gz"), Body: bytes.NewReader(tarGz(t, map[string]string{"coef.txt": "2\n"}))})
 	e.must(err)
@@ -348,7 +398,7 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	e.must(err)
 	_, err = c.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("flask"),
 		ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("Green"), ModelName: aws.String("flask"),
-			InitialInstanceCount: aws.Int32(1), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large}}})
+			InitialInstanceCount: aws.Int32(newN), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large}}})
 	e.must(err)
 	const name = "sickly"
 	_, err = c.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String(first)})
@@ -357,16 +407,14 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	l := startLoad(c.rt, name, 2)
 	defer l.end()
 	_, err = c.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String("flask"),
-		DeploymentConfig: &smtypes.DeploymentConfig{BlueGreenUpdatePolicy: &smtypes.BlueGreenUpdatePolicy{
-			TrafficRoutingConfiguration: &smtypes.TrafficRoutingConfig{Type: smtypes.TrafficRoutingConfigTypeCanary, WaitIntervalInSeconds: aws.Int32(600),
-				CanarySize: &smtypes.CapacitySize{Type: smtypes.CapacitySizeTypeCapacityPercent, Value: aws.Int32(20)}}}}})
+		DeploymentConfig: policy})
 	e.must(err)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if l.variants(0)["Green"] > 0 {
-			break // the canary answers
+			break // the new fleet answers
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the canary never answered: %v", l.variants(0))
+			t.Fatalf("the new fleet never answered: %v", l.variants(0))
 		}
 	}
 	okBefore, failedBefore := l.ok.Load(), l.failed.Load()
@@ -377,11 +425,13 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	}
 	phases, d := watchUpdate(t, c.sm, name)
 	sickOK, sickFailed := l.ok.Load()-okBefore, l.failed.Load()-failedBefore
-	t.Logf("rolled back: %v; while the canary was sick %d invocations succeeded and %d failed; reason %q", phases, sickOK, sickFailed, aws.ToString(d.FailureReason))
+	t.Logf("rolled back: %v; while the new fleet was sick %d invocations succeeded and %d failed; reason %q", phases, sickOK, sickFailed, aws.ToString(d.FailureReason))
 	if aws.ToString(d.EndpointConfigName) != first || *d.ProductionVariants[0].VariantName != "Blue" ||
+		aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount) != oldN ||
 		!strings.Contains(aws.ToString(d.FailureReason), "health checks") {
-		t.Errorf("after the rollback: config %s variant %s reason %q; want %s Blue and a reason naming the health checks",
-			aws.ToString(d.EndpointConfigName), *d.ProductionVariants[0].VariantName, aws.ToString(d.FailureReason), first)
+		t.Errorf("after the rollback: config %s variant %s × %d reason %q; want %s Blue × %d and a reason naming the health checks",
+			aws.ToString(d.EndpointConfigName), *d.ProductionVariants[0].VariantName, aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount),
+			aws.ToString(d.FailureReason), first, oldN)
 	}
 	// The rollback was committed (RollingBack, its own state change event) before it acted.
 	evs, err := a.Store.Events().EventsAfter(ctx, 0, 10000)
@@ -398,15 +448,16 @@ func TestServingRolloutRollsBackOnFailedHealthChecks(t *testing.T) {
 	if got, want := strings.Join(statuses, " "), "Creating InService Updating RollingBack InService"; got != want {
 		t.Errorf("the endpoint's events: %s, want %s", got, want)
 	}
-	// The canary took 20% of the requests: at most about that share may have failed.
-	if total := sickOK + sickFailed; float64(sickFailed) > 0.35*float64(total)+2 {
-		t.Errorf("%d of %d invocations failed while the canary was sick; want at most about its 20%% share", sickFailed, total)
+	// The new fleet took its share of the requests: at most about that share may have failed.
+	if total := sickOK + sickFailed; float64(sickFailed) > maxFailed*float64(total)+2 {
+		t.Errorf("%d of %d invocations failed while the new fleet was sick; want at most about its share", sickFailed, total)
 	}
 	failedAfter := l.failed.Load()
 	time.Sleep(300 * time.Millisecond)
 	if n := l.failed.Load() - failedAfter; n > 0 {
 		t.Errorf("%d invocations failed after the rollback", n)
 	}
+	return logs.String()
 }
 
 // TestServingUpdateRefusesBadDeploymentConfigs: a DeploymentConfig that cannot be honoured is

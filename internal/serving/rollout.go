@@ -60,10 +60,12 @@ type BlueGreen struct {
 
 // Rolling is a RollingUpdatePolicy. Durations are in seconds.
 type Rolling struct {
-	MaxBatch         CapacitySize
-	WaitInterval     int // after each batch
-	MaxExecution     int
-	RollbackMaxBatch *CapacitySize `json:",omitempty"` // validated; a rollback restores the old fleet at once
+	MaxBatch     CapacitySize
+	WaitInterval int // after each batch
+	MaxExecution int
+	// RollbackMaxBatch is how many of the old fleet's instances a rollback brings back at a
+	// time (nil: all at once).
+	RollbackMaxBatch *CapacitySize `json:",omitempty"`
 }
 
 // Rollout is the progress of an update under a DeploymentPolicy, as committed.
@@ -82,6 +84,9 @@ type Rollout struct {
 	Variants []VariantState `json:",omitempty"`
 	// Reason is why the update rolls back (while RollingBack): the FailureReason it ends with.
 	Reason string `json:",omitempty"`
+	// Restored is the part of the old fleet's instances a rolling update's rollback has brought
+	// back so far (while RollingBack; 0 before its first batch is committed).
+	Restored float64 `json:",omitempty"`
 }
 
 const maxWait = 3600
@@ -167,11 +172,7 @@ func (p DeploymentPolicy) Check() error {
 func Steps(p DeploymentPolicy, instances int) []float64 {
 	instances = max(instances, 1)
 	if r := p.Rolling; r != nil {
-		batch := r.MaxBatch.Value
-		if r.MaxBatch.Type == CapacityPercent {
-			batch = int(math.Ceil(float64(r.MaxBatch.Value) * float64(instances) / 100))
-		}
-		batch = max(batch, 1)
+		batch := r.MaxBatch.instances(instances)
 		var out []float64
 		for n := batch; n < instances; n += batch {
 			out = append(out, float64(n)/float64(instances))
@@ -197,6 +198,15 @@ func Steps(p DeploymentPolicy, instances int) []float64 {
 		out = append(out, float64(i)*share)
 	}
 	return append(out, 1)
+}
+
+// instances is how many of total instances c stands for (at least 1).
+func (c CapacitySize) instances(total int) int {
+	n := c.Value
+	if c.Type == CapacityPercent {
+		n = int(math.Ceil(float64(c.Value) * float64(total) / 100))
+	}
+	return max(n, 1)
 }
 
 // wait is how long step (1-based) of n is watched before the next one.
@@ -461,7 +471,12 @@ func (e *Engine) abort(ctx context.Context, ep Endpoint, reason string) error {
 		return err
 	}
 	ep.Status = RollingBack
-	ep.Rollout = &Rollout{Reason: reason}
+	r := Rollout{Reason: reason}
+	if ep.Rollout != nil {
+		r = *ep.Rollout
+		r.Reason = reason
+	}
+	ep.Rollout = &r
 	return e.rollBack(ctx, ep)
 }
 
@@ -469,16 +484,16 @@ func (e *Engine) abort(ctx context.Context, ep Endpoint, reason string) error {
 // its old configuration with the reason.
 func (e *Engine) rollBack(ctx context.Context, ep Endpoint) error {
 	if e.c.Fleet != nil {
-		if err := e.c.Fleet.Discard(ep.ARN); err != nil && !errs.Is(err, errs.Conflict) && !errs.Is(err, errs.NotFound) {
-			return err
-		}
 		if err := e.ensureLive(ctx, ep); err != nil {
 			return err
 		}
 		if ep.Policy != nil && ep.Policy.Rolling != nil {
-			if err := e.shrinkLive(ctx, ep, 0); err != nil {
+			if err := e.restore(ctx, &ep); err != nil {
 				return err
 			}
+		}
+		if err := e.c.Fleet.Discard(ep.ARN); err != nil && !errs.Is(err, errs.Conflict) && !errs.Is(err, errs.NotFound) {
+			return err
 		}
 	}
 	reason := "ClientError: the update was rolled back"
@@ -497,4 +512,78 @@ func (e *Engine) rollBack(ctx context.Context, ep Endpoint) error {
 		}
 		return true, nil
 	})
+}
+
+// restore brings the old fleet of a rolling update back to all its instances before the new
+// fleet is dropped: RollbackMaximumBatchSize instances at a time (all at once without it), the
+// new fleet's share of the requests shrinking as the old fleet grows. Each batch is committed
+// (Rollout.Restored) before the fleet acts on it; after a restart, when no new fleet runs any
+// more, the old one is brought back whole.
+func (e *Engine) restore(ctx context.Context, ep *Endpoint) error {
+	total := 0
+	for _, v := range ep.Variants {
+		total += v.CurrentInstanceCount
+	}
+	total = max(total, 1)
+	r := Rollout{}
+	if ep.Rollout != nil {
+		r = *ep.Rollout
+	}
+	restored := r.Restored
+	if restored == 0 {
+		restored = 1 - r.Share
+	}
+	batch := total
+	if b := ep.Policy.Rolling.RollbackMaxBatch; b != nil {
+		batch = b.instances(total)
+	}
+	if _, _, staged := e.c.Fleet.Staged(ep.ARN); !staged {
+		restored = 1
+	}
+	for {
+		if err := e.growLive(ctx, *ep, restored); err != nil {
+			return err
+		}
+		if err := e.c.Fleet.Shift(ep.ARN, 1-restored); err != nil && !errs.Is(err, errs.Conflict) && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		if restored >= 1 {
+			return nil
+		}
+		next := math.Min(1, restored+float64(batch)/float64(total))
+		saved := false
+		err := e.update(ctx, *ep, "UpdateEndpoint", func(_ Tx, cur *Endpoint) (bool, error) {
+			if cur.Status != RollingBack || cur.Deployment != ep.Deployment || cur.Rollout == nil {
+				return false, nil
+			}
+			cur.Rollout.Restored = next
+			*ep = *cur
+			saved = true
+			return true, nil
+		})
+		if err != nil || !saved {
+			return err
+		}
+		e.c.Log.Info("endpoint rollback batch", "endpoint", ep.ARN, "restored", next)
+		restored = next
+	}
+}
+
+// growLive scales the old fleet's variants up to the part restored of their instances; it
+// never shrinks them.
+func (e *Engine) growLive(ctx context.Context, ep Endpoint, restored float64) error {
+	counts := map[string]int{}
+	for _, v := range e.c.Fleet.Status(ep.ARN) {
+		i := variantIndex(ep.Variants, v.Name)
+		if i < 0 {
+			continue
+		}
+		if want := part(ep.Variants[i].CurrentInstanceCount, restored); want > v.Instances {
+			counts[v.Name] = want
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	return e.c.Fleet.Scale(ctx, ep.ARN, counts)
 }

@@ -36,7 +36,7 @@ func testServingRollout(t *testing.T, st *store.Store) {
 					DeployedImages: []serving.DeployedImage{{SpecifiedImage: "img", ResolvedImage: "img", ResolutionTime: t0}}}}}
 		},
 		func(e *serving.Endpoint) {
-			e.Status, e.Rollout.Reason = serving.RollingBack, "ClientError: the new fleet failed its health checks"
+			e.Status, e.Rollout.Reason, e.Rollout.Restored = serving.RollingBack, "ClientError: the new fleet failed its health checks", 0.75
 		},
 		func(e *serving.Endpoint) {
 			e.Status, e.Pending, e.Policy, e.Rollout, e.FailureReason = serving.InService, "", nil, nil, "ClientError: the new fleet failed its health checks"
