@@ -42,6 +42,11 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	c.Log = c.Log.With("component", "serving")
+	if c.Service != nil {
+		// The engine writes through the service's store, so that the data plane's endpoint
+		// cache drops what the engine changes.
+		c.Store = c.Service.store
+	}
 	return &Engine{c: c}
 }
 

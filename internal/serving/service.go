@@ -46,7 +46,7 @@ var (
 
 // Service is serving's API: models, endpoint configurations, endpoints and invocations.
 type Service struct {
-	store     Store
+	store     *cachingStore
 	authz     Authorizer
 	roles     RolePasser
 	sessions  Sessions
@@ -82,7 +82,7 @@ func NewService(c ServiceConfig) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
+	return &Service{store: newCachingStore(c.Store), authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
 		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, capturer: c.Capture, region: c.Region, now: c.Now}
 }
 
@@ -755,7 +755,7 @@ func (s *Service) Invoke(ctx context.Context, c identity.Call, name, targetVaria
 	if err := s.authorize(ctx, c, "InvokeEndpoint", resource); err != nil {
 		return "", inference.Response{}, err
 	}
-	e, err := s.store.GetEndpoint(ctx, c.Caller.Account, name)
+	e, err := s.store.servingEndpoint(ctx, c.Caller.Account, name)
 	if errs.Is(err, errs.NotFound) {
 		return "", inference.Response{}, invalid("Endpoint %s of account %s not found.", name, c.Caller.Account)
 	}
@@ -799,7 +799,7 @@ func (s *Service) Ready(ctx context.Context, c identity.Call, name string) (Endp
 	if err := s.authorize(ctx, c, "InvokeEndpoint", s.EndpointARN(c.Caller.Account, name)); err != nil {
 		return Endpoint{}, false, err
 	}
-	e, err := s.store.GetEndpoint(ctx, c.Caller.Account, name)
+	e, err := s.store.servingEndpoint(ctx, c.Caller.Account, name)
 	if errs.Is(err, errs.NotFound) {
 		return Endpoint{}, false, invalid("Endpoint %s of account %s not found.", name, c.Caller.Account)
 	}
