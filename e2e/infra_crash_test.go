@@ -37,10 +37,12 @@ func infraTemplate(n int) string {
 // logGroups counts the log groups of the account cfg acts in.
 func logGroups(t *testing.T, ctx context.Context, cfg aws.Config) int {
 	t.Helper()
-	out, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var out *cloudwatchlogs.DescribeLogGroupsOutput
+	waitFor(t, ctx, func() bool {
+		var err error
+		out, err = cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+		return err == nil
+	})
 	return len(out.LogGroups)
 }
 
@@ -85,10 +87,13 @@ func TestStacksSurviveKills(t *testing.T) {
 			st = stackStatus(ctx, cf, name)
 			return st != "" && !strings.HasSuffix(string(st), "_IN_PROGRESS")
 		})
-		res, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// A read is retried: a client connection may still be cut off by the last kill.
+		var res *cloudformation.DescribeStackResourcesOutput
+		waitFor(t, ctx, func() bool {
+			var err error
+			res, err = cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+			return err == nil
+		})
 		switch st {
 		case cfntypes.StackStatusCreateComplete:
 			complete++
