@@ -20,6 +20,9 @@
 //     concurrent client token, a moved audit head) are retried whole; callers' functions must
 //     therefore be free of side effects outside the tx.
 //   - A write drops, when its transaction ends, the cached reads of the tables it wrote.
+//   - On SQLite, this process's writes (transactions and autocommit writes) run one at a time,
+//     queued on an in-process lock (writelock.go); a write must never start another write while
+//     it runs. PostgreSQL's writers run concurrently.
 package store
 
 import (
