@@ -34,12 +34,8 @@ func TestPipelineSurvivesRepeatedKills(t *testing.T) {
 	defer cancel()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	marks := t.TempDir()
-	opts := launchOptions{env: []string{"SLIPWAY_TEST_RECONCILE_LEASE_TTL=2s"}}
-	first := opts
-	first.waitCredentials = true
-	s := launch(t, dataDir, first)
-	ds := readProfile(t, s.Creds, "data-science")
-	cfg := sdkConfig(s.URL, ds)
+	s := launchCrashing(t, dataDir, launchOptions{env: []string{"SLIPWAY_TEST_RECONCILE_LEASE_TTL=2s"}})
+	cfg := s.config("data-science")
 	ic := iam.NewFromConfig(cfg)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("pipeline"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
@@ -129,11 +125,10 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 			executions = append(executions, arn)
 		}
 		time.Sleep(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
-		s.kill()
-		s = launch(t, dataDir, opts)
-		sm = sagemaker.NewFromConfig(sdkConfig(s.URL, ds))
+		s.crash()
+		sm = sagemaker.NewFromConfig(s.config("data-science"))
 	}
-	t.Logf("%d kills during %d executions in %v", kills, len(executions), time.Since(started).Round(time.Millisecond))
+	t.Logf("%d kills during %d executions in %v", s.kills, len(executions), time.Since(started).Round(time.Millisecond))
 	for _, arn := range executions {
 		var st smtypes.PipelineExecutionStatus
 		waitFor(t, ctx, func() bool { st = status(arn); return st != "" && st != smtypes.PipelineExecutionStatusExecuting })

@@ -23,6 +23,7 @@ import (
 type eventRulesParts struct {
 	dispatch *rules.Dispatcher
 	sub      *events.Subscription
+	others   []*events.Subscription // the outbox's other consumers (stack sets' automatic deployment)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -44,14 +45,16 @@ func (a *App) eventRules() {
 	a.rules.sub = events.Subscribe(a.Store.Events(), rules.Consumer, a.rules.dispatch.Handle, a.log)
 }
 
-// startEventRules starts delivery.
+// startEventRules starts delivery, and the outbox's other consumers.
 func (a *App) startEventRules(ctx context.Context) {
 	ctx, a.rules.cancel = context.WithCancel(ctx)
-	a.rules.wg.Add(1)
-	go func() {
-		defer a.rules.wg.Done()
-		a.rules.sub.Run(ctx)
-	}()
+	for _, sub := range append([]*events.Subscription{a.rules.sub}, a.rules.others...) {
+		a.rules.wg.Add(1)
+		go func() {
+			defer a.rules.wg.Done()
+			sub.Run(ctx)
+		}()
+	}
 }
 
 // stopEventRules stops delivery and waits for it; what it handled has its cursor saved.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/stacksets"
@@ -54,6 +55,8 @@ func (a *App) stackSetsService() {
 func (a *App) stackSetsRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	engine := stacksets.NewEngine(stacksets.EngineConfig{Service: a.StackSets, Store: a.Store.StackSets(), Stacks: a.Store.Stacks(), Log: a.log})
 	rt := reconcile.New(a.Store.Work(), stacksets.WorkKind, engine, reconcile.Options{Workers: 4, Log: a.log})
+	// Accounts created or moved wake automatic deployment (started with the event rules').
+	a.rules.others = append(a.rules.others, events.Subscribe(a.Store.Events(), stacksets.AutoDeployConsumer, engine.OrgEvents(rt), a.log))
 	keys, err := engine.Resume(ctx)
 	if err != nil {
 		return nil, err

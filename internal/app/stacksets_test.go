@@ -182,11 +182,19 @@ func stackSetEndpoints(t *testing.T, database string) {
 	}
 
 	// Automatic deployment: an account moved into the OU gets the stack; moved out, loses it.
+	// The organization's MoveAccount event wakes the set: its poll (once a minute) is only a
+	// safety net, so the stack must come well before it.
+	moved := time.Now()
 	third := memberAccount(t, admin, "staging-c", root, staging)
 	waitFor(t, "the third account's instance", func() bool {
 		i, ok := instances(t, cf, "abalone-endpoint")[third]
 		return ok && i.Status == cfntypes.StackInstanceStatusCurrent
 	})
+	if d := time.Since(moved); d > 10*time.Second {
+		t.Errorf("the moved account got its stack %v after the move; want it promptly (the event, not the minute's poll)", d)
+	} else {
+		t.Logf("an account moved into the OU got its stack instance in %v", d)
+	}
 	thirdC := s.inAccount(t, admin, third)
 	if _, err := thirdC.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("abalone-staging"),
 		ContentType: aws.String("text/csv"), Body: []byte("1,2\n")}); err != nil {

@@ -16,6 +16,8 @@ package org
 import (
 	"context"
 	"time"
+
+	"github.com/slipway-ml/slipway/internal/events"
 )
 
 // Organization is the one organization of a Slipway installation.
@@ -75,12 +77,13 @@ type Store interface {
 	CreateUnit(ctx context.Context, u Unit) error
 	GetUnit(ctx context.Context, id string) (Unit, error)
 	ListUnits(ctx context.Context, parentID string) ([]Unit, error)
-	CreateAccount(ctx context.Context, a Account) error
+	// CreateAccount and MoveAccount commit ev (events.go) in the change's transaction.
+	CreateAccount(ctx context.Context, a Account, ev events.Event) error
 	GetAccount(ctx context.Context, id string) (Account, error)
 	GetAccountByName(ctx context.Context, name string) (Account, error)
 	GetAccountByRequest(ctx context.Context, requestID string) (Account, error)
 	ListAccounts(ctx context.Context, parentID string) ([]Account, error) // parentID "" lists all
-	MoveAccount(ctx context.Context, id, from, to string) error
+	MoveAccount(ctx context.Context, id, from, to string, ev events.Event) error
 	CreatePolicy(ctx context.Context, p Policy) error
 	GetPolicy(ctx context.Context, id string) (Policy, error)
 	ListPolicies(ctx context.Context, typ string) ([]Policy, error)

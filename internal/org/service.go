@@ -225,7 +225,7 @@ func (s *Service) ensureAccount(ctx context.Context, o Organization, a AccountSp
 			id = randomAccountID()
 		}
 		acct = s.newAccount(o, a, id, parent)
-		if err := s.store.CreateAccount(ctx, acct); err != nil {
+		if err := s.store.CreateAccount(ctx, acct, s.createEvent(o, acct)); err != nil {
 			return Account{}, err
 		}
 		step("account " + a.Name)
@@ -300,7 +300,7 @@ func (s *Service) createAccount(ctx context.Context, o Organization, a AccountSp
 		id = randomAccountID()
 	}
 	acct := s.newAccount(o, a, id, parent)
-	if err := s.store.CreateAccount(ctx, acct); err != nil {
+	if err := s.store.CreateAccount(ctx, acct, s.createEvent(o, acct)); err != nil {
 		return Account{}, err
 	}
 	if err := s.store.AttachPolicy(ctx, FullAccessID, acct.ID); err != nil {
@@ -466,7 +466,7 @@ func (s *Service) moveAccount(ctx context.Context, id, from, to string) error {
 	if from == to {
 		return errs.E(errs.Conflict, "account %s is already in %s", id, to).WithCode("DuplicateAccountException")
 	}
-	return s.store.MoveAccount(ctx, id, from, to)
+	return s.store.MoveAccount(ctx, id, from, to, s.moveEvent(o, a, from, to))
 }
 
 // Parents returns the chain of parents of an account or OU, nearest first, ending at the root.

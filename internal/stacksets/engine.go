@@ -27,7 +27,8 @@ type EngineConfig struct {
 	Store   Store
 	Stacks  StackReader
 	// Poll is how soon a set waiting for its stacks is looked at again; AutoPoll how often a
-	// set with automatic deployment compares its OUs' accounts with its instances.
+	// set with automatic deployment compares its OUs' accounts with its instances when no
+	// organization event woke it (OrgEvents): a safety net, one minute by default.
 	Poll, AutoPoll time.Duration
 	Log            *slog.Logger
 }
@@ -46,7 +47,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Poll = 50 * time.Millisecond
 	}
 	if c.AutoPoll <= 0 {
-		c.AutoPoll = time.Second
+		c.AutoPoll = time.Minute
 	}
 	c.Log = c.Log.With("component", "stacksets")
 	return &Engine{c: c}

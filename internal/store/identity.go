@@ -384,10 +384,16 @@ func (s *IdentityStore) DeleteAccessKey(ctx context.Context, account, user, id s
 // DeleteExpiredSessions deletes the session keys (keys of no user) that expired at or before now.
 func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	defer s.cache.invalidate("access_keys")
-	res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE user_name = '' AND expires_at > 0 AND expires_at <= $1`, micros(now))
+	var n int64
+	err := s.base().autocommit(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM access_keys WHERE user_name = '' AND expires_at > 0 AND expires_at <= $1`, micros(now))
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
 	if err != nil {
 		return 0, internal("store.DeleteExpiredSessions", err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }

@@ -142,8 +142,11 @@ func (s *EventStore) Cursor(ctx context.Context, consumer string) (int64, error)
 // SaveCursor records that the consumer has handled every event up to seq. A cursor never
 // moves back (two copies of one consumer may race).
 func (s *EventStore) SaveCursor(ctx context.Context, consumer string, seq int64) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO event_cursors (consumer, seq, updated_at) VALUES ($1,$2,$3)
+	err := (*Store)(s).autocommit(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO event_cursors (consumer, seq, updated_at) VALUES ($1,$2,$3)
 		ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
 		WHERE event_cursors.seq < excluded.seq`, consumer, seq, s.now().UnixMicro())
+		return err
+	})
 	return internal("store.SaveCursor", err)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/org"
 )
 
@@ -136,8 +137,14 @@ func insertAccount(ctx context.Context, tx *sql.Tx, a org.Account) error {
 }
 
 // CreateAccount inserts an account.
-func (s *OrgStore) CreateAccount(ctx context.Context, a org.Account) error {
-	err := s.base().write(ctx, []string{"accounts"}, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) })
+func (s *OrgStore) CreateAccount(ctx context.Context, a org.Account, ev events.Event) error {
+	err := s.base().update(ctx, func(t *Tx) error {
+		t.wrote("accounts")
+		if err := insertAccount(ctx, t.tx, a); err != nil {
+			return err
+		}
+		return t.AppendEvent(ctx, ev)
+	})
 	if err != nil {
 		return conflictOr(err, "an account with this id, name or email")
 	}
@@ -198,16 +205,19 @@ func (s *OrgStore) ListAccounts(ctx context.Context, parentID string) ([]org.Acc
 	return out, internal("store.ListAccounts", rows.Err())
 }
 
-// MoveAccount moves an account if it is still under from.
-func (s *OrgStore) MoveAccount(ctx context.Context, id, from, to string) error {
-	res, err := s.base().exec(ctx, []string{"accounts"}, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
-	if err != nil {
-		return internal("store.MoveAccount", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.E(errs.NotFound, "account %s is not in %s", id, from)
-	}
-	return nil
+// MoveAccount moves an account if it is still under from, and commits ev with the move.
+func (s *OrgStore) MoveAccount(ctx context.Context, id, from, to string, ev events.Event) error {
+	return s.base().update(ctx, func(t *Tx) error {
+		t.wrote("accounts")
+		res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET parent_id = $1 WHERE id = $2 AND parent_id = $3`, to, id, from)
+		if err != nil {
+			return internal("store.MoveAccount", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "account %s is not in %s", id, from)
+		}
+		return t.AppendEvent(ctx, ev)
+	})
 }
 
 func insertPolicy(ctx context.Context, tx *sql.Tx, p org.Policy) error {

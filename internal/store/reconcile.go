@@ -42,7 +42,10 @@ func (w *WorkStore) enqueue(ctx context.Context, kind string, keys []string, at 
 	if len(keys) == 1 {
 		st, err := w.s.stmt(ctx, enqueueWork)
 		if err == nil {
-			_, err = st.ExecContext(ctx, kind, keys[0], micros(at))
+			err = w.s.autocommit(ctx, func() error {
+				_, err := st.ExecContext(ctx, kind, keys[0], micros(at))
+				return err
+			})
 		}
 		return internal("store.Work.Enqueue", err)
 	}
@@ -147,20 +150,26 @@ RETURNING w.key, w.token, w.generation, w.attempts`
 		return nil, internal("store.Work.Claim", err)
 	}
 	until := now.Add(ttl)
-	rows, err := st.QueryContext(ctx, owner, micros(until), kind, micros(now), n)
+	var out []reconcile.Lease
+	err = w.s.autocommit(ctx, func() error {
+		rows, err := st.QueryContext(ctx, owner, micros(until), kind, micros(now), n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			l := reconcile.Lease{Kind: kind, Owner: owner, Until: until}
+			if err := rows.Scan(&l.Key, &l.Token, &l.Generation, &l.Attempts); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return nil, internal("store.Work.Claim", err)
 	}
-	defer rows.Close()
-	var out []reconcile.Lease
-	for rows.Next() {
-		l := reconcile.Lease{Kind: kind, Owner: owner, Until: until}
-		if err := rows.Scan(&l.Key, &l.Token, &l.Generation, &l.Attempts); err != nil {
-			return nil, internal("store.Work.Claim", err)
-		}
-		out = append(out, l)
-	}
-	return out, internal("store.Work.Claim", rows.Err())
+	return out, nil
 }
 
 // Renew extends a lease still held by its owner with its token.
@@ -259,10 +268,13 @@ func (w *WorkStore) exec1(ctx context.Context, op, q string, args ...any) (bool,
 	if err != nil {
 		return false, internal(op, err)
 	}
-	res, err := st.ExecContext(ctx, args...)
-	if err != nil {
-		return false, internal(op, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = w.s.autocommit(ctx, func() error {
+		res, err := st.ExecContext(ctx, args...)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
 	return n == 1, internal(op, err)
 }

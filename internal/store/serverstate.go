@@ -38,7 +38,10 @@ func (s *Store) State(ctx context.Context, name string) (string, error) {
 
 // SetState records value under name, replacing any earlier value.
 func (s *Store) SetState(ctx context.Context, name, value string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO server_state (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+	err := s.autocommit(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO server_state (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+		return err
+	})
 	if err != nil {
 		return internal("store.SetState", err)
 	}

@@ -20,6 +20,9 @@
 //     concurrent client token, a moved audit head) are retried whole; callers' functions must
 //     therefore be free of side effects outside the tx.
 //   - A write drops, when its transaction ends, the cached reads of the tables it wrote.
+//   - On SQLite, this process's writes (transactions and autocommit writes) run one at a time,
+//     queued on an in-process lock (writelock.go); a write must never start another write while
+//     it runs. PostgreSQL's writers run concurrently.
 package store
 
 import (
@@ -67,8 +70,9 @@ type Store struct {
 	now     func() time.Time
 	cache   *readCache
 	hub     *hub
-	stmts   sync.Map // query → *sql.Stmt
-	wakers  wakers   // reconcile runtimes to wake after commits that enqueued their work
+	stmts   sync.Map   // query → *sql.Stmt
+	wakers  wakers     // reconcile runtimes to wake after commits that enqueued their work
+	writes  *writeLock // SQLite: this process's writes, one at a time (writelock.go)
 
 	// afterFlush, when set (by this package's tests only), runs between a transaction's event
 	// inserts and its commit, to hold a transaction there.
@@ -117,7 +121,8 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*S
 		s.hub = newHub("", s.log.Warn)
 		file := strings.TrimPrefix(dsn, "sqlite://")
 		// WAL lets readers run beside the writer; BEGIN IMMEDIATE takes the write lock up front so
-		// two writers never deadlock upgrading read locks; the busy timeout makes them queue.
+		// two writers never deadlock upgrading read locks. This process's writers queue on
+		// writeLock; the busy timeout makes other processes' writers queue.
 		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
 		// The database holds sealed secrets and the audit trail: only its owner may read it.
 		if f, ferr := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600); ferr == nil {
@@ -134,6 +139,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*S
 	if err != nil {
 		return nil, errs.E(errs.Internal, "cannot open the store", err)
 	}
+	s.writes = newWriteLock(s.dialect)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		if s.dialect == SQLite {
@@ -277,6 +283,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	// On SQLite every transaction is a write transaction (BEGIN IMMEDIATE): wait for this
+	// process's other writers in Go rather than in SQLite's busy handler.
+	release, err := s.writes.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

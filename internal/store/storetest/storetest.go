@@ -124,10 +124,30 @@ func testOrganization(t *testing.T, st *store.Store) {
 		t.Errorf("duplicate OU name: err = %v, want Conflict", err)
 	}
 	acct := org.Account{ID: "222222222222", ARN: "arn:a2", Name: "staging", Email: "st@x", ParentID: u.ID, Status: "ACTIVE", JoinedMethod: "CREATED", JoinedAt: t0, CreateRequestID: "car-2"}
-	if err := st.Org().CreateAccount(ctx, acct); err != nil {
+	orgEvent := func(name string) events.Event {
+		return events.Event{ID: randid.UUID(), Account: "111111111111", Source: org.EventSource, DetailType: org.EventDetailType,
+			Time: t0, Detail: json.RawMessage(`{"eventName":"` + name + `"}`)}
+	}
+	// orgEvents returns the names of the organization events committed so far.
+	orgEvents := func() []string {
+		evs, err := st.Events().EventsAfter(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ev := range evs {
+			if ev.Source == org.EventSource {
+				var d org.EventDetail
+				json.Unmarshal(ev.Detail, &d)
+				names = append(names, d.EventName)
+			}
+		}
+		return names
+	}
+	if err := st.Org().CreateAccount(ctx, acct, orgEvent("CreateAccount")); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Org().CreateAccount(ctx, org.Account{ID: "333333333333", Name: "staging", Email: "o@x", CreateRequestID: "car-3"}); !errs.Is(err, errs.Conflict) {
+	if err := st.Org().CreateAccount(ctx, org.Account{ID: "333333333333", Name: "staging", Email: "o@x", CreateRequestID: "car-3"}, orgEvent("CreateAccount")); !errs.Is(err, errs.Conflict) {
 		t.Errorf("duplicate account name: err = %v, want Conflict", err)
 	}
 	if a, err := st.Org().GetAccountByRequest(ctx, "car-2"); err != nil || a.ID != acct.ID {
@@ -139,11 +159,15 @@ func testOrganization(t *testing.T, st *store.Store) {
 	if as, _ := st.Org().ListAccounts(ctx, ""); len(as) != 2 {
 		t.Errorf("ListAccounts(all) = %d accounts, want 2", len(as))
 	}
-	if err := st.Org().MoveAccount(ctx, acct.ID, "r-ab12", u.ID); !errs.Is(err, errs.NotFound) {
+	if err := st.Org().MoveAccount(ctx, acct.ID, "r-ab12", u.ID, orgEvent("MoveAccount")); !errs.Is(err, errs.NotFound) {
 		t.Errorf("MoveAccount from the wrong parent: err = %v, want NotFound", err)
 	}
-	if err := st.Org().MoveAccount(ctx, acct.ID, u.ID, "r-ab12"); err != nil {
+	if err := st.Org().MoveAccount(ctx, acct.ID, u.ID, "r-ab12", orgEvent("MoveAccount")); err != nil {
 		t.Fatal(err)
+	}
+	// A change commits its event; a refused one (a duplicate, a wrong parent) commits none.
+	if got, want := orgEvents(), []string{"CreateAccount", "MoveAccount"}; !cmp.Equal(got, want) {
+		t.Errorf("organization events = %v; want %v", got, want)
 	}
 	scp := org.Policy{ID: "p-deny", ARN: "arn:p2", Name: "deny", Type: org.SCPType, Content: `{"x":1}`}
 	if err := st.Org().CreatePolicy(ctx, scp); err != nil {
