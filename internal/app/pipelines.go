@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 )
@@ -55,6 +56,11 @@ type inProcessSageMaker struct{ a *App }
 var _ pipeline.SageMaker = inProcessSageMaker{}
 
 func (s inProcessSageMaker) Call(ctx context.Context, caller identity.Caller, op string, input any) (json.RawMessage, error) {
+	if f, ok := reconcile.FenceFrom(ctx); ok && f.Kind == pipeline.WorkKind {
+		// A job the engine makes records the execution as its waiter: the job's end
+		// enqueues the execution in the same transaction, so the engine need not poll.
+		ctx = jobs.WithWaiter(ctx, jobs.Waiter{Kind: f.Kind, Key: f.Key})
+	}
 	var svc *awsapi.Service
 	for _, x := range s.a.svcs {
 		if x.Name == "sagemaker" {

@@ -156,6 +156,9 @@ func (e *Engine) update(ctx context.Context, j *Job, fn func(j *Job) error) erro
 			if err := tx.AppendEvent(actx, ev); err != nil {
 				return err
 			}
+			if err := wakeWaiter(actx, tx, cur, before, e.c.Service); err != nil {
+				return err
+			}
 		}
 		out = cur
 		return nil

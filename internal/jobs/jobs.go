@@ -55,6 +55,8 @@ type Job struct {
 	// StopRequested is set by a Stop call; the engine stops the workers.
 	StopRequested bool
 	Run           Run
+	// Waiter is the work item the job's end wakes (waiter.go); nil when nothing waits.
+	Waiter *Waiter `json:",omitempty"`
 }
 
 // Run is the engine's record of a job's workers.

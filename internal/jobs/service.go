@@ -143,6 +143,7 @@ func (s *Service) Create(ctx context.Context, c identity.Call, j Job) (Job, erro
 	j.CreatedAt, j.ModifiedAt = now, now
 	j.StartedAt, j.EndedAt = time.Time{}, time.Time{}
 	j.FailureReason, j.Metrics, j.ModelArtifacts, j.StopRequested, j.Run = "", nil, "", false, Run{}
+	j.Waiter = waiterFrom(ctx)
 	if j.Kind == TrainingJob {
 		out, _ := ParseS3URI("", j.Spec.OutputPath)
 		j.ModelArtifacts = out.Join(j.Name, "output", "model.tar.gz").String()

@@ -27,7 +27,10 @@ type EngineConfig struct {
 	Sessions  Sessions
 	SageMaker SageMaker
 	Objects   Objects
-	// Poll is how long the engine waits before it looks at running jobs again (500 ms).
+	// Poll is how long the engine waits before it looks at running jobs again (DefaultPoll
+	// when 0). It is a safety net: a job's end wakes its execution as it commits (the job
+	// records the execution as its waiter; see the composition root), so the poll only
+	// matters when that wake-up cannot come (a job made before the waiter was recorded).
 	Poll time.Duration
 	// CallbackTimeout is how long a Callback step waits for its answer before it fails
 	// (DefaultCallbackTimeout when 0).
@@ -52,7 +55,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Poll <= 0 {
-		c.Poll = 500 * time.Millisecond
+		c.Poll = DefaultPoll
 	}
 	if c.CallbackTimeout <= 0 {
 		c.CallbackTimeout = DefaultCallbackTimeout
@@ -68,6 +71,10 @@ func NewEngine(c EngineConfig) *Engine {
 func (e *Engine) Resume(ctx context.Context) ([]string, error) {
 	return e.c.Store.ActiveExecutions(ctx)
 }
+
+// DefaultPoll is how often the engine looks at an execution's running jobs when nothing
+// woke it: the safety net behind the wake-up a job's end sends.
+const DefaultPoll = 5 * time.Second
 
 // maxPasses bounds the passes of one reconcile: steps that finish at once (conditions,
 // registrations) let the next ones start in the same reconcile.
@@ -91,24 +98,30 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, e
 	} else if reason != "" {
 		return reconcile.Result{Forget: true}, r.finish(ctx, Failed, reason)
 	}
-	for range maxPasses {
-		changed, err := r.pass(ctx)
-		if err != nil {
+	changed := true
+	for i := 0; i < maxPasses && changed; i++ {
+		if changed, err = r.pass(ctx); err != nil {
 			return reconcile.Result{}, err
 		}
 		if r.x.Status.Terminal() {
 			return reconcile.Result{Forget: true}, nil
 		}
-		if !changed {
-			break
+	}
+	if changed {
+		// The passes ran out with work left: go on at once (as another reconcile, so the
+		// lease is released and renewed in between).
+		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	}
+	// A job's end and a callback's answer enqueue the execution; a retry's start and a
+	// callback's timeout are durable timers (the work item's due time). The poll is only the
+	// safety net for running jobs.
+	after := e.c.Poll
+	if !r.wake.IsZero() {
+		if d := max(r.wake.Sub(e.c.Service.now()), time.Millisecond); !r.polling || d < after {
+			after = d
 		}
 	}
-	if !r.polling && !r.wake.IsZero() {
-		// Only callbacks wait: an answer enqueues the execution; the timeout is a durable
-		// timer (the work item's due time), not a poll.
-		return reconcile.Result{RequeueAfter: max(r.wake.Sub(e.c.Service.now()), time.Millisecond)}, nil
-	}
-	return reconcile.Result{RequeueAfter: e.c.Poll}, nil
+	return reconcile.Result{RequeueAfter: after}, nil
 }
 
 // run is one reconcile of one execution.
@@ -120,8 +133,9 @@ type run struct {
 	caller identity.Caller
 	steps  map[string]Step
 	order  int
-	// polling is set when a pass left a step that must be looked at again soon (a job);
-	// wake is the earliest time a waiting step (a callback) needs a look otherwise.
+	// polling is set when a pass left a step whose end only a look can tell (a running
+	// job, looked at again after Poll unless its end wakes the execution first); wake is the
+	// earliest time a waiting step (a callback's timeout, a retry's start) needs a look.
 	polling bool
 	wake    time.Time
 }
@@ -250,14 +264,19 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 		if s.Status.Terminal() {
 			continue
 		}
-		if s.Type != string(definition.Callback) {
-			r.polling = true
-		}
 		c, err := r.drive(ctx, s)
 		if err != nil {
 			return false, err
 		}
 		changed = changed || c
+		if s, ok := r.steps[s.Name]; ok && !s.Status.Terminal() {
+			switch {
+			case s.Retrying:
+				r.wake = earliest(r.wake, s.RetryAt)
+			case s.Type != string(definition.Callback):
+				r.polling = true
+			}
+		}
 	}
 	if err := r.reuse(ctx); err != nil || r.x.Status.Terminal() {
 		return true, err
