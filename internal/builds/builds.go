@@ -101,6 +101,8 @@ type ArtifactRef struct {
 	Name   string // the pipeline's artifact name, or a secondary artifact's identifier
 	Bucket string
 	Key    string
+	// File is the name of the single file the object is, when it is not a zip archive.
+	File string `json:",omitempty"`
 }
 
 // PipelineIO is what a deploy pipeline's action hands a build: its input artifacts (the first

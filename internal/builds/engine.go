@@ -259,7 +259,11 @@ func (e *Engine) download(ctx context.Context, b *Build) (*failure, error) {
 			if i > 0 {
 				dir = filepath.Join(root, "src_"+r.Name)
 			}
-			if err := unpack(data, dir, path.Base(r.Key)); err != nil {
+			single := r.File
+			if single == "" {
+				single = path.Base(r.Key)
+			}
+			if err := unpack(data, dir, single); err != nil {
 				return fail(&failure{status: Failed, code: "CLIENT_ERROR", msg: err.Error()})
 			}
 		}
@@ -378,7 +382,7 @@ func (e *Engine) phase(ctx context.Context, b *Build, step string) (*failure, er
 	h := b.Run.Handle
 	if h == "" {
 		script := filepath.Join(state, name+".sh")
-		if err := os.WriteFile(script, []byte(phaseScript(state, src, ph, spec.ExportedVariables)), 0o644); err != nil {
+		if err := os.WriteFile(script, []byte(phaseScript(state, src, ph, spec.ExportedVariables, !b.Run.Failing)), 0o644); err != nil {
 			return nil, errs.E(errs.Internal, "cannot write the phase's script: %v", err)
 		}
 		_, uuid, _ := strings.Cut(b.ID, ":")

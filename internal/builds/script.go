@@ -20,12 +20,18 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + 
 // the exported variables. It records, in STATE, the index of the command running (cur) and,
 // when one fails, its index and exit status (failed); a command that exits the shell leaves
 // only cur.
-func phaseScript(state, srcDir string, ph buildspec.Phase, exported []string) string {
+func phaseScript(state, srcDir string, ph buildspec.Phase, exported []string, succeeding bool) string {
 	var b strings.Builder
 	q := quote
 	b.WriteString("# Written by Slipway's build engine.\n")
 	b.WriteString("__S=" + q(state) + "\n")
 	b.WriteString(`if [ -f "$__S/env" ]; then . "$__S/env"; fi` + "\n")
+	// The engine's view of the build wins over what the previous phase saved.
+	if succeeding {
+		b.WriteString("export CODEBUILD_BUILD_SUCCEEDING=1\n")
+	} else {
+		b.WriteString("export CODEBUILD_BUILD_SUCCEEDING=0\n")
+	}
 	b.WriteString(`if [ -f "$__S/cwd" ]; then cd "$(cat "$__S/cwd")" || cd ` + q(srcDir) + `; else cd ` + q(srcDir) + `; fi` + "\n")
 	b.WriteString("__fail=0\nrm -f \"$__S/cur\" \"$__S/failed\"\n")
 	run := func(i int, c string, always bool) {

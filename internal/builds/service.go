@@ -411,11 +411,11 @@ func (s *Service) DeleteProject(ctx context.Context, c identity.Call, name strin
 
 // StartInput is a StartBuild call.
 type StartInput struct {
-	ProjectName      string
-	EnvOverride      []EnvVar
+	ProjectName       string
+	EnvOverride       []EnvVar
 	BuildspecOverride string
-	TimeoutOverride  int
-	IdempotencyToken string
+	TimeoutOverride   int
+	IdempotencyToken  string
 	// Pipeline is set when a deploy pipeline's action starts the build.
 	Pipeline *PipelineIO
 }
