@@ -518,16 +518,20 @@ func mergeEnv(base, over []EnvVar) []EnvVar {
 	return out
 }
 
-// splitID reads PROJECT:UUID (or a build ARN).
-func (s *Service) splitID(c identity.Call, id string) (project, bid string, ok bool) {
+// splitID reads PROJECT:UUID (or a build ARN; foreign when of another account, whose builds
+// this caller's account does not hold).
+func (s *Service) splitID(c identity.Call, id string) (project, bid string, foreign, ok bool) {
 	if a, err := arn.Parse(id); err == nil && a.Service == "codebuild" {
-		if a.Account != c.Caller.Account || !strings.HasPrefix(a.Resource, "build/") {
-			return "", "", false
+		if !strings.HasPrefix(a.Resource, "build/") {
+			return "", "", false, false
+		}
+		if a.Account != c.Caller.Account {
+			return "", "", true, true
 		}
 		id = strings.TrimPrefix(a.Resource, "build/")
 	}
 	project, _, ok = strings.Cut(id, ":")
-	return project, id, ok && nameRE.MatchString(project)
+	return project, id, false, ok && nameRE.MatchString(project)
 }
 
 // BatchGetBuilds returns the builds named (each authorized on its project) and the ids not
@@ -539,9 +543,13 @@ func (s *Service) BatchGetBuilds(ctx context.Context, c identity.Call, ids []str
 	var found []Build
 	var missing []string
 	for _, raw := range ids {
-		project, id, ok := s.splitID(c, raw)
+		project, id, foreign, ok := s.splitID(c, raw)
 		if !ok {
 			return nil, nil, invalid("build id %q must be PROJECT:ID", raw)
+		}
+		if foreign {
+			missing = append(missing, raw)
+			continue
 		}
 		if err := s.authorize(ctx, c, "BatchGetBuilds", s.ProjectARN(c.Caller.Account, project)); err != nil {
 			return nil, nil, err
@@ -578,9 +586,12 @@ func (s *Service) ListBuildsForProject(ctx context.Context, c identity.Call, nam
 
 // StopBuild asks the engine to stop a build not yet ended; it returns the build.
 func (s *Service) StopBuild(ctx context.Context, c identity.Call, id string) (Build, error) {
-	project, bid, ok := s.splitID(c, id)
+	project, bid, foreign, ok := s.splitID(c, id)
 	if !ok {
 		return Build{}, invalid("build id %q must be PROJECT:ID", id)
+	}
+	if foreign {
+		return Build{}, notFound("Build cannot be found: %s", id)
 	}
 	if err := s.authorize(ctx, c, "StopBuild", s.ProjectARN(c.Caller.Account, project)); err != nil {
 		return Build{}, err
