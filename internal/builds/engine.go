@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -430,8 +431,11 @@ func (e *Engine) phase(ctx context.Context, b *Build, step string) (*failure, er
 func (e *Engine) wait(ctx context.Context, b *Build, h string) (Exit, *failure, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var progress atomic.Int64 // lines copied so far, saved now and then so a crash repeats few
+	progress.Store(int64(b.Run.LogLines))
 	copied := make(chan int, 1)
-	go func() { copied <- e.copyLogs(wctx, *b, h) }()
+	go func() { copied <- e.copyLogs(wctx, *b, h, &progress) }()
+	lastSave, saved := time.Now(), b.Run.LogLines
 	type result struct {
 		exit Exit
 		err  error
@@ -465,9 +469,26 @@ func (e *Engine) wait(ctx context.Context, b *Build, h string) (Exit, *failure, 
 			}
 			return r.exit, stop, nil
 		case <-ctx.Done():
-			// Shutdown or a lost lease: the phase runs on; whoever reconciles next re-attaches.
+			// Shutdown or a lost lease: the phase runs on; whoever reconciles next re-attaches
+			// and copies the lines not recorded here.
+			cancel()
+			select {
+			case n := <-copied:
+				b.Run.LogLines = n
+				if err := e.save(context.WithoutCancel(ctx), b); err != nil {
+					e.c.Log.Warn("cannot record a build's log progress", "build", b.ARN, "err", err)
+				}
+			case <-time.After(2 * time.Second):
+			}
 			return Exit{}, nil, ctx.Err()
 		case <-tick.C:
+		}
+		if n := int(progress.Load()); n != saved && time.Since(lastSave) > 2*time.Second {
+			b.Run.LogLines = n
+			if err := e.save(ctx, b); err != nil {
+				return Exit{}, nil, err
+			}
+			lastSave, saved = time.Now(), n
 		}
 		if stop != nil {
 			continue
@@ -488,7 +509,7 @@ func (e *Engine) wait(ctx context.Context, b *Build, h string) (Exit, *failure, 
 
 // copyLogs copies a phase's output lines, from the first not copied yet, to the log stream;
 // it returns how many lines the phase's output has had copied in all.
-func (e *Engine) copyLogs(ctx context.Context, b Build, h string) int {
+func (e *Engine) copyLogs(ctx context.Context, b Build, h string, progress *atomic.Int64) int {
 	n := b.Run.LogLines
 	rc, err := e.c.Executor.Logs(ctx, h, true)
 	if err != nil {
@@ -508,6 +529,7 @@ func (e *Engine) copyLogs(ctx context.Context, b Build, h string) int {
 			e.c.Log.Warn("cannot store a build's log lines", "build", b.ARN, "err", err)
 		}
 		batch = batch[:0]
+		progress.Store(int64(n))
 	}
 	seen := 0
 	for {
