@@ -128,12 +128,16 @@ func startServerAt(t *testing.T, dataDir string, extraArgs ...string) *server {
 type launchOptions struct {
 	waitCredentials bool     // wait for DataDir/credentials too (only the first server writes it)
 	env             []string // added to the test's environment
+	listen          string   // the address to listen on ("": a free port)
 }
 
 // launch starts `slipway server` as startServerAt says, with options.
 func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) *server {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := o.listen
+	if addr == "" {
+		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 	args := append([]string{"server", "--data-dir", dataDir, "--listen", addr}, extraArgs...)
 	cmd := exec.Command(slipwayBinary, args...)
 	cmd.Env = append(os.Environ(), o.env...)

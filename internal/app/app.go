@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
@@ -37,6 +38,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/sagemakerapi"
 	"github.com/slipway-ml/slipway/internal/awsproxy"
 	"github.com/slipway-ml/slipway/internal/blob"
+	"github.com/slipway-ml/slipway/internal/builds"
 	"github.com/slipway-ml/slipway/internal/config"
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -98,6 +100,7 @@ type App struct {
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
 	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
+	Builds    *builds.Service   // build projects, CodeBuild (builds.go)
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -155,6 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.stackSetsService()
 	a.pipelineService()
 	a.deliveryService()
+	a.buildsService()
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -254,6 +258,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(deliveryRT)
+	buildsRT, err := a.buildsRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(buildsRT)
 	for _, rt := range a.Runtimes.Runtimes() {
 		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
 	}
@@ -333,6 +343,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,
 		(&codepipelineapi.API{Delivery: a.Delivery, Tokens: tokens}).Service,
+		(&codebuildapi.API{Builds: a.Builds, Tokens: tokens}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

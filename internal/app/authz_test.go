@@ -21,6 +21,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
@@ -122,12 +123,14 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"sagemaker-runtime": runtimeapi.Operations(),
 		"cloudformation":    cfnapi.Operations(),
 		"codepipeline":      codepipelineapi.Operations(),
+		"codebuild":         codebuildapi.Operations(),
 	}
 	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 	cases["events"] = eventsCases()
 	cases["cloudformation"] = withStackSetCases(cfnCases())
 	cases["codepipeline"] = codepipelineCases()
+	cases["codebuild"] = codebuildCases()
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {

@@ -32,6 +32,8 @@ func (a *App) deliveryService() {
 		Providers: map[string]delivery.ActionProvider{
 			delivery.ProviderKey("Source", "S3"):             s3SourceAction{a},
 			delivery.ProviderKey("Deploy", "CloudFormation"): cfnDeployAction{a},
+			delivery.ProviderKey("Build", "CodeBuild"):       codeBuildAction{a},
+			delivery.ProviderKey("Test", "CodeBuild"):        codeBuildAction{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})

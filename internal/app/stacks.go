@@ -42,6 +42,7 @@ func (a *App) stacksService() {
 			"AWS::IAM::Policy":                  inlinePolicyProvider{a.Identity},
 			"AWS::IAM::ManagedPolicy":           managedPolicyProvider{a.Identity},
 			"AWS::S3::BucketPolicy":             bucketPolicyProvider{a},
+			"AWS::CodeBuild::Project":           buildProjectProvider{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})

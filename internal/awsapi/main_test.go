@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
@@ -33,6 +34,7 @@ func TestMain(m *testing.M) {
 		(&s3api.API{}).Service,
 		(&cfnapi.API{}).Service,
 		(&codepipelineapi.API{}).Service,
+		(&codebuildapi.API{}).Service,
 	} {
 		svc, err := build()
 		if err != nil {

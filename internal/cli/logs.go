@@ -22,12 +22,13 @@ import (
 	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
-const logsUsage = `usage: slipway logs training-job|processing-job|transform-job NAME [flags]
+const logsUsage = `usage: slipway logs training-job|processing-job|transform-job|build NAME [flags]
 
 Prints the log lines of a job: every stream of it (NAME/...) in the job kind's log group
 (/aws/sagemaker/TrainingJobs, /aws/sagemaker/ProcessingJobs, /aws/sagemaker/TransformJobs), read
-through the server's CloudWatch Logs API. With --follow it keeps printing new lines until the job
-ends or it is interrupted.
+through the server's CloudWatch Logs API; for a build (NAME is its id, PROJECT:ID), its stream
+in /aws/codebuild/PROJECT. With --follow it keeps printing new lines until the job or build ends
+or it is interrupted.
 
 flags:
 `
@@ -139,6 +140,9 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: want a job kind and a job name", errUsage)
 	}
 	kind, ok := jobKinds[pos[0]]
+	if pos[0] == "build" {
+		return runBuildLogs(ctx, cf, pos[1], *follow, *poll, stdout)
+	}
 	if !ok {
 		return fmt.Errorf("%w: unknown job kind %q: want training-job, processing-job or transform-job", errUsage, pos[0])
 	}

@@ -82,6 +82,9 @@ var layers = map[string]string{
 	"internal/awsapi/cfnapi":           wire,
 	"internal/awsapi/codepipelineapi":  wire,
 	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
+	"internal/builds":                  domain, // build projects (CodeBuild) and their engine
+	"internal/builds/buildspec":        domain, // the buildspec parser: pure
+	"internal/awsapi/codebuildapi":     wire,
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

@@ -273,7 +273,7 @@ func (s *Service) Credentials(ctx context.Context, token string) (Credentials, e
 	if ttl < time.Second {
 		return Credentials{}, refused("has expired")
 	}
-	sess, err := s.minter.EngineCredentials(ctx, rec.RoleARN, s.cfg.Engine, rec.SessionName, rec.Source, ttl)
+	sess, err := s.minter.EngineCredentials(ctx, rec.RoleARN, s.engineFor(rec.Source), rec.SessionName, rec.Source, ttl)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -288,6 +288,16 @@ func (s *Service) Credentials(ctx context.Context, token string) (Credentials, e
 	}
 	e.creds = Credentials{AccessKeyID: sess.ID, SecretAccessKey: sess.Secret, SessionToken: sess.SessionToken, Expiration: sess.ExpiresAt, Account: rec.Account}
 	return e.creds, nil
+}
+
+// engineFor is the service principal a grant's sessions are minted for, which the role's
+// trust policy must allow: CodeBuild's for a build (its source is the build's ARN), the
+// configured engine otherwise.
+func (s *Service) engineFor(source string) string {
+	if strings.HasPrefix(source, "arn:aws:codebuild:") {
+		return "codebuild.amazonaws.com"
+	}
+	return s.cfg.Engine
 }
 
 func (s *Service) forget(h string) {
