@@ -30,8 +30,10 @@ func (a *App) deliveryService() {
 	a.Delivery = delivery.NewService(delivery.Config{
 		Store: a.Store.Delivery(), Authz: a.Identity, Roles: a.Identity,
 		Providers: map[string]delivery.ActionProvider{
-			delivery.ProviderKey("Source", "S3"):             s3SourceAction{a},
-			delivery.ProviderKey("Deploy", "CloudFormation"): cfnDeployAction{a},
+			delivery.ProviderKey("Source", "S3"):                           s3SourceAction{a},
+			delivery.ProviderKey("Deploy", "CloudFormation"):               cfnDeployAction{a},
+			delivery.ProviderKey("Deploy", "CloudFormationStackSet"):       stackSetAction{a, false},
+			delivery.ProviderKey("Deploy", "CloudFormationStackInstances"): stackSetAction{a, true},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})

@@ -218,7 +218,7 @@ func actionErr(format string, args ...any) error {
 	return errs.E(errs.Invalid, format, args...).WithCode("InvalidActionDeclarationException")
 }
 
-func (s *Service) checkAction(a *Action) error {
+func (s *Service) checkAction(a *Action) (err error) {
 	if a.Owner == "" {
 		a.Owner = "AWS"
 	}
@@ -253,6 +253,16 @@ func (s *Service) checkAction(a *Action) error {
 			return nil
 		}
 		known, required = sc.Configuration()
+		defer func() {
+			if err != nil {
+				return
+			}
+			if v, ok := p.(ActionValidator); ok {
+				if verr := v.Validate(*a); verr != nil {
+					err = actionErr("action %s: %s", a.Name, errs.Message(verr))
+				}
+			}
+		}()
 	}
 	set := map[string]bool{}
 	for _, k := range known {
