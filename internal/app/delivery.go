@@ -4,10 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/reconcile"
-	"github.com/slipway-ml/slipway/internal/stacks"
 )
 
 // Deploy pipelines declare their collaborators in their own terms (package delivery,
@@ -30,10 +27,12 @@ func (a *App) deliveryService() {
 	a.Delivery = delivery.NewService(delivery.Config{
 		Store: a.Store.Delivery(), Authz: a.Identity, Roles: a.Identity,
 		Providers: map[string]delivery.ActionProvider{
-			delivery.ProviderKey("Source", "S3"):             s3SourceAction{a},
-			delivery.ProviderKey("Deploy", "CloudFormation"): cfnDeployAction{a},
-			delivery.ProviderKey("Build", "CodeBuild"):       codeBuildAction{a},
-			delivery.ProviderKey("Test", "CodeBuild"):        codeBuildAction{a},
+			delivery.ProviderKey("Source", "S3"):                           s3SourceAction{a},
+			delivery.ProviderKey("Deploy", "CloudFormation"):               cfnDeployAction{a},
+			delivery.ProviderKey("Deploy", "CloudFormationStackSet"):       stackSetAction{a, false},
+			delivery.ProviderKey("Deploy", "CloudFormationStackInstances"): stackSetAction{a, true},
+			delivery.ProviderKey("Build", "CodeBuild"):                     codeBuildAction{a},
+			delivery.ProviderKey("Test", "CodeBuild"):                      codeBuildAction{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})
@@ -134,168 +133,6 @@ func (p s3SourceAction) Run(ctx context.Context, r delivery.ActionRequest) (deli
 	return delivery.ActionResult{Done: true, Summary: "s3://" + bucket + "/" + key + " (ETag " + info.ETag + ")", Outputs: []delivery.Artifact{out}}, nil
 }
 
-// cfnDeployAction is the Deploy action of provider CloudFormation: ActionMode CREATE_UPDATE
-// creates or updates StackName from TemplatePath (ARTIFACT::FILE, a file of a zip artifact or
-// the artifact itself) or TemplateBody (a Slipway extension), with ParameterOverrides and the
-// stack's RoleArn; DELETE_ONLY deletes it. The stack's client token is the action execution
-// id, so a restarted engine finds the operation its first call started.
-type cfnDeployAction struct{ a *App }
-
-var _ delivery.ActionSchema = cfnDeployAction{}
-
-func (cfnDeployAction) Configuration() ([]string, []string) {
-	return []string{"ActionMode", "StackName", "TemplatePath", "TemplateBody", "ParameterOverrides", "RoleArn", "Capabilities"},
-		[]string{"ActionMode", "StackName"}
-}
-
-func failed(format string, args ...any) (delivery.ActionResult, error) {
-	return delivery.ActionResult{}, errs.E(errs.Invalid, format, args...)
-}
-
-func (p cfnDeployAction) Run(ctx context.Context, r delivery.ActionRequest) (delivery.ActionResult, error) {
-	cfg := r.Action.Configuration
-	mode, name := cfg["ActionMode"], cfg["StackName"]
-	if mode != "CREATE_UPDATE" && mode != "DELETE_ONLY" {
-		return failed("ActionMode %s is not supported by this server yet: use CREATE_UPDATE or DELETE_ONLY", mode)
-	}
-	if id := r.State["stack"]; id != "" {
-		return p.check(ctx, r, id, mode)
-	}
-	var cur []stacks.Stack
-	err := p.a.asAction(ctx, r.Call, "cloudformation", "DescribeStacks", func(ctx context.Context) error {
-		var err error
-		cur, err = p.a.Stacks.DescribeStacks(ctx, r.Call, name)
-		return err
-	})
-	exists := err == nil && len(cur) == 1
-	if err != nil && !errs.Is(err, errs.NotFound) {
-		return delivery.ActionResult{}, err
-	}
-	if mode == "DELETE_ONLY" {
-		if !exists {
-			return delivery.ActionResult{Done: true, Summary: "Stack " + name + " does not exist"}, nil
-		}
-		err := p.a.asAction(ctx, r.Call, "cloudformation", "DeleteStack", func(ctx context.Context) error {
-			return p.a.Stacks.DeleteStack(ctx, r.Call, cur[0].ID, cfg["RoleArn"], nil, r.ActionID)
-		})
-		if err != nil {
-			return delivery.ActionResult{}, err
-		}
-		return delivery.ActionResult{State: map[string]string{"stack": cur[0].ID}, Summary: "Deleting stack " + name}, nil
-	}
-	if exists && cur[0].ClientToken == r.ActionID {
-		return delivery.ActionResult{State: map[string]string{"stack": cur[0].ID}}, nil // our own earlier call
-	}
-	if exists && !cur[0].Status.Terminal() {
-		return delivery.ActionResult{Summary: "Waiting for stack " + name + " (" + string(cur[0].Status) + ") to finish its operation"}, nil
-	}
-	if exists && cur[0].Status == stacks.RollbackComplete {
-		return failed("Stack %s is in ROLLBACK_COMPLETE state and cannot be updated; delete it first (REPLACE_ON_FAILURE is not supported yet)", name)
-	}
-	body, err := p.template(ctx, r)
-	if err != nil {
-		return delivery.ActionResult{}, err
-	}
-	params, err := overrides(cfg["ParameterOverrides"])
-	if err != nil {
-		return delivery.ActionResult{}, err
-	}
-	var caps []string
-	if c := cfg["Capabilities"]; c != "" {
-		caps = strings.Split(c, ",")
-	}
-	var st stacks.Stack
-	if !exists {
-		err = p.a.asAction(ctx, r.Call, "cloudformation", "CreateStack", func(ctx context.Context) error {
-			st, err = p.a.Stacks.CreateStack(ctx, r.Call, stacks.CreateStackInput{Name: name, TemplateBody: body, Parameters: params,
-				RoleARN: cfg["RoleArn"], Capabilities: caps, ClientToken: r.ActionID})
-			return err
-		})
-	} else {
-		err = p.a.asAction(ctx, r.Call, "cloudformation", "UpdateStack", func(ctx context.Context) error {
-			st, err = p.a.Stacks.UpdateStack(ctx, r.Call, stacks.UpdateStackInput{Name: cur[0].ID, TemplateBody: body, Parameters: params,
-				RoleARN: cfg["RoleArn"], Capabilities: caps, ClientToken: r.ActionID})
-			return err
-		})
-		if err != nil && strings.Contains(errs.Message(err), "No updates are to be performed") {
-			return delivery.ActionResult{Done: true, Summary: "Stack " + name + " is up to date: no updates are to be performed"}, nil
-		}
-	}
-	if err != nil {
-		return delivery.ActionResult{}, err
-	}
-	return delivery.ActionResult{State: map[string]string{"stack": st.ID}, Summary: "Stack " + name + ": " + string(st.Status)}, nil
-}
-
-// check looks at the stack the action's operation started.
-func (p cfnDeployAction) check(ctx context.Context, r delivery.ActionRequest, id, mode string) (delivery.ActionResult, error) {
-	var cur []stacks.Stack
-	err := p.a.asAction(ctx, r.Call, "cloudformation", "DescribeStacks", func(ctx context.Context) error {
-		var err error
-		cur, err = p.a.Stacks.DescribeStacks(ctx, r.Call, id)
-		return err
-	})
-	if err != nil {
-		return delivery.ActionResult{}, err
-	}
-	st := cur[0]
-	res := delivery.ActionResult{State: r.State, Summary: "Stack " + st.Name + ": " + string(st.Status)}
-	switch st.Status {
-	case stacks.CreateComplete, stacks.UpdateComplete:
-		res.Done = mode == "CREATE_UPDATE"
-	case stacks.DeleteComplete:
-		res.Done = true
-		if mode != "DELETE_ONLY" {
-			res.Error = "Stack " + st.Name + " was deleted"
-		}
-	case stacks.RollbackComplete, stacks.UpdateRollbackComplete, stacks.CreateFailed, stacks.DeleteFailed,
-		stacks.RollbackFailed, stacks.UpdateRollbackFailed:
-		res.Done, res.Error = true, "Stack "+st.Name+" ended "+string(st.Status)+": "+st.Reason
-	}
-	return res, nil
-}
-
-// template reads the template: TemplateBody, or TemplatePath ARTIFACT::FILE from an input.
-func (p cfnDeployAction) template(ctx context.Context, r delivery.ActionRequest) (string, error) {
-	cfg := r.Action.Configuration
-	if cfg["TemplateBody"] != "" {
-		if cfg["TemplatePath"] != "" {
-			return "", errs.E(errs.Invalid, "give TemplatePath or TemplateBody, not both")
-		}
-		return cfg["TemplateBody"], nil
-	}
-	art, file, ok := strings.Cut(cfg["TemplatePath"], "::")
-	if !ok || file == "" {
-		return "", errs.E(errs.Invalid, "TemplatePath %q must be ARTIFACT::FILE", cfg["TemplatePath"])
-	}
-	var in *delivery.Artifact
-	for i := range r.Inputs {
-		if r.Inputs[i].Name == art {
-			in = &r.Inputs[i]
-		}
-	}
-	if in == nil {
-		return "", errs.E(errs.Invalid, "TemplatePath names artifact %s, which is not an input artifact of the action", art)
-	}
-	var b []byte
-	err := p.a.asAction(ctx, r.Call, "s3", "GetObject", func(ctx context.Context) error {
-		_, body, err := p.a.Artifacts.GetObject(ctx, r.Call.Caller, in.Bucket, in.Key, nil)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		b, err = io.ReadAll(io.LimitReader(body, maxArtifact+1))
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxArtifact {
-		return "", errs.E(errs.Invalid, "artifact %s is larger than %d bytes", art, maxArtifact)
-	}
-	return fileOf(b, in.File, file)
-}
-
 const maxArtifact = 50 << 20
 
 // fileOf returns the file named by path in an artifact: a member of a zip archive, or the
@@ -330,25 +167,4 @@ func fileOf(b []byte, single, name string) (string, error) {
 		return "", errs.E(errs.Invalid, "the artifact is the single file %s, not a zip archive holding %s", single, name)
 	}
 	return string(b), nil
-}
-
-// overrides reads ParameterOverrides, a JSON object of parameter names to values.
-func overrides(s string) ([]stacks.ParameterInput, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, errs.E(errs.Invalid, "ParameterOverrides must be a JSON object of string values (Fn::GetParam is not supported yet): %v", err)
-	}
-	var out []stacks.ParameterInput
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, stacks.ParameterInput{Key: k, Value: m[k]})
-	}
-	return out, nil
 }

@@ -29,13 +29,42 @@ func FuzzArtifactFile(f *testing.F) {
 }
 
 func TestOverrides(t *testing.T) {
-	got, err := overrides(`{"B":"2","A":"1"}`)
-	if err != nil || len(got) != 2 || got[0].Key != "A" || got[1].Value != "2" {
-		t.Errorf("overrides = %+v, %v", got, err)
+	got, err := parseOverrides(`{"B":"2","A":{"Fn::GetParam":["In","c.json","k"]},"C":{"Fn::GetArtifactAtt":["In","ObjectKey"]}}`, []string{"In"})
+	if err != nil || len(got) != 3 || got["B"].Literal != "2" || got["A"].Fn != "Fn::GetParam" || got["C"].Args[1] != "ObjectKey" {
+		t.Errorf("parseOverrides = %+v, %v", got, err)
 	}
-	for _, bad := range []string{`[1]`, `{"A":1}`, `{"A":{"Fn::GetParam":["a","b","c"]}}`} {
-		if _, err := overrides(bad); err == nil {
-			t.Errorf("overrides(%s) accepted", bad)
+	for _, bad := range []string{`[1]`, `{"A":1}`, `{"A":{"Fn::GetParam":["Other","b","c"]}}`, `{"A":{"Fn::GetParam":["In","b"]}}`,
+		`{"A":{"Fn::GetArtifactAtt":["In","Size"]}}`, `{"A":{"Fn::Sub":["In"]}}`, `{"A":{"Fn::GetParam":["In","b","c"],"Fn::GetArtifactAtt":["In","URL"]}}`} {
+		if _, err := parseOverrides(bad, []string{"In"}); err == nil {
+			t.Errorf("parseOverrides(%s) accepted", bad)
 		}
 	}
+}
+
+// FuzzParameterOverrides: ParameterOverrides never panics, and every function it accepts
+// names an input artifact.
+func FuzzParameterOverrides(f *testing.F) {
+	f.Add(`{"A":"1","B":{"Fn::GetParam":["In","f.json","k"]}}`)
+	f.Add(`{"C":{"Fn::GetArtifactAtt":["In","URL"]}}`)
+	f.Add(`{"D":{"Fn::GetParam":"x"}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseOverrides(s, []string{"In"})
+		if err != nil {
+			return
+		}
+		for k, v := range got {
+			if v.Fn != "" && v.Artifact != "In" {
+				t.Fatalf("%s: accepted a function of artifact %q", k, v.Artifact)
+			}
+		}
+	})
+}
+
+// FuzzTemplateConfiguration: a TemplateConfiguration file never panics its parser.
+func FuzzTemplateConfiguration(f *testing.F) {
+	f.Add(`{"Parameters":{"A":"1"},"Tags":{"team":"ml"}}`)
+	f.Add(`{"Parameters":{"A":1}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		parseTemplateConfiguration(s)
+	})
 }

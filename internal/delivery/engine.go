@@ -327,9 +327,29 @@ func (e *Engine) step(ctx context.Context, x Execution) (again bool, after time.
 	}
 	// Actions run: call the providers of those that are not waiting for an approval.
 	polling := false
+	var wake time.Duration
 	for _, i := range plan.Running {
 		d := def.Actions[i]
 		if isApproval(d) {
+			timeout, err := approvalTimeout(d)
+			if err != nil {
+				timeout = DefaultApprovalTimeout
+			}
+			left := x.Stages[si].Actions[i].StartedAt.Add(timeout).Sub(s.now())
+			if left <= 0 {
+				return true, 0, e.commit(ctx, x, "ApprovalTimeout", func(tx Tx, cur *Execution) error {
+					a := &cur.Stages[si].Actions[i]
+					if a.Status != ActionInProgress {
+						return nil
+					}
+					a.Status, a.Token, a.UpdatedAt = ActionFailed, "", s.now()
+					a.ErrorCode, a.Error = "ApprovalTimedOut", "The approval was not decided within "+timeout.String()
+					return tx.AppendEvent(ctx, s.actionEvent(*cur, si, i, "FAILED"))
+				})
+			}
+			if wake == 0 || left < wake {
+				wake = left
+			}
 			continue
 		}
 		done, err := e.runAction(ctx, x, si, i)
@@ -344,7 +364,8 @@ func (e *Engine) step(ctx context.Context, x Execution) (again bool, after time.
 	if polling {
 		return false, e.c.Poll, nil
 	}
-	return false, 0, nil // an approval waits for PutApprovalResult, which wakes the execution
+	// An approval waits for PutApprovalResult, which wakes the execution, or its timeout.
+	return false, wake, nil
 }
 
 func isApproval(a Action) bool { return a.Category == CategoryApproval && a.Provider == ProviderManual }

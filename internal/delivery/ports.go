@@ -111,5 +111,12 @@ type ActionSchema interface {
 	Configuration() (known, required []string)
 }
 
+// ActionValidator is what a provider may check of an action's declaration beyond its keys
+// (values, combinations, artifacts named): CreatePipeline and UpdatePipeline refuse a
+// declaration it rejects, before anything is stored. It must not do I/O.
+type ActionValidator interface {
+	Validate(a Action) error
+}
+
 // ProviderKey names a provider: Category/Provider.
 func ProviderKey(category, provider string) string { return category + "/" + provider }

@@ -32,11 +32,29 @@ var (
 	artifactRE = regexp.MustCompile(`^[a-zA-Z0-9_\-]{1,100}$`)
 )
 
-// Manual approval is built in: the engine waits for PutApprovalResult.
+// Manual approval is built in: the engine waits for PutApprovalResult, at most the approval's
+// timeout (7 days, as CodePipeline; ApprovalTimeoutKey, a Slipway extension, shortens it).
 const (
 	CategoryApproval = "Approval"
 	ProviderManual   = "Manual"
+	// ApprovalTimeoutKey is a Slipway-specific configuration key of a manual approval: how long
+	// it waits (a Go duration, 1s to 168h) before it fails.
+	ApprovalTimeoutKey     = "SlipwayApprovalTimeout"
+	DefaultApprovalTimeout = 7 * 24 * time.Hour
 )
+
+// approvalTimeout is how long a manual approval waits.
+func approvalTimeout(a Action) (time.Duration, error) {
+	v, ok := a.Configuration[ApprovalTimeoutKey]
+	if !ok {
+		return DefaultApprovalTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > DefaultApprovalTimeout {
+		return 0, errs.E(errs.Invalid, "bad %s", ApprovalTimeoutKey)
+	}
+	return d, nil
+}
 
 // Service is CodePipeline's deploy pipelines API.
 type Service struct {
@@ -197,6 +215,16 @@ func (s *Service) check(p *Pipeline) error {
 			}
 		}
 	}
+	// The providers' own checks of values, once the structure holds.
+	for _, st := range p.Stages {
+		for _, a := range st.Actions {
+			if v, ok := s.providers[ProviderKey(a.Category, a.Provider)].(ActionValidator); ok {
+				if err := v.Validate(a); err != nil {
+					return actionErr("action %s: %s", a.Name, errs.Message(err))
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -238,7 +266,12 @@ func (s *Service) checkAction(a *Action) error {
 	}
 	var known, required []string
 	if a.Category == CategoryApproval && a.Provider == ProviderManual {
-		known = []string{"CustomData", "ExternalEntityLink", "NotificationArn"}
+		known = []string{"CustomData", "ExternalEntityLink", "NotificationArn", ApprovalTimeoutKey}
+		if v, ok := a.Configuration[ApprovalTimeoutKey]; ok {
+			if _, err := approvalTimeout(*a); err != nil || v == "" {
+				return actionErr("action %s: %s must be a duration such as 30m or 24h, from 1s to 168h", a.Name, ApprovalTimeoutKey)
+			}
+		}
 		if len(a.InputArtifacts)+len(a.OutputArtifacts) > 0 {
 			return actionErr("action %s: a manual approval takes no artifacts", a.Name)
 		}
