@@ -41,6 +41,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
+	"github.com/slipway-ml/slipway/internal/events/webhooks"
 	"github.com/slipway-ml/slipway/internal/executor/local"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
@@ -94,7 +95,10 @@ type App struct {
 	Runtimes reconcile.Group
 	// Rules is EventBridge; rules delivers the outbox's events to its targets (eventrules.go).
 	Rules *rules.Service
-	rules eventRulesParts
+	// Webhooks is EventBridge's connections and API destinations (webhooks.go).
+	Webhooks *webhooks.Service
+	sealer   *identity.Sealer
+	rules    eventRulesParts
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
 	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
@@ -138,6 +142,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
+	a.sealer = sealer
 	a.Org = org.NewService(st.Org(), now)
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
@@ -150,7 +155,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
-	a.eventRules()
+	if err := a.eventRules(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.stacksService()
 	a.stackSetsService()
 	a.pipelineService()
@@ -329,7 +337,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{Serving: a.Serving, Ready: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
-		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
+		(&eventsapi.API{Rules: a.Rules, Webhooks: a.Webhooks, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,
 		(&codepipelineapi.API{Delivery: a.Delivery, Tokens: tokens}).Service,

@@ -15,7 +15,10 @@
 package egress
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -26,6 +29,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
+	"github.com/slipway-ml/slipway/internal/events/webhooks"
 )
 
 // Allow is an allow-list of destinations.
@@ -180,6 +184,54 @@ func (a *Allow) CheckURL(raw string) (*url.URL, error) {
 		return nil, refused("host " + host)
 	}
 	return u, nil
+}
+
+// Sender calls API destinations within the allow-list (webhooks.Sender).
+type Sender struct {
+	allow  *Allow
+	client *http.Client
+}
+
+var _ webhooks.Sender = (*Sender)(nil)
+
+// NewSender returns a Sender whose calls give up after timeout.
+func NewSender(a *Allow, timeout time.Duration) *Sender {
+	return &Sender{allow: a, client: a.Client(timeout)}
+}
+
+// Send makes one call and returns the answer's status (its body is read, at most 64 KiB,
+// and dropped). A destination off the list is an AccessDenied error; a transport failure is
+// an Unavailable error whose message names neither the URL nor any header.
+func (s *Sender) Send(ctx context.Context, r webhooks.Request) (int, error) {
+	if _, err := s.allow.CheckURL(r.URL); err != nil {
+		return 0, err
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return 0, errs.E(errs.Invalid, "the call cannot be built")
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) {
+			return 0, e
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, errs.E(errs.Unavailable, "%s", err.Error())
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // Client returns an HTTP client that connects only where the list allows (checked on the

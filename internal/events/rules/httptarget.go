@@ -2,7 +2,7 @@ package rules
 
 import (
 	"encoding/json"
-	"net/http"
+	"net/textproto"
 	"regexp"
 	"strings"
 
@@ -66,7 +66,7 @@ func checkHTTP(t Target) error {
 		}
 	}
 	for k, v := range h.HeaderParameters {
-		if !headerKeyRE.MatchString(k) || reservedHeaders[http.CanonicalHeaderKey(k)] {
+		if !headerKeyRE.MatchString(k) || reservedHeaders[textproto.CanonicalMIMEHeaderKey(k)] {
 			return invalid("Target %s: HttpParameters header %q is not a header name a target may set", t.ID, k)
 		}
 		if err := value("header "+k, v); err != nil {

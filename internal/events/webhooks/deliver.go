@@ -1,12 +1,11 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
+	"net/textproto"
 	"net/url"
 	"sort"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/errs"
-	"github.com/slipway-ml/slipway/internal/events/egress"
 	"github.com/slipway-ml/slipway/internal/events/rules"
 	"github.com/slipway-ml/slipway/internal/identity"
 )
@@ -23,9 +21,19 @@ import (
 // UserAgent is what calls to API destinations say they are.
 const UserAgent = "Amazon/EventBridge/ApiDestinations"
 
-// Doer sends HTTP requests (egress.Allow's client in production).
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
+// Request is one call to an API destination.
+type Request struct {
+	Method string
+	URL    string
+	Header map[string][]string // canonical keys
+	Body   []byte              // nil: none
+}
+
+// Sender makes calls (package egress implements it, within the operator's allow-list). It
+// returns the answer's status code; an error of kind AccessDenied is a refusal by the
+// allow-list, any other a transport failure.
+type Sender interface {
+	Send(ctx context.Context, r Request) (status int, err error)
 }
 
 // Sessions lets delivery act as the role a target names (package identity implements it).
@@ -45,10 +53,12 @@ type DelivererConfig struct {
 	Authz    Authorizer
 	Sessions Sessions
 	Record   Recorder
-	Allow    *egress.Allow // where calls may go; nil or empty: nowhere
-	Client   Doer          // nil: Allow.Client(5 s)
+	Sender   Sender
 	Region   string
 	Log      *slog.Logger
+	// Audited, when set, runs a call (its authorization and the HTTP request) under the
+	// audit record of the engine's session (the composition root records it).
+	Audited func(ctx context.Context, caller identity.Caller, dl rules.Delivery, fn func(ctx context.Context) error) error
 }
 
 // Deliverer is the rules.Deliverer of API destination targets.
@@ -67,9 +77,6 @@ const Timeout = 5 * time.Second
 
 // NewDeliverer returns a Deliverer.
 func NewDeliverer(cfg DelivererConfig) *Deliverer {
-	if cfg.Client == nil {
-		cfg.Client = cfg.Allow.Client(Timeout)
-	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,6 +111,14 @@ func (d *Deliverer) Deliver(ctx context.Context, dl rules.Delivery) error {
 	if err != nil {
 		return err
 	}
+	if d.cfg.Audited == nil {
+		return d.invoke(ctx, caller, dl, dest)
+	}
+	return d.cfg.Audited(ctx, caller, dl, func(ctx context.Context) error { return d.invoke(ctx, caller, dl, dest) })
+}
+
+// invoke authorizes the session to invoke the destination and calls it.
+func (d *Deliverer) invoke(ctx context.Context, caller identity.Caller, dl rules.Delivery, dest Destination) error {
 	if _, err := d.cfg.Authz.Authorize(ctx, caller, identity.Action{
 		Name: "events:InvokeApiDestination", Resource: dest.ARN, ResourceAccount: dest.Account,
 		Context: identity.RequestContext{Region: d.cfg.Region, Secure: true},
@@ -132,61 +147,36 @@ func (d *Deliverer) Deliver(ctx context.Context, dl rules.Delivery) error {
 	if err != nil {
 		return errs.E(errs.Internal, "cannot encode the event %s", dl.Event.ID, err)
 	}
-	req, err := buildRequest(ctx, dest, conn, secret, dl.Target.HTTP, envelope, dl.Input)
+	req, err := BuildRequest(dest, conn, secret, dl.Target.HTTP, envelope, dl.Input)
 	if err != nil {
-		return err
-	}
-	if _, err := d.cfg.Allow.CheckURL(req.URL.String()); err != nil {
 		return err
 	}
 	if err := d.pace(ctx, dest); err != nil {
 		return err
 	}
-	resp, err := d.cfg.Client.Do(req)
+	code, err := d.cfg.Sender.Send(ctx, req)
 	if err != nil {
 		if errs.Is(err, errs.AccessDenied) {
-			return errs.E(errs.AccessDenied, "%s", errs.Message(err))
+			return errs.E(errs.AccessDenied, "API destination %s: %s", dest.ARN, errs.Message(err))
 		}
-		return errs.E(errs.Unavailable, "calling API destination %s failed: %s", dest.ARN, networkReason(err))
+		return errs.E(errs.Unavailable, "calling API destination %s failed: %s", dest.ARN, errs.Message(err))
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch code := resp.StatusCode; {
+	switch {
 	case code >= 200 && code < 300:
 		_, err := d.cfg.Record.Once(ctx, dl.Key, func(rules.Tx) error { return nil })
 		return err
 	case code == 401, code == 407, code == 409, code == 429, code >= 500:
-		return errs.E(errs.Unavailable, "API destination %s answered %s", dest.ARN, resp.Status)
+		return errs.E(errs.Unavailable, "API destination %s answered %d", dest.ARN, code)
 	default:
-		return errs.E(errs.Invalid, "API destination %s answered %s", dest.ARN, resp.Status)
+		return errs.E(errs.Invalid, "API destination %s answered %d", dest.ARN, code)
 	}
 }
 
-// networkReason is a transport failure's reason without the URL (whose query may carry what
-// a target put there).
-func networkReason(err error) string {
-	var ue *url.Error
-	for e := err; e != nil; {
-		if u, ok := e.(*url.Error); ok {
-			ue = u
-			break
-		}
-		w, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = w.Unwrap()
-	}
-	if ue != nil && ue.Err != nil {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// buildRequest makes the call: the endpoint's "*" wildcards filled with the path values,
+// BuildRequest makes the call: the endpoint's "*" wildcards filled with the path values,
 // the target's query parameters added to the endpoint's, its headers, and the connection's
-// authorization last (a target cannot override it).
-func buildRequest(ctx context.Context, dest Destination, conn Connection, secret string, hp *rules.HTTPParameters, envelope, body []byte) (*http.Request, error) {
+// authorization last (a target cannot override it). JSONPath values read the envelope; the
+// body is the target's input.
+func BuildRequest(dest Destination, conn Connection, secret string, hp *rules.HTTPParameters, envelope, body []byte) (Request, error) {
 	var p rules.HTTPParameters
 	if hp != nil {
 		p = *hp
@@ -195,54 +185,50 @@ func buildRequest(ctx context.Context, dest Destination, conn Connection, secret
 	for i, v := range p.PathParameterValues {
 		x, ok := rules.HTTPValue(v, envelope)
 		if !ok {
-			return nil, errs.E(errs.Invalid, "path parameter %s leads nowhere in the event", v)
+			return Request{}, errs.E(errs.Invalid, "path parameter %s leads nowhere in the event", v)
 		}
 		values[i] = x
 	}
 	u, err := endpointURL(dest.Endpoint, values)
 	if err != nil {
-		return nil, err
+		return Request{}, err
 	}
 	if len(p.QueryStringParameters) > 0 {
 		q := u.Query()
 		for _, k := range sortedKeys(p.QueryStringParameters) {
 			x, ok := rules.HTTPValue(p.QueryStringParameters[k], envelope)
 			if !ok {
-				return nil, errs.E(errs.Invalid, "query parameter %s leads nowhere in the event", k)
+				return Request{}, errs.E(errs.Invalid, "query parameter %s leads nowhere in the event", k)
 			}
 			q.Set(k, x)
 		}
 		u.RawQuery = q.Encode()
 	}
-	var rd io.Reader
+	req := Request{Method: dest.Method, URL: u.String(), Header: map[string][]string{"User-Agent": {UserAgent}}}
 	switch dest.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	case "GET", "HEAD", "OPTIONS":
 	default:
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, dest.Method, u.String(), rd)
-	if err != nil {
-		return nil, errs.E(errs.Invalid, "cannot build the call to %s", dest.ARN)
-	}
-	req.Header.Set("User-Agent", UserAgent)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		req.Body = body
+		if req.Body == nil {
+			req.Body = []byte{}
+		}
+		req.Header["Content-Type"] = []string{"application/json; charset=utf-8"}
 	}
 	for _, k := range sortedKeys(p.HeaderParameters) {
 		x, ok := rules.HTTPValue(p.HeaderParameters[k], envelope)
 		if !ok {
-			return nil, errs.E(errs.Invalid, "header %s leads nowhere in the event", k)
+			return Request{}, errs.E(errs.Invalid, "header %s leads nowhere in the event", k)
 		}
 		if strings.ContainsAny(x, "\r\n\x00") {
-			return nil, errs.E(errs.Invalid, "header %s's value from the event holds a control character", k)
+			return Request{}, errs.E(errs.Invalid, "header %s's value from the event holds a control character", k)
 		}
-		req.Header.Set(k, x)
+		req.Header[textproto.CanonicalMIMEHeaderKey(k)] = []string{x}
 	}
 	switch conn.AuthType {
 	case APIKey:
-		req.Header.Set(conn.APIKeyName, secret)
+		req.Header[textproto.CanonicalMIMEHeaderKey(conn.APIKeyName)] = []string{secret}
 	case Basic:
-		req.SetBasicAuth(conn.Username, secret)
+		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(conn.Username+":"+secret))}
 	}
 	return req, nil
 }
