@@ -219,6 +219,9 @@ func BuildRequest(dest Destination, conn Connection, secret string, hp *rules.HT
 		if !ok {
 			return Request{}, errs.E(errs.Invalid, "header %s leads nowhere in the event", k)
 		}
+		if !token(k) {
+			return Request{}, errs.E(errs.Invalid, "header name %q is not valid", k)
+		}
 		if strings.ContainsAny(x, "\r\n\x00") {
 			return Request{}, errs.E(errs.Invalid, "header %s's value from the event holds a control character", k)
 		}
@@ -231,6 +234,19 @@ func BuildRequest(dest Destination, conn Connection, secret string, hp *rules.HT
 		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(conn.Username+":"+secret))}
 	}
 	return req, nil
+}
+
+// token reports whether s is an HTTP header name (RFC 9110 token).
+func token(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys(m map[string]string) []string {
