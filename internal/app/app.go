@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,6 +99,7 @@ type App struct {
 	// Webhooks is EventBridge's connections and API destinations (webhooks.go).
 	Webhooks *webhooks.Service
 	sealer   *identity.Sealer
+	apiAddr  atomic.Pointer[string] // host:port the API listens on (Listening), for TemplateURLs
 	rules    eventRulesParts
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
@@ -303,6 +305,7 @@ func (a *App) Listening(addr string) {
 	if err != nil {
 		return
 	}
+	a.apiAddr.Store(&addr)
 	ip := net.ParseIP(host)
 	e := jobcreds.Endpoints{API: "http://" + addr}
 	if ip != nil && (ip.IsUnspecified() || ip.To4() != nil && ip.IsLoopback()) || host == "" || host == "localhost" {
