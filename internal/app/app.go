@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
+	"github.com/slipway-ml/slipway/internal/events/webhooks"
 	"github.com/slipway-ml/slipway/internal/executor/local"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/jobcreds"
@@ -96,7 +98,11 @@ type App struct {
 	Runtimes reconcile.Group
 	// Rules is EventBridge; rules delivers the outbox's events to its targets (eventrules.go).
 	Rules *rules.Service
-	rules eventRulesParts
+	// Webhooks is EventBridge's connections and API destinations (webhooks.go).
+	Webhooks *webhooks.Service
+	sealer   *identity.Sealer
+	apiAddr  atomic.Pointer[string] // host:port the API listens on (Listening), for TemplateURLs
+	rules    eventRulesParts
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
 	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
@@ -141,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
+	a.sealer = sealer
 	a.Org = org.NewService(st.Org(), now)
 	a.Identity = identity.NewService(st.Identity(), orgBounds{a.Org}, sealer, now, log)
 	a.Org.UseIdentity(a.Identity)
@@ -153,7 +160,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
-	a.eventRules()
+	if err := a.eventRules(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.stacksService()
 	a.stackSetsService()
 	a.pipelineService()
@@ -305,6 +315,7 @@ func (a *App) Listening(addr string) {
 	if err != nil {
 		return
 	}
+	a.apiAddr.Store(&addr)
 	ip := net.ParseIP(host)
 	e := jobcreds.Endpoints{API: "http://" + addr}
 	if ip != nil && (ip.IsUnspecified() || ip.To4() != nil && ip.IsLoopback()) || host == "" || host == "localhost" {
@@ -339,7 +350,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{Serving: a.Serving, Ready: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
-		(&eventsapi.API{Rules: a.Rules, Tokens: tokens}).Service,
+		(&eventsapi.API{Rules: a.Rules, Webhooks: a.Webhooks, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,
 		(&codepipelineapi.API{Delivery: a.Delivery, Tokens: tokens}).Service,

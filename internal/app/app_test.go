@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +44,13 @@ func start(t *testing.T, database string) *server {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Database = database
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return startConfig(t, cfg, testWriter{t})
+}
+
+// startConfig starts a server of cfg whose log (warnings and up) goes to logw.
+func startConfig(t *testing.T, cfg config.Config, logw io.Writer) *server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(context.Background(), cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -127,7 +127,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 	}
 	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
-	cases["events"] = eventsCases()
+	cases["events"] = withWebhookCases(eventsCases())
 	cases["cloudformation"] = withStackSetCases(cfnCases())
 	cases["codepipeline"] = codepipelineCases()
 	cases["codebuild"] = codebuildCases()

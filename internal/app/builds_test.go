@@ -51,18 +51,6 @@ func startBuilds(t *testing.T) *buildEnv {
 	return e
 }
 
-func zipFiles(t *testing.T, files map[string]string) []byte {
-	var buf bytes.Buffer
-	z := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := z.Create(name)
-		must(t, err)
-		io.WriteString(w, body)
-	}
-	must(t, z.Close())
-	return buf.Bytes()
-}
-
 func (e *buildEnv) project(t *testing.T, name string, src cbtypes.ProjectSource, art cbtypes.ProjectArtifacts) {
 	t.Helper()
 	_, err := e.cb.CreateProject(context.Background(), &codebuild.CreateProjectInput{Name: aws.String(name), Source: &src, Artifacts: &art,

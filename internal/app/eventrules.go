@@ -30,9 +30,14 @@ type eventRulesParts struct {
 
 // eventRules builds the rules service and its dispatcher. Log groups of the rule's account
 // are targets here; other kinds plug in through rules.Deliverer (Deliverers below).
-func (a *App) eventRules() {
+func (a *App) eventRules() error {
 	st := a.Store.EventRules()
 	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}, "sagemaker": pipelineTarget{a}}
+	hooks, err := a.webhooks(st)
+	if err != nil {
+		return err
+	}
+	deliverers[rules.APIDestinationKind] = hooks
 	kinds := []string{"events"}
 	for k := range deliverers {
 		kinds = append(kinds, k)
@@ -43,6 +48,7 @@ func (a *App) eventRules() {
 	})
 	a.Runtimes.Add(reconcile.New(a.Store.Work(), rules.ScheduleKind, rules.NewScheduler(st, a.now, a.log), reconcile.Options{Workers: 4, Log: a.log}))
 	a.rules.sub = events.Subscribe(a.Store.Events(), rules.Consumer, a.rules.dispatch.Handle, a.log)
+	return nil
 }
 
 // startEventRules starts delivery, and the outbox's other consumers.

@@ -340,24 +340,6 @@ func TestServingRollingRollbackInBatches(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink tests read while the server writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // sickRollback updates an endpoint of oldN instances to newN instances of an unmodified Flask
 // model server under policy, makes the new fleet fail /ping once it answers, and checks that
 // the update rolls back by itself: InService on the old configuration with the reason, the

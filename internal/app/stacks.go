@@ -29,6 +29,7 @@ import (
 func (a *App) stacksService() {
 	a.Stacks = stacks.NewService(stacks.Config{
 		Store: a.Store.Stacks(), Authz: a.Identity, Roles: a.Identity, Sessions: a.Identity,
+		Templates: templateSource{a}, OwnHost: a.ownS3Host,
 		Providers: map[string]stacks.Provider{
 			"AWS::SageMaker::Model":             modelProvider{a.Serving},
 			"AWS::SageMaker::EndpointConfig":    configProvider{a.Serving},

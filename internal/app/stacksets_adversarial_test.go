@@ -45,7 +45,7 @@ func TestStackSetBadInput(t *testing.T) {
 		{"unknown type", cloudformation.CreateStackSetInput{StackSetName: aws.String("x"), TemplateBody: aws.String(`{"Resources":{"V":{"Type":"AWS::EC2::Instance"}}}`), PermissionModel: sm, AutoDeployment: auto},
 			"ValidationError", "Unrecognized resource types: [AWS::EC2::Instance]"},
 		{"template URL", cloudformation.CreateStackSetInput{StackSetName: aws.String("x"), TemplateURL: aws.String("https://x/t.yml"), PermissionModel: sm, AutoDeployment: auto},
-			"ValidationError", "TemplateURL is not supported"},
+			"ValidationError", "does not name this server's S3"},
 		{"self-managed without a role", cloudformation.CreateStackSetInput{StackSetName: aws.String("x"), TemplateBody: aws.String(logGroupTemplate)},
 			"ValidationError", "AdministrationRoleARN is required"},
 		{"delegated admin", cloudformation.CreateStackSetInput{StackSetName: aws.String("x"), TemplateBody: aws.String(logGroupTemplate), PermissionModel: sm, AutoDeployment: auto,

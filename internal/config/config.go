@@ -63,6 +63,9 @@ type Config struct {
 	// commands pipelines' Lambda steps run (docs/pipelines.md); Lambdas is what Validate read.
 	LambdasFile string
 	Lambdas     []LambdaFunction
+	// WebhookAllow lists where API destinations may call (CIDRs, addresses, host names,
+	// *.domain), comma-separated; "" = nowhere. Parsed by package egress when the server starts.
+	WebhookAllow string
 	// CallbackTimeout is how long a pipeline's Callback step waits for its answer (0 = 7 days).
 	CallbackTimeout time.Duration
 
@@ -107,6 +110,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		`loopback address of the HTTPS proxy that lets old SDKs inside jobs reach this server ("off": none)`)
 	fs.StringVar(&c.ImagesFile, "images", env("SLIPWAY_IMAGES", c.ImagesFile), "YAML file mapping container images to local commands (its `images:` list; see docs/images.md)")
 	fs.StringVar(&c.LambdasFile, "lambdas", env("SLIPWAY_LAMBDAS", c.LambdasFile), "YAML file mapping Lambda function ARNs to local commands for pipelines' Lambda steps (its `lambdas:` list; see docs/pipelines.md)")
+	fs.StringVar(&c.WebhookAllow, "webhook-allow", env("SLIPWAY_WEBHOOK_ALLOW", c.WebhookAllow),
+		"comma-separated CIDRs, addresses and host names (*.example.com) EventBridge API destinations may call; empty: none (see docs/event-rules.md)")
 	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout, "how long a pipeline's Callback step waits for its answer (0: 7 days)")
 	fs.StringVar(&c.Python, "python", env("SLIPWAY_PYTHON", c.Python), "the Python interpreter of script-mode jobs")
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)

@@ -54,6 +54,8 @@ var layers = map[string]string{
 	"internal/events/pattern":          leaf, // the event pattern language: pure
 	"internal/events/schedule":         leaf, // rate and cron schedule expressions: pure
 	"internal/events/rules":            domain,
+	"internal/events/webhooks":         domain,  // connections, API destinations, and the delivery to them (calls go through a Sender)
+	"internal/events/egress":           backend, // the operator's allow-list of outbound addresses and the HTTP client that keeps to it
 	"internal/awsapi/eventsapi":        wire,
 	"internal/audit":                   domain,
 	"internal/algorithms/dataset":      domain,

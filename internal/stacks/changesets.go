@@ -51,9 +51,14 @@ func (s *Service) CreateChangeSet(ctx context.Context, c identity.Call, in Creat
 	if err := checkStackName(in.StackName); err != nil {
 		return ChangeSet{}, err
 	}
-	if in.TemplateURL != "" {
-		return ChangeSet{}, invalid("TemplateURL is not supported by this server: pass the template as TemplateBody")
+	if in.TemplateURL != "" && in.UsePreviousTemplate {
+		return ChangeSet{}, invalid("Specify exactly one of TemplateBody, TemplateURL and UsePreviousTemplate.")
 	}
+	resolved, err := s.TemplateBody(ctx, c, in.TemplateBody, in.TemplateURL)
+	if err != nil {
+		return ChangeSet{}, err
+	}
+	in.TemplateBody, in.TemplateURL = resolved, ""
 	if err := checkTags(in.Tags); err != nil {
 		return ChangeSet{}, err
 	}
@@ -347,8 +352,13 @@ func (s *Service) GetTemplateSummary(ctx context.Context, c identity.Call, body,
 	} else if err := s.authorize(ctx, c, "GetTemplateSummary", "*"); err != nil {
 		return TemplateSummary{}, err
 	}
-	if url != "" {
-		return TemplateSummary{}, invalid("TemplateURL is not supported by this server: pass the template as TemplateBody")
+	if stackName == "" {
+		var err error
+		if body, err = s.TemplateBody(ctx, c, body, url); err != nil {
+			return TemplateSummary{}, err
+		}
+	} else if url != "" {
+		return TemplateSummary{}, invalid("Specify exactly one of StackName, TemplateBody and TemplateURL.")
 	}
 	if body == "" {
 		return TemplateSummary{}, invalid("Either Template URL or Template Body must be specified.")

@@ -39,6 +39,8 @@ type Service struct {
 	providers map[string]Provider
 	region    string
 	now       func() time.Time
+	templates TemplateSource    // nil: TemplateURL refused
+	ownHost   func(string) bool // the server's own S3 endpoints (templateurl.go)
 }
 
 // Config of a Service.
@@ -50,6 +52,10 @@ type Config struct {
 	Providers map[string]Provider // by resource type, e.g. "AWS::SageMaker::Model"
 	Region    string
 	Now       func() time.Time
+	// Templates reads TemplateURLs of the server's own S3 (OwnHost: its endpoints'
+	// host[:port]); nil refuses TemplateURL.
+	Templates TemplateSource
+	OwnHost   func(host string) bool
 }
 
 // NewService returns a Service.
@@ -58,7 +64,7 @@ func NewService(c Config) *Service {
 		c.Now = time.Now
 	}
 	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, providers: c.Providers,
-		region: c.Region, now: c.Now}
+		region: c.Region, now: c.Now, templates: c.Templates, ownHost: c.OwnHost}
 }
 
 func invalid(format string, args ...any) error {
@@ -303,9 +309,11 @@ func (s *Service) CreateStack(ctx context.Context, c identity.Call, in CreateSta
 	if err := checkStackName(in.Name); err != nil {
 		return Stack{}, err
 	}
-	if in.TemplateURL != "" {
-		return Stack{}, invalid("TemplateURL is not supported by this server: pass the template as TemplateBody")
+	body, err := s.TemplateBody(ctx, c, in.TemplateBody, in.TemplateURL)
+	if err != nil {
+		return Stack{}, err
 	}
+	in.TemplateBody, in.TemplateURL = body, ""
 	switch in.OnFailure {
 	case "", "ROLLBACK", "DELETE", "DO_NOTHING":
 	default:
@@ -382,8 +390,11 @@ func (s *Service) UpdateStack(ctx context.Context, c identity.Call, in UpdateSta
 	if err != nil {
 		return Stack{}, err
 	}
-	if in.TemplateURL != "" {
-		return Stack{}, invalid("TemplateURL is not supported by this server: pass the template as TemplateBody")
+	if in.TemplateURL != "" && in.UsePreviousTemplate {
+		return Stack{}, invalid("Specify exactly one of TemplateBody, TemplateURL and UsePreviousTemplate.")
+	}
+	if in.TemplateBody, err = s.TemplateBody(ctx, c, in.TemplateBody, in.TemplateURL); err != nil {
+		return Stack{}, err
 	}
 	if in.UsePreviousTemplate == (in.TemplateBody != "") {
 		return Stack{}, invalid("Exactly one of TemplateBody and UsePreviousTemplate must be given")
@@ -612,8 +623,9 @@ func (s *Service) ValidateTemplate(ctx context.Context, c identity.Call, body, u
 	if err := s.authorize(ctx, c, "ValidateTemplate", "*"); err != nil {
 		return TemplateSummary{}, err
 	}
-	if url != "" {
-		return TemplateSummary{}, invalid("TemplateURL is not supported by this server: pass the template as TemplateBody")
+	body, err := s.TemplateBody(ctx, c, body, url)
+	if err != nil {
+		return TemplateSummary{}, err
 	}
 	if body == "" {
 		return TemplateSummary{}, invalid("Either Template URL or Template Body must be specified.")

@@ -206,7 +206,12 @@ func (s *Service) CreateStackSet(ctx context.Context, c identity.Call, in Create
 	if err := s.checkPermissions(ctx, c, in.PermissionModel, in.AdminRoleARN, in.ExecutionRoleName, in.AutoDeployment); err != nil {
 		return StackSet{}, err
 	}
-	if err := s.checkTemplate(ctx, c, in.TemplateBody, in.TemplateURL); err != nil {
+	body, err := s.stacks.TemplateBody(ctx, c, in.TemplateBody, in.TemplateURL)
+	if err != nil {
+		return StackSet{}, err
+	}
+	in.TemplateBody, in.TemplateURL = body, ""
+	if err := s.checkTemplate(ctx, c, in.TemplateBody, ""); err != nil {
 		return StackSet{}, err
 	}
 	now := s.now()
@@ -217,7 +222,7 @@ func (s *Service) CreateStackSet(ctx context.Context, c identity.Call, in Create
 	if in.AutoDeployment != nil {
 		set.AutoDeployment = *in.AutoDeployment
 	}
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.InsertStackSet(ctx, set); err != nil {
 			if errs.Is(err, errs.Conflict) {
 				return errs.E(errs.Conflict, "StackSet %s already exists", in.Name).WithCode("NameAlreadyExistsException")
@@ -570,6 +575,13 @@ func (s *Service) UpdateStackSet(ctx context.Context, c identity.Call, in Update
 	if err != nil {
 		return "", err
 	}
+	if in.TemplateURL != "" && in.UsePreviousTemplate {
+		return "", invalid("Specify exactly one of TemplateBody, TemplateURL and UsePreviousTemplate.")
+	}
+	if in.TemplateBody, err = s.stacks.TemplateBody(ctx, c, in.TemplateBody, in.TemplateURL); err != nil {
+		return "", err
+	}
+	in.TemplateURL = ""
 	if in.UsePreviousTemplate == (in.TemplateBody != "") {
 		return "", invalid("Exactly one of TemplateBody and UsePreviousTemplate must be given")
 	}

@@ -226,6 +226,8 @@ type Stacks interface {
 	UpdateStack(ctx context.Context, c identity.Call, in stacks.UpdateStackInput) (stacks.Stack, error)
 	DeleteStack(ctx context.Context, c identity.Call, name, role string, retain []string, token string) error
 	ValidateTemplate(ctx context.Context, c identity.Call, body, url string) (stacks.TemplateSummary, error)
+	// TemplateBody resolves a TemplateBody or TemplateURL to the template (read as the caller).
+	TemplateBody(ctx context.Context, c identity.Call, body, url string) (string, error)
 }
 
 // StackReader reads stacks without a caller (the engine watching the stacks it started).

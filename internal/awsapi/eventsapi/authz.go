@@ -11,6 +11,10 @@ const (
 	busesARN = "arn:aws:events:{Region}:{Account}:event-bus/*"
 	defBus   = "arn:aws:events:{Region}:{Account}:event-bus/default"
 	taggable = "{ResourceARN}"
+	connARN  = "arn:aws:events:{Region}:{Account}:connection/{Name}/*"
+	connsARN = "arn:aws:events:{Region}:{Account}:connection/*"
+	destARN  = "arn:aws:events:{Region}:{Account}:api-destination/{Name}/*"
+	destsARN = "arn:aws:events:{Region}:{Account}:api-destination/*"
 )
 
 // Operations declares the action and resources each operation is authorized on.
@@ -39,5 +43,16 @@ func Operations() []awsapi.Authz {
 		op("TagResource", taggable),
 		op("UntagResource", taggable),
 		op("ListTagsForResource", taggable),
+		op("CreateConnection", connARN),
+		op("DescribeConnection", connARN),
+		op("ListConnections", connsARN),
+		op("UpdateConnection", connARN),
+		op("DeleteConnection", connARN),
+		op("DeauthorizeConnection", connARN),
+		op("CreateApiDestination", destARN),
+		op("DescribeApiDestination", destARN),
+		op("ListApiDestinations", destsARN),
+		op("UpdateApiDestination", destARN),
+		op("DeleteApiDestination", destARN),
 	}
 }

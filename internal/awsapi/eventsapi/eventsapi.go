@@ -14,12 +14,14 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/apicall"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
+	"github.com/slipway-ml/slipway/internal/events/webhooks"
 )
 
 // API holds what the handlers need.
 type API struct {
-	Rules  *rules.Service
-	Tokens *awsapi.PageTokens
+	Rules    *rules.Service
+	Webhooks *webhooks.Service // connections and API destinations (webhooks.go)
+	Tokens   *awsapi.PageTokens
 }
 
 // Service is the EventBridge service: its model, the operations and its error codes.
@@ -28,7 +30,8 @@ func (a *API) Service() (*awsapi.Service, error) {
 }
 
 func (a *API) handlers() map[string]awsapi.Handler {
-	return map[string]awsapi.Handler{
+	h := a.webhookHandlers()
+	for k, v := range map[string]awsapi.Handler{
 		"PutRule":             apicall.Handle(a.putRule),
 		"DescribeRule":        apicall.Handle(a.describeRule),
 		"ListRules":           apicall.Handle(a.listRules),
@@ -49,7 +52,10 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"TagResource":         apicall.Handle(a.tagResource),
 		"UntagResource":       apicall.Handle(a.untagResource),
 		"ListTagsForResource": apicall.Handle(a.listTags),
+	} {
+		h[k] = v
 	}
+	return h
 }
 
 func call(req *awsapi.Request) rules.Call {
@@ -196,10 +202,10 @@ type targetWire struct {
 	RunCommandParameters   any `json:",omitempty"`
 	BatchParameters        any `json:",omitempty"`
 	SqsParameters          any `json:",omitempty"`
-	HttpParameters         any `json:",omitempty"`
 	RedshiftDataParameters any `json:",omitempty"`
 	AppSyncParameters      any `json:",omitempty"`
 
+	HttpParameters              *rules.HTTPParameters `json:",omitempty"`
 	SageMakerPipelineParameters *pipelineParamsWire   `json:",omitempty"`
 	RetryPolicy                 *retryWire            `json:",omitempty"`
 	DeadLetterConfig            *struct{ Arn string } `json:",omitempty"`
@@ -216,7 +222,7 @@ type retryWire struct {
 
 // targetOf translates a wire target to the domain's.
 func targetOf(t targetWire) rules.Target {
-	x := rules.Target{ID: t.Id, ARN: t.Arn, RoleARN: t.RoleArn, Input: t.Input, InputPath: t.InputPath}
+	x := rules.Target{ID: t.Id, ARN: t.Arn, RoleARN: t.RoleArn, Input: t.Input, InputPath: t.InputPath, HTTP: t.HttpParameters}
 	if t.InputTransformer != nil {
 		x.InputTransformer = &rules.InputTransformer{InputPathsMap: t.InputTransformer.InputPathsMap, InputTemplate: t.InputTransformer.InputTemplate}
 	}
@@ -244,7 +250,7 @@ func targetOf(t targetWire) rules.Target {
 
 // wireOf translates a domain target to the wire's.
 func wireOf(t rules.Target) targetWire {
-	w := targetWire{Id: t.ID, Arn: t.ARN, RoleArn: t.RoleARN, Input: t.Input, InputPath: t.InputPath}
+	w := targetWire{Id: t.ID, Arn: t.ARN, RoleArn: t.RoleARN, Input: t.Input, InputPath: t.InputPath, HttpParameters: t.HTTP}
 	if t.InputTransformer != nil {
 		w.InputTransformer = &transformerWire{t.InputTransformer.InputPathsMap, t.InputTransformer.InputTemplate}
 	}
@@ -288,8 +294,8 @@ func (a *API) putTargets(ctx context.Context, req *awsapi.Request, in *putTarget
 	for _, t := range in.Targets {
 		for name, v := range map[string]any{"EcsParameters": t.EcsParameters, "KinesisParameters": t.KinesisParameters,
 			"RunCommandParameters": t.RunCommandParameters, "BatchParameters": t.BatchParameters, "SqsParameters": t.SqsParameters,
-			"HttpParameters": t.HttpParameters, "RedshiftDataParameters": t.RedshiftDataParameters,
-			"AppSyncParameters": t.AppSyncParameters} {
+			"RedshiftDataParameters": t.RedshiftDataParameters,
+			"AppSyncParameters":      t.AppSyncParameters} {
 			if v != nil {
 				return nil, unsupported("Target " + name)
 			}

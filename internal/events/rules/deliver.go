@@ -251,7 +251,11 @@ func (d *Dispatcher) deliver(ctx context.Context, ev events.Event, envelope []by
 		log.Warn("a target's ARN does not parse; dropped", "err", err)
 		return nil
 	}
-	kind, ok := d.kinds[a.Service]
+	service := a.Service
+	if IsAPIDestination(t.ARN) {
+		service = APIDestinationKind
+	}
+	kind, ok := d.kinds[service]
 	if !ok {
 		log.Warn("no deliverer for the target's kind; dropped", "kind", a.Service)
 		return nil

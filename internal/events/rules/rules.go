@@ -77,6 +77,8 @@ type Target struct {
 	// SageMakerPipeline holds the parameters of an execution a SageMaker pipeline target
 	// starts (literal values: EventBridge rules, unlike Pipes, substitute no JSON paths).
 	SageMakerPipeline *PipelineParameters `json:",omitempty"`
+	// HTTP holds the path, header and query values of a call an API destination target makes.
+	HTTP *HTTPParameters `json:",omitempty"`
 	// RetryPolicy bounds the retries of transient failures (nil: EventBridge's defaults).
 	RetryPolicy *RetryPolicy `json:",omitempty"`
 	// DeadLetter, when set, names where failed deliveries are kept; every failed delivery is
@@ -92,6 +94,15 @@ type PipelineParameters struct {
 // PipelineParameter is one name and value.
 type PipelineParameter struct {
 	Name, Value string
+}
+
+// HTTPParameters are a target's HttpParameters: values for the "*" wildcards of an API
+// destination's endpoint path, in order, and headers and query string parameters. A value
+// that starts with "$." is a JSONPath into the event, otherwise it is literal.
+type HTTPParameters struct {
+	PathParameterValues   []string          `json:",omitempty"`
+	HeaderParameters      map[string]string `json:",omitempty"`
+	QueryStringParameters map[string]string `json:",omitempty"`
 }
 
 // RetryPolicy bounds how long and how often a delivery that fails transiently is tried again.

@@ -383,7 +383,14 @@ func (s *Service) checkTarget(t Target) error {
 			return invalid("Target %s: %s is not a log group ARN", t.ID, t.ARN)
 		}
 	case "events":
-		if _, _, ok := arn.EventBusOf(t.ARN); !ok {
+		if IsAPIDestination(t.ARN) {
+			if !s.kinds[APIDestinationKind] {
+				return invalid("Target %s: API destination targets are not served here", t.ID)
+			}
+			if err := checkHTTP(t); err != nil {
+				return err
+			}
+		} else if _, _, ok := arn.EventBusOf(t.ARN); !ok {
 			return invalid("Target %s: %s is not an event bus ARN", t.ID, t.ARN)
 		}
 	case "sagemaker":
@@ -394,6 +401,9 @@ func (s *Service) checkTarget(t Target) error {
 		if t.RoleARN == "" {
 			return invalid("Target %s: RoleArn is required for a SageMaker pipeline target", t.ID)
 		}
+	}
+	if t.HTTP != nil && !IsAPIDestination(t.ARN) {
+		return invalid("Target %s: HttpParameters are only for API destination targets here", t.ID)
 	}
 	if t.SageMakerPipeline != nil {
 		if a.Service != "sagemaker" {
