@@ -48,6 +48,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
+	"github.com/slipway-ml/slipway/internal/projects"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
@@ -98,6 +99,7 @@ type App struct {
 	// Pipelines is SageMaker Pipelines: pipelines, executions and their engine (pipelines.go).
 	Pipelines *pipeline.Service
 	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
+	Projects  *projects.Service // SageMaker Projects and the template catalog (projects.go)
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -155,6 +157,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.stackSetsService()
 	a.pipelineService()
 	a.deliveryService()
+	if err := a.projectsService(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -254,6 +260,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(deliveryRT)
+	projectsRT, err := a.projectsRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(projectsRT)
 	for _, rt := range a.Runtimes.Runtimes() {
 		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
 	}
@@ -323,7 +335,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Projects: a.Projects, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

@@ -82,6 +82,7 @@ var layers = map[string]string{
 	"internal/awsapi/cfnapi":           wire,
 	"internal/awsapi/codepipelineapi":  wire,
 	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
+	"internal/projects":                domain, // SageMaker Projects: the template catalog, projects and their engine
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

@@ -154,7 +154,7 @@ func NewService(c Config) (*Service, error) {
 var projectNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$`)
 
 func (s *Service) projectARN(account, name string) string {
-	return arn.SageMaker(s.region, account, "project", strings.ToLower(name))
+	return arn.SageMaker(s.region, account, "project", name)
 }
 
 func checkName(n string) error {
