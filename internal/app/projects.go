@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/slipway-ml/slipway/internal/artifacts"
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/projects"
 	"github.com/slipway-ml/slipway/internal/reconcile"
@@ -43,5 +44,13 @@ var _ projects.SeedWriter = seedWriter{}
 func (w seedWriter) PutSeed(ctx context.Context, c identity.Call, bucket, key string, body []byte) error {
 	n := int64(len(body))
 	_, err := w.a.PutObject(ctx, c.Caller, artifacts.PutInput{Bucket: bucket, Key: key, Body: bytes.NewReader(body), ContentLength: &n})
+	return err
+}
+
+func (w seedWriter) DeleteSeed(ctx context.Context, c identity.Call, bucket, key string) error {
+	err := w.a.DeleteObject(ctx, c.Caller, bucket, key)
+	if errs.Is(err, errs.NotFound) {
+		return nil // the bucket went first
+	}
 	return err
 }

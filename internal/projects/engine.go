@@ -157,7 +157,7 @@ func (e *Engine) startStackOp(ctx context.Context, p Project) (reconcile.Result,
 			}
 			return e.settle(ctx, p, CreateFailed, "cannot create the project's stack: "+errs.Message(err))
 		}
-		p.StackID, p.StackOp, p.Status = st.ID, p.Op, CreateInProgress
+		p.StackID, p.StackOp = st.ID, p.Op
 		return e.settle(ctx, p, CreateInProgress, "")
 	case UpdateInProgress:
 		body, params, err := e.c.Service.stackInput(p)
@@ -186,6 +186,15 @@ func (e *Engine) startStackOp(ctx context.Context, p Project) (reconcile.Result,
 	case DeleteInProgress:
 		if p.StackID == "" {
 			return reconcile.Result{Forget: true}, e.save(ctx, p, "DeleteProject")
+		}
+		for _, key := range p.SeedKeys {
+			if err := e.c.Seeds.DeleteSeed(ctx, call, p.SeedBucket, key); err != nil {
+				if retryable(err) {
+					return reconcile.Result{}, err
+				}
+				p.StackOp = p.Op
+				return e.settle(ctx, p, DeleteFailed, "cannot delete the seed code: "+errs.Message(err))
+			}
 		}
 		if err := e.c.Service.stacks.DeleteStack(ctx, call, p.StackID, "", nil, token); err != nil {
 			if retryable(err) {
@@ -220,7 +229,8 @@ func (e *Engine) follow(ctx context.Context, p Project) (reconcile.Result, error
 		}
 		switch {
 		case st.Status == ok:
-			if err := e.seed(ctx, p, st); err != nil {
+			keys, err := e.seed(ctx, p, st)
+			if err != nil {
 				if retryable(err) {
 					return reconcile.Result{}, err
 				}
@@ -230,8 +240,10 @@ func (e *Engine) follow(ctx context.Context, p Project) (reconcile.Result, error
 			if p.Status == UpdateInProgress {
 				done = UpdateCompleted
 			}
-			if m := e.c.Service.seedManifest(ctx, p); m != nil {
-				p.SeedLocation = "s3://" + outputOf(st, m.BucketOutput) + "/" + strings.TrimSuffix(m.Prefix, "/")
+			if m := e.c.Service.seedManifest(ctx, p); m != nil && len(keys) > 0 {
+				p.SeedBucket = outputOf(st, m.BucketOutput)
+				p.SeedLocation = "s3://" + p.SeedBucket + "/" + strings.TrimSuffix(m.Prefix, "/")
+				p.SeedKeys = keys
 			}
 			return e.settle(ctx, p, done, "")
 		case st.Status.Terminal() || st.Status == stacks.RollbackFailed || st.Status == stacks.UpdateRollbackFailed:
@@ -284,32 +296,40 @@ func (s *Service) seedManifest(ctx context.Context, p Project) *SeedCode {
 	return t.Manifest.SeedCode
 }
 
-// seed uploads the template's seed code to the bucket its manifest names, as the caller.
-func (e *Engine) seed(ctx context.Context, p Project, st stacks.Stack) error {
+// seed uploads the template's seed code to the bucket its manifest names, as the caller, and
+// returns the keys it wrote.
+func (e *Engine) seed(ctx context.Context, p Project, st stacks.Stack) ([]string, error) {
 	t, err := e.c.Service.lookupTemplate(ctx, p.Account, p.Template)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(t.Seed) == 0 || t.Manifest.SeedCode == nil {
-		return nil
+		return nil, nil
 	}
 	bucket := outputOf(st, t.Manifest.SeedCode.BucketOutput)
 	if bucket == "" {
-		return errs.E(errs.Invalid, "the stack has no output %s naming the seed code's bucket", t.Manifest.SeedCode.BucketOutput)
+		return nil, errs.E(errs.Invalid, "the stack has no output %s naming the seed code's bucket", t.Manifest.SeedCode.BucketOutput)
 	}
+	var keys []string
 	for _, f := range t.Seed {
-		if err := e.c.Seeds.PutSeed(ctx, e.call(p), bucket, path.Join(t.Manifest.SeedCode.Prefix, f.Path), f.Content); err != nil {
-			return err
+		key := path.Join(t.Manifest.SeedCode.Prefix, f.Path)
+		if err := e.c.Seeds.PutSeed(ctx, e.call(p), bucket, key, f.Content); err != nil {
+			return nil, err
 		}
+		keys = append(keys, key)
 	}
 	if t.Manifest.SeedCode.Archive == "" {
-		return nil
+		return keys, nil
 	}
 	zipped, err := archive(t.Seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.c.Seeds.PutSeed(ctx, e.call(p), bucket, path.Join(t.Manifest.SeedCode.Prefix, t.Manifest.SeedCode.Archive), zipped)
+	key := path.Join(t.Manifest.SeedCode.Prefix, t.Manifest.SeedCode.Archive)
+	if err := e.c.Seeds.PutSeed(ctx, e.call(p), bucket, key, zipped); err != nil {
+		return nil, err
+	}
+	return append(keys, key), nil
 }
 
 // archive zips seed files (with a fixed time, so the same seed gives the same bytes).

@@ -53,7 +53,10 @@ type StackReader interface {
 	GetStack(ctx context.Context, account, nameOrID string) (stacks.Stack, error)
 }
 
-// SeedWriter writes one seed code file to a bucket, as the caller (s3:PutObject decides).
+// SeedWriter writes one seed code file to a bucket, as the caller (s3:PutObject decides),
+// and deletes it again when the project is deleted (s3:DeleteObject; a missing object is
+// deleted).
 type SeedWriter interface {
 	PutSeed(ctx context.Context, c identity.Call, bucket, key string, body []byte) error
+	DeleteSeed(ctx context.Context, c identity.Call, bucket, key string) error
 }

@@ -96,6 +96,8 @@ type Project struct {
 	StackName    string
 	StackID      string // the stack's ARN once created
 	SeedLocation string // s3://bucket/prefix once the seed code is uploaded
+	SeedBucket   string
+	SeedKeys     []string // the objects the seed code upload wrote (deleted with the project)
 	// Actor is who the engine acts as to make, change and delete the stack: the caller of the
 	// latest operation (its session token is not kept).
 	Actor      identity.Caller
