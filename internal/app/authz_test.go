@@ -123,7 +123,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"cloudformation":    cfnapi.Operations(),
 		"codepipeline":      codepipelineapi.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withProjectCases(withPipelineCases(withServingCases(withJobCases(sagemakerCases())))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 	cases["events"] = eventsCases()
 	cases["cloudformation"] = withStackSetCases(cfnCases())
