@@ -33,6 +33,8 @@ var helpCommands = [][]string{
 	{"templates", "list", "-h"},
 	{"templates", "show", "-h"},
 	{"templates", "delete", "-h"},
+	{"build", "deploy-config", "-h"},
+	{"build", "test-endpoints", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.
