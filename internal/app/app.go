@@ -52,6 +52,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
+	"github.com/slipway-ml/slipway/internal/projects"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
@@ -107,6 +108,7 @@ type App struct {
 	Pipelines *pipeline.Service
 	Delivery  *delivery.Service // deploy pipelines, CodePipeline (delivery.go)
 	Builds    *builds.Service   // build projects, CodeBuild (builds.go)
+	Projects  *projects.Service // SageMaker Projects and the template catalog (projects.go)
 
 	handler http.Handler
 	svcs    []*awsapi.Service
@@ -169,6 +171,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.pipelineService()
 	a.deliveryService()
 	a.buildsService()
+	if err := a.projectsService(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Audit = audit.NewLog(st.Audit(), log)
 	a.Identity.RecordEnginesWith(auditor{a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
@@ -274,6 +280,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(buildsRT)
+	projectsRT, err := a.projectsRuntime(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(projectsRT)
 	for _, rt := range a.Runtimes.Runtimes() {
 		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
 	}
@@ -344,7 +356,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 	ia := &iamapi.API{Identity: a.Identity, Tokens: tokens}
 	var out []*awsapi.Service
 	for _, build := range []func() (*awsapi.Service, error){
-		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Tokens: tokens}).Service,
+		(&sagemakerapi.API{Registry: a.Registry, Jobs: a.Jobs, Serving: a.Serving, Pipelines: a.Pipelines, Projects: a.Projects, Tokens: tokens}).Service,
 		ia.IAMService,
 		ia.STSService,
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,

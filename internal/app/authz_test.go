@@ -125,7 +125,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"codepipeline":      codepipelineapi.Operations(),
 		"codebuild":         codebuildapi.Operations(),
 	}
-	cases := map[string]map[string]opCase{"sagemaker": withPipelineCases(withServingCases(withJobCases(sagemakerCases()))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
+	cases := map[string]map[string]opCase{"sagemaker": withProjectCases(withPipelineCases(withServingCases(withJobCases(sagemakerCases())))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
 	cases["events"] = withWebhookCases(eventsCases())
 	cases["cloudformation"] = withStackSetCases(cfnCases())

@@ -35,7 +35,10 @@ func commands() map[string]command {
 
 		"pipelines": {summary: "watch a pipeline execution's steps as they run; explain a step's cache hit or miss", run: runPipelines},
 		"models":    {summary: "show a registered model version's lineage: execution, step, training job, input data", run: runModels},
+		"projects":  {summary: "create, list, show and delete SageMaker projects made from catalog templates", run: runProjects},
+		"templates": {summary: "the project template catalog: add a team's template, list, show, delete", run: runTemplates},
 
+		"build":         {run: runBuild, hidden: true},        // a deploy pipeline's Build and Test steps (slipway build -h)
 		"container":     {run: runContainer, hidden: true},    // the built-in images' entrypoints, run inside jobs
 		"executor-shim": {run: runExecutorShim, hidden: true}, // the supervisor of one job, started by the server
 	}

@@ -25,6 +25,16 @@ var helpCommands = [][]string{
 	{"pipelines", "watch", "-h"},
 	{"pipelines", "explain-cache", "-h"},
 	{"models", "lineage", "-h"},
+	{"projects", "create", "-h"},
+	{"projects", "list", "-h"},
+	{"projects", "show", "-h"},
+	{"projects", "delete", "-h"},
+	{"templates", "add", "-h"},
+	{"templates", "list", "-h"},
+	{"templates", "show", "-h"},
+	{"templates", "delete", "-h"},
+	{"build", "deploy-config", "-h"},
+	{"build", "test-endpoints", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

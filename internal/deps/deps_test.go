@@ -87,6 +87,7 @@ var layers = map[string]string{
 	"internal/builds":                  domain, // build projects (CodeBuild) and their engine
 	"internal/builds/buildspec":        domain, // the buildspec parser: pure
 	"internal/awsapi/codebuildapi":     wire,
+	"internal/projects":                domain, // SageMaker Projects: the template catalog, projects and their engine
 	"internal/executor/executortest":   test,
 	"internal/artifacts":               domain,
 	"internal/awsapi/s3api":            wire,

@@ -72,5 +72,5 @@ func Operations() []awsapi.Authz {
 		{Operation: "UpdateEndpoint", Action: "sagemaker:UpdateEndpoint", Resources: []string{endpointARN}},
 		{Operation: "UpdateEndpointWeightsAndCapacities", Action: "sagemaker:UpdateEndpointWeightsAndCapacities", Resources: []string{endpointARN}},
 		{Operation: "DeleteEndpoint", Action: "sagemaker:DeleteEndpoint", Resources: []string{endpointARN}},
-	}, pipelineOperations()...)
+	}, append(pipelineOperations(), projectOperations()...)...)
 }

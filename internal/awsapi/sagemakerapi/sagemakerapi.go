@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/pipeline"
+	"github.com/slipway-ml/slipway/internal/projects"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
 )
@@ -26,7 +27,9 @@ type API struct {
 	Serving  *serving.Service // models, endpoint configurations and endpoints (serving.go)
 	// Pipelines is pipelines and their executions (pipelines.go).
 	Pipelines *pipeline.Service
-	Tokens    *awsapi.PageTokens
+	// Projects is SageMaker Projects and Slipway's template catalog (projects.go).
+	Projects *projects.Service
+	Tokens   *awsapi.PageTokens
 }
 
 // Service is the SageMaker service: its model, the registry's operations and SageMaker's error
@@ -61,6 +64,7 @@ func (a *API) handlers() map[string]awsapi.Handler {
 	a.jobHandlers(h)
 	a.servingHandlers(h)
 	a.pipelineHandlers(h)
+	a.projectHandlers(h)
 	return h
 }
 

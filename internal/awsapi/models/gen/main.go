@@ -44,6 +44,8 @@ var services = []struct {
 		"CreateModel DescribeModel ListModels DeleteModel CreateEndpointConfig DescribeEndpointConfig ListEndpointConfigs DeleteEndpointConfig CreateEndpoint DescribeEndpoint ListEndpoints UpdateEndpoint UpdateEndpointWeightsAndCapacities DeleteEndpoint",
 		// pipelines
 		"CreatePipeline DescribePipeline UpdatePipeline DeletePipeline ListPipelines ListPipelineVersions StartPipelineExecution DescribePipelineExecution ListPipelineExecutions ListPipelineExecutionSteps ListPipelineParametersForExecution DescribePipelineDefinitionForExecution StopPipelineExecution RetryPipelineExecution UpdatePipelineExecution SendPipelineExecutionStepSuccess SendPipelineExecutionStepFailure",
+		// projects
+		"CreateProject DescribeProject ListProjects UpdateProject DeleteProject",
 	}, " "))},
 	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy ListUsers DeleteUser ListUserPolicies ListAttachedUserPolicies")},
 	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
