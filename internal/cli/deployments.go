@@ -71,10 +71,14 @@ Rejected): the stage and the execution fail, later stages do not run. Finds the 
 // runDeployments runs slipway deployments SUBCOMMAND.
 func runDeployments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommands("deployments", deploymentsHelp, map[string]func([]string) error{
-		"list":    func(a []string) error { return runDeploymentsList(ctx, a, stdout, stderr) },
-		"watch":   func(a []string) error { return runDeploymentsWatch(ctx, a, stdout, stderr) },
-		"approve": func(a []string) error { return runDeploymentsDecide(ctx, a, stdout, stderr, cptypes.ApprovalStatusApproved) },
-		"reject":  func(a []string) error { return runDeploymentsDecide(ctx, a, stdout, stderr, cptypes.ApprovalStatusRejected) },
+		"list":  func(a []string) error { return runDeploymentsList(ctx, a, stdout, stderr) },
+		"watch": func(a []string) error { return runDeploymentsWatch(ctx, a, stdout, stderr) },
+		"approve": func(a []string) error {
+			return runDeploymentsDecide(ctx, a, stdout, stderr, cptypes.ApprovalStatusApproved)
+		},
+		"reject": func(a []string) error {
+			return runDeploymentsDecide(ctx, a, stdout, stderr, cptypes.ApprovalStatusRejected)
+		},
 	}, args, stdout)
 }
 

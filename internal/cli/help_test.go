@@ -25,6 +25,16 @@ var helpCommands = [][]string{
 	{"pipelines", "watch", "-h"},
 	{"pipelines", "explain-cache", "-h"},
 	{"models", "lineage", "-h"},
+	{"models", "help"},
+	{"models", "list", "-h"},
+	{"models", "show", "-h"},
+	{"models", "approve", "-h"},
+	{"models", "reject", "-h"},
+	{"deployments", "help"},
+	{"deployments", "list", "-h"},
+	{"deployments", "watch", "-h"},
+	{"deployments", "approve", "-h"},
+	{"deployments", "reject", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

@@ -75,10 +75,14 @@ sagemaker:UpdateModelPackage on the version is refused (exit 1) and nothing chan
 // runModels runs slipway models SUBCOMMAND.
 func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommands("models", modelsHelp, map[string]func([]string) error{
-		"list":    func(a []string) error { return runModelsList(ctx, a, stdout, stderr) },
-		"show":    func(a []string) error { return runModelsShow(ctx, a, stdout, stderr) },
-		"approve": func(a []string) error { return runModelsDecide(ctx, a, stdout, stderr, smtypes.ModelApprovalStatusApproved) },
-		"reject":  func(a []string) error { return runModelsDecide(ctx, a, stdout, stderr, smtypes.ModelApprovalStatusRejected) },
+		"list": func(a []string) error { return runModelsList(ctx, a, stdout, stderr) },
+		"show": func(a []string) error { return runModelsShow(ctx, a, stdout, stderr) },
+		"approve": func(a []string) error {
+			return runModelsDecide(ctx, a, stdout, stderr, smtypes.ModelApprovalStatusApproved)
+		},
+		"reject": func(a []string) error {
+			return runModelsDecide(ctx, a, stdout, stderr, smtypes.ModelApprovalStatusRejected)
+		},
 		"lineage": func(a []string) error { return runModelsLineage(ctx, a, stdout, stderr) },
 	}, args, stdout)
 }
@@ -251,7 +255,9 @@ func listVersions(ctx context.Context, sm *sagemaker.Client, group string) ([]sm
 		}
 		all = append(all, page.ModelPackageSummaryList...)
 	}
-	sort.Slice(all, func(i, j int) bool { return aws.ToInt32(all[i].ModelPackageVersion) < aws.ToInt32(all[j].ModelPackageVersion) })
+	sort.Slice(all, func(i, j int) bool {
+		return aws.ToInt32(all[i].ModelPackageVersion) < aws.ToInt32(all[j].ModelPackageVersion)
+	})
 	return all, nil
 }
 

@@ -356,4 +356,3 @@ func stillWaiting(t *testing.T, cp *codepipeline.Client, pipeline string) bool {
 	}
 	return false
 }
-
