@@ -33,10 +33,11 @@ func commands() map[string]command {
 		"version": {summary: "print the version, commit and Go version of this binary", run: runVersion},
 		"logs":    {summary: "print (and --follow) a job's log lines from the server's CloudWatch Logs API", run: runLogs},
 
-		"pipelines": {summary: "watch a pipeline execution's steps as they run; explain a step's cache hit or miss", run: runPipelines},
-		"models":    {summary: "show a registered model version's lineage: execution, step, training job, input data", run: runModels},
-		"projects":  {summary: "create, list, show and delete SageMaker projects made from catalog templates", run: runProjects},
-		"templates": {summary: "the project template catalog: add a team's template, list, show, delete", run: runTemplates},
+		"pipelines":   {summary: "watch a pipeline execution's steps as they run; explain a step's cache hit or miss", run: runPipelines},
+		"deployments": {summary: "deploy pipelines: list them, watch an execution, approve or reject a waiting approval", run: runDeployments},
+		"models":      {summary: "the model registry: list, show, approve, reject versions; their lineage", run: runModels},
+		"projects":    {summary: "create, list, show and delete SageMaker projects made from catalog templates", run: runProjects},
+		"templates":   {summary: "the project template catalog: add a team's template, list, show, delete", run: runTemplates},
 
 		"build":         {run: runBuild, hidden: true},        // a deploy pipeline's Build and Test steps (slipway build -h)
 		"container":     {run: runContainer, hidden: true},    // the built-in images' entrypoints, run inside jobs
@@ -94,7 +95,7 @@ func printUsage(w io.Writer, cmds map[string]command) {
 	var b strings.Builder
 	b.WriteString("usage: slipway <command> [flags]\n\nSlipway is a self-hosted MLOps control plane that speaks the AWS APIs.\n\ncommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-12s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString(`
 Run "slipway <command> -h" (or "slipway help <command>") for a command's flags and an example.

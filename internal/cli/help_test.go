@@ -35,6 +35,16 @@ var helpCommands = [][]string{
 	{"templates", "delete", "-h"},
 	{"build", "deploy-config", "-h"},
 	{"build", "test-endpoints", "-h"},
+	{"models", "help"},
+	{"models", "list", "-h"},
+	{"models", "show", "-h"},
+	{"models", "approve", "-h"},
+	{"models", "reject", "-h"},
+	{"deployments", "help"},
+	{"deployments", "list", "-h"},
+	{"deployments", "watch", "-h"},
+	{"deployments", "approve", "-h"},
+	{"deployments", "reject", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

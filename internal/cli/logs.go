@@ -73,6 +73,7 @@ type clientFlags struct {
 func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.endpoint, "endpoint", firstSet(os.Getenv("SLIPWAY_ENDPOINT"), os.Getenv("AWS_ENDPOINT_URL"), "http://127.0.0.1:9330"),
 		"the server's API URL (default $SLIPWAY_ENDPOINT, $AWS_ENDPOINT_URL)")
+	fs.StringVar(&c.endpoint, "endpoint-url", c.endpoint, "the same as --endpoint (the aws CLI's name for it)")
 	fs.StringVar(&c.profile, "profile", os.Getenv("AWS_PROFILE"), "the credentials profile (default $AWS_PROFILE; without one, $AWS_ACCESS_KEY_ID… or the profile data-science)")
 	fs.StringVar(&c.credentials, "credentials", os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), "the shared credentials file (default $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)")
 	fs.StringVar(&c.region, "region", firstSet(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"), "the region")

@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,41 +22,21 @@ slipway:TrainingStepName, slipway:TrainingJobArn).`,
 	example: `slipway models lineage abalone/1 --profile data-science`,
 }
 
-// runModels runs slipway models SUBCOMMAND.
-func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: want a subcommand: lineage", errUsage)
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		args = []string{"lineage", "-h"}
-	}
-	if args[0] != "lineage" {
-		return fmt.Errorf("%w: unknown subcommand %q: want lineage", errUsage, args[0])
-	}
+// runModelsLineage runs slipway models lineage.
+func runModelsLineage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommand("models lineage", modelsLineageHelp, stdout, stderr)
 	var cf clientFlags
 	cf.register(fs)
-	var pos []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want one model version, GROUP/VERSION", errUsage)
 	}
-	group, v, ok := strings.Cut(pos[0], "/")
-	version, err := strconv.Atoi(v)
-	if !ok || group == "" || err != nil || version < 1 {
-		return fmt.Errorf("%w: %q is not GROUP/VERSION (e.g. abalone/1)", errUsage, pos[0])
+	group, version, err := groupVersion(pos[0])
+	if err != nil {
+		return err
 	}
 	cfg, err := cf.config()
 	if err != nil {
