@@ -235,19 +235,19 @@ func deployConfig(ctx context.Context, cfg aws.Config, w io.Writer, in deployCon
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.Configs[stage], err)
 		}
-		if err := writeJSON(filepath.Join(in.OutDir, stage+"-params.json"), ps); err != nil {
+		if err := writeJSONFile(filepath.Join(in.OutDir, stage+"-params.json"), ps); err != nil {
 			return err
 		}
 	}
 	info := deployInfo{ModelPackageGroupName: in.Group, ModelPackageArn: arn, ModelPackageVersion: aws.ToInt32(pkg.ModelPackageVersion), TestDataUri: testDataOf(pkg)}
-	if err := writeJSON(filepath.Join(in.OutDir, "deploy-info.json"), info); err != nil {
+	if err := writeJSONFile(filepath.Join(in.OutDir, "deploy-info.json"), info); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "deploying %s version %d (%s) to %s\n", in.Group, info.ModelPackageVersion, arn, strings.Join(stages, ", "))
 	return nil
 }
 
-func writeJSON(path string, v any) error {
+func writeJSONFile(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -381,7 +381,7 @@ func testEndpoints(ctx context.Context, cfg aws.Config, w io.Writer, set, role, 
 		fmt.Fprintf(w, "%s  %s  %s  mse %.4g  %s\n", acct, endpoint, r.Status, r.MSE, map[bool]string{true: "passed", false: "FAILED: " + r.Error}[r.Passed])
 		results = append(results, r)
 	}
-	if err := writeJSON(out, map[string]any{"StackSetName": set, "MaxMSE": maxMSE, "Results": results, "Passed": failed == 0}); err != nil {
+	if err := writeJSONFile(out, map[string]any{"StackSetName": set, "MaxMSE": maxMSE, "Results": results, "Passed": failed == 0}); err != nil {
 		return err
 	}
 	if failed > 0 {
