@@ -35,6 +35,7 @@ func commands() map[string]command {
 
 		"pipelines": {summary: "watch a pipeline execution's steps as they run; explain a step's cache hit or miss", run: runPipelines},
 		"models":    {summary: "show a registered model version's lineage: execution, step, training job, input data", run: runModels},
+		"console":   {summary: "print a one-time sign-in link to the web console for a profile's principal", run: runConsole},
 
 		"container":     {run: runContainer, hidden: true},    // the built-in images' entrypoints, run inside jobs
 		"executor-shim": {run: runExecutorShim, hidden: true}, // the supervisor of one job, started by the server
