@@ -135,10 +135,10 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 		c.render(w, r, http.StatusInternalServerError, "audit", v)
 		return
 	}
-	const chunk = 500
-	for end := head; end > 0 && d.Scanned < auditScan && len(d.Records) < auditShown; end -= chunk {
-		after := max(end-chunk, 0)
-		recs, err := c.cfg.Trail.AuditRecords(ctx, after, int(end-after))
+	const window = 500
+	for end := head; end > 0 && d.Scanned < auditScan && len(d.Records) < auditShown; end -= window {
+		after := max(end-window, 0)
+		recs, err := c.window(ctx, after, end)
 		if err != nil {
 			v.Error = c.problem(err)
 			c.render(w, r, http.StatusInternalServerError, "audit", v)
@@ -168,4 +168,26 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	v.Data = d
 	c.render(w, r, http.StatusOK, "audit", v)
+}
+
+// window reads the records after seq after up to seq end, in order (the store answers in
+// whole batches, which may reach past end).
+func (c *Console) window(ctx context.Context, after, end int64) ([]audit.Stored, error) {
+	var out []audit.Stored
+	for cursor := after; cursor < end; {
+		recs, err := c.cfg.Trail.AuditRecords(ctx, cursor, int(end-cursor))
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			if r.Seq > cursor && r.Seq <= end {
+				out = append(out, r)
+			}
+		}
+		cursor = recs[len(recs)-1].Seq
+	}
+	return out, nil
 }
