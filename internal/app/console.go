@@ -20,13 +20,18 @@ func (a *App) mountConsole(mux *http.ServeMux, api http.Handler) error {
 	if err != nil {
 		return err
 	}
-	mux.Handle("/console/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if service := signedFor(r); service != "" && service != console.LinkSigningService {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch service := signedFor(r); {
+		case service != "" && service != console.LinkSigningService:
 			api.ServeHTTP(w, r)
-			return
+		case r.URL.Path == "/console":
+			http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
+		default:
+			c.ServeHTTP(w, r)
 		}
-		c.ServeHTTP(w, r)
-	}))
+	})
+	mux.Handle("/console/", h)
+	mux.Handle("/console", h) // the bucket "console" itself (CreateBucket, ListObjects), or the way in
 	return nil
 }
 
@@ -35,7 +40,9 @@ func signedFor(r *http.Request) string {
 	cred := r.URL.Query().Get("X-Amz-Credential")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
 		_, cred, _ = strings.Cut(h, "Credential=")
-		cred, _, _ = strings.Cut(cred, ",")
+		if cred, _, _ = strings.Cut(cred, ","); cred == "" {
+			return "unknown"
+		}
 	} else if strings.HasPrefix(h, "AWS ") { // SigV2, which the API refuses in its own words
 		return "s3"
 	}

@@ -556,7 +556,12 @@ func TestConsolePages(t *testing.T) {
 		t.Errorf("stop: %d\n%s", p.status, p.body)
 	}
 
-	// Endpoints: an endpoint whose model data does not exist fails, with its reason shown.
+	// Endpoints: an endpoint whose model data is not a model fails, with its reason shown.
+	s3c := s3.NewFromConfig(s.cfg("data-science"), func(o *s3.Options) { o.UsePathStyle = true })
+	_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("nowhere-" + s.account["data-science"])})
+	mustDo(t, err)
+	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("nowhere-" + s.account["data-science"]), Key: aws.String("model.tar.gz"), Body: strings.NewReader("not a model")})
+	mustDo(t, err)
 	_, err = sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("m"), ExecutionRoleArn: aws.String(role),
 		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String("slipway/xgboost"), ModelDataUrl: aws.String("s3://nowhere-" + s.account["data-science"] + "/model.tar.gz")}})
 	mustDo(t, err)
@@ -643,4 +648,75 @@ func newPipelineRole(t *testing.T, s *server) string {
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
 	mustDo(t, err)
 	return *r.Role.Arn
+}
+
+// TestConsoleSessionSurvivesRestart: sessions are store records, so a restarted server (same
+// data directory) keeps them; a session of a key deleted meanwhile ends.
+func TestConsoleSessionSurvivesRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	run := func() (*app.App, *httptest.Server) {
+		a, err := app.New(context.Background(), cfg, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Start(context.Background())
+		return a, httptest.NewServer(a.Handler())
+	}
+	a, hs := run()
+	profiles, err := credfile.ReadFile(a.CredentialsPath())
+	mustDo(t, err)
+	ds := profiles["data-science"]
+	s := &server{app: a, url: hs.URL, profile: map[string]aws.Credentials{"data-science": {AccessKeyID: ds.AccessKeyID, SecretAccessKey: ds.SecretAccessKey}}}
+	keyID, secret := newUser(t, s, "temp", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:List*","Resource":"*"}]}`)
+	admin := cookie(signedIn(t, s, ds.AccessKeyID, ds.SecretAccessKey).signIn(ds.AccessKeyID, ds.SecretAccessKey), console.SessionCookie)
+	temp := cookie(newBrowser(t, hs.URL, nil).signIn(keyID, secret), console.SessionCookie)
+	if admin == nil || temp == nil {
+		t.Fatal("no session cookies")
+	}
+	_, err = iam.NewFromConfig(s.cfg("data-science")).DeleteAccessKey(context.Background(), &iam.DeleteAccessKeyInput{UserName: aws.String("temp"), AccessKeyId: aws.String(keyID)})
+	mustDo(t, err)
+	hs.Close()
+	mustDo(t, a.Close())
+
+	a, hs = run()
+	defer func() { hs.Close(); a.Close() }()
+	b := newBrowser(t, hs.URL, nil)
+	replayCookie(t, b, hs.URL, admin)
+	if p := b.get("/console/registry"); p.status != http.StatusOK || !strings.Contains(p.body, "user/admin") {
+		t.Errorf("the admin's session after a restart: %d", p.status)
+	}
+	b = newBrowser(t, hs.URL, nil)
+	replayCookie(t, b, hs.URL, temp)
+	if p := b.get("/console/registry"); p.status != http.StatusSeeOther {
+		t.Errorf("the session of a deleted key: %d, want the sign-in page", p.status)
+	}
+}
+
+// TestConsolePathLeavesS3Alone: a bucket named "console", addressed path-style, is still
+// the API's: signed requests under /console/ go to S3.
+func TestConsolePathLeavesS3Alone(t *testing.T) {
+	s := start(t, "")
+	ctx := context.Background()
+	c := s3.NewFromConfig(s.cfg("data-science"), func(o *s3.Options) { o.UsePathStyle = true })
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("console")})
+	mustDo(t, err)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("console"), Key: aws.String("signin"), Body: strings.NewReader("object, not a page")})
+	mustDo(t, err)
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("console"), Key: aws.String("signin")})
+	mustDo(t, err)
+	body, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(body) != "object, not a page" {
+		t.Errorf("GetObject console/signin = %q", body)
+	}
+	resp, err := http.Get(s.url + "/console/signin")
+	mustDo(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="secret_access_key"`) ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("unsigned GET /console/signin: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
 }

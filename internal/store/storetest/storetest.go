@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("StackSets", func(t *testing.T) { testStackSets(t, open(t)) })
 	t.Run("Pipelines", func(t *testing.T) { testPipelines(t, open(t)) })
 	t.Run("Delivery", func(t *testing.T) { testDelivery(t, open(t)) })
+	t.Run("Console", func(t *testing.T) { testConsole(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
