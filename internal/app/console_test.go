@@ -406,6 +406,32 @@ func TestConsoleRegistry(t *testing.T) {
 	if p := b.get("/console/audit?principal=user/reader&action=UpdateModelPackage"); !strings.Contains(p.body, `data-state="deny"`) {
 		t.Errorf("the refusal is not in the audit trail:\n%s", p.body)
 	}
+	// An explicit Deny wins over an Allow of everything.
+	keyID, secret = newUser(t, s.server, "denied", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"sagemaker:UpdateModelPackage","Resource":"arn:aws:sagemaker:us-east-1:`+s.account["data-science"]+`:model-package/abalone/*"}]}`)
+	dn := signedIn(t, s.server, keyID, secret)
+	p = dn.post("/console/registry/abalone/3/status", url.Values{"status": {"Rejected"}, "csrf": {dn.csrf("/console/registry/abalone")}})
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "explicit deny") {
+		t.Errorf("approval under an explicit Deny: %d\n%s", p.status, p.body)
+	}
+	if got := approvalOf(t, s.server, "abalone", 3); got != "PendingManualApproval|" {
+		t.Errorf("after the denied rejection: %s", got)
+	}
+	// Another account's admin: the group is not there for it, as the API answers.
+	st := s.profile["staging"]
+	sb := signedIn(t, s.server, st.AccessKeyID, st.SecretAccessKey)
+	if p := sb.get("/console/registry/abalone"); (p.status != http.StatusBadRequest && p.status != http.StatusNotFound) || strings.Contains(p.body, "models of abalone") || strings.Contains(p.body, "figcaption") {
+		t.Errorf("another account's group page: %d\n%s", p.status, p.body)
+	}
+	if p := sb.post("/console/registry/abalone/3/status", url.Values{"status": {"Approved"}, "csrf": {sb.csrf("/console/registry")}}); p.status == http.StatusSeeOther {
+		t.Errorf("another account approves: %d", p.status)
+	}
+	if got := approvalOf(t, s.server, "abalone", 3); got != "PendingManualApproval|" {
+		t.Errorf("after another account's approval: %s", got)
+	}
+	if p := sb.get("/console/audit?account=" + s.account["data-science"]); strings.Contains(p.body, "user/admin") && strings.Contains(p.body, "<td>"+s.account["data-science"]+"</td>") {
+		t.Errorf("a member account's admin sees the data-science account's audit records")
+	}
 }
 
 // TestConsoleOneTimeLink: `slipway console --print-link` prints a link that signs in once;
