@@ -42,12 +42,17 @@ type consoleServer struct {
 
 func (cs *consoleServer) advance(d time.Duration) { cs.offset.Add(int64(d)) }
 
-func startConsole(t *testing.T) *consoleServer {
+func startConsole(t testing.TB) *consoleServer {
 	t.Helper()
 	cs := &consoleServer{}
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var log *slog.Logger
+	if tt, ok := t.(*testing.T); ok {
+		log = slog.New(slog.NewTextHandler(testWriter{tt}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	} else {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	a, err := app.New(context.Background(), cfg, log, func() time.Time { return time.Now().Add(time.Duration(cs.offset.Load())) })
 	if err != nil {
 		t.Fatal(err)
@@ -70,12 +75,12 @@ func startConsole(t *testing.T) *consoleServer {
 
 // browser is a console user: an HTTP client with a cookie jar that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newBrowser(t *testing.T, base string, transport http.RoundTripper) *browser {
+func newBrowser(t testing.TB, base string, transport http.RoundTripper) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -132,7 +137,7 @@ func (b *browser) signIn(keyID, secret string) page {
 	return b.post("/console/signin", url.Values{"csrf": {pre}, "access_key_id": {keyID}, "secret_access_key": {secret}, "next": {"/console/registry"}})
 }
 
-func signedIn(t *testing.T, s *server, keyID, secret string) *browser {
+func signedIn(t testing.TB, s *server, keyID, secret string) *browser {
 	t.Helper()
 	b := newBrowser(t, s.url, nil)
 	if p := b.signIn(keyID, secret); p.status != http.StatusSeeOther || p.location != "/console/registry" {

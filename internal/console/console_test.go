@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"strings"
@@ -160,4 +161,27 @@ func FuzzParseAuditQuery(f *testing.F) {
 		}
 		_ = q.Match(audit.Record{Time: q.From})
 	})
+}
+
+// BenchmarkGraph100 draws a 100-step pipeline (each step depends on the two before it).
+func BenchmarkGraph100(b *testing.B) {
+	var steps []string
+	for i := 0; i < 100; i++ {
+		deps := ""
+		if i > 1 {
+			deps = fmt.Sprintf(`,"DependsOn":["S%d","S%d"]`, i-1, i-2)
+		}
+		steps = append(steps, fmt.Sprintf(`{"Name":"S%d","Type":"Fail","Arguments":{"ErrorMessage":"x"}%s}`, i, deps))
+	}
+	def, err := definition.Parse([]byte(`{"Version":"2020-12-01","Steps":[` + strings.Join(steps, ",") + `]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := map[string]string{"S0": "Succeeded", "S1": "Executing"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if g := graph(def.Plan(), states); len(g) == 0 {
+			b.Fatal("empty graph")
+		}
+	}
 }
