@@ -359,6 +359,16 @@ func TestConsoleRegistry(t *testing.T) {
 	if p := b.post("/console/registry/abalone/2/status", url.Values{"status": {"Approved"}, "csrf": {other.csrf("/console/registry")}}); p.status != http.StatusForbidden {
 		t.Errorf("another session's CSRF token: %d", p.status)
 	}
+	// A page of another origin that somehow holds the token is refused too.
+	forged, _ := http.NewRequest(http.MethodPost, b.base+"/console/registry/abalone/2/status", strings.NewReader(url.Values{"status": {"Approved"}, "csrf": {csrf}}.Encode()))
+	forged.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	forged.Header.Set("Origin", "http://evil.example")
+	if p := b.do(forged); p.status != http.StatusForbidden {
+		t.Errorf("a form posted from another origin: %d, want 403", p.status)
+	}
+	if got := approvalOf(t, s.server, "abalone", 2); got != "PendingManualApproval|" {
+		t.Fatalf("after forged approvals: %s", got)
+	}
 	p = b.post("/console/registry/abalone/2/status", url.Values{"status": {"Approved"}, "comment": {"mse 3.25 <b>ok</b>"}, "csrf": {csrf}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("approve: %d\n%s", p.status, p.body)

@@ -25,6 +25,7 @@ var helpCommands = [][]string{
 	{"pipelines", "watch", "-h"},
 	{"pipelines", "explain-cache", "-h"},
 	{"models", "lineage", "-h"},
+	{"console", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

@@ -172,12 +172,23 @@ func (c *Console) action(fn func(w http.ResponseWriter, r *http.Request, s *sess
 			http.Error(w, "the form cannot be read", http.StatusBadRequest)
 			return
 		}
-		if !sameToken(r.PostForm.Get("csrf"), s.rec.CSRF) {
+		if !sameToken(r.PostForm.Get("csrf"), s.rec.CSRF) || !sameOrigin(r) {
 			http.Error(w, "Forbidden: the form's CSRF token is missing or wrong; reload the page", http.StatusForbidden)
 			return
 		}
 		fn(w, r, s)
 	})
+}
+
+// sameOrigin refuses a form posted from another origin, when the browser says where it comes
+// from (a second line of defence after the CSRF token and SameSite=Strict).
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host && (u.Scheme == "https") == (r.TLS != nil)
 }
 
 func sameToken(got, want string) bool {
@@ -213,7 +224,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ck, err := r.Cookie(preCookie)
-	if err != nil || !sameToken(r.PostForm.Get("csrf"), ck.Value) {
+	if err != nil || !sameToken(r.PostForm.Get("csrf"), ck.Value) || !sameOrigin(r) {
 		http.Error(w, "Forbidden: the form's CSRF token is missing or wrong; reload the sign-in page", http.StatusForbidden)
 		return
 	}
