@@ -225,6 +225,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/v2/health/", runtimeapi.Health()) // the Open Inference Protocol's server health, unsigned
 	mux.Handle("/", s3api.VirtualHosts(a.API))
+	if err := a.mountConsole(mux, s3api.VirtualHosts(a.API)); err != nil { // the web console (console.go)
+		st.Close()
+		return nil, err
+	}
 	a.handler = mux
 	if err := a.jobCredentials(ctx, sealer, mux); err != nil {
 		st.Close()

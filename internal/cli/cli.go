@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"models":      {summary: "the model registry: list, show, approve, reject versions; their lineage", run: runModels},
 		"projects":    {summary: "create, list, show and delete SageMaker projects made from catalog templates", run: runProjects},
 		"templates":   {summary: "the project template catalog: add a team's template, list, show, delete", run: runTemplates},
+		"console":     {summary: "print a one-time sign-in link to the web console for a profile's principal", run: runConsole},
 
 		"build":         {run: runBuild, hidden: true},        // a deploy pipeline's Build and Test steps (slipway build -h)
 		"container":     {run: runContainer, hidden: true},    // the built-in images' entrypoints, run inside jobs

@@ -45,6 +45,7 @@ var helpCommands = [][]string{
 	{"deployments", "watch", "-h"},
 	{"deployments", "approve", "-h"},
 	{"deployments", "reject", "-h"},
+	{"console", "-h"},
 }
 
 // unsetSlipwayEnv clears SLIPWAY_* so flag defaults in help texts are the built-in ones.

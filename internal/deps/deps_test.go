@@ -83,6 +83,7 @@ var layers = map[string]string{
 	"internal/stacksets":               domain,  // CloudFormation stack sets and their engine
 	"internal/awsapi/cfnapi":           wire,
 	"internal/awsapi/codepipelineapi":  wire,
+	"internal/console":                 wire,   // the web console: HTTP over the domain services, like a wire adapter
 	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
 	"internal/builds":                  domain, // build projects (CodeBuild) and their engine
 	"internal/builds/buildspec":        domain, // the buildspec parser: pure

@@ -1,0 +1,31 @@
+// Slipway console: live updates. A page whose <main> names a JSON URL in data-poll asks it every
+// two seconds (while visible) for a flat object of keys to values; an element with data-live=KEY
+// shows the value as text, one with data-state-of=KEY carries it as data-state (its colour).
+(function () {
+  "use strict";
+  var main = document.querySelector("main[data-poll]");
+  if (!main) { return; }
+  var url = main.getAttribute("data-poll");
+  function apply(values) {
+    Object.keys(values).forEach(function (key) {
+      var v = String(values[key] == null ? "" : values[key]);
+      document.querySelectorAll("[data-live]").forEach(function (el) {
+        if (el.getAttribute("data-live") === key && el.textContent !== v) { el.textContent = v; }
+      });
+      document.querySelectorAll("[data-state-of]").forEach(function (el) {
+        if (el.getAttribute("data-state-of") === key) { el.setAttribute("data-state", v); }
+      });
+    });
+  }
+  function poll() {
+    if (document.hidden) { return; }
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) {
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.ok ? r.json() : null;
+      })
+      .then(function (v) { if (v) { apply(v); } })
+      .catch(function () {});
+  }
+  setInterval(poll, 2000);
+})();
