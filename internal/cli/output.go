@@ -139,3 +139,11 @@ func overviewNames(subs map[string]func([]string) error) string {
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
+
+// orElse returns s, or def when s is empty.
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
