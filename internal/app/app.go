@@ -556,3 +556,27 @@ func auditRecord(r awsapi.AuditRecord) audit.Record {
 		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
 	}
 }
+
+// OrgPath is the account's aws:PrincipalOrgPaths entry: o-ID/r-ROOT/ou-…/ (down to the
+// account's parent); "" outside the organization.
+func (b orgBounds) OrgPath(ctx context.Context, account string) (string, error) {
+	o, err := b.org.Organization(ctx)
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	chain, err := b.org.Parents(ctx, account)
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	path := o.ID + "/"
+	for i := len(chain) - 1; i >= 0; i-- {
+		path += chain[i] + "/"
+	}
+	return path, nil
+}

@@ -39,9 +39,22 @@ func (a *App) buildsRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 		}
 		self = exe
 	}
+	// Builds call `slipway …` by that name whatever this binary is called: a directory of the
+	// data directory holds a link named slipway to it, first on the builds' PATH.
+	bin := filepath.Join(a.cfg.DataDir, "builds-bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return nil, errs.E(errs.Internal, "cannot make the builds' bin directory: %v", err)
+	}
+	link := filepath.Join(bin, "slipway")
+	if cur, err := os.Readlink(link); err != nil || cur != self {
+		os.Remove(link)
+		if err := os.Symlink(self, link); err != nil {
+			return nil, errs.E(errs.Internal, "cannot link the slipway binary into the builds' PATH: %v", err)
+		}
+	}
 	engine := builds.NewEngine(builds.EngineConfig{Service: a.Builds, Store: a.Store.Builds(), Sessions: a.Identity,
 		Artifacts: jobArtifacts{a.Artifacts}, Executor: buildExecutor{a.Executor}, Logs: buildLogs{a.Logs},
-		Credentials: buildCredentials{a.JobCreds}, DataDir: a.cfg.DataDir, PathDirs: []string{filepath.Dir(self)}, Log: a.log})
+		Credentials: buildCredentials{a.JobCreds}, DataDir: a.cfg.DataDir, PathDirs: []string{bin, filepath.Dir(self)}, Log: a.log})
 	rt := reconcile.New(a.Store.Work(), builds.WorkKind, engine, reconcile.Options{Workers: 16, Log: a.log})
 	keys, err := engine.Resume(ctx)
 	if err != nil {

@@ -32,7 +32,7 @@ type eventRulesParts struct {
 // are targets here; other kinds plug in through rules.Deliverer (Deliverers below).
 func (a *App) eventRules() error {
 	st := a.Store.EventRules()
-	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}, "sagemaker": pipelineTarget{a}}
+	deliverers := map[string]rules.Deliverer{"logs": logGroupTarget{st: st, region: a.cfg.Region, now: a.now}, "sagemaker": pipelineTarget{a}, "codepipeline": deployPipelineTarget{a}}
 	hooks, err := a.webhooks(st)
 	if err != nil {
 		return err

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
+	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events/rules"
+	"github.com/slipway-ml/slipway/internal/identity"
 )
 
 // pipelineTarget starts an execution of a SageMaker pipeline for each event a rule delivers to
@@ -62,6 +64,42 @@ func (p pipelineTarget) Deliver(ctx context.Context, d rules.Delivery) error {
 		Reason: "rule " + d.RuleARN + " delivers event " + d.Event.ID + " to target " + d.Target.ID,
 	}, func(ctx context.Context) error {
 		_, err := svc.Invoke(ctx, caller, p.a.cfg.Region, "StartPipelineExecution", in)
+		return err
+	})
+}
+
+// deployPipelineTarget starts an execution of a deploy pipeline (CodePipeline) for each event a
+// rule delivers to it, as a session of the target's role (which must trust events.amazonaws.com
+// and be allowed codepipeline:StartPipelineExecution on the pipeline), audited as EventBridge
+// acting for it. The pipeline is one of the role's account; the execution's
+// ClientRequestToken is a digest of the delivery's key, so a redelivery after a crash starts
+// nothing new.
+type deployPipelineTarget struct{ a *App }
+
+var _ rules.Deliverer = deployPipelineTarget{}
+
+func (p deployPipelineTarget) Deliver(ctx context.Context, d rules.Delivery) error {
+	if d.Target.RoleARN == "" {
+		return errs.E(errs.Invalid, "target %s names no RoleArn", d.Target.ID)
+	}
+	target, err := arn.Parse(d.Target.ARN)
+	if err != nil || target.Service != "codepipeline" {
+		return errs.E(errs.Invalid, "target %s: %s is not a CodePipeline pipeline ARN", d.Target.ID, d.Target.ARN)
+	}
+	caller, err := p.a.Identity.EngineSession(ctx, d.Target.RoleARN, rules.Engine)
+	if err != nil {
+		return err
+	}
+	if target.Account != caller.Account {
+		return errs.E(errs.Invalid, "target %s: pipeline %s is not in the account of role %s", d.Target.ID, d.Target.ARN, d.Target.RoleARN)
+	}
+	call := identity.Call{Caller: caller, Context: identity.RequestContext{Region: p.a.cfg.Region, Secure: true, Time: p.a.now()}}
+	return p.a.Audit.Engine(ctx, audit.Record{
+		Time: p.a.now(), Account: caller.Account, PrincipalARN: caller.ARN, UserAgent: rules.Engine,
+		Service: "codepipeline", Operation: "StartPipelineExecution", Resource: d.Target.ARN, Decision: "allow",
+		Reason: "rule " + d.RuleARN + " delivers event " + d.Event.ID + " to target " + d.Target.ID,
+	}, func(ctx context.Context) error {
+		_, err := p.a.Delivery.StartPipelineExecution(ctx, call, target.Resource, pipelineToken(d.Key))
 		return err
 	})
 }

@@ -14,7 +14,7 @@ import (
 // so the jobs tests run real workers without building the binary first.
 func TestMain(m *testing.M) {
 	local.MaybeRunShim()
-	if len(os.Args) > 1 && (os.Args[1] == "container" || os.Args[1] == "algo") {
+	if len(os.Args) > 1 && (os.Args[1] == "container" || os.Args[1] == "algo" || os.Args[1] == "build") {
 		os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

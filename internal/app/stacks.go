@@ -44,6 +44,7 @@ func (a *App) stacksService() {
 			"AWS::IAM::ManagedPolicy":           managedPolicyProvider{a.Identity},
 			"AWS::S3::BucketPolicy":             bucketPolicyProvider{a},
 			"AWS::CodeBuild::Project":           buildProjectProvider{a},
+			"AWS::CodePipeline::Pipeline":       codePipelineProvider{a},
 		},
 		Region: a.cfg.Region, Now: a.now,
 	})
@@ -359,6 +360,19 @@ func (p configProvider) Create(ctx context.Context, r stacks.Request) (stacks.Re
 		return stacks.Result{}, errs.E(errs.Invalid, "KmsKeyId is not supported by this server (no KMS)")
 	}
 	if dc, ok := r.Properties["DataCaptureConfig"]; ok {
+		if m, ok := dc.(map[string]any); ok && m["InitialSamplingPercentage"] != nil {
+			// A Ref to a Number parameter arrives as a string.
+			n, err := pNum(r, m, "InitialSamplingPercentage", 0)
+			if err != nil {
+				return stacks.Result{}, propErr(r, "DataCaptureConfig/InitialSamplingPercentage", "type: Integer")
+			}
+			c := make(map[string]any, len(m))
+			for k, v := range m {
+				c[k] = v
+			}
+			c["InitialSamplingPercentage"] = n
+			dc = c
+		}
 		b, err := json.Marshal(dc)
 		if err != nil {
 			return stacks.Result{}, propErr(r, "DataCaptureConfig", "type: Object")

@@ -104,6 +104,7 @@ type demo struct {
 	stagingOU, productionOU  string
 	version, deployID        string
 	seen                     map[string]string // deploy action → what was printed last
+	before                   map[string]bool   // the deploy pipeline's executions before the approval
 	approvedAt, stagingReady time.Time
 	rows                     []summaryRow
 }
@@ -436,7 +437,7 @@ func (d *demo) buildModel(ctx context.Context) error {
 	d.say("uploaded abalone.csv to s3://%s/data/abalone.csv", d.bucket)
 	sm := sagemaker.NewFromConfig(d.scientist)
 	out, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: &d.buildPipe,
-		PipelineExecutionDisplayName: aws.String("demo"), ClientRequestToken: aws.String("demo-" + randomHex(8))})
+		PipelineExecutionDisplayName: aws.String("demo"), ClientRequestToken: aws.String("demo-" + randomHex(16))})
 	if err != nil {
 		return err
 	}
@@ -461,7 +462,11 @@ func (d *demo) buildModel(ctx context.Context) error {
 			if s.StartTime != nil && s.EndTime != nil {
 				took = fmt.Sprintf(" in %.1fs", s.EndTime.Sub(*s.StartTime).Seconds())
 			}
-			d.live("step %-28s %s%s", name, s.StepStatus, took)
+			why := ""
+			if s.FailureReason != nil {
+				why = ": " + aws.ToString(s.FailureReason)
+			}
+			d.live("step %-28s %s%s%s", name, s.StepStatus, took, why)
 		}
 		switch x.PipelineExecutionStatus {
 		case smtypes.PipelineExecutionStatusSucceeded:
@@ -525,6 +530,16 @@ func (d *demo) metric(ctx context.Context, uri, name string) (float64, error) {
 }
 
 func (d *demo) approveVersion(ctx context.Context) error {
+	// The executions the deploy pipeline had before (CodePipeline starts one when a pipeline
+	// is created): the approval's is the one that is new.
+	d.before = map[string]bool{}
+	list, err := codepipeline.NewFromConfig(d.scientist).ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{PipelineName: &d.deployPipe})
+	if err != nil {
+		return err
+	}
+	for _, x := range list.PipelineExecutionSummaries {
+		d.before[aws.ToString(x.PipelineExecutionId)] = true
+	}
 	sm := sagemaker.NewFromConfig(d.scientist)
 	if _, err := sm.UpdateModelPackage(ctx, &sagemaker.UpdateModelPackageInput{ModelPackageArn: &d.version,
 		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved, ApprovalDescription: aws.String("mse under the threshold; ready for staging")}); err != nil {
@@ -546,7 +561,7 @@ func (d *demo) execution(ctx context.Context) (string, error) {
 			return "", err
 		}
 		for _, x := range out.PipelineExecutionSummaries {
-			if x.StartTime != nil && !x.StartTime.Before(d.approvedAt.Add(-time.Second)) {
+			if !d.before[aws.ToString(x.PipelineExecutionId)] {
 				d.live("deploy pipeline %s: execution %s started by the rule", d.deployPipe, aws.ToString(x.PipelineExecutionId))
 				return aws.ToString(x.PipelineExecutionId), nil
 			}

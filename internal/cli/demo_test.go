@@ -37,3 +37,20 @@ func TestDemoRunsTheStory(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoAutomatedPromotion: with --promotion automated the passing staging test approves
+// production itself, and the record says so.
+func TestDemoAutomatedPromotion(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := Run(context.Background(), []string{"demo", "--promotion", "automated", "--data-dir", t.TempDir()}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exited %d: %s\n%s", code, errOut.String(), out.String())
+	}
+	for _, want := range []string{"promotion is automated: the passing staging test approved", "endpoint abalone-prod InService in production (", "prediction: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "approves production → AccessDenied") {
+		t.Errorf("an automated promotion asked a person to approve:\n%s", out.String())
+	}
+}

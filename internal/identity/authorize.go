@@ -315,10 +315,20 @@ func (s *Service) decide(ctx context.Context, caller Caller, a Action) (verdict,
 	if caller.SourceIP != "" {
 		keys["aws:SourceIp"] = []string{caller.SourceIP}
 	}
+	var orgPaths []string
+	if op, ok := s.org.(OrgPather); ok && caller.OrgID != "" {
+		path, err := op.OrgPath(ctx, caller.Account)
+		if err != nil {
+			return verdict{}, err
+		}
+		if path != "" {
+			orgPaths = []string{path}
+		}
+	}
 	req := iam.Request{
 		Principal: iam.Principal{
 			ARN: caller.ARN, Account: caller.Account, PrincipalARN: caller.PrincipalARN,
-			UserID: caller.UserID, OrgID: caller.OrgID, Tags: caller.Tags,
+			UserID: caller.UserID, OrgID: caller.OrgID, OrgPaths: orgPaths, Tags: caller.Tags,
 		},
 		Action:          a.Name,
 		Resource:        a.Resource,

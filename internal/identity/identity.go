@@ -163,3 +163,9 @@ type OrgBounds interface {
 	SCPLevels(ctx context.Context, account string) ([][]NamedDocument, error)
 	OrgID(ctx context.Context) (string, error)
 }
+
+// OrgPather is what an OrgBounds may also tell: an account's path in the organization, its
+// principals' aws:PrincipalOrgPaths ("o-ID/r-ROOT/ou-…/"; "" outside the organization).
+type OrgPather interface {
+	OrgPath(ctx context.Context, account string) (string, error)
+}

@@ -212,6 +212,21 @@ func (e *Engine) step(ctx context.Context, set *StackSet, op *Operation) (bool, 
 			return false, e.save(ctx, set, "StackSetOperationProgress")
 		}
 	}
+	// Results that failed as they started (in this very step) count too.
+	for _, region := range regions {
+		n, failed := 0, 0
+		for _, r := range op.Results {
+			if r.Region == region {
+				n++
+				if r.Status == ResFailed {
+					failed++
+				}
+			}
+		}
+		if _, tol := limits(op.Prefs, n); failed > tol {
+			failedOver = true
+		}
+	}
 	op.Status, op.EndedAt = OpSucceeded, e.c.Service.now()
 	if failedOver {
 		op.Status, op.Reason = OpFailed, "The Operation failed: failure tolerance exceeded"

@@ -64,13 +64,14 @@ func invalid(format string, args ...any) error {
 }
 
 var (
-	ruleNameRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	busNameRE      = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
-	targetIDRE     = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-	sidRE          = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
-	pipelineNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
-	paramNameRE    = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
-	scheduleRE     = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
+	ruleNameRE         = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	busNameRE          = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
+	targetIDRE         = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+	sidRE              = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
+	pipelineNameRE     = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	codePipelineNameRE = regexp.MustCompile(`^[A-Za-z0-9.@\-_]{1,100}$`)
+	paramNameRE        = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$`)
+	scheduleRE         = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
 )
 
 // busRef resolves a bus a call names (a name in the caller's account, or an ARN); "" is the
@@ -392,6 +393,13 @@ func (s *Service) checkTarget(t Target) error {
 			}
 		} else if _, _, ok := arn.EventBusOf(t.ARN); !ok {
 			return invalid("Target %s: %s is not an event bus ARN", t.ID, t.ARN)
+		}
+	case "codepipeline":
+		if !codePipelineNameRE.MatchString(a.Resource) {
+			return invalid("Target %s: %s is not a CodePipeline pipeline ARN (arn:aws:codepipeline:REGION:ACCOUNT:NAME)", t.ID, t.ARN)
+		}
+		if t.RoleARN == "" {
+			return invalid("Target %s: RoleArn is required for a CodePipeline target", t.ID)
 		}
 	case "sagemaker":
 		name, ok := strings.CutPrefix(a.Resource, "pipeline/")
