@@ -28,7 +28,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"algo":    {summary: "built-in algorithms: prep, train, evaluate, predict", run: runAlgo},
 		"server":  {summary: "run the control plane (AWS-compatible API)", run: runServer},
-		"demo":    {summary: "run the story end to end on a fresh server: train, register, isolate, approve", run: runDemo},
+		"demo":    {summary: "the whole story on a fresh server: project, model build, approval, staging, production", run: runDemo},
 		"audit":   {summary: "verify the audit trail's hash chain (offline: reads a data directory, no server)", run: runAudit},
 		"version": {summary: "print the version, commit and Go version of this binary", run: runVersion},
 		"logs":    {summary: "print (and --follow) a job's log lines from the server's CloudWatch Logs API", run: runLogs},
