@@ -328,8 +328,7 @@ func TestClientTokenRetryReturnsTheFirstPackage(t *testing.T) {
 	if err != nil || other.Version != 2 {
 		t.Errorf("another token: version %d, %v; want 2", other.Version, err)
 	}
-	evs, _ := f.st.Events().EventsAfter(ctx, 0, 100)
-	if len(evs) != 2 {
+	if evs := f.registryEvents(t); len(evs) != 2 {
 		t.Errorf("%d events, want 2 (the retry writes none)", len(evs))
 	}
 	if tags, _ := f.st.Registry().ListTags(ctx, first.ARN); len(tags) != 0 {
