@@ -116,9 +116,13 @@ phases:
 	if string(body) != "after\n" {
 		t.Errorf("after.txt = %q", body)
 	}
-	for _, l := range []string{"before", "post"} {
-		if n := strings.Count(logs, "\n"+l+"\n"); n != 1 {
-			t.Errorf("%q is in the log %d times, want once:\n%s", l, n, logs)
-		}
+	// The phase ran once (above); its log lines reach CloudWatch Logs at least once: lines
+	// copied after the last saved offset and before the kill are copied again by the restarted
+	// server (the offset is saved apart from the log write).
+	if n := strings.Count(logs, "\nbefore\n"); n < 1 || n > 2 {
+		t.Errorf("%q is in the log %d times, want once or, copied again after the kill, twice:\n%s", "before", n, logs)
+	}
+	if n := strings.Count(logs, "\npost\n"); n != 1 {
+		t.Errorf("%q is in the log %d times, want once (its phase ran after the restart):\n%s", "post", n, logs)
 	}
 }

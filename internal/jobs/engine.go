@@ -458,11 +458,12 @@ func (e *Engine) watch(ctx context.Context, j *Job) error {
 	results := make(chan result, n)
 	var copiers sync.WaitGroup
 	scanner := newMetricScanner(j.Spec.Metrics)
+	job := *j // the copiers read this copy: the engine goes on updating *j while they run
 	for i, h := range j.Run.Handles {
 		copiers.Add(1)
 		go func() {
 			defer copiers.Done()
-			e.copyLogs(wctx, *j, i, h, st, scanner)
+			e.copyLogs(wctx, job, i, h, st, scanner)
 		}()
 		go func() {
 			exit, err := e.c.Executor.Wait(wctx, h)
