@@ -26,6 +26,9 @@ func FuzzStackResourceProperties(f *testing.F) {
 		`{"PolicyName":"p","PolicyDocument":{"Version":"2012-10-17"},"Roles":["r","arn:aws:iam::111122223333:role/x/y"],"Users":[3]}`,
 		`{"PolicyName":"p","PolicyDocument":"{}","Groups":["g"]}`,
 		`{"PolicyName":"p","PolicyDocument":[]}`,
+		`{"Name":"d","RoleArn":"arn:aws:iam::111122223333:role/r","ArtifactStore":{"Type":"S3","Location":"b"},"Stages":[{"Name":"Source","Actions":[{"Name":"S","ActionTypeId":{"Category":"Source","Owner":"AWS","Provider":"S3","Version":"1"},"Configuration":{"S3Bucket":"b","PollForSourceChanges":false},"OutputArtifacts":[{"Name":"Out"}],"RunOrder":"1"}]}]}`,
+		`{"Stages":[{"Name":"x","Actions":[{"ActionTypeId":[],"InputArtifacts":[{"Name":1}],"RunOrder":1.5}],"Blockers":[{}]}],"Variables":[{"Name":"v"}]}`,
+		`{"Name":"p","ServiceRole":"r","Source":{"Type":"CODEPIPELINE","BuildSpec":"version: 0.2"},"Artifacts":{"Type":"CODEPIPELINE"},"Environment":{"Type":"LINUX_CONTAINER","EnvironmentVariables":[{"Name":"A","Value":1}]},"TimeoutInMinutes":"30"}`,
 	} {
 		f.Add(seed)
 	}
@@ -56,5 +59,9 @@ func FuzzStackResourceProperties(f *testing.F) {
 		check("IAM policy", err)
 		_, err = policyPrincipals(r, props)
 		check("principals", err)
+		_, err = codePipelineProvider{}.pipeline(r)
+		check("AWS::CodePipeline::Pipeline", err)
+		_, err = buildProjectProvider{}.project(r)
+		check("AWS::CodeBuild::Project", err)
 	})
 }

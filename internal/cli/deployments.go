@@ -100,16 +100,10 @@ type deployPipeline struct {
 }
 
 func runDeploymentsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommand("deployments list", deploymentsListHelp, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("deployments list", deploymentsListHelp, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	pos, err := cmd.parse(args)
 	if err != nil {
-		return err
-	}
-	if err := of.check(); err != nil {
 		return err
 	}
 	if len(pos) != 0 {
@@ -217,17 +211,11 @@ type deployExecution struct {
 }
 
 func runDeploymentsWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommand("deployments watch", deploymentsWatchHelp, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	poll := fs.Duration("poll", time.Second, "how often to look at the execution")
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("deployments watch", deploymentsWatchHelp, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	poll := cmd.fs.Duration("poll", time.Second, "how often to look at the execution")
+	pos, err := cmd.parse(args)
 	if err != nil {
-		return err
-	}
-	if err := of.check(); err != nil {
 		return err
 	}
 	if len(pos) < 1 || len(pos) > 2 {
@@ -423,19 +411,13 @@ func runDeploymentsDecide(ctx context.Context, args []string, stdout, stderr io.
 	if status == cptypes.ApprovalStatusRejected {
 		verb, h = "reject", deploymentsRejectHelp
 	}
-	fs := newCommand("deployments "+verb, h, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	stage := fs.String("stage", "", "the stage of the waiting approval (needed when several wait)")
-	action := fs.String("action", "", "the approval action (needed when several wait)")
-	summary := fs.String("summary", "", "why, recorded with the approval (default: \""+verb+"d with slipway\")")
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("deployments "+verb, h, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	stage := cmd.fs.String("stage", "", "the stage of the waiting approval (needed when several wait)")
+	action := cmd.fs.String("action", "", "the approval action (needed when several wait)")
+	summary := cmd.fs.String("summary", "", "why, recorded with the approval (default: \""+verb+"d with slipway\")")
+	pos, err := cmd.parse(args)
 	if err != nil {
-		return err
-	}
-	if err := of.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {

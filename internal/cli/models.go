@@ -31,10 +31,7 @@ func runModelsLineage(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one model version, GROUP/VERSION", errUsage)
-	}
-	group, version, err := groupVersion(pos[0])
+	group, version, err := oneVersion(pos)
 	if err != nil {
 		return err
 	}
@@ -42,7 +39,7 @@ func runModelsLineage(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	return printLineage(ctx, sagemaker.NewFromConfig(cfg), stdout, group, int32(version))
+	return printLineage(ctx, sagemaker.NewFromConfig(cfg), stdout, group, version)
 }
 
 // printLineage follows a model version back to its execution, step, training job and data.

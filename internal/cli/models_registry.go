@@ -137,16 +137,10 @@ type versionJSON struct {
 }
 
 func runModelsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommand("models list", modelsListHelp, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("models list", modelsListHelp, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	pos, err := cmd.parse(args)
 	if err != nil {
-		return err
-	}
-	if err := of.check(); err != nil {
 		return err
 	}
 	if len(pos) > 1 {
@@ -395,22 +389,13 @@ type showJSON struct {
 }
 
 func runModelsShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommand("models show", modelsShowHelp, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("models show", modelsShowHelp, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := of.check(); err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one model version, GROUP/VERSION", errUsage)
-	}
-	group, version, err := groupVersion(pos[0])
+	group, version, err := oneVersion(pos)
 	if err != nil {
 		return err
 	}
@@ -597,23 +582,14 @@ func runModelsDecide(ctx context.Context, args []string, stdout, stderr io.Write
 	if status == smtypes.ModelApprovalStatusRejected {
 		verb, h = "reject", modelsRejectHelp
 	}
-	fs := newCommand("models "+verb, h, stdout, stderr)
-	var cf clientFlags
-	cf.register(fs)
-	var of outputFlag
-	of.register(fs)
-	comment := fs.String("comment", "", "why (recorded as the version's ApprovalDescription)")
-	pos, err := parseArgs(fs, args)
+	cmd := newClientCommand("models "+verb, h, stdout, stderr)
+	cf, of := &cmd.cf, &cmd.of
+	comment := cmd.fs.String("comment", "", "why (recorded as the version's ApprovalDescription)")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := of.check(); err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want one model version, GROUP/VERSION", errUsage)
-	}
-	group, version, err := groupVersion(pos[0])
+	group, version, err := oneVersion(pos)
 	if err != nil {
 		return err
 	}

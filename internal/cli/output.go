@@ -147,3 +147,36 @@ func orElse(s, def string) string {
 	}
 	return s
 }
+
+// clientCommand is a subcommand that speaks to the server: its flag set with the client flags
+// and --output registered (a subcommand adds its own flags to fs after them).
+type clientCommand struct {
+	fs *flag.FlagSet
+	cf clientFlags
+	of outputFlag
+}
+
+func newClientCommand(name string, h helpText, stdout, stderr io.Writer) *clientCommand {
+	c := &clientCommand{fs: newCommand(name, h, stdout, stderr)}
+	c.cf.register(c.fs)
+	c.of.register(c.fs)
+	return c
+}
+
+// parse reads args (flags may come anywhere among the positional arguments), checks --output,
+// and returns the positional arguments.
+func (c *clientCommand) parse(args []string) ([]string, error) {
+	pos, err := parseArgs(c.fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, c.of.check()
+}
+
+// oneVersion reads the single GROUP/VERSION argument of a subcommand.
+func oneVersion(pos []string) (string, int32, error) {
+	if len(pos) != 1 {
+		return "", 0, fmt.Errorf("%w: want one model version, GROUP/VERSION", errUsage)
+	}
+	return groupVersion(pos[0])
+}
