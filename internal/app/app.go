@@ -485,9 +485,15 @@ func derive(master []byte, purpose string) []byte {
 type orgBounds struct{ org *org.Service }
 
 func (b orgBounds) SCPLevels(ctx context.Context, account string) ([][]identity.NamedDocument, error) {
-	levels, err := b.org.SCPLevels(ctx, account)
+	levels, _, err := b.Bounds(ctx, account)
+	return levels, err
+}
+
+// Bounds is an account's SCP levels and its aws:PrincipalOrgPaths entry, from one walk.
+func (b orgBounds) Bounds(ctx context.Context, account string) ([][]identity.NamedDocument, string, error) {
+	levels, path, err := b.org.Bounds(ctx, account)
 	if err != nil || levels == nil {
-		return nil, err
+		return nil, path, err
 	}
 	out := make([][]identity.NamedDocument, len(levels))
 	for i, l := range levels {
@@ -496,7 +502,7 @@ func (b orgBounds) SCPLevels(ctx context.Context, account string) ([][]identity.
 			out[i] = append(out[i], identity.NamedDocument{Name: p.Name, Document: p.Content})
 		}
 	}
-	return out, nil
+	return out, path, nil
 }
 
 func (b orgBounds) OrgID(ctx context.Context) (string, error) {
@@ -555,28 +561,4 @@ func auditRecord(r awsapi.AuditRecord) audit.Record {
 		Service: r.Service, Operation: r.Operation, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
 		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
 	}
-}
-
-// OrgPath is the account's aws:PrincipalOrgPaths entry: o-ID/r-ROOT/ou-…/ (down to the
-// account's parent); "" outside the organization.
-func (b orgBounds) OrgPath(ctx context.Context, account string) (string, error) {
-	o, err := b.org.Organization(ctx)
-	if errs.Is(err, errs.NotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	chain, err := b.org.Parents(ctx, account)
-	if errs.Is(err, errs.NotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	path := o.ID + "/"
-	for i := len(chain) - 1; i >= 0; i-- {
-		path += chain[i] + "/"
-	}
-	return path, nil
 }

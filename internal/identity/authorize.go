@@ -286,7 +286,14 @@ func (s *Service) decide(ctx context.Context, caller Caller, a Action) (verdict,
 		}
 	}
 	// SCPs bound the caller's account, whichever account owns the resource.
-	levels, err := s.org.SCPLevels(ctx, caller.Account)
+	var levels [][]NamedDocument
+	var orgPath string
+	var err error
+	if op, ok := s.org.(OrgPather); ok {
+		levels, orgPath, err = op.Bounds(ctx, caller.Account)
+	} else {
+		levels, err = s.org.SCPLevels(ctx, caller.Account)
+	}
 	if err != nil {
 		return verdict{}, err
 	}
@@ -316,14 +323,8 @@ func (s *Service) decide(ctx context.Context, caller Caller, a Action) (verdict,
 		keys["aws:SourceIp"] = []string{caller.SourceIP}
 	}
 	var orgPaths []string
-	if op, ok := s.org.(OrgPather); ok && caller.OrgID != "" {
-		path, err := op.OrgPath(ctx, caller.Account)
-		if err != nil {
-			return verdict{}, err
-		}
-		if path != "" {
-			orgPaths = []string{path}
-		}
+	if orgPath != "" && caller.OrgID != "" {
+		orgPaths = []string{orgPath}
 	}
 	req := iam.Request{
 		Principal: iam.Principal{

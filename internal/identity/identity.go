@@ -164,8 +164,9 @@ type OrgBounds interface {
 	OrgID(ctx context.Context) (string, error)
 }
 
-// OrgPather is what an OrgBounds may also tell: an account's path in the organization, its
-// principals' aws:PrincipalOrgPaths ("o-ID/r-ROOT/ou-…/"; "" outside the organization).
+// OrgPather is what an OrgBounds may also tell, from the same walk up the tree as SCPLevels:
+// an account's SCP levels and its principals' aws:PrincipalOrgPaths entry ("o-ID/r-ROOT/ou-…/";
+// "" outside the organization).
 type OrgPather interface {
-	OrgPath(ctx context.Context, account string) (string, error)
+	Bounds(ctx context.Context, account string) ([][]NamedDocument, string, error)
 }

@@ -509,22 +509,34 @@ func (s *Service) Parents(ctx context.Context, childID string) ([]string, error)
 // per level from the root down to the account itself. It returns nil for the management account
 // (exempt, as in AWS) and for accounts outside the organization.
 func (s *Service) SCPLevels(ctx context.Context, accountID string) ([][]Policy, error) {
+	levels, _, err := s.Bounds(ctx, accountID)
+	return levels, err
+}
+
+// Bounds returns, from one walk up the tree, an account's SCP levels (as SCPLevels) and its
+// principals' aws:PrincipalOrgPaths entry: "o-ID/r-ROOT/ou-…/", down to the account's parent
+// ("" outside the organization).
+func (s *Service) Bounds(ctx context.Context, accountID string) ([][]Policy, string, error) {
 	o, err := s.store.GetOrganization(ctx)
 	if errs.Is(err, errs.NotFound) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	if accountID == o.ManagementAccount {
-		return nil, nil
+		return nil, "", err
 	}
 	chain, err := s.Parents(ctx, accountID)
 	if errs.Is(err, errs.NotFound) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	path := o.ID + "/"
+	for i := len(chain) - 1; i >= 0; i-- {
+		path += chain[i] + "/"
+	}
+	if accountID == o.ManagementAccount {
+		return nil, path, nil
 	}
 	targets := []string{accountID}
 	targets = append(targets, chain...)
@@ -532,11 +544,11 @@ func (s *Service) SCPLevels(ctx context.Context, accountID string) ([][]Policy, 
 	for i := len(targets) - 1; i >= 0; i-- {
 		ps, err := s.store.ListPoliciesForTarget(ctx, targets[i])
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		levels = append(levels, ps)
 	}
-	return levels, nil
+	return levels, path, nil
 }
 
 // createPolicy creates a service control policy whose content has been checked.
