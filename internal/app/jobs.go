@@ -37,6 +37,10 @@ func (a jobArtifacts) PutObject(ctx context.Context, caller identity.Caller, buc
 	return err
 }
 
+func (a jobArtifacts) DeleteObject(ctx context.Context, caller identity.Caller, bucket, key string) error {
+	return a.s.DeleteObject(ctx, caller, bucket, key)
+}
+
 func (a jobArtifacts) ListObjects(ctx context.Context, caller identity.Caller, bucket, prefix, token string) (jobs.ObjectPage, error) {
 	out, err := a.s.ListObjects(ctx, caller, artifacts.ListInput{Bucket: bucket, Prefix: prefix, ContinuationToken: token})
 	if err != nil {

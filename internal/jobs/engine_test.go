@@ -476,6 +476,33 @@ func TestManifestFileInput(t *testing.T) {
 	}
 }
 
+// TestFailedUploadLeavesNoPartialOutputs: a processing job with two outputs whose role may write
+// the first location but not the second fails, and the first location holds nothing of it (the
+// upload takes back what it wrote); an object that was there before the job stays.
+func TestFailedUploadLeavesNoPartialOutputs(t *testing.T) {
+	e := newEnv(t)
+	e.img["prep"] = `mkdir -p /opt/ml/processing/a /opt/ml/processing/b; echo 1 > /opt/ml/processing/a/x.csv; echo 2 > /opt/ml/processing/a/y.csv; echo 3 > /opt/ml/processing/b/z.csv`
+	e.art.denyWrite["locked"] = true
+	e.art.put("open", "out/before.csv", "kept")
+	e.start()
+	got := e.ended(e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: "half", RoleARN: role, Spec: jobs.Spec{
+		Image: "prep", InstanceType: "ml.m5.large", InstanceCount: 1,
+		Outputs: []jobs.Output{
+			{Name: "a", S3URI: "s3://open/out", LocalPath: "/opt/ml/processing/a"},
+			{Name: "b", S3URI: "s3://locked/out", LocalPath: "/opt/ml/processing/b"},
+		},
+	}}))
+	if got.Status != jobs.Failed || !strings.Contains(got.FailureReason, "s3://locked/out/z.csv") {
+		t.Fatalf("status %s, reason %q; want Failed naming s3://locked/out/z.csv", got.Status, got.FailureReason)
+	}
+	if strings.Contains(got.FailureReason, "could not be removed") {
+		t.Errorf("the reason says objects were left behind: %q", got.FailureReason)
+	}
+	if keys := e.art.keys("open", ""); strings.Join(keys, ",") != "out/before.csv" {
+		t.Errorf("the first output location holds %v after the failed upload; want only the object from before the job", keys)
+	}
+}
+
 // TestUnwritableOutputFailsWithAccessDenied: a job whose role may not write its output fails
 // with AccessDenied in its FailureReason, naming the output.
 func TestUnwritableOutputFailsWithAccessDenied(t *testing.T) {

@@ -89,6 +89,16 @@ func (m *memArtifacts) PutObject(ctx context.Context, c identity.Caller, bucket,
 	return nil
 }
 
+func (m *memArtifacts) DeleteObject(ctx context.Context, c identity.Caller, bucket, key string) error {
+	if m.denyWrite[bucket] {
+		return errs.E(errs.AccessDenied, "%s is not authorized to perform: s3:DeleteObject", c.ARN)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objects, bucket+"/"+key)
+	return nil
+}
+
 func (m *memArtifacts) ListObjects(ctx context.Context, c identity.Caller, bucket, prefix, token string) (jobs.ObjectPage, error) {
 	if m.denyRead[bucket] {
 		return jobs.ObjectPage{}, errs.E(errs.AccessDenied, "%s is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::%s", c.ARN, bucket)

@@ -21,6 +21,8 @@ type Sessions interface {
 type Artifacts interface {
 	GetObject(ctx context.Context, caller identity.Caller, bucket, key string) (io.ReadCloser, error)
 	PutObject(ctx context.Context, caller identity.Caller, bucket, key string, body io.Reader) error
+	// DeleteObject removes an object; a missing one is not an error.
+	DeleteObject(ctx context.Context, caller identity.Caller, bucket, key string) error
 	// ListObjects lists keys under prefix, a page at a time, from token ("" first).
 	ListObjects(ctx context.Context, caller identity.Caller, bucket, prefix, token string) (ObjectPage, error)
 }

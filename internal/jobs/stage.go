@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -497,8 +498,11 @@ func tarDir(w io.Writer, dir string) error {
 	return zw.Close()
 }
 
+// written records the objects one upload has written, so a failed upload can take them back.
+type written []S3URI
+
 // putTar uploads dir as a gzipped tar.
-func (e *Engine) putTar(ctx context.Context, caller identity.Caller, u S3URI, dir string) error {
+func (e *Engine) putTar(ctx context.Context, caller identity.Caller, u S3URI, dir string, w *written) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarDir(pw, dir)) }()
 	err := e.c.Artifacts.PutObject(ctx, caller, u.Bucket, u.Key, pr)
@@ -506,11 +510,12 @@ func (e *Engine) putTar(ctx context.Context, caller identity.Caller, u S3URI, di
 	if err != nil {
 		return s3Fail(err, "write", u, caller.PrincipalARN)
 	}
+	*w = append(*w, u)
 	return nil
 }
 
 // putDir uploads dir's files under u, keys relative to dir.
-func (e *Engine) putDir(ctx context.Context, caller identity.Caller, u S3URI, dir string, suffix string) error {
+func (e *Engine) putDir(ctx context.Context, caller identity.Caller, u S3URI, dir string, suffix string, w *written) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) {
@@ -531,6 +536,7 @@ func (e *Engine) putDir(ctx context.Context, caller identity.Caller, u S3URI, di
 		if err := e.c.Artifacts.PutObject(ctx, caller, target.Bucket, target.Key, f); err != nil {
 			return s3Fail(err, "write", target, caller.PrincipalARN)
 		}
+		*w = append(*w, target)
 		return nil
 	})
 }
@@ -542,7 +548,9 @@ func dirEmpty(dir string) bool {
 
 // upload writes a successful job's outputs as its role: a training job's model.tar.gz (and
 // output.tar.gz when it wrote output/data), a processing job's outputs, a transform job's
-// results. Nothing is uploaded before every worker succeeded.
+// results. Nothing is uploaded before every worker succeeded, and an upload that fails takes
+// back what it had written, so the output locations hold all of a job's outputs or none
+// (objects that existed before the job and were not yet overwritten are left as they were).
 func (e *Engine) upload(ctx context.Context, j *Job) error {
 	role := j.RoleARN
 	if j.Kind == TransformJob && e.c.Models != nil {
@@ -557,22 +565,48 @@ func (e *Engine) upload(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
+	var w written
+	err = e.uploadAll(ctx, caller, j, &w)
+	var f *failure
+	if err == nil || !errors.As(err, &f) || len(w) == 0 {
+		// Success, or an error the engine retries (the retry writes the same keys again).
+		return err
+	}
+	if left := e.takeBack(context.WithoutCancel(ctx), caller, w); len(left) > 0 {
+		return fail("%s; %d output object(s) already written could not be removed: %s", f.reason, len(left), strings.Join(left, ", "))
+	}
+	return err
+}
+
+// takeBack deletes the objects a failed upload wrote and names those it could not delete.
+func (e *Engine) takeBack(ctx context.Context, caller identity.Caller, w written) []string {
+	var left []string
+	for _, u := range w {
+		if err := e.c.Artifacts.DeleteObject(ctx, caller, u.Bucket, u.Key); err != nil {
+			e.c.Log.Warn("could not remove an output of a failed upload", "object", u.String(), "err", err)
+			left = append(left, u.String())
+		}
+	}
+	return left
+}
+
+func (e *Engine) uploadAll(ctx context.Context, caller identity.Caller, j *Job, w *written) error {
 	root := func(i int) string { return filepath.Join(j.Run.Dir, host(i)) }
 	switch j.Kind {
 	case TrainingJob:
 		out, _ := ParseS3URI("", j.Spec.OutputPath)
 		base := out.Join(j.Name, "output")
 		if !dirEmpty(filepath.Join(root(0), "output", "data")) {
-			if err := e.putTar(ctx, caller, base.Join("output.tar.gz"), filepath.Join(root(0), "output", "data")); err != nil {
+			if err := e.putTar(ctx, caller, base.Join("output.tar.gz"), filepath.Join(root(0), "output", "data"), w); err != nil {
 				return err
 			}
 		}
-		return e.putTar(ctx, caller, base.Join("model.tar.gz"), filepath.Join(root(0), "model"))
+		return e.putTar(ctx, caller, base.Join("model.tar.gz"), filepath.Join(root(0), "model"), w)
 	case ProcessingJob:
 		for _, o := range j.Spec.Outputs {
 			u, _ := ParseS3URI("", o.S3URI)
 			for i := range j.Spec.InstanceCount {
-				if err := e.putDir(ctx, caller, u, filepath.Join(root(i), filepath.FromSlash(strings.TrimPrefix(o.LocalPath, "/opt/ml/"))), ""); err != nil {
+				if err := e.putDir(ctx, caller, u, filepath.Join(root(i), filepath.FromSlash(strings.TrimPrefix(o.LocalPath, "/opt/ml/"))), "", w); err != nil {
 					return err
 				}
 			}
@@ -580,7 +614,7 @@ func (e *Engine) upload(ctx context.Context, j *Job) error {
 	case TransformJob:
 		u, _ := ParseS3URI("", j.Spec.OutputPath)
 		for i := range j.Spec.InstanceCount {
-			if err := e.putDir(ctx, caller, u, filepath.Join(root(i), "output", "data"), ""); err != nil {
+			if err := e.putDir(ctx, caller, u, filepath.Join(root(i), "output", "data"), "", w); err != nil {
 				return err
 			}
 		}
