@@ -18,11 +18,13 @@ import (
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/stacks"
 )
 
 //go:embed templates/*.html
@@ -57,6 +59,8 @@ type Config struct {
 	Serving   *serving.Service
 	Delivery  *delivery.Service
 	Artifacts *artifacts.Service
+	Logs      *logs.Service   // the jobs' log lines, for a pipeline step's page
+	Stacks    *stacks.Service // the deploy pipelines' stacks, for the deployments' "where" view
 	Audit     Recorder
 	Trail     audit.Reader // the audit trail, for the audit page
 	Sessions  Sessions
@@ -158,6 +162,9 @@ func (c *Console) routes() {
 	m.Handle("POST /console/pipelines/{name}/start", c.action(c.startExecution))
 	m.Handle("GET /console/pipelines/{name}/executions/{id}", c.page(c.executionPage))
 	m.Handle("GET /console/pipelines/{name}/executions/{id}/live", c.page(c.executionLive))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}", c.page(c.stepPage))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}/live", c.page(c.stepLive))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}/explain", c.page(c.explainPage))
 	m.Handle("POST /console/pipelines/{name}/executions/{id}/stop", c.action(c.stopExecution))
 	m.Handle("POST /console/pipelines/{name}/executions/{id}/retry", c.action(c.retryExecution))
 	m.Handle("GET /console/endpoints", c.page(c.endpointsPage))
