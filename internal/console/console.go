@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/artifacts"
@@ -82,6 +83,8 @@ type Console struct {
 	now   func() time.Time
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// assumed caches the role sessions the "where" view assumed, by session and role (where.go).
+	assumed sync.Map
 }
 
 // New builds the console.
@@ -172,6 +175,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/endpoints/{name}", c.page(c.endpointPage))
 	m.Handle("GET /console/endpoints/{name}/live", c.page(c.endpointLive))
 	m.Handle("GET /console/deployments", c.page(c.deploymentsPage))
+	m.Handle("GET /console/where", c.page(c.wherePage))
 	m.Handle("GET /console/deployments/{name}", c.page(c.deploymentPage))
 	m.Handle("GET /console/deployments/{name}/live", c.page(c.deploymentLive))
 	m.Handle("POST /console/deployments/{name}/approval", c.action(c.approval))
@@ -225,10 +229,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // call runs one domain call as the session's principal and audits it as the API audits a
 // call: the record commits with the change the call makes, or is recorded after it.
 func (c *Console) call(ctx context.Context, r *http.Request, s *session, service, operation string, fn func(ctx context.Context, call identity.Call) error) error {
+	return c.callAs(ctx, r, s.caller, service, operation, fn)
+}
+
+// callAs is call as another principal of the session: a role session it assumed to read
+// another account (the deployments' "where" view).
+func (c *Console) callAs(ctx context.Context, r *http.Request, caller identity.Caller, service, operation string, fn func(ctx context.Context, call identity.Call) error) error {
 	note := &identity.Note{}
 	rec := audit.Record{
-		Time: c.now(), RequestID: randid.UUID(), Account: s.caller.Account, PrincipalARN: s.caller.ARN,
-		AccessKeyID: s.caller.AccessKeyID, Service: service, Operation: operation,
+		Time: c.now(), RequestID: randid.UUID(), Account: caller.Account, PrincipalARN: caller.ARN,
+		AccessKeyID: caller.AccessKeyID, Service: service, Operation: operation,
 		SourceIP: sourceIP(r), UserAgent: "slipway-console",
 	}
 	build := func() audit.Record {
@@ -238,7 +248,7 @@ func (c *Console) call(ctx context.Context, r *http.Request, s *session, service
 		return out
 	}
 	actx, p := audit.WithPending(identity.WithNote(ctx, note), build)
-	err := fn(actx, identity.Call{Caller: s.caller, Context: identity.RequestContext{Region: c.cfg.Region, Secure: r.TLS != nil, Time: rec.Time}})
+	err := fn(actx, identity.Call{Caller: caller, Context: identity.RequestContext{Region: c.cfg.Region, Secure: r.TLS != nil, Time: rec.Time}})
 	if p.WasCommitted() && err == nil {
 		return nil
 	}
