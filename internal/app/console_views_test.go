@@ -1,14 +1,17 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -257,5 +260,68 @@ func TestConsoleWhere(t *testing.T) {
 	nb := signedIn(t, s.server, keyID, secret)
 	if p := nb.get("/console/where"); p.status != http.StatusForbidden || !strings.Contains(p.body, "sagemaker:ListEndpoints") || strings.Contains(p.body, stg) {
 		t.Errorf("where without permissions: %d\n%s", p.status, p.body)
+	}
+}
+
+// TestConsoleWhereLinksDeployment: a deploy pipeline whose staging stage's stack makes an
+// endpoint of a model package version: the "where" view shows the version in staging, linked
+// to the execution that deployed it.
+func TestConsoleWhereLinksDeployment(t *testing.T) {
+	ctx := context.Background()
+	s := startConsole(t)
+	d := newDeploySetup(t, s.server)
+	stg := s.account["staging"]
+	bucket := "where-models-" + stg
+	_, err := d.staging.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	mustDo(t, err)
+	_, err = d.staging.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("linear/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
+	mustDo(t, err)
+	r, err := d.staging.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("model-exec"), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
+	mustDo(t, err)
+	_, err = d.staging.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("model-exec"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
+	mustDo(t, err)
+	_, err = d.staging.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pipeline-deployer"), PolicyName: aws.String("serve"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)})
+	mustDo(t, err)
+	_, err = d.staging.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("linear")})
+	mustDo(t, err)
+	pkg, err := d.staging.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("linear"),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers:            []smtypes.ModelPackageContainerDefinition{{Image: aws.String("slipway/linear"), ModelDataUrl: aws.String("s3://" + bucket + "/linear/model.tar.gz")}},
+			SupportedContentTypes: []string{"text/csv"}, SupportedResponseMIMETypes: []string{"text/csv"}},
+		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
+	mustDo(t, err)
+	template := `{"Resources":{
+"Model":{"Type":"AWS::SageMaker::Model","Properties":{"Containers":[{"ModelPackageName":"` + *pkg.ModelPackageArn + `"}],"ExecutionRoleArn":"` + *r.Role.Arn + `"}},
+"Config":{"Type":"AWS::SageMaker::EndpointConfig","Properties":{"ProductionVariants":[{"InitialInstanceCount":1,"InitialVariantWeight":1.0,"InstanceType":"ml.m5.large","ModelName":{"Fn::GetAtt":["Model","ModelName"]},"VariantName":"AllTraffic"}]}},
+"Endpoint":{"Type":"AWS::SageMaker::Endpoint","Properties":{"EndpointName":"linear-staging","EndpointConfigName":{"Fn::GetAtt":["Config","EndpointConfigName"]}}}}}`
+	// The deploy pipeline deploys the template; production never comes (nobody approves).
+	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
+	mustDo(t, err)
+	_, err = cpOf(d.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: d.pipeline("model-deploy")})
+	mustDo(t, err)
+	ds := s.profile["data-science"]
+	b := signedIn(t, s.server, ds.AccessKeyID, ds.SecretAccessKey)
+	var p page
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		p = b.get("/console/deployments/model-deploy")
+		if strings.Contains(p.body, "Waiting for approval") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deployment never reached its approval:\n%s", p.body)
+		}
+	}
+	exec := regexp.MustCompile(`<tr id="execution-([^"]+)">`).FindStringSubmatch(p.body)
+	if exec == nil {
+		t.Fatalf("no execution on the deployment page:\n%s", p.body)
+	}
+	p = b.get("/console/where")
+	for _, want := range []string{"<th scope=\"row\">" + stg + "/linear</th>", "<strong>v1</strong> on <code>linear-staging</code>/AllTraffic",
+		`<a href="/console/deployments/model-deploy#execution-` + exec[1] + `">model-deploy · DeployStaging`, "model-deploy/DeployStaging"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("where lacks %q:\n%s", want, p.body)
+		}
 	}
 }
