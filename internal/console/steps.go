@@ -245,7 +245,7 @@ func (c *Console) explainPage(w http.ResponseWriter, r *http.Request, s *session
 	v := base(s, "Cache of step "+r.PathValue("step"), "pipelines")
 	var d stepData
 	var ex pipeline.CacheExplanation
-	err := c.call(r.Context(), r, s, "sagemaker", "DescribePipelineExecution", func(ctx context.Context, call identity.Call) error {
+	err := c.call(r.Context(), r, s, "sagemaker", "SlipwayExplainPipelineStepCache", func(ctx context.Context, call identity.Call) error {
 		var err error
 		ex, err = c.cfg.Pipelines.ExplainCache(ctx, call, c.cfg.Pipelines.ExecutionARN(call.Caller.Account, r.PathValue("name"), r.PathValue("id")), r.PathValue("step"))
 		return err

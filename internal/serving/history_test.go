@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,4 +50,46 @@ func TestHistoryMinutes(t *testing.T) {
 	if got := h.Minutes("2", "ep", 5); len(got) != 1 {
 		t.Errorf("Forget dropped another account's endpoint: %+v", got)
 	}
+}
+
+// TestHistoryConcurrent: invocations counted from many goroutines while pages read (run with
+// -race) are all counted.
+func TestHistoryConcurrent(t *testing.T) {
+	h := NewHistory(nil)
+	const workers, each = 8, 500
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				h.Invocation(Invocation{Account: "1", Endpoint: "ep", Variant: []string{"a", "b"}[w%2], Model: time.Duration(i)})
+				if i%100 == 0 {
+					_ = h.Minutes("1", "ep", 5)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := int64(0)
+	for _, v := range h.Minutes("1", "ep", 2) {
+		for _, m := range v.Minutes {
+			total += m.Invocations
+		}
+	}
+	if total != workers*each {
+		t.Errorf("%d invocations counted, want %d", total, workers*each)
+	}
+}
+
+// BenchmarkHistoryInvocation is the cost History adds to each invocation (it runs on the
+// invocation's goroutine), with goroutines counting in parallel.
+func BenchmarkHistoryInvocation(b *testing.B) {
+	h := NewHistory(nil)
+	b.RunParallel(func(pb *testing.PB) {
+		i := Invocation{Account: "111122223333", Endpoint: "ep", Variant: "AllTraffic", Model: time.Millisecond}
+		for pb.Next() {
+			h.Invocation(i)
+		}
+	})
 }
