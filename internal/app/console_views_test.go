@@ -53,7 +53,8 @@ func TestConsoleStepLogsAndExplain(t *testing.T) {
 	second := run("b")
 	b := signedIn(t, s.server, ds.AccessKeyID, ds.SecretAccessKey)
 	stepPath := "/console/pipelines/logged/executions/" + second + "/steps/Work"
-	if p := b.get("/console/pipelines/logged/executions/" + second); !strings.Contains(p.body, `href="`+stepPath+`"`) {
+	if p := b.get("/console/pipelines/logged/executions/" + second); !strings.Contains(p.body, `href="`+stepPath+`"`) ||
+		!strings.Contains(p.body, `<a href="`+stepPath+`"><g class="node"`) {
 		t.Errorf("the execution page does not link its step:\n%s", p.body)
 	}
 	var p page
@@ -143,13 +144,19 @@ func TestConsoleEndpointChartsAndCapture(t *testing.T) {
 	if p.status != http.StatusOK {
 		t.Fatalf("endpoint page: %d\n%s", p.status, p.body)
 	}
-	for _, want := range []string{`data-variant-metrics="AllTraffic"`, "4 invocations", `<svg class="series"`, "Model latency", "s3://console-capture/dc",
+	for _, want := range []string{`data-variant-metrics="AllTraffic"`, `>4</span> invocations`, `<svg class="series"`, "Model latency", "s3://console-capture/dc",
 		"<pre>2,1\n</pre>", "inf-2", "&lt;img src=x onerror=alert(1)&gt;"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("endpoint page lacks %q", want)
 		}
 	}
-	if !strings.Contains(p.body, "1 4xx") && !strings.Contains(p.body, "1 5xx") {
+	if live := b.get("/console/endpoints/" + name + "/live?minutes=60"); !strings.Contains(live.body, `"invocations:AllTraffic":"4"`) {
+		t.Errorf("endpoint live lacks the window's invocations: %s", live.body)
+	}
+	if !strings.Contains(p.body, `data-poll="/console/endpoints/`+name+`/live?minutes=60"`) {
+		t.Errorf("the endpoint page does not poll its window's totals")
+	}
+	if !strings.Contains(p.body, `>1</span> 4xx`) && !strings.Contains(p.body, `>1</span> 5xx`) {
 		t.Errorf("the failed invocation is not counted as an error")
 	}
 	if strings.Contains(p.body, "<img src=x") {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -429,7 +430,7 @@ func (c *Console) endpointPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 	}
 	v.Data = d
-	v.Poll = "/console/endpoints/" + url.PathEscape(d.Endpoint.Name) + "/live"
+	v.Poll = "/console/endpoints/" + url.PathEscape(d.Endpoint.Name) + "/live?minutes=" + strconv.Itoa(q.Minutes)
 	c.render(w, r, http.StatusOK, "endpoint", v)
 }
 
@@ -444,6 +445,21 @@ func (c *Console) endpointLive(w http.ResponseWriter, r *http.Request, s *sessio
 	for _, vs := range d.Endpoint.Variants {
 		out["weight:"+vs.VariantName] = strconv.FormatFloat(vs.CurrentWeight, 'g', 4, 64)
 		out["instances:"+vs.VariantName] = strconv.Itoa(vs.CurrentInstanceCount) + " / " + strconv.Itoa(vs.DesiredInstanceCount)
+	}
+	// The window's totals, when the principal may read the metrics (the charts are the page's).
+	q, qerr := ParseEndpointQuery(r.URL.Query())
+	var ms []serving.VariantMetrics
+	if qerr == nil && c.call(r.Context(), r, s, "cloudwatch", "GetMetricData", func(ctx context.Context, call identity.Call) error {
+		var err error
+		ms, err = c.cfg.Serving.EndpointMetrics(ctx, call, d.Endpoint.Name, q.Minutes)
+		return err
+	}) == nil {
+		for _, vc := range endpointCharts(ms) {
+			out["invocations:"+vc.Variant] = strconv.FormatInt(vc.Invocations, 10)
+			out["4xx:"+vc.Variant] = strconv.FormatInt(vc.Errors4xx, 10)
+			out["5xx:"+vc.Variant] = strconv.FormatInt(vc.Errors5xx, 10)
+			out["latency:"+vc.Variant] = funcs["dur"].(func(time.Duration) string)(vc.ModelAverage)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-ml/slipway/internal/delivery"
+	"github.com/slipway-ml/slipway/internal/pipeline/definition"
 	"github.com/slipway-ml/slipway/internal/serving"
 )
 
@@ -177,4 +178,19 @@ func FuzzParseCapture(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestGraphLinks(t *testing.T) {
+	def, err := definition.Parse([]byte(`{"Version":"2020-12-01","Steps":[{"Name":"Prep-Go","Type":"Fail","Arguments":{"ErrorMessage":"a"}},
+{"Name":"Train","Type":"Fail","DependsOn":["Prep-Go"],"Arguments":{"ErrorMessage":"b"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(graphLinked(def.Plan(), nil, func(s string) string { return "/x/" + url.PathEscape(s) + "?a=1&b" }))
+	if !strings.Contains(svg, `<a href="/x/Prep-Go?a=1&amp;b"><g class="node" data-state-of="step:Prep-Go"`) || strings.Count(svg, "</a>") != 2 {
+		t.Errorf("the steps are not linked:\n%s", svg)
+	}
+	if strings.Contains(string(graph(def.Plan(), nil)), "<a ") {
+		t.Errorf("graph without links links")
+	}
 }
