@@ -121,15 +121,16 @@ func (c *Console) where(r *http.Request, s *session) (whereData, error) {
 			}
 		}
 		for _, x := range execs {
-			for si, run := range x.Stages {
-				if si >= len(x.Pipeline.Stages) {
-					break
-				}
+			declared := map[string][]delivery.Action{} // the execution's own declaration, by stage
+			for _, st := range x.Pipeline.Stages {
+				declared[st.Name] = st.Actions
+			}
+			for _, run := range x.Stages {
 				for _, ar := range run.Actions {
 					if ar.Status != delivery.ActionSucceeded {
 						continue
 					}
-					for _, a := range x.Pipeline.Stages[si].Actions {
+					for _, a := range declared[run.Name] {
 						t, ok := targetOf(p.Name, run.Name, a)
 						if !ok || a.Name != ar.Name {
 							continue
@@ -234,6 +235,16 @@ func appendNew(xs []string, x string) []string {
 		}
 	}
 	return append(xs, x)
+}
+
+// forgetAssumed drops the role sessions a console session's "where" views assumed (at sign-out).
+func (c *Console) forgetAssumed(s *session) {
+	c.assumed.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), s.hash+" ") {
+			c.assumed.Delete(k)
+		}
+		return true
+	})
 }
 
 type assumedKey struct {
