@@ -15,6 +15,8 @@ type servingMeter struct {
 	model, overhead                   *prometheus.HistogramVec
 	// capture writes the endpoints' data capture (serving_capture.go); its counters are exported here.
 	capture *serving.Capturer
+	// history keeps the last minutes of each endpoint's invocations for the console's charts.
+	history *serving.History
 }
 
 var _ serving.Meter = (*servingMeter)(nil)
@@ -56,6 +58,9 @@ func (m *servingMeter) Invocation(i serving.Invocation) {
 	}
 	m.model.With(l).Observe(i.Model.Seconds())
 	m.overhead.With(l).Observe(i.Overhead.Seconds())
+	if m.history != nil {
+		m.history.Invocation(i)
+	}
 }
 
 // Forget drops a deleted endpoint's series.
@@ -66,4 +71,7 @@ func (m *servingMeter) Forget(account, endpoint string) {
 	m.errors5xx.DeletePartialMatch(l)
 	m.model.DeletePartialMatch(l)
 	m.overhead.DeletePartialMatch(l)
+	if m.history != nil {
+		m.history.Forget(account, endpoint)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/artifacts"
@@ -18,11 +19,13 @@ import (
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
 	"github.com/slipway-ml/slipway/internal/randid"
 	"github.com/slipway-ml/slipway/internal/registry"
 	"github.com/slipway-ml/slipway/internal/serving"
+	"github.com/slipway-ml/slipway/internal/stacks"
 )
 
 //go:embed templates/*.html
@@ -57,6 +60,8 @@ type Config struct {
 	Serving   *serving.Service
 	Delivery  *delivery.Service
 	Artifacts *artifacts.Service
+	Logs      *logs.Service   // the jobs' log lines, for a pipeline step's page
+	Stacks    *stacks.Service // the deploy pipelines' stacks, for the deployments' "where" view
 	Audit     Recorder
 	Trail     audit.Reader // the audit trail, for the audit page
 	Sessions  Sessions
@@ -78,6 +83,8 @@ type Console struct {
 	now   func() time.Time
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// assumed caches the role sessions the "where" view assumed, by session and role (where.go).
+	assumed sync.Map
 }
 
 // New builds the console.
@@ -158,6 +165,9 @@ func (c *Console) routes() {
 	m.Handle("POST /console/pipelines/{name}/start", c.action(c.startExecution))
 	m.Handle("GET /console/pipelines/{name}/executions/{id}", c.page(c.executionPage))
 	m.Handle("GET /console/pipelines/{name}/executions/{id}/live", c.page(c.executionLive))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}", c.page(c.stepPage))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}/live", c.page(c.stepLive))
+	m.Handle("GET /console/pipelines/{name}/executions/{id}/steps/{step}/explain", c.page(c.explainPage))
 	m.Handle("POST /console/pipelines/{name}/executions/{id}/stop", c.action(c.stopExecution))
 	m.Handle("POST /console/pipelines/{name}/executions/{id}/retry", c.action(c.retryExecution))
 	m.Handle("GET /console/endpoints", c.page(c.endpointsPage))
@@ -165,6 +175,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/endpoints/{name}", c.page(c.endpointPage))
 	m.Handle("GET /console/endpoints/{name}/live", c.page(c.endpointLive))
 	m.Handle("GET /console/deployments", c.page(c.deploymentsPage))
+	m.Handle("GET /console/where", c.page(c.wherePage))
 	m.Handle("GET /console/deployments/{name}", c.page(c.deploymentPage))
 	m.Handle("GET /console/deployments/{name}/live", c.page(c.deploymentLive))
 	m.Handle("POST /console/deployments/{name}/approval", c.action(c.approval))
@@ -218,10 +229,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // call runs one domain call as the session's principal and audits it as the API audits a
 // call: the record commits with the change the call makes, or is recorded after it.
 func (c *Console) call(ctx context.Context, r *http.Request, s *session, service, operation string, fn func(ctx context.Context, call identity.Call) error) error {
+	return c.callAs(ctx, r, s.caller, service, operation, fn)
+}
+
+// callAs is call as another principal of the session: a role session it assumed to read
+// another account (the deployments' "where" view).
+func (c *Console) callAs(ctx context.Context, r *http.Request, caller identity.Caller, service, operation string, fn func(ctx context.Context, call identity.Call) error) error {
 	note := &identity.Note{}
 	rec := audit.Record{
-		Time: c.now(), RequestID: randid.UUID(), Account: s.caller.Account, PrincipalARN: s.caller.ARN,
-		AccessKeyID: s.caller.AccessKeyID, Service: service, Operation: operation,
+		Time: c.now(), RequestID: randid.UUID(), Account: caller.Account, PrincipalARN: caller.ARN,
+		AccessKeyID: caller.AccessKeyID, Service: service, Operation: operation,
 		SourceIP: sourceIP(r), UserAgent: "slipway-console",
 	}
 	build := func() audit.Record {
@@ -231,7 +248,7 @@ func (c *Console) call(ctx context.Context, r *http.Request, s *session, service
 		return out
 	}
 	actx, p := audit.WithPending(identity.WithNote(ctx, note), build)
-	err := fn(actx, identity.Call{Caller: s.caller, Context: identity.RequestContext{Region: c.cfg.Region, Secure: r.TLS != nil, Time: rec.Time}})
+	err := fn(actx, identity.Call{Caller: caller, Context: identity.RequestContext{Region: c.cfg.Region, Secure: r.TLS != nil, Time: rec.Time}})
 	if p.WasCommitted() && err == nil {
 		return nil
 	}

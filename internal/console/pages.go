@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -363,6 +364,15 @@ func (c *Console) endpointsPage(w http.ResponseWriter, r *http.Request, s *sessi
 type endpointData struct {
 	Endpoint serving.Endpoint
 	Config   *serving.Config
+	Query    EndpointQuery
+	Charts   []variantCharts
+	// ChartsProblem is why the metrics cannot be shown (cloudwatch:GetMetricData refused).
+	ChartsProblem string
+	// Capture is the configuration's data capture (nil when it captures nothing); Samples its
+	// newest captured invocations, CaptureProblem why they cannot be read.
+	Capture        *serving.CaptureConfig
+	Samples        []CaptureSample
+	CaptureProblem string
 }
 
 func (c *Console) endpoint(r *http.Request, s *session) (endpointData, error) {
@@ -377,13 +387,18 @@ func (c *Console) endpoint(r *http.Request, s *session) (endpointData, error) {
 }
 
 func (c *Console) endpointPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d, err := c.endpoint(r, s)
 	v := base(s, "Endpoint "+r.PathValue("name"), "endpoints")
+	q, err := ParseEndpointQuery(r.URL.Query())
+	var d endpointData
+	if err == nil {
+		d, err = c.endpoint(r, s)
+	}
 	if err != nil {
 		v.Error = c.problem(err)
 		c.render(w, r, statusOf(err), "endpoint", v)
 		return
 	}
+	d.Query = q
 	// The configuration is shown when the principal may read it; its refusal is not the page's.
 	_ = c.call(r.Context(), r, s, "sagemaker", "DescribeEndpointConfig", func(ctx context.Context, call identity.Call) error {
 		cfg, err := c.cfg.Serving.DescribeConfig(ctx, call, d.Endpoint.ConfigName)
@@ -392,8 +407,30 @@ func (c *Console) endpointPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		return err
 	})
+	// The charts: the last minutes of the endpoint's invocations, as CloudWatch's metrics are read.
+	var ms []serving.VariantMetrics
+	if err := c.call(r.Context(), r, s, "cloudwatch", "GetMetricData", func(ctx context.Context, call identity.Call) error {
+		var err error
+		ms, err = c.cfg.Serving.EndpointMetrics(ctx, call, d.Endpoint.Name, q.Minutes)
+		return err
+	}); err != nil {
+		d.ChartsProblem = c.problem(err)
+	}
+	d.Charts = endpointCharts(ms)
+	// Data capture samples, when the configuration captures and the principal may read them.
+	if d.Config != nil {
+		if cc, err := serving.ParseCaptureConfig(d.Config.DataCapture); err == nil && cc != nil {
+			d.Capture = cc
+			if q.Samples > 0 {
+				d.Samples, err = c.captureSamples(r, s, d.Endpoint.Name, cc, q.Samples)
+				if err != nil {
+					d.CaptureProblem = c.problem(err)
+				}
+			}
+		}
+	}
 	v.Data = d
-	v.Poll = "/console/endpoints/" + url.PathEscape(d.Endpoint.Name) + "/live"
+	v.Poll = "/console/endpoints/" + url.PathEscape(d.Endpoint.Name) + "/live?minutes=" + strconv.Itoa(q.Minutes)
 	c.render(w, r, http.StatusOK, "endpoint", v)
 }
 
@@ -408,6 +445,21 @@ func (c *Console) endpointLive(w http.ResponseWriter, r *http.Request, s *sessio
 	for _, vs := range d.Endpoint.Variants {
 		out["weight:"+vs.VariantName] = strconv.FormatFloat(vs.CurrentWeight, 'g', 4, 64)
 		out["instances:"+vs.VariantName] = strconv.Itoa(vs.CurrentInstanceCount) + " / " + strconv.Itoa(vs.DesiredInstanceCount)
+	}
+	// The window's totals, when the principal may read the metrics (the charts are the page's).
+	q, qerr := ParseEndpointQuery(r.URL.Query())
+	var ms []serving.VariantMetrics
+	if qerr == nil && c.call(r.Context(), r, s, "cloudwatch", "GetMetricData", func(ctx context.Context, call identity.Call) error {
+		var err error
+		ms, err = c.cfg.Serving.EndpointMetrics(ctx, call, d.Endpoint.Name, q.Minutes)
+		return err
+	}) == nil {
+		for _, vc := range endpointCharts(ms) {
+			out["invocations:"+vc.Variant] = strconv.FormatInt(vc.Invocations, 10)
+			out["4xx:"+vc.Variant] = strconv.FormatInt(vc.Errors4xx, 10)
+			out["5xx:"+vc.Variant] = strconv.FormatInt(vc.Errors5xx, 10)
+			out["latency:"+vc.Variant] = funcs["dur"].(func(time.Duration) string)(vc.ModelAverage)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

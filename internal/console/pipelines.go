@@ -139,7 +139,8 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, s *sessi
 			for _, st := range d.Steps {
 				states[st.Name] = string(st.Status)
 			}
-			d.Graph = graph(def.Plan(), states)
+			prefix := "/console/pipelines/" + url.PathEscape(d.Execution.PipelineName) + "/executions/" + url.PathEscape(d.Execution.ID) + "/steps/"
+			d.Graph = graphLinked(def.Plan(), states, func(step string) string { return prefix + url.PathEscape(step) })
 		}
 	}
 	v.Data = d
@@ -194,6 +195,12 @@ func (c *Console) retryExecution(w http.ResponseWriter, r *http.Request, s *sess
 // step without dependencies), an edge per dependency. Step names are escaped; every other
 // text is numbers.
 func graph(p *definition.Plan, states map[string]string) template.HTML {
+	return graphLinked(p, states, nil)
+}
+
+// graphLinked is graph whose steps link to link(step) (not when link is nil); the links are
+// built from escaped path segments and escaped again as attributes.
+func graphLinked(p *definition.Plan, states map[string]string, link func(string) string) template.HTML {
 	const colW, rowH, boxW, boxH = 200, 56, 170, 36
 	order := p.Steps()
 	depth := map[string]int{}
@@ -237,9 +244,15 @@ func graph(p *definition.Plan, states map[string]string) template.HTML {
 		if len(label) > 22 {
 			label = label[:21] + "…"
 		}
+		if link != nil {
+			fmt.Fprintf(&b, `<a href="%s">`, template.HTMLEscapeString(link(n)))
+		}
 		fmt.Fprintf(&b, `<g class="node" data-state-of="step:%s" data-state="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/><text x="%d" y="%d">%s</text><title>%s</title></g>`,
 			template.HTMLEscapeString(n), template.HTMLEscapeString(state), at[0], at[1], boxW, boxH, at[0]+8, at[1]+22,
 			template.HTMLEscapeString(label), template.HTMLEscapeString(n))
+		if link != nil {
+			b.WriteString(`</a>`)
+		}
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

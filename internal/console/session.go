@@ -272,6 +272,7 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Error(w, "cannot sign out; please retry", http.StatusInternalServerError)
 		return
 	}
+	c.forgetAssumed(s)
 	c.audit(r, s.caller, s.caller.AccessKeyID, "signin", "ConsoleLogout", "", http.StatusSeeOther)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: Prefix, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)

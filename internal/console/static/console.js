@@ -3,6 +3,7 @@
 // shows the value as text, one with data-state-of=KEY carries it as data-state (its colour).
 (function () {
   "use strict";
+  document.querySelectorAll("pre.follow").forEach(function (el) { el.scrollTop = el.scrollHeight; });
   var main = document.querySelector("main[data-poll]");
   if (!main) { return; }
   var url = main.getAttribute("data-poll");
@@ -10,7 +11,12 @@
     Object.keys(values).forEach(function (key) {
       var v = String(values[key] == null ? "" : values[key]);
       document.querySelectorAll("[data-live]").forEach(function (el) {
-        if (el.getAttribute("data-live") === key && el.textContent !== v) { el.textContent = v; }
+        if (el.getAttribute("data-live") === key && el.textContent !== v) {
+          // A following log view stays at its newest line unless the reader scrolled up.
+          var atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
+          el.textContent = v;
+          if (el.classList.contains("follow") && atEnd) { el.scrollTop = el.scrollHeight; }
+        }
       });
       document.querySelectorAll("[data-state-of]").forEach(function (el) {
         if (el.getAttribute("data-state-of") === key) { el.setAttribute("data-state", v); }
