@@ -1,0 +1,277 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+const nestedChildTemplate = `AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Name: {Type: String}
+Resources:
+  Group:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: !Ref Name}
+Outputs:
+  GroupName: {Value: !Ref Group}
+`
+
+// nestedParent is a template whose Child is a nested stack of the template at url; Copy
+// reads the nested stack's output.
+func nestedParent(url, extra string) string {
+	return `{"Description": "outer` + extra + `", "Parameters": {"Name": {"Type": "String"}},
+ "Resources": {
+  "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "` + url + `",
+    "Parameters": {"Name": {"Ref": "Name"}}, "TimeoutInMinutes": 5}},
+  "Copy": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::Join": ["", [{"Fn::GetAtt": ["Child", "Outputs.GroupName"]}, "-copy"]]}}}},
+ "Outputs": {"ChildId": {"Value": {"Ref": "Child"}}, "Group": {"Value": {"Fn::GetAtt": ["Child", "Outputs.GroupName"]}}}}`
+}
+
+func nestedPut(t *testing.T, c *s3.Client, bucket, key, body string) {
+	t.Helper()
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func nestedOutput(st cfntypes.Stack, key string) string {
+	for _, o := range st.Outputs {
+		if aws.ToString(o.OutputKey) == key {
+			return aws.ToString(o.OutputValue)
+		}
+	}
+	return ""
+}
+
+func nestedParam(st cfntypes.Stack, key string) string {
+	for _, p := range st.Parameters {
+		if aws.ToString(p.ParameterKey) == key {
+			return aws.ToString(p.ParameterValue)
+		}
+	}
+	return ""
+}
+
+// nestedCreate creates a stack from body and waits for it.
+func nestedCreate(t *testing.T, cf *cloudformation.Client, name, body string, params ...string) cfntypes.Stack {
+	t.Helper()
+	in := &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(body)}
+	for i := 0; i+1 < len(params); i += 2 {
+		in.Parameters = append(in.Parameters, cfntypes.Parameter{ParameterKey: aws.String(params[i]), ParameterValue: aws.String(params[i+1])})
+	}
+	if _, err := cf.CreateStack(context.Background(), in); err != nil {
+		t.Fatalf("CreateStack %s: %v", name, err)
+	}
+	return waitStack(t, cf, name)
+}
+
+func nestedUpdate(t *testing.T, cf *cloudformation.Client, name, body, value string) cfntypes.Stack {
+	t.Helper()
+	if _, err := cf.UpdateStack(context.Background(), &cloudformation.UpdateStackInput{StackName: aws.String(name), TemplateBody: aws.String(body),
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String(value)}}}); err != nil {
+		t.Fatalf("UpdateStack %s: %v", name, err)
+	}
+	return waitStack(t, cf, name)
+}
+
+// TestNestedStacks: an AWS::CloudFormation::Stack whose TemplateURL names this server's S3
+// (by its own address and by AWS's URL form) is created with its parent, its outputs read by
+// Fn::GetAtt Outputs.NAME and Ref its ARN; DescribeStacks and ListStacks show its ParentId and
+// RootId; the parent's update updates it only when its properties change; a failed update of
+// it rolls the parent back, and the parent's rollback brings it back; a failed creation
+// deletes it; the parent's deletion deletes it.
+func TestNestedStacks(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	s3c := s.s3("data-science")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cfn-templates")}); err != nil {
+		t.Fatal(err)
+	}
+	nestedPut(t, s3c, "cfn-templates", "child.yml", nestedChildTemplate)
+	cf := cloudformation.NewFromConfig(s.cfg("data-science"))
+	body := nestedParent(s.url+"/cfn-templates/child.yml", "")
+
+	outer := nestedCreate(t, cf, "outer", body, "Name", "/nested/a")
+	if outer.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("outer: %s (%s)", outer.StackStatus, aws.ToString(outer.StackStatusReason))
+	}
+	childID := nestedOutput(outer, "ChildId")
+	if !strings.HasPrefix(childID, "arn:aws:cloudformation:us-east-1:") || !strings.Contains(childID, ":stack/outer-Child-") || nestedOutput(outer, "Group") != "/nested/a" {
+		t.Fatalf("outer's outputs: %+v", outer.Outputs)
+	}
+	child := waitStack(t, cf, childID)
+	if child.StackStatus != cfntypes.StackStatusCreateComplete || aws.ToString(child.ParentId) != *outer.StackId || aws.ToString(child.RootId) != *outer.StackId ||
+		aws.ToInt32(child.TimeoutInMinutes) != 5 || nestedOutput(child, "GroupName") != "/nested/a" {
+		t.Fatalf("nested stack: %+v", child)
+	}
+	if outer.ParentId != nil || outer.RootId != nil {
+		t.Errorf("the top-level stack has a parent: %v %v", outer.ParentId, outer.RootId)
+	}
+	all, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{})
+	if err != nil || len(all.Stacks) != 2 {
+		t.Fatalf("DescribeStacks: %d stacks, %v", len(all.Stacks), err)
+	}
+	list, err := cf.ListStacks(ctx, &cloudformation.ListStacksInput{})
+	found := false
+	for _, sum := range list.StackSummaries {
+		found = found || (aws.ToString(sum.StackId) == childID && aws.ToString(sum.ParentId) == *outer.StackId && aws.ToString(sum.RootId) == *outer.StackId)
+	}
+	if err != nil || !found {
+		t.Errorf("ListStacks does not show the nested stack with its parent: %v", err)
+	}
+	evs, err := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(childID)})
+	if err != nil || len(evs.StackEvents) < 4 {
+		t.Errorf("the nested stack's events: %d, %v", len(evs.StackEvents), err)
+	}
+
+	// A new parameter value: the nested stack is updated (its log group replaced).
+	outer = nestedUpdate(t, cf, "outer", body, "/nested/b")
+	child = waitStack(t, cf, childID)
+	if outer.StackStatus != cfntypes.StackStatusUpdateComplete || child.StackStatus != cfntypes.StackStatusUpdateComplete ||
+		nestedOutput(outer, "Group") != "/nested/b" || nestedParam(child, "Name") != "/nested/b" {
+		t.Fatalf("after the update: outer %s %+v; nested %s", outer.StackStatus, outer.Outputs, child.StackStatus)
+	}
+	// A change elsewhere in the parent leaves the nested stack alone.
+	before := aws.ToTime(child.LastUpdatedTime)
+	if outer = nestedUpdate(t, cf, "outer", nestedParent(s.url+"/cfn-templates/child.yml", " v2"), "/nested/b"); outer.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("outer after a description change: %s (%s)", outer.StackStatus, aws.ToString(outer.StackStatusReason))
+	}
+	if child = waitStack(t, cf, childID); !aws.ToTime(child.LastUpdatedTime).Equal(before) {
+		t.Errorf("the nested stack was updated (%v → %v) though its properties did not change", before, child.LastUpdatedTime)
+	}
+	// The same template by AWS's URL form is the same template: nothing to update.
+	if outer = nestedUpdate(t, cf, "outer", nestedParent("https://cfn-templates.s3.amazonaws.com/child.yml", " v2"), "/nested/b"); outer.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("outer by the s3 URL form: %s (%s)", outer.StackStatus, aws.ToString(outer.StackStatusReason))
+	}
+	if child = waitStack(t, cf, childID); !aws.ToTime(child.LastUpdatedTime).Equal(before) {
+		t.Errorf("the nested stack was updated though only its template's URL form changed")
+	}
+
+	// A log group name another stack owns: the nested update fails and rolls back, the parent
+	// rolls back, the nested stack ends at the parent's old revision.
+	if squat := nestedCreate(t, cf, "squatter", urlLogGroupTemplate, "Name", "/nested/taken"); squat.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("squatter: %s", squat.StackStatus)
+	}
+	outer = nestedUpdate(t, cf, "outer", body, "/nested/taken")
+	child = waitStack(t, cf, childID)
+	if outer.StackStatus != cfntypes.StackStatusUpdateRollbackComplete || nestedOutput(outer, "Group") != "/nested/b" || nestedParam(child, "Name") != "/nested/b" ||
+		!strings.Contains(aws.ToString(outer.StackStatusReason), "[Child]") {
+		t.Fatalf("after a failed nested update: outer %s (%s) %+v; nested %s %s", outer.StackStatus, aws.ToString(outer.StackStatusReason),
+			outer.Outputs, child.StackStatus, nestedParam(child, "Name"))
+	}
+	if outer = nestedUpdate(t, cf, "outer", body, "/nested/c"); outer.StackStatus != cfntypes.StackStatusUpdateComplete || nestedOutput(outer, "Group") != "/nested/c" {
+		t.Fatalf("an update after the rollback: %s (%s)", outer.StackStatus, aws.ToString(outer.StackStatusReason))
+	}
+
+	// A failed creation: the nested stack is deleted with the parent's rollback.
+	broken := nestedCreate(t, cf, "broken", body, "Name", "/nested/taken")
+	if broken.StackStatus != cfntypes.StackStatusRollbackComplete {
+		t.Fatalf("broken: %s (%s)", broken.StackStatus, aws.ToString(broken.StackStatusReason))
+	}
+	res, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String("broken")})
+	if err != nil || len(res.StackResources) == 0 {
+		t.Fatalf("broken's resources: %v", err)
+	}
+	if id := aws.ToString(res.StackResources[0].PhysicalResourceId); id != "" {
+		if st := waitStack(t, cf, id); st.StackStatus != cfntypes.StackStatusDeleteComplete {
+			t.Errorf("the rolled back parent's nested stack is %s", st.StackStatus)
+		}
+	}
+
+	// Deleting the parent deletes the nested stack.
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("outer")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStack(t, cf, *outer.StackId); st.StackStatus != cfntypes.StackStatusDeleteComplete {
+		t.Fatalf("outer: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	if st := waitStack(t, cf, childID); st.StackStatus != cfntypes.StackStatusDeleteComplete {
+		t.Errorf("the deleted parent's nested stack is %s", st.StackStatus)
+	}
+}
+
+// TestNestedStackRefusals: a nested template outside this server's S3, a template that nests
+// itself, another account's bucket without a bucket policy, an explicit Deny of
+// cloudformation:CreateStack and bad properties fail the parent, which rolls back and leaves
+// no nested stack behind.
+func TestNestedStackRefusals(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, "")
+	s3c := s.s3("data-science")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cfn-templates")}); err != nil {
+		t.Fatal(err)
+	}
+	nestedPut(t, s3c, "cfn-templates", "child.yml", nestedChildTemplate)
+	self := `{"Resources": {"Again": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://cfn-templates.s3.amazonaws.com/self.json"}}}}`
+	nestedPut(t, s3c, "cfn-templates", "self.json", self)
+	cf := cloudformation.NewFromConfig(s.cfg("data-science"))
+	stg := cloudformation.NewFromConfig(s.cfg("staging"))
+	one := func(props string) string {
+		return `{"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": ` + props + `}}}`
+	}
+	for _, tc := range []struct {
+		name, body, want string
+		cf               *cloudformation.Client
+	}{
+		{"outside", one(`{"TemplateURL": "https://evil.example.com/cfn-templates/child.yml"}`), "does not name this server's S3", cf},
+		{"metadata", one(`{"TemplateURL": "http://169.254.169.254/latest/meta-data"}`), "does not name this server's S3", cf},
+		{"self", self, "at most 5 are allowed", cf},
+		{"other-account", one(`{"TemplateURL": "https://cfn-templates.s3.amazonaws.com/child.yml", "Parameters": {"Name": "/x"}}`), "AccessDenied", stg},
+		{"parameters", one(`{"TemplateURL": "` + s.url + `/cfn-templates/child.yml", "Parameters": ["Name"]}`), "#/Parameters: expected type: Object", cf},
+		{"timeout", one(`{"TemplateURL": "` + s.url + `/cfn-templates/child.yml", "Parameters": {"Name": "/x"}, "TimeoutInMinutes": 0}`), "TimeoutInMinutes", cf},
+		{"missing-parameter", one(`{"TemplateURL": "` + s.url + `/cfn-templates/child.yml"}`), "Name", cf},
+		{"missing-object", one(`{"TemplateURL": "` + s.url + `/cfn-templates/none.yml"}`), "does not exist", cf},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := nestedCreate(t, tc.cf, tc.name, tc.body)
+			if st.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(st.StackStatusReason), "[") {
+				t.Fatalf("%s: %s (%s)", tc.name, st.StackStatus, aws.ToString(st.StackStatusReason))
+			}
+			evs, err := tc.cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: st.StackId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reasons []string
+			for _, ev := range evs.StackEvents {
+				reasons = append(reasons, aws.ToString(ev.ResourceStatusReason))
+			}
+			list, err := tc.cf.ListStacks(ctx, &cloudformation.ListStacksInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sum := range list.StackSummaries {
+				if aws.ToString(sum.RootId) != *st.StackId {
+					continue
+				}
+				if sum.StackStatus != cfntypes.StackStatusDeleteComplete {
+					t.Errorf("nested stack %s of %s is %s after the rollback", *sum.StackName, tc.name, sum.StackStatus)
+				}
+				evs, err := tc.cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: sum.StackId})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ev := range evs.StackEvents {
+					reasons = append(reasons, aws.ToString(ev.ResourceStatusReason))
+				}
+			}
+			if !strings.Contains(strings.Join(reasons, "|"), tc.want) {
+				t.Errorf("the events of %s and its nested stacks do not say %q: %q", tc.name, tc.want, reasons)
+			}
+		})
+	}
+	// An unknown property is refused before anything is stored.
+	_, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("unknown"),
+		TemplateBody: aws.String(one(`{"TemplateURL": "https://cfn-templates.s3.amazonaws.com/child.yml", "Colour": "blue"}`))})
+	if code(err) != "ValidationError" {
+		t.Errorf("an unknown property: %v", err)
+	}
+	if _, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("unknown")}); code(err) != "ValidationError" {
+		t.Errorf("the refused stack exists: %v", err)
+	}
+}
