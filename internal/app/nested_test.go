@@ -2,13 +2,20 @@ package app_test
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/slipway-ml/slipway/internal/app"
+	"github.com/slipway-ml/slipway/internal/config"
+	"github.com/slipway-ml/slipway/internal/credfile"
 )
 
 const nestedChildTemplate = `AWSTemplateFormatVersion: "2010-09-09"
@@ -273,5 +280,67 @@ func TestNestedStackRefusals(t *testing.T) {
 	}
 	if _, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("unknown")}); code(err) != "ValidationError" {
 		t.Errorf("the refused stack exists: %v", err)
+	}
+}
+
+// TestNestedStackResumesAfterRestart: a server stopped right after CreateStack of a parent
+// whose nested stack is on its way leaves both to the next server on the same data directory,
+// which finishes them; the nested stack keeps its parent.
+func TestNestedStackResumesAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	open := func() (*app.App, *httptest.Server, aws.Config) {
+		a, err := app.New(ctx, cfg, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Start(ctx)
+		hs := httptest.NewServer(a.Handler())
+		a.Listening(hs.URL)
+		profiles, err := credfile.ReadFile(a.CredentialsPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := profiles["data-science"]
+		return a, hs, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")}
+	}
+	a1, hs1, c1 := open()
+	s3c := s3.NewFromConfig(c1, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cfn-templates")}); err != nil {
+		t.Fatal(err)
+	}
+	nestedPut(t, s3c, "cfn-templates", "child.yml", nestedChildTemplate)
+	// AWS's URL form: the next server listens on another port.
+	body := nestedParent("https://cfn-templates.s3.amazonaws.com/child.yml", "")
+	cf := cloudformation.NewFromConfig(c1)
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("outer"), TemplateBody: aws.String(body),
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String("/nested/resumed")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("outer")}); err == nil {
+		t.Logf("stopping the first server with the stack %s", out.Stacks[0].StackStatus)
+	}
+	hs1.Close()
+	if err := a1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a2, hs2, c2 := open()
+	t.Cleanup(func() { hs2.Close(); a2.Close() })
+	cf2 := cloudformation.NewFromConfig(c2)
+	outer := waitStack(t, cf2, "outer")
+	if outer.StackStatus != cfntypes.StackStatusCreateComplete || nestedOutput(outer, "Group") != "/nested/resumed" {
+		t.Fatalf("after the restart: %s (%s) %+v", outer.StackStatus, aws.ToString(outer.StackStatusReason), outer.Outputs)
+	}
+	child := waitStack(t, cf2, nestedOutput(outer, "ChildId"))
+	if child.StackStatus != cfntypes.StackStatusCreateComplete || aws.ToString(child.ParentId) != *outer.StackId {
+		t.Errorf("the nested stack after the restart: %s, parent %s", child.StackStatus, aws.ToString(child.ParentId))
+	}
+	all, err := cf2.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{})
+	if err != nil || len(all.Stacks) != 2 {
+		t.Errorf("%d stacks after the restart, want the parent and one nested stack (%v)", len(all.Stacks), err)
 	}
 }
