@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/slipway-ml/slipway/internal/app"
@@ -280,6 +281,35 @@ func TestNestedStackRefusals(t *testing.T) {
 	}
 	if _, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("unknown")}); code(err) != "ValidationError" {
 		t.Errorf("the refused stack exists: %v", err)
+	}
+	// A stack role allowed everything but denied cloudformation:CreateStack on nested stacks:
+	// the Deny wins, the parent rolls back, no nested stack is made.
+	ic := iam.NewFromConfig(s.cfg("data-science"))
+	_, err = ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("nester"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	must(t, err)
+	_, err = ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("nester"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:*","s3:GetObject","cloudformation:*"],"Resource":"*"},
+			{"Effect":"Deny","Action":"cloudformation:CreateStack","Resource":"arn:aws:cloudformation:*:*:stack/denied-Child-*"}]}`)})
+	must(t, err)
+	role := "arn:aws:iam::" + s.account["data-science"] + ":role/nester"
+	_, err = cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("denied"), RoleARN: aws.String(role),
+		TemplateBody: aws.String(one(`{"TemplateURL": "https://cfn-templates.s3.amazonaws.com/child.yml", "Parameters": {"Name": "/denied"}}`))})
+	must(t, err)
+	st := waitStack(t, cf, "denied")
+	res, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String("denied")})
+	must(t, err)
+	if st.StackStatus != cfntypes.StackStatusRollbackComplete || len(res.StackResources) != 1 || aws.ToString(res.StackResources[0].PhysicalResourceId) != "" {
+		t.Fatalf("denied: %s (%s), resources %+v", st.StackStatus, aws.ToString(st.StackStatusReason), res.StackResources)
+	}
+	evs, err := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("denied")})
+	must(t, err)
+	denied := false
+	for _, ev := range evs.StackEvents {
+		denied = denied || strings.Contains(strings.ToLower(aws.ToString(ev.ResourceStatusReason)), "explicit deny")
+	}
+	if !denied {
+		t.Errorf("no event of denied says the explicit Deny refused the nested stack")
 	}
 }
 
