@@ -111,12 +111,24 @@ func TestConnectionsRefuseBadInput(t *testing.T) {
 		_, err := eb.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: aws.String(name), AuthorizationType: typ, AuthParameters: p})
 		return err
 	}
-	oauth := &ebtypes.CreateConnectionAuthRequestParameters{OAuthParameters: &ebtypes.CreateConnectionOAuthRequestParameters{
-		AuthorizationEndpoint: aws.String("https://auth.example.com"), HttpMethod: ebtypes.ConnectionOAuthHttpMethodPost,
-		ClientParameters: &ebtypes.CreateConnectionOAuthClientRequestParameters{ClientID: aws.String("c"), ClientSecret: aws.String("s")}}}
+	oauth := func(endpoint string, method ebtypes.ConnectionOAuthHttpMethod, client *ebtypes.CreateConnectionOAuthClientRequestParameters, hp *ebtypes.ConnectionHttpParameters) *ebtypes.CreateConnectionAuthRequestParameters {
+		return &ebtypes.CreateConnectionAuthRequestParameters{OAuthParameters: &ebtypes.CreateConnectionOAuthRequestParameters{
+			AuthorizationEndpoint: aws.String(endpoint), HttpMethod: method, ClientParameters: client, OAuthHttpParameters: hp}}
+	}
+	client := &ebtypes.CreateConnectionOAuthClientRequestParameters{ClientID: aws.String("c"), ClientSecret: aws.String("s")}
+	header := func(k, v string) *ebtypes.ConnectionHttpParameters {
+		return &ebtypes.ConnectionHttpParameters{HeaderParameters: []ebtypes.ConnectionHeaderParameter{{Key: aws.String(k), Value: aws.String(v)}}}
+	}
 	for name, err := range map[string]error{
 		"bad name":          conn("bad name!", ebtypes.ConnectionAuthorizationTypeApiKey, apiKeyAuth("v")),
-		"oauth":             conn("o", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth),
+		"oauth method":      conn("o1", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("https://auth.example.com/t", "DELETE", client, nil)),
+		"oauth ftp":         conn("o2", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("ftp://auth.example.com/t", "POST", client, nil)),
+		"oauth user info":   conn("o3", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("https://u:p@auth.example.com/t", "POST", client, nil)),
+		"oauth client id :": conn("o5", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("https://auth.example.com/t", "POST", &ebtypes.CreateConnectionOAuthClientRequestParameters{ClientID: aws.String("a:b"), ClientSecret: aws.String("s")}, nil)),
+		"oauth auth header": conn("o6", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("https://auth.example.com/t", "POST", client, header("Authorization", "x"))),
+		"oauth CRLF header": conn("o7", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, oauth("https://auth.example.com/t", "POST", client, header("X-A", "a\r\nB: c"))),
+		"oauth for api key": conn("o8", ebtypes.ConnectionAuthorizationTypeApiKey, oauth("https://auth.example.com/t", "POST", client, nil)),
+		"oauth missing":     conn("o9", ebtypes.ConnectionAuthorizationTypeOauthClientCredentials, &ebtypes.CreateConnectionAuthRequestParameters{}),
 		"api key missing":   conn("k", ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{}),
 		"basic for api key": conn("b", ebtypes.ConnectionAuthorizationTypeBasic, apiKeyAuth("v")),
 		"key with newline":  conn("n", ebtypes.ConnectionAuthorizationTypeApiKey, apiKeyAuth("a\nb")),

@@ -9,6 +9,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/events/rules"
+	"github.com/slipway-ml/slipway/internal/events/webhooks"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/reconcile"
 	"github.com/slipway-ml/slipway/internal/store"
@@ -26,6 +27,7 @@ type eventRulesParts struct {
 	others   []*events.Subscription // the outbox's other consumers (stack sets' automatic deployment)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	hooks    *webhooks.Deliverer // API destinations (webhooks.go): its OAuth token fetches stop with delivery
 }
 
 // eventRules builds the rules service and its dispatcher. Log groups of the rule's account
@@ -38,6 +40,7 @@ func (a *App) eventRules() error {
 		return err
 	}
 	deliverers[rules.APIDestinationKind] = hooks
+	a.rules.hooks = hooks
 	kinds := []string{"events"}
 	for k := range deliverers {
 		kinds = append(kinds, k)
@@ -69,6 +72,9 @@ func (a *App) stopEventRules() {
 		a.rules.cancel()
 	}
 	a.rules.wg.Wait()
+	if a.rules.hooks != nil {
+		a.rules.hooks.Close()
+	}
 }
 
 // logGroupTarget delivers to a CloudWatch Logs log group of the rule's account: the event (or

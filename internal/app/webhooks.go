@@ -29,9 +29,9 @@ func (a *App) webhooks(rs *store.RulesStore) (*webhooks.Deliverer, error) {
 	}
 	st := a.Store.Webhooks()
 	a.Webhooks = webhooks.NewService(st, a.Identity, a.sealer, a.cfg.Region, a.now)
-	return webhooks.NewDeliverer(webhooks.DelivererConfig{
+	d := webhooks.NewDeliverer(webhooks.DelivererConfig{
 		Store: st, Seal: a.sealer, Authz: a.Identity, Sessions: a.Identity, Record: rs,
-		Sender: egress.NewSender(allow, webhooks.Timeout), Region: a.cfg.Region, Log: a.log,
+		Sender: egress.NewSender(allow, webhooks.Timeout), Region: a.cfg.Region, Log: a.log, Now: a.now,
 		Audited: func(ctx context.Context, caller identity.Caller, dl rules.Delivery, fn func(context.Context) error) error {
 			return a.Audit.Engine(ctx, audit.Record{
 				Time: a.now(), Account: caller.Account, PrincipalARN: caller.ARN, UserAgent: rules.Engine,
@@ -39,5 +39,8 @@ func (a *App) webhooks(rs *store.RulesStore) (*webhooks.Deliverer, error) {
 				Reason: "rule " + dl.RuleARN + " delivers event " + dl.Event.ID + " to target " + dl.Target.ID,
 			}, fn)
 		},
-	}), nil
+	})
+	// An OAuth connection's first token is fetched once its creation or update commits.
+	a.Webhooks.OnAuthorizing(d.Authorize)
+	return d, nil
 }

@@ -313,6 +313,9 @@ func (r *run) available() {
 // resource is stabilizing.
 func (r *run) forward(ctx context.Context) (pending bool, err error) {
 	updating := r.st.Status == UpdateInProgress
+	if r.st.Status == CreateInProgress && r.st.Timeout > 0 && r.e.c.Service.now().After(r.st.CreatedAt.Add(r.st.Timeout)) {
+		return true, r.failForward(ctx, nil, fmt.Sprintf("Stack creation time exceeded the specified timeout (%d minutes)", int(r.st.Timeout/time.Minute)))
+	}
 	r.available()
 	var failed []string
 	var failReason string

@@ -63,8 +63,16 @@ func NewService(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, providers: c.Providers,
+	providers := make(map[string]Provider, len(c.Providers)+1)
+	for k, v := range c.Providers {
+		providers[k] = v
+	}
+	s := &Service{store: c.Store, authz: c.Authz, roles: c.Roles, sessions: c.Sessions, providers: providers,
 		region: c.Region, now: c.Now, templates: c.Templates, ownHost: c.OwnHost}
+	if c.Templates != nil { // a nested stack's template is read from its TemplateURL
+		providers[NestedType] = nestedProvider{s}
+	}
+	return s
 }
 
 func invalid(format string, args ...any) error {

@@ -147,9 +147,17 @@ type Stack struct {
 	ChangeSets  []ChangeSet `json:",omitempty"`
 	Op          int         // increases with each operation
 	ClientToken string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	DeletedAt   time.Time
+	// ParentID and RootID are, for a nested stack (an AWS::CloudFormation::Stack resource),
+	// the ARNs of the stack that declares it and of the top-level stack above it; Depth is
+	// how many stacks are above it (0: a top-level stack).
+	ParentID string `json:",omitempty"`
+	RootID   string `json:",omitempty"`
+	Depth    int    `json:",omitempty"`
+	// Timeout, when set (TimeoutInMinutes), is how long a creation may take before it fails.
+	Timeout   time.Duration `json:",omitempty"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt time.Time
 }
 
 // Event is a stack event.

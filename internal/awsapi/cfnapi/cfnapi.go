@@ -85,6 +85,9 @@ type stackWire struct {
 	Tags                        []apicall.Tag
 	EnableTerminationProtection bool
 	DriftInformation            driftWire
+	ParentId                    string `json:",omitempty"`
+	RootId                      string `json:",omitempty"`
+	TimeoutInMinutes            int    `json:",omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -118,7 +121,8 @@ func stackOut(st stacks.Stack) stackWire {
 	w := stackWire{StackId: st.ID, StackName: st.Name, Description: st.Description, Parameters: params(st.Parameters),
 		CreationTime: st.CreatedAt, StackStatus: string(st.Status), StackStatusReason: st.Reason, DisableRollback: st.DisableRollback,
 		Capabilities: st.Capabilities, RoleARN: st.RoleARN, Tags: tags(st.Tags), Outputs: []outputWire{},
-		DriftInformation: driftWire{StackDriftStatus: "NOT_CHECKED"}, DeletionTime: timePtr(st.DeletedAt)}
+		DriftInformation: driftWire{StackDriftStatus: "NOT_CHECKED"}, DeletionTime: timePtr(st.DeletedAt),
+		ParentId: st.ParentID, RootId: st.RootID, TimeoutInMinutes: int(st.Timeout / time.Minute)}
 	if !st.UpdatedAt.Equal(st.CreatedAt) {
 		w.LastUpdatedTime = timePtr(st.UpdatedAt)
 	}
@@ -243,6 +247,8 @@ type stackSummaryWire struct {
 	DeletionTime        *time.Time `json:",omitempty"`
 	StackStatus         string
 	StackStatusReason   string `json:",omitempty"`
+	ParentId            string `json:",omitempty"`
+	RootId              string `json:",omitempty"`
 	DriftInformation    driftWire
 }
 
@@ -264,7 +270,7 @@ func (a *API) listStacks(ctx context.Context, req *awsapi.Request, in *stackIn) 
 		w := stackOut(st)
 		out = append(out, stackSummaryWire{StackId: w.StackId, StackName: w.StackName, TemplateDescription: w.Description,
 			CreationTime: w.CreationTime, LastUpdatedTime: w.LastUpdatedTime, DeletionTime: w.DeletionTime, StackStatus: w.StackStatus,
-			StackStatusReason: w.StackStatusReason, DriftInformation: w.DriftInformation})
+			StackStatusReason: w.StackStatusReason, ParentId: w.ParentId, RootId: w.RootId, DriftInformation: w.DriftInformation})
 	}
 	return struct {
 		StackSummaries []stackSummaryWire

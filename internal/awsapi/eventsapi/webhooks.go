@@ -39,9 +39,49 @@ type authParamsIn struct {
 		Username string
 		Password string
 	}
-	OAuthParameters          any
+	OAuthParameters          *oauthIn
 	InvocationHttpParameters any
 	ConnectivityParameters   any
+}
+
+type paramWire struct {
+	Key           string
+	Value         string `json:",omitempty"`
+	IsValueSecret bool
+}
+
+type httpParamsWire struct {
+	HeaderParameters      []paramWire `json:",omitempty"`
+	QueryStringParameters []paramWire `json:",omitempty"`
+	BodyParameters        []paramWire `json:",omitempty"`
+}
+
+type oauthIn struct {
+	AuthorizationEndpoint string
+	HttpMethod            string
+	ClientParameters      *struct {
+		ClientID     string
+		ClientSecret string
+	}
+	OAuthHttpParameters *httpParamsWire
+	// ConnectivityParameters: a private OAuth endpoint (refused).
+	ConnectivityParameters any
+}
+
+func paramsIn(ps []paramWire) []webhooks.ParamInput {
+	var out []webhooks.ParamInput
+	for _, p := range ps {
+		out = append(out, webhooks.ParamInput{Key: p.Key, Value: p.Value, Secret: p.IsValueSecret})
+	}
+	return out
+}
+
+func paramsOut(ps []webhooks.Param) []paramWire {
+	var out []paramWire
+	for _, p := range ps {
+		out = append(out, paramWire{Key: p.Key, Value: p.Value, IsValueSecret: p.Secret}) // a secret's value is sealed: not shown
+	}
+	return out
 }
 
 type connectionIn struct {
@@ -71,7 +111,19 @@ func (in *connectionIn) domain() (webhooks.ConnectionInput, error) {
 		if b := p.BasicAuthParameters; b != nil {
 			out.Auth.HasBasic, out.Auth.Username, out.Auth.Password = true, b.Username, b.Password
 		}
-		out.Auth.OAuth = p.OAuthParameters != nil
+		if o := p.OAuthParameters; o != nil {
+			if o.ConnectivityParameters != nil {
+				return webhooks.ConnectionInput{}, unsupported("OAuthParameters.ConnectivityParameters (private APIs)")
+			}
+			x := &webhooks.OAuthInput{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod}
+			if c := o.ClientParameters; c != nil {
+				x.HasClient, x.ClientID, x.ClientSecret = true, c.ClientID, c.ClientSecret
+			}
+			if h := o.OAuthHttpParameters; h != nil {
+				x.Params = &webhooks.OAuthParams{Headers: paramsIn(h.HeaderParameters), Query: paramsIn(h.QueryStringParameters), Body: paramsIn(h.BodyParameters)}
+			}
+			out.Auth.OAuth = x
+		}
 		out.Auth.HTTPParameters = p.InvocationHttpParameters != nil
 	}
 	return out, nil
@@ -124,6 +176,15 @@ type nameIn struct{ Name string }
 type authParamsOut struct {
 	ApiKeyAuthParameters *struct{ ApiKeyName string } `json:",omitempty"`
 	BasicAuthParameters  *struct{ Username string }   `json:",omitempty"`
+	OAuthParameters      *oauthOut                    `json:",omitempty"`
+}
+
+// oauthOut is a connection's OAuth parameters without the client secret or any secret value.
+type oauthOut struct {
+	ClientParameters      struct{ ClientID string }
+	AuthorizationEndpoint string
+	HttpMethod            string
+	OAuthHttpParameters   *httpParamsWire `json:",omitempty"`
 }
 
 func (a *API) describeConnection(ctx context.Context, req *awsapi.Request, in *nameIn) (any, error) {
@@ -137,6 +198,15 @@ func (a *API) describeConnection(ctx context.Context, req *awsapi.Request, in *n
 		p.ApiKeyAuthParameters = &struct{ ApiKeyName string }{c.APIKeyName}
 	case webhooks.Basic:
 		p.BasicAuthParameters = &struct{ Username string }{c.Username}
+	case webhooks.OAuth:
+		if o := c.OAuth; o != nil {
+			w := &oauthOut{AuthorizationEndpoint: o.Endpoint, HttpMethod: o.Method}
+			w.ClientParameters.ClientID = o.ClientID
+			if len(o.Headers)+len(o.Query)+len(o.Body) > 0 {
+				w.OAuthHttpParameters = &httpParamsWire{HeaderParameters: paramsOut(o.Headers), QueryStringParameters: paramsOut(o.Query), BodyParameters: paramsOut(o.Body)}
+			}
+			p.OAuthParameters = w
+		}
 	}
 	s := stateOf(c, string(c.State))
 	return struct {
@@ -144,12 +214,13 @@ func (a *API) describeConnection(ctx context.Context, req *awsapi.Request, in *n
 		Name               string
 		Description        string `json:",omitempty"`
 		ConnectionState    string
+		StateReason        string `json:",omitempty"`
 		AuthorizationType  string
 		AuthParameters     authParamsOut
 		CreationTime       time.Time
 		LastModifiedTime   time.Time
 		LastAuthorizedTime *time.Time `json:",omitempty"`
-	}{c.ARN, c.Name, c.Description, string(c.State), string(c.AuthType), p, s.CreationTime, s.LastModifiedTime, s.LastAuthorizedTime}, nil
+	}{c.ARN, c.Name, c.Description, string(c.State), c.StateReason, string(c.AuthType), p, s.CreationTime, s.LastModifiedTime, s.LastAuthorizedTime}, nil
 }
 
 type listConnectionsIn struct {

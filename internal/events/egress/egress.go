@@ -203,8 +203,15 @@ func NewSender(a *Allow, timeout time.Duration) *Sender {
 // and dropped). A destination off the list is an AccessDenied error; a transport failure is
 // an Unavailable error whose message names neither the URL nor any header.
 func (s *Sender) Send(ctx context.Context, r webhooks.Request) (int, error) {
+	code, _, err := s.Fetch(ctx, r, 0)
+	return code, err
+}
+
+// Fetch makes one call as Send does and returns its answer's body too (at most limit bytes;
+// the rest, up to 64 KiB, is read and dropped).
+func (s *Sender) Fetch(ctx context.Context, r webhooks.Request, limit int64) (int, []byte, error) {
 	if _, err := s.allow.CheckURL(r.URL); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var body io.Reader
 	if r.Body != nil {
@@ -212,7 +219,7 @@ func (s *Sender) Send(ctx context.Context, r webhooks.Request) (int, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
 	if err != nil {
-		return 0, errs.E(errs.Invalid, "the call cannot be built")
+		return 0, nil, errs.E(errs.Invalid, "the call cannot be built")
 	}
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -221,17 +228,23 @@ func (s *Sender) Send(ctx context.Context, r webhooks.Request) (int, error) {
 	if err != nil {
 		var e *errs.Error
 		if errors.As(err, &e) {
-			return 0, e
+			return 0, nil, e
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, errs.E(errs.Unavailable, "%s", err.Error())
+		return 0, nil, errs.E(errs.Unavailable, "%s", err.Error())
+	}
+	defer resp.Body.Close()
+	var out []byte
+	if limit > 0 {
+		if out, err = io.ReadAll(io.LimitReader(resp.Body, limit)); err != nil {
+			return 0, nil, errs.E(errs.Unavailable, "reading the answer failed: %s", err.Error())
+		}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, out, nil
 }
 
 // Client returns an HTTP client that connects only where the list allows (checked on the

@@ -34,6 +34,8 @@ type Request struct {
 // allow-list, any other a transport failure.
 type Sender interface {
 	Send(ctx context.Context, r Request) (status int, err error)
+	// Fetch makes a call and returns its answer's status and body (at most limit bytes).
+	Fetch(ctx context.Context, r Request, limit int64) (status int, body []byte, err error)
 }
 
 // Sessions lets delivery act as the role a target names (package identity implements it).
@@ -56,6 +58,7 @@ type DelivererConfig struct {
 	Sender   Sender
 	Region   string
 	Log      *slog.Logger
+	Now      func() time.Time
 	// Audited, when set, runs a call (its authorization and the HTTP request) under the
 	// audit record of the engine's session (the composition root records it).
 	Audited func(ctx context.Context, caller identity.Caller, dl rules.Delivery, fn func(ctx context.Context) error) error
@@ -68,6 +71,13 @@ type Deliverer struct {
 
 	mu     sync.Mutex
 	pacers map[string]*pacer // destination ARN → its rate
+
+	tokens tokenCache
+
+	// The first-token fetches Authorize starts; Close cancels and waits for them.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 var _ rules.Deliverer = (*Deliverer)(nil)
@@ -81,7 +91,12 @@ func NewDeliverer(cfg DelivererConfig) *Deliverer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deliverer{cfg: cfg, log: log.With("component", "api-destinations"), pacers: map[string]*pacer{}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Deliverer{cfg: cfg, log: log.With("component", "api-destinations"), pacers: map[string]*pacer{},
+		tokens: tokenCache{m: map[string]Token{}}, bgCtx: ctx, bgCancel: cancel}
 }
 
 // Deliver calls the target's API destination with the delivery's input. A refusal (another
@@ -136,12 +151,19 @@ func (d *Deliverer) invoke(ctx context.Context, caller identity.Caller, dl rules
 	if err != nil {
 		return err
 	}
-	if conn.State != Authorized || conn.Sealed == "" {
+	usable := conn.State == Authorized || (conn.AuthType == OAuth && conn.State == Authorizing)
+	if !usable || conn.Sealed == "" {
 		return errs.E(errs.Invalid, "connection %s is %s", conn.ARN, conn.State)
 	}
 	secret, err := d.cfg.Seal.Open(conn.Sealed, conn.ARN)
 	if err != nil {
 		return errs.E(errs.Invalid, "the secret of connection %s does not open with this server's master key", conn.ARN)
+	}
+	if conn.AuthType == OAuth {
+		// The connection's secret buys the token the call carries.
+		if secret, err = d.token(ctx, conn, secret, false); err != nil {
+			return err
+		}
 	}
 	envelope, err := json.Marshal(dl.Event.Envelope())
 	if err != nil {
@@ -155,6 +177,24 @@ func (d *Deliverer) invoke(ctx context.Context, caller identity.Caller, dl rules
 		return err
 	}
 	code, err := d.cfg.Sender.Send(ctx, req)
+	if err == nil && code == 401 && conn.AuthType == OAuth {
+		// The token may have been revoked before it expired: a new one, and the call once more.
+		clientSecret, oerr := d.cfg.Seal.Open(conn.Sealed, conn.ARN)
+		if oerr != nil {
+			return errs.E(errs.Invalid, "the secret of connection %s does not open with this server's master key", conn.ARN)
+		}
+		tok, terr := d.token(ctx, conn, clientSecret, true)
+		if terr != nil {
+			return terr
+		}
+		if req, err = BuildRequest(dest, conn, tok, dl.Target.HTTP, envelope, dl.Input); err != nil {
+			return err
+		}
+		if err := d.pace(ctx, dest); err != nil {
+			return err
+		}
+		code, err = d.cfg.Sender.Send(ctx, req)
+	}
 	if err != nil {
 		if errs.Is(err, errs.AccessDenied) {
 			return errs.E(errs.AccessDenied, "API destination %s: %s", dest.ARN, errs.Message(err))
@@ -172,7 +212,8 @@ func (d *Deliverer) invoke(ctx context.Context, caller identity.Caller, dl rules
 	}
 }
 
-// BuildRequest makes the call: the endpoint's "*" wildcards filled with the path values,
+// BuildRequest makes the call (secret: the API key's value, the password, or the OAuth
+// access token): the endpoint's "*" wildcards filled with the path values,
 // the target's query parameters added to the endpoint's, its headers, and the connection's
 // authorization last (a target cannot override it). JSONPath values read the envelope; the
 // body is the target's input.
@@ -232,6 +273,8 @@ func BuildRequest(dest Destination, conn Connection, secret string, hp *rules.HT
 		req.Header[textproto.CanonicalMIMEHeaderKey(conn.APIKeyName)] = []string{secret}
 	case Basic:
 		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(conn.Username+":"+secret))}
+	case OAuth:
+		req.Header["Authorization"] = []string{"Bearer " + secret}
 	}
 	return req, nil
 }

@@ -20,6 +20,19 @@ type Service struct {
 	region    string
 	partition string
 	now       func() time.Time
+	// authorizing, when set, is told of an OAuth connection that waits for its first token
+	// (after the change is committed).
+	authorizing func(account, name string)
+}
+
+// OnAuthorizing sets who fetches the first token of an OAuth connection created or updated
+// (the Deliverer's Authorize).
+func (s *Service) OnAuthorizing(fn func(account, name string)) { s.authorizing = fn }
+
+func (s *Service) kick(c Connection) {
+	if c.AuthType == OAuth && c.State == Authorizing && s.authorizing != nil {
+		s.authorizing(c.Account, c.Name)
+	}
 }
 
 // NewService returns a Service whose ARNs name region.
@@ -108,10 +121,10 @@ type AuthInput struct {
 	APIKeyValue    string
 	Username       string
 	Password       string
-	HasAPIKey      bool // ApiKeyAuthParameters given
-	HasBasic       bool // BasicAuthParameters given
-	OAuth          bool // OAuthParameters given (refused)
-	HTTPParameters bool // InvocationHttpParameters given (refused)
+	HasAPIKey      bool        // ApiKeyAuthParameters given
+	HasBasic       bool        // BasicAuthParameters given
+	OAuth          *OAuthInput // OAuthParameters given
+	HTTPParameters bool        // InvocationHttpParameters given (refused)
 }
 
 // ConnectionInput is what CreateConnection and UpdateConnection set.
@@ -122,13 +135,10 @@ type ConnectionInput struct {
 }
 
 func checkAuthCommon(a AuthInput) error {
-	if a.Type == OAuth || a.OAuth {
-		return invalid("AuthorizationType OAUTH_CLIENT_CREDENTIALS is not supported by this server; use API_KEY or BASIC")
-	}
 	if a.HTTPParameters {
 		return invalid("AuthParameters.InvocationHttpParameters is not supported by this server; give headers and query parameters in the target's HttpParameters")
 	}
-	if a.HasAPIKey && a.HasBasic {
+	if n := btoi(a.HasAPIKey) + btoi(a.HasBasic) + btoi(a.OAuth != nil); n > 1 {
 		return invalid("AuthParameters must hold the parameters of one authorization type")
 	}
 	return nil
@@ -168,9 +178,23 @@ func (s *Service) applyAuth(conn *Connection, a AuthInput) error {
 		}
 		conn.Username, conn.APIKeyName = a.Username, ""
 		conn.Sealed = s.seal.Seal(a.Password, conn.ARN)
+	case OAuth:
+		if a.OAuth == nil {
+			return invalid("AuthParameters.OAuthParameters is required for AuthorizationType OAUTH_CLIENT_CREDENTIALS")
+		}
+		cfg, secret, err := s.oauthConfig(conn, *a.OAuth)
+		if err != nil {
+			return err
+		}
+		conn.APIKeyName, conn.Username, conn.OAuth = "", "", &cfg
+		conn.Sealed = s.seal.Seal(secret, conn.ARN)
+		// The token is fetched after the change commits (Deliverer.Authorize).
+		conn.State, conn.StateReason, conn.AuthorizedAt = Authorizing, "", time.Time{}
+		return nil
 	default:
-		return invalid("1 validation error detected: Value '%s' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [API_KEY, BASIC] (OAUTH_CLIENT_CREDENTIALS is not supported here)", conn.AuthType)
+		return invalid("1 validation error detected: Value '%s' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [API_KEY, BASIC, OAUTH_CLIENT_CREDENTIALS]", conn.AuthType)
 	}
+	conn.OAuth, conn.StateReason = nil, ""
 	conn.State = Authorized
 	conn.AuthorizedAt = s.now()
 	return nil
@@ -203,6 +227,9 @@ func (s *Service) CreateConnection(ctx context.Context, c Call, in ConnectionInp
 	err := s.store.Update(ctx, func(tx Tx) error { return tx.CreateConnection(ctx, conn) })
 	if errs.Is(err, errs.Conflict) {
 		return Connection{}, errs.E(errs.Conflict, "Connection %s already exists.", in.Name).WithCode("ResourceAlreadyExistsException")
+	}
+	if err == nil {
+		s.kick(conn)
 	}
 	return conn, err
 }
@@ -260,6 +287,16 @@ func (s *Service) UpdateConnection(ctx context.Context, c Call, in ConnectionInp
 		if err := s.applyAuth(&conn, in.Auth); err != nil {
 			return Connection{}, err
 		}
+	} else if in.Auth.OAuth != nil && conn.AuthType == OAuth {
+		o, err := s.mergeOAuth(conn, *in.Auth.OAuth)
+		if err != nil {
+			return Connection{}, err
+		}
+		a := in.Auth
+		a.OAuth = &o
+		if err := s.applyAuth(&conn, a); err != nil {
+			return Connection{}, err
+		}
 	} else if in.Auth.HasAPIKey || in.Auth.HasBasic {
 		a := in.Auth
 		// Members omitted keep their values: the name or user from the row, the secret sealed.
@@ -287,7 +324,11 @@ func (s *Service) UpdateConnection(ctx context.Context, c Call, in ConnectionInp
 		conn.Description = *in.Description
 	}
 	conn.ModifiedAt = s.now()
-	return conn, s.store.Update(ctx, func(tx Tx) error { return tx.PutConnection(ctx, conn) })
+	if err := s.store.Update(ctx, func(tx Tx) error { return tx.PutConnection(ctx, conn) }); err != nil {
+		return Connection{}, err
+	}
+	s.kick(conn)
+	return conn, nil
 }
 
 // DeauthorizeConnection forgets a connection's secret: its destinations' calls fail until it
@@ -297,7 +338,7 @@ func (s *Service) DeauthorizeConnection(ctx context.Context, c Call, name string
 	if err != nil {
 		return Connection{}, err
 	}
-	conn.Sealed, conn.State, conn.ModifiedAt = "", Deauthorized, s.now()
+	conn.Sealed, conn.State, conn.StateReason, conn.ModifiedAt = "", Deauthorized, "Deauthorized by DeauthorizeConnection", s.now()
 	return conn, s.store.Update(ctx, func(tx Tx) error { return tx.PutConnection(ctx, conn) })
 }
 

@@ -1,12 +1,17 @@
 // Package webhooks is EventBridge's connections and API destinations: HTTP endpoints that rule
-// targets call with an event, authorized by a connection's API key or basic credentials.
+// targets call with an event, authorized by a connection's API key, basic credentials or an
+// OAuth client-credentials token.
 //
 // Invariants:
 //   - Every call is authorized here on the connection or destination it touches
 //     (events:Action); an explicit Deny wins. Resources belong to the caller's account.
-//   - A connection's secrets (the API key's value, the basic password) are sealed with the
-//     server's master key, bound to the connection's ARN, before they reach the store; no
-//     operation returns them, and no error or log line carries them.
+//   - A connection's secrets (the API key's value, the basic password, the OAuth client
+//     secret and the OAuth parameters marked secret) are sealed with the server's master key,
+//     bound to the connection's ARN, before they reach the store; no operation returns them,
+//     and no error or log line carries them. OAuth tokens live in memory only.
+//   - An OAuth token is fetched from the connection's AuthorizationEndpoint only where the
+//     egress allow-list lets it, as API destinations are called; it is cached until it
+//     expires and fetched again, once, when a destination answers 401.
 //   - Bad input gets a ValidationException and changes nothing; a destination names a
 //     connection of its own account; a connection in use by a destination is not deleted.
 //   - Delivery (Deliverer) calls an endpoint only as the target's role, allowed
@@ -26,7 +31,7 @@ import (
 // AuthType is how a connection authorizes its calls.
 type AuthType string
 
-// The authorization types served (OAUTH_CLIENT_CREDENTIALS is refused).
+// The authorization types served.
 const (
 	APIKey AuthType = "API_KEY"
 	Basic  AuthType = "BASIC"
@@ -36,13 +41,31 @@ const (
 // ConnectionState is a connection's state.
 type ConnectionState string
 
-// The states of a connection. Creating and updating complete at once here (nothing to
-// fetch for API keys and basic credentials), so CREATING, UPDATING and AUTHORIZING are never
-// seen.
+// The states of a connection. Creating and updating complete at once here, so CREATING and
+// UPDATING are never seen; an OAuth connection is AUTHORIZING until its first token is
+// fetched (AUTHORIZED) or refused (DEAUTHORIZED).
 const (
+	Authorizing  ConnectionState = "AUTHORIZING"
 	Authorized   ConnectionState = "AUTHORIZED"
 	Deauthorized ConnectionState = "DEAUTHORIZED"
 )
+
+// OAuthConfig is how an OAUTH_CLIENT_CREDENTIALS connection asks for its token.
+type OAuthConfig struct {
+	Endpoint string // AuthorizationEndpoint
+	Method   string // GET | POST | PUT
+	ClientID string
+	// The OAuthHttpParameters added to the token request.
+	Headers, Query, Body []Param `json:",omitempty"`
+}
+
+// Param is an OAuth HTTP parameter; a secret one's value is sealed.
+type Param struct {
+	Key    string
+	Value  string `json:",omitempty"` // "" when Secret
+	Secret bool   `json:",omitempty"`
+	Sealed string `json:",omitempty"`
+}
 
 // Connection is an EventBridge connection.
 type Connection struct {
@@ -54,11 +77,13 @@ type Connection struct {
 	AuthType    AuthType
 	State       ConnectionState
 	// The non-secret parts of the authorization, shown by DescribeConnection.
-	APIKeyName string `json:",omitempty"`
-	Username   string `json:",omitempty"`
-	// Sealed is the secret (API key value or password), sealed with the master key and bound
-	// to ARN; "" once deauthorized.
+	APIKeyName string       `json:",omitempty"`
+	Username   string       `json:",omitempty"`
+	OAuth      *OAuthConfig `json:",omitempty"`
+	// Sealed is the secret (API key value, password or OAuth client secret), sealed with the
+	// master key and bound to ARN; "" once deauthorized.
 	Sealed       string `json:",omitempty"`
+	StateReason  string `json:",omitempty"`
 	CreatedAt    time.Time
 	ModifiedAt   time.Time
 	AuthorizedAt time.Time
