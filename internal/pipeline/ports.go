@@ -88,6 +88,14 @@ type Objects interface {
 	ReadObject(ctx context.Context, caller identity.Caller, bucket, key string, limit int64) ([]byte, error)
 }
 
+// Jobs reads the status of jobs from their store (package jobs' Status: InProgress, Completed,
+// Failed, Stopping, Stopped), by job name, for jobs of one kind (noun: "ProcessingJob",
+// "TrainingJob", "TransformJob") in one account; a name with no job is absent. The engine
+// reads back the state of the jobs it made: its own bookkeeping, which needs no authorization.
+type Jobs interface {
+	JobStatuses(ctx context.Context, account, noun string, names []string) (map[string]string, error)
+}
+
 // SageMaker calls a SageMaker operation as caller, exactly as a client would (the input is the
 // operation's JSON request; the output its JSON response): a step's job, model or model
 // package is made by the service that owns it, authorized as the pipeline's role.
