@@ -32,6 +32,9 @@ type Store interface {
 	// CacheHit finds the latest step of a pipeline that succeeded with this cache key at or
 	// after notBefore: its execution and name (errs.NotFound when there is none).
 	CacheHit(ctx context.Context, pipelineARN, key string, notBefore time.Time) (executionARN, step string, err error)
+	// StepByCallbackToken finds the Callback step, of an execution not yet ended, that
+	// published token (Step.CallbackToken); errs.NotFound when there is none.
+	StepByCallbackToken(ctx context.Context, token string) (Step, error)
 	// ActiveExecutions lists the ARNs of every execution not yet ended (the engine's work at start).
 	ActiveExecutions(ctx context.Context) ([]string, error)
 	// Update runs fn in one transaction; when the transaction loses a race it runs again, so
