@@ -3,9 +3,10 @@
 // one before) and as fan-out/fan-in layers of -width steps (each step depends on every step of
 // the layer before), run on a Slipway server in this process (SQLite, local executor, loopback
 // HTTP). The reference, measured in the same run, is the ceiling: -n fork/execs of /bin/true in
-// a loop. It prints each wall time, its ratio to the ceiling and the overhead per step.
+// a loop. It prints each wall time, its ratio to the ceiling and the overhead per step; -trace
+// adds where a step's time goes (medians of its phases), -cpuprofile a CPU profile.
 //
-//	go run ./bench/pipelines [-n 1000] [-width 100] [-shapes chain,fan]
+//	go run ./bench/pipelines [-n 1000] [-width 100] [-shapes chain,fan] [-trace] [-cpuprofile file]
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,12 +40,19 @@ func main() {
 	n := flag.Int("n", 1000, "steps per definition")
 	width := flag.Int("width", 100, "steps per layer of the fan-out/fan-in definition")
 	shapes := flag.String("shapes", "chain,fan", "definitions to run")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the executions (server and client) to this file")
+	flag.BoolVar(&trace, "trace", false, "print where a step's time goes (medians over the steps, from the steps' and jobs' timestamps)")
 	flag.Parse()
 	if err := run(*n, *width, strings.Split(*shapes, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/pipelines:", err)
 		os.Exit(1)
 	}
 }
+
+var (
+	cpuProfile string
+	trace      bool
+)
 
 func run(n, width int, shapes []string) error {
 	ctx := context.Background()
@@ -104,6 +114,16 @@ func run(n, width int, shapes []string) error {
 	ceiling := time.Since(began)
 	fmt.Printf("ceiling: %d fork/exec of /bin/true: %v (%.2f ms each)\n", n, ceiling.Round(time.Millisecond), ms(ceiling)/float64(n))
 
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	for _, shape := range shapes {
 		def, err := definition(shape, n, width, *role.Role.Arn)
 		if err != nil {
@@ -137,6 +157,60 @@ func run(n, width int, shapes []string) error {
 		took := time.Since(began)
 		fmt.Printf("%-6s %d steps: %v = %.2f× the ceiling; %.1f ms per step, %.1f ms per step above the ceiling\n",
 			shape, n, took.Round(time.Millisecond), float64(took)/float64(ceiling), ms(took)/float64(n), (ms(took)-ms(ceiling))/float64(n))
+		if trace {
+			if err := timeline(ctx, sm, *out.PipelineExecutionArn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// timeline prints the medians of a step's phases, from the steps' and their jobs' timestamps
+// (milliseconds): step start → job created → job started (its attempt recorded, the workers
+// about to start) → job ended → step ended → the next step started (the step whose start
+// follows this one's end most closely).
+func timeline(ctx context.Context, sm *sagemaker.Client, execution string) error {
+	var steps []smtypes.PipelineExecutionStep
+	p := sagemaker.NewListPipelineExecutionStepsPaginator(sm, &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String(execution)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, page.PipelineExecutionSteps...)
+	}
+	phases := []string{"step start → job created", "job created → job started", "job started → job ended", "job ended → step ended", "step ended → next step start"}
+	gaps := make([][]float64, len(phases))
+	starts := make([]time.Time, 0, len(steps))
+	for _, s := range steps {
+		starts = append(starts, aws.ToTime(s.StartTime))
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+	for _, s := range steps {
+		if s.Metadata == nil || s.Metadata.ProcessingJob == nil {
+			continue
+		}
+		name := aws.ToString(s.Metadata.ProcessingJob.Arn)
+		name = name[strings.LastIndex(name, "/")+1:]
+		d, err := sm.DescribeProcessingJob(ctx, &sagemaker.DescribeProcessingJobInput{ProcessingJobName: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		t := []time.Time{aws.ToTime(s.StartTime), aws.ToTime(d.CreationTime), aws.ToTime(d.ProcessingStartTime), aws.ToTime(d.ProcessingEndTime), aws.ToTime(s.EndTime)}
+		for i := 0; i+1 < len(t); i++ {
+			gaps[i] = append(gaps[i], ms(t[i+1].Sub(t[i])))
+		}
+		if i := sort.Search(len(starts), func(i int) bool { return !starts[i].Before(t[4]) }); i < len(starts) {
+			gaps[4] = append(gaps[4], ms(starts[i].Sub(t[4])))
+		}
+	}
+	for i, g := range gaps {
+		sort.Float64s(g)
+		if len(g) == 0 {
+			continue
+		}
+		fmt.Printf("  %-32s p50 %7.1f ms  p90 %7.1f ms  (%d steps)\n", phases[i], g[len(g)/2], g[len(g)*9/10], len(g))
 	}
 	return nil
 }

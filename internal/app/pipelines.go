@@ -33,7 +33,7 @@ func (a *App) pipelineService() {
 func (a *App) pipelineRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	engine := pipeline.NewEngine(pipeline.EngineConfig{
 		Service: a.Pipelines, Store: a.Store.Pipelines(), Sessions: a.Identity,
-		SageMaker: inProcessSageMaker{a}, Objects: objectReader{jobArtifacts{a.Artifacts}}, Log: a.log,
+		SageMaker: inProcessSageMaker{a}, Objects: objectReader{jobArtifacts{a.Artifacts}}, Jobs: jobStatuses{a}, Log: a.log,
 		Lambdas: lambdaCommands(a.cfg.Lambdas), CallbackTimeout: a.cfg.CallbackTimeout,
 	})
 	rt := reconcile.New(a.Store.Work(), pipeline.WorkKind, engine, reconcile.Options{Workers: 16, Log: a.log})
@@ -80,6 +80,29 @@ func (s inProcessSageMaker) Call(ctx context.Context, caller identity.Caller, op
 		return err
 	})
 	return out, err
+}
+
+// jobStatuses reads the status of the jobs a pipeline made from the jobs' store.
+type jobStatuses struct{ a *App }
+
+var _ pipeline.Jobs = jobStatuses{}
+
+func (j jobStatuses) JobStatuses(ctx context.Context, account, noun string, names []string) (map[string]string, error) {
+	for _, k := range []jobs.Kind{jobs.TrainingJob, jobs.ProcessingJob, jobs.TransformJob} {
+		if k.Noun() != noun {
+			continue
+		}
+		st, err := j.a.Store.Jobs().JobStatuses(ctx, account, k, names)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(st))
+		for n, s := range st {
+			out[n] = string(s)
+		}
+		return out, nil
+	}
+	return nil, errs.E(errs.Internal, "no job kind is called %s", noun)
 }
 
 // objectReader reads whole objects, up to a limit.

@@ -56,7 +56,12 @@ type callbackMetadata struct {
 	}
 }
 
-func callbackToken(s Step) string {
+// CallbackToken is the token a Callback step published ("" for other steps, and before it
+// published one): the store indexes steps by it.
+func (s Step) CallbackToken() string {
+	if s.Type != string(definition.Callback) || len(s.Metadata) == 0 {
+		return ""
+	}
 	var md callbackMetadata
 	_ = json.Unmarshal(s.Metadata, &md)
 	return md.Callback.CallbackToken
@@ -86,7 +91,7 @@ func (r *run) driveCallback(ctx context.Context, s Step, sd *definition.Step) (b
 		}
 		return true, err
 	}
-	token := callbackToken(s)
+	token := s.CallbackToken()
 	if out, ok := r.x.Callbacks[token]; ok {
 		return true, r.applyCallback(ctx, s, sd, out)
 	}
@@ -322,21 +327,13 @@ func (s *Service) AnswerCallback(ctx context.Context, c identity.Call, a Callbac
 
 // findCallback finds the step, in an execution not yet ended, that waits with a token.
 func (s *Service) findCallback(ctx context.Context, token string) (Execution, Step, error) {
-	arns, err := s.store.ActiveExecutions(ctx)
+	st, err := s.store.StepByCallbackToken(ctx, token)
+	if errs.Is(err, errs.NotFound) {
+		return Execution{}, Step{}, errs.E(errs.NotFound, "no step of a running pipeline execution waits for callback token %s", token).WithCode("ResourceNotFound")
+	}
 	if err != nil {
 		return Execution{}, Step{}, err
 	}
-	for _, xa := range arns {
-		steps, err := s.store.ListSteps(ctx, xa)
-		if err != nil {
-			return Execution{}, Step{}, err
-		}
-		for _, st := range steps {
-			if st.Type == string(definition.Callback) && callbackToken(st) == token {
-				x, err := s.store.GetExecution(ctx, xa)
-				return x, st, err
-			}
-		}
-	}
-	return Execution{}, Step{}, errs.E(errs.NotFound, "no step of a running pipeline execution waits for callback token %s", token).WithCode("ResourceNotFound")
+	x, err := s.store.GetExecution(ctx, st.ExecutionARN)
+	return x, st, err
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -27,6 +29,11 @@ type EngineConfig struct {
 	Sessions  Sessions
 	SageMaker SageMaker
 	Objects   Objects
+	// Jobs reads the status of the jobs the engine made straight from their store, once per
+	// kind and pass for every running job of the execution; only a job found ended is
+	// described (as the pipeline's role, authorized and audited like any call). Nil: every
+	// running job is described on every pass.
+	Jobs Jobs
 	// Poll is how long the engine waits before it looks at running jobs again (DefaultPoll
 	// when 0). It is a safety net: a job's end wakes its execution as it commits (the job
 	// records the execution as its waiter; see the composition root), so the poll only
@@ -45,7 +52,14 @@ type EngineConfig struct {
 // Engine runs executions: a reconcile.Reconciler keyed by execution ARN. Each reconcile loads
 // the execution and its steps, moves running steps on, starts the steps the plan says are
 // ready and ends the execution when nothing is left to run.
-type Engine struct{ c EngineConfig }
+type Engine struct {
+	c EngineConfig
+	// defs holds the parsed definitions of the executions reconciled lately, by ARN: an
+	// execution's definition never changes, and a large one costs more to parse than the
+	// rest of a reconcile. An entry goes when its execution ends.
+	mu   sync.Mutex
+	defs map[string]*parsed
+}
 
 var _ reconcile.Reconciler = (*Engine)(nil)
 
@@ -64,7 +78,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.LambdaTimeout = DefaultLambdaTimeout
 	}
 	c.Log = c.Log.With("component", "pipelines")
-	return &Engine{c: c}
+	return &Engine{c: c, defs: map[string]*parsed{}}
 }
 
 // Resume returns the keys of every execution not yet ended, for the runtime to reconcile at start.
@@ -81,7 +95,14 @@ const DefaultPoll = 5 * time.Second
 const maxPasses = 64
 
 // Reconcile moves the execution named by key (its ARN) on.
-func (e *Engine) Reconcile(ctx context.Context, key string) (reconcile.Result, error) {
+func (e *Engine) Reconcile(ctx context.Context, key string) (res reconcile.Result, err error) {
+	defer func() {
+		if res.Forget {
+			e.mu.Lock()
+			delete(e.defs, key)
+			e.mu.Unlock()
+		}
+	}()
 	x, err := e.c.Store.GetExecution(ctx, key)
 	if errs.Is(err, errs.NotFound) {
 		return reconcile.Result{Forget: true}, nil
@@ -138,18 +159,30 @@ type run struct {
 	// earliest time a waiting step (a callback's timeout, a retry's start) needs a look.
 	polling bool
 	wake    time.Time
+	// jobs is the status of the running steps' jobs by job name, read once per pass
+	// (EngineConfig.Jobs); a job absent from it is described.
+	jobs map[string]string
 }
 
 // load reads the definition and the parameters, and becomes the pipeline's role. A reason
 // means the execution cannot run at all.
 func (r *run) load(ctx context.Context) (string, error) {
-	text, err := r.e.c.Store.ExecutionDefinition(ctx, r.x.ARN)
-	if err != nil {
-		return "", err
+	r.e.mu.Lock()
+	r.def = r.e.defs[r.x.ARN]
+	r.e.mu.Unlock()
+	if r.def == nil {
+		text, err := r.e.c.Store.ExecutionDefinition(ctx, r.x.ARN)
+		if err != nil {
+			return "", err
+		}
+		if r.def, err = parseDefinition(text); err != nil {
+			return "The pipeline definition is not valid: " + errs.Message(err), nil
+		}
+		r.e.mu.Lock()
+		r.e.defs[r.x.ARN] = r.def
+		r.e.mu.Unlock()
 	}
-	if r.def, err = parseDefinition(text); err != nil {
-		return "The pipeline definition is not valid: " + errs.Message(err), nil
-	}
+	var err error
 	if r.params, err = r.def.values(r.x.Parameters); err != nil {
 		return "The execution's parameters are not valid: " + err.Error(), nil
 	}
@@ -255,7 +288,14 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 	if r.x.Status.Terminal() {
 		return false, nil
 	}
-	if err := r.loadSteps(ctx); err != nil {
+	// The steps are read once per reconcile: only the engine writes them, under the
+	// execution's lease, and save keeps r.steps as committed.
+	if r.steps == nil {
+		if err := r.loadSteps(ctx); err != nil {
+			return false, err
+		}
+	}
+	if err := r.lookAtJobs(ctx); err != nil {
 		return false, err
 	}
 	changed := false
@@ -280,11 +320,6 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 	}
 	if err := r.reuse(ctx); err != nil || r.x.Status.Terminal() {
 		return true, err
-	}
-	if changed {
-		if err := r.loadSteps(ctx); err != nil {
-			return false, err
-		}
 	}
 	pr := r.progress()
 	if len(pr.Running) > 0 {
@@ -341,6 +376,33 @@ var jobKinds = map[definition.StepType]jobKind{
 	definition.Processing: {"ProcessingJob", "processing-job"},
 	definition.Training:   {"TrainingJob", "training-job"},
 	definition.Transform:  {"TransformJob", "transform-job"},
+}
+
+// lookAtJobs reads the status of the jobs of the steps that run, once per kind.
+func (r *run) lookAtJobs(ctx context.Context) error {
+	r.jobs = nil
+	if r.e.c.Jobs == nil {
+		return nil
+	}
+	byNoun := map[string][]string{}
+	for _, s := range r.steps {
+		k, isJob := jobKinds[definition.StepType(s.Type)]
+		if !isJob || s.Retrying || (s.Status != StepExecuting && s.Status != StepStopping) {
+			continue
+		}
+		byNoun[k.noun] = append(byNoun[k.noun], jobName(r.x.ID, s.Name, s.Attempt))
+	}
+	for noun, names := range byNoun {
+		st, err := r.e.c.Jobs.JobStatuses(ctx, r.x.Account, noun, names)
+		if err != nil {
+			return err
+		}
+		if r.jobs == nil {
+			r.jobs = make(map[string]string, len(r.steps))
+		}
+		maps.Copy(r.jobs, st)
+	}
+	return nil
 }
 
 func (r *run) jobARN(k jobKind, name string) string {
@@ -556,6 +618,10 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 		if err := r.save(ctx, s, prev); err != nil {
 			return false, err
 		}
+	}
+	switch r.jobs[name] {
+	case "InProgress", "Stopping":
+		return false, nil // its end wakes the execution
 	}
 	out, err := r.call(ctx, "Describe"+k.noun, nameIn)
 	if err != nil {

@@ -32,6 +32,9 @@ type Store interface {
 	// CacheHit finds the latest step of a pipeline that succeeded with this cache key at or
 	// after notBefore: its execution and name (errs.NotFound when there is none).
 	CacheHit(ctx context.Context, pipelineARN, key string, notBefore time.Time) (executionARN, step string, err error)
+	// StepByCallbackToken finds the Callback step, of an execution not yet ended, that
+	// published token (Step.CallbackToken); errs.NotFound when there is none.
+	StepByCallbackToken(ctx context.Context, token string) (Step, error)
 	// ActiveExecutions lists the ARNs of every execution not yet ended (the engine's work at start).
 	ActiveExecutions(ctx context.Context) ([]string, error)
 	// Update runs fn in one transaction; when the transaction loses a race it runs again, so
@@ -86,6 +89,14 @@ type Sessions interface {
 // PipelineDefinitionS3Location; a property file written by a processing step).
 type Objects interface {
 	ReadObject(ctx context.Context, caller identity.Caller, bucket, key string, limit int64) ([]byte, error)
+}
+
+// Jobs reads the status of jobs from their store (package jobs' Status: InProgress, Completed,
+// Failed, Stopping, Stopped), by job name, for jobs of one kind (noun: "ProcessingJob",
+// "TrainingJob", "TransformJob") in one account; a name with no job is absent. The engine
+// reads back the state of the jobs it made: its own bookkeeping, which needs no authorization.
+type Jobs interface {
+	JobStatuses(ctx context.Context, account, noun string, names []string) (map[string]string, error)
 }
 
 // SageMaker calls a SageMaker operation as caller, exactly as a client would (the input is the

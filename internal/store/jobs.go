@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/jobs"
@@ -50,6 +52,45 @@ func (j *JobsStore) GetJob(ctx context.Context, account string, kind jobs.Kind, 
 		return job, notFound(err, "job "+name)
 	}
 	return job, nil
+}
+
+// JobStatuses returns the status of each of the named jobs of a kind in an account, by name;
+// a name with no job is absent. It reads the status column only (no job is decoded): the
+// pipelines engine looks at every running job of an execution this way on each wake-up.
+func (j *JobsStore) JobStatuses(ctx context.Context, account string, kind jobs.Kind, names []string) (map[string]jobs.Status, error) {
+	out := make(map[string]jobs.Status, len(names))
+	const chunk = 500 // well under every database's limit on parameters
+	for len(names) > 0 {
+		part := names[:min(chunk, len(names))]
+		names = names[len(part):]
+		args := []any{account, string(kind)}
+		var in strings.Builder
+		for i, n := range part {
+			if i > 0 {
+				in.WriteByte(',')
+			}
+			args = append(args, n)
+			fmt.Fprintf(&in, "$%d", len(args))
+		}
+		rows, err := j.db.QueryContext(ctx, `SELECT name, status FROM jobs WHERE account = $1 AND kind = $2 AND name IN (`+in.String()+`)`, args...)
+		if err != nil {
+			return nil, internal("store.JobStatuses", err)
+		}
+		for rows.Next() {
+			var name, status string
+			if err := rows.Scan(&name, &status); err != nil {
+				rows.Close()
+				return nil, internal("store.JobStatuses", err)
+			}
+			out[name] = jobs.Status(status)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, internal("store.JobStatuses", err)
+		}
+	}
+	return out, nil
 }
 
 // ListJobs lists an account's jobs of a kind.

@@ -145,6 +145,21 @@ func (v *PipelineStore) CacheHit(ctx context.Context, pipelineARN, key string, n
 	return execution, step, nil
 }
 
+// StepByCallbackToken finds the Callback step, of an execution not yet ended, that published
+// token (through the index on callback_token).
+func (v *PipelineStore) StepByCallbackToken(ctx context.Context, token string) (pipeline.Step, error) {
+	steps, err := listBodies[pipeline.Step](ctx, v.base(), "store.StepByCallbackToken", "pipeline step",
+		`SELECT s.body FROM pipeline_steps s JOIN pipeline_executions x ON x.arn = s.execution_arn
+		WHERE s.callback_token = $1 AND x.status IN ('Executing', 'Stopping') ORDER BY s.execution_arn, s.name LIMIT 1`, token)
+	if err != nil {
+		return pipeline.Step{}, err
+	}
+	if len(steps) == 0 || token == "" {
+		return pipeline.Step{}, errs.E(errs.NotFound, "no pipeline step waits for callback token %s", token)
+	}
+	return steps[0], nil
+}
+
 // ActiveExecutions lists every execution not yet ended.
 func (v *PipelineStore) ActiveExecutions(ctx context.Context) ([]string, error) {
 	rows, err := v.db.QueryContext(ctx, `SELECT arn FROM pipeline_executions WHERE status IN ('Executing', 'Stopping') ORDER BY created_at, arn`)
@@ -325,9 +340,9 @@ func (t pipelineTx) PutStep(ctx context.Context, s pipeline.Step) error {
 		return err
 	}
 	return t.exec(ctx, "pipeline_steps", "store.PutPipelineStep", false, "pipeline step "+s.Name,
-		`INSERT INTO pipeline_steps (execution_arn, name, position, body) VALUES ($1,$2,$3,$4)
-		ON CONFLICT (execution_arn, name) DO UPDATE SET position = excluded.position, body = excluded.body`,
-		s.ExecutionARN, s.Name, s.Order, body)
+		`INSERT INTO pipeline_steps (execution_arn, name, position, body, callback_token) VALUES ($1,$2,$3,$4,$5)
+		ON CONFLICT (execution_arn, name) DO UPDATE SET position = excluded.position, body = excluded.body, callback_token = excluded.callback_token`,
+		s.ExecutionARN, s.Name, s.Order, body, s.CallbackToken())
 }
 
 // PutCacheEntry records a step's success under its cache key.

@@ -310,7 +310,7 @@ func (l *Local) launch(ctx context.Context, dir string) (executor.Handle, error)
 // replaceFile writes path atomically for readers (temp + rename) but without fsync: it is for
 // files that matter only while the machine is up (a crash of the machine ends the job too), so
 // the launch path does not wait for the disk. The exit status, which must survive a crash,
-// goes through atomicfile.
+// is synced (shim.go, writeStatus).
 func replaceFile(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {

@@ -45,9 +45,13 @@ func sameProcess(pid int, start uint64) bool {
 }
 
 // lockHeld reports whether some process holds the flock on path: the shim holds its job's lock
-// for its whole life and the kernel drops it when the shim dies, however it dies.
+// for its whole life and the kernel drops it when the shim dies, however it dies. The file is
+// opened read-only (flock needs no write access): closing a file opened for writing is an
+// IN_CLOSE_WRITE in the job's directory, which woke every watcher of the job, which looked
+// again, closed the file again, and so on: each waiter and log reader spun for as long as the
+// job ran.
 func lockHeld(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}

@@ -18,7 +18,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/slipway-ml/slipway/internal/atomicfile"
 	"github.com/slipway-ml/slipway/internal/executor"
 )
 
@@ -220,10 +219,40 @@ wait:
 		e.Reason = executor.ReasonStopped
 	}
 	b, _ := json.Marshal(e)
-	if err := atomicfile.Write(filepath.Join(s.dir, statusFile), b, 0o600); err != nil {
+	if err := writeStatus(filepath.Join(s.dir, statusFile), b); err != nil {
 		fmt.Fprintf(s.log, "slipway: cannot record the job's exit status: %v\n", err)
 	}
 	s.log.Close()
+}
+
+// writeStatus records the exit status: written whole to a temporary file and renamed into
+// place, so a reader sees all of it or nothing, and only then made durable (the file, then the
+// directory's entry), while the shim still holds the job's lock. The waiters see the status as
+// soon as it is renamed, not after the disk has synced it (tens of milliseconds on a busy disk,
+// once per job); a machine that crashes before the sync may lose the file, and the job then
+// counts as lost (no status, no lock), as it would have had the crash come a moment earlier.
+func writeStatus(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // mountAll makes the job's view of the files system, in the shim's private mount namespace:

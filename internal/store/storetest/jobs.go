@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,20 @@ func testJobs(t *testing.T, st *store.Store) {
 	}
 	if _, err := js.GetJob(ctx, a.Account, jobs.TrainingJob, "nope"); !errs.Is(err, errs.NotFound) {
 		t.Errorf("GetJob(nope) = %v", err)
+	}
+	// JobStatuses: the named jobs of one kind in one account that exist, by name (the
+	// processing job a, another account's names and missing names are absent), in chunks
+	// when there are many names.
+	names := []string{"a", "b", "nope"}
+	for i := range 1200 {
+		names = append(names, "missing-"+strconv.Itoa(i))
+	}
+	sts, err := js.JobStatuses(ctx, a.Account, jobs.TrainingJob, names)
+	if want := map[string]jobs.Status{"a": jobs.InProgress, "b": jobs.InProgress}; err != nil || !cmp.Equal(sts, want) {
+		t.Errorf("JobStatuses = %v, %v; want %v", sts, err, want)
+	}
+	if sts, err := js.JobStatuses(ctx, "222222222222", jobs.TrainingJob, names); err != nil || len(sts) != 0 {
+		t.Errorf("JobStatuses of another account = %v, %v; want none", sts, err)
 	}
 
 	// A change under the lease's fence commits; under a stale fence it is refused.

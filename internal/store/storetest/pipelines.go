@@ -259,6 +259,54 @@ func testPipelines(t *testing.T, st *store.Store) {
 		t.Errorf("another execution's steps: %+v", steps)
 	}
 
+	// Callback steps are found by their token while their execution runs; a step that changes
+	// its token is found by the new one only; an ended execution's steps are not found.
+	setStatus := func(st pipeline.Status) {
+		t.Helper()
+		if err := ps.Update(ctx, func(tx pipeline.Tx) error {
+			x, err := tx.LockExecution(ctx, e1.ARN)
+			if err != nil {
+				return err
+			}
+			x.Status = st
+			return tx.UpdateExecution(ctx, x)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setStatus(pipeline.Executing)
+	cb := pipeline.Step{ExecutionARN: e1.ARN, Name: "Wait", Type: "Callback", Status: pipeline.StepStarting, Attempt: 1, StartedAt: t0, Order: 2}
+	put(cb)
+	if _, err := ps.StepByCallbackToken(ctx, ""); !errs.Is(err, errs.NotFound) {
+		t.Errorf("StepByCallbackToken(\"\") = %v, want NotFound", err)
+	}
+	cb.Status, cb.Metadata = pipeline.StepExecuting, json.RawMessage(`{"Callback":{"CallbackToken":"Tok0000001","SqsQueueUrl":"q"}}`)
+	put(cb)
+	if got, err := ps.StepByCallbackToken(ctx, "Tok0000001"); err != nil || !cmp.Equal(got, cb) {
+		t.Errorf("StepByCallbackToken = %+v, %v; want %+v", got, err, cb)
+	}
+	cb.Metadata = json.RawMessage(`{"Callback":{"CallbackToken":"Tok0000002"}}`)
+	put(cb)
+	if _, err := ps.StepByCallbackToken(ctx, "Tok0000001"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("the replaced token: %v, want NotFound", err)
+	}
+	if _, err := ps.StepByCallbackToken(ctx, "tok0000002"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("the token in another case: %v, want NotFound", err)
+	}
+	if got, err := ps.StepByCallbackToken(ctx, "Tok0000002"); err != nil || got.Name != "Wait" {
+		t.Errorf("StepByCallbackToken(new token) = %+v, %v", got, err)
+	}
+	notCb := pipeline.Step{ExecutionARN: e1.ARN, Name: "Odd", Type: "Processing", Status: pipeline.StepExecuting, Attempt: 1, StartedAt: t0, Order: 3,
+		Metadata: json.RawMessage(`{"Callback":{"CallbackToken":"Tok0000003"}}`)}
+	put(notCb)
+	if _, err := ps.StepByCallbackToken(ctx, "Tok0000003"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("a token in a step that is not a Callback step: %v, want NotFound", err)
+	}
+	setStatus(pipeline.Succeeded) // as it was, for what follows
+	if _, err := ps.StepByCallbackToken(ctx, "Tok0000002"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("a step of an ended execution: %v, want NotFound", err)
+	}
+
 	// The step cache: the latest entry of a key, not one older than asked.
 	for i, x := range []string{e1.ARN, parn + "/execution/e2"} {
 		if err := ps.Update(ctx, func(tx pipeline.Tx) error {
