@@ -139,21 +139,24 @@ func (s *Service) check(p *Pipeline) error {
 	if p.ArtifactStore.Type != "S3" || p.ArtifactStore.Location == "" {
 		return structure("the pipeline needs an artifactStore of type S3 with a location (a bucket)")
 	}
-	switch p.ExecutionMode {
-	case "":
-		p.ExecutionMode = ModeSuperseded
-	case ModeSuperseded, ModeQueued:
-	case ModeParallel:
-		return invalid("executionMode PARALLEL is not supported by this server yet: use SUPERSEDED or QUEUED")
-	default:
-		return invalid("executionMode must be QUEUED, SUPERSEDED or PARALLEL")
-	}
 	switch p.PipelineType {
 	case "":
 		p.PipelineType = "V1"
 	case "V1", "V2":
 	default:
 		return invalid("pipelineType must be V1 or V2")
+	}
+	switch p.ExecutionMode {
+	case "":
+		p.ExecutionMode = ModeSuperseded
+	case ModeSuperseded:
+	case ModeQueued, ModeParallel:
+		// As on CodePipeline, QUEUED and PARALLEL are modes of V2 pipelines only.
+		if p.PipelineType != "V2" {
+			return invalid("executionMode %s requires pipelineType V2", p.ExecutionMode)
+		}
+	default:
+		return invalid("1 validation error detected: Value '%s' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]", p.ExecutionMode)
 	}
 	if len(p.Stages) < 2 {
 		return structure("Pipeline has only %d stage(s). There should be a minimum of 2 stages in a pipeline", len(p.Stages))
@@ -377,7 +380,11 @@ func (s *Service) GetPipeline(ctx context.Context, c identity.Call, name string,
 }
 
 // UpdatePipeline replaces a pipeline's declaration; its version increases. Running executions
-// keep the declaration they started with.
+// keep the declaration they started with, its execution mode included: after a change of mode,
+// an execution started in PARALLEL mode goes on independently of the others, and executions
+// started in SUPERSEDED or QUEUED mode go on taking turns at stages among themselves; new
+// executions follow the new mode. The stages' transitions stay as they were (those of stages
+// the new declaration drops are forgotten).
 func (s *Service) UpdatePipeline(ctx context.Context, c identity.Call, p Pipeline) (Pipeline, error) {
 	cur, err := s.find(ctx, c, "UpdatePipeline", p.Name)
 	if err != nil {
@@ -402,6 +409,15 @@ func (s *Service) UpdatePipeline(ctx context.Context, c identity.Call, p Pipelin
 			return err
 		}
 		p.Version, p.CreatedAt, p.UpdatedAt, p.Tags = old.Version+1, old.CreatedAt, s.now(), old.Tags
+		p.Transitions = nil
+		for _, st := range p.Stages {
+			if t, ok := old.Transitions[st.Name]; ok {
+				if p.Transitions == nil {
+					p.Transitions = map[string]Transitions{}
+				}
+				p.Transitions[st.Name] = t
+			}
+		}
 		out = p
 		return tx.UpdatePipeline(ctx, p)
 	})
@@ -649,6 +665,13 @@ func (s *Service) ListActionExecutions(ctx context.Context, c identity.Call, nam
 					continue
 				}
 				out = append(out, ActionExecution{Execution: e, Stage: st.Name, Action: e.Pipeline.Stages[si].Actions[ai], Run: a})
+			}
+			for _, a := range st.Previous { // the runs a retry replaced
+				for _, d := range e.Pipeline.Stages[si].Actions {
+					if d.Name == a.Name {
+						out = append(out, ActionExecution{Execution: e, Stage: st.Name, Action: d, Run: a})
+					}
+				}
 			}
 		}
 	}
