@@ -411,7 +411,7 @@ func (e *Engine) runAction(ctx context.Context, x Execution, si, ai int) (bool, 
 		} else {
 			res, err = prov.Run(ctx, ActionRequest{Call: call, PipelineName: x.PipelineName, PipelineARN: x.Pipeline.ARN,
 				ExecutionID: x.ID, Stage: x.Stages[si].Name, Action: d, ActionID: run.ID,
-				ArtifactStore: x.Pipeline.ArtifactStore, Inputs: run.Inputs, State: run.State})
+				ArtifactStore: x.Pipeline.ArtifactStore, Inputs: run.Inputs, State: run.State, Trigger: x.Trigger})
 		}
 	}
 	if err != nil {

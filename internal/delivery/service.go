@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"sort"
 	"strings"
@@ -509,6 +510,22 @@ func (s *Service) start(ctx context.Context, tx Tx, p Pipeline, trig Trigger, to
 // StartPipelineExecution starts an execution of the pipeline's latest declaration. A
 // ClientRequestToken seen before returns the execution it started.
 func (s *Service) StartPipelineExecution(ctx context.Context, c identity.Call, name, token string) (string, error) {
+	return s.startBy(ctx, c, name, token, Trigger{Type: "StartPipelineExecution", Detail: c.Caller.ARN})
+}
+
+// StartForEvent starts an execution for an EventBridge event a rule delivered (authorized as
+// codepipeline:StartPipelineExecution for the caller, the target's role): its trigger is
+// CloudWatchEvent with the rule's ARN, and it carries the event (its EventBridge envelope), so
+// a Source action can take what the event names (an approved model package) rather than look
+// it up later.
+func (s *Service) StartForEvent(ctx context.Context, c identity.Call, name, token, ruleARN string, event []byte) (string, error) {
+	if !json.Valid(event) {
+		return "", invalid("the triggering event is not JSON")
+	}
+	return s.startBy(ctx, c, name, token, Trigger{Type: "CloudWatchEvent", Detail: ruleARN, Event: event})
+}
+
+func (s *Service) startBy(ctx context.Context, c identity.Call, name, token string, trig Trigger) (string, error) {
 	p, err := s.find(ctx, c, "StartPipelineExecution", name)
 	if err != nil {
 		return "", err
@@ -532,7 +549,7 @@ func (s *Service) StartPipelineExecution(ctx context.Context, c identity.Call, n
 		if err != nil {
 			return err
 		}
-		e, err := s.start(ctx, tx, cur, Trigger{Type: "StartPipelineExecution", Detail: c.Caller.ARN}, token)
+		e, err := s.start(ctx, tx, cur, trig, token)
 		id = e.ID
 		return err
 	})
