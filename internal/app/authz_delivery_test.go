@@ -61,6 +61,19 @@ func (e *authzEnv) deployPipeline() map[string]string {
 	return v
 }
 
+// deployFailed makes a pipeline whose first execution failed in its approval stage (rejected).
+func (e *authzEnv) deployFailed() map[string]string {
+	v := e.deployPipeline()
+	cp := cpOf(e.admin.sm)
+	_, err := cp.PutApprovalResult(context.Background(), &codepipeline.PutApprovalResultInput{PipelineName: aws.String(v["Name"]), StageName: aws.String(v["Stage"]),
+		ActionName: aws.String(v["Action"]), Token: aws.String(v["Token"]), Result: &cptypes.ApprovalResult{Status: cptypes.ApprovalStatusRejected, Summary: aws.String("no")}})
+	e.must(err)
+	if x := waitDeployExecution(e.t, cp, v["Name"], v["ExecutionId"]); x.Status != cptypes.PipelineExecutionStatusFailed {
+		e.t.Fatalf("a rejected execution: %s", x.Status)
+	}
+	return v
+}
+
 func codepipelineCases() map[string]opCase {
 	cp := func(e *authzEnv) *codepipeline.Client { return cpOf(e.actor.sm) }
 	n := func(v map[string]string) *string { return aws.String(v["Name"]) }
@@ -113,6 +126,21 @@ func codepipelineCases() map[string]opCase {
 		}},
 		"StopPipelineExecution": {(*authzEnv).deployPipeline, func(ctx context.Context, e *authzEnv, v map[string]string) error {
 			_, err := cp(e).StopPipelineExecution(ctx, &codepipeline.StopPipelineExecutionInput{PipelineName: n(v), PipelineExecutionId: aws.String(v["ExecutionId"]), Abandon: true})
+			return err
+		}},
+		"DisableStageTransition": {(*authzEnv).deployPipeline, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			_, err := cp(e).DisableStageTransition(ctx, &codepipeline.DisableStageTransitionInput{PipelineName: n(v), StageName: aws.String(v["Stage"]),
+				TransitionType: cptypes.StageTransitionTypeInbound, Reason: aws.String("hold")})
+			return err
+		}},
+		"EnableStageTransition": {(*authzEnv).deployPipeline, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			_, err := cp(e).EnableStageTransition(ctx, &codepipeline.EnableStageTransitionInput{PipelineName: n(v), StageName: aws.String(v["Stage"]),
+				TransitionType: cptypes.StageTransitionTypeInbound})
+			return err
+		}},
+		"RetryStageExecution": {(*authzEnv).deployFailed, func(ctx context.Context, e *authzEnv, v map[string]string) error {
+			_, err := cp(e).RetryStageExecution(ctx, &codepipeline.RetryStageExecutionInput{PipelineName: n(v), StageName: aws.String(v["Stage"]),
+				PipelineExecutionId: aws.String(v["ExecutionId"]), RetryMode: cptypes.StageRetryModeFailedActions})
 			return err
 		}},
 	}

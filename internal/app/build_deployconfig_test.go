@@ -47,18 +47,18 @@ func TestBuildDeployConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run := func() (int, string) {
+	run := func(extra ...string) (int, string) {
 		var out, errOut strings.Builder
-		code := cli.Run(ctx, []string{"build", "deploy-config", "--model-package-group", "abalone", "--artifact-bucket", "bkt",
-			"--staging-config", filepath.Join(dir, "staging-config.json"), "--prod-config", filepath.Join(dir, "prod-config.json"), "--out-dir", filepath.Join(dir, "out")}, &out, &errOut)
+		code := cli.Run(ctx, append([]string{"build", "deploy-config", "--model-package-group", "abalone", "--artifact-bucket", "bkt",
+			"--staging-config", filepath.Join(dir, "staging-config.json"), "--prod-config", filepath.Join(dir, "prod-config.json"), "--out-dir", filepath.Join(dir, "out")}, extra...), &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
 	if code, out := run(); code != 1 || !strings.Contains(out, "no Approved version") {
 		t.Errorf("without an Approved version: exit %d, %s", code, out)
 	}
-	register("x1", smtypes.ModelApprovalStatusApproved)
+	older := register("x1", smtypes.ModelApprovalStatusApproved)
 	approved := register("x2", smtypes.ModelApprovalStatusApproved)
-	register("x3", smtypes.ModelApprovalStatusPendingManualApproval)
+	pending := register("x3", smtypes.ModelApprovalStatusPendingManualApproval)
 	if code, out := run(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
@@ -82,5 +82,39 @@ func TestBuildDeployConfig(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "out", "deploy-info.json"))
 	if err := json.Unmarshal(b, &info); err != nil || info.ModelPackageArn != approved || info.TestDataUri != "s3://b/model-build/x2/prepared/test.csv" {
 		t.Errorf("deploy-info = %+v, %v", info, err)
+	}
+
+	// A source artifact naming a version: exactly that one, though a newer one is Approved.
+	src := filepath.Join(dir, "model-package.json")
+	name := func(arn string) {
+		if err := os.WriteFile(src, []byte(`{"ModelPackageGroupName":"abalone","ModelPackageArn":"`+arn+`","ModelPackageVersion":1}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name(older)
+	if code, out := run("--model-package-file", src); code != 0 || !strings.Contains(out, "version 1 ") {
+		t.Fatalf("with the source artifact: exit %d: %s", code, out)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "out", "deploy-info.json"))
+	if err := json.Unmarshal(b, &info); err != nil || info.ModelPackageArn != older || info.TestDataUri != "s3://b/model-build/x1/prepared/test.csv" {
+		t.Errorf("deploy-info from the source artifact = %+v, %v", info, err)
+	}
+	name(pending)
+	if code, out := run("--model-package-file", src); code != 1 || !strings.Contains(out, "not Approved") {
+		t.Errorf("a source artifact naming a pending version: exit %d, %s", code, out)
+	}
+	if _, err := ds.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := ds.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("other"), ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name(aws.ToString(o.ModelPackageArn))
+	if code, out := run("--model-package-file", src); code != 1 || !strings.Contains(out, "not abalone") {
+		t.Errorf("a source artifact naming another group's version: exit %d, %s", code, out)
+	}
+	if code, out := run("--model-package-file", filepath.Join(dir, "absent.json")); code != 1 {
+		t.Errorf("a missing source artifact: exit %d, %s", code, out)
 	}
 }

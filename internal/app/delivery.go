@@ -28,6 +28,7 @@ func (a *App) deliveryService() {
 		Store: a.Store.Delivery(), Authz: a.Identity, Roles: a.Identity,
 		Providers: map[string]delivery.ActionProvider{
 			delivery.ProviderKey("Source", "S3"):                           s3SourceAction{a},
+			delivery.ProviderKey("Source", ModelPackageProvider):           modelPackageSource{a},
 			delivery.ProviderKey("Deploy", "CloudFormation"):               cfnDeployAction{a},
 			delivery.ProviderKey("Deploy", "CloudFormationStackSet"):       stackSetAction{a, false},
 			delivery.ProviderKey("Deploy", "CloudFormationStackInstances"): stackSetAction{a, true},

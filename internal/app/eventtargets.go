@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/slipway-ml/slipway/internal/arn"
 	"github.com/slipway-ml/slipway/internal/audit"
@@ -71,7 +72,8 @@ func (p pipelineTarget) Deliver(ctx context.Context, d rules.Delivery) error {
 // deployPipelineTarget starts an execution of a deploy pipeline (CodePipeline) for each event a
 // rule delivers to it, as a session of the target's role (which must trust events.amazonaws.com
 // and be allowed codepipeline:StartPipelineExecution on the pipeline), audited as EventBridge
-// acting for it. The pipeline is one of the role's account; the execution's
+// acting for it. The execution's trigger is CloudWatchEvent (the rule) and it carries the
+// event, for a Source action to read. The pipeline is one of the role's account; the execution's
 // ClientRequestToken is a digest of the delivery's key, so a redelivery after a crash starts
 // nothing new.
 type deployPipelineTarget struct{ a *App }
@@ -99,7 +101,11 @@ func (p deployPipelineTarget) Deliver(ctx context.Context, d rules.Delivery) err
 		Service: "codepipeline", Operation: "StartPipelineExecution", Resource: d.Target.ARN, Decision: "allow",
 		Reason: "rule " + d.RuleARN + " delivers event " + d.Event.ID + " to target " + d.Target.ID,
 	}, func(ctx context.Context) error {
-		_, err := p.a.Delivery.StartPipelineExecution(ctx, call, target.Resource, pipelineToken(d.Key))
+		event, err := json.Marshal(d.Event.Envelope())
+		if err != nil {
+			return errs.E(errs.Internal, "cannot encode event %s: %v", d.Event.ID, err)
+		}
+		_, err = p.a.Delivery.StartForEvent(ctx, call, target.Resource, pipelineToken(d.Key), d.RuleARN, event)
 		return err
 	})
 }

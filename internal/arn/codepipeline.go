@@ -10,3 +10,10 @@ func CodePipeline(region, account, name string) string {
 func CodePipelineAction(region, account, pipeline, stage, action string) string {
 	return CodePipeline(region, account, pipeline+"/"+stage+"/"+action)
 }
+
+// CodePipelineStage returns the ARN IAM names a stage of a pipeline by
+// (codepipeline:EnableStageTransition, DisableStageTransition and RetryStageExecution are
+// authorized on it): …:PIPELINE/STAGE.
+func CodePipelineStage(region, account, pipeline, stage string) string {
+	return CodePipeline(region, account, pipeline+"/"+stage)
+}

@@ -33,14 +33,17 @@ import (
 var buildHelp = map[string]helpText{
 	"deploy-config": {
 		usage: "slipway build deploy-config --model-package-group GROUP [flags]",
-		desc: `Writes each stage's stack-set parameters for the newest Approved version of GROUP:
-OUT/staging-params.json and OUT/prod-params.json ([{"ParameterKey","ParameterValue"}], what a
-CloudFormationStackSet action's Parameters file holds) from the stage configurations
+		desc: `Writes each stage's stack-set parameters for one version of GROUP: the version the
+--model-package-file names (the model-package.json a SlipwayModelPackage source action wrote:
+the version whose approval started the deploy pipeline), else the newest Approved version.
+It writes OUT/staging-params.json and OUT/prod-params.json ([{"ParameterKey","ParameterValue"}],
+what a CloudFormationStackSet action's Parameters file holds) from the stage configurations
 ({"Parameters": {...}}) plus SageMakerProjectName, ModelPackageName (the version's ARN),
 ArtifactBucket and DataScienceAccountId; and OUT/deploy-info.json (the version, and the held-out
-rows its pipeline wrote: the evaluation report's sibling prepared/test.csv). Fails when the group
-has no Approved version.`,
+rows its pipeline wrote: the evaluation report's sibling prepared/test.csv). Fails when the
+version named is not of GROUP or no longer Approved, or when the group has no Approved version.`,
 		example: `slipway build deploy-config --model-package-group abalone --project-name abalone \
+    --model-package-file "$CODEBUILD_SRC_DIR_ModelPackage/model-package.json" \
     --staging-config staging-config.json --prod-config prod-config.json --out-dir out`,
 	},
 	"test-endpoints": {
@@ -69,6 +72,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		staging := fs.String("staging-config", "staging-config.json", "the staging configuration")
 		prod := fs.String("prod-config", "prod-config.json", "the production configuration")
 		out := fs.String("out-dir", "out", "where to write the files")
+		pkgFile := fs.String("model-package-file", os.Getenv("MODEL_PACKAGE_FILE"), "the source action's model-package.json naming the version to deploy (default $MODEL_PACKAGE_FILE; none: the newest Approved)")
 		if _, err := parseInterleaved(fs, rest); err != nil {
 			return err
 		}
@@ -80,7 +84,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return deployConfig(ctx, cfg, stdout, deployConfigInput{Group: *group, Project: firstSet(*project, *group), Bucket: *bucket,
-			Configs: map[string]string{"staging": *staging, "prod": *prod}, OutDir: *out})
+			Configs: map[string]string{"staging": *staging, "prod": *prod}, OutDir: *out, PackageFile: *pkgFile})
 	case "test-endpoints":
 		set := fs.String("stack-set", os.Getenv("STACK_SET_NAME"), "the stack set whose accounts to test (default $STACK_SET_NAME)")
 		role := fs.String("role-name", os.Getenv("TEST_ROLE_NAME"), "the role to assume in each account (default $TEST_ROLE_NAME)")
@@ -135,6 +139,8 @@ type deployConfigInput struct {
 	Group, Project, Bucket string
 	Configs                map[string]string // stage → file
 	OutDir                 string
+	// PackageFile is a SlipwayModelPackage source artifact naming the version to deploy.
+	PackageFile string
 }
 
 type deployInfo struct {
@@ -194,21 +200,49 @@ func testDataOf(pkg *sagemaker.DescribeModelPackageOutput) string {
 	return base + "/prepared/test.csv"
 }
 
+// sourcePackage reads the version a SlipwayModelPackage source artifact names.
+func sourcePackage(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	var src struct{ ModelPackageArn string }
+	if err := json.Unmarshal(b, &src); err != nil || src.ModelPackageArn == "" {
+		return "", fmt.Errorf("%s names no ModelPackageArn: %v", file, err)
+	}
+	return src.ModelPackageArn, nil
+}
+
 func deployConfig(ctx context.Context, cfg aws.Config, w io.Writer, in deployConfigInput) error {
 	sm := sagemaker.NewFromConfig(cfg)
-	list, err := sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(in.Group),
-		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved, SortBy: smtypes.ModelPackageSortByCreationTime,
-		SortOrder: smtypes.SortOrderDescending, MaxResults: aws.Int32(1)})
-	if err != nil {
-		return err
+	var arn string
+	if in.PackageFile != "" {
+		a, err := sourcePackage(in.PackageFile)
+		if err != nil {
+			return err
+		}
+		arn = a
+	} else {
+		list, err := sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(in.Group),
+			ModelApprovalStatus: smtypes.ModelApprovalStatusApproved, SortBy: smtypes.ModelPackageSortByCreationTime,
+			SortOrder: smtypes.SortOrderDescending, MaxResults: aws.Int32(1)})
+		if err != nil {
+			return err
+		}
+		if len(list.ModelPackageSummaryList) == 0 {
+			return fmt.Errorf("model package group %s has no Approved version", in.Group)
+		}
+		arn = aws.ToString(list.ModelPackageSummaryList[0].ModelPackageArn)
 	}
-	if len(list.ModelPackageSummaryList) == 0 {
-		return fmt.Errorf("model package group %s has no Approved version", in.Group)
-	}
-	arn := aws.ToString(list.ModelPackageSummaryList[0].ModelPackageArn)
 	pkg, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(arn)})
 	if err != nil {
 		return err
+	}
+	if g := aws.ToString(pkg.ModelPackageGroupName); g != in.Group {
+		return fmt.Errorf("%s is a version of group %s, not %s", arn, g, in.Group)
+	}
+	if pkg.ModelApprovalStatus != smtypes.ModelApprovalStatusApproved {
+		return fmt.Errorf("%s is %s, not Approved: it is not deployed", arn, pkg.ModelApprovalStatus)
 	}
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {

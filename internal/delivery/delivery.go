@@ -15,7 +15,8 @@ const (
 	ExecFailed     ExecStatus = "Failed"
 )
 
-// Terminal reports whether nothing more happens to an execution in status s.
+// Terminal reports whether nothing more happens to an execution in status s, unless
+// RetryStageExecution resumes it (a Failed or Stopped execution's stage is retried).
 func (s ExecStatus) Terminal() bool {
 	switch s {
 	case ExecStopped, ExecSucceeded, ExecSuperseded, ExecFailed:
@@ -27,6 +28,9 @@ func (s ExecStatus) Terminal() bool {
 var execMoves = map[ExecStatus][]ExecStatus{
 	ExecInProgress: {ExecStopping, ExecStopped, ExecSucceeded, ExecSuperseded, ExecFailed},
 	ExecStopping:   {ExecStopped, ExecFailed},
+	// RetryStageExecution resumes the latest execution of a stage that failed or stopped.
+	ExecFailed:  {ExecInProgress},
+	ExecStopped: {ExecInProgress},
 }
 
 // CanMoveTo reports whether an execution may go from s to next.
@@ -70,6 +74,27 @@ const (
 	ModeParallel   = "PARALLEL"
 )
 
+// Transition types.
+const (
+	Inbound  = "Inbound"
+	Outbound = "Outbound"
+)
+
+// Transition is one transition of a stage as EnableStageTransition and DisableStageTransition
+// left it; the zero value is enabled and never changed.
+type Transition struct {
+	Disabled  bool      `json:",omitempty"`
+	Reason    string    `json:",omitempty"`
+	ChangedBy string    `json:",omitempty"`
+	ChangedAt time.Time `json:",omitzero"`
+}
+
+// Transitions are a stage's inbound and outbound transitions.
+type Transitions struct {
+	Inbound  Transition `json:",omitzero"`
+	Outbound Transition `json:",omitzero"`
+}
+
 // ArtifactStore is where a pipeline keeps its artifacts.
 type ArtifactStore struct {
 	Type     string // S3
@@ -111,8 +136,20 @@ type Pipeline struct {
 	ExecutionMode string
 	PipelineType  string
 	Tags          map[string]string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Transitions are the stages' transitions, by stage name (stages never changed are
+	// absent). They are the pipeline's state, not its declaration: UpdatePipeline keeps them.
+	Transitions map[string]Transitions `json:",omitempty"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// blocked reports whether a transition keeps an execution from entering stage i: the stage's
+// inbound transition, or the previous stage's outbound one, is disabled.
+func (p Pipeline) blocked(stages []StageRun, i int) bool {
+	if p.Transitions[stages[i].Name].Inbound.Disabled {
+		return true
+	}
+	return i > 0 && p.Transitions[stages[i-1].Name].Outbound.Disabled
 }
 
 // Artifact is an artifact an action produced: an object of the artifact store.
@@ -156,6 +193,8 @@ type StageRun struct {
 	Name    string
 	Status  ActionStatus // "" until entered
 	Actions []ActionRun
+	// Previous are the action executions a RetryStageExecution replaced, oldest first.
+	Previous []ActionRun `json:",omitempty"`
 }
 
 // Execution is a pipeline execution and the state of its engine. It runs the pipeline
@@ -169,7 +208,9 @@ type Execution struct {
 	Pipeline     Pipeline
 	Status       ExecStatus
 	Summary      string
-	Trigger      Trigger
+	// Attempt counts the execution's runs: 1, and one more for each RetryStageExecution.
+	Attempt int `json:",omitempty"`
+	Trigger Trigger
 	// Stage is the index of the stage the execution is in, or waits to enter when Waiting.
 	Stage   int
 	Waiting bool
@@ -184,6 +225,9 @@ type Execution struct {
 
 // Trigger is what started an execution.
 type Trigger struct {
-	Type   string // StartPipelineExecution | CreatePipeline | …
-	Detail string // the caller's ARN
+	Type   string // StartPipelineExecution | CreatePipeline | CloudWatchEvent
+	Detail string // the caller's ARN, or the event rule's
+	// Event is the EventBridge event that started the execution (trigger CloudWatchEvent),
+	// as delivered: a Source action may read it (a model package's approval).
+	Event []byte `json:",omitempty"`
 }

@@ -12,13 +12,15 @@ func TestExecStatusMoves(t *testing.T) {
 		{ExecInProgress, ExecStopping}: true, {ExecInProgress, ExecStopped}: true, {ExecInProgress, ExecSucceeded}: true,
 		{ExecInProgress, ExecSuperseded}: true, {ExecInProgress, ExecFailed}: true,
 		{ExecStopping, ExecStopped}: true, {ExecStopping, ExecFailed}: true,
+		// RetryStageExecution resumes a failed or stopped execution.
+		{ExecFailed, ExecInProgress}: true, {ExecStopped, ExecInProgress}: true,
 	}
 	for _, from := range all {
 		for _, to := range all {
 			if got := from.CanMoveTo(to); got != allowed[[2]ExecStatus{from, to}] {
 				t.Errorf("%s → %s: %v", from, to, got)
 			}
-			if from.Terminal() && from.CanMoveTo(to) {
+			if from.Terminal() && from.CanMoveTo(to) && to != ExecInProgress {
 				t.Errorf("terminal %s moves to %s", from, to)
 			}
 		}
@@ -73,27 +75,41 @@ func TestPlanStage(t *testing.T) {
 }
 
 func TestBoundary(t *testing.T) {
-	x := Execution{ID: "x", Seq: 2, Status: ExecInProgress, Stage: 1, Waiting: true}
+	at := func(id string, seq int64, mode string, stage int, waiting bool) Execution {
+		return Execution{ID: id, Seq: seq, Status: ExecInProgress, Stage: stage, Waiting: waiting, Pipeline: Pipeline{ExecutionMode: mode}}
+	}
 	ex := func(id string, seq int64, stage int, waiting bool) Execution {
-		return Execution{ID: id, Seq: seq, Status: ExecInProgress, Stage: stage, Waiting: waiting}
+		return at(id, seq, ModeSuperseded, stage, waiting)
 	}
 	cases := []struct {
 		name            string
 		mode            string
+		blocked         bool
 		others          []Execution
 		supersede, wait bool
 	}{
-		{"alone: enter", ModeSuperseded, []Execution{x}, false, false},
-		{"the stage is occupied: wait", ModeSuperseded, []Execution{ex("o", 1, 1, false), x}, false, true},
-		{"a newer one waits at the same boundary: superseded", ModeSuperseded, []Execution{x, ex("n", 3, 1, true)}, true, false},
-		{"an older one waits at the same boundary: enter (it is superseded)", ModeSuperseded, []Execution{ex("o", 1, 1, true), x}, false, false},
-		{"a newer one elsewhere: enter", ModeSuperseded, []Execution{x, ex("n", 3, 0, false)}, false, false},
-		{"queued: a newer one waits too: still enter", ModeQueued, []Execution{x, ex("n", 3, 1, true)}, false, false},
-		{"queued: an older one waits first: wait", ModeQueued, []Execution{ex("o", 1, 1, true), x}, false, true},
+		{"alone: enter", ModeSuperseded, false, nil, false, false},
+		{"the stage is occupied: wait", ModeSuperseded, false, []Execution{ex("o", 1, 1, false)}, false, true},
+		{"a newer one waits at the same boundary: superseded", ModeSuperseded, false, []Execution{ex("n", 3, 1, true)}, true, false},
+		{"an older one waits at the same boundary: enter (it is superseded)", ModeSuperseded, false, []Execution{ex("o", 1, 1, true)}, false, false},
+		{"a newer one elsewhere: enter", ModeSuperseded, false, []Execution{ex("n", 3, 0, false)}, false, false},
+		{"queued: a newer one waits too: still enter", ModeQueued, false, []Execution{at("n", 3, ModeQueued, 1, true)}, false, false},
+		{"queued: an older one waits first: wait", ModeQueued, false, []Execution{at("o", 1, ModeQueued, 1, true)}, false, true},
+		{"a disabled transition: wait", ModeSuperseded, true, nil, false, true},
+		{"a disabled transition and a newer one waits there: superseded", ModeSuperseded, true, []Execution{ex("n", 3, 1, true)}, true, false},
+		{"a disabled transition, an older one waits there: wait (it is superseded)", ModeSuperseded, true, []Execution{ex("o", 1, 1, true)}, false, true},
+		{"queued at a disabled transition: a newer one waits too: wait, not superseded", ModeQueued, true, []Execution{at("n", 3, ModeQueued, 1, true)}, false, true},
+		{"parallel: the stage is occupied: enter", ModeParallel, false, []Execution{at("o", 1, ModeParallel, 1, false)}, false, false},
+		{"parallel: a newer one waits at the boundary: enter, not superseded", ModeParallel, false, []Execution{at("n", 3, ModeParallel, 1, true)}, false, false},
+		{"parallel: a disabled transition: wait", ModeParallel, true, []Execution{at("n", 3, ModeParallel, 1, true)}, false, true},
+		{"a parallel execution in the stage holds nothing", ModeSuperseded, false, []Execution{at("o", 1, ModeParallel, 1, false)}, false, false},
+		{"a parallel execution waiting does not supersede", ModeSuperseded, false, []Execution{at("n", 3, ModeParallel, 1, true)}, false, false},
+		{"an ended execution holds nothing", ModeSuperseded, false, []Execution{{ID: "o", Seq: 1, Status: ExecFailed, Stage: 1}}, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, w := boundary(c.mode, x, c.others)
+			x := at("x", 2, c.mode, 1, true)
+			s, w := boundary(x, append([]Execution{x}, c.others...), c.blocked)
 			if s != c.supersede || w != c.wait {
 				t.Errorf("boundary = supersede %v wait %v, want %v %v", s, w, c.supersede, c.wait)
 			}

@@ -100,10 +100,21 @@ func planStage(def Stage, run StageRun) stagePlan {
 }
 
 // boundary is the pure decision of an execution waiting to enter a stage: supersede itself,
-// wait, or enter. others are the pipeline's other executions not yet ended.
-func boundary(mode string, x Execution, others []Execution) (supersede, wait bool) {
+// wait, or enter. others are the pipeline's other executions not yet ended; blocked says a
+// disabled transition keeps the stage closed.
+//
+// An execution started in PARALLEL mode neither waits for nor holds a stage: it waits only at
+// a disabled transition. Otherwise one execution occupies a stage at a time (executions of
+// PARALLEL mode aside), and a newer execution waiting at the same boundary supersedes an
+// older one in SUPERSEDED mode (also at a disabled transition: only the newest waits there),
+// or queues behind it in QUEUED mode.
+func boundary(x Execution, others []Execution, blocked bool) (supersede, wait bool) {
+	mode := x.Pipeline.ExecutionMode
+	if mode == ModeParallel {
+		return false, blocked
+	}
 	for _, o := range others {
-		if o.ID == x.ID || o.Status.Terminal() {
+		if o.ID == x.ID || o.Status.Terminal() || o.Pipeline.ExecutionMode == ModeParallel {
 			continue
 		}
 		if o.Waiting && o.Stage == x.Stage {
@@ -118,7 +129,7 @@ func boundary(mode string, x Execution, others []Execution) (supersede, wait boo
 			wait = true
 		}
 	}
-	return false, wait
+	return false, wait || blocked
 }
 
 // Reconcile advances the execution named by key, one committed transition at a time.
@@ -223,14 +234,17 @@ func (e *Engine) step(ctx context.Context, x Execution) (again bool, after time.
 		}
 		var waited bool
 		err := e.commit(ctx, x, "EnterStage", func(tx Tx, cur *Execution) error {
-			if _, err := tx.LockPipeline(ctx, cur.Account, cur.PipelineName); err != nil && !errs.Is(err, errs.NotFound) {
+			p, err := tx.LockPipeline(ctx, cur.Account, cur.PipelineName)
+			if err != nil && !errs.Is(err, errs.NotFound) {
 				return err
 			}
+			// The live pipeline's transitions decide (a deleted pipeline has none).
+			blocked := err == nil && p.blocked(cur.Stages, cur.Stage)
 			others, err := tx.ActiveExecutionsOf(ctx, cur.Account, cur.PipelineName)
 			if err != nil {
 				return err
 			}
-			supersede, wait := boundary(cur.Pipeline.ExecutionMode, *cur, others)
+			supersede, wait := boundary(*cur, others, blocked)
 			switch {
 			case supersede:
 				return e.end(ctx, tx, cur, ExecSuperseded, "SUPERSEDED", "Superseded by a newer execution")
@@ -243,7 +257,7 @@ func (e *Engine) step(ctx context.Context, x Execution) (again bool, after time.
 			return tx.AppendEvent(ctx, s.stageEvent(*cur, cur.Stage, "STARTED"))
 		})
 		if waited {
-			return false, 0, err // woken when the stage is freed; resync otherwise
+			return false, 0, err // woken when the stage is freed or the transition enabled; resync otherwise
 		}
 		return true, 0, err
 	}
@@ -397,7 +411,7 @@ func (e *Engine) runAction(ctx context.Context, x Execution, si, ai int) (bool, 
 		} else {
 			res, err = prov.Run(ctx, ActionRequest{Call: call, PipelineName: x.PipelineName, PipelineARN: x.Pipeline.ARN,
 				ExecutionID: x.ID, Stage: x.Stages[si].Name, Action: d, ActionID: run.ID,
-				ArtifactStore: x.Pipeline.ArtifactStore, Inputs: run.Inputs, State: run.State})
+				ArtifactStore: x.Pipeline.ArtifactStore, Inputs: run.Inputs, State: run.State, Trigger: x.Trigger})
 		}
 	}
 	if err != nil {

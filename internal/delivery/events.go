@@ -47,13 +47,14 @@ func (s *Service) event(e Execution, kind string, d detail) events.Event {
 		Time: s.now(), Resources: []string{e.Pipeline.ARN}, Detail: b}
 }
 
-// pipelineEvent: state is STARTED, SUCCEEDED, FAILED, SUPERSEDED, STOPPING, STOPPED, CANCELED.
+// pipelineEvent: state is STARTED, SUCCEEDED, FAILED, SUPERSEDED, STOPPING, STOPPED, CANCELED,
+// RESUMED (a retried stage).
 func (s *Service) pipelineEvent(e Execution, state string) events.Event {
-	return s.event(e, PipelineStateChange, detail{State: state, Attempt: 1,
+	return s.event(e, PipelineStateChange, detail{State: state, Attempt: max(e.Attempt, 1),
 		Trigger: &triggerDetail{Type: e.Trigger.Type, Detail: e.Trigger.Detail}})
 }
 
-// stageEvent: state is STARTED, SUCCEEDED, FAILED, STOPPED, CANCELED.
+// stageEvent: state is STARTED, SUCCEEDED, FAILED, STOPPED, CANCELED, RESUMED.
 func (s *Service) stageEvent(e Execution, stage int, state string) events.Event {
 	return s.event(e, StageStateChange, detail{State: state, Stage: e.Stages[stage].Name})
 }

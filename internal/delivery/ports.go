@@ -81,6 +81,8 @@ type ActionRequest struct {
 	Inputs        []Artifact
 	// State is what the provider returned on its previous call of this action execution.
 	State map[string]string
+	// Trigger is what started the execution (with the event, for CloudWatchEvent).
+	Trigger Trigger
 }
 
 // ActionResult is where a provider's action stands.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"sort"
 	"strings"
@@ -139,21 +140,24 @@ func (s *Service) check(p *Pipeline) error {
 	if p.ArtifactStore.Type != "S3" || p.ArtifactStore.Location == "" {
 		return structure("the pipeline needs an artifactStore of type S3 with a location (a bucket)")
 	}
-	switch p.ExecutionMode {
-	case "":
-		p.ExecutionMode = ModeSuperseded
-	case ModeSuperseded, ModeQueued:
-	case ModeParallel:
-		return invalid("executionMode PARALLEL is not supported by this server yet: use SUPERSEDED or QUEUED")
-	default:
-		return invalid("executionMode must be QUEUED, SUPERSEDED or PARALLEL")
-	}
 	switch p.PipelineType {
 	case "":
 		p.PipelineType = "V1"
 	case "V1", "V2":
 	default:
 		return invalid("pipelineType must be V1 or V2")
+	}
+	switch p.ExecutionMode {
+	case "":
+		p.ExecutionMode = ModeSuperseded
+	case ModeSuperseded:
+	case ModeQueued, ModeParallel:
+		// As on CodePipeline, QUEUED and PARALLEL are modes of V2 pipelines only.
+		if p.PipelineType != "V2" {
+			return invalid("executionMode %s requires pipelineType V2", p.ExecutionMode)
+		}
+	default:
+		return invalid("1 validation error detected: Value '%s' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]", p.ExecutionMode)
 	}
 	if len(p.Stages) < 2 {
 		return structure("Pipeline has only %d stage(s). There should be a minimum of 2 stages in a pipeline", len(p.Stages))
@@ -377,7 +381,11 @@ func (s *Service) GetPipeline(ctx context.Context, c identity.Call, name string,
 }
 
 // UpdatePipeline replaces a pipeline's declaration; its version increases. Running executions
-// keep the declaration they started with.
+// keep the declaration they started with, its execution mode included: after a change of mode,
+// an execution started in PARALLEL mode goes on independently of the others, and executions
+// started in SUPERSEDED or QUEUED mode go on taking turns at stages among themselves; new
+// executions follow the new mode. The stages' transitions stay as they were (those of stages
+// the new declaration drops are forgotten).
 func (s *Service) UpdatePipeline(ctx context.Context, c identity.Call, p Pipeline) (Pipeline, error) {
 	cur, err := s.find(ctx, c, "UpdatePipeline", p.Name)
 	if err != nil {
@@ -402,6 +410,15 @@ func (s *Service) UpdatePipeline(ctx context.Context, c identity.Call, p Pipelin
 			return err
 		}
 		p.Version, p.CreatedAt, p.UpdatedAt, p.Tags = old.Version+1, old.CreatedAt, s.now(), old.Tags
+		p.Transitions = nil
+		for _, st := range p.Stages {
+			if t, ok := old.Transitions[st.Name]; ok {
+				if p.Transitions == nil {
+					p.Transitions = map[string]Transitions{}
+				}
+				p.Transitions[st.Name] = t
+			}
+		}
 		out = p
 		return tx.UpdatePipeline(ctx, p)
 	})
@@ -493,6 +510,22 @@ func (s *Service) start(ctx context.Context, tx Tx, p Pipeline, trig Trigger, to
 // StartPipelineExecution starts an execution of the pipeline's latest declaration. A
 // ClientRequestToken seen before returns the execution it started.
 func (s *Service) StartPipelineExecution(ctx context.Context, c identity.Call, name, token string) (string, error) {
+	return s.startBy(ctx, c, name, token, Trigger{Type: "StartPipelineExecution", Detail: c.Caller.ARN})
+}
+
+// StartForEvent starts an execution for an EventBridge event a rule delivered (authorized as
+// codepipeline:StartPipelineExecution for the caller, the target's role): its trigger is
+// CloudWatchEvent with the rule's ARN, and it carries the event (its EventBridge envelope), so
+// a Source action can take what the event names (an approved model package) rather than look
+// it up later.
+func (s *Service) StartForEvent(ctx context.Context, c identity.Call, name, token, ruleARN string, event []byte) (string, error) {
+	if !json.Valid(event) {
+		return "", invalid("the triggering event is not JSON")
+	}
+	return s.startBy(ctx, c, name, token, Trigger{Type: "CloudWatchEvent", Detail: ruleARN, Event: event})
+}
+
+func (s *Service) startBy(ctx context.Context, c identity.Call, name, token string, trig Trigger) (string, error) {
 	p, err := s.find(ctx, c, "StartPipelineExecution", name)
 	if err != nil {
 		return "", err
@@ -516,7 +549,7 @@ func (s *Service) StartPipelineExecution(ctx context.Context, c identity.Call, n
 		if err != nil {
 			return err
 		}
-		e, err := s.start(ctx, tx, cur, Trigger{Type: "StartPipelineExecution", Detail: c.Caller.ARN}, token)
+		e, err := s.start(ctx, tx, cur, trig, token)
 		id = e.ID
 		return err
 	})
@@ -649,6 +682,13 @@ func (s *Service) ListActionExecutions(ctx context.Context, c identity.Call, nam
 					continue
 				}
 				out = append(out, ActionExecution{Execution: e, Stage: st.Name, Action: e.Pipeline.Stages[si].Actions[ai], Run: a})
+			}
+			for _, a := range st.Previous { // the runs a retry replaced
+				for _, d := range e.Pipeline.Stages[si].Actions {
+					if d.Name == a.Name {
+						out = append(out, ActionExecution{Execution: e, Stage: st.Name, Action: d, Run: a})
+					}
+				}
 			}
 		}
 	}

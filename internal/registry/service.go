@@ -841,3 +841,6 @@ func (s *Service) DeleteTags(ctx context.Context, c Call, resource string, keys 
 	}
 	return s.store.Update(ctx, func(tx Tx) error { return tx.DeleteTags(ctx, resource, keys) })
 }
+
+// ValidGroupName reports whether name is a model package group's name (not an ARN).
+func ValidGroupName(name string) bool { return groupNameRE.MatchString(name) }

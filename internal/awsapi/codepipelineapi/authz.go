@@ -2,10 +2,12 @@ package codepipelineapi
 
 import "github.com/slipway-ml/slipway/internal/awsapi"
 
-// The resources of CodePipeline's operations, as IAM names them: a pipeline, or an action of
-// one of its stages (PutApprovalResult).
+// The resources of CodePipeline's operations, as IAM names them: a pipeline, a stage of one
+// (EnableStageTransition, DisableStageTransition, RetryStageExecution), or an action of one of
+// its stages (PutApprovalResult).
 const (
 	pipelineARN = "arn:aws:codepipeline:{Region}:{Account}:{Name}"
+	stageARN    = "arn:aws:codepipeline:{Region}:{Account}:{Name}/{Stage}"
 	actionARN   = "arn:aws:codepipeline:{Region}:{Account}:{Name}/{Stage}/{Action}"
 )
 
@@ -27,5 +29,8 @@ func Operations() []awsapi.Authz {
 		op("PutApprovalResult", actionARN),
 		op("ListActionExecutions", pipelineARN),
 		op("StopPipelineExecution", pipelineARN),
+		op("EnableStageTransition", stageARN),
+		op("DisableStageTransition", stageARN),
+		op("RetryStageExecution", stageARN),
 	}
 }

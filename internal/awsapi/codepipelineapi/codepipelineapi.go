@@ -40,6 +40,9 @@ func (a *API) handlers() map[string]awsapi.Handler {
 		"PutApprovalResult":      apicall.Handle(a.putApprovalResult),
 		"ListActionExecutions":   apicall.Handle(a.listActionExecutions),
 		"StopPipelineExecution":  apicall.Handle(a.stopExecution),
+		"EnableStageTransition":  apicall.Handle(a.enableTransition),
+		"DisableStageTransition": apicall.Handle(a.disableTransition),
+		"RetryStageExecution":    apicall.Handle(a.retryStage),
 	}
 }
 
@@ -439,7 +442,10 @@ func (a *API) getState(ctx context.Context, req *awsapi.Request, in *nameIn) (an
 		EntityURL       string           `json:"entityUrl,omitempty"`
 	}
 	type transition struct {
-		Enabled bool `json:"enabled"`
+		Enabled        bool       `json:"enabled"`
+		LastChangedBy  string     `json:"lastChangedBy,omitempty"`
+		LastChangedAt  *time.Time `json:"lastChangedAt,omitempty"`
+		DisabledReason string     `json:"disabledReason,omitempty"`
 	}
 	type stageState struct {
 		StageName              string          `json:"stageName"`
@@ -456,7 +462,11 @@ func (a *API) getState(ctx context.Context, req *awsapi.Request, in *nameIn) (an
 		Updated         time.Time    `json:"updated"`
 	}{PipelineName: st.Pipeline.Name, PipelineVersion: st.Pipeline.Version, StageStates: []stageState{}, Created: st.Pipeline.CreatedAt, Updated: st.Pipeline.UpdatedAt}
 	for i, s := range st.Stages {
-		ss := stageState{StageName: s.Name, InboundTransitionState: transition{true}, ActionStates: []actionState{}}
+		ss := stageState{StageName: s.Name, InboundTransitionState: transition{Enabled: true}, ActionStates: []actionState{}}
+		if t := st.Pipeline.Transitions[s.Name].Inbound; t.ChangedBy != "" {
+			at := t.ChangedAt
+			ss.InboundTransitionState = transition{Enabled: !t.Disabled, LastChangedBy: t.ChangedBy, LastChangedAt: &at, DisabledReason: t.Reason}
+		}
 		if s.Inbound != nil {
 			ss.InboundExecution = &stageExecution{s.Inbound.ID, string(s.Inbound.Status), "STANDARD"}
 		}
@@ -605,4 +615,39 @@ func (a *API) stopExecution(ctx context.Context, req *awsapi.Request, in *execut
 	return struct {
 		PipelineExecutionID string `json:"pipelineExecutionId"`
 	}{in.PipelineExecutionID}, nil
+}
+
+type transitionIn struct {
+	PipelineName   string `json:"pipelineName"`
+	StageName      string `json:"stageName"`
+	TransitionType string `json:"transitionType"`
+	Reason         string `json:"reason"`
+}
+
+func (a *API) enableTransition(ctx context.Context, req *awsapi.Request, in *transitionIn) (any, error) {
+	return nil, a.Delivery.EnableStageTransition(ctx, apicall.Call(req), delivery.TransitionInput{Pipeline: in.PipelineName,
+		Stage: in.StageName, Type: in.TransitionType})
+}
+
+func (a *API) disableTransition(ctx context.Context, req *awsapi.Request, in *transitionIn) (any, error) {
+	return nil, a.Delivery.DisableStageTransition(ctx, apicall.Call(req), delivery.TransitionInput{Pipeline: in.PipelineName,
+		Stage: in.StageName, Type: in.TransitionType, Reason: in.Reason})
+}
+
+type retryIn struct {
+	PipelineName        string `json:"pipelineName"`
+	StageName           string `json:"stageName"`
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	RetryMode           string `json:"retryMode"`
+}
+
+func (a *API) retryStage(ctx context.Context, req *awsapi.Request, in *retryIn) (any, error) {
+	id, err := a.Delivery.RetryStageExecution(ctx, apicall.Call(req), delivery.RetryInput{Pipeline: in.PipelineName, Stage: in.StageName,
+		ExecutionID: in.PipelineExecutionID, Mode: in.RetryMode})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		PipelineExecutionID string `json:"pipelineExecutionId"`
+	}{id}, nil
 }
