@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,15 +17,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
+	_ "modernc.org/sqlite" // to rewind event delivery's cursor in a stopped server's database
+
 	"github.com/slipway-ml/slipway/internal/algorithms/sample"
+	"github.com/slipway-ml/slipway/internal/events/rules"
 )
 
 // deployOrg is the story's organization: a staging OU of two accounts, a production OU of one.
@@ -151,6 +160,78 @@ func (d *deployStory) heldOutRow(ctx context.Context) string {
 	return ""
 }
 
+// allAtOnce rewrites the project's seed code so that production, too, is updated all at
+// once: a second production deployment then takes seconds, not the canary's two minutes of
+// waits (the seed is the team's to change, as on AWS).
+func (d *deployStory) allAtOnce(ctx context.Context) {
+	t := d.t
+	t.Helper()
+	s3c := s3.NewFromConfig(d.s.config("data-science"), func(o *s3.Options) { o.UsePathStyle = true })
+	obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.bucket, Key: aws.String("seed/seed.zip")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := zip.NewWriter(&out)
+	changed := false
+	for _, f := range in.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.Name, "prod-config.json") && bytes.Contains(body, []byte(`"CANARY"`)) {
+			body, changed = bytes.ReplaceAll(body, []byte(`"CANARY"`), []byte(`"ALL_AT_ONCE"`)), true
+		}
+		fw, err := w.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(body)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !changed {
+		t.Fatal("the seed code has no prod-config.json with a CANARY deployment strategy")
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &d.bucket, Key: aws.String("seed/seed.zip"), Body: bytes.NewReader(out.Bytes())}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// register registers another version of the project's group with from's inference
+// specification (as another run of the model-build pipeline would, without its time).
+func (d *deployStory) register(ctx context.Context, from string) string {
+	t := d.t
+	t.Helper()
+	sm := sagemaker.NewFromConfig(d.s.config("data-science"))
+	pkg, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: &from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: &d.project,
+		InferenceSpecification: pkg.InferenceSpecification, ModelMetrics: pkg.ModelMetrics, CustomerMetadataProperties: pkg.CustomerMetadataProperties,
+		ModelApprovalStatus: smtypes.ModelApprovalStatusPendingManualApproval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.ModelPackageArn)
+}
+
 // executions lists the deploy pipeline's executions, newest first.
 func (d *deployStory) executions(ctx context.Context) []cptypes.PipelineExecutionSummary {
 	d.t.Helper()
@@ -229,7 +310,11 @@ func (d *deployStory) until(ctx context.Context, id, stage, action string, want 
 		}
 		switch st := d.status(ctx, id); st {
 		case cptypes.PipelineExecutionStatusFailed, cptypes.PipelineExecutionStatusStopped, cptypes.PipelineExecutionStatusSuperseded, cptypes.PipelineExecutionStatusSucceeded:
-			t.Fatalf("execution %s ended %s before %s/%s was %s (%+v)", id, st, stage, action, want, a)
+			why := ""
+			if a != nil && a.ErrorDetails != nil {
+				why = aws.ToString(a.ErrorDetails.Message)
+			}
+			t.Fatalf("execution %s ended %s before %s/%s was %s (%s)", id, st, stage, action, want, why)
 		}
 		return false
 	})
@@ -261,8 +346,8 @@ func (d *deployStory) endpoints(ctx context.Context, stage string, accounts ...s
 				live = append(live, aws.ToString(st.StackName)+" "+string(st.StackStatus))
 			}
 		}
-		if len(live) != 1 || !strings.HasSuffix(live[0], " "+string(cfntypes.StackStatusCreateComplete)) {
-			t.Errorf("%s holds stacks %v, want exactly the %s stack set's instance, CREATE_COMPLETE", acct, live, stage)
+		if len(live) != 1 || !(strings.HasSuffix(live[0], " "+string(cfntypes.StackStatusCreateComplete)) || strings.HasSuffix(live[0], " "+string(cfntypes.StackStatusUpdateComplete))) {
+			t.Errorf("%s holds stacks %v, want exactly the %s stack set's instance, CREATE_COMPLETE or UPDATE_COMPLETE", acct, live, stage)
 		}
 	}
 	set := "sagemaker-" + d.project + "-" + stage
@@ -361,5 +446,154 @@ func TestDeployPipelineSurvivesKills(t *testing.T) {
 	}
 	if n := len(d.executions(ctx)); n != 2 { // the one CreatePipeline started, the approval's
 		t.Errorf("the deploy pipeline has %d executions, want 2 (no execution started twice)", n)
+	}
+}
+
+// servedPackage is the model package version the stage's endpoint serves in account (its
+// model's ModelPackageName).
+func (d *deployStory) servedPackage(ctx context.Context, stage, account string) string {
+	t := d.t
+	t.Helper()
+	sm := sagemaker.NewFromConfig(d.s.config(account))
+	ep, err := sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(d.project + "-" + stage)})
+	if err != nil {
+		t.Fatalf("the %s endpoint in %s: %v", stage, account, err)
+	}
+	ec, err := sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: ep.EndpointConfigName})
+	if err != nil || len(ec.ProductionVariants) == 0 {
+		t.Fatalf("the %s endpoint config in %s: %+v, %v", stage, account, ec, err)
+	}
+	m, err := sm.DescribeModel(ctx, &sagemaker.DescribeModelInput{ModelName: ec.ProductionVariants[0].ModelName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.PrimaryContainer != nil && m.PrimaryContainer.ModelPackageName != nil {
+		return aws.ToString(m.PrimaryContainer.ModelPackageName)
+	}
+	for _, c := range m.Containers {
+		if c.ModelPackageName != nil {
+			return aws.ToString(c.ModelPackageName)
+		}
+	}
+	return ""
+}
+
+// approveProduction gives execution id's pending manual approval.
+func (d *deployStory) approveProduction(ctx context.Context, id string) {
+	t := d.t
+	t.Helper()
+	var a *cptypes.ActionExecution
+	waitFor(t, ctx, func() bool {
+		a = d.until(ctx, id, "ApproveDeployment", "ApproveDeployment", cptypes.ActionExecutionStatusInProgress)
+		return a.Token != nil
+	})
+	if _, err := codepipeline.NewFromConfig(d.s.config("data-science")).PutApprovalResult(ctx, &codepipeline.PutApprovalResultInput{PipelineName: &d.deploy,
+		StageName: aws.String("ApproveDeployment"), ActionName: aws.String("ApproveDeployment"), Token: a.Token,
+		Result: &cptypes.ApprovalResult{Status: cptypes.ApprovalStatusApproved, Summary: aws.String("promote")}}); err != nil {
+		t.Fatalf("PutApprovalResult for %s: %v", id, err)
+	}
+}
+
+// ended waits for execution id to end and returns how.
+func (d *deployStory) ended(ctx context.Context, id string) cptypes.PipelineExecutionStatus {
+	d.t.Helper()
+	var st cptypes.PipelineExecutionStatus
+	waitFor(d.t, ctx, func() bool {
+		st = d.status(ctx, id)
+		return st != "" && st != cptypes.PipelineExecutionStatusInProgress && st != cptypes.PipelineExecutionStatusStopping
+	})
+	return st
+}
+
+// TestDeployPipelineSupersedesAndDeploysOnce: the deploy pipeline runs in SUPERSEDED mode.
+// Version 1's execution waits for the production approval; version 2's catches up to wait
+// at that stage's boundary; approving version 3 while version 2's deploy is mid-flight
+// supersedes it (the newer execution overtakes it at the boundary). Once the operator has
+// approved 1 and then 3, every account serves version 3. Then the server restarts having
+// lost event delivery's cursor, so each approval event is handed to the rule again: no
+// execution starts twice.
+func TestDeployPipelineSupersedesAndDeploysOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d := deployStoryStart(t, ctx)
+	began := time.Now()
+	d.allAtOnce(ctx)
+	v1 := d.build(ctx)
+	v := []string{v1, d.register(ctx, v1), d.register(ctx, v1)}
+	t.Logf("%v: three versions registered", time.Since(began).Round(time.Millisecond))
+
+	x1 := d.approve(ctx, v[0])
+	d.until(ctx, x1, "ApproveDeployment", "ApproveDeployment", cptypes.ActionExecutionStatusInProgress)
+	t.Logf("%v: version 1's approval waits", time.Since(began).Round(time.Millisecond))
+	x2 := d.approve(ctx, v[1])
+	d.until(ctx, x2, "TestStaging", "TestStagingEndpoints", cptypes.ActionExecutionStatusSucceeded) // x2 now waits at ApproveDeployment's boundary
+	x3 := d.approve(ctx, v[2])
+	if st := d.ended(ctx, x2); st != cptypes.PipelineExecutionStatusSuperseded {
+		t.Fatalf("version 2's execution ended %s, want Superseded by version 3's", st)
+	}
+	t.Logf("%v: version 2's execution superseded", time.Since(began).Round(time.Millisecond))
+	d.approveProduction(ctx, x1)
+	if st := d.ended(ctx, x1); st != cptypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("version 1's execution ended %s after its approval", st)
+	}
+	t.Logf("%v: version 1 deployed", time.Since(began).Round(time.Millisecond))
+	d.approveProduction(ctx, x3)
+	t.Logf("%v: version 3 approved for production", time.Since(began).Round(time.Millisecond))
+	if st := d.ended(ctx, x3); st != cptypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("version 3's execution ended %s after its approval", st)
+	}
+	d.endpoints(ctx, "staging", "staging", "staging-2")
+	d.endpoints(ctx, "prod", "production")
+	for _, acct := range []struct{ stage, name string }{{"staging", "staging"}, {"staging", "staging-2"}, {"prod", "production"}} {
+		if got := d.servedPackage(ctx, acct.stage, acct.name); got != v[2] {
+			t.Errorf("%s serves %s, want version 3 (%s)", acct.name, got, v[2])
+		}
+	}
+
+	t.Logf("%v: versions 1 and 3 deployed", time.Since(began).Round(time.Millisecond))
+
+	// Every event delivered again: no execution starts twice.
+	n := len(d.executions(ctx))
+	if n != 4 {
+		t.Errorf("%d executions before the redelivery, want 4 (CreatePipeline's, one per approval)", n)
+	}
+	d.s.server.kill()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(d.s.dataDir, "slipway.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE event_cursors SET seq = 0 WHERE consumer = $1`, rules.Consumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := res.RowsAffected(); rows != 1 {
+		t.Fatalf("event delivery's cursor: %d rows", rows)
+	}
+	db.Close()
+	d.s.server = launch(t, d.s.dataDir, d.s.opts, d.s.args...)
+	// A sentinel event on the same bus, delivered after every earlier one is handed over again.
+	acct := readAccount(t, d.s.Creds, "data-science")
+	cw := cloudwatchlogs.NewFromConfig(d.s.config("data-science"))
+	if _, err := cw.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/e2e/sentinel")}); err != nil {
+		t.Fatal(err)
+	}
+	eb := eventbridge.NewFromConfig(d.s.config("data-science"))
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("sentinel"), EventPattern: aws.String(`{"source":["e2e.sentinel"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("sentinel"), Targets: []ebtypes.Target{{Id: aws.String("log"),
+		Arn: aws.String("arn:aws:logs:us-east-1:" + acct + ":log-group:/e2e/sentinel")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("e2e.sentinel"),
+		DetailType: aws.String("sentinel"), Detail: aws.String(`{}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() bool {
+		out, err := cw.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/e2e/sentinel")})
+		return err == nil && len(out.Events) > 0
+	})
+	if got := len(d.executions(ctx)); got != n {
+		t.Errorf("%d executions after every approval event was delivered again, want %d (a duplicate deploys once)", got, n)
 	}
 }
