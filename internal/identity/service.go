@@ -1053,10 +1053,13 @@ func (s *Service) EnsureServiceLinkedRole(ctx context.Context, account string, r
 	if err := checkName("role name", r.Name, 64); err != nil {
 		return Principal{}, err
 	}
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, r.Service)
-	role, err := s.createRole(ctx, account, RoleSpec{Name: r.Name, Path: r.Path(), TrustPolicy: trust, Description: r.Description, MaxSessionDuration: 3600})
-	if errs.Is(err, errs.Conflict) {
-		role, err = s.store.GetPrincipal(ctx, account, KindRole, r.Name)
+	role, err := s.store.GetPrincipal(ctx, account, KindRole, r.Name)
+	if errs.Is(err, errs.NotFound) {
+		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, r.Service)
+		role, err = s.createRole(ctx, account, RoleSpec{Name: r.Name, Path: r.Path(), TrustPolicy: trust, Description: r.Description, MaxSessionDuration: 3600})
+		if errs.Is(err, errs.Conflict) { // made by another server in between
+			role, err = s.store.GetPrincipal(ctx, account, KindRole, r.Name)
+		}
 	}
 	if err != nil {
 		return Principal{}, err
