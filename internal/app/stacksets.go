@@ -42,6 +42,14 @@ func (r stackSetRoles) AssumeAs(ctx context.Context, c identity.Call, roleARN, s
 	return a.Caller, nil
 }
 
+func (r stackSetRoles) ServiceLinkedSession(ctx context.Context, account string, role identity.ServiceLinkedRole) (identity.Caller, error) {
+	p, err := r.id.EnsureServiceLinkedRole(ctx, account, role)
+	if err != nil {
+		return identity.Caller{}, err
+	}
+	return r.id.EngineSession(ctx, p.ARN, role.Service)
+}
+
 // stackSetsService builds the stack sets domain on the stacks service.
 func (a *App) stackSetsService() {
 	a.StackSets = stacksets.NewService(stacksets.Config{

@@ -1022,3 +1022,50 @@ func (s *Service) CreateAccessRole(ctx context.Context, account, managementAccou
 	}
 	return s.putInlinePolicy(ctx, account, KindRole, name, "AdministratorAccess", AdminPolicy)
 }
+
+// ServiceLinkedRole is a role a Slipway service keeps in an account for itself, as AWS's
+// service-linked roles are: its path is /aws-service-role/SERVICE/, only the service (as a
+// service principal) may assume it, and its inline policy says what the service may do there.
+type ServiceLinkedRole struct {
+	Service     string // the service principal, e.g. stacksets.cloudformation.amazonaws.com
+	Name        string
+	Description string
+	PolicyName  string
+	Policy      string // identity policy
+}
+
+// Path is the role's path.
+func (r ServiceLinkedRole) Path() string { return "/aws-service-role/" + r.Service + "/" }
+
+// ARN is the role's ARN in account.
+func (r ServiceLinkedRole) ARN(account string) string {
+	return arn.IAM(account, KindRole, r.Path(), r.Name)
+}
+
+// EnsureServiceLinkedRole makes the service-linked role r in account, or completes what is
+// missing of it (the role, its policy), and returns it; as AWS makes one when a service is
+// first used. A role of that name that exists is kept as it is. It serves the composition
+// root and the engines: nobody is asked.
+func (s *Service) EnsureServiceLinkedRole(ctx context.Context, account string, r ServiceLinkedRole) (Principal, error) {
+	if !engineRE.MatchString(r.Service) {
+		return Principal{}, errs.E(errs.Invalid, "service %q must be a service principal name", r.Service)
+	}
+	if err := checkName("role name", r.Name, 64); err != nil {
+		return Principal{}, err
+	}
+	role, err := s.store.GetPrincipal(ctx, account, KindRole, r.Name)
+	if errs.Is(err, errs.NotFound) {
+		trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, r.Service)
+		role, err = s.createRole(ctx, account, RoleSpec{Name: r.Name, Path: r.Path(), TrustPolicy: trust, Description: r.Description, MaxSessionDuration: 3600})
+		if errs.Is(err, errs.Conflict) { // made by another server in between
+			role, err = s.store.GetPrincipal(ctx, account, KindRole, r.Name)
+		}
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if err := s.ensureInlinePolicy(ctx, account, KindRole, r.Name, r.PolicyName, r.Policy, func(string) {}); err != nil {
+		return Principal{}, err
+	}
+	return role, nil
+}

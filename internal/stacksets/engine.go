@@ -308,8 +308,13 @@ func (e *Engine) session(ctx context.Context, set *StackSet, account string) (id
 		}
 		by, role = admin, arn.Role(account, set.ExecutionRoleName)
 	} else {
-		by = set.Actor
-		by.InvokedBy = stacks.ServicePrincipal
+		// Not the set's last caller: the stack sets' own identity in the management account,
+		// which the access role of every member account trusts (through the account's root).
+		org, err := s.roles.ServiceLinkedSession(ctx, set.Account, OrgAdminRole)
+		if err != nil {
+			return identity.Call{}, err
+		}
+		by = org
 	}
 	c, err := s.roles.AssumeAs(ctx, identity.Call{Caller: by, Context: rc}, role, "stackset-"+strings.ReplaceAll(set.Name, ":", "-"))
 	if err != nil {

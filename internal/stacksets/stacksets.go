@@ -15,8 +15,11 @@
 //     with no target account succeeds with zero instances.
 //   - SERVICE_MANAGED sets belong to the organization's management account only; their stacks
 //     are made as a session of OrganizationAccountAccessRole in each target account, assumed by
-//     the set's last caller. SELF_MANAGED sets act as their AdministrationRoleARN (which must
-//     trust cloudformation.amazonaws.com) assuming ExecutionRoleName in each target account.
+//     the stack sets' own identity in the management account (the service-linked role
+//     OrgAdminRole, which only the stack sets engine may assume): whoever calls needs
+//     cloudformation permissions on the set, not on the member accounts' roles. SELF_MANAGED
+//     sets act as their AdministrationRoleARN (which must trust cloudformation.amazonaws.com)
+//     assuming ExecutionRoleName in each target account.
 package stacksets
 
 import (
@@ -141,7 +144,7 @@ type StackSet struct {
 	AutoDeployment    AutoDeployment
 	AdminRoleARN      string
 	ExecutionRoleName string
-	// Actor is the caller the engine acts as for a SERVICE_MANAGED set (its last caller).
+	// Actor is the set's last caller (the engine acts as OrgAdminRole or AdminRoleARN, not as it).
 	Actor identity.Caller
 	// OUs are the organizational units the set has deployed to (automatic deployment watches them).
 	OUs        []string
@@ -211,6 +214,24 @@ type Roles interface {
 	EngineSession(ctx context.Context, roleARN, engine string) (identity.Caller, error)
 	// AssumeAs is sts:AssumeRole of roleARN by c, judged as for the API, returning the session.
 	AssumeAs(ctx context.Context, c identity.Call, roleARN, sessionName string) (identity.Caller, error)
+	// ServiceLinkedSession makes (or completes) the service-linked role r in account and
+	// returns a session of it for its service, as EngineSession does.
+	ServiceLinkedSession(ctx context.Context, account string, r identity.ServiceLinkedRole) (identity.Caller, error)
+}
+
+// ServicePrincipal is the stack sets engine as a service principal: the only one the
+// service-linked role OrgAdminRole trusts.
+const ServicePrincipal = "stacksets.cloudformation.amazonaws.com"
+
+// OrgAdminRole is the identity SERVICE_MANAGED stack sets act through in the organization's
+// management account (AWS's AWSServiceRoleForCloudFormationStackSetsOrgAdmin): it may assume
+// the organization's access role in member accounts, and nothing else.
+var OrgAdminRole = identity.ServiceLinkedRole{
+	Service:     ServicePrincipal,
+	Name:        "AWSServiceRoleForCloudFormationStackSetsOrgAdmin",
+	Description: "Lets SERVICE_MANAGED stack sets deploy into the organization's member accounts",
+	PolicyName:  "AWSCloudFormationStackSetsOrgAdminServiceRolePolicy",
+	Policy:      `{"Version":"2012-10-17","Statement":[{"Sid":"AssumeOrgAccessRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/` + AccessRoleName + `"}]}`,
 }
 
 // Org is what stack sets need of the organization.
