@@ -82,6 +82,9 @@ type App struct {
 	Stacks      *stacks.Service    // CloudFormation stacks (stacks.go)
 	StackSets   *stacksets.Service // CloudFormation stack sets (stacksets.go)
 	Audit       *audit.Log
+	// Invocations counts allowed data-plane calls into aggregate audit records, one per
+	// distinct call per window (cfg.AuditWindow); nil when every invocation is recorded alone.
+	Invocations *audit.Aggregator
 	API         *awsapi.Server
 
 	servingMeter *servingMeter // endpoints' invocation metrics on /metrics (serving_metrics.go)
@@ -176,7 +179,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Audit = audit.NewLog(st.Audit(), log)
-	a.Identity.RecordEnginesWith(auditor{a.Audit})
+	if cfg.AuditWindow > 0 {
+		a.Invocations = a.Audit.NewAggregator(audit.AggregatorConfig{Window: cfg.AuditWindow})
+	}
+	a.Identity.RecordEnginesWith(auditor{log: a.Audit})
 	if n, err := a.Identity.SweepExpiredSessions(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -202,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.API = awsapi.NewServer(awsapi.Config{
 		Services: services,
 		Auth:     authenticator{a.Identity},
-		Audit:    auditor{a.Audit},
+		Audit:    auditor{log: a.Audit, invocations: a.Invocations},
 		Now:      now,
 		Logger:   log,
 		Metrics:  reg,
@@ -406,12 +412,17 @@ func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Audit.Run(ctx) }()
+	if a.Invocations != nil {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.Invocations.Run(ctx) }()
+	}
 	a.Runtimes.Start(ctx)
 	a.startEventRules(ctx)
 }
 
 // Close stops background work after draining it — the runtimes (their reconciles return and
-// release their keys), then the audit log — and closes the store.
+// release their keys), then the invocations' audit aggregates, then the audit log — and closes
+// the store.
 func (a *App) Close() error {
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	if err := a.Runtimes.Close(rctx); err != nil {
@@ -429,6 +440,13 @@ func (a *App) Close() error {
 			a.log.Warn("the job proxy did not stop in time", "err", err)
 		}
 		cancel()
+	}
+	if a.Invocations != nil {
+		// Every invocation counted so far is appended before the audit log stops; later ones
+		// (none, once the HTTP server has shut down) are recorded one by one.
+		if err := a.Invocations.Close(context.Background()); err != nil {
+			a.log.Error("the invocations' audit aggregates could not be appended at shutdown", "err", err)
+		}
 	}
 	a.Audit.Close()
 	a.wg.Wait()
@@ -525,7 +543,13 @@ func (a authenticator) LookupAccessKey(ctx context.Context, id string) (awsapi.C
 }
 
 // auditor adapts the audit log to the API's records and to the decisions made for engines.
-type auditor struct{ log *audit.Log }
+// An allowed data-plane call (an invocation) is counted into its aggregate when invocations is
+// set; every other call — refusals, failed authentication, the control plane — is recorded
+// alone, and waits for its commit.
+type auditor struct {
+	log         *audit.Log
+	invocations *audit.Aggregator
+}
 
 var _ awsapi.TxAuditor = auditor{}
 
@@ -546,6 +570,9 @@ func (a auditor) RecordEngineCall(ctx context.Context, r identity.EngineRecord) 
 }
 
 func (a auditor) RecordCall(ctx context.Context, r awsapi.AuditRecord) error {
+	if a.invocations != nil && r.DataPlane && r.Decision == "allow" {
+		return a.invocations.Add(ctx, auditRecord(r), audit.Tally{Latency: r.Latency, BytesIn: r.BytesIn, BytesOut: r.BytesOut})
+	}
 	return a.log.RecordCall(ctx, auditRecord(r))
 }
 
@@ -559,6 +586,6 @@ func auditRecord(r awsapi.AuditRecord) audit.Record {
 	return audit.Record{
 		Time: r.Time, RequestID: r.RequestID, Account: r.Account, PrincipalARN: r.PrincipalARN, AccessKeyID: r.AccessKeyID,
 		Service: r.Service, Operation: r.Operation, Resource: r.Resource, Decision: r.Decision, Reason: r.Reason,
-		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
+		ErrorCode: r.ErrorCode, HTTPStatus: r.HTTPStatus, SourceIP: r.SourceIP, UserAgent: r.UserAgent, Variant: r.Variant,
 	}
 }

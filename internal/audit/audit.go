@@ -12,6 +12,9 @@
 //     committed. Concurrent calls are committed together in one transaction (group commit), so
 //     auditing every read stays cheap. Records that fail to commit are counted (Failed) and
 //     make the log unhealthy until a group commit succeeds again.
+//   - Allowed data-plane calls (invocations of endpoints) may instead be counted by an
+//     Aggregator and appended as one record per distinct call per window (Record.Aggregate),
+//     in the same chain; a crash loses at most the window not yet appended.
 package audit
 
 import (
@@ -45,6 +48,11 @@ type Record struct {
 	HTTPStatus   int       `json:"httpStatus"`
 	SourceIP     string    `json:"sourceIp,omitempty"`
 	UserAgent    string    `json:"userAgent,omitempty"`
+	// Variant is the production variant an invocation reached, when it reached one.
+	Variant string `json:"variant,omitempty"`
+	// Aggregate, when set, makes the record stand for Aggregate.Count calls (see Aggregator);
+	// RequestID then names the aggregate, and Time is the first call's.
+	Aggregate *Aggregate `json:"aggregate,omitempty"`
 }
 
 // Stored is a record as the store holds it.

@@ -27,6 +27,14 @@ type AuditRecord struct {
 	HTTPStatus   int
 	SourceIP     string
 	UserAgent    string
+	Variant      string // from the handler's AuditNote: the production variant an invocation reached
+
+	// DataPlane marks a call of an operation its service declares data plane (Service.DataPlane):
+	// the auditor may count an allowed one into an aggregate instead of recording it alone.
+	DataPlane bool
+	Latency   time.Duration // the server's time on the call, up to its response
+	BytesIn   int64         // the request body's length
+	BytesOut  int64         // the response body's length
 }
 
 // TxAuditor is an Auditor that lets a call's changes commit its record in their own
@@ -52,5 +60,11 @@ func (s *Server) auditRecord(c *call) AuditRecord {
 		AccessKeyID: c.keyID, Service: svcName, Operation: bound(name, maxOperation),
 		Resource: c.note.Resource, Decision: c.note.Decision, Reason: c.note.Reason,
 		ErrorCode: c.errCode, HTTPStatus: c.status, SourceIP: sourceIP(c.r), UserAgent: bound(c.r.UserAgent(), maxUserAgent),
+		Variant: bound(c.note.Variant, maxOperation), DataPlane: c.dataPlane(), BytesIn: c.bytesIn, BytesOut: c.bytesOut,
 	}
+}
+
+// dataPlane reports whether c is a call of an operation its service declares data plane.
+func (c *call) dataPlane() bool {
+	return c.svc != nil && c.op != nil && c.svc.DataPlane[c.op.Name]
 }

@@ -40,6 +40,10 @@ type Service struct {
 	// Errors is the service's error vocabulary; kinds it leaves out get the protocol's
 	// generic codes.
 	Errors ErrorCodes
+	// DataPlane names the operations whose calls are the service's data plane (invocations):
+	// their audit records say so (AuditRecord.DataPlane), so that the auditor may aggregate
+	// the allowed ones.
+	DataPlane map[string]bool
 
 	errorsByCode map[string]*Shape
 }
@@ -226,6 +230,8 @@ type call struct {
 	note    AuditNote
 	status  int
 	errCode string
+	// bytesIn and bytesOut are the lengths of the request's and the response's bodies.
+	bytesIn, bytesOut int64
 	// committed reports whether a transaction of the call committed its audit record.
 	committed func() bool
 }
@@ -310,6 +316,7 @@ func (s *Server) serve(c *call) *apiError {
 	if c.payload != nil {
 		body = c.payload
 	}
+	c.bytesIn = int64(len(body))
 	if c.protocol == ProtocolQuery {
 		// Query services are told apart by the credential scope's service.
 		c.svc = s.bySigner[c.signed.Service]
@@ -606,6 +613,7 @@ func (s *Server) writeOutput(c *call, out any) *apiError {
 		// A HEAD answer's Content-Length, when the output binds one, is the resource's size.
 		h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	}
+	c.bytesOut = int64(buf.Len())
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
 	return nil
@@ -628,6 +636,7 @@ func (s *Server) writeError(c *call, e *apiError) {
 	}
 	cd.encodeError(buf, h, c.svc, e, c.id)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	c.bytesOut = int64(buf.Len())
 	c.w.WriteHeader(e.Status)
 	_, _ = c.w.Write(buf.Bytes())
 }
@@ -668,7 +677,9 @@ func (s *Server) finish(c *call, aerr *apiError) {
 	if s.cfg.Audit == nil || (c.committed != nil && c.committed() && aerr == nil) {
 		return // the change's transaction committed the record
 	}
-	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), s.auditRecord(c)); err != nil {
+	rec := s.auditRecord(c)
+	rec.Latency = elapsed
+	if err := s.cfg.Audit.RecordCall(context.WithoutCancel(c.r.Context()), rec); err != nil {
 		s.log.Error("audit record failed", "request_id", c.id, "err", err)
 	}
 }

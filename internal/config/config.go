@@ -68,6 +68,11 @@ type Config struct {
 	WebhookAllow string
 	// CallbackTimeout is how long a pipeline's Callback step waits for its answer (0 = 7 days).
 	CallbackTimeout time.Duration
+	// AuditWindow is how long allowed invocations (the data plane) are counted before their
+	// aggregates are appended to the audit trail, one record per distinct call (audit.Aggregator):
+	// what a killed server can lose of their counts. 0 = one record per invocation, as for
+	// every other call.
+	AuditWindow time.Duration
 
 	// CrashAtBootstrapStep, from SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP, makes the server kill
 	// itself (SIGKILL) right after step N of its first start commits: the crash test of the
@@ -90,6 +95,7 @@ func Default() Config {
 
 		JobProxyListen: "127.0.0.1:0",
 		Python:         images.DefaultPython,
+		AuditWindow:    time.Second,
 	}
 }
 
@@ -114,6 +120,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"comma-separated CIDRs, addresses and host names (*.example.com) EventBridge API destinations may call; empty: none (see docs/event-rules.md)")
 	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout, "how long a pipeline's Callback step waits for its answer (0: 7 days)")
 	fs.StringVar(&c.Python, "python", env("SLIPWAY_PYTHON", c.Python), "the Python interpreter of script-mode jobs")
+	fs.DurationVar(&c.AuditWindow, "audit-window", c.AuditWindow,
+		"how long allowed invocations are counted before their aggregate audit records are appended (at most what a killed server loses of them); 0: one record per invocation")
 	c.MasterKey = env("SLIPWAY_MASTER_KEY", c.MasterKey)
 	if n, err := strconv.Atoi(os.Getenv("SLIPWAY_TEST_CRASH_AT_BOOTSTRAP_STEP")); err == nil {
 		c.CrashAtBootstrapStep = n
@@ -196,6 +204,9 @@ func (c *Config) Validate() error {
 		if c.Lambdas, err = ReadLambdas(c.LambdasFile); err != nil {
 			return err
 		}
+	}
+	if c.AuditWindow < 0 || c.AuditWindow > time.Hour {
+		return errs.E(errs.Invalid, "--audit-window %v must be between 0 and 1h", c.AuditWindow)
 	}
 	if c.CallbackTimeout < 0 {
 		return errs.E(errs.Invalid, "--callback-timeout %v must not be negative", c.CallbackTimeout)

@@ -72,14 +72,19 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, errs.E(errs.Invalid, "%q is not a time (use 2006-01-02T15:04:05Z)", s).WithCode("ValidationException")
 }
 
-// Match reports whether r matches the query.
+// Match reports whether r matches the query. An aggregate record (invocations counted over a
+// window) matches a time range its calls overlap.
 func (q AuditQuery) Match(r audit.Record) bool {
 	action := r.Service + ":" + r.Operation
+	last := r.Time
+	if r.Aggregate != nil && r.Aggregate.Last.After(last) {
+		last = r.Aggregate.Last
+	}
 	return (q.Principal == "" || strings.Contains(r.PrincipalARN, q.Principal)) &&
 		(q.Account == "" || r.Account == q.Account) &&
 		(q.Action == "" || strings.Contains(strings.ToLower(action), strings.ToLower(q.Action))) &&
 		(q.Resource == "" || strings.Contains(r.Resource, q.Resource)) &&
-		(q.From.IsZero() || !r.Time.Before(q.From)) &&
+		(q.From.IsZero() || !last.Before(q.From)) &&
 		(q.To.IsZero() || r.Time.Before(q.To))
 }
 
@@ -92,6 +97,7 @@ type auditData struct {
 	Query    AuditQuery
 	Raw      url.Values
 	Records  []auditEntry
+	Calls    int64 // the calls the records shown stand for (an aggregate stands for many)
 	Scanned  int
 	Scope    string // whose records the principal may search
 	Verified string // the chain's verification outcome, when asked
@@ -152,6 +158,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 			}
 			if (all || rec.Account == s.caller.Account) && q.Match(rec) {
 				d.Records = append(d.Records, auditEntry{Seq: recs[i].Seq, Record: rec})
+				d.Calls += rec.Calls()
 			}
 		}
 	}

@@ -39,6 +39,8 @@ type Note struct {
 	Resource string
 	Decision string // allow | deny
 	Reason   string
+	// Variant is the production variant an invocation reached (set by the data plane).
+	Variant string
 }
 
 type noteKey struct{}

@@ -45,7 +45,12 @@ func (a *API) Service() (*awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &awsapi.Service{Name: "sagemaker-runtime", Model: m, Handlers: h, Errors: errorCodes()}, nil
+	// Every operation here is the data plane: an allowed call may be audited in aggregate.
+	dp := map[string]bool{}
+	for _, o := range Operations() {
+		dp[o.Operation] = true
+	}
+	return &awsapi.Service{Name: "sagemaker-runtime", Model: m, Handlers: h, Errors: errorCodes(), DataPlane: dp}, nil
 }
 
 // Operations declares the action and resources each operation is authorized on.
@@ -110,6 +115,7 @@ func (a *API) invoke(ctx context.Context, req *awsapi.Request, in *invokeIn) (an
 	variant, resp, err := a.Serving.Invoke(ctx, apicall.Call(req), in.EndpointName, in.TargetVariant, inference.Request{
 		ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, InferenceID: in.InferenceId, Body: req.Body,
 	})
+	req.Audit.Variant = variant
 	if err != nil {
 		var ie *inference.Error
 		if errors.As(err, &ie) {

@@ -91,6 +91,7 @@ func (a *API) v2Infer(ctx context.Context, req *awsapi.Request, in *v2In) (any, 
 	}
 	variant, resp, err := a.Serving.Invoke(ctx, apicall.Call(req), in.EndpointName, "", inference.Request{
 		ContentType: "text/csv", Accept: "text/csv", InferenceID: id, Body: csv})
+	req.Audit.Variant = variant
 	if err != nil {
 		return v2Refusal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -392,7 +394,7 @@ func (s *Signed) Verify(r *http.Request, body []byte, secret string, opt Options
 		rawQuery = withoutSignature(rawQuery)
 	}
 	header := requestHeader{r}
-	key := SigningKey(secret, s.Scope)
+	key := cachedSigningKey(secret, s.Scope)
 	path := rawPath(r)
 	if s.matches(key, canonicalRequest(r.Method, path, rawQuery, header, s.SignedHeaders, payloadHash, !opt.S3)) {
 		return nil
@@ -611,6 +613,33 @@ func SigningKey(secret string, scope Scope) []byte {
 	k = hmacSHA256(k, scope.Region)
 	k = hmacSHA256(k, scope.Service)
 	return hmacSHA256(k, "aws4_request")
+}
+
+// signingKeys remembers derived signing keys: a key changes only with the secret and the scope
+// (a day, a region, a service), and deriving one is four HMACs on every request otherwise. The
+// cache is emptied when it reaches maxSigningKeys, so scopes a client makes up cannot grow it.
+var signingKeys struct {
+	sync.Map // signingKeyID → []byte
+	n        atomic.Int64
+}
+
+const maxSigningKeys = 4096
+
+type signingKeyID struct{ secret, date, region, service string }
+
+// cachedSigningKey is SigningKey(secret, scope), derived once per secret and scope.
+func cachedSigningKey(secret string, scope Scope) []byte {
+	id := signingKeyID{secret, scope.Date, scope.Region, scope.Service}
+	if k, ok := signingKeys.Load(id); ok {
+		return k.([]byte)
+	}
+	k := SigningKey(secret, scope)
+	if signingKeys.n.Add(1) > maxSigningKeys {
+		signingKeys.Clear()
+		signingKeys.n.Store(0)
+	}
+	signingKeys.Store(id, k)
+	return k
 }
 
 // Signature is hex(HMAC-SHA256(key, stringToSign)).

@@ -3,6 +3,7 @@ package sigv4
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -496,5 +497,33 @@ func BenchmarkVerify(b *testing.B) {
 		if err := s.Verify(r, body, "secret", Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCachedSigningKeyIsTheDerivedKey: the cache answers the key SigningKey derives for every
+// secret and every part of the scope, and stays bounded when scopes keep changing.
+func TestCachedSigningKeyIsTheDerivedKey(t *testing.T) {
+	base := Scope{Date: "20261203", Region: "us-east-1", Service: "sagemaker"}
+	variants := []struct {
+		secret string
+		scope  Scope
+	}{
+		{"secret", base}, {"secret2", base},
+		{"secret", Scope{Date: "20261204", Region: base.Region, Service: base.Service}},
+		{"secret", Scope{Date: base.Date, Region: "eu-west-1", Service: base.Service}},
+		{"secret", Scope{Date: base.Date, Region: base.Region, Service: "s3"}},
+	}
+	for range 2 { // the second pass reads the cache
+		for _, v := range variants {
+			if got, want := cachedSigningKey(v.secret, v.scope), SigningKey(v.secret, v.scope); !hmac.Equal(got, want) {
+				t.Errorf("cached key for %q %+v differs from the derived one", v.secret, v.scope)
+			}
+		}
+	}
+	for i := range 3 * maxSigningKeys {
+		cachedSigningKey("secret", Scope{Date: strconv.Itoa(i), Region: "r", Service: "s"})
+	}
+	if n := signingKeys.n.Load(); n > maxSigningKeys {
+		t.Errorf("the cache holds %d keys, more than %d", n, maxSigningKeys)
 	}
 }
