@@ -286,8 +286,8 @@ func TestConsoleInChromium(t *testing.T) {
 		arn := "arn:aws:sagemaker:us-east-1:" + dsAccount + ":pipeline/wait/execution/" + id
 		cb := waitingCallback(t, sm, arn, "Wait")
 		ad.waitJS(`document.querySelector('svg.dag [data-state-of="step:Wait"]').getAttribute('data-state') === 'Executing'`, "the Wait node executing")
-		if st := ad.eval(`document.querySelector('svg.dag [data-state-of="step:Check"]').getAttribute('data-state')`); st != "NotStarted" {
-			t.Errorf("Check is %q while Wait waits", st)
+		if st := ad.eval(`document.querySelector('svg.dag [data-state-of="step:Check"]').getAttribute('data-state') + ' ' + (document.querySelector('[data-live="step:Check"]')?.textContent ?? 'no row')`); st != "NotStarted NotStarted" {
+			t.Errorf("Check's node and row while Wait waits: %q", st)
 		}
 		// Every state's colour is readable: Executing and NotStarted are on the page now.
 		for _, scheme := range []string{"light", "dark"} {

@@ -140,6 +140,17 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, s *sessi
 				states[st.Name] = string(st.Status)
 			}
 			d.Graph = graph(def.Plan(), states)
+			// A step not started yet gets its row too: the live updates fill in existing
+			// rows only, so a step that starts while the page is open would never show.
+			for _, n := range def.Plan().Steps() {
+				if _, ok := states[n]; !ok {
+					row := stepView{Step: pipeline.Step{Name: n, Status: "NotStarted"}}
+					if sd, ok := def.Step(n); ok {
+						row.Type = string(sd.Type)
+					}
+					d.Steps = append(d.Steps, row)
+				}
+			}
 		}
 	}
 	v.Data = d
