@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(postgresql awscli curl sqlite3 jq python3-boto3 python3-xgboost python3-sklearn python3-pandas python3-flask python3-gunicorn)
+# chromium: the web console's browser tests (internal/app TestConsoleInChromium) drive it headless.
+need=(postgresql awscli curl sqlite3 jq chromium python3-boto3 python3-xgboost python3-sklearn python3-pandas python3-flask python3-gunicorn)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for bin in /usr/bin/aws /usr/bin/python3 /usr/bin/sqlite3 /usr/bin/jq /usr/bin/curl; do
+for bin in /usr/bin/aws /usr/bin/python3 /usr/bin/sqlite3 /usr/bin/jq /usr/bin/curl /usr/bin/chromium; do
   [ -x "$bin" ] || { echo "test.sh: $bin is missing" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas, flask, gunicorn' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas/flask/gunicorn" >&2; exit 1; }

@@ -141,6 +141,17 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, s *sessi
 			}
 			prefix := "/console/pipelines/" + url.PathEscape(d.Execution.PipelineName) + "/executions/" + url.PathEscape(d.Execution.ID) + "/steps/"
 			d.Graph = graphLinked(def.Plan(), states, func(step string) string { return prefix + url.PathEscape(step) })
+			// A step not started yet gets its row too: the live updates fill in existing
+			// rows only, so a step that starts while the page is open would never show.
+			for _, n := range def.Plan().Steps() {
+				if _, ok := states[n]; !ok {
+					row := stepView{Step: pipeline.Step{Name: n, Status: "NotStarted"}}
+					if sd, ok := def.Step(n); ok {
+						row.Type = string(sd.Type)
+					}
+					d.Steps = append(d.Steps, row)
+				}
+			}
 		}
 	}
 	v.Data = d
