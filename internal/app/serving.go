@@ -27,7 +27,7 @@ import (
 // executor exists (servingRuntime).
 func (a *App) servingService() {
 	a.servingLoad = new(lateLoader)
-	a.servingMeter = newServingMeter()
+	a.servingMeter = newServingMeter(a.now)
 	a.servingMeter.capture = serving.NewCapturer(serving.CaptureOptions{Writer: captureWriter{a.Artifacts}, Sessions: a.Identity,
 		Log: a.log})
 	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load,

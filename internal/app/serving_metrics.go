@@ -1,7 +1,11 @@
 package app
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipway-ml/slipway/internal/alarms"
 
 	"github.com/slipway-ml/slipway/internal/serving"
 )
@@ -15,14 +19,18 @@ type servingMeter struct {
 	model, overhead                   *prometheus.HistogramVec
 	// capture writes the endpoints' data capture (serving_capture.go); its counters are exported here.
 	capture *serving.Capturer
+	// cloudwatch is CloudWatch's AWS/SageMaker namespace, which alarms watch (alarms.go).
+	cloudwatch *alarms.EndpointMetrics
+	now        func() time.Time
 }
 
 var _ serving.Meter = (*servingMeter)(nil)
 
-func newServingMeter() *servingMeter {
+func newServingMeter(now func() time.Time) *servingMeter {
 	labels := []string{"account", "endpoint", "variant"}
 	buckets := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	return &servingMeter{
+		cloudwatch: alarms.NewEndpointMetrics(now), now: now,
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocations_total",
 			Help: "InvokeEndpoint requests an endpoint's variant answered or failed (SageMaker's Invocations)."}, labels),
 		errors4xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocation_4xx_errors_total",
@@ -56,6 +64,8 @@ func (m *servingMeter) Invocation(i serving.Invocation) {
 	}
 	m.model.With(l).Observe(i.Model.Seconds())
 	m.overhead.With(l).Observe(i.Overhead.Seconds())
+	m.cloudwatch.Record(alarms.Invocation{Account: i.Account, Endpoint: i.Endpoint, Variant: i.Variant, Class: i.Class,
+		Model: i.Model, Overhead: i.Overhead, Time: m.now()})
 }
 
 // Forget drops a deleted endpoint's series.
@@ -66,4 +76,5 @@ func (m *servingMeter) Forget(account, endpoint string) {
 	m.errors5xx.DeletePartialMatch(l)
 	m.model.DeletePartialMatch(l)
 	m.overhead.DeletePartialMatch(l)
+	m.cloudwatch.Forget(account, endpoint)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
 		(&logsapi.API{}).Service,
+		(&cloudwatchapi.API{}).Service,
 		(&eventsapi.API{}).Service,
 		(&s3api.API{}).Service,
 		(&cfnapi.API{}).Service,
