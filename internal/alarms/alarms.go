@@ -59,20 +59,26 @@ func (m Metric) normalize() Metric {
 	return m
 }
 
-// DimensionKey is the metric's dimensions as one string (sorted name=value pairs joined by
-// newlines), the form the store keys them by.
+// DimensionKey is the metric's dimensions as one string (sorted name, value pairs: names and
+// values joined by U+001F, pairs by U+001E, which CheckMetric refuses in both), the form the
+// store keys them by.
 func (m Metric) DimensionKey() string {
 	var b strings.Builder
 	for i, d := range m.normalize().Dimensions {
 		if i > 0 {
-			b.WriteByte('\n')
+			b.WriteByte(pairSep)
 		}
 		b.WriteString(d.Name)
-		b.WriteByte('=')
+		b.WriteByte(nameSep)
 		b.WriteString(d.Value)
 	}
 	return b.String()
 }
+
+const (
+	nameSep = 0x1f
+	pairSep = 0x1e
+)
 
 // ParseDimensionKey is DimensionKey's inverse.
 func ParseDimensionKey(k string) []Dimension {
@@ -80,8 +86,8 @@ func ParseDimensionKey(k string) []Dimension {
 		return nil
 	}
 	var out []Dimension
-	for _, line := range strings.Split(k, "\n") {
-		n, v, _ := strings.Cut(line, "=")
+	for _, pair := range strings.Split(k, string(rune(pairSep))) {
+		n, v, _ := strings.Cut(pair, string(rune(nameSep)))
 		out = append(out, Dimension{Name: n, Value: v})
 	}
 	return out

@@ -44,10 +44,11 @@ type Invocation struct {
 // ModelLatency and OverheadLatency (microseconds), by EndpointName and VariantName. An
 // invocation that reached no variant counts under the endpoint alone.
 func (e *EndpointMetrics) Record(i Invocation) {
-	dims := "EndpointName=" + i.Endpoint
+	m := Metric{Dimensions: []Dimension{{"EndpointName", i.Endpoint}}}
 	if i.Variant != "" {
-		dims += "\nVariantName=" + i.Variant
+		m.Dimensions = append(m.Dimensions, Dimension{"VariantName", i.Variant})
 	}
+	dims := m.DimensionKey()
 	minute := i.Time.Unix() - i.Time.Unix()%slotSeconds
 	one := func(b bool) float64 {
 		if b {
@@ -99,8 +100,13 @@ func (e *EndpointMetrics) Forget(account, endpoint string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k := range e.series {
-		if k.account == account && (k.dims == "EndpointName="+endpoint || len(k.dims) > len("EndpointName="+endpoint) && k.dims[:len("EndpointName="+endpoint)+1] == "EndpointName="+endpoint+"\n") {
-			delete(e.series, k)
+		if k.account != account {
+			continue
+		}
+		for _, d := range ParseDimensionKey(k.dims) {
+			if d.Name == "EndpointName" && d.Value == endpoint {
+				delete(e.series, k)
+			}
 		}
 	}
 }

@@ -99,8 +99,8 @@ func CheckMetric(m Metric) error {
 }
 
 func checkName(what, v string, max int) error {
-	if v == "" || len(v) > max || !utf8.ValidString(v) || strings.ContainsAny(v, "\n\x00") {
-		return invalid("%s must be 1 to %d characters, without newlines", what, max)
+	if v == "" || len(v) > max || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return invalid("%s must be 1 to %d characters, without control characters", what, max)
 	}
 	return nil
 }

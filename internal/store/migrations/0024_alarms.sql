@@ -1,6 +1,6 @@
 -- CloudWatch metrics and alarms (internal/alarms). metric_data holds custom namespaces'
 -- datapoints as statistic sets (the AWS/SageMaker namespace lives in memory); dims is the
--- metric's sorted name=value pairs joined by newlines; ts in ms since the epoch.
+-- metric's sorted dimensions (alarms.Metric.DimensionKey); ts in ms since the epoch.
 -- An alarm's body is its JSON (definition and state); its history items are numbered by seq.
 CREATE TABLE metric_data (
     account TEXT NOT NULL,
