@@ -7,11 +7,11 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/iamapi"
-	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/logsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/orgsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/runtimeapi"
