@@ -63,6 +63,7 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	engine := serving.NewEngine(serving.EngineConfig{
 		Service: a.Serving, Store: a.Store.Serving(), Sessions: a.Identity, Artifacts: jobArtifacts{a.Artifacts},
 		Fleet: servingFleet{a.Fleet}, Extract: inference.ExtractArchive, DataDir: a.cfg.DataDir, Log: a.log,
+		Alarms: alarmWatcher{a.Alarms},
 	})
 	rt := reconcile.New(a.Store.Work(), serving.WorkKind, engine, reconcile.Options{Workers: 16, Log: a.log})
 	keys, err := engine.Resume(ctx)
