@@ -30,9 +30,9 @@ import (
 // while the update runs (its steps and waits) rolls it back, as failing health checks do.
 type DeploymentPolicy struct {
 	BlueGreen *BlueGreen `json:",omitempty"`
+	Rolling   *Rolling   `json:",omitempty"`
 	// Alarms names alarms of the endpoint's account (AutoRollbackConfiguration.Alarms).
 	Alarms []string `json:",omitempty"`
-	Rolling   *Rolling   `json:",omitempty"`
 }
 
 // The traffic routing types of a blue/green update, and the capacity size types.
