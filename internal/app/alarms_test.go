@@ -83,7 +83,7 @@ func TestAlarmsWithBothBotos(t *testing.T) {
 		changes[d.AlarmName] += d.State.Value + " "
 	}
 	// Created without data and missing data not breaching: OK; then the breach: ALARM; then,
-	// once the 10-second period has passed without data, OK again (if the test ran that long).
+	// once the period has passed without data, OK again (if the test ran that long).
 	for _, a := range []string{"errors-1.26", "errors-1.43"} {
 		if got := changes[a]; got != "OK ALARM " && got != "OK ALARM OK " {
 			t.Errorf("state change events of %s: %q, want OK ALARM [OK]", a, got)

@@ -26,7 +26,7 @@ def code(fn, **kw):
 
 dims = [{"Name": "Service", "Value": "api"}]
 cw.put_metric_alarm(AlarmName=name, Namespace=ns, MetricName="Errors", Dimensions=dims, Statistic="Sum",
-                    Period=10, EvaluationPeriods=1, Threshold=2, ComparisonOperator="GreaterThanThreshold",
+                    Period=60, EvaluationPeriods=1, Threshold=2, ComparisonOperator="GreaterThanThreshold",
                     TreatMissingData="notBreaching")
 cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Errors", "Dimensions": dims, "Value": 5},
                                              {"MetricName": "Errors", "Dimensions": dims, "Values": [1, 2], "Counts": [1, 2]}])
