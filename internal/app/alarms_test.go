@@ -11,14 +11,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-ml/slipway/internal/alarms"
+	"github.com/slipway-ml/slipway/internal/store/storetest"
 )
 
 // TestAlarmsWithBothBotos drives CloudWatch with Debian's boto3 1.26 (awsQuery) and pyenv's
 // boto3 1.43 (awsJson1_0): an alarm on a custom metric goes to ALARM once its metric breaches,
 // the reads sum the data up, bad calls get CloudWatch's codes and change nothing, and every
 // transition is on the event bus as a "CloudWatch Alarm State Change" event.
-func TestAlarmsWithBothBotos(t *testing.T) {
-	s := start(t, "")
+func TestAlarmsWithBothBotos(t *testing.T) { alarmsWithBothBotos(t, "") }
+
+// TestAlarmsOnPostgres runs the same calls on PostgreSQL (the alarms' store SQL on both).
+func TestAlarmsOnPostgres(t *testing.T) { alarmsWithBothBotos(t, storetest.PostgresDSN(t)) }
+
+func alarmsWithBothBotos(t *testing.T, database string) {
+	s := start(t, database)
 	creds := s.profile["data-science"]
 	for _, tc := range []struct{ name, python, version string }{
 		{"Debian boto3 1.26 (query)", "/usr/bin/python3", "1.26"},
