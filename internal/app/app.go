@@ -23,10 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/slipway-ml/slipway/internal/alarms"
 	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/containercreds"
@@ -73,7 +75,9 @@ type App struct {
 	Identity *identity.Service
 	Registry *registry.Service
 	Logs     *logs.Service // CloudWatch Logs; the jobs engine appends its jobs' output (Append)
-	Jobs     *jobs.Service
+	// Alarms is CloudWatch's metrics and alarms; its evaluator is a runtime (alarms.go).
+	Alarms *alarms.Service
+	Jobs   *jobs.Service
 	// Serving is models, endpoint configurations and endpoints; Fleet runs the endpoints'
 	// model instances in this process (serving.go).
 	Serving     *serving.Service
@@ -165,6 +169,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
 	a.servingService()
+	a.Alarms = alarms.NewService(st.Alarms(), a.Identity, a.servingMeter.cloudwatch, cfg.Region, now)
 	if err := a.eventRules(); err != nil {
 		st.Close()
 		return nil, err
@@ -296,6 +301,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	a.Runtimes.Add(projectsRT)
+	a.Runtimes.Add(a.alarmsRuntime())
 	for _, rt := range a.Runtimes.Runtimes() {
 		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
 	}
@@ -372,6 +378,7 @@ func (a *App) services(tokens *awsapi.PageTokens) ([]*awsapi.Service, error) {
 		(&orgsapi.API{Org: a.Org, Tokens: tokens}).Service,
 		(&runtimeapi.API{Serving: a.Serving, Ready: a.Serving}).Service,
 		(&logsapi.API{Logs: a.Logs, Tokens: tokens}).Service,
+		(&cloudwatchapi.API{Alarms: a.Alarms, Tokens: tokens}).Service,
 		(&eventsapi.API{Rules: a.Rules, Webhooks: a.Webhooks, Tokens: tokens}).Service,
 		(&s3api.API{Artifacts: a.Artifacts}).Service,
 		(&cfnapi.API{Stacks: a.Stacks, Sets: a.StackSets, Tokens: tokens}).Service,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
@@ -118,6 +119,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 		"sts":               iamapi.STSOperations(),
 		"organizations":     orgsapi.Operations(),
 		"logs":              logsapi.Operations(),
+		"cloudwatch":        cloudwatchapi.Operations(),
 		"events":            eventsapi.Operations(),
 		"s3":                s3api.Operations(),
 		"sagemaker-runtime": runtimeapi.Operations(),
@@ -127,6 +129,7 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 	}
 	cases := map[string]map[string]opCase{"sagemaker": withProjectCases(withPipelineCases(withServingCases(withJobCases(sagemakerCases())))), "sagemaker-runtime": runtimeCases(), "iam": iamCases(), "sts": stsCases(), "organizations": orgCases(), "s3": s3Cases()}
 	cases["logs"] = logsCases()
+	cases["cloudwatch"] = cloudwatchCases()
 	cases["events"] = withWebhookCases(eventsCases())
 	cases["cloudformation"] = withStackSetCases(cfnCases())
 	cases["codepipeline"] = codepipelineCases()

@@ -27,7 +27,7 @@ import (
 // executor exists (servingRuntime).
 func (a *App) servingService() {
 	a.servingLoad = new(lateLoader)
-	a.servingMeter = newServingMeter()
+	a.servingMeter = newServingMeter(a.now)
 	a.servingMeter.history = serving.NewHistory(a.now)
 	a.servingMeter.capture = serving.NewCapturer(serving.CaptureOptions{Writer: captureWriter{a.Artifacts}, Sessions: a.Identity,
 		Log: a.log})
@@ -64,6 +64,7 @@ func (a *App) servingRuntime(ctx context.Context) (*reconcile.Runtime, error) {
 	engine := serving.NewEngine(serving.EngineConfig{
 		Service: a.Serving, Store: a.Store.Serving(), Sessions: a.Identity, Artifacts: jobArtifacts{a.Artifacts},
 		Fleet: servingFleet{a.Fleet}, Extract: inference.ExtractArchive, DataDir: a.cfg.DataDir, Log: a.log,
+		Alarms: alarmWatcher{a.Alarms},
 	})
 	rt := reconcile.New(a.Store.Work(), serving.WorkKind, engine, reconcile.Options{Workers: 16, Log: a.log})
 	keys, err := engine.Resume(ctx)

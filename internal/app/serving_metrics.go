@@ -1,7 +1,11 @@
 package app
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipway-ml/slipway/internal/alarms"
 
 	"github.com/slipway-ml/slipway/internal/serving"
 )
@@ -17,14 +21,18 @@ type servingMeter struct {
 	capture *serving.Capturer
 	// history keeps the last minutes of each endpoint's invocations for the console's charts.
 	history *serving.History
+	// cloudwatch is CloudWatch's AWS/SageMaker namespace, which alarms watch (alarms.go).
+	cloudwatch *alarms.EndpointMetrics
+	now        func() time.Time
 }
 
 var _ serving.Meter = (*servingMeter)(nil)
 
-func newServingMeter() *servingMeter {
+func newServingMeter(now func() time.Time) *servingMeter {
 	labels := []string{"account", "endpoint", "variant"}
 	buckets := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	return &servingMeter{
+		cloudwatch: alarms.NewEndpointMetrics(now), now: now,
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocations_total",
 			Help: "InvokeEndpoint requests an endpoint's variant answered or failed (SageMaker's Invocations)."}, labels),
 		errors4xx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "slipway_endpoint_invocation_4xx_errors_total",
@@ -61,6 +69,8 @@ func (m *servingMeter) Invocation(i serving.Invocation) {
 	if m.history != nil {
 		m.history.Invocation(i)
 	}
+	m.cloudwatch.Record(alarms.Invocation{Account: i.Account, Endpoint: i.Endpoint, Variant: i.Variant, Class: i.Class,
+		Model: i.Model, Overhead: i.Overhead, Time: m.now()})
 }
 
 // Forget drops a deleted endpoint's series.
@@ -74,4 +84,5 @@ func (m *servingMeter) Forget(account, endpoint string) {
 	if m.history != nil {
 		m.history.Forget(account, endpoint)
 	}
+	m.cloudwatch.Forget(account, endpoint)
 }

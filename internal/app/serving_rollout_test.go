@@ -467,8 +467,8 @@ func TestServingUpdateRefusesBadDeploymentConfigs(t *testing.T) {
 		dc   smtypes.DeploymentConfig
 		want string
 	}{
-		{"alarms", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeAllAtOnce, nil, nil),
-			AutoRollbackConfiguration: &smtypes.AutoRollbackConfig{Alarms: []smtypes.Alarm{{AlarmName: aws.String("errors")}}}}, "Alarms"},
+		{"alarms without a policy to watch", smtypes.DeploymentConfig{
+			AutoRollbackConfiguration: &smtypes.AutoRollbackConfig{Alarms: []smtypes.Alarm{{AlarmName: aws.String("errors")}}}}, "AutoRollbackConfiguration needs"},
 		{"a canary without its size", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeCanary, nil, nil)}, "CanarySize is required"},
 		{"a linear step sized as a canary", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeLinear, size(smtypes.CapacitySizeTypeInstanceCount, 1), nil)}, "CanarySize goes with Type CANARY"},
 		{"a step over 100 percent", smtypes.DeploymentConfig{BlueGreenUpdatePolicy: routing(smtypes.TrafficRoutingConfigTypeLinear, nil, size(smtypes.CapacitySizeTypeCapacityPercent, 150))}, "more than 100"},

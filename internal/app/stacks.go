@@ -38,6 +38,7 @@ func (a *App) stacksService() {
 			"AWS::IAM::Role":                    roleProvider{a.Identity},
 			"AWS::S3::Bucket":                   bucketProvider{a},
 			"AWS::Logs::LogGroup":               logGroupProvider{a.Logs},
+			"AWS::CloudWatch::Alarm":            alarmProvider{a.Alarms},
 			"AWS::SageMaker::Pipeline":          pipelineProvider{a},
 			"AWS::Events::Rule":                 ruleProvider{a},
 			"AWS::IAM::Policy":                  inlinePolicyProvider{a.Identity},

@@ -91,3 +91,53 @@ func FuzzQueryInput(f *testing.F) {
 		checkCanonical(t, svc, op, canonical)
 	})
 }
+
+// FuzzCloudWatchInput decodes PutMetricData and PutMetricAlarm as both of CloudWatch's
+// protocols carry them (awsQuery forms from old clients, awsJson1_0 from new ones): whatever
+// the bytes, decoding either rejects them in CloudWatch's vocabulary or yields canonical input.
+func FuzzCloudWatchInput(f *testing.F) {
+	for _, s := range []string{
+		"Namespace=App&MetricData.member.1.MetricName=m&MetricData.member.1.Value=1.5&MetricData.member.1.Dimensions.member.1.Name=a&MetricData.member.1.Dimensions.member.1.Value=b",
+		"Namespace=App&MetricData.member.1.MetricName=m&MetricData.member.1.Values.member.1=1&MetricData.member.1.Counts.member.1=x&MetricData.member.1.Timestamp=2026-12-03T00:00:00Z",
+		"AlarmName=a&Namespace=App&MetricName=m&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=1e308&ComparisonOperator=GreaterThanThreshold",
+		"AlarmName=&Period=-1&Threshold=NaN&Dimensions.member.1.Name=",
+	} {
+		f.Add(s, false)
+	}
+	for _, s := range []string{
+		`{"Namespace":"App","MetricData":[{"MetricName":"m","Value":1,"Timestamp":1700000000,"StatisticValues":{"SampleCount":1,"Sum":1,"Minimum":1,"Maximum":1}}]}`,
+		`{"AlarmName":"a","Namespace":"App","MetricName":"m","Statistic":"Sum","Period":60,"EvaluationPeriods":1,"Threshold":"x","ComparisonOperator":"GreaterThanThreshold"}`,
+		`{"MetricData":[{"Dimensions":[{"Name":null}]}]}`, `[]`, `{"Namespace":1e999}`,
+	} {
+		f.Add(s, true)
+	}
+	svc := testService(f, "cloudwatch")
+	f.Fuzz(func(t *testing.T, input string, isJSON bool) {
+		for _, name := range []string{"PutMetricData", "PutMetricAlarm"} {
+			op := svc.Model.Operations[name]
+			var v any
+			if isJSON {
+				var err error
+				if v, err = decodeJSONValue([]byte(input)); err != nil {
+					continue
+				}
+			} else {
+				vals, err := url.ParseQuery(input)
+				if err != nil {
+					continue
+				}
+				var c checker
+				v = decodeQuery(&c, vals, op.Input)
+				if c.typeErr != "" || len(c.violations) > 0 {
+					continue
+				}
+			}
+			canonical, aerr := validateInput(svc, op, v)
+			if aerr != nil {
+				checkRejection(t, aerr, "InvalidParameterValue", "SerializationException")
+				continue
+			}
+			checkCanonical(t, svc, op, canonical)
+		}
+	})
+}

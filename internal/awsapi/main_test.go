@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-ml/slipway/internal/awsapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/cfnapi"
+	"github.com/slipway-ml/slipway/internal/awsapi/cloudwatchapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codebuildapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/codepipelineapi"
 	"github.com/slipway-ml/slipway/internal/awsapi/eventsapi"
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 		(&orgsapi.API{}).Service,
 		(&runtimeapi.API{}).Service,
 		(&logsapi.API{}).Service,
+		(&cloudwatchapi.API{}).Service,
 		(&eventsapi.API{}).Service,
 		(&s3api.API{}).Service,
 		(&cfnapi.API{}).Service,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -29,14 +30,22 @@ const (
 // compiled for decoding, validation and encoding. A Model is immutable after LoadModel and safe for
 // concurrent use.
 type Model struct {
-	Name           string // the botocore service name, e.g. "sagemaker-runtime"
-	Protocol       string // ProtocolJSON, ProtocolQuery, ProtocolRESTJSON or ProtocolRESTXML
-	APIVersion     string // e.g. "2010-05-08" (the query protocol's Version)
-	TargetPrefix   string // the X-Amz-Target prefix of json services
-	JSONVersion    string // "1.0" or "1.1"
-	SigningName    string // the SigV4 scope's service name
-	EndpointPrefix string
-	XMLNamespace   string // the query protocol's response namespace
+	Name     string // the botocore service name, e.g. "sagemaker-runtime"
+	Protocol string // ProtocolJSON, ProtocolQuery, ProtocolRESTJSON or ProtocolRESTXML
+	// Protocols lists every protocol of the model the Server speaks, Protocol among them: a
+	// service whose model declares several (CloudWatch: smithy-rpc-v2-cbor, json, query) is
+	// reachable by each, as old and new SDKs pick different ones.
+	Protocols []string
+	// QueryCompatible reports awsQueryCompatible: its JSON answers carry the query protocol's
+	// error codes (also in the x-amzn-query-error header), and Protocol is ProtocolQuery so
+	// that errors are spelled the query way whichever protocol carried the call.
+	QueryCompatible bool
+	APIVersion      string // e.g. "2010-05-08" (the query protocol's Version)
+	TargetPrefix    string // the X-Amz-Target prefix of json services
+	JSONVersion     string // "1.0" or "1.1"
+	SigningName     string // the SigV4 scope's service name
+	EndpointPrefix  string
+	XMLNamespace    string // the query protocol's response namespace
 
 	Operations map[string]*Operation
 	Shapes     map[string]*Shape
@@ -179,13 +188,15 @@ type rawOperation struct {
 
 type rawModel struct {
 	Metadata struct {
-		APIVersion     string `json:"apiVersion"`
-		EndpointPrefix string `json:"endpointPrefix"`
-		JSONVersion    string `json:"jsonVersion"`
-		Protocol       string `json:"protocol"`
-		SigningName    string `json:"signingName"`
-		TargetPrefix   string `json:"targetPrefix"`
-		XMLNamespace   string `json:"xmlNamespace"`
+		APIVersion     string          `json:"apiVersion"`
+		EndpointPrefix string          `json:"endpointPrefix"`
+		JSONVersion    string          `json:"jsonVersion"`
+		Protocol       string          `json:"protocol"`
+		Protocols      []string        `json:"protocols"`
+		QueryCompat    json.RawMessage `json:"awsQueryCompatible"`
+		SigningName    string          `json:"signingName"`
+		TargetPrefix   string          `json:"targetPrefix"`
+		XMLNamespace   string          `json:"xmlNamespace"`
 	} `json:"metadata"`
 	Operations map[string]*rawOperation `json:"operations"`
 	Shapes     map[string]*rawShape     `json:"shapes"`
@@ -229,6 +240,22 @@ func ParseModel(service string, data []byte) (*Model, error) {
 	}
 	if m.SigningName == "" {
 		m.SigningName = md.EndpointPrefix
+	}
+	m.QueryCompatible = len(md.QueryCompat) > 0
+	declared := md.Protocols
+	if len(declared) == 0 {
+		declared = []string{md.Protocol}
+	}
+	for _, p := range declared {
+		if _, ok := codecs[p]; ok {
+			m.Protocols = append(m.Protocols, p)
+		}
+	}
+	if _, ok := codecs[m.Protocol]; !ok && len(m.Protocols) > 0 {
+		m.Protocol = m.Protocols[0] // the first the Server speaks (CloudWatch's smithy-rpc-v2-cbor is not)
+	}
+	if m.QueryCompatible && slices.Contains(m.Protocols, ProtocolQuery) {
+		m.Protocol = ProtocolQuery
 	}
 	for name := range raw.Shapes {
 		m.Shapes[name] = &Shape{Name: name}

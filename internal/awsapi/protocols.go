@@ -59,6 +59,14 @@ func (jsonCodec) encodeError(buf *bytes.Buffer, h http.Header, svc *Service, e *
 	}
 	h.Set("Content-Type", "application/x-amz-json-"+v)
 	h.Set("X-Amzn-ErrorType", e.Code)
+	if svc != nil && svc.Model.QueryCompatible {
+		// awsQueryCompatible: SDKs take the code (the query protocol's) from this header.
+		fault := "Sender"
+		if e.Status >= 500 {
+			fault = "Receiver"
+		}
+		h.Set("X-Amzn-Query-Error", e.Code+";"+fault)
+	}
 	buf.WriteString(`{"__type":`)
 	writeString(buf, e.Code)
 	buf.WriteString(`,"message":`)

@@ -176,34 +176,45 @@ func NewServer(cfg Config) *Server {
 		if n := len(svc.Model.RelaxedPatterns); n > 0 {
 			s.log.Debug("model patterns enforced in a relaxed form", "service", svc.Name, "count", n, "shapes", svc.Model.RelaxedPatterns)
 		}
-		var key string
-		var table map[string]*Service
-		switch svc.Model.Protocol {
-		case ProtocolJSON:
-			key, table = svc.Model.TargetPrefix, s.byTarget
-		case ProtocolQuery:
-			key, table = svc.Model.SigningName, s.bySigner
-		case ProtocolRESTJSON, ProtocolRESTXML:
-			rr := newRouter(svc.Model.Operations)
-			for _, pair := range rr.ambiguous() {
-				_, h0 := svc.Handlers[pair[0]]
-				_, h1 := svc.Handlers[pair[1]]
-				if h0 && h1 {
-					panic("awsapi: service " + svc.Name + ": operations " + pair[0] + " and " + pair[1] + " have the same HTTP binding")
-				}
-			}
-			s.rest = append(s.rest, svc)
-			s.routers[svc] = rr
-			continue
-		default:
-			panic("awsapi: service " + svc.Name + ": protocol " + svc.Model.Protocol + " is not supported")
+		protocols := svc.Model.Protocols
+		if len(protocols) == 0 {
+			protocols = []string{svc.Model.Protocol}
 		}
-		if _, dup := table[key]; dup {
-			panic("awsapi: two services claim " + key)
+		for _, p := range protocols {
+			s.register(svc, p)
 		}
-		table[key] = svc
 	}
 	return s
+}
+
+// register routes the requests of svc that speak protocol p.
+func (s *Server) register(svc *Service, p string) {
+	var key string
+	var table map[string]*Service
+	switch p {
+	case ProtocolJSON:
+		key, table = svc.Model.TargetPrefix, s.byTarget
+	case ProtocolQuery:
+		key, table = svc.Model.SigningName, s.bySigner
+	case ProtocolRESTJSON, ProtocolRESTXML:
+		rr := newRouter(svc.Model.Operations)
+		for _, pair := range rr.ambiguous() {
+			_, h0 := svc.Handlers[pair[0]]
+			_, h1 := svc.Handlers[pair[1]]
+			if h0 && h1 {
+				panic("awsapi: service " + svc.Name + ": operations " + pair[0] + " and " + pair[1] + " have the same HTTP binding")
+			}
+		}
+		s.rest = append(s.rest, svc)
+		s.routers[svc] = rr
+		return
+	default:
+		panic("awsapi: service " + svc.Name + ": protocol " + p + " is not supported")
+	}
+	if _, dup := table[key]; dup {
+		panic("awsapi: two services claim " + key)
+	}
+	table[key] = svc
 }
 
 // call is the state of one request as it passes through the Server.

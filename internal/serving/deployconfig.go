@@ -44,11 +44,18 @@ func (dc *DeploymentConfig) Policy() (*DeploymentPolicy, error) {
 	if dc == nil {
 		return nil, nil
 	}
-	if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 {
-		return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: this server has no CloudWatch alarms to watch; remove the alarms " +
-			"(an update whose new fleet fails its health checks is rolled back automatically without them)")
-	}
 	p := &DeploymentPolicy{}
+	if ar := dc.AutoRollbackConfiguration; ar != nil {
+		if len(ar.Alarms) > 10 {
+			return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: at most 10 alarms")
+		}
+		for _, a := range ar.Alarms {
+			if a.AlarmName == "" || len(a.AlarmName) > 255 {
+				return nil, invalid("DeploymentConfig.AutoRollbackConfiguration.Alarms: an AlarmName is 1 to 255 characters")
+			}
+			p.Alarms = append(p.Alarms, a.AlarmName)
+		}
+	}
 	if b := dc.BlueGreenUpdatePolicy; b != nil {
 		t := b.TrafficRoutingConfiguration
 		bg := &BlueGreen{Type: t.Type, WaitInterval: t.WaitIntervalInSeconds, TerminationWait: b.TerminationWaitInSeconds,
@@ -70,6 +77,9 @@ func (dc *DeploymentConfig) Policy() (*DeploymentPolicy, error) {
 			MaxExecution: r.MaximumExecutionTimeoutInSeconds, RollbackMaxBatch: r.RollbackMaximumBatchSize.domain()}
 	}
 	if p.BlueGreen == nil && p.Rolling == nil {
+		if len(p.Alarms) > 0 {
+			return nil, invalid("DeploymentConfig.AutoRollbackConfiguration needs a BlueGreenUpdatePolicy or a RollingUpdatePolicy whose steps the alarms watch")
+		}
 		return nil, nil // only AutoRollbackConfiguration without alarms: all at once
 	}
 	return p, nil

@@ -29,6 +29,16 @@ type EngineConfig struct {
 	Extract func(r io.Reader, dir string) error
 	DataDir string // extracted artifacts live under DataDir/serving
 	Log     *slog.Logger
+	// Alarms tells the state of the alarms an update's AutoRollbackConfiguration names (nil:
+	// none are watched).
+	Alarms AlarmWatcher
+}
+
+// AlarmWatcher reads CloudWatch alarms for the rollouts (package alarms, through the
+// composition root).
+type AlarmWatcher interface {
+	// InAlarm returns the first of an account's alarms named that is in ALARM, "" when none is.
+	InAlarm(ctx context.Context, account string, names []string) (string, error)
 }
 
 // Engine brings endpoints to their configuration: a reconcile.Reconciler keyed by endpoint ARN.

@@ -26,11 +26,13 @@ import (
 // from the step it stood at.
 
 // DeploymentPolicy is an UpdateEndpoint's DeploymentConfig: exactly one of BlueGreen and
-// Rolling. CloudWatch alarms (AutoRollbackConfiguration) are not part of it: this server has
-// no alarms; the new fleet's health checks roll back instead.
+// Rolling, and the CloudWatch alarms of its AutoRollbackConfiguration: one of them in ALARM
+// while the update runs (its steps and waits) rolls it back, as failing health checks do.
 type DeploymentPolicy struct {
 	BlueGreen *BlueGreen `json:",omitempty"`
 	Rolling   *Rolling   `json:",omitempty"`
+	// Alarms names alarms of the endpoint's account (AutoRollbackConfiguration.Alarms).
+	Alarms []string `json:",omitempty"`
 }
 
 // The traffic routing types of a blue/green update, and the capacity size types.
@@ -298,6 +300,15 @@ func (e *Engine) rollout(ctx context.Context, ep Endpoint) (reconcile.Result, er
 		}
 		if why := unhealthy(e.c.Fleet, ep.ARN); why != "" {
 			return reconcile.Result{}, e.abort(ctx, ep, "ClientError: the new fleet failed its health checks ("+why+"); traffic was rolled back to the old fleet")
+		}
+		if len(policy.Alarms) > 0 && e.c.Alarms != nil {
+			name, err := e.c.Alarms.InAlarm(ctx, ep.Account, policy.Alarms)
+			if err != nil {
+				return reconcile.Result{}, err
+			}
+			if name != "" {
+				return reconcile.Result{}, e.abort(ctx, ep, "ClientError: the alarm "+name+" of the AutoRollbackConfiguration went to ALARM during the update; traffic was rolled back to the old fleet")
+			}
 		}
 		if left := r.StepAt.Add(policy.wait(r.Step, len(steps))).Sub(now); left > 0 {
 			return reconcile.Result{RequeueAfter: min(left, watchEvery)}, nil
