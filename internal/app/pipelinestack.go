@@ -14,6 +14,9 @@ import (
 // through the deploy pipelines' service as the stack's caller, so codepipeline:CreatePipeline
 // and iam:PassRole of its RoleArn are authorized as for an API call, and the declaration is
 // checked as CreatePipeline checks it (every action's provider and configuration).
+// DisableInboundStageTransitions is applied after the pipeline is made or updated, through
+// DisableStageTransition and EnableStageTransition as the stack's caller: the stages listed
+// have their inbound transition disabled with their Reason, every other stage's is enabled.
 
 type codePipelineProvider struct{ a *App }
 
@@ -45,10 +48,8 @@ func (p codePipelineProvider) pipeline(r stacks.Request) (delivery.Pipeline, err
 	if out.Tags, err = pTags(r, props); err != nil {
 		return out, err
 	}
-	for _, k := range []string{"Variables", "DisableInboundStageTransitions"} {
-		if l, ok := props[k].([]any); ok && len(l) > 0 {
-			return out, errs.E(errs.Invalid, "Properties validation failed for resource %s: %s is not supported by this server", r.LogicalID, k)
-		}
+	if l, ok := props["Variables"].([]any); ok && len(l) > 0 {
+		return out, errs.E(errs.Invalid, "Properties validation failed for resource %s: Variables is not supported by this server", r.LogicalID)
 	}
 	if v, ok := props["ArtifactStore"]; ok && v != nil {
 		m, ok := v.(map[string]any)
@@ -104,6 +105,78 @@ func (p codePipelineProvider) pipeline(r stacks.Request) (delivery.Pipeline, err
 		out.Stages = append(out.Stages, st)
 	}
 	return out, nil
+}
+
+// inboundDisabled reads DisableInboundStageTransitions: the reason of each stage of pl whose
+// inbound transition is to be disabled. It is checked whole before anything is made: each
+// entry names a stage of pl other than the first (which has no inbound transition), once,
+// with a Reason DisableStageTransition accepts.
+func (codePipelineProvider) inboundDisabled(r stacks.Request, pl delivery.Pipeline) (map[string]string, error) {
+	v, ok := r.Properties["DisableInboundStageTransitions"]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, propErr(r, "DisableInboundStageTransitions", "type: Array")
+	}
+	out := map[string]string{}
+	for i, e := range l {
+		path := "DisableInboundStageTransitions/" + strconv.Itoa(i)
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, propErr(r, path, "type: Object")
+		}
+		if err := only(r, path, m, "StageName", "Reason"); err != nil {
+			return nil, err
+		}
+		stage, _ := m["StageName"].(string)
+		reason, _ := m["Reason"].(string)
+		switch idx := pipelineStageIndex(pl, stage); {
+		case idx < 0:
+			return nil, propErr(r, path+"/StageName", "the name of one of the pipeline's Stages")
+		case idx == 0:
+			return nil, propErr(r, path+"/StageName", "a stage other than the first, which has no inbound transition")
+		}
+		if _, dup := out[stage]; dup {
+			return nil, propErr(r, path+"/StageName", "a stage not listed before")
+		}
+		if !delivery.ValidReason(reason) {
+			return nil, propErr(r, path+"/Reason", "1 to 300 characters of [a-zA-Z0-9!@ ().*?-]")
+		}
+		out[stage] = reason
+	}
+	return out, nil
+}
+
+func pipelineStageIndex(pl delivery.Pipeline, name string) int {
+	for i, st := range pl.Stages {
+		if st.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// setInbound brings the inbound transitions of cur's stages to what disabled says: a listed
+// stage disabled with its reason, any other enabled. A transition already so is left alone.
+func (p codePipelineProvider) setInbound(ctx context.Context, r stacks.Request, cur delivery.Pipeline, disabled map[string]string) error {
+	for _, st := range cur.Stages[min(1, len(cur.Stages)):] {
+		in := cur.Transitions[st.Name].Inbound
+		reason, off := disabled[st.Name]
+		t := delivery.TransitionInput{Pipeline: cur.Name, Stage: st.Name, Type: delivery.Inbound, Reason: reason}
+		switch {
+		case off && (!in.Disabled || in.Reason != reason):
+			if err := p.a.Delivery.DisableStageTransition(ctx, r.Call, t); err != nil {
+				return err
+			}
+		case !off && in.Disabled:
+			if err := p.a.Delivery.EnableStageTransition(ctx, r.Call, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (codePipelineProvider) action(r stacks.Request, path string, v any) (delivery.Action, error) {
@@ -176,6 +249,10 @@ func (p codePipelineProvider) Create(ctx context.Context, r stacks.Request) (sta
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	disabled, err := p.inboundDisabled(r, pl)
+	if err != nil {
+		return stacks.Result{}, err
+	}
 	_, named, _ := name(r, "Name")
 	out, err := p.a.Delivery.CreatePipeline(ctx, r.Call, pl)
 	if adopt(r, err, named) {
@@ -183,6 +260,10 @@ func (p codePipelineProvider) Create(ctx context.Context, r stacks.Request) (sta
 	}
 	if err != nil {
 		return stacks.Result{}, err
+	}
+	if err := p.setInbound(ctx, r, out, disabled); err != nil {
+		r.PhysicalID = out.Name
+		return stacks.Result{}, undo(ctx, err, func(ctx context.Context) error { _, err := p.Delete(ctx, r); return err })
 	}
 	return p.result(out), nil
 }
@@ -203,8 +284,15 @@ func (p codePipelineProvider) Update(ctx context.Context, r stacks.Request) (sta
 	if err != nil {
 		return stacks.Result{}, err
 	}
+	disabled, err := p.inboundDisabled(r, pl)
+	if err != nil {
+		return stacks.Result{}, err
+	}
 	out, err := p.a.Delivery.UpdatePipeline(ctx, r.Call, pl)
 	if err != nil {
+		return stacks.Result{}, err
+	}
+	if err := p.setInbound(ctx, r, out, disabled); err != nil {
 		return stacks.Result{}, err
 	}
 	return p.result(out), nil

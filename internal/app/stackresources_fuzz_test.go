@@ -28,6 +28,8 @@ func FuzzStackResourceProperties(f *testing.F) {
 		`{"PolicyName":"p","PolicyDocument":[]}`,
 		`{"Name":"d","RoleArn":"arn:aws:iam::111122223333:role/r","ArtifactStore":{"Type":"S3","Location":"b"},"Stages":[{"Name":"Source","Actions":[{"Name":"S","ActionTypeId":{"Category":"Source","Owner":"AWS","Provider":"S3","Version":"1"},"Configuration":{"S3Bucket":"b","PollForSourceChanges":false},"OutputArtifacts":[{"Name":"Out"}],"RunOrder":"1"}]}]}`,
 		`{"Stages":[{"Name":"x","Actions":[{"ActionTypeId":[],"InputArtifacts":[{"Name":1}],"RunOrder":1.5}],"Blockers":[{}]}],"Variables":[{"Name":"v"}]}`,
+		`{"Stages":[{"Name":"Source","Actions":[]},{"Name":"Deploy","Actions":[]}],"DisableInboundStageTransitions":[{"StageName":"Deploy","Reason":"freeze"},{"StageName":"Source"},{"StageName":1,"Reason":[]},"x"]}`,
+		`{"Stages":[],"DisableInboundStageTransitions":{"StageName":"Deploy"}}`,
 		`{"Name":"p","ServiceRole":"r","Source":{"Type":"CODEPIPELINE","BuildSpec":"version: 0.2"},"Artifacts":{"Type":"CODEPIPELINE"},"Environment":{"Type":"LINUX_CONTAINER","EnvironmentVariables":[{"Name":"A","Value":1}]},"TimeoutInMinutes":"30"}`,
 	} {
 		f.Add(seed)
@@ -59,8 +61,10 @@ func FuzzStackResourceProperties(f *testing.F) {
 		check("IAM policy", err)
 		_, err = policyPrincipals(r, props)
 		check("principals", err)
-		_, err = codePipelineProvider{}.pipeline(r)
+		pl, err := codePipelineProvider{}.pipeline(r)
 		check("AWS::CodePipeline::Pipeline", err)
+		_, err = codePipelineProvider{}.inboundDisabled(r, pl)
+		check("DisableInboundStageTransitions", err)
 		_, err = buildProjectProvider{}.project(r)
 		check("AWS::CodeBuild::Project", err)
 	})

@@ -56,6 +56,10 @@ func (s *Service) stageCall(ctx context.Context, c identity.Call, op, pipeline, 
 	return Pipeline{}, 0, stageNotFound(stage, pipeline)
 }
 
+// ValidReason reports whether reason is a DisableStageTransition reason CodePipeline accepts
+// (1 to 300 of [a-zA-Z0-9!@ ().*?-]); for callers that check a declaration before acting.
+func ValidReason(reason string) bool { return reasonRE.MatchString(reason) }
+
 // TransitionInput is an EnableStageTransition or DisableStageTransition request.
 type TransitionInput struct {
 	Pipeline, Stage string

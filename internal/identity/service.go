@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
@@ -114,6 +115,27 @@ func (s *Service) target(ctx context.Context, c Call, action, kind, name string,
 	return p, nil
 }
 
+// ServiceRolePathPrefix is the path under which service-linked roles live. IAM's API refuses to
+// make a role there or to change one that is there; only the service it belongs to, through
+// EnsureServiceLinkedRole, does either.
+const ServiceRolePathPrefix = "/aws-service-role/"
+
+// modifiable is target for an operation that changes the user or role: a service-linked role
+// is refused, as IAM refuses it (UnmodifiableEntity), once the caller is allowed the action,
+// so that a caller who may not act learns nothing about the role. Every API-facing change of
+// a principal enters here; the domain's own paths (EnsureServiceLinkedRole, createRole,
+// putInlinePolicy) bypass it deliberately.
+func (s *Service) modifiable(ctx context.Context, c Call, action, kind, name string, keys map[string][]string) (Principal, error) {
+	p, err := s.target(ctx, c, action, kind, name, keys)
+	if err != nil {
+		return Principal{}, err
+	}
+	if kind == KindRole && strings.HasPrefix(p.Path, ServiceRolePathPrefix) {
+		return Principal{}, errs.E(errs.Conflict, "Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", p.Name).WithCode("UnmodifiableEntity")
+	}
+	return p, nil
+}
+
 // ownUser is the named user, or the calling user when the name is omitted.
 func ownUser(c Call, name string) (string, error) {
 	if name != "" {
@@ -172,6 +194,9 @@ func (s *Service) CreateRole(ctx context.Context, c Call, r RoleSpec) (Principal
 		return Principal{}, err
 	}
 	r.Path = path
+	if strings.HasPrefix(path, ServiceRolePathPrefix) {
+		return Principal{}, errs.E(errs.Invalid, "The path %s is reserved for service-linked roles; only the service a role belongs to may make one there.", path).WithCode("InvalidInput")
+	}
 	if err := s.authorizeIAM(ctx, c, "CreateRole", arn.IAM(c.Caller.Account, KindRole, path, r.Name), nil); err != nil {
 		return Principal{}, err
 	}
@@ -248,7 +273,7 @@ func (s *Service) DeletePrincipal(ctx context.Context, c Call, kind, name string
 	if kind == KindUser {
 		action = "DeleteUser"
 	}
-	if _, err := s.target(ctx, c, action, kind, name, nil); err != nil {
+	if _, err := s.modifiable(ctx, c, action, kind, name, nil); err != nil {
 		return err
 	}
 	err := s.store.DeletePrincipal(ctx, c.Caller.Account, kind, name)
@@ -270,7 +295,7 @@ func (s *Service) PutInlinePolicy(ctx context.Context, c Call, kind, principal, 
 	if err := checkName("policy name", name, 128); err != nil {
 		return err
 	}
-	if _, err := s.target(ctx, c, policyAction("Put", kind), kind, principal, nil); err != nil {
+	if _, err := s.modifiable(ctx, c, policyAction("Put", kind), kind, principal, nil); err != nil {
 		return err
 	}
 	return s.putInlinePolicy(ctx, c.Caller.Account, kind, principal, name, document)
@@ -337,7 +362,7 @@ func (s *Service) InlinePolicies(ctx context.Context, c Call, kind, principal st
 
 // DeleteInlinePolicy deletes an inline policy.
 func (s *Service) DeleteInlinePolicy(ctx context.Context, c Call, kind, principal, name string) error {
-	if _, err := s.target(ctx, c, policyAction("Delete", kind), kind, principal, nil); err != nil {
+	if _, err := s.modifiable(ctx, c, policyAction("Delete", kind), kind, principal, nil); err != nil {
 		return err
 	}
 	if _, err := s.inlinePolicy(ctx, c.Caller.Account, kind, principal, name); err != nil {
@@ -465,7 +490,7 @@ func (s *Service) DeleteManagedPolicy(ctx context.Context, c Call, policyARN str
 // iam:PolicyARN.
 func (s *Service) Attach(ctx context.Context, c Call, kind, principal, policyARN string) error {
 	keys := map[string][]string{"iam:PolicyARN": {policyARN}}
-	if _, err := s.target(ctx, c, policyAction("Attach", kind), kind, principal, keys); err != nil {
+	if _, err := s.modifiable(ctx, c, policyAction("Attach", kind), kind, principal, keys); err != nil {
 		return err
 	}
 	if _, err := s.managedPolicy(ctx, c.Caller.Account, policyARN); err != nil {
@@ -481,7 +506,7 @@ func (s *Service) Attach(ctx context.Context, c Call, kind, principal, policyARN
 // Detach detaches a managed policy; iam:PolicyARN holds its ARN.
 func (s *Service) Detach(ctx context.Context, c Call, kind, principal, policyARN string) error {
 	keys := map[string][]string{"iam:PolicyARN": {policyARN}}
-	if _, err := s.target(ctx, c, policyAction("Detach", kind), kind, principal, keys); err != nil {
+	if _, err := s.modifiable(ctx, c, policyAction("Detach", kind), kind, principal, keys); err != nil {
 		return err
 	}
 	err := s.store.Detach(ctx, c.Caller.Account, kind, principal, policyARN)
@@ -1035,7 +1060,7 @@ type ServiceLinkedRole struct {
 }
 
 // Path is the role's path.
-func (r ServiceLinkedRole) Path() string { return "/aws-service-role/" + r.Service + "/" }
+func (r ServiceLinkedRole) Path() string { return ServiceRolePathPrefix + r.Service + "/" }
 
 // ARN is the role's ARN in account.
 func (r ServiceLinkedRole) ARN(account string) string {
@@ -1044,8 +1069,11 @@ func (r ServiceLinkedRole) ARN(account string) string {
 
 // EnsureServiceLinkedRole makes the service-linked role r in account, or completes what is
 // missing of it (the role, its policy), and returns it; as AWS makes one when a service is
-// first used. A role of that name that exists is kept as it is. It serves the composition
-// root and the engines: nobody is asked.
+// first used. A role of that name that exists is kept as it is: nobody but this path can
+// have changed it, since IAM's API refuses every change to a role under
+// ServiceRolePathPrefix. An ordinary role squatting the name (made before the path was
+// reserved, or at another path) is refused rather than acted through. It serves the
+// composition root and the engines: nobody is asked.
 func (s *Service) EnsureServiceLinkedRole(ctx context.Context, account string, r ServiceLinkedRole) (Principal, error) {
 	if !engineRE.MatchString(r.Service) {
 		return Principal{}, errs.E(errs.Invalid, "service %q must be a service principal name", r.Service)
@@ -1063,6 +1091,9 @@ func (s *Service) EnsureServiceLinkedRole(ctx context.Context, account string, r
 	}
 	if err != nil {
 		return Principal{}, err
+	}
+	if role.Path != r.Path() {
+		return Principal{}, errs.E(errs.Conflict, "the role %s of account %s is an ordinary role at path %s, not the service-linked role of %s; delete or rename it", r.Name, account, role.Path, r.Service)
 	}
 	if err := s.ensureInlinePolicy(ctx, account, KindRole, r.Name, r.PolicyName, r.Policy, func(string) {}); err != nil {
 		return Principal{}, err
