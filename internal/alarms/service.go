@@ -165,6 +165,34 @@ func (s *Service) PutData(ctx context.Context, c identity.Call, namespace string
 	})
 }
 
+// PruneData deletes the stored datapoints older than DataRetention (of every account), batch at a
+// time (PruneBatch when batch <= 0), each batch in its own transaction; it returns how many it
+// deleted. The in-memory AWS/SageMaker namespace expires on its own.
+func (s *Service) PruneData(ctx context.Context, batch int) (int, error) {
+	if batch <= 0 {
+		batch = PruneBatch
+	}
+	before := s.now().Add(-DataRetention)
+	total := 0
+	for {
+		var n int
+		err := s.store.Ingest(ctx, func(tx Tx) (err error) {
+			n, err = tx.PruneData(ctx, before, batch)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < batch {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
 // datapoints reads a metric's data from where its namespace lives.
 func (s *Service) datapoints(ctx context.Context, account string, m Metric, start, end time.Time) ([]Datum, error) {
 	if m.Namespace == SageMakerNamespace {

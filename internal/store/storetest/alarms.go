@@ -98,6 +98,41 @@ func testAlarms(t *testing.T, st *store.Store) {
 		t.Fatalf("Metrics' dimensions do not round-trip sorted: %+v, %v", ms, err)
 	}
 
+	// ---- pruning: at most limit of every account's datapoints older than the cut, oldest first
+	old := []alarms.Datum{
+		datum(acct, lat, t0.Add(-3*time.Hour), 1),
+		datum(other, errsM, t0.Add(-2*time.Hour), 2),
+		datum(acct, errsM, t0.Add(-time.Hour), 3),
+	}
+	if err := upd(func(tx alarms.Tx) error { return tx.PutData(ctx, old) }); err != nil {
+		t.Fatal(err)
+	}
+	prune := func(limit int) int {
+		var n int
+		if err := as.Ingest(ctx, func(tx alarms.Tx) (err error) { n, err = tx.PruneData(ctx, t0, limit); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := prune(2); n != 2 {
+		t.Fatalf("PruneData(limit 2) deleted %d, want 2", n)
+	}
+	if got, _ := as.Datapoints(ctx, acct, lat, t0.Add(-24*time.Hour), t0); len(got) != 0 {
+		t.Fatalf("the oldest datum survived the first batch: %v", values(got))
+	}
+	if got, _ := as.Datapoints(ctx, acct, errsM, t0.Add(-24*time.Hour), t0); !cmp.Equal(values(got), []float64{3}) {
+		t.Fatalf("the newest old datum went in the first batch (not oldest first): %v", values(got))
+	}
+	if n := prune(2); n != 1 {
+		t.Fatalf("the second PruneData deleted %d, want the 1 left", n)
+	}
+	if n := prune(2); n != 0 {
+		t.Fatalf("a third PruneData deleted %d, want 0", n)
+	}
+	if got, _ := as.Datapoints(ctx, acct, lat, t0, t0.Add(time.Hour)); !cmp.Equal(values(got), []float64{10, 20, 30, 40}) {
+		t.Fatalf("PruneData took data at or after the cut: %v", values(got))
+	}
+
 	// ---- alarms
 	alarm := func(account, name string, m alarms.Metric, state alarms.State) alarms.Alarm {
 		return alarms.Alarm{Account: account, Name: name, Description: "d " + name, ActionsEnabled: true, Metric: m, Statistic: "Average",
