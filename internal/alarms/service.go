@@ -430,7 +430,7 @@ func CheckAlarm(a *Alarm) error {
 		return bad("InvalidParameterValue", "The parameter Period must be 10, 30 or a multiple of 60.")
 	case a.EvaluationPeriods < 1:
 		return bad("InvalidParameterValue", "The parameter EvaluationPeriods must be at least 1.")
-	case a.Period*a.EvaluationPeriods > 7*24*3600:
+	case a.EvaluationPeriods > 7*24*3600/a.Period: // not Period × EvaluationPeriods: it can overflow
 		return bad("InvalidParameterCombination", "The evaluation period (Period × EvaluationPeriods) must not exceed one week.")
 	case a.DatapointsToAlarm < 0 || a.DatapointsToAlarm > a.EvaluationPeriods:
 		return bad("InvalidParameterCombination", "DatapointsToAlarm must be between 1 and EvaluationPeriods.")
