@@ -135,6 +135,15 @@ func (s Stats) Statistic(name string) float64 {
 // Statistics are the statistics this subset computes.
 var Statistics = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
 
+// DataRetention is how long stored datapoints are kept, counted from their timestamps: CloudWatch
+// keeps 1-minute data 15 days (this subset stores no coarser rollups, so nothing is older).
+// PutMetricData takes timestamps up to two weeks old: each datum is kept at least a day.
+const DataRetention = 15 * 24 * time.Hour
+
+// PruneBatch is how many datapoints one pruning transaction deletes at most: writers wait for
+// one batch, never for the whole backlog.
+const PruneBatch = 5000
+
 // Datum is one stored datapoint of a metric of an account.
 type Datum struct {
 	Account string
@@ -253,6 +262,9 @@ type Store interface {
 // Tx is the alarms' view of one store transaction.
 type Tx interface {
 	PutData(ctx context.Context, data []Datum) error
+	// PruneData deletes up to limit datapoints (of every account) with Time < before, oldest
+	// first, and returns how many it deleted.
+	PruneData(ctx context.Context, before time.Time, limit int) (int, error)
 	// LockAlarm reads an alarm for a change (errs.NotFound when missing).
 	LockAlarm(ctx context.Context, account, name string) (Alarm, error)
 	// PutAlarm inserts or replaces an alarm.

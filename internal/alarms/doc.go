@@ -19,5 +19,8 @@
 //     every AWS/ namespace). Its datapoints live in memory, per minute, for the last day: a
 //     restarted server starts them afresh (alarms on them see missing data until invocations
 //     resume).
+//   - Stored datapoints are kept DataRetention (15 days, CloudWatch's for 1-minute data) after
+//     their timestamps; PruneData deletes older ones in bounded batches, each its own
+//     transaction (the server runs it hourly).
 //   - Bad input changes nothing.
 package alarms

@@ -165,6 +165,34 @@ func (s *Service) PutData(ctx context.Context, c identity.Call, namespace string
 	})
 }
 
+// PruneData deletes the stored datapoints older than DataRetention (of every account), batch at a
+// time (PruneBatch when batch <= 0), each batch in its own transaction; it returns how many it
+// deleted. The in-memory AWS/SageMaker namespace expires on its own.
+func (s *Service) PruneData(ctx context.Context, batch int) (int, error) {
+	if batch <= 0 {
+		batch = PruneBatch
+	}
+	before := s.now().Add(-DataRetention)
+	total := 0
+	for {
+		var n int
+		err := s.store.Ingest(ctx, func(tx Tx) (err error) {
+			n, err = tx.PruneData(ctx, before, batch)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < batch {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
 // datapoints reads a metric's data from where its namespace lives.
 func (s *Service) datapoints(ctx context.Context, account string, m Metric, start, end time.Time) ([]Datum, error) {
 	if m.Namespace == SageMakerNamespace {
@@ -402,7 +430,7 @@ func CheckAlarm(a *Alarm) error {
 		return bad("InvalidParameterValue", "The parameter Period must be 10, 30 or a multiple of 60.")
 	case a.EvaluationPeriods < 1:
 		return bad("InvalidParameterValue", "The parameter EvaluationPeriods must be at least 1.")
-	case a.Period*a.EvaluationPeriods > 7*24*3600:
+	case a.EvaluationPeriods > 7*24*3600/a.Period: // not Period × EvaluationPeriods: it can overflow
 		return bad("InvalidParameterCombination", "The evaluation period (Period × EvaluationPeriods) must not exceed one week.")
 	case a.DatapointsToAlarm < 0 || a.DatapointsToAlarm > a.EvaluationPeriods:
 		return bad("InvalidParameterCombination", "DatapointsToAlarm must be between 1 and EvaluationPeriods.")

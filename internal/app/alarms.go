@@ -36,6 +36,34 @@ func (a *App) alarmsRuntime() *reconcile.Runtime {
 	return reconcile.New(a.Store.Work(), alarms.WorkKind, eval, reconcile.Options{Workers: 4, Log: a.log})
 }
 
+// The retention sweep of CloudWatch's stored datapoints: one durable item, due at every start
+// of a server and every metricRetentionEvery after a sweep; on a shared PostgreSQL one server
+// sweeps at a time (the item's lease).
+const (
+	metricRetentionKind  = "alarms-retention"
+	metricRetentionKey   = "sweep"
+	metricRetentionEvery = time.Hour
+)
+
+// metricRetentionSweeper returns the runtime that deletes the datapoints older than
+// alarms.DataRetention (in batches of alarms.PruneBatch), with its item due now.
+func (a *App) metricRetentionSweeper(ctx context.Context) (*reconcile.Runtime, error) {
+	rt := reconcile.New(a.Store.Work(), metricRetentionKind, reconcile.Func(func(ctx context.Context, _ string) (reconcile.Result, error) {
+		n, err := a.Alarms.PruneData(ctx, 0)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		if n > 0 {
+			a.log.Info("pruned old metric data", "datapoints", n)
+		}
+		return reconcile.Result{RequeueAfter: metricRetentionEvery}, nil
+	}), reconcile.Options{Workers: 1, Resync: metricRetentionEvery, Log: a.log})
+	if err := rt.Enqueue(ctx, metricRetentionKey); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
 // alarmWatcher reads the alarms of endpoint updates' AutoRollbackConfiguration for the serving
 // engine: each is evaluated at that moment (its transition, if any, committing with its event
 // as the evaluator's would), so a rollout reacts to data as soon as it arrives. An alarm that

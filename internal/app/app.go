@@ -302,6 +302,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Runtimes.Add(projectsRT)
 	a.Runtimes.Add(a.alarmsRuntime())
+	retentionRT, err := a.metricRetentionSweeper(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Runtimes.Add(retentionRT)
 	for _, rt := range a.Runtimes.Runtimes() {
 		rt.SetLeaseTTL(cfg.ReconcileLeaseTTL)
 	}

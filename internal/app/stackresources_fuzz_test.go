@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/slipway-ml/slipway/internal/alarms"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/stacks"
 )
@@ -31,6 +32,11 @@ func FuzzStackResourceProperties(f *testing.F) {
 		`{"Stages":[{"Name":"Source","Actions":[]},{"Name":"Deploy","Actions":[]}],"DisableInboundStageTransitions":[{"StageName":"Deploy","Reason":"freeze"},{"StageName":"Source"},{"StageName":1,"Reason":[]},"x"]}`,
 		`{"Stages":[],"DisableInboundStageTransitions":{"StageName":"Deploy"}}`,
 		`{"Name":"p","ServiceRole":"r","Source":{"Type":"CODEPIPELINE","BuildSpec":"version: 0.2"},"Artifacts":{"Type":"CODEPIPELINE"},"Environment":{"Type":"LINUX_CONTAINER","EnvironmentVariables":[{"Name":"A","Value":1}]},"TimeoutInMinutes":"30"}`,
+		`{"AlarmName":"a","Namespace":"App","MetricName":"Errors","Dimensions":[{"Name":"Model","Value":"v2"}],"Statistic":"Sum","Period":"60","EvaluationPeriods":3,"DatapointsToAlarm":"2","Threshold":"0.5","ComparisonOperator":"GreaterThanThreshold","TreatMissingData":"notBreaching","ActionsEnabled":false}`,
+		`{"Namespace":"AWS/SageMaker","MetricName":"Invocation4XXErrors","Dimensions":[{"Name":"EndpointName"},{"Value":"v"},3],"Period":10.5,"Threshold":"x"}`,
+		`{"Namespace":1,"Dimensions":{"Name":"a"},"AlarmActions":["arn:aws:sns:us-east-1:111122223333:t"],"Statistic":[]}`,
+		`{"Namespace":"App","MetricName":"M","Statistic":"Sum","Period":60,"EvaluationPeriods":4611686018427387904,"Threshold":1,"ComparisonOperator":"LessThanThreshold"}`,
+		`{"Namespace":"App","MetricName":"M","Statistic":"Sum","Period":1080863910568919040,"EvaluationPeriods":256,"Threshold":1,"ComparisonOperator":"LessThanThreshold"}`,
 	} {
 		f.Add(seed)
 	}
@@ -67,5 +73,17 @@ func FuzzStackResourceProperties(f *testing.F) {
 		check("DisableInboundStageTransitions", err)
 		_, err = buildProjectProvider{}.project(r)
 		check("AWS::CodeBuild::Project", err)
+		a, err := alarmOf("stack-R-ABC", props)
+		check("AWS::CloudWatch::Alarm", err)
+		if err == nil {
+			// What the reader accepts, PutMetricAlarm's checks accept or refuse as Invalid; an
+			// accepted alarm evaluates at most a week of periods (the evaluator allocates one
+			// window per period).
+			err = alarms.CheckAlarm(&a)
+			check("the alarm's definition", err)
+			if err == nil && (a.Period <= 0 || a.EvaluationPeriods < 1 || a.EvaluationPeriods > 7*24*3600/a.Period) {
+				t.Fatalf("CheckAlarm accepted Period %d × EvaluationPeriods %d from %s", a.Period, a.EvaluationPeriods, text)
+			}
+		}
 	})
 }

@@ -173,6 +173,22 @@ func (t alarmsTx) PutData(ctx context.Context, data []alarms.Datum) error {
 	return nil
 }
 
+// PruneData deletes up to limit datapoints older than before, oldest first (by the
+// metric_data_by_time index), naming them by their row's address: metric_data has no key.
+func (t alarmsTx) PruneData(ctx context.Context, before time.Time, limit int) (int, error) {
+	t.wrote("metric_data")
+	q := `DELETE FROM metric_data WHERE rowid IN (SELECT rowid FROM metric_data WHERE ts < $1 ORDER BY ts LIMIT $2)`
+	if t.s.dialect == Postgres {
+		q = `DELETE FROM metric_data WHERE ctid = ANY(ARRAY(SELECT ctid FROM metric_data WHERE ts < $1 ORDER BY ts LIMIT $2))`
+	}
+	res, err := t.tx.ExecContext(ctx, q, before.UnixMilli(), limit)
+	if err != nil {
+		return 0, internal("store.PruneData", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), internal("store.PruneData", err)
+}
+
 // LockAlarm reads an alarm for a change.
 func (t alarmsTx) LockAlarm(ctx context.Context, account, name string) (alarms.Alarm, error) {
 	var body string

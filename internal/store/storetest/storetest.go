@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open(t)) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, open(t)) })
+	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
