@@ -58,6 +58,6 @@ all=$(go list ./...)
 race_pkgs=$(grep -E "$race_re" <<<"$all" || true)
 plain_pkgs=$(grep -vE "$race_re" <<<"$all")
 echo "test.sh: go test $(wc -w <<<"$plain_pkgs") packages"
-go test -count=1 -timeout 20m $plain_pkgs "$@"
+go test -count=1 -timeout 40m $plain_pkgs "$@"
 echo "test.sh: go test -race" $race_pkgs
 go test -race -count=1 -timeout 25m $race_pkgs "$@"

@@ -82,6 +82,8 @@ var layers = map[string]string{
 	"internal/stacks/template":         domain,  // the template engine: pure
 	"internal/stacksets":               domain,  // CloudFormation stack sets and their engine
 	"internal/awsapi/cfnapi":           wire,
+	"internal/alarms":                  domain, // CloudWatch metrics and alarms, and their evaluator
+	"internal/awsapi/cloudwatchapi":    wire,
 	"internal/awsapi/codepipelineapi":  wire,
 	"internal/console":                 wire,   // the web console: HTTP over the domain services, like a wire adapter
 	"internal/delivery":                domain, // deploy pipelines (CodePipeline) and their engine
