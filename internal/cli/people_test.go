@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,18 +260,44 @@ func TestDeploymentsCommands(t *testing.T) {
 		code        int
 		out, errOut string
 	}
+	// The watch's output so far, readable while it runs: the approval is given only once the
+	// watch has shown the wait (on a busy machine one poll can outlast a quick approval).
+	var liveMu sync.Mutex
+	var live bytes.Buffer
 	watch := func(args ...string) chan result {
 		ch := make(chan result, 1)
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		liveMu.Lock()
+		live.Reset()
+		liveMu.Unlock()
 		go func() {
 			defer cancel()
-			code, out, errOut := s.run(wctx, append([]string{"deployments", "watch", "model-deploy", "--poll", "20ms"}, args...)...)
-			ch <- result{code, out, errOut}
+			var errb bytes.Buffer
+			code := Run(wctx, append([]string{"deployments", "watch", "model-deploy", "--poll", "20ms"}, append(args, "--endpoint", s.url, "--credentials", s.creds)...),
+				peopleLiveWriter{&liveMu, &live}, &errb)
+			liveMu.Lock()
+			defer liveMu.Unlock()
+			ch <- result{code, live.String(), errb.String()}
 		}()
 		return ch
 	}
+	watchShows := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			liveMu.Lock()
+			got := live.String()
+			liveMu.Unlock()
+			if strings.Contains(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the watch never showed %q; it showed:\n%s", want, got)
+			}
+		}
+	}
 	watched := watch()
 	waitWaiting(t, cp, "model-deploy")
+	watchShows("waiting for approval")
 	code, out, errOut := s.run(ctx, "deployments", "list")
 	wantRun(t, code, out, errOut, 0, "PIPELINE", "model-deploy", "Succeeded", "WaitingForApproval (Approve)")
 
@@ -355,4 +382,16 @@ func stillWaiting(t *testing.T, cp *codepipeline.Client, pipeline string) bool {
 		}
 	}
 	return false
+}
+
+// peopleLiveWriter is a writer the test reads while the command still writes to it.
+type peopleLiveWriter struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (w peopleLiveWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
 }
