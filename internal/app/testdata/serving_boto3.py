@@ -110,11 +110,11 @@ expect_error(lambda: rt.invoke_endpoint(EndpointName="nope", ContentType="text/c
 expect_error(lambda: rt.invoke_endpoint(EndpointName="abalone", ContentType="text/csv", Body=b"1,2,3,4", TargetVariant="Other"), "ValidationError", 400, "Other")
 print("bad input refused")
 
-# Updates: alarms (no CloudWatch alarms here) and a canary sized as a linear step are refused by
-# name; an update to a corrupt model leaves the old config serving.
+# Updates: more than ten rollback alarms and a canary sized as a linear step are refused by name;
+# an update to a corrupt model leaves the old config serving.
 expect_error(lambda: sm.update_endpoint(EndpointName="abalone", EndpointConfigName="abalone-v1", DeploymentConfig={"BlueGreenUpdatePolicy": {
     "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 60, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}},
-    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]}}), "ValidationException", 400, "Alarms")
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors-%d" % i} for i in range(11)]}}), "ValidationException", 400, "autoRollbackConfiguration.alarms")
 expect_error(lambda: sm.update_endpoint(EndpointName="abalone", EndpointConfigName="abalone-v1", DeploymentConfig={"BlueGreenUpdatePolicy": {
     "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 60, "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 1}}}}), "ValidationException", 400, "LinearStepSize")
 sm.create_endpoint_config(EndpointConfigName="broken", ProductionVariants=[
