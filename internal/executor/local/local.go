@@ -82,6 +82,7 @@ func New(cfg Config) (*Local, error) {
 			cfg.Shim = []string{sib}
 		}
 	}
+	sweepNew(cfg.StateDir)
 	l := &Local{cfg: cfg}
 	closeOnExecFrom(3) // what this process inherited stays out of the shims (and their jobs)
 	why := ""
@@ -209,21 +210,16 @@ func (l *Local) Start(ctx context.Context, s executor.Spec) (executor.Handle, er
 		return "", errs.E(errs.Invalid, "job directory %s is not a directory", s.Dir)
 	}
 	dir := filepath.Join(l.cfg.StateDir, s.ID)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return "", errs.E(errs.Conflict, "job %s was started already", s.ID)
-		}
-		return "", errs.E(errs.Internal, "cannot create the job's state directory", err)
-	}
 	spec, err := json.Marshal(shimSpec{Spec: s, Namespace: l.mode == ModeNamespace, Cgroups: l.cgroups, NoCgroups: l.cfg.NoCgroups})
-	if err == nil {
-		err = replaceFile(filepath.Join(dir, specFile), spec)
-	}
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", errs.E(errs.Internal, "cannot write the job's spec", err)
+		return "", errs.E(errs.Internal, "cannot encode the job's spec", err)
 	}
-	h, err := l.launch(ctx, dir)
+	lock, err := l.claim(dir, spec)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	h, err := l.launch(ctx, dir, lock)
 	if err != nil {
 		if errs.KindOf(err) == errs.Invalid {
 			os.RemoveAll(dir) // nothing ran: the attempt may be made again
@@ -233,18 +229,109 @@ func (l *Local) Start(ctx context.Context, s executor.Spec) (executor.Handle, er
 	return h, nil
 }
 
-// launch starts the shim for the state directory dir and waits for its report.
-func (l *Local) launch(ctx context.Context, dir string) (executor.Handle, error) {
-	// The lock is taken here and inherited by the shim, so that it is held from before the shim
-	// exists: a Wait in between sees a live job, not a lost one.
+// newPrefix begins the names of state directories being prepared. '+' is not allowed in a
+// job ID, so no job's directory can be taken for one.
+const newPrefix = "+new-"
+
+// claim makes dir the state directory of a job about to be launched and returns its lock,
+// held. The directory appears at its name only complete (spec written, lock taken), by a
+// rename: a server killed at any point before leaves nothing under dir, and one killed after
+// leaves a job whose lock is free and whose command never started, which claim takes over
+// (the next Start of the same ID launches it). A job whose lock is held, or whose command
+// started or ended, is errs.Conflict: it was started already.
+func (l *Local) claim(dir string, spec []byte) (*os.File, error) {
+	tmp, err := os.MkdirTemp(l.cfg.StateDir, newPrefix+filepath.Base(dir)+"-")
+	if err != nil {
+		return nil, errs.E(errs.Internal, "cannot create the job's state directory", err)
+	}
+	lock, err := prepareDir(tmp, spec)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	err = os.Rename(tmp, dir) // replaces an empty directory: one left by an older server's crash
+	if err == nil {
+		return lock, nil
+	}
+	lock.Close()
+	os.RemoveAll(tmp)
+	if !errors.Is(err, os.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+		return nil, errs.E(errs.Internal, "cannot create the job's state directory", err)
+	}
+	return takeOver(dir, spec)
+}
+
+// sweepNew removes the state directories a killed server was still preparing (claim). Only
+// old ones: another server on this state directory may be preparing one now.
+func sweepNew(stateDir string) {
+	ents, _ := os.ReadDir(stateDir)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), newPrefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 10*time.Minute {
+			os.RemoveAll(filepath.Join(stateDir, e.Name()))
+		}
+	}
+}
+
+// prepareDir writes spec into the new state directory dir and takes its lock.
+func prepareDir(dir string, spec []byte) (*os.File, error) {
+	if err := replaceFile(filepath.Join(dir, specFile), spec); err != nil {
+		return nil, errs.E(errs.Internal, "cannot write the job's spec", err)
+	}
+	// The lock is taken here and inherited by the shim, so that it is held from before the
+	// directory is visible: a Wait sees a live job, not a lost one.
 	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return "", errs.E(errs.Internal, "cannot create the job's lock", err)
+		return nil, errs.E(errs.Internal, "cannot create the job's lock", err)
 	}
-	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", errs.E(errs.Internal, "cannot lock the job", err)
+		lock.Close()
+		return nil, errs.E(errs.Internal, "cannot lock the job", err)
 	}
+	return lock, nil
+}
+
+// takeOver returns the held lock of the existing state directory dir when its job never
+// started its command and nobody holds it (its launcher died first); errs.Conflict otherwise.
+func takeOver(dir string, spec []byte) (*os.File, error) {
+	started := errs.E(errs.Conflict, "job %s was started already", filepath.Base(dir))
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, specFile)); serr == nil {
+			return nil, started // a job of this version always has both; leave it as it is
+		}
+		// Left by an older server killed between making the directory and writing the spec.
+		lock, err = prepareDir(dir, spec)
+		if err != nil {
+			return nil, err
+		}
+		return lock, nil
+	}
+	if err != nil {
+		return nil, errs.E(errs.Internal, "cannot open the job's lock", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, started
+	}
+	for _, f := range []string{startedFile, statusFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			lock.Close()
+			return nil, started
+		}
+	}
+	if err := replaceFile(filepath.Join(dir, specFile), spec); err != nil {
+		lock.Close()
+		return nil, errs.E(errs.Internal, "cannot write the job's spec", err)
+	}
+	return lock, nil
+}
+
+// launch starts the shim for the state directory dir and waits for its report.
+// lock is the job's lock, held; the shim inherits it.
+func (l *Local) launch(ctx context.Context, dir string, lock *os.File) (executor.Handle, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return "", errs.E(errs.Internal, "cannot start the job's shim", err)
@@ -400,8 +487,14 @@ func (l *Local) ended(hd handle) (executor.Exit, bool) {
 	if e, ok := readStatus(hd.Dir); ok {
 		return e, true
 	}
-	if lockHeld(filepath.Join(hd.Dir, lockFile)) {
-		return executor.Exit{}, false
+	// Decide with the lock held, so that a Start taking the job over (takeOver) and this
+	// verdict exclude each other.
+	lock, err := os.Open(filepath.Join(hd.Dir, lockFile))
+	if err == nil {
+		defer lock.Close()
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+			return executor.Exit{}, false // the shim (or its launcher) holds it: the job lives
+		}
 	}
 	if e, ok := readStatus(hd.Dir); ok { // it ended between the two looks
 		return e, true

@@ -5,7 +5,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -42,26 +41,6 @@ func sameProcess(pid int, start uint64) bool {
 	}
 	s, err := procStart(pid)
 	return err == nil && s == start
-}
-
-// lockHeld reports whether some process holds the flock on path: the shim holds its job's lock
-// for its whole life and the kernel drops it when the shim dies, however it dies. The file is
-// opened read-only (flock needs no write access): closing a file opened for writing is an
-// IN_CLOSE_WRITE in the job's directory, which woke every watcher of the job, which looked
-// again, closed the file again, and so on: each waiter and log reader spun for as long as the
-// job ran.
-func lockHeld(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return false
-	}
-	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
 // watcher wakes a waiter when something changes in a directory (inotify), and at the latest

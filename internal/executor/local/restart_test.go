@@ -11,10 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/executor"
 )
 
@@ -248,5 +250,106 @@ func TestHandleFor(t *testing.T) {
 	}
 	if x, err := l.Wait(ctx, h); err != nil || x.Reason != executor.ReasonStopped {
 		t.Errorf("Wait on a found handle: %+v %v; want stopped", x, err)
+	}
+}
+
+// A server killed while starting a job leaves its state directory at one of a few points;
+// the next Start of the same ID must run the command exactly once from each of them, and
+// must refuse (errs.Conflict) once the command has started.
+func TestStartTakesOverAnUnlaunchedAttempt(t *testing.T) {
+	state := t.TempDir()
+	l := newLocal(t, Config{StateDir: state})
+	ctx := context.Background()
+	marks := t.TempDir()
+	spec := func(id string) executor.Spec {
+		return executor.Spec{ID: id, Dir: t.TempDir(), Command: []string{"/bin/sh", "-c", "echo ran >> " + filepath.Join(marks, id)}}
+	}
+	runs := func(id string) int {
+		b, _ := os.ReadFile(filepath.Join(marks, id))
+		return strings.Count(string(b), "ran")
+	}
+	// Killed right after making the directory (what older servers could leave).
+	os.Mkdir(filepath.Join(state, "empty"), 0o700)
+	// Killed while writing the spec (its temporary file only).
+	os.Mkdir(filepath.Join(state, "partial"), 0o700)
+	os.WriteFile(filepath.Join(state, "partial", specFile+".tmp"), []byte(`{"spec":`), 0o600)
+	// Killed after taking the lock, before the shim started the command: the lock is free.
+	os.Mkdir(filepath.Join(state, "unlaunched"), 0o700)
+	os.WriteFile(filepath.Join(state, "unlaunched", specFile), []byte(`{}`), 0o600)
+	os.WriteFile(filepath.Join(state, "unlaunched", lockFile), nil, 0o600)
+	for _, id := range []string{"empty", "partial", "unlaunched"} {
+		h, err := l.Start(ctx, spec(id))
+		if err != nil {
+			t.Fatalf("%s: Start: %v", id, err)
+		}
+		if x, err := l.Wait(ctx, h); err != nil || x.Code != 0 || x.Reason != "" {
+			t.Fatalf("%s: Wait: %+v %v", id, x, err)
+		}
+		if n := runs(id); n != 1 {
+			t.Errorf("%s: the command ran %d times, want once", id, n)
+		}
+		// It started (and ended): starting it again re-attaches, it does not run again.
+		if _, err := l.Start(ctx, spec(id)); !errs.Is(err, errs.Conflict) {
+			t.Errorf("%s: second Start: %v, want Conflict", id, err)
+		}
+		if n := runs(id); n != 1 {
+			t.Errorf("%s: after a second Start the command ran %d times", id, n)
+		}
+	}
+	// The command started, then its shim vanished: that job is lost, never run a second time.
+	os.Mkdir(filepath.Join(state, "vanished"), 0o700)
+	os.WriteFile(filepath.Join(state, "vanished", specFile), []byte(`{}`), 0o600)
+	os.WriteFile(filepath.Join(state, "vanished", lockFile), nil, 0o600)
+	os.WriteFile(filepath.Join(state, "vanished", startedFile), []byte(`{"pid":1,"start":1}`), 0o600)
+	if _, err := l.Start(ctx, spec("vanished")); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("Start of a job whose command started: %v, want Conflict", err)
+	}
+	h, err := l.HandleFor("vanished")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, err := l.Wait(ctx, h); err != nil || x.Reason != executor.ReasonLost {
+		t.Errorf("Wait on the vanished job: %+v %v, want lost", x, err)
+	}
+	if n := runs("vanished"); n != 0 {
+		t.Errorf("the vanished job ran %d times here", n)
+	}
+	// Starts racing for one ID, fresh and taken over: one runs, the others re-attach.
+	os.Mkdir(filepath.Join(state, "raced-over"), 0o700)
+	for _, id := range []string{"raced", "raced-over"} {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var handles []executor.Handle
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				h, err := l.Start(ctx, spec(id))
+				if err == nil {
+					mu.Lock()
+					handles = append(handles, h)
+					mu.Unlock()
+				} else if !errs.Is(err, errs.Conflict) {
+					t.Errorf("%s: racing Start: %v", id, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(handles) != 1 {
+			t.Fatalf("%s: %d racing Starts launched, want 1", id, len(handles))
+		}
+		if _, err := l.Wait(ctx, handles[0]); err != nil {
+			t.Fatal(err)
+		}
+		if n := runs(id); n != 1 {
+			t.Errorf("%s: the command ran %d times, want once", id, n)
+		}
+	}
+	// Nothing half-made is left behind.
+	ents, _ := os.ReadDir(state)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), newPrefix) {
+			t.Errorf("a temporary state directory was left: %s", e.Name())
+		}
 	}
 }
