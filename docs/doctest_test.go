@@ -6,8 +6,8 @@
 //
 //   - A page starts from nothing: a fresh working directory (with the repository's top-level
 //     entries linked in, so internal/algorithms/sample/abalone.csv resolves), HOME inside it, no
-//     AWS_* variables, PATH = a freshly built slipway, then /usr/bin (Debian's aws CLI v2 and
-//     python3) and /bin.
+//     AWS_* variables but AWS_DATA_PATH (waiter models that poll every second, quickWaiters),
+//     PATH = a freshly built slipway, then /usr/bin (Debian's aws CLI v2 and python3) and /bin.
 //   - A comment on the page chooses how it runs:
 //     <!-- doctest: fresh -->           (the default) the page alone;
 //     <!-- doctest: after PAGE.md -->   PAGE.md's blocks first, in the same shell and directory;
@@ -32,6 +32,7 @@ package docs_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -380,6 +381,70 @@ func slipway(t *testing.T) string {
 	return binDir
 }
 
+var (
+	waitersOnce sync.Once
+	waitersDir  string
+	waitersErr  error
+)
+
+// quickWaiters returns a botocore data directory (for AWS_DATA_PATH) holding every waiter
+// model of Debian's aws CLI and boto3 with its delay cut to one second and its attempts
+// raised so that it waits as long in all. The CLI's own waiters poll every 30 to 120 s, so a
+// page that waits for an endpoint or a job would spend most of its time asleep; with these the
+// same commands run the same way, only polling faster.
+func quickWaiters(t *testing.T) string {
+	waitersOnce.Do(func() {
+		waitersDir, waitersErr = os.MkdirTemp("", "slipway-doctest-waiters")
+		if waitersErr != nil {
+			return
+		}
+		for _, root := range []string{"/usr/lib/python3/dist-packages/awscli/botocore/data", "/usr/lib/python3/dist-packages/botocore/data"} {
+			files, _ := filepath.Glob(filepath.Join(root, "*", "*", "waiters-2.json"))
+			for _, f := range files {
+				rel, _ := filepath.Rel(root, f)
+				dst := filepath.Join(waitersDir, rel)
+				if _, err := os.Stat(dst); err == nil {
+					continue // the CLI's own, found first
+				}
+				b, err := os.ReadFile(f)
+				if err != nil {
+					waitersErr = err
+					return
+				}
+				var m struct {
+					Version int                                   `json:"version"`
+					Waiters map[string]map[string]json.RawMessage `json:"waiters"`
+				}
+				if err := json.Unmarshal(b, &m); err != nil {
+					waitersErr = fmt.Errorf("%s: %v", f, err)
+					return
+				}
+				for _, w := range m.Waiters {
+					var delay, attempts int
+					json.Unmarshal(w["delay"], &delay)
+					json.Unmarshal(w["maxAttempts"], &attempts)
+					if delay > 1 {
+						w["delay"], w["maxAttempts"] = json.RawMessage("1"), json.RawMessage(strconv.Itoa(delay*attempts))
+					}
+				}
+				out, _ := json.Marshal(m)
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					waitersErr = err
+					return
+				}
+				if err := os.WriteFile(dst, out, 0o644); err != nil {
+					waitersErr = err
+					return
+				}
+			}
+		}
+	})
+	if waitersErr != nil {
+		t.Fatal(waitersErr)
+	}
+	return waitersDir
+}
+
 // pages returns README.md and docs/*.md, parsed, by name.
 func pages(t *testing.T) map[string]page {
 	files, err := filepath.Glob("*.md")
@@ -518,6 +583,7 @@ func runPage(t *testing.T, repo, bin string, blocks []block) {
 		"TMPDIR=" + os.TempDir(),
 		"DOCTEST_DIR=" + dir,
 		"SLIPWAY_LISTEN=" + m["127.0.0.1:9330"],
+		"AWS_DATA_PATH=" + quickWaiters(t),
 	}
 	log, err := os.Create(filepath.Join(dir, "bash.log"))
 	if err != nil {
