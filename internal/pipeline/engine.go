@@ -59,6 +59,23 @@ type Engine struct {
 	// rest of a reconcile. An entry goes when its execution ends.
 	mu   sync.Mutex
 	defs map[string]*parsed
+	// steps holds, by ARN, the steps an execution's last reconcile left, for the next one to
+	// start from instead of reading them all again (in a long chain that read is most of a
+	// step's cost in the engine). Only the engine writes the steps of a running execution,
+	// under its lease; the entry is used only by the reconcile whose lease directly follows
+	// the one that left it (the lease's token one more: nobody held it in between) and when
+	// the execution is as that one left it (RetryPipelineExecution, which rewrites steps,
+	// changes it).
+	steps map[string]knownSteps
+}
+
+// knownSteps is what a reconcile leaves for the next (Engine.steps).
+type knownSteps struct {
+	token    int64
+	modified time.Time
+	status   Status
+	steps    map[string]Step
+	order    int
 }
 
 var _ reconcile.Reconciler = (*Engine)(nil)
@@ -78,7 +95,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.LambdaTimeout = DefaultLambdaTimeout
 	}
 	c.Log = c.Log.With("component", "pipelines")
-	return &Engine{c: c, defs: map[string]*parsed{}}
+	return &Engine{c: c, defs: map[string]*parsed{}, steps: map[string]knownSteps{}}
 }
 
 // Resume returns the keys of every execution not yet ended, for the runtime to reconcile at start.
@@ -96,11 +113,18 @@ const maxPasses = 64
 
 // Reconcile moves the execution named by key (its ARN) on.
 func (e *Engine) Reconcile(ctx context.Context, key string) (res reconcile.Result, err error) {
+	fence, fenced := reconcile.FenceFrom(ctx)
+	var r *run
 	defer func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.steps, key)
 		if res.Forget {
-			e.mu.Lock()
 			delete(e.defs, key)
-			e.mu.Unlock()
+			return
+		}
+		if err == nil && fenced && r != nil && r.steps != nil {
+			e.steps[key] = knownSteps{token: fence.Token, modified: r.x.ModifiedAt, status: r.x.Status, steps: r.steps, order: r.order}
 		}
 	}()
 	x, err := e.c.Store.GetExecution(ctx, key)
@@ -113,7 +137,13 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (res reconcile.Resul
 	if x.Status.Terminal() {
 		return reconcile.Result{Forget: true}, nil
 	}
-	r := &run{e: e, x: x}
+	r = &run{e: e, x: x}
+	e.mu.Lock()
+	if k, ok := e.steps[key]; ok && fenced && k.token+1 == fence.Token && k.modified.Equal(x.ModifiedAt) && k.status == x.Status {
+		r.steps, r.order = k.steps, k.order
+	}
+	delete(e.steps, key)
+	e.mu.Unlock()
 	if reason, err := r.load(ctx); err != nil {
 		return reconcile.Result{}, err
 	} else if reason != "" {
@@ -154,6 +184,7 @@ type run struct {
 	caller identity.Caller
 	steps  map[string]Step
 	order  int
+	passes int
 	// polling is set when a pass left a step whose end only a look can tell (a running
 	// job, looked at again after Poll unless its end wakes the execution first); wake is the
 	// earliest time a waiting step (a callback's timeout, a retry's start) needs a look.
@@ -280,11 +311,14 @@ func (r *run) progress() definition.Progress {
 // pass moves every running step on once, then ends the execution or starts ready steps. It
 // reports whether anything changed.
 func (r *run) pass(ctx context.Context) (bool, error) {
-	cur, err := r.e.c.Store.GetExecution(ctx, r.x.ARN)
-	if err != nil {
-		return false, err
+	if r.passes++; r.passes > 1 {
+		// The first pass works on the execution Reconcile just read.
+		cur, err := r.e.c.Store.GetExecution(ctx, r.x.ARN)
+		if err != nil {
+			return false, err
+		}
+		r.x = cur
 	}
-	r.x = cur
 	if r.x.Status.Terminal() {
 		return false, nil
 	}
