@@ -140,7 +140,7 @@ func (e *Engine) update(ctx context.Context, j *Job, fn func(j *Job) error) erro
 		if err != nil {
 			return err
 		}
-		before := cur.Secondary
+		before, moves := cur.Secondary, len(cur.Transitions)
 		if err := fn(&cur); err != nil {
 			return err
 		}
@@ -149,11 +149,14 @@ func (e *Engine) update(ctx context.Context, j *Job, fn func(j *Job) error) erro
 			return err
 		}
 		if cur.Secondary != before {
-			ev, err := e.c.Service.event(cur)
-			if err != nil {
-				return err
+			// fn may have moved the job through more than one phase (a job with nothing to
+			// stage or upload): each phase passed through still gets its event, in order.
+			for _, passed := range passedThrough(cur, moves) {
+				if err := e.appendEvent(actx, tx, passed); err != nil {
+					return err
+				}
 			}
-			if err := tx.AppendEvent(actx, ev); err != nil {
+			if err := e.appendEvent(actx, tx, cur); err != nil {
 				return err
 			}
 			if err := wakeWaiter(actx, tx, cur, before, e.c.Service); err != nil {
@@ -170,18 +173,58 @@ func (e *Engine) update(ctx context.Context, j *Job, fn func(j *Job) error) erro
 	return nil
 }
 
+func (e *Engine) appendEvent(ctx context.Context, tx Tx, j Job) error {
+	ev, err := e.c.Service.event(j)
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, ev)
+}
+
+// passedThrough returns the job as it was in each phase it entered after its first moves
+// transitions and left again in the same change (all but the last of the new transitions).
+func passedThrough(j Job, moves int) []Job {
+	if moves < 0 || len(j.Transitions)-moves < 2 {
+		return nil
+	}
+	var out []Job
+	for i := moves; i < len(j.Transitions)-1; i++ {
+		p := j
+		p.Transitions = append([]Transition(nil), j.Transitions[:i+1]...)
+		p.Transitions[i].EndTime = time.Time{}
+		p.Secondary, p.Status = j.Transitions[i].Status, j.Transitions[i].Status.Status()
+		p.EndedAt, p.FailureReason = time.Time{}, ""
+		out = append(out, p)
+	}
+	return out
+}
+
 // advance moves the job to phase to, unless it is there or past it already (a restarted
 // attempt goes through its steps again).
 func (e *Engine) advance(ctx context.Context, j *Job, to Secondary, message string, also func(j *Job)) error {
+	return e.advanceVia(ctx, j, nil, to, message, also)
+}
+
+// phase is a phase to move through and its transition's message.
+type phase struct {
+	to      Secondary
+	message string
+}
+
+// advanceVia is advance through the phases via first, in the same transaction (each with its
+// event): the phases of a job with nothing to do in them cost no transaction of their own.
+func (e *Engine) advanceVia(ctx context.Context, j *Job, via []phase, to Secondary, message string, also func(j *Job)) error {
 	return e.update(ctx, j, func(cur *Job) error {
 		if cur.StopRequested && (len(cur.Run.Handles) == 0 || to == Uploading) {
 			// Before the workers started, or after they ended (a stop that came as they
 			// exited, before the engine saw it): nothing more is done; the job ends Stopped.
 			return errStopRequested
 		}
-		if cur.Secondary.CanMoveTo(to) {
-			if err := e.c.Service.move(cur, to, message); err != nil {
-				return err
+		for _, p := range append(via, phase{to, message}) {
+			if cur.Secondary.CanMoveTo(p.to) {
+				if err := e.c.Service.move(cur, p.to, p.message); err != nil {
+					return err
+				}
 			}
 		}
 		if also != nil {
@@ -193,9 +236,29 @@ func (e *Engine) advance(ctx context.Context, j *Job, to Secondary, message stri
 
 // end finishes the job in phase to (SecCompleted, SecFailed, SecStopped, MaxRuntimeExceeded).
 func (e *Engine) end(ctx context.Context, j *Job, to Secondary, reason string) error {
+	return e.endVia(ctx, j, nil, to, reason, nil)
+}
+
+// endVia is end, moving first through the phases via (when it ends SecCompleted) and
+// applying also, in the same transaction.
+func (e *Engine) endVia(ctx context.Context, j *Job, via []phase, to Secondary, reason string, also func(j *Job)) error {
 	err := e.update(ctx, j, func(cur *Job) error {
 		if cur.Secondary.Terminal() {
 			return nil
+		}
+		if also != nil {
+			also(cur)
+		}
+		if to == SecCompleted && cur.StopRequested && len(via) > 0 {
+			// Asked to stop as the workers ended (advance's rule for Uploading).
+			to, via = SecStopped, nil
+		}
+		for _, p := range via {
+			if cur.Secondary.CanMoveTo(p.to) {
+				if err := e.c.Service.move(cur, p.to, p.message); err != nil {
+					return err
+				}
+			}
 		}
 		if to == MaxRuntimeExceeded || to == SecStopped {
 			if cur.Secondary != SecStopping {
@@ -292,8 +355,15 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 	if err != nil {
 		return fail("ClientError: %s", errs.Message(err))
 	}
-	if err := e.advance(ctx, j, Downloading, "Downloading input data", nil); err != nil {
-		return err
+	// A job with nothing to download passes through Downloading in the transaction that
+	// records its attempt: the phase has no work to show, and a transaction less per job
+	// counts in a pipeline of many small steps.
+	downloading := []phase{{Downloading, "Downloading input data"}}
+	if len(j.Spec.Inputs) > 0 || j.Kind == TransformJob {
+		if err := e.advance(ctx, j, Downloading, "Downloading input data", nil); err != nil {
+			return err
+		}
+		downloading = nil
 	}
 	dir := e.workDir(*j)
 	n := j.Spec.InstanceCount
@@ -379,7 +449,7 @@ func (e *Engine) prepare(ctx context.Context, j *Job) error {
 	if enforced := e.c.Executor.Enforced(); enforced != "" {
 		message += " Limits of " + j.Spec.InstanceType + ": " + enforced + "."
 	}
-	err = e.advance(ctx, j, Training, message, func(cur *Job) {
+	err = e.advanceVia(ctx, j, downloading, Training, message, func(cur *Job) {
 		if cur.Run.AttemptID == "" {
 			cur.Run.Attempt++
 			cur.Run.AttemptID = fmt.Sprintf("%s-%s-%s-%d", cur.Account, cur.Kind, cur.Name, cur.Run.Attempt)
@@ -539,8 +609,15 @@ func (e *Engine) watch(ctx context.Context, j *Job) error {
 	st.mu.Lock()
 	lines, metrics, tails := append([]int(nil), st.lines...), append([]Metric(nil), st.metrics...), st.tail
 	st.mu.Unlock()
-	if err := e.update(ctx, j, func(cur *Job) error { cur.Run.LogLines, cur.Metrics = lines, metrics; return nil }); err != nil {
-		return err
+	saveLogs := func(cur *Job) { cur.Run.LogLines, cur.Metrics = lines, metrics }
+	succeeded := lost == nil && !stopping
+	for _, x := range exits {
+		succeeded = succeeded && x.Code == 0 && x.Signal == "" && !x.OOMKilled
+	}
+	if !succeeded {
+		if err := e.update(ctx, j, func(cur *Job) error { saveLogs(cur); return nil }); err != nil {
+			return err
+		}
 	}
 	switch {
 	case lost != nil && !stopping:
@@ -555,7 +632,18 @@ func (e *Engine) watch(ctx context.Context, j *Job) error {
 			return fail("%s", e.failureReason(*j, i, x, tails[i]))
 		}
 	}
-	if err := e.advance(ctx, j, Uploading, "Uploading generated training model", nil); err != nil {
+	uploading := phase{Uploading, "Uploading generated training model"}
+	if j.Kind == ProcessingJob && len(j.Spec.Outputs) == 0 {
+		// Nothing to upload: the logs' progress, Uploading and the end commit together.
+		return e.endVia(ctx, j, []phase{uploading}, SecCompleted, "", saveLogs)
+	}
+	if err := e.advance(ctx, j, Uploading, uploading.message, saveLogs); err != nil {
+		if errors.Is(err, errStopRequested) {
+			// Stopped as the workers ended: the job ends Stopped, with its logs' progress.
+			if err := e.update(ctx, j, func(cur *Job) error { saveLogs(cur); return nil }); err != nil {
+				return err
+			}
+		}
 		return err
 	}
 	if err := e.upload(ctx, j); err != nil {

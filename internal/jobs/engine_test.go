@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -519,5 +520,59 @@ func TestUnwritableOutputFailsWithAccessDenied(t *testing.T) {
 	}
 	if keys := e.art.keys("locked", ""); len(keys) != 0 {
 		t.Errorf("the denied output holds %v", keys)
+	}
+}
+
+// TestPhasesWithNothingToDoStillShow: a processing job with nothing to download or upload
+// passes through Downloading and Uploading in the transactions of its neighbours, yet shows
+// every phase, with times, and emits one state change event per phase, in order.
+func TestPhasesWithNothingToDoStillShow(t *testing.T) {
+	e := newEnv(t)
+	e.img["noop"] = `echo done`
+	e.start()
+	got := e.ended(e.create(jobs.Job{Kind: jobs.ProcessingJob, Name: "noop1", RoleARN: role, Spec: jobs.Spec{
+		Image: "noop", InstanceType: "ml.m5.large", InstanceCount: 1,
+	}}))
+	if got.Status != jobs.Completed {
+		t.Fatalf("status %s, reason %q", got.Status, got.FailureReason)
+	}
+	var phases []string
+	for i, tr := range got.Transitions {
+		phases = append(phases, string(tr.Status))
+		if tr.EndTime.IsZero() || tr.EndTime.Before(tr.StartTime) {
+			t.Errorf("transition %s has times %v..%v", tr.Status, tr.StartTime, tr.EndTime)
+		}
+		if i > 0 && tr.StartTime.Before(got.Transitions[i-1].EndTime) {
+			t.Errorf("transition %s starts before the one before it ends", tr.Status)
+		}
+	}
+	if want := "Starting Downloading Training Uploading Completed"; strings.Join(phases, " ") != want {
+		t.Errorf("phases %v, want %s", phases, want)
+	}
+	if lines := e.logs.all("/aws/sagemaker/ProcessingJobs"); strings.Join(lines, "|") != "done" {
+		t.Errorf("log lines %q", lines)
+	}
+	evs, err := e.st.Events().EventsAfter(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, ev := range evs {
+		var d struct {
+			ProcessingJobStatus string
+			ProcessingEndTime   *time.Time
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		end := ""
+		if d.ProcessingEndTime != nil {
+			end = "(ended)"
+		}
+		seen = append(seen, d.ProcessingJobStatus+end)
+	}
+	// Starting (the create), Downloading, Training, Uploading, Completed.
+	if want := "InProgress InProgress InProgress InProgress Completed(ended)"; strings.Join(seen, " ") != want {
+		t.Errorf("events %v, want %s", seen, want)
 	}
 }

@@ -59,6 +59,23 @@ type Engine struct {
 	// rest of a reconcile. An entry goes when its execution ends.
 	mu   sync.Mutex
 	defs map[string]*parsed
+	// steps holds, by ARN, the steps an execution's last reconcile left, for the next one to
+	// start from instead of reading them all again (in a long chain that read is most of a
+	// step's cost in the engine). Only the engine writes the steps of a running execution,
+	// under its lease; the entry is used only by the reconcile whose lease directly follows
+	// the one that left it (the lease's token one more: nobody held it in between) and when
+	// the execution is as that one left it (RetryPipelineExecution, which rewrites steps,
+	// changes it).
+	steps map[string]knownSteps
+}
+
+// knownSteps is what a reconcile leaves for the next (Engine.steps).
+type knownSteps struct {
+	token    int64
+	modified time.Time
+	status   Status
+	steps    map[string]Step
+	order    int
 }
 
 var _ reconcile.Reconciler = (*Engine)(nil)
@@ -78,7 +95,7 @@ func NewEngine(c EngineConfig) *Engine {
 		c.LambdaTimeout = DefaultLambdaTimeout
 	}
 	c.Log = c.Log.With("component", "pipelines")
-	return &Engine{c: c, defs: map[string]*parsed{}}
+	return &Engine{c: c, defs: map[string]*parsed{}, steps: map[string]knownSteps{}}
 }
 
 // Resume returns the keys of every execution not yet ended, for the runtime to reconcile at start.
@@ -96,11 +113,18 @@ const maxPasses = 64
 
 // Reconcile moves the execution named by key (its ARN) on.
 func (e *Engine) Reconcile(ctx context.Context, key string) (res reconcile.Result, err error) {
+	fence, fenced := reconcile.FenceFrom(ctx)
+	var r *run
 	defer func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.steps, key)
 		if res.Forget {
-			e.mu.Lock()
 			delete(e.defs, key)
-			e.mu.Unlock()
+			return
+		}
+		if err == nil && fenced && r != nil && r.steps != nil {
+			e.steps[key] = knownSteps{token: fence.Token, modified: r.x.ModifiedAt, status: r.x.Status, steps: r.steps, order: r.order}
 		}
 	}()
 	x, err := e.c.Store.GetExecution(ctx, key)
@@ -113,7 +137,13 @@ func (e *Engine) Reconcile(ctx context.Context, key string) (res reconcile.Resul
 	if x.Status.Terminal() {
 		return reconcile.Result{Forget: true}, nil
 	}
-	r := &run{e: e, x: x}
+	r = &run{e: e, x: x}
+	e.mu.Lock()
+	if k, ok := e.steps[key]; ok && fenced && k.token+1 == fence.Token && k.modified.Equal(x.ModifiedAt) && k.status == x.Status {
+		r.steps, r.order = k.steps, k.order
+	}
+	delete(e.steps, key)
+	e.mu.Unlock()
 	if reason, err := r.load(ctx); err != nil {
 		return reconcile.Result{}, err
 	} else if reason != "" {
@@ -154,6 +184,10 @@ type run struct {
 	caller identity.Caller
 	steps  map[string]Step
 	order  int
+	passes int
+	// batch holds saves back for the next flush; pending are those held (save).
+	batch   bool
+	pending []stepWrite
 	// polling is set when a pass left a step whose end only a look can tell (a running
 	// job, looked at again after Poll unless its end wakes the execution first); wake is the
 	// earliest time a waiting step (a callback's timeout, a retry's start) needs a look.
@@ -280,11 +314,14 @@ func (r *run) progress() definition.Progress {
 // pass moves every running step on once, then ends the execution or starts ready steps. It
 // reports whether anything changed.
 func (r *run) pass(ctx context.Context) (bool, error) {
-	cur, err := r.e.c.Store.GetExecution(ctx, r.x.ARN)
-	if err != nil {
-		return false, err
+	if r.passes++; r.passes > 1 {
+		// The first pass works on the execution Reconcile just read.
+		cur, err := r.e.c.Store.GetExecution(ctx, r.x.ARN)
+		if err != nil {
+			return false, err
+		}
+		r.x = cur
 	}
-	r.x = cur
 	if r.x.Status.Terminal() {
 		return false, nil
 	}
@@ -300,13 +337,16 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 	}
 	changed := false
 	r.polling, r.wake = false, time.Time{}
+	// The steps' ends found in this pass commit together (a layer of a fan-out ends in one
+	// transaction, not one each); nothing acts on them before the flush below.
+	r.batch = true
 	for _, s := range r.steps {
 		if s.Status.Terminal() {
 			continue
 		}
 		c, err := r.drive(ctx, s)
 		if err != nil {
-			return false, err
+			return false, r.flushBefore(ctx, err)
 		}
 		changed = changed || c
 		if s, ok := r.steps[s.Name]; ok && !s.Status.Terminal() {
@@ -317,6 +357,10 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 				r.polling = true
 			}
 		}
+	}
+	r.batch = false
+	if err := r.flush(ctx); err != nil {
+		return false, err
 	}
 	if err := r.reuse(ctx); err != nil || r.x.Status.Terminal() {
 		return true, err
@@ -341,13 +385,31 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 		// Nothing runs, nothing failed, the plan is not finished, and nothing can start.
 		return true, r.finish(ctx, Failed, "No step of the pipeline can run: the plan is stuck.")
 	}
+	// The ready steps' Starting commits in one transaction before any of them acts (their
+	// jobs' names are on record before the jobs exist); what driving them then records
+	// commits in one more.
+	r.batch = true
+	defer func() { r.batch = false }()
+	var begun []string
 	for _, name := range ready {
-		if err := r.start(ctx, name); err != nil {
+		drive, err := r.begin(ctx, name)
+		if err != nil {
 			return false, err
+		}
+		if drive {
+			begun = append(begun, name)
 		}
 		changed = true
 	}
-	return changed, nil
+	if err := r.flush(ctx); err != nil {
+		return false, err
+	}
+	for _, name := range begun {
+		if _, err := r.drive(ctx, r.steps[name]); err != nil {
+			return false, r.flushBefore(ctx, err)
+		}
+	}
+	return changed, r.flush(ctx)
 }
 
 // failureReason is the execution's failure reason: a Fail step's message, or SageMaker's.
@@ -409,12 +471,12 @@ func (r *run) jobARN(k jobKind, name string) string {
 	return arn.SageMaker(r.e.c.Service.region, r.x.Account, k.arnType, strings.ToLower(name))
 }
 
-// start commits a step as Starting (its job's ARN, deterministic, in its metadata), then
-// drives it.
-func (r *run) start(ctx context.Context, name string) error {
+// begin saves a step as Starting (its job's ARN, deterministic, in its metadata), or as
+// ended when the cache has it; it reports whether the step is to be driven.
+func (r *run) begin(ctx context.Context, name string) (bool, error) {
 	sd, ok := r.def.d.Step(name)
 	if !ok {
-		return errs.E(errs.Internal, "the plan names step %s the definition lacks", name)
+		return false, errs.E(errs.Internal, "the plan names step %s the definition lacks", name)
 	}
 	now := r.e.c.Service.now()
 	s := Step{ExecutionARN: r.x.ARN, Name: sd.Name, Type: string(sd.Type), DisplayName: sd.DisplayName, Description: sd.Description,
@@ -425,15 +487,11 @@ func (r *run) start(ctx context.Context, name string) error {
 		if sd.Cache != nil && sd.Cache.Enabled {
 			hit, err := r.cached(ctx, sd, &s)
 			if err != nil || hit {
-				return err
+				return false, err
 			}
 		}
 	}
-	if err := r.save(ctx, s, ""); err != nil {
-		return err
-	}
-	_, err := r.drive(ctx, s)
-	return err
+	return true, r.save(ctx, s, "")
 }
 
 // cached computes a step's cache key (into s) and, when an earlier execution of the pipeline
@@ -892,36 +950,85 @@ func (r *run) audited(ctx context.Context, op string, fn func(tx Tx, x *Executio
 
 // save commits a step with its status change event when its status changed, and whatever
 // else the extra functions write in the same transaction.
+//
+// While the run batches (r.batch), the write waits in r.pending for the next flush, which
+// commits every waiting write in one transaction; r.steps shows it at once. A pass batches
+// only what nothing acts on before the flush: the ends of the steps it looks at, and the
+// Starting of the steps it starts, which is flushed before any of them is driven.
 func (r *run) save(ctx context.Context, st Step, prev StepStatus, extra ...func(tx Tx, x Execution) error) error {
 	if prev != "" && prev != st.Status && !prev.CanMoveTo(st.Status) {
 		return errs.E(errs.Internal, "step %s cannot go from %s to %s", st.Name, prev, st.Status)
 	}
-	err := r.audited(ctx, "UpdatePipelineExecutionStep", func(tx Tx, x *Execution) error {
-		if x.Status.Terminal() {
-			return errs.E(errs.Conflict, "the execution %s has ended", x.ARN)
-		}
-		if err := tx.PutStep(ctx, st); err != nil {
-			return err
-		}
-		if st.Status == StepSucceeded && st.CacheKey != "" && st.CacheHit == "" {
-			if err := tx.PutCacheEntry(ctx, x.PipelineARN, st.CacheKey, x.ARN, st.Name, st.EndedAt); err != nil {
-				return err
-			}
-		}
-		for _, fn := range extra {
-			if err := fn(tx, *x); err != nil {
-				return err
-			}
-		}
-		if prev == st.Status {
-			return nil
-		}
-		return r.e.c.Service.appendStepEvent(ctx, tx, *x, st, prev)
-	})
+	w := stepWrite{st: st, prev: prev, extra: extra}
+	if r.batch {
+		r.pending = append(r.pending, w)
+		r.steps[st.Name] = st
+		return nil
+	}
+	err := r.commit(ctx, []stepWrite{w})
 	if err == nil {
 		r.steps[st.Name] = st
 	}
 	return err
+}
+
+// stepWrite is one save of a step.
+type stepWrite struct {
+	st    Step
+	prev  StepStatus
+	extra []func(tx Tx, x Execution) error
+}
+
+// flush commits the writes the batch holds, in one transaction.
+func (r *run) flush(ctx context.Context) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	ws := r.pending
+	r.pending = nil
+	return r.commit(ctx, ws)
+}
+
+// flushBefore commits what the batch holds before a step's error goes back to the runtime:
+// the other steps' progress is not lost to one step's fault.
+func (r *run) flushBefore(ctx context.Context, err error) error {
+	r.batch = false
+	if ferr := r.flush(ctx); ferr != nil {
+		r.e.c.Log.Warn("cannot record the steps' progress", "execution", r.x.ARN, "err", ferr)
+	}
+	return err
+}
+
+// commit writes steps, with their status change events, in one transaction.
+func (r *run) commit(ctx context.Context, ws []stepWrite) error {
+	return r.audited(ctx, "UpdatePipelineExecutionStep", func(tx Tx, x *Execution) error {
+		if x.Status.Terminal() {
+			return errs.E(errs.Conflict, "the execution %s has ended", x.ARN)
+		}
+		for _, w := range ws {
+			st := w.st
+			if err := tx.PutStep(ctx, st); err != nil {
+				return err
+			}
+			if st.Status == StepSucceeded && st.CacheKey != "" && st.CacheHit == "" {
+				if err := tx.PutCacheEntry(ctx, x.PipelineARN, st.CacheKey, x.ARN, st.Name, st.EndedAt); err != nil {
+					return err
+				}
+			}
+			for _, fn := range w.extra {
+				if err := fn(tx, *x); err != nil {
+					return err
+				}
+			}
+			if w.prev == st.Status {
+				continue
+			}
+			if err := r.e.c.Service.appendStepEvent(ctx, tx, *x, st, w.prev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // finish ends the execution.

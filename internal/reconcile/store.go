@@ -91,3 +91,7 @@ func FenceFrom(ctx context.Context) (Fence, bool) {
 func withFence(ctx context.Context, f Fence) context.Context {
 	return context.WithValue(ctx, fenceKey{}, f)
 }
+
+// WithFence returns ctx carrying the fence of a lease taken outside a Runtime (Store.Claim),
+// for a test that calls a Reconciler as the runtime would.
+func WithFence(ctx context.Context, f Fence) context.Context { return withFence(ctx, f) }
