@@ -182,6 +182,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/deployments/{name}", c.page(c.deploymentPage))
 	m.Handle("GET /console/deployments/{name}/live", c.page(c.deploymentLive))
 	m.Handle("POST /console/deployments/{name}/approval", c.action(c.approval))
+	m.Handle("POST /console/deployments/{name}/transition", c.action(c.transition))
 	m.Handle("GET /console/audit", c.page(c.auditPage))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	c.mux = m
