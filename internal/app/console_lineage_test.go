@@ -2,14 +2,195 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 )
+
+// lineageDefinition is a build pipeline of every kind of step a version's lineage follows: a
+// processing step (Prep) writes the training data, a training step (Train, the built-in linear
+// learner) trains on it, a RegisterModel step registers its model artifact; another processing
+// step (Elsewhere) runs beside them, upstream of nothing.
+func lineageDefinition(role, bucket, group string) string {
+	prep := "import os\nd='/opt/ml/processing/train'\nos.makedirs(d,exist_ok=True)\n" +
+		"open(d+'/train.csv','w').write(''.join('%d,%d\\n' % (2*i+1, i) for i in range(20)))\n"
+	processing := func(name, script string, outputs []any) map[string]any {
+		args := map[string]any{
+			"RoleArn":          role,
+			"AppSpecification": map[string]any{"ImageUri": sklearnImage, "ContainerEntrypoint": []string{"python3", "-c", script}},
+			"ProcessingResources": map[string]any{"ClusterConfig": map[string]any{
+				"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+		}
+		if outputs != nil {
+			args["ProcessingOutputConfig"] = map[string]any{"Outputs": outputs}
+		}
+		return map[string]any{"Name": name, "Type": "Processing", "Arguments": args}
+	}
+	def := map[string]any{
+		"Version": "2020-12-01",
+		"Steps": []any{
+			processing("Prep", prep, []any{map[string]any{"OutputName": "train",
+				"S3Output": map[string]any{"S3Uri": "s3://" + bucket + "/prep/train", "LocalPath": "/opt/ml/processing/train", "S3UploadMode": "EndOfJob"}}}),
+			processing("Elsewhere", "print('unrelated')", nil),
+			map[string]any{"Name": "Train", "Type": "Training", "Arguments": map[string]any{
+				"RoleArn": role,
+				"AlgorithmSpecification": map[string]any{"TrainingImage": "slipway/linear", "TrainingInputMode": "File",
+					"MetricDefinitions": []any{map[string]any{"Name": "train:rmse", "Regex": "train-rmse:([0-9.]+)"}}},
+				"HyperParameters": map[string]any{"predictor_type": "regressor", "sagemaker_note": "<script>alert('hp')</script>"},
+				"InputDataConfig": []any{map[string]any{"ChannelName": "train", "ContentType": "text/csv",
+					"DataSource": map[string]any{"S3DataSource": map[string]any{"S3DataType": "S3Prefix",
+						"S3Uri": map[string]any{"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}}}}},
+				"OutputDataConfig":  map[string]any{"S3OutputPath": "s3://" + bucket + "/model"},
+				"ResourceConfig":    map[string]any{"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+				"StoppingCondition": map[string]any{"MaxRuntimeInSeconds": 600},
+			}},
+			map[string]any{"Name": "Register", "Type": "RegisterModel", "Arguments": map[string]any{
+				"ModelPackageGroupName":   group,
+				"ModelPackageDescription": "<img src=x onerror=alert('pkg')>",
+				"ModelApprovalStatus":     "PendingManualApproval",
+				"InferenceSpecification": map[string]any{
+					"Containers":                 []any{map[string]any{"Image": "slipway/linear", "ModelDataUrl": map[string]any{"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}},
+					"SupportedContentTypes":      []string{"text/csv"},
+					"SupportedResponseMIMETypes": []string{"text/csv"},
+				},
+			}},
+		},
+	}
+	b, _ := json.Marshal(def)
+	return string(b)
+}
+
+// TestConsoleLineage: a version's page follows it back to the execution, the registering step,
+// the training job (channels, hyperparameters, metrics, model artifact) and the processing
+// step upstream of it (not the one beside it), shows its approval history after an approval
+// from the page, and the endpoint that serves it. Markup in the description, a hyperparameter
+// and the approval comment is escaped. A principal denied the training job (an explicit Deny
+// over an Allow of everything) sees "not visible to you" without the job's name; one who may
+// read the registry but not pipelines sees the execution as not visible, unnamed; another
+// account's admin and a principal without permissions see the API's answer.
+func TestConsoleLineage(t *testing.T) {
+	ctx := context.Background()
+	s := startConsole(t)
+	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"], org: map[string]string{}}
+	sm := e.admin.sm
+	bucket := "lineage-" + e.account
+	role := e.pipelineRole(bucket)
+	_, err := sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("traced")})
+	e.must(err)
+	_, err = sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("lineagebuild"), RoleArn: aws.String(role),
+		PipelineDefinition: aws.String(lineageDefinition(role, bucket, "traced")), ClientRequestToken: token()})
+	e.must(err)
+	out, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("lineagebuild"), ClientRequestToken: token()})
+	e.must(err)
+	if d := waitExecution(t, sm, *out.PipelineExecutionArn, 120*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+		t.Fatalf("the build: %s %s", d.PipelineExecutionStatus, aws.ToString(d.FailureReason))
+	}
+	execID := (*out.PipelineExecutionArn)[strings.LastIndexByte(*out.PipelineExecutionArn, '/')+1:]
+	steps := stepsOf(t, sm, *out.PipelineExecutionArn)
+	trainJob := aws.ToString(steps["Train"].Metadata.TrainingJob.Arn)
+	trainJob = trainJob[strings.LastIndexByte(trainJob, '/')+1:]
+	pkg, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String("arn:aws:sagemaker:us-east-1:" + e.account + ":model-package/traced/1")})
+	e.must(err)
+	modelData := aws.ToString(pkg.InferenceSpecification.Containers[0].ModelDataUrl)
+
+	// An endpoint of the data-science account serves the version.
+	_, err = sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("traced-model"), ExecutionRoleArn: aws.String(role),
+		PrimaryContainer: &smtypes.ContainerDefinition{ModelPackageName: pkg.ModelPackageArn}})
+	e.must(err)
+	_, err = sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("traced-config"), ProductionVariants: []smtypes.ProductionVariant{{
+		VariantName: aws.String("blue"), ModelName: aws.String("traced-model"), InitialInstanceCount: aws.Int32(1), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large}}})
+	e.must(err)
+	_, err = sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("traced-ep"), EndpointConfigName: aws.String("traced-config")})
+	e.must(err)
+
+	ds := s.profile["data-science"]
+	b := signedIn(t, s.server, ds.AccessKeyID, ds.SecretAccessKey)
+	const path = "/console/registry/traced/1"
+	if p := b.get("/console/registry/traced"); !strings.Contains(p.body, `<a href="`+path+`">1</a>`) {
+		t.Errorf("the group page does not link the version:\n%s", p.body)
+	}
+	p := b.post(path+"/status", url.Values{"status": {"Approved"}, "comment": {"ok <b>bold</b>"}, "back": {"version"}, "csrf": {b.csrf(path)}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, path+"?") {
+		t.Fatalf("approve from the version page: %d → %q\n%s", p.status, p.location, p.body)
+	}
+	p = b.get(path)
+	if p.status != http.StatusOK {
+		t.Fatalf("version page: %d\n%s", p.status, p.body)
+	}
+	execLink := "/console/pipelines/lineagebuild/executions/" + execID
+	for _, want := range []string{
+		`<a href="` + execLink + `">lineagebuild · <code>` + execID + `</code></a>`,
+		`data-lineage="register"><a href="` + execLink + `/steps/Register">Register</a>`,
+		`<a href="` + execLink + `/steps/Train">Train</a>`,
+		`<code>` + trainJob + `</code>`,
+		"<td>train</td><td><code>s3://" + bucket + "/prep/train</code></td>",
+		"<td>predictor_type</td><td><code>regressor</code></td>",
+		"&lt;script&gt;alert(&#39;hp&#39;)&lt;/script&gt;",
+		"<td>train:rmse</td>",
+		"<code>" + modelData + "</code>",
+		`<a href="` + execLink + `/steps/Prep">Prep</a>`,
+		"output train: <code>s3://" + bucket + "/prep/train</code>",
+		"&lt;img src=x onerror=alert(&#39;pkg&#39;)&gt;",
+		"ok &lt;b&gt;bold&lt;/b&gt;",
+		"<code>traced-ep</code>/blue",
+		`data-account="` + e.account + `"`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("version page lacks %q", want)
+		}
+	}
+	if n := strings.Count(p.body, "<tr data-history>"); n != 2 {
+		t.Errorf("%d approval history rows, want 2 (registered pending, approved)", n)
+	}
+	if strings.Contains(p.body, "Elsewhere") {
+		t.Errorf("a processing step upstream of nothing is shown as the version's lineage")
+	}
+	for _, bad := range []string{"<script>alert", "<img src=x", "<b>bold"} {
+		if strings.Contains(p.body, bad) {
+			t.Errorf("version page holds %q unescaped", bad)
+		}
+	}
+	if p := b.get("/console/registry/traced/x"); p.status != http.StatusBadRequest {
+		t.Errorf("a version that is not a number: %d", p.status)
+	}
+	if p := b.get("/console/registry/traced/9"); p.status != http.StatusBadRequest && p.status != http.StatusNotFound {
+		t.Errorf("a version that does not exist: %d", p.status)
+	}
+
+	// An explicit Deny of the training job wins over an Allow of everything.
+	keyID, secret := newUser(t, s.server, "notrain", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"sagemaker:DescribeTrainingJob","Resource":"*"}]}`)
+	p = signedIn(t, s.server, keyID, secret).get(path)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-lineage="training" data-visible="no">not visible to you: you may not sagemaker:DescribeTrainingJob with an explicit deny`) ||
+		strings.Contains(p.body, "<code>"+trainJob+"</code>") || strings.Contains(p.body, "predictor_type") || !strings.Contains(p.body, "/executions/"+execID) {
+		t.Errorf("the version page under a Deny of the training job: %d\n%s", p.status, p.body)
+	}
+	// A reader of the registry alone: the execution is not visible, and not named.
+	keyID, secret = newUser(t, s.server, "regread", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:DescribeModelPackage*","sagemaker:ListModelPackage*","sagemaker:ListEndpoints","sagemaker:DescribeEndpoint*","sagemaker:DescribeModel"],"Resource":"*"}]}`)
+	p = signedIn(t, s.server, keyID, secret).get(path)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-lineage="execution" data-visible="no">Pipeline execution: not visible to you: you may not sagemaker:DescribePipelineExecution`) ||
+		strings.Contains(p.body, "/executions/"+execID) || strings.Contains(p.body, "lineagebuild") || strings.Contains(p.body, "<code>"+trainJob+"</code>") || !strings.Contains(p.body, "<code>traced-ep</code>/blue") {
+		t.Errorf("the registry reader's version page: %d\n%s", p.status, p.body)
+	}
+	// Another account's admin, and a principal without permissions: the API's answers.
+	st := s.profile["staging"]
+	if p := signedIn(t, s.server, st.AccessKeyID, st.SecretAccessKey).get(path); (p.status != http.StatusBadRequest && p.status != http.StatusNotFound) ||
+		strings.Contains(p.body, execID) || strings.Contains(p.body, "traced-ep") || strings.Contains(p.body, "onerror") {
+		t.Errorf("another account's version page: %d\n%s", p.status, p.body)
+	}
+	keyID, secret = newUser(t, s.server, "nobody", "")
+	if p := signedIn(t, s.server, keyID, secret).get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "sagemaker:DescribeModelPackage") || strings.Contains(p.body, execID) {
+		t.Errorf("the version page without permissions: %d\n%s", p.status, p.body)
+	}
+}
 
 // TestConsoleTransitions: a deploy pipeline's page shows each stage's inbound transition as
 // GetPipelineState answers it, and its Enable/Disable actions: the admin disables one with a

@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
@@ -60,6 +61,7 @@ type Config struct {
 	Serving   *serving.Service
 	Delivery  *delivery.Service
 	Artifacts *artifacts.Service
+	Jobs      *jobs.Service   // the pipelines' jobs, for a model version's lineage
 	Logs      *logs.Service   // the jobs' log lines, for a pipeline step's page
 	Stacks    *stacks.Service // the deploy pipelines' stacks, for the deployments' "where" view
 	Audit     Recorder
@@ -162,6 +164,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/registry", c.page(c.registryPage))
 	m.Handle("GET /console/registry/{group}", c.page(c.groupPage))
 	m.Handle("GET /console/registry/{group}/compare", c.page(c.comparePage))
+	m.Handle("GET /console/registry/{group}/{version}", c.page(c.versionPage))
 	m.Handle("POST /console/registry/{group}/{version}/status", c.action(c.setStatus))
 	m.Handle("GET /console/pipelines", c.page(c.pipelinesPage))
 	m.Handle("GET /console/pipelines/{name}", c.page(c.pipelinePage))

@@ -338,7 +338,11 @@ func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, s *session) 
 		c.render(w, r, statusOf(err), "group", v)
 		return
 	}
-	http.Redirect(w, r, "/console/registry/"+url.PathEscape(group)+"?flash="+url.QueryEscape("Version "+strconv.Itoa(version)+" is now "+string(status)), http.StatusSeeOther)
+	back := "/console/registry/" + url.PathEscape(group)
+	if r.PostForm.Get("back") == "version" {
+		back += "/" + strconv.Itoa(version)
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Version "+strconv.Itoa(version)+" is now "+string(status)), http.StatusSeeOther)
 }
 
 // --- Endpoints ---

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-ml/slipway/internal/delivery"
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/pipeline/definition"
 	"github.com/slipway-ml/slipway/internal/serving"
 )
@@ -192,5 +193,22 @@ func TestGraphLinks(t *testing.T) {
 	}
 	if strings.Contains(string(graph(def.Plan(), nil)), "<a ") {
 		t.Errorf("graph without links links")
+	}
+}
+
+func TestHiddenNamesNoResource(t *testing.T) {
+	c := &Console{}
+	for msg, want := range map[string]string{
+		"User: arn:aws:iam::1:user/a is not authorized to perform: sagemaker:DescribeTrainingJob on resource: arn:aws:sagemaker:us-east-1:1:training-job/secret-job with an explicit deny in an identity-based policy": "not visible to you: you may not sagemaker:DescribeTrainingJob with an explicit deny in an identity-based policy",
+		"User: arn:aws:iam::1:user/a is not authorized to perform: sagemaker:DescribePipelineExecution on resource: arn:aws:sagemaker:us-east-1:1:pipeline/secret/execution/x":                                         "not visible to you: you may not sagemaker:DescribePipelineExecution",
+		"something else about secret-job": "not visible to you",
+	} {
+		got := c.hidden(errs.E(errs.AccessDenied, "%s", msg))
+		if got != want || strings.Contains(got, "secret") {
+			t.Errorf("hidden(%q) = %q, want %q", msg, got, want)
+		}
+	}
+	if got := c.hidden(errs.E(errs.NotFound, "no such job secret-job")); got != "" {
+		t.Errorf("hidden(NotFound) = %q, want \"\" (not a refusal)", got)
 	}
 }
