@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/alarms"
 	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/delivery"
@@ -62,6 +63,7 @@ type Config struct {
 	Delivery  *delivery.Service
 	Artifacts *artifacts.Service
 	Jobs      *jobs.Service   // the pipelines' jobs, for a model version's lineage
+	Metrics   *alarms.Service // CloudWatch's metrics, for an endpoint's charts
 	Logs      *logs.Service   // the jobs' log lines, for a pipeline step's page
 	Stacks    *stacks.Service // the deploy pipelines' stacks, for the deployments' "where" view
 	Audit     Recorder
