@@ -220,7 +220,7 @@ func (c *Console) lineageExecution(r *http.Request, s *session, arn string, md m
 	}
 	// The processing steps upstream of the registering step (every processing step of the
 	// execution when its definition cannot be read).
-	upstream := map[string]bool{}
+	var upstream map[string]bool // nil: the definition could not be read
 	var def string
 	if le.Register != nil && c.call(r.Context(), r, s, "sagemaker", "DescribePipelineDefinitionForExecution", func(ctx context.Context, call identity.Call) error {
 		var err error
@@ -228,13 +228,14 @@ func (c *Console) lineageExecution(r *http.Request, s *session, arn string, md m
 		return err
 	}) == nil {
 		if d, err := definition.Parse([]byte(def)); err == nil {
+			upstream = map[string]bool{}
 			for _, n := range d.Plan().Upstream(le.Register.Name) {
 				upstream[n] = true
 			}
 		}
 	}
 	for _, st := range steps {
-		if st.Type != string(definition.Processing) || (len(upstream) > 0 && !upstream[st.Name]) {
+		if st.Type != string(definition.Processing) || (upstream != nil && !upstream[st.Name]) {
 			continue
 		}
 		lp := lineageProcessing{Step: lineageStep{Name: st.Name, Status: string(st.Status), Link: c.stepLink(x, st.Name)}}
