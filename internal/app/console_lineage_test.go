@@ -1,16 +1,20 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 )
@@ -298,5 +302,78 @@ func TestConsoleTransitions(t *testing.T) {
 	}
 	if p := b.get("/console/audit?action=DisableStageTransition&principal=user/admin"); !strings.Contains(p.body, "<td>codepipeline:DisableStageTransition</td>") {
 		t.Errorf("the console's DisableStageTransition is not audited")
+	}
+}
+
+// TestConsoleLineageDeployment: a deploy pipeline whose stack makes an endpoint of a version:
+// the version's page shows the endpoint and links the deploy execution that made it; a
+// principal who may not read the deploy pipelines sees the endpoint, and no pipeline is named.
+func TestConsoleLineageDeployment(t *testing.T) {
+	ctx := context.Background()
+	s := startConsole(t)
+	d := newDeploySetup(t, s.server)
+	acct := s.account["data-science"]
+	deployer := deployRole(t, d.ds.iam, d.pipelineRole)
+	_, err := d.ds.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pipeline-deployer"), PolicyName: aws.String("serve"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)})
+	mustDo(t, err)
+	bucket := "lineage-models-" + acct
+	_, err = d.ds.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	mustDo(t, err)
+	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("linear/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
+	mustDo(t, err)
+	r, err := d.ds.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("model-exec"), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
+	mustDo(t, err)
+	_, err = d.ds.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("model-exec"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
+	mustDo(t, err)
+	_, err = d.ds.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("served")})
+	mustDo(t, err)
+	pkg, err := d.ds.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("served"),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers:            []smtypes.ModelPackageContainerDefinition{{Image: aws.String("slipway/linear"), ModelDataUrl: aws.String("s3://" + bucket + "/linear/model.tar.gz")}},
+			SupportedContentTypes: []string{"text/csv"}, SupportedResponseMIMETypes: []string{"text/csv"}},
+		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
+	mustDo(t, err)
+	template := `{"Resources":{
+"Model":{"Type":"AWS::SageMaker::Model","Properties":{"Containers":[{"ModelPackageName":"` + *pkg.ModelPackageArn + `"}],"ExecutionRoleArn":"` + *r.Role.Arn + `"}},
+"Config":{"Type":"AWS::SageMaker::EndpointConfig","Properties":{"ProductionVariants":[{"InitialInstanceCount":1,"InitialVariantWeight":1.0,"InstanceType":"ml.m5.large","ModelName":{"Fn::GetAtt":["Model","ModelName"]},"VariantName":"AllTraffic"}]}},
+"Endpoint":{"Type":"AWS::SageMaker::Endpoint","Properties":{"EndpointName":"served-ep","EndpointConfigName":{"Fn::GetAtt":["Config","EndpointConfigName"]}}}}}`
+	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
+	mustDo(t, err)
+	decl := d.pipeline("served-deploy")
+	decl.Stages = decl.Stages[:2] // Source, then DeployStaging …
+	decl.Stages[1].Actions[0].RoleArn = aws.String(deployer) // … into the data-science account itself
+	decl.Stages[1].Actions[0].Configuration["StackName"] = "served-stack"
+	_, err = cpOf(d.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: decl})
+	mustDo(t, err)
+
+	ds := s.profile["data-science"]
+	b := signedIn(t, s.server, ds.AccessKeyID, ds.SecretAccessKey)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		live := b.get("/console/deployments/served-deploy/live")
+		if strings.Contains(live.body, `"stage:DeployStaging":"Succeeded"`) {
+			break
+		}
+		if time.Now().After(deadline) || strings.Contains(live.body, `"stage:DeployStaging":"Failed"`) {
+			t.Fatalf("the deploy stage never succeeded: %s\n%s", live.body, b.get("/console/deployments/served-deploy").body)
+		}
+	}
+	exec := regexp.MustCompile(`<tr id="execution-([^"]+)">`).FindStringSubmatch(b.get("/console/deployments/served-deploy").body)
+	if exec == nil {
+		t.Fatal("no execution on the deployment page")
+	}
+	p := b.get("/console/registry/served/1")
+	for _, want := range []string{"<code>served-ep</code>/AllTraffic", `data-account="` + acct + `"`,
+		`<a href="/console/deployments/served-deploy#execution-` + exec[1] + `">served-deploy <code>` + exec[1] + `</code></a> · DeployStaging`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("version page lacks %q:\n%s", want, p.body)
+		}
+	}
+	keyID, secret := newUser(t, s.server, "nocp", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"codepipeline:*","Resource":"*"}]}`)
+	p = signedIn(t, s.server, keyID, secret).get("/console/registry/served/1")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "<code>served-ep</code>/AllTraffic") || strings.Contains(p.body, "served-deploy") || strings.Contains(p.body, exec[1]) {
+		t.Errorf("the version page of a principal denied CodePipeline: %d\n%s", p.status, p.body)
 	}
 }
