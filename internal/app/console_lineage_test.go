@@ -342,7 +342,7 @@ func TestConsoleLineageDeployment(t *testing.T) {
 	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
 	mustDo(t, err)
 	decl := d.pipeline("served-deploy")
-	decl.Stages = decl.Stages[:2] // Source, then DeployStaging …
+	decl.Stages = decl.Stages[:2]                            // Source, then DeployStaging …
 	decl.Stages[1].Actions[0].RoleArn = aws.String(deployer) // … into the data-science account itself
 	decl.Stages[1].Actions[0].Configuration["StackName"] = "served-stack"
 	_, err = cpOf(d.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: decl})
