@@ -14,7 +14,7 @@ import (
 func (a *App) mountConsole(mux *http.ServeMux, api http.Handler) error {
 	c, err := console.New(console.Config{
 		Identity: a.Identity, Org: a.Org, Registry: a.Registry, Pipelines: a.Pipelines, Serving: a.Serving,
-		Delivery: a.Delivery, Artifacts: a.Artifacts, Logs: a.Logs, Stacks: a.Stacks, Audit: a.Audit, Trail: a.Store.Audit(), Sessions: a.Store.Console(),
+		Delivery: a.Delivery, Artifacts: a.Artifacts, Jobs: a.Jobs, Metrics: a.Alarms, Logs: a.Logs, Stacks: a.Stacks, Audit: a.Audit, Trail: a.Store.Audit(), Sessions: a.Store.Console(),
 		Region: a.cfg.Region, Now: a.now, Log: a.log,
 	})
 	if err != nil {

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -51,6 +53,20 @@ func TestConsoleInChromium(t *testing.T) {
 		PipelineDefinition: aws.String(`{"Version":"2020-12-01","Steps":[
 {"Name":"Wait","Type":"Callback","SqsQueueUrl":"https://sqs.us-east-1.amazonaws.com/` + dsAccount + `/q"},
 {"Name":"Check","Type":"Condition","DependsOn":["Wait"],"Arguments":{"Conditions":[{"Type":"Equals","LeftValue":1,"RightValue":1}],"IfSteps":[],"ElseSteps":[]}}]}`)})
+	mustDo(t, err)
+	// A version registered by a build pipeline (its page shows its lineage), and a deploy
+	// pipeline whose page shows each stage's transition and its Disable form.
+	le := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: dsAccount, org: map[string]string{}}
+	lrole := le.pipelineRole("lineage-" + dsAccount)
+	_, err = sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("traced")})
+	mustDo(t, err)
+	_, err = sm.CreatePipeline(ctx, &sagemaker.CreatePipelineInput{PipelineName: aws.String("lineagebuild"), RoleArn: aws.String(lrole), ClientRequestToken: token(),
+		PipelineDefinition: aws.String(lineageDefinition(lrole, "lineage-"+dsAccount, "traced"))})
+	mustDo(t, err)
+	build, err := sm.StartPipelineExecution(ctx, &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("lineagebuild"), ClientRequestToken: token()})
+	mustDo(t, err)
+	deploy := newDeploySetup(t, s.server)
+	_, err = cpOf(deploy.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: deploy.pipeline("model-deploy")})
 	mustDo(t, err)
 
 	t.Run("sign in with keys", func(t *testing.T) {
@@ -315,12 +331,30 @@ func TestConsoleInChromium(t *testing.T) {
 		ad.noErrors()
 	})
 
+	t.Run("lineage and transitions", func(t *testing.T) {
+		if d := waitExecution(t, sm, *build.PipelineExecutionArn, 120*time.Second); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+			t.Fatalf("the build: %s", d.PipelineExecutionStatus)
+		}
+		ad.open("/console/registry/traced")
+		ad.submit(chromedp.Click(chromedp.CSS(`a[href="/console/registry/traced/1"]`)))
+		if got := ad.eval(`[...document.querySelectorAll('[data-lineage]')].map(e => e.getAttribute('data-lineage')).join(',')`); got != "execution,register,training,processing" {
+			t.Errorf("the version page's lineage: %q", got)
+		}
+		ad.open("/console/deployments/model-deploy")
+		ad.do(chromedp.SendKeys(chromedp.CSS(`form[action$="/transition"] input[name=reason]`), "freeze"))
+		ad.submit(chromedp.KeyEvent(kb.Enter))
+		if got := ad.eval(`document.querySelector('[data-transition]').getAttribute('data-transition') + ' ' + document.querySelector('.flash').textContent`); got != "disabled The transition into DeployStaging is disabled" {
+			t.Errorf("after disabling from the keyboard: %q", got)
+		}
+		ad.noErrors()
+	})
+
 	t.Run("light and dark", func(t *testing.T) {
 		chromiumNeed(t, execPath)
 		colors := map[string]string{}
 		for _, scheme := range []string{"light", "dark"} {
 			ad.emulate(scheme)
-			for _, path := range []string{"/console/registry/abalone", execPath, "/console/org"} {
+			for _, path := range []string{"/console/registry/abalone", execPath, "/console/org", "/console/registry/traced/1", "/console/deployments/model-deploy"} {
 				ad.open(path)
 				colors[scheme] = ad.eval(`getComputedStyle(document.body).backgroundColor`)
 				if bad := ad.eval(chromiumContrastJS); bad != "" {
@@ -342,7 +376,8 @@ func TestConsoleInChromium(t *testing.T) {
 		chromiumNeed(t, execPath)
 		ad.do(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
 		for _, path := range []string{"/console/org", "/console/registry", "/console/registry/abalone", "/console/registry/abalone/compare?a=1&b=2",
-			"/console/pipelines", "/console/pipelines/wait", execPath, "/console/endpoints", "/console/deployments", "/console/audit", "/console/switch"} {
+			"/console/pipelines", "/console/pipelines/wait", execPath, "/console/endpoints", "/console/deployments", "/console/audit", "/console/switch",
+			"/console/registry/traced/1", "/console/deployments/model-deploy"} {
 			ad.open(path)
 			if w := ad.eval(`String(document.documentElement.clientWidth)`); w != "375" {
 				t.Fatalf("the layout viewport is %s wide", w)

@@ -181,6 +181,19 @@ func TestConsoleEndpointChartsAndCapture(t *testing.T) {
 		strings.Contains(p.body, `<svg class="series"`) {
 		t.Errorf("the reader's endpoint page: %d\n%s", p.status, p.body)
 	}
+	// The charts read CloudWatch's metrics as the principal: an explicit Deny of
+	// GetMetricData wins over an Allow of everything, and the live totals are left out too.
+	keyID, secret = newUser(t, s.server, "nocharts", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"cloudwatch:GetMetricData","Resource":"*"}]}`)
+	nc := signedIn(t, s.server, keyID, secret)
+	p = nc.get("/console/endpoints/" + name)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-problem="metrics"`) || !strings.Contains(p.body, "explicit deny") || strings.Contains(p.body, `<svg class="series"`) ||
+		!strings.Contains(p.body, "inf-2") {
+		t.Errorf("the endpoint page under a Deny of GetMetricData: %d\n%s", p.status, p.body)
+	}
+	if live := nc.get("/console/endpoints/" + name + "/live?minutes=60"); live.status != http.StatusOK || strings.Contains(live.body, "invocations:") {
+		t.Errorf("endpoint live under a Deny of GetMetricData: %d %s", live.status, live.body)
+	}
 	keyID, secret = newUser(t, s.server, "nobody", "")
 	if p := signedIn(t, s.server, keyID, secret).get("/console/endpoints/" + name); p.status != http.StatusForbidden || !strings.Contains(p.body, "sagemaker:DescribeEndpoint") {
 		t.Errorf("the endpoint page without permissions: %d", p.status)

@@ -28,7 +28,6 @@ import (
 func (a *App) servingService() {
 	a.servingLoad = new(lateLoader)
 	a.servingMeter = newServingMeter(a.now)
-	a.servingMeter.history = serving.NewHistory(a.now)
 	a.servingMeter.capture = serving.NewCapturer(serving.CaptureOptions{Writer: captureWriter{a.Artifacts}, Sessions: a.Identity,
 		Log: a.log})
 	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load,
@@ -36,7 +35,7 @@ func (a *App) servingService() {
 	a.Serving = serving.NewService(serving.ServiceConfig{
 		Store: a.Store.Serving(), Authz: a.Identity, Roles: a.Identity, Sessions: a.Identity,
 		Artifacts: jobArtifacts{a.Artifacts}, Packages: servingPackages{a.Registry}, Fleet: servingFleet{a.Fleet},
-		Meter: a.servingMeter, History: a.servingMeter.history, Capture: a.servingMeter.capture, Region: a.cfg.Region, Now: a.now,
+		Meter: a.servingMeter, Capture: a.servingMeter.capture, Region: a.cfg.Region, Now: a.now,
 	})
 }
 

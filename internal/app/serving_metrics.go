@@ -19,9 +19,8 @@ type servingMeter struct {
 	model, overhead                   *prometheus.HistogramVec
 	// capture writes the endpoints' data capture (serving_capture.go); its counters are exported here.
 	capture *serving.Capturer
-	// history keeps the last minutes of each endpoint's invocations for the console's charts.
-	history *serving.History
-	// cloudwatch is CloudWatch's AWS/SageMaker namespace, which alarms watch (alarms.go).
+	// cloudwatch is CloudWatch's AWS/SageMaker namespace, which alarms watch (alarms.go) and
+	// the console's endpoint charts read (GetMetricData).
 	cloudwatch *alarms.EndpointMetrics
 	now        func() time.Time
 }
@@ -66,9 +65,6 @@ func (m *servingMeter) Invocation(i serving.Invocation) {
 	}
 	m.model.With(l).Observe(i.Model.Seconds())
 	m.overhead.With(l).Observe(i.Overhead.Seconds())
-	if m.history != nil {
-		m.history.Invocation(i)
-	}
 	m.cloudwatch.Record(alarms.Invocation{Account: i.Account, Endpoint: i.Endpoint, Variant: i.Variant, Class: i.Class,
 		Model: i.Model, Overhead: i.Overhead, Time: m.now()})
 }
@@ -81,8 +77,5 @@ func (m *servingMeter) Forget(account, endpoint string) {
 	m.errors5xx.DeletePartialMatch(l)
 	m.model.DeletePartialMatch(l)
 	m.overhead.DeletePartialMatch(l)
-	if m.history != nil {
-		m.history.Forget(account, endpoint)
-	}
 	m.cloudwatch.Forget(account, endpoint)
 }

@@ -14,11 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/alarms"
 	"github.com/slipway-ml/slipway/internal/artifacts"
 	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/delivery"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
+	"github.com/slipway-ml/slipway/internal/jobs"
 	"github.com/slipway-ml/slipway/internal/logs"
 	"github.com/slipway-ml/slipway/internal/org"
 	"github.com/slipway-ml/slipway/internal/pipeline"
@@ -60,6 +62,8 @@ type Config struct {
 	Serving   *serving.Service
 	Delivery  *delivery.Service
 	Artifacts *artifacts.Service
+	Jobs      *jobs.Service   // the pipelines' jobs, for a model version's lineage
+	Metrics   *alarms.Service // CloudWatch's metrics, for an endpoint's charts
 	Logs      *logs.Service   // the jobs' log lines, for a pipeline step's page
 	Stacks    *stacks.Service // the deploy pipelines' stacks, for the deployments' "where" view
 	Audit     Recorder
@@ -162,6 +166,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/registry", c.page(c.registryPage))
 	m.Handle("GET /console/registry/{group}", c.page(c.groupPage))
 	m.Handle("GET /console/registry/{group}/compare", c.page(c.comparePage))
+	m.Handle("GET /console/registry/{group}/{version}", c.page(c.versionPage))
 	m.Handle("POST /console/registry/{group}/{version}/status", c.action(c.setStatus))
 	m.Handle("GET /console/pipelines", c.page(c.pipelinesPage))
 	m.Handle("GET /console/pipelines/{name}", c.page(c.pipelinePage))
@@ -182,6 +187,7 @@ func (c *Console) routes() {
 	m.Handle("GET /console/deployments/{name}", c.page(c.deploymentPage))
 	m.Handle("GET /console/deployments/{name}/live", c.page(c.deploymentLive))
 	m.Handle("POST /console/deployments/{name}/approval", c.action(c.approval))
+	m.Handle("POST /console/deployments/{name}/transition", c.action(c.transition))
 	m.Handle("GET /console/audit", c.page(c.auditPage))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	c.mux = m

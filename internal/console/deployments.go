@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway/internal/delivery"
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/identity"
 )
 
@@ -59,6 +60,7 @@ type approvalRecord struct {
 type deploymentData struct {
 	Name       string
 	State      delivery.State
+	Stages     []stageTransition // each stage's inbound transition, as GetPipelineState answers it
 	Waiting    []waiting
 	Executions []delivery.Execution
 	Approvals  []approvalRecord
@@ -74,6 +76,7 @@ func (c *Console) deployment(r *http.Request, s *session) (deploymentData, error
 	if err != nil {
 		return d, err
 	}
+	d.Stages = transitionsOf(d.State)
 	for _, st := range d.State.Stages {
 		if st.Run == nil {
 			continue
@@ -132,6 +135,7 @@ func (c *Console) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		out["stage:"+st.Name] = status
 	}
+
 	out["waiting"] = ""
 	if len(d.Waiting) > 0 {
 		out["waiting"] = d.Waiting[0].Stage + "/" + d.Waiting[0].Action
@@ -157,4 +161,65 @@ func (c *Console) approval(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	http.Redirect(w, r, back+"?flash="+url.QueryEscape(in.Stage+"/"+in.Action+": "+in.Status), http.StatusSeeOther)
+}
+
+// stageTransition is a stage's inbound transition as GetPipelineState answers it
+// (inboundTransitionState): enabled or not, who changed it last, when, and why it is disabled.
+type stageTransition struct {
+	Stage string
+	First bool // the first stage has no inbound transition to change
+	delivery.Transition
+	// Waiting is the execution that finished the previous stage and waits at the transition.
+	Waiting string
+}
+
+// State is "disabled" or "enabled".
+func (t stageTransition) State() string {
+	if t.Disabled {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+func transitionsOf(st delivery.State) []stageTransition {
+	var out []stageTransition
+	for i, s := range st.Stages {
+		t := stageTransition{Stage: s.Name, First: i == 0, Transition: st.Pipeline.Transitions[s.Name].Inbound}
+		if s.Inbound != nil {
+			t.Waiting = s.Inbound.ID
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// transition enables or disables a stage's inbound transition: codepipeline:EnableStageTransition
+// or codepipeline:DisableStageTransition on the stage, as the signed-in principal. A refusal
+// (AccessDenied, a reason CodePipeline does not accept) shows its reason and changes nothing.
+func (c *Console) transition(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	back := "/console/deployments/" + url.PathEscape(name)
+	in := delivery.TransitionInput{Pipeline: name, Stage: r.PostForm.Get("stage"), Type: delivery.Inbound}
+	var err error
+	var done string
+	switch op := r.PostForm.Get("op"); op {
+	case "enable":
+		done = "enabled"
+		err = c.call(r.Context(), r, s, "codepipeline", "EnableStageTransition", func(ctx context.Context, call identity.Call) error {
+			return c.cfg.Delivery.EnableStageTransition(ctx, call, in)
+		})
+	case "disable":
+		done = "disabled"
+		in.Reason = strings.TrimSpace(r.PostForm.Get("reason"))
+		err = c.call(r.Context(), r, s, "codepipeline", "DisableStageTransition", func(ctx context.Context, call identity.Call) error {
+			return c.cfg.Delivery.DisableStageTransition(ctx, call, in)
+		})
+	default:
+		err = errs.E(errs.Invalid, "op must be enable or disable").WithCode("ValidationException")
+	}
+	if err != nil {
+		c.refuse(w, r, s, err, back)
+		return
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("The transition into "+in.Stage+" is "+done), http.StatusSeeOther)
 }

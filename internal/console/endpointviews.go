@@ -26,7 +26,7 @@ import (
 // EndpointQuery is what an endpoint page's query asks: the charts' window and how many
 // data capture samples to show.
 type EndpointQuery struct {
-	Minutes int // 5 to serving.HistoryMinutes, default 60
+	Minutes int // 5 to maxChartMinutes, default 60
 	Samples int // 0 to 50, default 10
 }
 
@@ -35,8 +35,8 @@ func ParseEndpointQuery(v url.Values) (EndpointQuery, error) {
 	q := EndpointQuery{Minutes: 60, Samples: 10}
 	if s := v.Get("minutes"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 5 || n > serving.HistoryMinutes {
-			return q, errs.E(errs.Invalid, "minutes must be a number from 5 to %d", serving.HistoryMinutes).WithCode("ValidationException")
+		if err != nil || n < 5 || n > maxChartMinutes {
+			return q, errs.E(errs.Invalid, "minutes must be a number from 5 to %d", maxChartMinutes).WithCode("ValidationException")
 		}
 		q.Minutes = n
 	}
@@ -60,7 +60,7 @@ type variantCharts struct {
 
 // endpointCharts draws each variant's invocations and errors, and its model latency (mean
 // and maximum), a point a minute.
-func endpointCharts(vs []serving.VariantMetrics) []variantCharts {
+func endpointCharts(vs []variantMinutes) []variantCharts {
 	var out []variantCharts
 	for _, v := range vs {
 		vc := variantCharts{Variant: v.Variant}

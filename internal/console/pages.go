@@ -338,7 +338,11 @@ func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, s *session) 
 		c.render(w, r, statusOf(err), "group", v)
 		return
 	}
-	http.Redirect(w, r, "/console/registry/"+url.PathEscape(group)+"?flash="+url.QueryEscape("Version "+strconv.Itoa(version)+" is now "+string(status)), http.StatusSeeOther)
+	back := "/console/registry/" + url.PathEscape(group)
+	if r.PostForm.Get("back") == "version" {
+		back += "/" + strconv.Itoa(version)
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Version "+strconv.Itoa(version)+" is now "+string(status)), http.StatusSeeOther)
 }
 
 // --- Endpoints ---
@@ -408,12 +412,8 @@ func (c *Console) endpointPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return err
 	})
 	// The charts: the last minutes of the endpoint's invocations, as CloudWatch's metrics are read.
-	var ms []serving.VariantMetrics
-	if err := c.call(r.Context(), r, s, "cloudwatch", "GetMetricData", func(ctx context.Context, call identity.Call) error {
-		var err error
-		ms, err = c.cfg.Serving.EndpointMetrics(ctx, call, d.Endpoint.Name, q.Minutes)
-		return err
-	}); err != nil {
+	ms, err := c.endpointMetrics(r, s, d.Endpoint, q.Minutes)
+	if err != nil {
 		d.ChartsProblem = c.problem(err)
 	}
 	d.Charts = endpointCharts(ms)
@@ -448,12 +448,11 @@ func (c *Console) endpointLive(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	// The window's totals, when the principal may read the metrics (the charts are the page's).
 	q, qerr := ParseEndpointQuery(r.URL.Query())
-	var ms []serving.VariantMetrics
-	if qerr == nil && c.call(r.Context(), r, s, "cloudwatch", "GetMetricData", func(ctx context.Context, call identity.Call) error {
-		var err error
-		ms, err = c.cfg.Serving.EndpointMetrics(ctx, call, d.Endpoint.Name, q.Minutes)
-		return err
-	}) == nil {
+	var ms []variantMinutes
+	if qerr == nil {
+		ms, qerr = c.endpointMetrics(r, s, d.Endpoint, q.Minutes)
+	}
+	if qerr == nil {
 		for _, vc := range endpointCharts(ms) {
 			out["invocations:"+vc.Variant] = strconv.FormatInt(vc.Invocations, 10)
 			out["4xx:"+vc.Variant] = strconv.FormatInt(vc.Errors4xx, 10)

@@ -11,9 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipway-ml/slipway/internal/alarms"
 	"github.com/slipway-ml/slipway/internal/delivery"
+	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/pipeline/definition"
-	"github.com/slipway-ml/slipway/internal/serving"
 )
 
 func TestJobOf(t *testing.T) {
@@ -97,7 +98,7 @@ func TestSeriesChart(t *testing.T) {
 	if seriesChart("x", from, from, "", nil) != "" {
 		t.Errorf("a chart of nothing is not empty")
 	}
-	cs := endpointCharts([]serving.VariantMetrics{{Variant: "blue", Minutes: []serving.MinuteMetrics{
+	cs := endpointCharts([]variantMinutes{{Variant: "blue", Minutes: []minuteMetrics{
 		{Start: from, Invocations: 2, Errors5xx: 1, ModelSum: 30 * time.Millisecond, ModelMax: 20 * time.Millisecond},
 		{Start: from.Add(time.Minute), Invocations: 1, Errors4xx: 1, ModelSum: 3 * time.Millisecond}}}})
 	if len(cs) != 1 || cs[0].Invocations != 3 || cs[0].Errors4xx != 1 || cs[0].Errors5xx != 1 || cs[0].ModelAverage != 11*time.Millisecond {
@@ -144,7 +145,7 @@ func FuzzViewQueries(f *testing.F) {
 		if q, err := ParseLogQuery(v); err == nil && (q.Lines < 1 || q.Lines > 1000) {
 			t.Fatalf("accepted lines %d", q.Lines)
 		}
-		if q, err := ParseEndpointQuery(v); err == nil && (q.Minutes < 5 || q.Minutes > serving.HistoryMinutes || q.Samples < 0 || q.Samples > 50) {
+		if q, err := ParseEndpointQuery(v); err == nil && (q.Minutes < 5 || q.Minutes > 180 || q.Samples < 0 || q.Samples > 50) {
 			t.Fatalf("accepted %+v", q)
 		}
 	})
@@ -192,5 +193,65 @@ func TestGraphLinks(t *testing.T) {
 	}
 	if strings.Contains(string(graph(def.Plan(), nil)), "<a ") {
 		t.Errorf("graph without links links")
+	}
+}
+
+func TestHiddenNamesNoResource(t *testing.T) {
+	c := &Console{}
+	for msg, want := range map[string]string{
+		"User: arn:aws:iam::1:user/a is not authorized to perform: sagemaker:DescribeTrainingJob on resource: arn:aws:sagemaker:us-east-1:1:training-job/secret-job with an explicit deny in an identity-based policy": "not visible to you: you may not sagemaker:DescribeTrainingJob with an explicit deny in an identity-based policy",
+		"User: arn:aws:iam::1:user/a is not authorized to perform: sagemaker:DescribePipelineExecution on resource: arn:aws:sagemaker:us-east-1:1:pipeline/secret/execution/x":                                         "not visible to you: you may not sagemaker:DescribePipelineExecution",
+		"something else about secret-job": "not visible to you",
+	} {
+		got := c.hidden(errs.E(errs.AccessDenied, "%s", msg))
+		if got != want || strings.Contains(got, "secret") {
+			t.Errorf("hidden(%q) = %q, want %q", msg, got, want)
+		}
+	}
+	if got := c.hidden(errs.E(errs.NotFound, "no such job secret-job")); got != "" {
+		t.Errorf("hidden(NotFound) = %q, want \"\" (not a refusal)", got)
+	}
+}
+
+// TestEndpointMinutes: GetMetricData's answers become each variant's minutes over the window
+// (minutes without data are zero, latencies come in microseconds); the no-variant series is
+// shown only when it holds invocations; every query is a per-minute AWS/SageMaker statistic.
+func TestEndpointMinutes(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	variants := []string{"blue", ""}
+	qs := endpointQueries("ep", variants)
+	if len(qs) != 10 {
+		t.Fatalf("%d queries, want 5 a variant", len(qs))
+	}
+	for _, q := range qs {
+		if q.Period != 60 || q.Metric.Namespace != "AWS/SageMaker" || q.Metric.Dimensions[0] != (alarms.Dimension{Name: "EndpointName", Value: "ep"}) {
+			t.Errorf("query %+v", q)
+		}
+	}
+	if d := qs[0].Metric.Dimensions; len(d) != 2 || d[1].Value != "blue" {
+		t.Errorf("blue's query dimensions %+v", d)
+	}
+	if d := qs[5].Metric.Dimensions; len(d) != 1 {
+		t.Errorf("the no-variant query's dimensions %+v", d)
+	}
+	at := func(m int) []time.Time { return []time.Time{start.Add(time.Duration(m) * time.Minute)} }
+	rs := []alarms.DataResult{
+		{ID: "inv_0", Times: append(at(1), at(7)...), Values: []float64{3, 9}}, // 10:07 is outside the window
+		{ID: "e5_0", Times: at(1), Values: []float64{1}},
+		{ID: "msum_0", Times: at(1), Values: []float64{30000}},
+		{ID: "mmax_0", Times: at(1), Values: []float64{20000}},
+	}
+	got := endpointMinutes(variants, rs, start, 3)
+	if len(got) != 1 || got[0].Variant != "blue" || len(got[0].Minutes) != 3 {
+		t.Fatalf("endpointMinutes = %+v", got)
+	}
+	m := got[0].Minutes
+	if m[0].Invocations != 0 || !m[2].Start.Equal(start.Add(2*time.Minute)) || m[1].Invocations != 3 || m[1].Errors5xx != 1 ||
+		m[1].ModelAverage() != 10*time.Millisecond || m[1].ModelMax != 20*time.Millisecond {
+		t.Errorf("blue's minutes = %+v", m)
+	}
+	got = endpointMinutes(variants, append(rs, alarms.DataResult{ID: "inv_1", Times: at(0), Values: []float64{2}}), start, 3)
+	if len(got) != 2 || got[1].Variant != "" || got[1].Minutes[0].Invocations != 2 {
+		t.Errorf("with invocations that reached no variant: %+v", got)
 	}
 }

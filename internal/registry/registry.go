@@ -5,7 +5,9 @@
 //   - Versions within a group are 1, 2, 3 … with no gaps and no duplicates, even under
 //     concurrent creation (the store allocates them in the inserting transaction).
 //   - Every creation and every change of a package writes a "SageMaker Model Package State
-//     Change" event in the same transaction (the outbox).
+//     Change" event in the same transaction (the outbox); every update of its approval status
+//     or description also appends to its approval history (who, when, which status and
+//     description), in the same row.
 //   - Every call is authorized; calls on another account's group are allowed only when both the
 //     caller's identity policy and the group's resource policy allow them.
 //   - ClientToken makes CreateModelPackage idempotent: a retry returns the first package.
@@ -87,7 +89,22 @@ type Package struct {
 	ModifiedAt          time.Time
 	ModifiedBy          *UserContext
 	Details             map[string]json.RawMessage
+	// History is the package's approval history, oldest first: its status at creation and
+	// every update that set its approval status or description (the newest MaxHistory kept).
+	// SageMaker's API has no member for it; the console shows it.
+	History []ApprovalChange
 }
+
+// ApprovalChange is one entry of a package's approval history.
+type ApprovalChange struct {
+	Status      ApprovalStatus
+	Description string // the approval description the change left
+	By          string // the principal's ARN
+	At          time.Time
+}
+
+// MaxHistory bounds a package's approval history.
+const MaxHistory = 100
 
 // GroupQuery filters and orders ListModelPackageGroups.
 type GroupQuery struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/slipway-ml/slipway/internal/events"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +245,57 @@ func TestUpdateRecordsWhoAndEmitsEvents(t *testing.T) {
 	if detail.ModelApprovalStatus != "Approved" || detail.ModelPackageArn != p.ARN || detail.ModelPackageVersion != 1 ||
 		env.DetailType != "SageMaker Model Package State Change" || env.Source != "aws.sagemaker" || env.Resources[0] != p.ARN {
 		t.Errorf("approval event = %+v detail %s", env, evs[1].Detail)
+	}
+}
+
+// TestApprovalHistory: a package's history holds its status at creation and every update of
+// its approval status or description, with who and when; a metadata-only update and a refused
+// update add nothing; the history keeps the newest MaxHistory entries.
+func TestApprovalHistory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil)
+	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, again := "looks good", "rejected after review"
+	for _, in := range []registry.UpdateInput{
+		{ARN: p.ARN, ApprovalStatus: registry.Approved, ApprovalDescription: &ok},
+		{ARN: p.ARN, CustomerMetadataProperties: map[string]string{"k": "v"}},
+		{ARN: p.ARN, ApprovalStatus: registry.Rejected, ApprovalDescription: &again},
+	} {
+		if _, err := f.reg.UpdatePackage(ctx, f.ds, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.reg.UpdatePackage(ctx, f.ds, registry.UpdateInput{ARN: p.ARN, ApprovalStatus: registry.Pending}); err == nil {
+		t.Fatal("Rejected → Pending accepted")
+	}
+	got, err := f.reg.DescribePackage(ctx, f.ds, p.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, h := range got.History {
+		if h.By != f.ds.Caller.ARN || h.At.IsZero() {
+			t.Errorf("history entry %+v lacks who or when", h)
+		}
+		steps = append(steps, string(h.Status)+"|"+h.Description)
+	}
+	want := []string{"PendingManualApproval|", "Approved|looks good", "Rejected|rejected after review"}
+	if strings.Join(steps, ",") != strings.Join(want, ",") {
+		t.Errorf("history = %q, want %q", steps, want)
+	}
+	for i := range registry.MaxHistory {
+		d := strconv.Itoa(i)
+		if _, err := f.reg.UpdatePackage(ctx, f.ds, registry.UpdateInput{ARN: p.ARN, ApprovalDescription: &d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = f.reg.DescribePackage(ctx, f.ds, p.ARN)
+	if n := len(got.History); n != registry.MaxHistory || got.History[n-1].Description != strconv.Itoa(registry.MaxHistory-1) || got.History[0].Description != "0" {
+		t.Errorf("a long history: %d entries, first %+v", n, got.History[0])
 	}
 }
 

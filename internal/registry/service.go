@@ -504,6 +504,7 @@ func (s *Service) CreatePackage(ctx context.Context, c Call, in CreateInput) (Pa
 			Account: g.Account, GroupName: g.Name, Version: version, ARN: s.PackageARN(g.Account, g.Name, version),
 			Description: in.Description, Status: "Completed", ApprovalStatus: status, ClientToken: in.ClientToken,
 			CreatedAt: now, CreatedBy: s.userContext(c), ModifiedAt: now, Details: in.Details,
+			History: []ApprovalChange{{Status: status, By: c.Caller.ARN, At: now}},
 		}
 		if err := tx.InsertPackage(ctx, p); err != nil {
 			return err
@@ -706,6 +707,12 @@ func (s *Service) change(c Call, p *Package, in UpdateInput) error {
 	p.ModifiedAt = s.now()
 	uc := s.userContext(c)
 	p.ModifiedBy = &uc
+	if in.ApprovalStatus != "" || in.ApprovalDescription != nil {
+		p.History = append(p.History, ApprovalChange{Status: p.ApprovalStatus, Description: p.ApprovalDescription, By: c.Caller.ARN, At: p.ModifiedAt})
+		if n := len(p.History); n > MaxHistory {
+			p.History = append([]ApprovalChange(nil), p.History[n-MaxHistory:]...)
+		}
+	}
 	return nil
 }
 

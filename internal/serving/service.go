@@ -54,7 +54,6 @@ type Service struct {
 	packages  Packages
 	fleet     Fleet
 	metrics   Meter
-	history   *History
 	capturer  *Capturer
 	captures  sync.Map // endpoint ARN → *captureState (capture.go)
 	region    string
@@ -72,9 +71,6 @@ type ServiceConfig struct {
 	Packages  Packages
 	Fleet     Fleet
 	Meter     Meter // may be nil: invocations are then not counted
-	// History keeps the last minutes of invocation metrics for EndpointMetrics (history.go);
-	// nil: EndpointMetrics answers none. The Meter is expected to forward to it.
-	History *History
 	// Capture writes data capture (capture.go); nil: DataCaptureConfig is stored, nothing captured.
 	Capture *Capturer
 	Region  string
@@ -87,7 +83,7 @@ func NewService(c ServiceConfig) *Service {
 		c.Now = time.Now
 	}
 	return &Service{store: newCachingStore(c.Store), authz: c.Authz, roles: c.Roles, sessions: c.Sessions, artifacts: c.Artifacts,
-		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, history: c.History, capturer: c.Capture, region: c.Region, now: c.Now}
+		packages: c.Packages, fleet: c.Fleet, metrics: c.Meter, capturer: c.Capture, region: c.Region, now: c.Now}
 }
 
 // ModelARN, ConfigARN and EndpointARN name the resources.

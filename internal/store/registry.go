@@ -170,12 +170,13 @@ type pkgRow struct {
 	CreatedBy           registry.UserContext       `json:"createdBy"`
 	ModifiedBy          *registry.UserContext      `json:"modifiedBy,omitempty"`
 	Details             map[string]json.RawMessage `json:"details,omitempty"`
+	History             []registry.ApprovalChange  `json:"history,omitempty"`
 }
 
 func pkgDocument(p registry.Package) (string, error) {
 	b, err := json.Marshal(pkgRow{
 		Description: p.Description, Status: p.Status, ApprovalDescription: p.ApprovalDescription,
-		CreatedBy: p.CreatedBy, ModifiedBy: p.ModifiedBy, Details: p.Details,
+		CreatedBy: p.CreatedBy, ModifiedBy: p.ModifiedBy, Details: p.Details, History: p.History,
 	})
 	return string(b), err
 }
@@ -199,7 +200,7 @@ func scanPackage(sc interface{ Scan(...any) error }) (registry.Package, error) {
 	p.ClientToken = token.String
 	p.CreatedAt, p.ModifiedAt = fromMicros(created), fromMicros(modified)
 	p.Description, p.Status, p.ApprovalDescription = row.Description, row.Status, row.ApprovalDescription
-	p.CreatedBy, p.ModifiedBy, p.Details = row.CreatedBy, row.ModifiedBy, row.Details
+	p.CreatedBy, p.ModifiedBy, p.Details, p.History = row.CreatedBy, row.ModifiedBy, row.Details, row.History
 	return p, nil
 }
 

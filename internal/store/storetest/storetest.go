@@ -356,13 +356,19 @@ func testRegistry(t *testing.T, st *store.Store) {
 	if err != nil || string(got.Details["ModelMetrics"]) != `{"a":1}` {
 		t.Fatalf("GetPackage = %+v, %v", got, err)
 	}
+	change := registry.ApprovalChange{Status: registry.Approved, Description: "ok <b>", By: "arn:aws:iam::111111111111:user/a", At: t0.Add(time.Minute)}
 	up, err := updatePackage(ctx, st, "111111111111", "abalone", 2, func(p *registry.Package) (events.Event, error) {
 		p.ApprovalStatus = registry.Approved
+		p.History = append(p.History, change)
 		_, ev := newPackage("111111111111", "abalone", 2, "")
 		return ev, nil
 	})
 	if err != nil || up.ApprovalStatus != registry.Approved {
 		t.Fatalf("UpdatePackage = %+v, %v", up, err)
+	}
+	if got, err := st.Registry().GetPackage(ctx, "111111111111", "abalone", 2); err != nil || len(got.History) != 1 || !got.History[0].At.Equal(change.At) ||
+		got.History[0].Status != change.Status || got.History[0].Description != change.Description || got.History[0].By != change.By {
+		t.Errorf("the approval history after UpdatePackage = %+v, %v; want [%+v]", got.History, err, change)
 	}
 	approved, err := st.Registry().ListPackages(ctx, "111111111111", registry.PackageQuery{GroupName: "abalone", ApprovalStatus: registry.Approved})
 	if err != nil || len(approved) != 1 || approved[0].Version != 2 {
