@@ -124,7 +124,9 @@ func (e *dprojEnv) seen(n int, status smtypes.ModelApprovalStatus) string {
 		ID     string `json:"id"`
 		Detail struct{ ModelApprovalStatus string }
 	}
-	mustDo(e.t, json.Unmarshal([]byte(msgs[n-1]), &ev))
+	if err := json.Unmarshal([]byte(msgs[n-1]), &ev); err != nil {
+		e.t.Fatalf("state change %d: %v: %q", n, err, msgs)
+	}
 	if ev.Detail.ModelApprovalStatus != string(status) {
 		e.t.Fatalf("state change %d is %s, want %s", n, ev.Detail.ModelApprovalStatus, status)
 	}
@@ -165,13 +167,31 @@ func (e *dprojEnv) action(id, stage string, want cptypes.ActionExecutionStatus) 
 	return cptypes.ActionExecutionDetail{}
 }
 
-// source is the version execution id's ApprovedModel source action named.
+// source is the version execution id's ApprovedModel source action named (its
+// model-package.json, the action's output artifact).
 func (e *dprojEnv) source(id string) app.ModelPackageSource {
 	e.t.Helper()
-	src, a := mpkgSource(e.t, e.ds, e.cp, e.deploy, id)
-	if a.Status != cptypes.ActionExecutionStatusSucceeded {
-		e.t.Fatalf("the source of %s: %s", id, a.Status)
+	ctx := context.Background()
+	a := e.action(id, "Source", cptypes.ActionExecutionStatusSucceeded)
+	acts, err := e.cp.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: &e.deploy,
+		Filter: &cptypes.ActionExecutionFilter{PipelineExecutionId: &id}})
+	mustDo(e.t, err)
+	var src app.ModelPackageSource
+	for _, a = range acts.ActionExecutionDetails {
+		if aws.ToString(a.ActionName) != "ApprovedModel" {
+			continue
+		}
+		if a.Status != cptypes.ActionExecutionStatusSucceeded {
+			e.t.Fatalf("the ApprovedModel source of %s: %s", id, a.Status)
+		}
+		loc := a.Output.OutputArtifacts[0].S3location
+		obj, err := e.ds.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: loc.Bucket, Key: loc.Key})
+		mustDo(e.t, err)
+		defer obj.Body.Close()
+		mustDo(e.t, json.NewDecoder(obj.Body).Decode(&src))
+		return src
 	}
+	e.t.Fatalf("execution %s ran no ApprovedModel source", id)
 	return src
 }
 
@@ -256,6 +276,22 @@ func TestDeployProjectApprovalSequence(t *testing.T) {
 	}
 	if got := e.served("prod", "production"); got != "" {
 		t.Errorf("production serves %s before the production approval", got)
+	}
+	// staging-config.json enables data capture: the staging test's requests land in the
+	// project's bucket, written by each staging account's model role.
+	for _, acct := range []string{"staging", "staging-2"} {
+		prefix := "data-capture/staging/" + e.acct[acct] + "/"
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			list, err := e.ds.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &e.bucket, Prefix: &prefix})
+			mustDo(t, err)
+			if len(list.Contents) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("no captured data under s3://%s/%s", e.bucket, prefix)
+				break
+			}
+		}
 	}
 	ops := e.operations(staging)
 
