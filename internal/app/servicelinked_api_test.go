@@ -83,7 +83,7 @@ func slrAuthzCases(s *server) map[string]opCase {
 // SERVICE_MANAGED stack set uses (its task FAILED, naming the set) and deletes it once the set
 // is gone (SUCCEEDED); an ordinary role, another account's role and a Deny are refused and
 // change nothing; DeleteRole still refuses the service-linked role; malformed and unknown
-// deletion tasks are refused.
+// deletion tasks are refused. Debian's aws CLI v2 deletes and makes the role.
 func TestServiceLinkedRoleAPI(t *testing.T) {
 	ctx := context.Background()
 	s := start(t, "")
@@ -217,6 +217,15 @@ func TestServiceLinkedRoleAPI(t *testing.T) {
 		if err != nil || st.Status != iamtypes.DeletionTaskStatusTypeSucceeded {
 			t.Errorf("task %s: %+v, %v, want SUCCEEDED", id, st, err)
 		}
+	}
+	// Debian's aws CLI v2: delete (nothing uses the role now) and make the role again.
+	env := s.cliEnv(t, t.TempDir())
+	cliTask := strings.TrimSpace(run(t, env, "/usr/bin/aws", "--endpoint-url", s.url, "iam", "delete-service-linked-role", "--role-name", name, "--query", "DeletionTaskId", "--output", "text"))
+	if st, err := admin.iam.GetServiceLinkedRoleDeletionStatus(ctx, &iam.GetServiceLinkedRoleDeletionStatusInput{DeletionTaskId: &cliTask}); err != nil || st.Status != iamtypes.DeletionTaskStatusTypeSucceeded {
+		t.Errorf("the aws CLI's deletion task %s: %+v, %v, want SUCCEEDED", cliTask, st, err)
+	}
+	if got := strings.TrimSpace(run(t, env, "/usr/bin/aws", "--endpoint-url", s.url, "iam", "create-service-linked-role", "--aws-service-name", slrService, "--query", "Role.Path", "--output", "text")); got != "/aws-service-role/"+slrService+"/" {
+		t.Errorf("the aws CLI's create-service-linked-role made a role at %q", got)
 	}
 	for _, bad := range []struct{ id, want string }{
 		{"task/not-a-task", "InvalidInput"},
