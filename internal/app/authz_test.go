@@ -134,6 +134,9 @@ func TestEveryOperationEnforcesItsDeclaration(t *testing.T) {
 	cases["cloudformation"] = withStackSetCases(cfnCases())
 	cases["codepipeline"] = codepipelineCases()
 	cases["codebuild"] = codebuildCases()
+	for op, c := range slrAuthzCases(s) {
+		cases["iam"][op] = c
+	}
 
 	// Every routed operation is declared and has a case; nothing is declared that is not routed.
 	for _, svc := range s.app.Services() {

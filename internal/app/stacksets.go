@@ -56,6 +56,32 @@ func (a *App) stackSetsService() {
 		Store: a.Store.StackSets(), Authz: a.Identity, Roles: stackSetRoles{a.Identity}, Org: a.Org, Stacks: a.Stacks,
 		Region: a.cfg.Region, Now: a.now,
 	})
+	a.Identity.KnowServiceLinkedRole(stacksets.OrgAdminRole, stackSetsUsage{a.Store.StackSets()})
+}
+
+// stackSetsUsage is what uses the stack sets' service-linked role in an account: its
+// SERVICE_MANAGED stack sets that are not deleted (IAM's DeleteServiceLinkedRole keeps the
+// role while there are any, as AWS does).
+type stackSetsUsage struct {
+	store interface {
+		ListStackSets(ctx context.Context, account string) ([]stacksets.StackSet, error)
+	}
+}
+
+var _ identity.LinkedRoleUsage = stackSetsUsage{}
+
+func (u stackSetsUsage) LinkedRoleUsage(ctx context.Context, account string) ([]string, error) {
+	sets, err := u.store.ListStackSets(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	var used []string
+	for _, s := range sets {
+		if s.PermissionModel == stacksets.ServiceManaged && s.Status != "DELETED" {
+			used = append(used, s.ARN)
+		}
+	}
+	return used, nil
 }
 
 // stackSetsRuntime builds the stack set engine's runtime; sets with an operation in progress

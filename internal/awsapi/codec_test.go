@@ -255,7 +255,7 @@ func TestRESTRouting(t *testing.T) {
 }
 
 func TestModelsLoad(t *testing.T) {
-	want := map[string]int{"sagemaker": 63, "iam": 29, "sts": 2, "organizations": 18, "sagemaker-runtime": 1, "events": 31, "cloudformation": 31, "codepipeline": 15, "codebuild": 9, "cloudwatch": 10}
+	want := map[string]int{"sagemaker": 63, "iam": 32, "sts": 2, "organizations": 18, "sagemaker-runtime": 1, "events": 31, "cloudformation": 31, "codepipeline": 15, "codebuild": 9, "cloudwatch": 10}
 	for name, n := range want {
 		m := mustModel(t, name)
 		if len(m.Operations) != n {

@@ -174,7 +174,8 @@ func notLatest(id, stage string) error {
 // their outputs), with ALL_ACTIONS every action of the stage does, from the first run order.
 // Only the stage's latest execution may be retried (executions of PARALLEL mode are each their
 // own), only while the pipeline's declaration is the one the execution runs, and not while a
-// stop is under way or another execution occupies the stage (ConflictException). The execution keeps its id; its attempt number increases, and the actions
+// stop is under way or, for a stage it could retry, another execution occupies the stage
+// (ConflictException). The execution keeps its id; its attempt number increases, and the actions
 // a retry replaces stay listed by ListActionExecutions.
 func (s *Service) RetryStageExecution(ctx context.Context, c identity.Call, in RetryInput) (string, error) {
 	if !executionIDRE.MatchString(in.ExecutionID) {
@@ -225,14 +226,6 @@ func (s *Service) RetryStageExecution(ctx context.Context, c identity.Call, in R
 			return err
 		}
 		si := stageIndex(&x, in.Stage)
-		if x.Pipeline.ExecutionMode != ModeParallel {
-			// One execution occupies a stage at a time: the retried one takes the stage back.
-			for _, o := range active {
-				if o.ID != x.ID && !o.Waiting && stageIndex(&o, in.Stage) == o.Stage && o.Pipeline.ExecutionMode != ModeParallel {
-					return errs.E(errs.Conflict, "Stage %s is occupied by pipeline execution %s", in.Stage, o.ID).WithCode("ConflictException")
-				}
-			}
-		}
 		switch {
 		case x.Status == ExecStopping:
 			return errs.E(errs.Conflict, "Pipeline execution %s is being stopped: retry it once it has stopped", x.ID).WithCode("ConflictException")
@@ -244,6 +237,16 @@ func (s *Service) RetryStageExecution(ctx context.Context, c identity.Call, in R
 			return notRetryable("Pipeline execution %s is %s", x.ID, x.Status)
 		case cur.Version != x.Pipeline.Version:
 			return notRetryable("The pipeline's structure changed (version %d) after execution %s (version %d) stopped in stage %s", cur.Version, x.ID, x.Pipeline.Version, in.Stage)
+		}
+		// Only a retry that could go on waits for the stage (ConflictException: try again
+		// later); one that never could is refused as such first, whoever occupies the stage.
+		if x.Pipeline.ExecutionMode != ModeParallel {
+			// One execution occupies a stage at a time: the retried one takes the stage back.
+			for _, o := range active {
+				if o.ID != x.ID && !o.Waiting && stageIndex(&o, in.Stage) == o.Stage && o.Pipeline.ExecutionMode != ModeParallel {
+					return errs.E(errs.Conflict, "Stage %s is occupied by pipeline execution %s", in.Stage, o.ID).WithCode("ConflictException")
+				}
+			}
 		}
 		st := &x.Stages[si]
 		for ai := range st.Actions {

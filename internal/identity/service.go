@@ -27,6 +27,7 @@ type Service struct {
 	log     *slog.Logger
 	policy  *policyCache
 	engines EngineRecorder
+	linked  []knownLinkedRole // the service-linked roles IAM's API makes and deletes
 }
 
 // NewService returns a Service.

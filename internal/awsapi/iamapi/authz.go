@@ -44,6 +44,11 @@ func IAMOperations() []awsapi.Authz {
 		op("AttachUserPolicy", userARN),
 		op("DetachUserPolicy", userARN),
 		op("ListAttachedUserPolicies", userARN),
+		// A service-linked role's ARN: its path is /aws-service-role/SERVICE/, and
+		// CreateServiceLinkedRole names the service (iam:AWSServiceName), not the role.
+		op("CreateServiceLinkedRole", "arn:aws:iam::{Account}:role/aws-service-role/{AWSServiceName}/*"),
+		op("DeleteServiceLinkedRole", roleARN),
+		op("GetServiceLinkedRoleDeletionStatus", "arn:aws:iam::{Account}:role/aws-service-role/{AWSServiceName}/{RoleName}"),
 	}
 }
 

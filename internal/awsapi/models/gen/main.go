@@ -47,7 +47,7 @@ var services = []struct {
 		// projects
 		"CreateProject DescribeProject ListProjects UpdateProject DeleteProject",
 	}, " "))},
-	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy ListUsers DeleteUser ListUserPolicies ListAttachedUserPolicies")},
+	{"iam", strings.Fields("CreateUser GetUser CreateRole GetRole ListRoles DeleteRole PutRolePolicy GetRolePolicy DeleteRolePolicy ListRolePolicies PutUserPolicy GetUserPolicy DeleteUserPolicy CreateAccessKey ListAccessKeys DeleteAccessKey CreatePolicy GetPolicy DeletePolicy ListPolicies AttachRolePolicy DetachRolePolicy ListAttachedRolePolicies AttachUserPolicy DetachUserPolicy ListUsers DeleteUser ListUserPolicies ListAttachedUserPolicies CreateServiceLinkedRole DeleteServiceLinkedRole GetServiceLinkedRoleDeletionStatus")},
 	{"sts", strings.Fields("AssumeRole GetCallerIdentity")},
 	{"organizations", strings.Fields("DescribeOrganization ListRoots CreateOrganizationalUnit DescribeOrganizationalUnit ListOrganizationalUnitsForParent CreateAccount DescribeCreateAccountStatus ListAccounts ListAccountsForParent DescribeAccount MoveAccount CreatePolicy AttachPolicy DetachPolicy ListPolicies DescribePolicy ListTargetsForPolicy ListParents")},
 	{"sagemaker-runtime", strings.Fields("InvokeEndpoint")},
