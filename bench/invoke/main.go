@@ -273,7 +273,8 @@ func run(ctx context.Context) error {
 		100*(1-rates["Slipway, data capture 100%"]/rates["Slipway InvokeEndpoint"]))
 	a.FlushDataCapture()
 	st := a.DataCaptureStats()
-	fmt.Printf("data capture: %d records captured, %d written in %d files, %d dropped, %d failed\n", st.Captured, st.Written, st.Files, st.Dropped, st.Failed)
+	fmt.Printf("data capture: %d records captured (spooled before their answer), %d written in %d files, %d dropped, %d failed, %d bytes left in the spool\n",
+		st.Captured, st.Written, st.Files, st.Dropped, st.Failed, st.Spooled)
 
 	fmt.Printf("\n| 1 client | req/s | p50 | p99 |\n|---|---:|---:|---:|\n")
 	for _, ph := range phases[:4] {

@@ -168,7 +168,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
-	a.servingService()
+	if err := a.servingService(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Alarms = alarms.NewService(st.Alarms(), a.Identity, a.servingMeter.cloudwatch, cfg.Region, now)
 	if err := a.eventRules(); err != nil {
 		st.Close()
