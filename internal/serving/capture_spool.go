@@ -77,23 +77,27 @@ type CaptureStats struct {
 	LastError string
 }
 
-// Capturer spools captured invocations and uploads them in the background.
+// Capturer spools captured invocations and uploads them in the background, once started.
 type Capturer struct {
 	o       CaptureOptions
 	sp      *spool
+	left    []string      // segments a previous process left, uploaded first
 	full    chan struct{} // a segment reached MaxFileBytes
 	flushc  chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	closing sync.Once
 	failing atomic.Bool // the spool refuses appends (logged once until it takes one again)
+
+	mu               sync.Mutex
+	started, stopped bool
 
 	captured, dropped, written, failed, damaged, files atomic.Int64
 	lastErr                                            atomic.Pointer[string]
 }
 
-// NewCapturer opens the spool and starts the uploader, which first uploads what a previous
-// process left in the spool; Close stops it after uploading what it holds.
+// NewCapturer opens the spool: records are appended from now on. Start starts the uploader,
+// which first uploads what a previous process left in the spool; Close stops it after uploading
+// what it holds.
 func NewCapturer(o CaptureOptions) (*Capturer, error) {
 	if o.Interval <= 0 {
 		o.Interval = 5 * time.Second
@@ -114,9 +118,19 @@ func NewCapturer(o CaptureOptions) (*Capturer, error) {
 	if len(left) > 0 {
 		o.Log.Info("data capture: uploading the spool's segments left by the previous run", "segments", len(left), "dir", o.Spool)
 	}
-	c := &Capturer{o: o, sp: sp, full: make(chan struct{}, 1), flushc: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	go c.run(left)
+	c := &Capturer{o: o, sp: sp, left: left, full: make(chan struct{}, 1), flushc: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	return c, nil
+}
+
+// Start starts the uploader (once; not after Close).
+func (c *Capturer) Start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.stopped {
+		return
+	}
+	c.started = true
+	go c.run(c.left)
 }
 
 // Stats returns the capturer's counters.
@@ -160,8 +174,15 @@ func (c *Capturer) offer(r *capture) {
 }
 
 // Flush uploads every record captured before it was called (those whose destination refuses
-// them are counted as failed; those a passing failure kept stay in the spool).
+// them are counted as failed; those a passing failure kept stay in the spool). Before Start it
+// does nothing.
 func (c *Capturer) Flush() {
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if !started {
+		return
+	}
 	ack := make(chan struct{})
 	select {
 	case c.flushc <- ack:
@@ -171,10 +192,23 @@ func (c *Capturer) Flush() {
 }
 
 // Close uploads what the spool holds and stops the uploader. What cannot be uploaded now stays
-// in the spool for the next start.
+// in the spool for the next start; so does everything when the uploader never started.
 func (c *Capturer) Close() {
-	c.closing.Do(func() { close(c.stop) })
-	<-c.done
+	c.mu.Lock()
+	started, stopped := c.started, c.stopped
+	c.stopped = true
+	c.mu.Unlock()
+	switch {
+	case stopped:
+		if started {
+			<-c.done
+		}
+	case started:
+		close(c.stop)
+		<-c.done
+	default:
+		c.sp.close()
+	}
 }
 
 func (c *Capturer) setErr(msg string) { c.lastErr.Store(&msg) }

@@ -70,6 +70,7 @@ func newTestCapturer(t testing.TB, o CaptureOptions) *Capturer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Start()
 	t.Cleanup(c.Close)
 	return c
 }
@@ -365,3 +366,28 @@ func BenchmarkCapture(b *testing.B) {
 type discard struct{}
 
 func (discard) PutObject(context.Context, identity.Caller, string, string, []byte) error { return nil }
+
+// TestCapturerNotStarted: records spooled by a capturer whose uploader never started (a server
+// that failed to start) stay in the spool, and the next capturer on it uploads them.
+func TestCapturerNotStarted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := mustCapture(t, `{"InitialSamplingPercentage":100,"DestinationS3Uri":"s3://b","CaptureOptions":[{"CaptureMode":"Input"}]}`)
+	w := &memWriter{}
+	c, err := NewCapturer(CaptureOptions{Writer: w, Sessions: fakeSessions{}, Spool: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		c.offer(captureRecord(cfg, "A", time.Now(), fmt.Sprint(i)))
+	}
+	c.Flush()
+	c.Close()
+	if len(w.files) != 0 {
+		t.Fatalf("a capturer never started wrote %d objects", len(w.files))
+	}
+	c = newTestCapturer(t, CaptureOptions{Writer: w, Spool: dir})
+	c.Flush()
+	if st := c.Stats(); st.Written != 3 || len(captureLines(t, w)) != 3 {
+		t.Errorf("the next capturer: %+v, want the 3 records written", st)
+	}
+}
