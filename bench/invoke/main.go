@@ -49,7 +49,8 @@ var (
 	duration = flag.Duration("duration", 5*time.Second, "how long each loaded phase runs")
 	clients  = flag.Int("clients", 32, "concurrent clients of the loaded phases")
 	python   = flag.String("python", "/usr/bin/python3", "Python with python3-xgboost and python3-flask")
-	profile  = flag.String("cpuprofile", "", "write a CPU profile of the first Slipway InvokeEndpoint phase (server and clients: one process) to this file")
+	profile  = flag.String("cpuprofile", "", "write a CPU profile of one loaded phase (server and clients: one process) to this file")
+	profiled = flag.Int("profile-phase", 0, "the loaded phase -cpuprofile profiles: 0 Slipway InvokeEndpoint, 1 with data capture")
 )
 
 const row = "1,0,0,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n"
@@ -254,13 +255,13 @@ func run(ctx context.Context) error {
 	fmt.Printf("\n| %d clients | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n", *clients)
 	rates := map[string]float64{}
 	for i, ph := range phases {
-		if i == 0 && *profile != "" {
+		if i == *profiled && *profile != "" {
 			f, err := os.Create(*profile)
 			must(err)
 			must(pprof.StartCPUProfile(f))
 		}
 		s := drive(ctx, *clients, *duration, ph.op)
-		if i == 0 && *profile != "" {
+		if i == *profiled && *profile != "" {
 			pprof.StopCPUProfile()
 		}
 		rates[strings.TrimSuffix(ph.name, ", again")] += s.rate()
@@ -273,7 +274,8 @@ func run(ctx context.Context) error {
 		100*(1-rates["Slipway, data capture 100%"]/rates["Slipway InvokeEndpoint"]))
 	a.FlushDataCapture()
 	st := a.DataCaptureStats()
-	fmt.Printf("data capture: %d records captured, %d written in %d files, %d dropped, %d failed\n", st.Captured, st.Written, st.Files, st.Dropped, st.Failed)
+	fmt.Printf("data capture: %d records captured (spooled before their answer), %d written in %d files, %d dropped, %d failed, %d bytes left in the spool\n",
+		st.Captured, st.Written, st.Files, st.Dropped, st.Failed, st.Spooled)
 
 	fmt.Printf("\n| 1 client | req/s | p50 | p99 |\n|---|---:|---:|---:|\n")
 	for _, ph := range phases[:4] {

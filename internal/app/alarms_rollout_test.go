@@ -59,7 +59,7 @@ func TestServingUpdateRollsBackOnAlarm(t *testing.T) {
 
 // TestServingUpdateRolledBackByItsOwnErrors: the alarm watches the endpoint's own metric. A
 // blue/green update to a model whose artifact makes every inference fail (its server answers
-// 500: a ModelError, counted in AWS/SageMaker's Invocation4XXErrors as the 424 the caller sees)
+// 500: a ModelError, counted in AWS/SageMaker's Invocation5XXErrors by the model's own status)
 // bakes under load; the new variant's errors trip an alarm on that metric of that variant, and
 // the update rolls back before its bake ends, with a FailureReason naming the alarm.
 func TestServingUpdateRolledBackByItsOwnErrors(t *testing.T) {
@@ -92,7 +92,7 @@ func TestServingUpdateRolledBackByItsOwnErrors(t *testing.T) {
 	e.must(err)
 	const alarm = "green-model-errors"
 	e.must(alarmCall(ctx, e.admin.sm, "PutMetricAlarm", map[string]any{"AlarmName": alarm, "Namespace": "AWS/SageMaker",
-		"MetricName": "Invocation4XXErrors", "Dimensions": []any{map[string]any{"Name": "EndpointName", "Value": name}, map[string]any{"Name": "VariantName", "Value": "Green"}},
+		"MetricName": "Invocation5XXErrors", "Dimensions": []any{map[string]any{"Name": "EndpointName", "Value": name}, map[string]any{"Name": "VariantName", "Value": "Green"}},
 		"Statistic": "Sum", "Period": 10, "EvaluationPeriods": 1, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
 		"TreatMissingData": "notBreaching"}, nil))
 

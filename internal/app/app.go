@@ -168,7 +168,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Artifacts = artifacts.NewService(st.Artifacts(), a.Blobs, a.Identity, cfg.Region, now, log)
 	a.Jobs = jobs.NewService(st.Jobs(), a.Identity, a.Identity, cfg.Region, now)
-	a.servingService()
+	if err := a.servingService(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Alarms = alarms.NewService(st.Alarms(), a.Identity, a.servingMeter.cloudwatch, cfg.Region, now)
 	if err := a.eventRules(); err != nil {
 		st.Close()
@@ -420,9 +423,11 @@ func (a *App) ManagementProfile(ctx context.Context) string {
 // that created the organization writes it; the others of its database have none.
 func (a *App) CredentialsPath() string { return filepath.Join(a.cfg.DataDir, "credentials") }
 
-// Start starts background work: the audit log's group commit, then the reconcile runtimes.
+// Start starts background work: the audit log's group commit, then the reconcile runtimes, and
+// the data capture's uploader (which first uploads what a killed process left in its spool).
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.servingMeter.capture.Start()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Audit.Run(ctx) }()
 	if a.Invocations != nil {

@@ -24,12 +24,17 @@ import (
 // InService endpoint again at start (servingRuntime).
 
 // servingService builds the serving domain: its fleet is created here, its loader once the
-// executor exists (servingRuntime).
-func (a *App) servingService() {
+// executor exists (servingRuntime). The data capture's spool is in the data directory; what a
+// previous process left there is uploaded from now on.
+func (a *App) servingService() error {
 	a.servingLoad = new(lateLoader)
 	a.servingMeter = newServingMeter(a.now)
-	a.servingMeter.capture = serving.NewCapturer(serving.CaptureOptions{Writer: captureWriter{a.Artifacts}, Sessions: a.Identity,
-		Log: a.log})
+	capture, err := serving.NewCapturer(serving.CaptureOptions{Writer: captureWriter{a.Artifacts}, Sessions: a.Identity,
+		Spool: filepath.Join(a.cfg.DataDir, "serving", "capture-spool"), Log: a.log.With("component", "data-capture")})
+	if err != nil {
+		return err
+	}
+	a.servingMeter.capture = capture
 	a.Fleet = fleet.New(fleet.Options{Log: a.log, Load: a.servingLoad.Load,
 		Observe: func(o fleet.Observation) { serving.AddModelTime(o.Context, o.Model) }})
 	a.Serving = serving.NewService(serving.ServiceConfig{
@@ -37,6 +42,7 @@ func (a *App) servingService() {
 		Artifacts: jobArtifacts{a.Artifacts}, Packages: servingPackages{a.Registry}, Fleet: servingFleet{a.Fleet},
 		Meter: a.servingMeter, Capture: a.servingMeter.capture, Region: a.cfg.Region, Now: a.now,
 	})
+	return nil
 }
 
 // servingRuntime builds the endpoint engine's runtime: models load in-process (the built-in

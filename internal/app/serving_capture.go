@@ -22,13 +22,14 @@ func (w captureWriter) PutObject(ctx context.Context, caller identity.Caller, bu
 	return err
 }
 
-// captureCollectors export the data capture's counters on /metrics: records captured (queued),
-// dropped (the queue was full), written and failed (their file could not be written, e.g. the
-// role may not write the destination), and the files written.
+// captureCollectors export the data capture's counters on /metrics: records captured (in the
+// spool), dropped (the spool could not take them), written and failed (their destination
+// refused them, e.g. the role may not write there), spool lines damaged (cut short by a kill),
+// the files written and the bytes the spool holds.
 func captureCollectors(c *serving.Capturer) []prometheus.Collector {
 	stat := func(outcome string, f func(serving.CaptureStats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "slipway_endpoint_data_capture_records_total",
-			Help:        "Invocation records of data capture, by outcome: captured (queued), dropped (queue full), written, failed (not written).",
+			Help:        "Invocation records of data capture, by outcome: captured (in the spool), dropped (the spool could not take them), written, failed (refused by the destination), damaged (unreadable in the spool).",
 			ConstLabels: prometheus.Labels{"outcome": outcome}},
 			func() float64 { return float64(f(c.Stats())) })
 	}
@@ -37,12 +38,15 @@ func captureCollectors(c *serving.Capturer) []prometheus.Collector {
 		stat("dropped", func(s serving.CaptureStats) int64 { return s.Dropped }),
 		stat("written", func(s serving.CaptureStats) int64 { return s.Written }),
 		stat("failed", func(s serving.CaptureStats) int64 { return s.Failed }),
+		stat("damaged", func(s serving.CaptureStats) int64 { return s.Damaged }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "slipway_endpoint_data_capture_files_total",
 			Help: "Data capture files written to the artifact store."}, func() float64 { return float64(c.Stats().Files) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "slipway_endpoint_data_capture_spool_bytes",
+			Help: "Bytes of captured invocations in the local spool, not yet uploaded."}, func() float64 { return float64(c.Stats().Spooled) }),
 	}
 }
 
-// FlushDataCapture writes the data capture queued so far (it is otherwise written every few
+// FlushDataCapture uploads the data capture spooled so far (it is otherwise uploaded every few
 // seconds and at Close).
 func (a *App) FlushDataCapture() { a.servingMeter.capture.Flush() }
 

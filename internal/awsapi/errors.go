@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -16,8 +17,38 @@ type apiError struct {
 	Message string
 	// Resource is what S3's <Error> names as the resource: the request's path.
 	Resource string
-	cause    error
+	// Members are the error shape's members besides the message (WithErrorMembers), as JSON
+	// values: the JSON protocols write them.
+	Members []wireMember
+	cause   error
 }
+
+type wireMember struct {
+	Name  string
+	Value []byte
+}
+
+// ErrorMember is a member of a modelled error shape besides its message: SageMaker Runtime's
+// ModelError carries OriginalStatusCode and OriginalMessage, the model's own answer.
+type ErrorMember struct {
+	Name  string
+	Value any
+}
+
+// WithErrorMembers returns err carrying members of its error shape. The JSON protocols write
+// those the shape declares beside the message; a member it does not declare, or a value that
+// does not encode, is left out.
+func WithErrorMembers(err error, members ...ErrorMember) error {
+	return &memberError{err: err, members: members}
+}
+
+type memberError struct {
+	err     error
+	members []ErrorMember
+}
+
+func (e *memberError) Error() string { return e.err.Error() }
+func (e *memberError) Unwrap() error { return e.err }
 
 func (e *apiError) Error() string {
 	s := e.Code + ": " + e.Message
@@ -170,7 +201,20 @@ func toAPIError(svc *Service, op *Operation, err error) *apiError {
 			msg = m
 		}
 	}
-	return &apiError{Code: code, Status: statusFor(svc, code, kind), Message: msg, cause: err}
+	ae = &apiError{Code: code, Status: statusFor(svc, code, kind), Message: msg, cause: err}
+	var me *memberError
+	if shape := svc.errorShape(code); shape != nil && errors.As(err, &me) {
+		for _, m := range me.members {
+			sm := shape.MemberByName(m.Name)
+			if sm == nil || m.Name == "Message" || m.Name == "message" {
+				continue
+			}
+			if b, err := json.Marshal(m.Value); err == nil {
+				ae.Members = append(ae.Members, wireMember{Name: sm.wireName(), Value: b})
+			}
+		}
+	}
+	return ae
 }
 
 // authError maps a SigV4 or credential failure to the protocol's code and status. S3 (restXml)

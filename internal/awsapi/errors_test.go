@@ -1,7 +1,10 @@
 package awsapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/errs"
@@ -115,5 +118,33 @@ func TestCodeForVocabulary(t *testing.T) {
 				t.Errorf("codeFor(%s %s, %v) = %q, want %q", tc.service, tc.op, tc.kind, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestErrorMembers: an error shape's members besides the message go on the wire in the JSON
+// protocols' error bodies — those the shape declares, and only those.
+func TestErrorMembers(t *testing.T) {
+	svc := testService(t, "sagemaker-runtime")
+	base := errs.E(errs.Invalid, `Received server error (500) from primary with message "boom"`).WithCode("ModelError")
+	err := WithErrorMembers(base, ErrorMember{"OriginalStatusCode", 500}, ErrorMember{"OriginalMessage", "boom\n"},
+		ErrorMember{"NotAMember", "dropped"}, ErrorMember{"Message", "not twice"})
+	ae := toAPIError(svc, svc.Model.Operations["InvokeEndpoint"], err)
+	if ae.Code != "ModelError" || ae.Status != 424 {
+		t.Fatalf("got %s %d, want ModelError 424", ae.Code, ae.Status)
+	}
+	var buf bytes.Buffer
+	restJSONCodec{}.encodeError(&buf, http.Header{}, svc, ae, "id")
+	want := `{"message":"Received server error (500) from primary with message \"boom\"","OriginalStatusCode":500,"OriginalMessage":"boom\n"}`
+	if buf.String() != want {
+		t.Errorf("restJson1 body\n %s\nwant\n %s", buf.String(), want)
+	}
+	var decoded map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil {
+		t.Fatalf("the body is not JSON: %v", err)
+	}
+	// Another code's shape does not declare them: the members are left out.
+	ae = toAPIError(svc, svc.Model.Operations["InvokeEndpoint"], WithErrorMembers(errs.E(errs.Invalid, "bad"), ErrorMember{"OriginalStatusCode", 400}))
+	if ae.Code != "ValidationError" || len(ae.Members) != 0 {
+		t.Errorf("ValidationError carries %+v, want no members", ae.Members)
 	}
 }

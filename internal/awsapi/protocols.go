@@ -71,7 +71,18 @@ func (jsonCodec) encodeError(buf *bytes.Buffer, h http.Header, svc *Service, e *
 	writeString(buf, e.Code)
 	buf.WriteString(`,"message":`)
 	writeString(buf, e.Message)
+	writeErrorMembers(buf, e)
 	buf.WriteString("}")
+}
+
+// writeErrorMembers appends the error shape's other members to a JSON error body.
+func writeErrorMembers(buf *bytes.Buffer, e *apiError) {
+	for _, m := range e.Members {
+		buf.WriteByte(',')
+		writeString(buf, m.Name)
+		buf.WriteByte(':')
+		buf.Write(m.Value)
+	}
 }
 
 func jsonVersion(m *Model) string {
@@ -131,5 +142,6 @@ func (restJSONCodec) encodeError(buf *bytes.Buffer, h http.Header, _ *Service, e
 	h.Set("X-Amzn-ErrorType", e.Code)
 	buf.WriteString(`{"message":`)
 	writeString(buf, e.Message)
+	writeErrorMembers(buf, e)
 	buf.WriteString("}")
 }

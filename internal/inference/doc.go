@@ -9,7 +9,7 @@
 //	type Request struct { ContentType, Accept, CustomAttributes string; Body []byte }
 //	type Response struct { ContentType, CustomAttributes string; Body []byte }
 //	type Model interface { Invoke(ctx, Request) (Response, error); Close() error }
-//	type Error struct { Status int; Code, Message string }   // 400, 413, 415, 424
+//	type Error struct { Status int; Code, Message string; OriginalStatus int; OriginalMessage string } // 400, 413, 415, 424
 //	func LoadDir(dir string) (Model, error)
 //	func ExtractArchive(r io.Reader, dir string) error
 //	func V2ToCSV(body []byte) (csv []byte, id string, err error)

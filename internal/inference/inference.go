@@ -44,10 +44,19 @@ const (
 // Error is a refusal with SageMaker's HTTP status: 400 ValidationError (names the row and the expected
 // feature count), 413 (payload over 6 MB), 415 (names the supported types), 424 ModelError (the model
 // failed). The transport writes Status, Code and Message as they are; Message is safe to show.
+//
+// A ModelError says what the model itself answered, as SageMaker Runtime's ModelError does:
+// OriginalStatus is the model's own HTTP status (a model server's 4xx or 5xx; 500 when a
+// built-in runtime's predictor fails; 0 when the model gave no answer, e.g. it timed out) and
+// OriginalMessage its body. The status decides whether the invocation counts as one of the
+// model's 4xx or 5xx errors.
 type Error struct {
 	Status  int
 	Code    string
 	Message string
+
+	OriginalStatus  int
+	OriginalMessage string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message) }
@@ -56,6 +65,9 @@ func validationf(format string, args ...any) *Error {
 	return &Error{Status: 400, Code: CodeValidation, Message: fmt.Sprintf(format, args...)}
 }
 
+// modelErrorf is a failure of a built-in runtime's model: what a model server would answer
+// with a 500.
 func modelErrorf(format string, args ...any) *Error {
-	return &Error{Status: 424, Code: CodeModel, Message: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Status: 424, Code: CodeModel, Message: msg, OriginalStatus: 500, OriginalMessage: msg}
 }

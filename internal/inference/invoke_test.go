@@ -132,7 +132,8 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestModelError: a predictor that fails or panics is the model's failure, 424 ModelError.
+// TestModelError: a predictor that fails or panics is the model's failure, 424 ModelError, with
+// the 500 a model server would have answered as its original status.
 func TestModelError(t *testing.T) {
 	for name, predict := range map[string]func(*matrix, []float32) error{
 		"error": func(*matrix, []float32) error { return errs.E(errs.Internal, "the forest is on fire") },
@@ -142,8 +143,8 @@ func TestModelError(t *testing.T) {
 			r := &Runtime{sig: Signature{Algorithm: "xgboost", Features: 1, Outputs: 1}, sch: schema{features: 1}, predict: predict}
 			_, err := r.Invoke(context.Background(), Request{Body: []byte("1\n")})
 			var e *Error
-			if !errors.As(err, &e) || e.Status != 424 || e.Code != CodeModel {
-				t.Fatalf("Invoke error = %v, want 424 ModelError", err)
+			if !errors.As(err, &e) || e.Status != 424 || e.Code != CodeModel || e.OriginalStatus != 500 || e.OriginalMessage == "" {
+				t.Fatalf("Invoke error = %#v, want 424 ModelError whose original status is 500", err)
 			}
 		})
 	}

@@ -5,27 +5,21 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"math/rand/v2"
 	"mime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/errs"
-	"github.com/slipway-ml/slipway/internal/identity"
 	"github.com/slipway-ml/slipway/internal/inference"
 	"github.com/slipway-ml/slipway/internal/randid"
 )
 
 // Data capture: an endpoint configuration's DataCaptureConfig asks that a share of the
 // invocations be recorded, input and/or output, as SageMaker's capture JSON Lines under
-// DestinationS3Uri/EndpointName/VariantName/yyyy/mm/dd/hh/<uuid>.jsonl. An invocation only
-// offers its record to a bounded queue (never waiting: when the queue is full the record is
-// dropped and counted); a background writer batches the records by file and writes them as the
-// variant's model execution role, every CaptureOptions.Interval, when a file grows past
-// MaxFileBytes, and on Close.
+// DestinationS3Uri/EndpointName/VariantName/yyyy/mm/dd/hh/<uuid>.jsonl. An invocation appends its
+// record to the capturer's local spool before it is answered (capture_spool.go); a background
+// uploader writes the spool's segments to the destination as the variant's model execution role.
 
 // CaptureConfig is a DataCaptureConfig, validated (ParseCaptureConfig).
 type CaptureConfig struct {
@@ -156,157 +150,13 @@ func (c *CaptureConfig) encoding(ct string) string {
 	return "BASE64"
 }
 
-// CaptureWriter writes an object as a caller, authorized as that caller (s3:PutObject).
-type CaptureWriter interface {
-	PutObject(ctx context.Context, caller identity.Caller, bucket, key string, body []byte) error
-}
-
-// CaptureOptions configures a Capturer.
-type CaptureOptions struct {
-	Writer   CaptureWriter
-	Sessions Sessions
-	// Queue bounds the records waiting to be batched (default 4096); Interval is the longest a
-	// record waits before its file is written (default 5 s); MaxFileBytes starts a new file
-	// (default 4 MiB).
-	Queue        int
-	Interval     time.Duration
-	MaxFileBytes int
-	Log          *slog.Logger
-}
-
-// CaptureStats counts what the capturer did since it started.
-type CaptureStats struct {
-	Captured, Dropped, Written, Failed int64 // records
-	Files                              int64 // objects written
-	LastError                          string
-}
-
-// Capturer writes captured invocations in the background.
-type Capturer struct {
-	o       CaptureOptions
-	ch      chan capture
-	flushc  chan chan struct{}
-	done    chan struct{}
-	closing sync.Once
-
-	captured, dropped, written, failed, files atomic.Int64
-	lastErr                                   atomic.Pointer[string]
-}
-
+// capture is one sampled invocation of an endpoint's variant.
 type capture struct {
 	account, endpoint, variant, role string
 	cfg                              *CaptureConfig
 	at                               time.Time
 	req                              inference.Request
 	resp                             inference.Response
-}
-
-// NewCapturer starts a capturer; Close stops it after writing what it holds.
-func NewCapturer(o CaptureOptions) *Capturer {
-	if o.Queue <= 0 {
-		o.Queue = 4096
-	}
-	if o.Interval <= 0 {
-		o.Interval = 5 * time.Second
-	}
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = 4 << 20
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	c := &Capturer{o: o, ch: make(chan capture, o.Queue), flushc: make(chan chan struct{}), done: make(chan struct{})}
-	go c.run()
-	return c
-}
-
-// Stats returns the capturer's counters.
-func (c *Capturer) Stats() CaptureStats {
-	s := CaptureStats{Captured: c.captured.Load(), Dropped: c.dropped.Load(), Written: c.written.Load(), Failed: c.failed.Load(), Files: c.files.Load()}
-	if p := c.lastErr.Load(); p != nil {
-		s.LastError = *p
-	}
-	return s
-}
-
-// offer queues a record without waiting; a full queue drops it.
-func (c *Capturer) offer(r capture) {
-	select {
-	case c.ch <- r:
-		c.captured.Add(1)
-	default:
-		c.dropped.Add(1)
-	}
-}
-
-// Flush writes every record queued before it was called.
-func (c *Capturer) Flush() {
-	ack := make(chan struct{})
-	select {
-	case c.flushc <- ack:
-		<-ack
-	case <-c.done:
-	}
-}
-
-// Close writes what is queued and stops the capturer.
-func (c *Capturer) Close() {
-	c.closing.Do(func() { close(c.ch) })
-	<-c.done
-}
-
-type fileKey struct{ account, role, bucket, key string }
-
-type batch struct {
-	buf bytes.Buffer
-	n   int
-}
-
-func (c *Capturer) run() {
-	defer close(c.done)
-	files := map[fileKey]*batch{}
-	tick := time.NewTicker(c.o.Interval)
-	defer tick.Stop()
-	flushAll := func() {
-		for k, b := range files {
-			c.write(k, b)
-		}
-		clear(files)
-	}
-	add := func(r capture) {
-		k := fileKey{account: r.account, role: r.role, bucket: r.cfg.bucket, key: r.dir()}
-		b := files[k]
-		if b == nil {
-			b = new(batch)
-			files[k] = b
-		}
-		r.encode(&b.buf)
-		b.n++
-		if b.buf.Len() >= c.o.MaxFileBytes {
-			c.write(k, b)
-			delete(files, k)
-		}
-	}
-	for {
-		select {
-		case r, ok := <-c.ch:
-			if !ok {
-				flushAll()
-				return
-			}
-			add(r)
-		case <-tick.C:
-			flushAll()
-		case ack := <-c.flushc:
-			for n := len(c.ch); n > 0; n-- {
-				if r, ok := <-c.ch; ok {
-					add(r)
-				}
-			}
-			flushAll()
-			close(ack)
-		}
-	}
 }
 
 // dir is the key prefix of r's file: prefix/EndpointName/VariantName/yyyy/mm/dd/hh.
@@ -362,39 +212,7 @@ func (r *capture) encode(w *bytes.Buffer) {
 	rec.EventMetadata.CustomAttributes = r.req.CustomAttributes
 	rec.EventMetadata.InferenceTime = r.at.UTC().Format("2006-01-02T15:04:05.000Z")
 	rec.EventVersion = "0"
-	b, _ := json.Marshal(&rec) // strings and structs only: cannot fail
-	w.Write(b)
-	w.WriteByte('\n')
-}
-
-// write writes one file as the variant's execution role; a failure is logged and counted, the
-// records are dropped (the invocations they record succeeded regardless).
-func (c *Capturer) write(k fileKey, b *batch) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	key := k.key + "/" + randid.UUID() + ".jsonl"
-	err := c.put(ctx, k, key, b.buf.Bytes())
-	if err != nil {
-		c.failed.Add(int64(b.n))
-		msg := "s3://" + k.bucket + "/" + key + ": " + errs.Message(err)
-		c.lastErr.Store(&msg)
-		c.o.Log.Warn("data capture could not be written; its records are dropped", "account", k.account, "role", k.role,
-			"object", "s3://"+k.bucket+"/"+key, "records", b.n, "err", err)
-		return
-	}
-	c.written.Add(int64(b.n))
-	c.files.Add(1)
-}
-
-func (c *Capturer) put(ctx context.Context, k fileKey, key string, body []byte) error {
-	if k.role == "" {
-		return errs.E(errs.AccessDenied, "the variant's model has no execution role to write data capture as")
-	}
-	caller, err := c.o.Sessions.EngineSession(ctx, k.role, ServicePrincipal)
-	if err != nil {
-		return err
-	}
-	return c.o.Writer.PutObject(ctx, caller, k.bucket, key, body)
+	json.NewEncoder(w).Encode(&rec) // strings and structs only: cannot fail; ends with a newline
 }
 
 // captureState is what an endpoint's deployment captures, cached by the service per endpoint.
@@ -434,7 +252,8 @@ func (s *Service) captureOf(ctx context.Context, e Endpoint) *captureState {
 	return st
 }
 
-// capture offers the invocation of e answered by variant to the capturer, if e samples it.
+// capture records the invocation of e answered by variant, if e samples it: its record is in
+// the spool (the page cache) when capture returns, so before the invocation is answered.
 func (s *Service) capture(ctx context.Context, e Endpoint, variant string, req inference.Request, resp inference.Response) {
 	if s.capturer == nil {
 		return
@@ -443,16 +262,9 @@ func (s *Service) capture(ctx context.Context, e Endpoint, variant string, req i
 	if st.cfg == nil || st.cfg.InitialSamplingPercentage == 0 || rand.IntN(100) >= st.cfg.InitialSamplingPercentage {
 		return
 	}
-	r := capture{account: e.Account, endpoint: e.Name, variant: variant, role: st.roles[variant], cfg: st.cfg, at: time.Now(),
-		req: req, resp: resp}
-	// The bodies may be reused once the call returns: the record keeps its own copies.
-	if st.cfg.input {
-		r.req.Body = bytes.Clone(req.Body)
-	}
-	if st.cfg.output {
-		r.resp.Body = bytes.Clone(resp.Body)
-	}
-	s.capturer.offer(r)
+	// The record is encoded here, while the bodies are still the call's: nothing is kept.
+	s.capturer.offer(&capture{account: e.Account, endpoint: e.Name, variant: variant, role: st.roles[variant], cfg: st.cfg, at: time.Now(),
+		req: req, resp: resp})
 }
 
 // EndpointCapture returns the data capture of an endpoint as DescribeEndpoint shows it (nil:

@@ -13,8 +13,15 @@
 //   - An update under a DeploymentConfig (rollout.go) commits each step — the share of requests
 //     the new fleet takes, a rollback and its reason — before the fleet acts on it, and the
 //     engine applies the committed step idempotently: a restarted server goes on from it.
+//   - Data capture: a sampled invocation's record is appended to the capturer's spool (one
+//     write(2), no fsync) before the invocation is answered; a spool segment is deleted only once
+//     its records are in their destination (or refused by it for good), and uploading it again
+//     writes the same objects, so a kill of the server loses no answered invocation's record
+//     and doubles none (capture_spool.go).
 //   - Invocations are counted (Meter) by endpoint and variant; the model's time is what the
 //     fleet's instances report through AddModelTime, the overhead the rest of Invoke.
+//     A ModelError counts by the status the model answered (errorClass), a refusal by the
+//     platform not at all.
 //   - The engine reads model artifacts only as a session of the model's execution role: an
 //     artifact the role may not read fails the deployment with AccessDenied in FailureReason.
 //   - A new configuration replaces the serving one only once every instance of it is healthy

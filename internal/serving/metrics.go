@@ -17,8 +17,9 @@ type Invocation struct {
 	Account, Endpoint string
 	// Variant is the variant that answered; "" when none was reached (no healthy instance).
 	Variant string
-	// Class is "" for a success, "4xx" for a refusal of the request or of the model with a
-	// 4xx status, "5xx" for a failure of the model or of the endpoint.
+	// Class is "" for a success, "4xx" when the model answered a 4xx (or a built-in runtime
+	// refused the payload), "5xx" when it answered a 5xx or no status, or the endpoint could not
+	// serve (errorClass). Requests the platform refused are not invocations.
 	Class string
 	// Model is the time spent in the model's instances; Overhead the rest of the invocation,
 	// from its authorization to the model's answer (reading the request off the wire and
@@ -47,24 +48,39 @@ func AddModelTime(ctx context.Context, d time.Duration) {
 	}
 }
 
-// errorClass classifies an invocation's outcome as its HTTP status would: "", "4xx" or "5xx".
-func errorClass(err error) string {
+// errorClass classifies an invocation's outcome as SageMaker's endpoint metrics do; counted is
+// false for a request the platform refused before any model saw it, which is no invocation of
+// the endpoint's model:
+//   - the model's own failure (a ModelError) counts by the status the model answered:
+//     Invocation4XXErrors for a 4xx, Invocation5XXErrors for a 5xx, and 5xx too when the model
+//     gave no status (it timed out, answered too much, or a built-in runtime failed);
+//   - a built-in runtime's refusal of the payload (ValidationError 400, 413, 415) is that
+//     model's 4xx, as a model server's 4xx would be;
+//   - the endpoint failing to serve — no healthy instance, an internal failure — is a 5xx;
+//   - a refusal by the platform (bad input, no such variant, access, throttling) is not
+//     counted: the request never reached a model.
+func errorClass(err error) (class string, counted bool) {
 	if err == nil {
-		return ""
+		return "", true
 	}
 	var ie *inference.Error
 	if errors.As(err, &ie) {
+		if ie.Code == inference.CodeModel {
+			if ie.OriginalStatus >= 400 && ie.OriginalStatus < 500 {
+				return "4xx", true
+			}
+			return "5xx", true
+		}
 		if ie.Status >= 500 {
-			return "5xx"
+			return "5xx", true
 		}
-		return "4xx"
+		return "4xx", true
 	}
-	for _, k := range []errs.Kind{errs.Invalid, errs.NotFound, errs.AccessDenied, errs.Conflict, errs.LimitExceeded, errs.Throttled} {
-		if errs.Is(err, k) {
-			return "4xx"
-		}
+	switch errs.KindOf(err) {
+	case errs.Invalid, errs.NotFound, errs.AccessDenied, errs.Unauthenticated, errs.Conflict, errs.LimitExceeded, errs.Throttled:
+		return "", false
 	}
-	return "5xx"
+	return "5xx", true
 }
 
 // meter records an invocation of e that began at began.
@@ -72,7 +88,11 @@ func (s *Service) meter(e Endpoint, variant string, model *atomic.Int64, began t
 	if s.metrics == nil {
 		return
 	}
+	class, counted := errorClass(err)
+	if !counted {
+		return
+	}
 	total, m := time.Since(began), time.Duration(model.Load())
-	s.metrics.Invocation(Invocation{Account: e.Account, Endpoint: e.Name, Variant: variant, Class: errorClass(err),
+	s.metrics.Invocation(Invocation{Account: e.Account, Endpoint: e.Name, Variant: variant, Class: class,
 		Model: m, Overhead: max(total-m, 0)})
 }

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,22 +81,34 @@ func TestPolicyCheck(t *testing.T) {
 	}
 }
 
-// TestErrorClass: an invocation's outcome counted as its HTTP status would be.
+// TestErrorClass: an invocation's outcome counted as SageMaker counts it: the model's own error
+// by the status the model answered, not by the 424 the caller sees; the platform's refusals not
+// at all.
 func TestErrorClass(t *testing.T) {
 	for _, c := range []struct {
-		err  error
-		want string
+		err     error
+		want    string
+		counted bool
 	}{
-		{nil, ""},
-		{&inference.Error{Status: 400, Code: inference.CodeValidation}, "4xx"},
-		{&inference.Error{Status: 424, Code: "ModelError"}, "4xx"},
-		{&inference.Error{Status: 500, Code: "InternalFailure"}, "5xx"},
-		{errs.E(errs.Invalid, "no such variant"), "4xx"},
-		{errs.E(errs.Unavailable, "no healthy instance"), "5xx"},
-		{errors.New("connection reset"), "5xx"},
+		{nil, "", true},
+		{&inference.Error{Status: 400, Code: inference.CodeValidation}, "4xx", true},
+		{&inference.Error{Status: 415, Code: inference.CodeUnsupportedMedia}, "4xx", true},
+		{&inference.Error{Status: 424, Code: inference.CodeModel, OriginalStatus: 400}, "4xx", true},
+		{&inference.Error{Status: 424, Code: inference.CodeModel, OriginalStatus: 429}, "4xx", true},
+		{&inference.Error{Status: 424, Code: inference.CodeModel, OriginalStatus: 500}, "5xx", true},
+		{&inference.Error{Status: 424, Code: inference.CodeModel, OriginalStatus: 503}, "5xx", true},
+		{&inference.Error{Status: 424, Code: inference.CodeModel}, "5xx", true}, // no answer: a timeout
+		{fmt.Errorf("variant A: %w", &inference.Error{Status: 424, Code: inference.CodeModel, OriginalStatus: 404}), "4xx", true},
+		{&inference.Error{Status: 500, Code: "InternalFailure"}, "5xx", true},
+		{errs.E(errs.Invalid, "no such variant"), "", false},
+		{errs.E(errs.AccessDenied, "not allowed"), "", false},
+		{errs.E(errs.Throttled, "slow down"), "", false},
+		{errs.E(errs.NotFound, "no running fleet"), "", false},
+		{errs.E(errs.Unavailable, "no healthy instance"), "5xx", true},
+		{errors.New("connection reset"), "5xx", true},
 	} {
-		if got := errorClass(c.err); got != c.want {
-			t.Errorf("errorClass(%v) = %q, want %q", c.err, got, c.want)
+		if got, counted := errorClass(c.err); got != c.want || counted != c.counted {
+			t.Errorf("errorClass(%v) = %q, %v; want %q, %v", c.err, got, counted, c.want, c.counted)
 		}
 	}
 }

@@ -117,15 +117,34 @@ func (a *API) invoke(ctx context.Context, req *awsapi.Request, in *invokeIn) (an
 	})
 	req.Audit.Variant = variant
 	if err != nil {
-		var ie *inference.Error
-		if errors.As(err, &ie) {
-			kind := errs.Invalid
-			if ie.Status >= 500 {
-				kind = errs.Internal
-			}
-			return nil, errs.E(kind, "%s", ie.Message).WithCode(ie.Code)
-		}
-		return nil, err
+		return nil, invokeError(err)
 	}
 	return invokeOut{Body: resp.Body, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, InvokedProductionVariant: variant}, nil
+}
+
+// invokeError is the wire form of an invocation's failure: the model's refusal keeps its code
+// and status, and a ModelError says what the model answered, as SageMaker Runtime's does — the
+// model's own status in OriginalStatusCode (when it gave one) and its body in OriginalMessage,
+// while the call's status is 424 whether the model answered a 4xx or a 5xx.
+func invokeError(err error) error {
+	var ie *inference.Error
+	if !errors.As(err, &ie) {
+		return err
+	}
+	kind := errs.Invalid
+	if ie.Status >= 500 {
+		kind = errs.Internal
+	}
+	wire := error(errs.E(kind, "%s", ie.Message).WithCode(ie.Code))
+	if ie.Code != inference.CodeModel {
+		return wire
+	}
+	var members []awsapi.ErrorMember
+	if ie.OriginalStatus != 0 {
+		members = append(members, awsapi.ErrorMember{Name: "OriginalStatusCode", Value: ie.OriginalStatus})
+	}
+	if ie.OriginalMessage != "" {
+		members = append(members, awsapi.ErrorMember{Name: "OriginalMessage", Value: ie.OriginalMessage})
+	}
+	return awsapi.WithErrorMembers(wire, members...)
 }

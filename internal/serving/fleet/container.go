@@ -476,7 +476,9 @@ func (ch *child) ping(ctx context.Context) error {
 }
 
 // Invoke proxies req to the child's POST /invocations. A status other than 2xx is a ModelError
-// (424) quoting the model's answer, as SageMaker reports it. When the child is down, or its
+// (424) quoting the model's answer, with the model's status and body as its original status and
+// message, as SageMaker reports it; a model that does not answer in time or answers too much is a
+// ModelError without an original status. When the child is down, or its
 // connection breaks (it died while answering), the error is ErrUnavailable: the fleet retries the
 // request on another instance, which assumes what SageMaker's models are, functions of their input.
 func (c *container) Invoke(ctx context.Context, req inference.Request) (inference.Response, error) {
@@ -533,7 +535,9 @@ func (c *container) Invoke(ctx context.Context, req inference.Request) (inferenc
 		if len(msg) > 4096 {
 			msg = msg[:4096] + "…"
 		}
-		return inference.Response{}, modelError("Received %s error (%d) from primary with message %q", kind, resp.StatusCode, msg)
+		e := modelError("Received %s error (%d) from primary with message %q", kind, resp.StatusCode, msg)
+		e.OriginalStatus, e.OriginalMessage = resp.StatusCode, msg
+		return inference.Response{}, e
 	}
 	return inference.Response{ContentType: resp.Header.Get("Content-Type"), CustomAttributes: resp.Header.Get(HeaderCustomAttributes), Body: body}, nil
 }

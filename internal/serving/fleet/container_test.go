@@ -129,16 +129,18 @@ func TestContainerServesAFlaskModel(t *testing.T) {
 			}
 			// The model's refusals are ModelErrors quoting it, as SageMaker's.
 			for _, c := range []struct {
-				req  inference.Request
-				want string
+				req      inference.Request
+				want     string
+				original int
 			}{
-				{inference.Request{ContentType: "application/json", Body: []byte("{}")}, `Received client error (415) from primary with message "this model speaks text/csv, not application/json"`},
-				{inference.Request{ContentType: "text/csv", Body: []byte("1,x")}, "Received client error (400)"},
+				{inference.Request{ContentType: "application/json", Body: []byte("{}")}, `Received client error (415) from primary with message "this model speaks text/csv, not application/json"`, 415},
+				{inference.Request{ContentType: "text/csv", Body: []byte("1,x")}, "Received client error (400)", 400},
 			} {
 				_, err := inst.Invoke(ctx, c.req)
 				var ie *inference.Error
-				if !errors.As(err, &ie) || ie.Status != 424 || ie.Code != inference.CodeModel || !strings.Contains(ie.Message, c.want) {
-					t.Errorf("Invoke(%s %q) = %v, want a 424 ModelError containing %q", c.req.ContentType, c.req.Body, err, c.want)
+				if !errors.As(err, &ie) || ie.Status != 424 || ie.Code != inference.CodeModel || !strings.Contains(ie.Message, c.want) ||
+					ie.OriginalStatus != c.original || ie.OriginalMessage == "" || !strings.Contains(ie.Message, ie.OriginalMessage) {
+					t.Errorf("Invoke(%s %q) = %#v, want a 424 ModelError containing %q, original status %d and the model's message", c.req.ContentType, c.req.Body, err, c.want, c.original)
 				}
 			}
 			pid, _ := strconv.Atoi(attr(resp, "pid"))
