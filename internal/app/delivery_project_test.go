@@ -322,6 +322,34 @@ func TestDeployProjectApprovalSequence(t *testing.T) {
 	if got := e.operations("sagemaker-abalone-prod"); got != 0 {
 		t.Errorf("production's stack set has run %d operations after the rejection", got)
 	}
+	// The first execution still waits for the production approval; approved now, it must not
+	// deploy the rejected version: DeployProd's CheckApproval fails before its stack set runs.
+	token := waitApproval(t, e.cp, e.deploy, "ApproveDeployment", "ApproveDeployment", x1)
+	_, err := e.cp.PutApprovalResult(context.Background(), &codepipeline.PutApprovalResultInput{PipelineName: &e.deploy, StageName: aws.String("ApproveDeployment"),
+		ActionName: aws.String("ApproveDeployment"), Token: &token, Result: &cptypes.ApprovalResult{Status: cptypes.ApprovalStatusApproved, Summary: aws.String("approved after the version's rejection")}})
+	mustDo(t, err)
+	if x := waitDeployExecution(t, e.cp, e.deploy, x1); x.Status != cptypes.PipelineExecutionStatusFailed {
+		t.Errorf("the execution approved after its version's rejection ended %s, want Failed", x.Status)
+	}
+	if a := e.action(x1, "DeployProd", cptypes.ActionExecutionStatusFailed); aws.ToString(a.ActionName) != "CheckApproval" || a.Status != cptypes.ActionExecutionStatusFailed {
+		t.Errorf("DeployProd's last action: %s %s, want CheckApproval Failed", aws.ToString(a.ActionName), a.Status)
+	}
+	st, err := e.cp.GetPipelineState(context.Background(), &codepipeline.GetPipelineStateInput{Name: &e.deploy})
+	mustDo(t, err)
+	for _, stage := range st.StageStates {
+		for _, a := range stage.ActionStates {
+			if aws.ToString(a.ActionName) == "CheckApproval" && (a.LatestExecution == nil || a.LatestExecution.ErrorDetails == nil ||
+				!strings.Contains(aws.ToString(a.LatestExecution.ErrorDetails.Message), "slipway build check-approved")) {
+				t.Errorf("CheckApproval's state does not name the failing command: %+v", a.LatestExecution)
+			}
+		}
+	}
+	if got := e.operations("sagemaker-abalone-prod"); got != 0 {
+		t.Errorf("production's stack set ran %d operations for a rejected version", got)
+	}
+	if got := e.stacks("production"); len(got) != 0 {
+		t.Errorf("production holds stacks %v for a rejected version", got)
+	}
 
 	again := e.decide(v, smtypes.ModelApprovalStatusApproved, 4)
 	execs = e.executions()

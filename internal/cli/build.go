@@ -46,6 +46,14 @@ version named is not of GROUP or no longer Approved, or when the group has no Ap
     --model-package-file "$CODEBUILD_SRC_DIR_ModelPackage/model-package.json" \
     --staging-config staging-config.json --prod-config prod-config.json --out-dir out`,
 	},
+	"check-approved": {
+		usage: "slipway build check-approved [--info deploy-info.json]",
+		desc: `Fails unless the version deploy-config chose (deploy-info.json's ModelPackageArn) is still
+Approved. The built-in template runs it first in the production stage: a version rejected while
+its deployment waited for the production approval is then not deployed to production, whoever
+approves the deployment. It reads the version as the build's role (sagemaker:DescribeModelPackage).`,
+		example: `slipway build check-approved --info deploy-info.json`,
+	},
 	"test-endpoints": {
 		usage: "slipway build test-endpoints --stack-set NAME --role-name ROLE --endpoint-name NAME [flags]",
 		desc: `Tests every endpoint a stack set deployed: for each account with an instance of the stack
@@ -58,7 +66,7 @@ and fails when an endpoint is not InService or its error is above --max-mse.`,
 }
 
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	sub, rest, err := subcommand("build", args, buildHelp, []string{"deploy-config", "test-endpoints"})
+	sub, rest, err := subcommand("build", args, buildHelp, []string{"deploy-config", "check-approved", "test-endpoints"})
 	if err != nil {
 		return err
 	}
@@ -85,6 +93,24 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return deployConfig(ctx, cfg, stdout, deployConfigInput{Group: *group, Project: firstSet(*project, *group), Bucket: *bucket,
 			Configs: map[string]string{"staging": *staging, "prod": *prod}, OutDir: *out, PackageFile: *pkgFile})
+	case "check-approved":
+		info := fs.String("info", "deploy-info.json", "deploy-config's deploy-info.json (the version deployed)")
+		if _, err := parseInterleaved(fs, rest); err != nil {
+			return err
+		}
+		var di deployInfo
+		b, err := os.ReadFile(*info)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &di); err != nil || di.ModelPackageArn == "" {
+			return fmt.Errorf("%s names no version (ModelPackageArn): %v", *info, err)
+		}
+		cfg, err := buildConfig(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		return checkApproved(ctx, cfg, stdout, di.ModelPackageArn)
 	case "test-endpoints":
 		set := fs.String("stack-set", os.Getenv("STACK_SET_NAME"), "the stack set whose accounts to test (default $STACK_SET_NAME)")
 		role := fs.String("role-name", os.Getenv("TEST_ROLE_NAME"), "the role to assume in each account (default $TEST_ROLE_NAME)")
@@ -421,5 +447,22 @@ func testEndpoints(ctx context.Context, cfg aws.Config, w io.Writer, set, role, 
 	if failed > 0 {
 		return fmt.Errorf("%d of %d endpoints failed the staging test", failed, len(accounts))
 	}
+	return nil
+}
+
+// checkApproved fails unless version is Approved now.
+func checkApproved(ctx context.Context, cfg aws.Config, w io.Writer, version string) error {
+	pkg, err := sagemaker.NewFromConfig(cfg).DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: &version})
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", version, err)
+	}
+	if st := pkg.ModelApprovalStatus; st != smtypes.ModelApprovalStatusApproved {
+		why := ""
+		if d := aws.ToString(pkg.ApprovalDescription); d != "" {
+			why = " (" + d + ")"
+		}
+		return fmt.Errorf("%s is %s now%s, not Approved: it is not deployed further; approve the version again to deploy it", version, st, why)
+	}
+	fmt.Fprintf(w, "%s is Approved\n", version)
 	return nil
 }

@@ -34,6 +34,7 @@ var helpCommands = [][]string{
 	{"templates", "show", "-h"},
 	{"templates", "delete", "-h"},
 	{"build", "deploy-config", "-h"},
+	{"build", "check-approved", "-h"},
 	{"build", "test-endpoints", "-h"},
 	{"models", "help"},
 	{"models", "list", "-h"},
