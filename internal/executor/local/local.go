@@ -59,6 +59,7 @@ type Local struct {
 	modeWhy  string
 	cgroups  cgroupPlan
 	enforced string
+	spares   spares
 }
 
 var _ executor.Executor = (*Local)(nil)
@@ -329,25 +330,26 @@ func takeOver(dir string, spec []byte) (*os.File, error) {
 	return lock, nil
 }
 
-// launch starts the shim for the state directory dir and waits for its report.
-// lock is the job's lock, held; the shim inherits it.
+// launch starts the job of the state directory dir: it hands the job to the spare shim when
+// one is ready (see spare.go), else starts a shim for it, and waits for the shim's report.
+// lock is the job's lock, held; the shim inherits it, or receives it.
 func (l *Local) launch(ctx context.Context, dir string, lock *os.File) (executor.Handle, error) {
+	// The next Start finds a spare: it starts while this job runs, not while it launches.
+	defer l.refill()
+	if s := l.takeSpare(); s != nil {
+		defer s.conn.Close()
+		if err := s.hand(dir, lock); err == nil {
+			return l.report(ctx, dir, s.conn, s.pid, s.start, nil, s.cmd.Process)
+		}
+		s.cmd.Process.Kill() // it cannot take the job (it ended?): the job gets a shim of its own
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return "", errs.E(errs.Internal, "cannot start the job's shim", err)
 	}
 	defer r.Close()
-	args := append(append([]string{}, l.cfg.Shim[1:]...), dir)
-	cmd := exec.Command(l.cfg.Shim[0], args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	cmd.Dir = "/"
+	cmd := l.shimCommand(dir)
 	cmd.ExtraFiles = []*os.File{lock, w} // fd 3 and 4 in the shim
-	// Its own session: no signal sent to the server's process group or terminal reaches it, and
-	// no parent-death signal: the job outlives the server.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if l.mode == ModeNamespace {
-		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS // Go then makes / private, recursively
-	}
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
@@ -356,7 +358,27 @@ func (l *Local) launch(ctx context.Context, dir string, lock *os.File) (executor
 	pid := cmd.Process.Pid
 	start, serr := procStart(pid)
 	go cmd.Wait() // reap the shim if it ends while this process lives
+	return l.report(ctx, dir, r, pid, start, serr, cmd.Process)
+}
 
+// shimCommand is the command of a shim with the argument arg (a state directory, or spareArg).
+func (l *Local) shimCommand(arg string) *exec.Cmd {
+	args := append(append([]string{}, l.cfg.Shim[1:]...), arg)
+	cmd := exec.Command(l.cfg.Shim[0], args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = "/"
+	// Its own session: no signal sent to the server's process group or terminal reaches it, and
+	// no parent-death signal: the job outlives the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if l.mode == ModeNamespace {
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS // Go then makes / private, recursively
+	}
+	return cmd
+}
+
+// report waits for the shim pid (started at start, or serr) to report on r and returns the
+// job's handle.
+func (l *Local) report(ctx context.Context, dir string, r io.Reader, pid int, start uint64, serr error, shim *os.Process) (executor.Handle, error) {
 	msgc := make(chan readyMsg, 1)
 	go func() {
 		var m readyMsg
@@ -378,7 +400,7 @@ func (l *Local) launch(ctx context.Context, dir string, lock *os.File) (executor
 	}
 	if m.Error != "" {
 		if m.Pid == 0 && !m.Invalid {
-			cmd.Process.Kill() // its command, if any, dies with it (parent-death signal)
+			shim.Kill() // its command, if any, dies with it (parent-death signal)
 		}
 		kind := errs.Internal
 		if m.Invalid {

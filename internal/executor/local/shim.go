@@ -46,13 +46,24 @@ func RunShim(args []string) int {
 	// Neither the lock, nor the ready pipe, nor anything else may leak into the command: a
 	// command that outlived the shim with the lock would keep the job looking alive.
 	closeOnExecFrom(3)
-	ready := os.NewFile(4, "ready")
 	// Listen before the handle exists: a Stop right after Start must find the shim ready for it.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	// Nothing is ignored (signal.Ignore): the command would inherit it, e.g. SIGPIPE ignored
 	// would turn `producer | head` into a producer that runs on and complains.
-	s := &shim{dir: args[0], sig: sig}
+	dir, readyFd := args[0], 4 // the lock is fd 3
+	if dir == spareArg {
+		// A spare (spare.go): the job, and its lock, come on the socket at fd 3, which then
+		// carries the report. (No os.File for an fd not open here: its finalizer would close
+		// whatever took the number later, such as the lock.)
+		var ok bool
+		if dir, ok = awaitJob(3); !ok {
+			return 0
+		}
+		readyFd = 3
+	}
+	ready := os.NewFile(uintptr(readyFd), "ready")
+	s := &shim{dir: dir, sig: sig}
 	pid, err := s.start()
 	if err != nil {
 		var inv invalidError
