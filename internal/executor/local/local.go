@@ -250,9 +250,15 @@ func (l *Local) claim(dir string, spec []byte) (*os.File, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	err = os.Rename(tmp, dir) // replaces an empty directory: one left by an older server's crash
-	if err == nil {
-		return lock, nil
+	for try := 0; ; try++ {
+		err = os.Rename(tmp, dir) // never onto a directory, even an empty one (Go's os.Rename)
+		if err == nil {
+			return lock, nil
+		}
+		if try < 3 && (errors.Is(err, os.ErrExist) || errors.Is(err, syscall.ENOTEMPTY)) && clearUnclaimed(dir) {
+			continue
+		}
+		break
 	}
 	lock.Close()
 	os.RemoveAll(tmp)
@@ -260,6 +266,21 @@ func (l *Local) claim(dir string, spec []byte) (*os.File, error) {
 		return nil, errs.E(errs.Internal, "cannot create the job's state directory", err)
 	}
 	return takeOver(dir, spec)
+}
+
+// clearUnclaimed removes dir when it is what an older server killed inside Start left: a
+// directory with neither lock nor spec (at most a half-written spec). It reports whether dir
+// is gone. Racing Starts may each try; only an empty directory is ever removed (os.Remove),
+// so a directory another Start has just renamed into place is never touched.
+func clearUnclaimed(dir string) bool {
+	for _, f := range []string{lockFile, specFile} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	os.Remove(filepath.Join(dir, specFile+".tmp"))
+	err := os.Remove(dir)
+	return err == nil || errors.Is(err, os.ErrNotExist)
 }
 
 // sweepNew removes the state directories a killed server was still preparing (claim). Only
@@ -300,15 +321,7 @@ func takeOver(dir string, spec []byte) (*os.File, error) {
 	started := errs.E(errs.Conflict, "job %s was started already", filepath.Base(dir))
 	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
-		if _, serr := os.Stat(filepath.Join(dir, specFile)); serr == nil {
-			return nil, started // a job of this version always has both; leave it as it is
-		}
-		// Left by an older server killed between making the directory and writing the spec.
-		lock, err = prepareDir(dir, spec)
-		if err != nil {
-			return nil, err
-		}
-		return lock, nil
+		return nil, started // not made by claim: leave it as it is (Wait then finds it lost)
 	}
 	if err != nil {
 		return nil, errs.E(errs.Internal, "cannot open the job's lock", err)
