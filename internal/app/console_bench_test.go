@@ -46,6 +46,7 @@ func BenchmarkConsoleRegistryPage(b *testing.B) {
 	ds := s.profile["data-science"]
 	br := signedIn(b, s.server, ds.AccessKeyID, ds.SecretAccessKey)
 	consoleBenchPage(b, br, "/console/registry/big", `href="/console/registry/big/1000"`)
+	b.StopTimer()
 	if p := br.get("/console/registry/big"); !strings.Contains(p.body, "<figcaption>mse</figcaption>") {
 		b.Fatalf("the group page charts no metric:\n%.2000s", p.body)
 	}
