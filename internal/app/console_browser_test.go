@@ -68,6 +68,8 @@ func TestConsoleInChromium(t *testing.T) {
 	deploy := newDeploySetup(t, s.server)
 	_, err = cpOf(deploy.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: deploy.pipeline("model-deploy")})
 	mustDo(t, err)
+	// The story's project: a deploy pipeline into two staging accounts and production.
+	story := dprojOn(t, s.server, "story", nil)
 
 	t.Run("sign in with keys", func(t *testing.T) {
 		tab := br.tab(t, s.url)
@@ -349,12 +351,17 @@ func TestConsoleInChromium(t *testing.T) {
 		ad.noErrors()
 	})
 
+	t.Run("markup renders inert", func(t *testing.T) { consoleInert(t, s, ad) })
+
+	t.Run("the whole story", func(t *testing.T) { consoleStory(t, br, s, story, ad) })
+
 	t.Run("light and dark", func(t *testing.T) {
 		chromiumNeed(t, execPath)
 		colors := map[string]string{}
 		for _, scheme := range []string{"light", "dark"} {
 			ad.emulate(scheme)
-			for _, path := range []string{"/console/registry/abalone", execPath, "/console/org", "/console/registry/traced/1", "/console/deployments/model-deploy"} {
+			for _, path := range []string{"/console/registry/abalone", execPath, "/console/org", "/console/registry/traced/1", "/console/deployments/model-deploy",
+				"/console/deployments/" + story.deploy, "/console/where"} {
 				ad.open(path)
 				colors[scheme] = ad.eval(`getComputedStyle(document.body).backgroundColor`)
 				if bad := ad.eval(chromiumContrastJS); bad != "" {
@@ -377,7 +384,8 @@ func TestConsoleInChromium(t *testing.T) {
 		ad.do(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
 		for _, path := range []string{"/console/org", "/console/registry", "/console/registry/abalone", "/console/registry/abalone/compare?a=1&b=2",
 			"/console/pipelines", "/console/pipelines/wait", execPath, "/console/endpoints", "/console/deployments", "/console/audit", "/console/switch",
-			"/console/registry/traced/1", "/console/deployments/model-deploy"} {
+			"/console/registry/traced/1", "/console/deployments/model-deploy", "/console/deployments/" + story.deploy, "/console/where",
+			"/console/registry/inert", "/console/registry/inert/compare?a=1&b=2"} {
 			ad.open(path)
 			if w := ad.eval(`String(document.documentElement.clientWidth)`); w != "375" {
 				t.Fatalf("the layout viewport is %s wide", w)

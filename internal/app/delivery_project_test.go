@@ -49,10 +49,16 @@ type dprojEnv struct {
 // set, runs once the member accounts exist and before the project is created.
 func dprojStart(t *testing.T, before func(e *dprojEnv)) *dprojEnv {
 	t.Helper()
+	return dprojOn(t, start(t, ""), "abalone", before)
+}
+
+// dprojOn is dprojStart on a running server, with a project of that name (the console's
+// browser test has its own server, whose data-science account has a group named abalone).
+func dprojOn(t *testing.T, s *server, project string, before func(e *dprojEnv)) *dprojEnv {
+	t.Helper()
 	ctx := context.Background()
-	s := start(t, "")
 	ds := clientsOf(s.cfg("data-science"))
-	e := &dprojEnv{t: t, s: s, ds: ds, cp: cpOf(ds.sm), cf: cfnOf(ds.sm), project: "abalone", deploy: "sagemaker-abalone-deploy",
+	e := &dprojEnv{t: t, s: s, ds: ds, cp: cpOf(ds.sm), cf: cfnOf(ds.sm), project: project, deploy: "sagemaker-" + project + "-deploy",
 		logs: cloudwatchlogs.NewFromConfig(s.cfg("data-science")), changes: "/dproj/model-states"}
 	root, stagingOU := orgUnit(t, ds, "staging")
 	e.stagingOU = stagingOU
@@ -86,7 +92,7 @@ func dprojStart(t *testing.T, before func(e *dprojEnv)) *dprojEnv {
 	eb := eventbridge.NewFromConfig(s.cfg("data-science"))
 	// Named to sort after the project's rule: a matched event's rules are delivered in name order.
 	_, err = eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("zz-dproj-model-states"),
-		EventPattern: aws.String(`{"source":["aws.sagemaker"],"detail-type":["SageMaker Model Package State Change"],"detail":{"ModelPackageGroupName":["abalone"]}}`)})
+		EventPattern: aws.String(`{"source":["aws.sagemaker"],"detail-type":["SageMaker Model Package State Change"],"detail":{"ModelPackageGroupName":["` + project + `"]}}`)})
 	mustDo(t, err)
 	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("zz-dproj-model-states"), Targets: []ebtypes.Target{{Id: aws.String("log"),
 		Arn: aws.String("arn:aws:logs:us-east-1:" + s.account["data-science"] + ":log-group:" + e.changes)}}})
