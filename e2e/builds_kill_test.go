@@ -116,13 +116,124 @@ phases:
 	if string(body) != "after\n" {
 		t.Errorf("after.txt = %q", body)
 	}
-	// The phase ran once (above); its log lines reach CloudWatch Logs at least once: lines
-	// copied after the last saved offset and before the kill are copied again by the restarted
-	// server (the offset is saved apart from the log write).
-	if n := strings.Count(logs, "\nbefore\n"); n < 1 || n > 2 {
-		t.Errorf("%q is in the log %d times, want once or, copied again after the kill, twice:\n%s", "before", n, logs)
+	// The phase ran once (above), and each of its lines is in the log once: the restarted
+	// server copies the phase's output again from its last saved offset, and the logs skip
+	// what they hold already.
+	if n := strings.Count(logs, "\nbefore\n"); n != 1 {
+		t.Errorf("%q is in the log %d times, want once:\n%s", "before", n, logs)
 	}
 	if n := strings.Count(logs, "\npost\n"); n != 1 {
 		t.Errorf("%q is in the log %d times, want once (its phase ran after the restart):\n%s", "post", n, logs)
+	}
+}
+
+// TestBuildLogsOnceAcrossKills SIGKILLs the server twice while a build's phase prints
+// numbered lines, each time after the log has gained lines since the last start: a server
+// killed between appending lines and recording how far it copied must not copy them again, so
+// GetLogEvents ends with every number once, in order, and the engine's own lines ("Entering
+// phase …") once each.
+func TestBuildLogsOnceAcrossKills(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const lines = 120
+	c := launchCrashing(t, filepath.Join(t.TempDir(), "data"), launchOptions{listen: "127.0.0.1:" + strconv.Itoa(freePort(t))})
+	cfg := c.config("data-science")
+	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("counter"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := `version: 0.2
+phases:
+  build:
+    commands:
+      - i=1; while [ $i -le ` + strconv.Itoa(lines) + ` ]; do echo "n=$i"; i=$((i+1)); sleep 0.03; done
+`
+	_, err = codebuild.NewFromConfig(cfg).CreateProject(ctx, &codebuild.CreateProjectInput{Name: aws.String("counter"),
+		Source:    &cbtypes.ProjectSource{Type: cbtypes.SourceTypeNoSource, Buildspec: aws.String(spec)},
+		Artifacts: &cbtypes.ProjectArtifacts{Type: cbtypes.ArtifactsTypeNoArtifacts},
+		Environment: &cbtypes.ProjectEnvironment{Type: cbtypes.EnvironmentTypeLinuxContainer, Image: aws.String("aws/codebuild/standard:7.0"),
+			ComputeType: cbtypes.ComputeTypeBuildGeneral1Small},
+		ServiceRole: role.Role.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := codebuild.NewFromConfig(cfg).StartBuild(ctx, &codebuild.StartBuildInput{ProjectName: aws.String("counter")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stream, _ := strings.Cut(aws.ToString(st.Build.Id), ":")
+	group := "/aws/codebuild/counter"
+	// read returns the stream's messages, every page of them (nil while the stream is missing).
+	read := func() []string {
+		lc := cloudwatchlogs.NewFromConfig(c.config("data-science"))
+		var msgs []string
+		in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
+		for {
+			out, err := lc.GetLogEvents(ctx, in)
+			if err != nil {
+				return nil
+			}
+			for _, e := range out.Events {
+				msgs = append(msgs, aws.ToString(e.Message))
+			}
+			if len(out.Events) == 0 || aws.ToString(out.NextForwardToken) == aws.ToString(in.NextToken) {
+				return msgs
+			}
+			in.NextToken = out.NextForwardToken
+		}
+	}
+	numbered := func(msgs []string) int {
+		n := 0
+		for _, m := range msgs {
+			if strings.HasPrefix(m, "n=") {
+				n++
+			}
+		}
+		return n
+	}
+	// Kill after the log gained lines under this server: the copier appended, and its saved
+	// offset (written every few seconds) lags behind.
+	for _, after := range []int{15, 60} {
+		waitFor(t, ctx, func() bool { return numbered(read()) >= after })
+		c.crash()
+	}
+	var b cbtypes.Build
+	waitFor(t, ctx, func() bool {
+		out, err := codebuild.NewFromConfig(c.config("data-science")).BatchGetBuilds(ctx, &codebuild.BatchGetBuildsInput{Ids: []string{*st.Build.Id}})
+		if err != nil || len(out.Builds) != 1 {
+			return false
+		}
+		b = out.Builds[0]
+		return b.BuildComplete
+	})
+	msgs := read()
+	all := strings.Join(msgs, "\n")
+	if b.BuildStatus != cbtypes.StatusTypeSucceeded {
+		t.Fatalf("the build ended %s after %d kills; logs:\n%s", b.BuildStatus, c.kills, all)
+	}
+	var got []int
+	for _, m := range msgs {
+		if v, ok := strings.CutPrefix(m, "n="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("log line %q", m)
+			}
+			got = append(got, n)
+		}
+	}
+	for i, n := range got {
+		if n != i+1 {
+			t.Fatalf("the numbered lines are %v, want 1 … %d each once, in order", got, lines)
+		}
+	}
+	if len(got) != lines {
+		t.Fatalf("the log has %d numbered lines, want %d:\n%s", len(got), lines, all)
+	}
+	// The engine's own lines: "Phase complete: BUILD" ends the BUILD phase and the build.
+	for line, want := range map[string]int{"Entering phase BUILD": 1, "Phase complete: BUILD State: SUCCEEDED": 2} {
+		if n := strings.Count(all, line); n != want {
+			t.Errorf("%q is in the log %d times, want %d:\n%s", line, n, want, all)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -19,7 +20,8 @@ import (
 // TestJobsSurviveServerKill SIGKILLs the server while processing jobs run, starts it again on
 // the same data directory, and checks that every job completes exactly once: each worker
 // appends a line to a marker file outside the job (so a second start would show) and writes an
-// output that must be uploaded. Rounds × jobs per round = 20 jobs, each one through a crash.
+// output that must be uploaded, and the line it printed before the kill is in its log once.
+// Rounds × jobs per round = 20 jobs, each one through a crash.
 func TestJobsSurviveServerKill(t *testing.T) {
 	const rounds, perRound = 5, 4
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -105,6 +107,24 @@ with open("/opt/ml/processing/out/result.txt", "w") as f:
 			continue
 		}
 		out.Body.Close()
+		// The line the worker printed before the kill is in its log once: the restarted
+		// server copies the worker's output again from its last saved offset, and the logs
+		// skip the lines they hold.
+		lg, err := cloudwatchlogs.NewFromConfig(sdkConfig(s.URL, ds)).FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
+			LogGroupName: aws.String("/aws/sagemaker/ProcessingJobs"), LogStreamNamePrefix: aws.String(name + "/")})
+		if err != nil {
+			t.Errorf("%s: logs: %v", name, err)
+			continue
+		}
+		n := 0
+		for _, e := range lg.Events {
+			if aws.ToString(e.Message) == "started "+name {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %q is in its log %d times, want once", name, "started "+name, n)
+		}
 	}
 }
 

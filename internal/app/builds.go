@@ -104,12 +104,12 @@ func (e buildExecutor) Logs(ctx context.Context, h string, follow bool) (io.Read
 // buildLogs copies builds' output into CloudWatch Logs.
 type buildLogs struct{ s *logs.Service }
 
-func (l buildLogs) Append(ctx context.Context, account, group, stream string, events []builds.LogEvent) error {
+func (l buildLogs) AppendLines(ctx context.Context, account, group, stream, source string, first int, events []builds.LogEvent) error {
 	out := make([]logs.Event, len(events))
 	for i, e := range events {
 		out[i] = logs.Event{Timestamp: e.Timestamp, Message: e.Message}
 	}
-	return l.s.Append(ctx, account, group, stream, out)
+	return l.s.AppendLines(ctx, account, group, stream, source, int64(first), out)
 }
 
 // buildCredentials hands builds their service role's credentials (grants whose source is the

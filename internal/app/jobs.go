@@ -96,12 +96,12 @@ func (e jobExecutor) Enforced() string { return e.x.Enforced() }
 // jobLogs copies workers' output into CloudWatch Logs.
 type jobLogs struct{ s *logs.Service }
 
-func (l jobLogs) Append(ctx context.Context, account, group, stream string, events []jobs.LogEvent) error {
+func (l jobLogs) AppendLines(ctx context.Context, account, group, stream, source string, first int, events []jobs.LogEvent) error {
 	out := make([]logs.Event, len(events))
 	for i, e := range events {
 		out[i] = logs.Event{Timestamp: e.Timestamp, Message: e.Message}
 	}
-	return l.s.Append(ctx, account, group, stream, out)
+	return l.s.AppendLines(ctx, account, group, stream, source, int64(first), out)
 }
 
 // jobImages resolves a job's image through the image table.

@@ -120,7 +120,8 @@ type Run struct {
 	Dir      string // the build's work directory
 	Step     int    // index into steps
 	Handle   string // the executor handle of the phase that runs
-	LogLines int    // lines of that phase's output copied to the logs
+	LogLines int    // lines of that phase's output copied to the logs (at least: the logs know exactly)
+	Notes    int    // the engine's own log lines written, the position of the next
 	Token    string // the credentials grant (revoked when the build ends)
 	// Failing is set once a phase failed: the phases that follow run (post_build) or not.
 	Failing bool

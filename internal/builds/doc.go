@@ -21,6 +21,10 @@
 //     engine re-attaches to the same job, copies the log lines not yet copied, and resumes the
 //     build where it stood. Work that is not a job (downloading the source, uploading the
 //     artifacts) is idempotent and is simply done again.
+//   - Every log line lands exactly once, in order: a phase's output lines go with their
+//     positions in it (the phase's name is their source), the engine's own lines with theirs
+//     (Run.Notes), and the logs append a batch and record how far its source has come in one
+//     transaction, skipping what they hold; Run.LogLines may lag behind them.
 //   - A build ends exactly once: SUCCEEDED, FAILED, FAULT (the server could not run it),
 //     STOPPED or TIMED_OUT, and its credentials grant is revoked when it ends.
 //   - StartBuild with an idempotency token already used for the project returns that build

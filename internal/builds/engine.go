@@ -150,7 +150,7 @@ func (e *Engine) enter(ctx context.Context, b *Build, phase string) error {
 	}
 	b.Phases = append(b.Phases, Phase{Type: phase, StartTime: e.now()})
 	b.CurrentPhase = phase
-	e.logf(ctx, *b, "Entering phase %s", phase)
+	e.logf(ctx, b, "Entering phase %s", phase)
 	return e.save(ctx, b)
 }
 
@@ -158,24 +158,31 @@ func (e *Engine) enter(ctx context.Context, b *Build, phase string) error {
 func (e *Engine) complete(ctx context.Context, b *Build, status Status, contexts ...Context) error {
 	n := len(b.Phases) - 1
 	b.Phases[n].Status, b.Phases[n].EndTime, b.Phases[n].Contexts = status, e.now(), contexts
-	e.logf(ctx, *b, "Phase complete: %s State: %s", b.Phases[n].Type, status)
+	e.logf(ctx, b, "Phase complete: %s State: %s", b.Phases[n].Type, status)
 	if len(contexts) > 0 {
-		e.logf(ctx, *b, "Phase context status code: %s Message: %s", contexts[0].StatusCode, contexts[0].Message)
+		e.logf(ctx, b, "Phase context status code: %s Message: %s", contexts[0].StatusCode, contexts[0].Message)
 	}
 	b.Run.Step++
 	b.Run.Handle, b.Run.LogLines = "", 0
 	return e.save(ctx, b)
 }
 
-func (e *Engine) logf(ctx context.Context, b Build, format string, args ...any) {
+// engineSource names the engine's own lines ("[Container] …") among a build's log's sources.
+const engineSource = "container"
+
+// logf writes one of the engine's own lines at b.Run.Notes, its position among them, and counts
+// it: the build is saved after, so a reconcile that runs again from the saved build writes its
+// lines at the same positions, and the log keeps the first of each.
+func (e *Engine) logf(ctx context.Context, b *Build, format string, args ...any) {
 	if e.c.Logs == nil {
 		return
 	}
 	now := e.now()
 	msg := "[Container] " + now.UTC().Format("2006/01/02 15:04:05.000000") + " " + fmt.Sprintf(format, args...)
-	if err := e.c.Logs.Append(context.WithoutCancel(ctx), b.Account, b.LogGroup, b.LogStream, []LogEvent{{Timestamp: now, Message: msg}}); err != nil {
+	if err := e.c.Logs.AppendLines(context.WithoutCancel(ctx), b.Account, b.LogGroup, b.LogStream, engineSource, b.Run.Notes, []LogEvent{{Timestamp: now, Message: msg}}); err != nil {
 		e.c.Log.Warn("cannot store a build's log line", "build", b.ARN, "err", err)
 	}
+	b.Run.Notes++
 }
 
 func (e *Engine) dirs(b Build) (root, src, state string) {
@@ -293,7 +300,7 @@ func (e *Engine) download(ctx context.Context, b *Build) (*failure, error) {
 		return nil, errs.E(errs.Internal, "cannot keep the buildspec: %v", err)
 	}
 	if spec.HasReports {
-		e.logf(ctx, *b, "Note: the buildspec's reports are ignored by this server (no report groups are made)")
+		e.logf(ctx, b, "Note: the buildspec's reports are ignored by this server (no report groups are made)")
 	}
 	if b.Run.Token == "" {
 		token, err := e.c.Credentials.Issue(ctx, Grant{Account: b.Account, RoleARN: b.Project.ServiceRole, SessionName: "CodeBuild",
@@ -397,7 +404,7 @@ func (e *Engine) phase(ctx context.Context, b *Build, step string) (*failure, er
 			return nil, err
 		}
 	}
-	exit, stop, err := e.wait(ctx, b, h)
+	exit, stop, err := e.wait(ctx, b, h, name)
 	if err != nil {
 		return nil, err
 	}
@@ -428,13 +435,13 @@ func (e *Engine) phase(ctx context.Context, b *Build, step string) (*failure, er
 
 // wait waits for a phase's job, copying its output to the build's log stream, and stops it
 // when the build is stopped or times out.
-func (e *Engine) wait(ctx context.Context, b *Build, h string) (Exit, *failure, error) {
+func (e *Engine) wait(ctx context.Context, b *Build, h, source string) (Exit, *failure, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var progress atomic.Int64 // lines copied so far, saved now and then so a crash repeats few
 	progress.Store(int64(b.Run.LogLines))
 	copied := make(chan int, 1)
-	go func() { copied <- e.copyLogs(wctx, *b, h, &progress) }()
+	go func() { copied <- e.copyLogs(wctx, *b, h, source, &progress) }()
 	lastSave, saved := time.Now(), b.Run.LogLines
 	type result struct {
 		exit Exit
@@ -508,8 +515,11 @@ func (e *Engine) wait(ctx context.Context, b *Build, h string) (Exit, *failure, 
 }
 
 // copyLogs copies a phase's output lines, from the first not copied yet, to the log stream;
-// it returns how many lines the phase's output has had copied in all.
-func (e *Engine) copyLogs(ctx context.Context, b Build, h string, progress *atomic.Int64) int {
+// it returns how many lines the phase's output has had copied in all. Each line goes with its
+// position in the phase's output (source, the phase's name), and the logs skip the
+// lines they hold already: b.Run.LogLines, recorded now and then, may lag behind what the
+// stream holds (a server killed between an append and the next save) without a line twice.
+func (e *Engine) copyLogs(ctx context.Context, b Build, h, source string, progress *atomic.Int64) int {
 	n := b.Run.LogLines
 	rc, err := e.c.Executor.Logs(ctx, h, true)
 	if err != nil {
@@ -525,7 +535,7 @@ func (e *Engine) copyLogs(ctx context.Context, b Build, h string, progress *atom
 			batch = batch[:0]
 			return
 		}
-		if err := e.c.Logs.Append(context.WithoutCancel(ctx), b.Account, b.LogGroup, b.LogStream, batch); err != nil {
+		if err := e.c.Logs.AppendLines(context.WithoutCancel(ctx), b.Account, b.LogGroup, b.LogStream, source, n-len(batch), batch); err != nil {
 			e.c.Log.Warn("cannot store a build's log lines", "build", b.ARN, "err", err)
 		}
 		batch = batch[:0]
@@ -683,7 +693,7 @@ func (e *Engine) end(ctx context.Context, b *Build, f *failure) error {
 	b.Phases = append(b.Phases, Phase{Type: PhaseFinalizing, Status: Succeeded, StartTime: now, EndTime: now}, Phase{Type: PhaseCompleted, StartTime: now})
 	b.CurrentPhase, b.Status, b.EndTime = PhaseCompleted, status, now
 	b.Run.Handle = ""
-	e.logf(ctx, *b, "Phase complete: BUILD State: %s", status)
+	e.logf(ctx, b, "Phase complete: BUILD State: %s", status)
 	if err := e.save(ctx, b); err != nil {
 		return err
 	}

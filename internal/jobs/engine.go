@@ -734,19 +734,25 @@ func (e *Engine) copyLogs(ctx context.Context, j Job, i int, h string, st *logSt
 	if i < len(j.Run.Streams) {
 		stream = j.Run.Streams[i]
 	}
+	source := j.Run.AttemptID + "-" + host(i) // the worker's executor id: one per attempt
 	r := bufio.NewReaderSize(rc, 64<<10)
 	var batch []LogEvent
+	first := skip // the position of batch[0] in the worker's output
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := e.c.Logs.Append(context.WithoutCancel(ctx), j.Account, j.Kind.LogGroup(), stream, batch); err != nil {
+		// The logs skip the lines of this attempt's instance they hold already: st.lines,
+		// recorded now and then, may lag behind them (a server killed between an append and
+		// the next save) without a line landing twice.
+		if err := e.c.Logs.AppendLines(context.WithoutCancel(ctx), j.Account, j.Kind.LogGroup(), stream, source, first, batch); err != nil {
 			e.c.Log.Warn("cannot store a job's log lines", "job", j.ARN, "err", err)
 		}
 		st.mu.Lock()
 		st.lines[i] += len(batch)
 		st.changed = true
 		st.mu.Unlock()
+		first += len(batch)
 		batch = batch[:0]
 	}
 	seen := 0

@@ -288,21 +288,28 @@ func (x *procExecutor) startsOf(id string) int {
 	return x.starts[id]
 }
 
-// memLogs records the lines appended per group/stream.
+// memLogs records the lines appended per group/stream, skipping lines of a source it holds, as
+// the logs service does.
 type memLogs struct {
-	mu    sync.Mutex
-	lines map[string][]string
+	mu      sync.Mutex
+	lines   map[string][]string
+	sources map[string]int
 }
 
-func (l *memLogs) Append(ctx context.Context, account, group, stream string, events []jobs.LogEvent) error {
+func (l *memLogs) AppendLines(ctx context.Context, account, group, stream, source string, first int, events []jobs.LogEvent) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lines == nil {
-		l.lines = map[string][]string{}
+		l.lines, l.sources = map[string][]string{}, map[string]int{}
 	}
-	for _, e := range events {
-		l.lines[group+"|"+stream] = append(l.lines[group+"|"+stream], e.Message)
+	k := group + "|" + stream
+	held := l.sources[k+"|"+source]
+	for i, e := range events {
+		if first+i >= held {
+			l.lines[k] = append(l.lines[k], e.Message)
+		}
 	}
+	l.sources[k+"|"+source] = max(held, first+len(events))
 	return nil
 }
 

@@ -71,7 +71,8 @@ type Run struct {
 	Handles []string
 	// Restarted says the workers were started again once after being lost.
 	Restarted bool
-	// LogLines counts, per instance, the log lines already copied to the logs service.
+	// LogLines counts, per instance, the log lines already copied to the logs service (at
+	// least: saved now and then; the logs themselves skip lines of the instance they hold).
 	LogLines []int
 	// Streams are the log streams, per instance.
 	Streams []string

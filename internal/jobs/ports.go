@@ -70,7 +70,11 @@ type LogEvent struct {
 
 // Logs stores the workers' log lines (creating the group and stream if missing).
 type Logs interface {
-	Append(ctx context.Context, account, group, stream string, events []LogEvent) error
+	// AppendLines appends events as lines first, first+1, … of source (numbered from 0) to
+	// the stream, skipping those the stream holds already, in the transaction that records how
+	// far source has come: a copier that starts again from an older position appends each
+	// line once.
+	AppendLines(ctx context.Context, account, group, stream, source string, first int, events []LogEvent) error
 }
 
 // Runtime is what an image runs as.

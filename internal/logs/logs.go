@@ -12,6 +12,10 @@
 //   - Within a stream, events are ordered by (timestamp, sequence): the sequence is allocated
 //     in the inserting transaction, so concurrent writers never collide or reorder each other's
 //     batches, and a forward token names a position that stays valid as events arrive.
+//   - A copier's lines land exactly once (AppendLines): the append of a batch and the record
+//     of how far its source has been copied commit in one transaction, so a copier that
+//     starts again from an older position (a server killed between the two) skips the lines
+//     the stream already holds.
 //   - Bad input (a batch out of order or too large, a bad name, an unknown token) changes
 //     nothing.
 package logs
@@ -157,6 +161,12 @@ type Tx interface {
 	// stream's first/last event times, last ingestion time and stored bytes; errs.NotFound
 	// when the stream does not exist.
 	AppendEvents(ctx context.Context, account, group, stream string, evs []StoredEvent) error
+	// AppendLines is AppendEvents for numbered lines: evs are lines first, first+1, … of
+	// source (a copier's name for the output it copies into the stream). The lines below the
+	// source's count (how many of its lines the stream holds) are skipped, the rest appended
+	// and the count moved to first+len(evs), in this transaction; it returns how many events
+	// it appended. errs.NotFound when the stream does not exist.
+	AppendLines(ctx context.Context, account, group, stream, source string, first int64, evs []StoredEvent) (int, error)
 }
 
 // Authorizer decides whether a caller may act (package identity implements it).

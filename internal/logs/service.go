@@ -355,6 +355,30 @@ func (s *Service) stream(ctx context.Context, account, group, name string) (Stre
 // (the platform writes its own groups) and without an audit record per call. A zero timestamp
 // means now; a message longer than an event may be is cut to fit.
 func (s *Service) Append(ctx context.Context, account, group, stream string, events []Event) error {
+	return s.ingest(ctx, account, group, stream, events, func(tx Tx, rows []StoredEvent) error {
+		return tx.AppendEvents(ctx, account, group, stream, rows)
+	})
+}
+
+// AppendLines is Append for a copier of a process's output, numbering its lines from 0:
+// events are lines first, first+1, … of source (the copier's name for that output, unique
+// within the stream). The lines the stream already holds are skipped, in the transaction that
+// appends the others and records how far source has come, so a copier that starts again
+// from an older position (its own progress recorded late, or lost with a killed server)
+// appends every line exactly once, in order.
+func (s *Service) AppendLines(ctx context.Context, account, group, stream, source string, first int64, events []Event) error {
+	if source == "" || first < 0 {
+		return errs.E(errs.Internal, "cannot append to the log: no source or a negative line number")
+	}
+	return s.ingest(ctx, account, group, stream, events, func(tx Tx, rows []StoredEvent) error {
+		_, err := tx.AppendLines(ctx, account, group, stream, source, first, rows)
+		return err
+	})
+}
+
+// ingest checks names, turns events into rows and runs add in a transaction that first
+// creates the group and the stream when missing.
+func (s *Service) ingest(ctx context.Context, account, group, stream string, events []Event, add func(Tx, []StoredEvent) error) error {
 	if err := CheckGroupName(group); err != nil {
 		return errs.E(errs.Internal, "cannot append to the log", err)
 	}
@@ -384,7 +408,7 @@ func (s *Service) Append(ctx context.Context, account, group, stream string, eve
 		if err := tx.EnsureStream(ctx, Stream{Account: account, Group: group, Name: stream, CreatedAt: now}); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, account, group, stream, rows)
+		return add(tx, rows)
 	})
 	if err != nil {
 		return err

@@ -371,3 +371,39 @@ func TestAppendWakesFollowers(t *testing.T) {
 		t.Error("Append to an invalid group name succeeded")
 	}
 }
+
+// TestAppendLinesOnce: a copier that offers its lines again from an older position (as one
+// restarted after a kill does) leaves each line in the stream once, in order; bad input
+// changes nothing.
+func TestAppendLinesOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	acct := f.ds.Caller.Account
+	const group, stream = "/aws/codebuild/lines", "b1"
+	offer := func(source string, first, n int) {
+		t.Helper()
+		evs := make([]logs.Event, n)
+		for i := range evs {
+			evs[i] = logs.Event{Timestamp: now, Message: fmt.Sprintf("%s%d", source, first+i)}
+		}
+		if err := f.svc.AppendLines(ctx, acct, group, stream, source, int64(first), evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer("build", 0, 3)
+	offer("build", 0, 5) // restarted from the start: build3 build4 are new
+	offer("container", 0, 1)
+	offer("build", 2, 4) // restarted from a lagging save: build5 is new
+	for _, bad := range []struct {
+		source string
+		first  int64
+	}{{"", 0}, {"build", -1}} {
+		if err := f.svc.AppendLines(ctx, acct, group, stream, bad.source, bad.first, []logs.Event{{Message: "bad"}}); err == nil {
+			t.Errorf("AppendLines(source %q, first %d) succeeded", bad.source, bad.first)
+		}
+	}
+	out, err := f.svc.GetEvents(ctx, f.ds, logs.GetInput{GroupName: group, Stream: stream, FromHead: true})
+	if got, want := strings.Join(messages(out.Events), ","), "build0,build1,build2,build3,build4,container0,build5"; err != nil || got != want {
+		t.Errorf("GetEvents = %q, %v; want %q", got, err, want)
+	}
+}

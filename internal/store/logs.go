@@ -71,6 +71,9 @@ func (t logsTx) DeleteGroup(ctx context.Context, account, name string) error {
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM log_events WHERE stream_id IN (SELECT id FROM log_streams WHERE account = $1 AND group_name = $2)`, account, name); err != nil {
 		return err
 	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM log_sources WHERE stream_id IN (SELECT id FROM log_streams WHERE account = $1 AND group_name = $2)`, account, name); err != nil {
+		return err
+	}
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM log_streams WHERE account = $1 AND group_name = $2`, account, name); err != nil {
 		return err
 	}
@@ -182,6 +185,43 @@ func (t logsTx) AppendEvents(ctx context.Context, account, group, stream string,
 		}
 	}
 	return nil
+}
+
+// AppendLines appends the lines of source not in the stream yet: the stream's row is locked
+// first, so writers of one stream (and source) take turns, then the source's count is read, the
+// lines below it skipped and the count moved, all in this transaction.
+func (t logsTx) AppendLines(ctx context.Context, account, group, stream, source string, first int64, evs []logs.StoredEvent) (int, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	t.wrote("log_sources")
+	var id int64
+	err := t.tx.QueryRowContext(ctx, `UPDATE log_streams SET next_seq = next_seq
+		WHERE account = $1 AND group_name = $2 AND name = $3 RETURNING id`, account, group, stream).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errs.E(errs.NotFound, "log stream %s does not exist", stream)
+	}
+	if err != nil {
+		return 0, err
+	}
+	var held int64
+	err = t.tx.QueryRowContext(ctx, `SELECT lines FROM log_sources WHERE stream_id = $1 AND source = $2`, id, source).Scan(&held)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	skip := min(max(held-first, 0), int64(len(evs)))
+	rest := evs[skip:]
+	if len(rest) == 0 {
+		return 0, nil
+	}
+	if err := t.AppendEvents(ctx, account, group, stream, rest); err != nil {
+		return 0, err
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO log_sources (stream_id, source, lines) VALUES ($1, $2, $3)
+		ON CONFLICT (stream_id, source) DO UPDATE SET lines = excluded.lines`, id, source, first+int64(len(evs))); err != nil {
+		return 0, err
+	}
+	return len(rest), nil
 }
 
 // GetGroup returns a group.

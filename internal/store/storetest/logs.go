@@ -255,6 +255,8 @@ func testLogs(t *testing.T, st *store.Store) {
 		t.Errorf("audit records went from %d to %d; want one more, the call's", len(before), len(recs))
 	}
 
+	testLogLines(t, ls, acct, now)
+
 	// Deleting a group deletes its streams and events, and only its own.
 	must(upd(func(tx logs.Tx) error { return tx.DeleteGroup(ctx, acct, "/app/a_b") }))
 	if _, err := ls.GetStream(ctx, acct, "/app/a_b", "s1"); !errs.Is(err, errs.NotFound) {
@@ -281,4 +283,120 @@ func groupNames(ls *store.LogsStore, account string) []string {
 		out = append(out, g.Name)
 	}
 	return out
+}
+
+// testLogLines covers AppendLines: a source's lines land once whatever positions a copier
+// offers them from (again, overlapping, concurrently), sources count apart, and a deleted
+// stream's counts go with it.
+func testLogLines(t *testing.T, ls *store.LogsStore, acct string, now time.Time) {
+	ctx := context.Background()
+	const group = "/app/lines"
+	ensure := func() {
+		t.Helper()
+		err := ls.Ingest(ctx, func(tx logs.Tx) error {
+			if err := tx.EnsureGroup(ctx, logs.Group{Account: acct, Name: group, CreatedAt: now}); err != nil {
+				return err
+			}
+			return tx.EnsureStream(ctx, logs.Stream{Account: acct, Group: group, Name: "s", CreatedAt: now})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One timestamp for all: the stream's order is the order of the appends.
+	lines := func(source string, first, n int) []logs.StoredEvent {
+		evs := make([]logs.StoredEvent, n)
+		for i := range evs {
+			evs[i] = logs.StoredEvent{Timestamp: 1000, Message: fmt.Sprintf("%s%d", source, first+i)}
+		}
+		return evs
+	}
+	appendLines := func(source string, first, n int) (int, error) {
+		var added int
+		err := ls.Ingest(ctx, func(tx logs.Tx) error {
+			var err error
+			added, err = tx.AppendLines(ctx, acct, group, "s", source, int64(first), lines(source, first, n))
+			return err
+		})
+		return added, err
+	}
+	read := func() string {
+		t.Helper()
+		s, err := ls.GetStream(ctx, acct, group, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ls.ReadEvents(ctx, s.ID, logs.EventRange{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, e := range evs {
+			msgs = append(msgs, e.Message)
+		}
+		return strings.Join(msgs, " ")
+	}
+	ensure()
+	err := ls.Ingest(ctx, func(tx logs.Tx) error {
+		_, err := tx.AppendLines(ctx, acct, group, "nope", "p", 0, lines("p", 0, 1))
+		return err
+	})
+	if !errs.Is(err, errs.NotFound) {
+		t.Errorf("AppendLines to a missing stream: err = %v, want NotFound", err)
+	}
+	for _, tc := range []struct {
+		source    string
+		first, n  int
+		wantAdded int
+	}{
+		{"p", 0, 3, 3}, // p0 p1 p2
+		{"p", 1, 4, 2}, // p1 p2 held: p3 p4
+		{"p", 0, 1, 0}, // a copier started again from the beginning
+		{"q", 0, 1, 1}, // another source counts apart
+		{"p", 7, 1, 1}, // a gap (lines lost before): appended, the count moves past it
+		{"p", 5, 3, 0}, // below the count now
+	} {
+		added, err := appendLines(tc.source, tc.first, tc.n)
+		if err != nil || added != tc.wantAdded {
+			t.Errorf("AppendLines(%s, first %d, %d lines) = %d, %v; want %d appended", tc.source, tc.first, tc.n, added, err, tc.wantAdded)
+		}
+	}
+	if got, want := read(), "p0 p1 p2 p3 p4 q0 p7"; got != want {
+		t.Errorf("stream holds %q, want %q", got, want)
+	}
+
+	// Copiers offering overlapping batches of one source at once: each line once, in order.
+	var wg sync.WaitGroup
+	for w := 1; w <= 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for first := 0; first < 30; first += w {
+				if _, err := appendLines("c", first, min(w+1, 30-first)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var want []string
+	for i := range 30 {
+		want = append(want, fmt.Sprintf("c%d", i))
+	}
+	if got := read(); !strings.HasSuffix(got, " "+strings.Join(want, " ")) {
+		t.Errorf("stream holds %q, want c0 … c29 once each after p7", got)
+	}
+
+	// A deleted stream's counts go with it: the stream made again takes the lines again.
+	if err := ls.Update(ctx, func(tx logs.Tx) error { return tx.DeleteGroup(ctx, acct, group) }); err != nil {
+		t.Fatal(err)
+	}
+	ensure()
+	if added, err := appendLines("p", 0, 2); err != nil || added != 2 {
+		t.Errorf("AppendLines after the group was made again = %d, %v; want 2 appended", added, err)
+	}
+	if err := ls.Update(ctx, func(tx logs.Tx) error { return tx.DeleteGroup(ctx, acct, group) }); err != nil {
+		t.Fatal(err)
+	}
 }
