@@ -20,9 +20,10 @@ import (
 
 // TestPipelineSurvivesRepeatedKills SIGKILLs the server at least 20 times at random moments
 // (while jobs run, between a step's transitions, while a registration commits) during
-// consecutive executions of a chain of processing steps that ends in a registration. Servers
-// run with 2 s reconcile leases (SLIPWAY_TEST_RECONCILE_LEASE_TTL), so each restarted one
-// takes the killed one's work over within seconds. Every execution must succeed with every
+// consecutive executions of a chain of layers of two processing steps (a layer's two jobs are
+// made in one batch, one transaction) that ends in a registration. Servers run with 2 s
+// reconcile leases (SLIPWAY_TEST_RECONCILE_LEASE_TTL), so each restarted one takes the killed
+// one's work over within seconds. Every execution must succeed with every
 // job run exactly once (each job appends to a marker file outside the job directory, named
 // for the execution and step) and exactly one model version registered per execution.
 func TestPipelineSurvivesRepeatedKills(t *testing.T) {
@@ -79,6 +80,19 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 			args["Environment"] = map[string]any{"PREVIOUS": map[string]any{"Get": fmt.Sprintf("Steps.S%d.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri", i-1)}}
 		}
 		steps = append(steps, map[string]any{"Name": name, "Type": "Processing", "Arguments": args})
+		// A sibling with the same dependencies: each layer's two jobs are made in one batch
+		// (one transaction), so kills land around batches too.
+		wide := map[string]any{}
+		for k, v := range args {
+			wide[k] = v
+		}
+		wname := fmt.Sprintf("W%d", i)
+		wide["AppSpecification"] = map[string]any{"ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+			"ContainerEntrypoint": []any{"python3", "-c", script, wname, marks, map[string]any{"Get": "Execution.PipelineExecutionId"}}}
+		wide["ProcessingOutputConfig"] = map[string]any{"Outputs": []any{map[string]any{"OutputName": "out",
+			"S3Output": map[string]any{"S3Uri": map[string]any{"Std:Join": map[string]any{"On": "/", "Values": []any{"s3://pipe-crash", map[string]any{"Get": "Execution.PipelineExecutionId"}, wname}}},
+				"LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"}}}}
+		steps = append(steps, map[string]any{"Name": wname, "Type": "Processing", "Arguments": wide})
 	}
 	last := fmt.Sprintf("Steps.S%d.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri", chain-1)
 	steps = append(steps, map[string]any{"Name": "Register", "Type": "RegisterModel", "Arguments": map[string]any{
@@ -139,9 +153,11 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 		}
 		id := arn[strings.LastIndex(arn, "/")+1:]
 		for i := range chain {
-			raw, err := os.ReadFile(filepath.Join(marks, fmt.Sprintf("%s-S%d", id, i)))
-			if n := strings.Count(string(raw), "ran"); err != nil || n != 1 {
-				t.Errorf("execution %s: step S%d's job ran %d times, want exactly once", id, i, n)
+			for _, p := range []string{"S", "W"} {
+				raw, err := os.ReadFile(filepath.Join(marks, fmt.Sprintf("%s-%s%d", id, p, i)))
+				if n := strings.Count(string(raw), "ran"); err != nil || n != 1 {
+					t.Errorf("execution %s: step %s%d's job ran %d times, want exactly once", id, p, i, n)
+				}
 			}
 		}
 	}
@@ -150,7 +166,7 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := chain * len(executions); len(jobs.ProcessingJobSummaries) != want {
+	if want := 2 * chain * len(executions); len(jobs.ProcessingJobSummaries) != want {
 		t.Errorf("%d processing jobs, want %d (one per step and execution)", len(jobs.ProcessingJobSummaries), want)
 	}
 	pkgs, err := sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String("crashed"), MaxResults: aws.Int32(100)})

@@ -115,7 +115,15 @@ func (l *Log) Engine(ctx context.Context, rec Record, fn func(ctx context.Contex
 		return errs.E(errs.Internal, "an engine's audit record needs its time, engine (UserAgent) and principal")
 	}
 	ctx, p := ForEngine(ctx, rec)
-	err := fn(ctx)
+	return l.EngineDone(ctx, p, fn(ctx))
+}
+
+// EngineDone ends an engine's call made under p (ForEngine) that ended with err, as Engine
+// does: when err is nil and a transaction committed the record, that is the call's one
+// record; otherwise it records it by group commit (with err's code). An engine that commits
+// the changes of several calls in one transaction (each under its own record, the records
+// appended together: the store's AppendAudit) ends each call with it.
+func (l *Log) EngineDone(ctx context.Context, p *Pending, err error) error {
 	if err == nil && p.WasCommitted() {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/internal/arn"
+	"github.com/slipway-ml/slipway/internal/audit"
 	"github.com/slipway-ml/slipway/internal/errs"
 	"github.com/slipway-ml/slipway/internal/events"
 	"github.com/slipway-ml/slipway/internal/identity"
@@ -42,6 +43,9 @@ type Tx interface {
 	LockJob(ctx context.Context, account string, kind Kind, name string) (Job, error)
 	UpdateJob(ctx context.Context, j Job) error
 	AppendEvent(ctx context.Context, ev events.Event) error
+	// AppendAudit commits p's record with the transaction too (CreateBatch: one record per
+	// Create call whose job the transaction stores).
+	AppendAudit(p *audit.Pending)
 	reconcile.Enqueuer
 	// CheckFence fails with errs.Conflict unless f's lease is still the work item's latest.
 	CheckFence(ctx context.Context, f reconcile.Fence) error
@@ -163,6 +167,10 @@ func (s *Service) Create(ctx context.Context, c identity.Call, j Job) (Job, erro
 	if err != nil {
 		return Job{}, err
 	}
+	if b := batchFrom(ctx); b != nil {
+		b.add(batchItem{j: j, ev: ev, audit: audit.PendingFrom(ctx)})
+		return j, nil
+	}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.InsertJob(ctx, j); err != nil {
 			return err
@@ -173,7 +181,7 @@ func (s *Service) Create(ctx context.Context, c identity.Call, j Job) (Job, erro
 		return tx.Enqueue(ctx, WorkKind, j.ARN, now)
 	})
 	if errs.Is(err, errs.Conflict) {
-		return Job{}, errs.E(errs.Conflict, "%s %s already exists in this account: job names must be unique.", j.Kind.title(), j.Name).WithCode("ResourceInUse")
+		return Job{}, inUse(j)
 	}
 	if err != nil {
 		return Job{}, err

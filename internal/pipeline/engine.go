@@ -34,6 +34,9 @@ type EngineConfig struct {
 	// described (as the pipeline's role, authorized and audited like any call). Nil: every
 	// running job is described on every pass.
 	Jobs Jobs
+	// JobBatch, when set, makes the jobs of the steps a pass starts together, in one
+	// transaction, instead of one SageMaker call (and one transaction) each. Nil: one by one.
+	JobBatch JobBatch
 	// Poll is how long the engine waits before it looks at running jobs again (DefaultPoll
 	// when 0). It is a safety net: a job's end wakes its execution as it commits (the job
 	// records the execution as its waiter; see the composition root), so the poll only
@@ -196,6 +199,9 @@ type run struct {
 	// jobs is the status of the running steps' jobs by job name, read once per pass
 	// (EngineConfig.Jobs); a job absent from it is described.
 	jobs map[string]string
+	// created holds, by job name, what the pass's batch answered for the jobs it made
+	// (createJobs); driving a step whose job is here uses that answer instead of a call.
+	created map[string]error
 }
 
 // load reads the definition and the parameters, and becomes the pipeline's role. A reason
@@ -402,6 +408,9 @@ func (r *run) pass(ctx context.Context) (bool, error) {
 		changed = true
 	}
 	if err := r.flush(ctx); err != nil {
+		return false, err
+	}
+	if err := r.createJobs(ctx, begun); err != nil {
 		return false, err
 	}
 	for _, name := range begun {
@@ -634,16 +643,15 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 				return true, r.end(ctx, s, StepStopped, "", nil, nil)
 			}
 		} else {
-			args, err := r.arguments(ctx, sd, name)
-			if err != nil {
-				return true, r.end(ctx, s, StepFailed, err.Error(), nil, nil)
+			err, made := r.created[name]
+			delete(r.created, name)
+			if !made {
+				args, aerr := r.jobArguments(ctx, sd, k, name)
+				if aerr != nil {
+					return true, r.end(ctx, s, StepFailed, aerr.Error(), nil, nil)
+				}
+				_, err = r.call(ctx, "Create"+k.noun, args)
 			}
-			args[k.noun+"Name"] = name
-			if _, ok := args["RoleArn"]; !ok && sd.Type != definition.Transform {
-				args["RoleArn"] = r.x.RoleARN
-			}
-			delete(args, "Tags")
-			_, err = r.call(ctx, "Create"+k.noun, args)
 			if err != nil && !(errs.Is(err, errs.Conflict) && strings.Contains(errs.Message(err), "already exists")) {
 				if !clientFault(err) {
 					return r.onFault(ctx, s, sd, "Create"+k.noun+" "+name, err)
@@ -707,6 +715,75 @@ func (r *run) driveJob(ctx context.Context, s Step, sd *definition.Step, k jobKi
 		return true, r.end(ctx, s, StepStopped, "", md, d)
 	}
 	return false, nil
+}
+
+// jobArguments is the Create request of a step's job, named name.
+func (r *run) jobArguments(ctx context.Context, sd *definition.Step, k jobKind, name string) (map[string]any, error) {
+	args, err := r.arguments(ctx, sd, name)
+	if err != nil {
+		return nil, err
+	}
+	args[k.noun+"Name"] = name
+	if _, ok := args["RoleArn"]; !ok && sd.Type != definition.Transform {
+		args["RoleArn"] = r.x.RoleARN
+	}
+	delete(args, "Tags")
+	return args, nil
+}
+
+// createJobs makes the jobs of the steps a pass just started in one batch (EngineConfig.
+// JobBatch): each still authorized and audited as its own call, all stored in one
+// transaction. The answers wait in r.created for driveJob, which goes on as if it had made
+// the call; a step whose arguments do not resolve is left to driveJob, which fails it. A
+// batch that fails as a whole made nothing: each step then makes its job with its own call.
+func (r *run) createJobs(ctx context.Context, begun []string) error {
+	r.created = nil
+	if r.e.c.JobBatch == nil || r.x.Status == Stopping {
+		return nil
+	}
+	var (
+		calls []JobCall
+		names []string
+	)
+	for _, n := range begun {
+		s := r.steps[n]
+		sd, ok := r.def.d.Step(n)
+		if !ok || s.Status != StepStarting || s.Retrying {
+			continue
+		}
+		k, isJob := jobKinds[sd.Type]
+		if !isJob {
+			continue
+		}
+		name := jobName(r.x.ID, s.Name, s.Attempt)
+		args, err := r.jobArguments(ctx, sd, k, name)
+		if err != nil {
+			continue
+		}
+		calls = append(calls, JobCall{Operation: "Create" + k.noun, Input: args})
+		names = append(names, name)
+	}
+	if len(calls) < 2 {
+		return nil // one job: the call alone costs no more
+	}
+	results, err := r.e.c.JobBatch.CreateJobs(ctx, r.caller, calls)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		// Nothing was made: each step makes its job with its own call, and a fault of that
+		// call counts against the step's RetryPolicies as it always does.
+		r.e.c.Log.Warn("cannot create a layer's jobs in one batch; creating them one by one", "execution", r.x.ARN, "jobs", len(calls), "err", err)
+		return nil
+	}
+	if len(results) != len(calls) {
+		return errs.E(errs.Internal, "the job batch answered %d results for %d jobs", len(results), len(calls))
+	}
+	r.created = make(map[string]error, len(names))
+	for i, n := range names {
+		r.created[n] = results[i]
+	}
+	return nil
 }
 
 // retryOrFail starts the step's next attempt when one of its RetryPolicies names the

@@ -105,3 +105,20 @@ type Jobs interface {
 type SageMaker interface {
 	Call(ctx context.Context, caller identity.Caller, operation string, input any) (json.RawMessage, error)
 }
+
+// JobBatch makes several steps' jobs at once. Each call is a job's Create operation
+// (CreateProcessingJob, CreateTrainingJob or CreateTransformJob) with its JSON request, made as
+// caller exactly as SageMaker.Call would make it — validated, authorized (iam:PassRole
+// included) and audited one by one, one record each — and the jobs allowed are stored in one
+// transaction with their events. results[i] is what Call would have returned for calls[i]
+// (a refusal fails only that call; a job that exists already is a Conflict, ResourceInUse);
+// err means no job was made.
+type JobBatch interface {
+	CreateJobs(ctx context.Context, caller identity.Caller, calls []JobCall) (results []error, err error)
+}
+
+// JobCall is one job to create (JobBatch).
+type JobCall struct {
+	Operation string
+	Input     map[string]any
+}

@@ -28,6 +28,9 @@ type Tx struct {
 	// this process are woken after the commit.
 	enqueued map[string]bool
 	audit    *audit.Pending // the record of the call this transaction belongs to, if any
+	// more are the records of other calls whose changes this transaction commits too
+	// (AppendAudit), appended after audit's.
+	more []*audit.Pending
 
 	auditHead chainHead // the audit chain's head after this transaction, when it appended
 }
@@ -49,6 +52,16 @@ func (t *Tx) AppendEvent(ctx context.Context, ev events.Event) error {
 	}
 	t.events = append(t.events, pendingEvent{ev: ev, body: string(body)})
 	return nil
+}
+
+// AppendAudit makes the transaction commit p's record too, after the record of the call it
+// belongs to: an engine that commits the changes of several calls in one transaction (each
+// authorized under its own record) keeps one record per call. p is marked committed when the
+// transaction commits.
+func (t *Tx) AppendAudit(p *audit.Pending) {
+	if p != nil {
+		t.more = append(t.more, p)
+	}
 }
 
 // wrote records that the transaction changed table. Every write method calls it: it drops
@@ -100,7 +113,12 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if t.auditHead.known {
 		s.rememberAuditHead(t.auditHead)
-		pending.MarkCommitted()
+		if pending != nil {
+			pending.MarkCommitted()
+		}
+		for _, p := range t.more {
+			p.MarkCommitted()
+		}
 	}
 	if len(t.events) > 0 {
 		s.notifyCommitted()
@@ -115,7 +133,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 // events, in the order they were appended, after every event committed before them, and
 // appends the call's audit record when the transaction changed something.
 func (t *Tx) flush(ctx context.Context) error {
-	record := t.audit != nil && t.changed()
+	record := (t.audit != nil || len(t.more) > 0) && t.changed()
 	if len(t.events) == 0 && !record {
 		return nil
 	}
@@ -126,12 +144,22 @@ func (t *Tx) flush(ctx context.Context) error {
 	if !record {
 		return t.s.insertEvents(ctx, t.tx, t.events)
 	}
-	rec := t.audit.Committed()
-	body, err := json.Marshal(rec)
-	if err != nil {
-		return errs.E(errs.Internal, "cannot encode the audit record", err)
+	var (
+		times  []time.Time
+		bodies [][]byte
+	)
+	for _, p := range append([]*audit.Pending{t.audit}, t.more...) {
+		if p == nil {
+			continue
+		}
+		rec := p.Committed()
+		body, err := json.Marshal(rec)
+		if err != nil {
+			return errs.E(errs.Internal, "cannot encode the audit record", err)
+		}
+		times, bodies = append(times, rec.Time), append(bodies, body)
 	}
-	t.auditHead, err = t.s.appendAudit(ctx, t.tx, head, t.events, []time.Time{rec.Time}, [][]byte{body}, audit.Hash)
+	t.auditHead, err = t.s.appendAudit(ctx, t.tx, head, t.events, times, bodies, audit.Hash)
 	if err != nil {
 		if errors.Is(err, errAuditHeadMoved) || retryable(err) {
 			return err // run again: another writer appended first

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 	t.Run("DeleteGroupRacesCreate", func(t *testing.T) { testDeleteGroupRace(t, open(t)) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, open(t)) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
+	t.Run("JobBatch", func(t *testing.T) { testJobBatch(t, open(t)) })
 	t.Run("Serving", func(t *testing.T) { testServing(t, open(t)) })
 	t.Run("EventRules", func(t *testing.T) { testEventRules(t, open(t)) })
 	t.Run("ServingRollout", func(t *testing.T) { testServingRollout(t, open(t)) })
