@@ -332,7 +332,10 @@ func TestStackResourceTypesRollBack(t *testing.T) {
 			if !found {
 				t.Errorf("no CREATE_FAILED event of %s says %q", tc.failed, tc.reason)
 			}
-			res, _ := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+			res, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+			if err != nil {
+				t.Fatalf("DescribeStackResources %s: %v", name, err)
+			}
 			for _, r := range res.StackResources {
 				if r.ResourceStatus != cfntypes.ResourceStatusDeleteComplete {
 					t.Errorf("after the rollback %s is %s", *r.LogicalResourceId, r.ResourceStatus)
