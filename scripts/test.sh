@@ -3,9 +3,9 @@
 # It installs the Debian packages the tests use when they are missing (as root), starts a
 # throwaway PostgreSQL on a free loopback port for the store conformance suite, runs go vet and
 # go test over the whole module (the packages with concurrency under the race detector), and
-# stops PostgreSQL at the end. The docs test (go test ./docs) is one of the packages: it runs every
-# sh block of README.md and docs/*.md against fresh servers with /usr/bin/aws and /usr/bin/python3. Nothing is skipped: if a prerequisite cannot be had, it fails
-# loudly.
+# stops PostgreSQL at the end. The docs test (go test ./docs) runs every sh block of README.md and
+# docs/*.md against fresh servers with /usr/bin/aws and /usr/bin/python3, beside the race run.
+# Nothing is skipped: if a prerequisite cannot be had, it fails loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +31,7 @@ done
 /usr/bin/python3 -c 'import boto3, xgboost, sklearn, pandas, flask, gunicorn' || { echo "test.sh: Debian's Python lacks boto3/xgboost/sklearn/pandas/flask/gunicorn" >&2; exit 1; }
 
 pgdir=$(mktemp -d /tmp/slipway-test-pg.XXXXXX)
-cleanup() { scripts/pg-throwaway.sh stop "$pgdir/pg" || true; scripts/s3-throwaway.sh stop "$pgdir/s3" || true; rm -rf "$pgdir"; }
+cleanup() { { [ -n "${docs_pid:-}" ] && kill "$docs_pid" 2>/dev/null; } || true; scripts/pg-throwaway.sh stop "$pgdir/pg" || true; scripts/s3-throwaway.sh stop "$pgdir/s3" || true; rm -rf "$pgdir"; }
 trap cleanup EXIT
 SLIPWAY_TEST_POSTGRES=$(scripts/pg-throwaway.sh start "$pgdir/pg")
 export SLIPWAY_TEST_POSTGRES
@@ -55,9 +55,28 @@ fi
 # detector instead of plainly; the pattern picks up such packages as they are added.
 race_re='/internal/(store|awsapi|app|reconcile|runtime|artifacts)(/|$)|/e2e$'
 all=$(go list ./...)
+# The docs package (every page's commands through the real aws CLI and Python: bound by their
+# start-up CPU) is the longest of the plain ones; it runs beside the race run, which spends much of
+# its time waiting (leases, killed servers restarting), instead of before it.
 race_pkgs=$(grep -E "$race_re" <<<"$all" || true)
-plain_pkgs=$(grep -vE "$race_re" <<<"$all")
+docs_pkgs=$(grep -E '/docs$' <<<"$all" || true)
+plain_pkgs=$(grep -vE "$race_re|/docs\$" <<<"$all")
 echo "test.sh: go test $(wc -w <<<"$plain_pkgs") packages"
 go test -count=1 -timeout 40m $plain_pkgs "$@"
+docs_rc=0
+if [ -n "$docs_pkgs" ]; then
+  echo "test.sh: go test $docs_pkgs (beside the race run; its output follows the race run's)"
+  go test -count=1 -timeout 40m $docs_pkgs "$@" >"$pgdir/docs.log" 2>&1 &
+  docs_pid=$!
+fi
 echo "test.sh: go test -race" $race_pkgs
-go test -race -count=1 -timeout 25m $race_pkgs "$@"
+race_rc=0
+go test -race -count=1 -timeout 25m $race_pkgs "$@" || race_rc=$?
+if [ -n "$docs_pkgs" ]; then
+  wait "$docs_pid" || docs_rc=$?
+  cat "$pgdir/docs.log"
+fi
+if [ "$race_rc" != 0 ] || [ "$docs_rc" != 0 ]; then
+  echo "test.sh: FAILED (race run exit $race_rc, docs exit $docs_rc)" >&2
+  exit 1
+fi
