@@ -64,7 +64,9 @@ func startConfig(t *testing.T, cfg config.Config, logw io.Writer) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(a.CredentialsPath()); fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(a.CredentialsPath()); err != nil {
+		t.Fatalf("the credentials file: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode = %v, want 0600", fi.Mode().Perm())
 	}
 	profiles, err := credfile.ReadFile(a.CredentialsPath())

@@ -118,7 +118,9 @@ func TestBuildProjectsAuthorization(t *testing.T) {
 	if !strings.Contains(code(err), "AccessDenied") {
 		t.Errorf("CreateProject without iam:PassRole: %v", err)
 	}
-	if out, _ := e.cb.BatchGetProjects(ctx, &codebuild.BatchGetProjectsInput{Names: []string{"p1"}}); len(out.Projects) != 0 {
+	if out, err := e.cb.BatchGetProjects(ctx, &codebuild.BatchGetProjectsInput{Names: []string{"p1"}}); err != nil {
+		t.Errorf("BatchGetProjects p1: %v", err)
+	} else if len(out.Projects) != 0 {
 		t.Error("a refused CreateProject made the project")
 	}
 	passOther := user("pass-other", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"codebuild:*","Resource":"*"},
@@ -156,7 +158,9 @@ func TestBuildProjectsAuthorization(t *testing.T) {
 	if _, err := denied.BatchGetBuilds(ctx, &codebuild.BatchGetBuildsInput{Ids: []string{*st.Build.Id}}); !strings.Contains(code(err), "AccessDenied") {
 		t.Errorf("BatchGetBuilds under Deny: %v", err)
 	}
-	if ids, _ := e.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("p1")}); len(ids.Ids) != 1 {
+	if ids, err := e.cb.ListBuildsForProject(ctx, &codebuild.ListBuildsForProjectInput{ProjectName: aws.String("p1")}); err != nil {
+		t.Errorf("ListBuildsForProject p1: %v", err)
+	} else if len(ids.Ids) != 1 {
 		t.Errorf("builds after refusals: %v", ids.Ids)
 	}
 
@@ -187,7 +191,9 @@ func TestBuildProjectsAuthorization(t *testing.T) {
 	if _, err := e.cb.CreateProject(ctx, projectInput("p1", e.role)); code(err) != "ResourceAlreadyExistsException" {
 		t.Errorf("a second p1: %v", err)
 	}
-	if out, _ := e.cb.ListProjects(ctx, &codebuild.ListProjectsInput{}); len(out.Projects) != 1 {
+	if out, err := e.cb.ListProjects(ctx, &codebuild.ListProjectsInput{}); err != nil {
+		t.Errorf("ListProjects: %v", err)
+	} else if len(out.Projects) != 1 {
 		t.Errorf("projects after bad input: %v", out.Projects)
 	}
 }

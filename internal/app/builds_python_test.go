@@ -136,10 +136,13 @@ func TestDeployPipelineWithPythonBuild(t *testing.T) {
 		x, err := cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String(pipe), PipelineExecutionId: &id})
 		must(t, err)
 		if x.PipelineExecution.Status != cptypes.PipelineExecutionStatusInProgress || time.Now().After(deadline) {
-			acts, _ := cp.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(pipe)})
-			for _, a := range acts.ActionExecutionDetails {
-				if a.Output != nil && a.Output.ExecutionResult != nil {
-					t.Logf("%s: %s %s", aws.ToString(a.ActionName), a.Status, aws.ToString(a.Output.ExecutionResult.ExternalExecutionSummary))
+			if acts, err := cp.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(pipe)}); err != nil {
+				t.Logf("ListActionExecutions %s: %v", pipe, err)
+			} else {
+				for _, a := range acts.ActionExecutionDetails {
+					if a.Output != nil && a.Output.ExecutionResult != nil {
+						t.Logf("%s: %s %s", aws.ToString(a.ActionName), a.Status, aws.ToString(a.Output.ExecutionResult.ExternalExecutionSummary))
+					}
 				}
 			}
 			t.Fatalf("the execution is %s (%s) and the Hold build never started", x.PipelineExecution.Status, aws.ToString(x.PipelineExecution.StatusSummary))

@@ -426,7 +426,9 @@ func TestPipelineRetryAndUpdate(t *testing.T) {
 	if _, err := sm.RetryPipelineExecution(ctx, &sagemaker.RetryPipelineExecutionInput{PipelineExecutionArn: arn, ClientRequestToken: token()}); !strings.Contains(code(err), "ValidationException") {
 		t.Errorf("retrying a succeeded execution: %v", err)
 	}
-	if d, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: arn}); d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
+	if d, err := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: arn}); err != nil {
+		t.Errorf("DescribePipelineExecution after refused retries: %v", err)
+	} else if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
 		t.Errorf("after refused retries: %s", d.PipelineExecutionStatus)
 	}
 }

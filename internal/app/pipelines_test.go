@@ -272,7 +272,9 @@ func pipelineRuns(t *testing.T, database string) {
 	if aws.ToString(def1.PipelineDefinition) != def {
 		t.Errorf("the first execution's definition changed with the update")
 	}
-	if d1, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: start1.PipelineExecutionArn}); aws.ToInt64(d1.PipelineVersionId) != 1 {
+	if d1, err := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: start1.PipelineExecutionArn}); err != nil {
+		t.Errorf("DescribePipelineExecution of the first execution: %v", err)
+	} else if aws.ToInt64(d1.PipelineVersionId) != 1 {
 		t.Errorf("the first execution's version: %v", aws.ToInt64(d1.PipelineVersionId))
 	}
 
@@ -564,8 +566,13 @@ func TestPipelineModelAndTransform(t *testing.T) {
 	steps := stepsOf(t, sm, *out.PipelineExecutionArn)
 	if d.PipelineExecutionStatus != smtypes.PipelineExecutionStatusSucceeded {
 		arn := aws.ToString(steps["Score"].Metadata.TransformJob.Arn)
-		tj, _ := sm.DescribeTransformJob(ctx, &sagemaker.DescribeTransformJobInput{TransformJobName: aws.String(arn[strings.LastIndex(arn, "/")+1:])})
-		t.Fatalf("execution %s (%s); Score: %s; input %+v", d.PipelineExecutionStatus, aws.ToString(d.FailureReason), aws.ToString(steps["Score"].FailureReason), aws.ToString(tj.TransformInput.ContentType))
+		input := "unknown"
+		if tj, err := sm.DescribeTransformJob(ctx, &sagemaker.DescribeTransformJobInput{TransformJobName: aws.String(arn[strings.LastIndex(arn, "/")+1:])}); err != nil {
+			input = fmt.Sprintf("unknown (DescribeTransformJob %s: %v)", arn, err)
+		} else if tj.TransformInput != nil {
+			input = aws.ToString(tj.TransformInput.ContentType)
+		}
+		t.Fatalf("execution %s (%s); Score: %s; input %+v", d.PipelineExecutionStatus, aws.ToString(d.FailureReason), aws.ToString(steps["Score"].FailureReason), input)
 	}
 	m := steps["MakeModel"].Metadata
 	if m == nil || m.Model == nil || !strings.Contains(aws.ToString(m.Model.Arn), ":model/pipelines-") {

@@ -410,7 +410,10 @@ func TestStackEndpointDeploymentConfig(t *testing.T) {
 	if st.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(st.StackStatusReason), "[Endpoint]") {
 		t.Fatalf("bad DeploymentConfig: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
-	evs, _ := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("bad")})
+	evs, err := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("bad")})
+	if err != nil {
+		t.Fatalf("DescribeStackEvents bad: %v", err)
+	}
 	found := false
 	for _, ev := range evs.StackEvents {
 		found = found || strings.Contains(aws.ToString(ev.ResourceStatusReason), "LinearStepSize goes with Type LINEAR, not CANARY")

@@ -145,7 +145,10 @@ func TestStackBadInput(t *testing.T) {
 	if got.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(got.StackStatusReason), "The following resource(s) failed to create: [Logs]") {
 		t.Errorf("a stack whose caller may not make its resource: %s (%s)", got.StackStatus, aws.ToString(got.StackStatusReason))
 	}
-	evs, _ := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("as-caller")})
+	evs, err := cf.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("as-caller")})
+	if err != nil {
+		t.Fatalf("DescribeStackEvents as-caller: %v", err)
+	}
 	found := false
 	for _, ev := range evs.StackEvents {
 		if ev.ResourceStatus == cfntypes.ResourceStatusCreateFailed && strings.Contains(aws.ToString(ev.ResourceStatusReason), "AccessDenied") {
@@ -200,7 +203,10 @@ func TestStackRollsBack(t *testing.T) {
 	if st.StackStatus != cfntypes.StackStatusRollbackComplete || !strings.Contains(aws.ToString(st.StackStatusReason), "[Endpoint]") {
 		t.Fatalf("denied: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
-	res, _ := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String("denied")})
+	res, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String("denied")})
+	if err != nil {
+		t.Fatalf("DescribeStackResources denied: %v", err)
+	}
 	for _, r := range res.StackResources {
 		if r.ResourceStatus != cfntypes.ResourceStatusDeleteComplete {
 			t.Errorf("after the rollback %s is %s", *r.LogicalResourceId, r.ResourceStatus)
@@ -229,7 +235,10 @@ func TestStackRollsBack(t *testing.T) {
 	if st := waitStack(t, cf, "ok"); st.StackStatus != cfntypes.StackStatusCreateComplete {
 		t.Fatalf("ok: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
-	before, _ := admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("ok-prod")})
+	before, err := admin.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("ok-prod")})
+	if err != nil {
+		t.Fatalf("DescribeEndpoint ok-prod before the update: %v", err)
+	}
 	broken := strings.Replace(string(body), "InitialInstanceCount: !Ref InstanceCount", "InitialInstanceCount: 99", 1)
 	if _, err := cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("ok"), TemplateBody: aws.String(broken),
 		Parameters: params}); err != nil {
@@ -243,7 +252,10 @@ func TestStackRollsBack(t *testing.T) {
 	if err != nil || *after.EndpointConfigName != *before.EndpointConfigName || after.EndpointStatus != "InService" {
 		t.Errorf("the endpoint after the rolled back update: %+v, %v", after, err)
 	}
-	tpl, _ := cf.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("ok")})
+	tpl, err := cf.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("ok")})
+	if err != nil {
+		t.Fatalf("GetTemplate ok: %v", err)
+	}
 	if strings.Contains(aws.ToString(tpl.TemplateBody), "99") {
 		t.Errorf("the rolled back stack kept the failed template")
 	}
@@ -251,7 +263,10 @@ func TestStackRollsBack(t *testing.T) {
 		ContentType: aws.String("text/csv"), Body: []byte("1,2\n")}); err != nil {
 		t.Errorf("InvokeEndpoint after the rolled back update: %v", err)
 	}
-	cfgs, _ := admin.sm.ListEndpointConfigs(ctx, &sagemaker.ListEndpointConfigsInput{})
+	cfgs, err := admin.sm.ListEndpointConfigs(ctx, &sagemaker.ListEndpointConfigsInput{})
+	if err != nil {
+		t.Fatalf("ListEndpointConfigs: %v", err)
+	}
 	if len(cfgs.EndpointConfigs) != 1 {
 		t.Errorf("%d endpoint configurations after the rollback, want 1 (the new one deleted)", len(cfgs.EndpointConfigs))
 	}

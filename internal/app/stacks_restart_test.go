@@ -72,9 +72,12 @@ func TestStackResumesAfterRestart(t *testing.T) {
 	t.Cleanup(func() { hs2.Close(); a2.Close() })
 	admin2 := clientsOf(c2)
 	if st := waitStack(t, cfnOf(admin2.sm), "resumed"); st.StackStatus != cfntypes.StackStatusCreateComplete {
-		evs, _ := cfnOf(admin2.sm).DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("resumed")})
-		for _, ev := range evs.StackEvents {
-			t.Logf("event %s %s %s", *ev.LogicalResourceId, ev.ResourceStatus, aws.ToString(ev.ResourceStatusReason))
+		if evs, err := cfnOf(admin2.sm).DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("resumed")}); err != nil {
+			t.Logf("DescribeStackEvents resumed: %v", err)
+		} else {
+			for _, ev := range evs.StackEvents {
+				t.Logf("event %s %s %s", *ev.LogicalResourceId, ev.ResourceStatus, aws.ToString(ev.ResourceStatusReason))
+			}
 		}
 		t.Fatalf("after the restart: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}

@@ -131,7 +131,11 @@ func TestStackSetBadInput(t *testing.T) {
 	if _, err := cfnOf(e.actor.sm).CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{StackSetName: aws.String("good"), DeploymentTargets: ous(staging), Regions: us}); code(err) != "AccessDenied" {
 		t.Errorf("denied CreateStackInstances: %v", err)
 	}
-	if ops, _ := cf.ListStackSetOperations(ctx, &cloudformation.ListStackSetOperationsInput{StackSetName: aws.String("good")}); len(ops.Summaries) != 0 {
+	ops, err := cf.ListStackSetOperations(ctx, &cloudformation.ListStackSetOperationsInput{StackSetName: aws.String("good")})
+	if err != nil {
+		t.Fatalf("ListStackSetOperations good: %v", err)
+	}
+	if len(ops.Summaries) != 0 {
 		t.Errorf("a denied call started %d operations", len(ops.Summaries))
 	}
 
@@ -192,7 +196,10 @@ func TestStackSetFailureTolerance(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := waitOperation(t, cf, "logs", *op.OperationId)
-	res, _ := cf.ListStackSetOperationResults(ctx, &cloudformation.ListStackSetOperationResultsInput{StackSetName: aws.String("logs"), OperationId: op.OperationId})
+	res, err := cf.ListStackSetOperationResults(ctx, &cloudformation.ListStackSetOperationResultsInput{StackSetName: aws.String("logs"), OperationId: op.OperationId})
+	if err != nil {
+		t.Fatalf("ListStackSetOperationResults logs %s: %v", *op.OperationId, err)
+	}
 	got := map[string]cfntypes.StackSetOperationResultStatus{}
 	for _, r := range res.Summaries {
 		got[*r.Account] = r.Status
@@ -209,7 +216,10 @@ func TestStackSetFailureTolerance(t *testing.T) {
 	if err != nil || st.Stacks[0].StackStatus != cfntypes.StackStatusRollbackComplete {
 		t.Errorf("production's stack: %+v, %v; want ROLLBACK_COMPLETE", st, err)
 	}
-	groups, _ := prodLogs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+	groups, err := prodLogs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+	if err != nil {
+		t.Fatalf("DescribeLogGroups in production: %v", err)
+	}
 	if len(groups.LogGroups) != 1 {
 		t.Errorf("production has %d log groups after the rollback, want only /stackset/taken", len(groups.LogGroups))
 	}
