@@ -81,6 +81,26 @@ func mustParse(t *testing.T, s string) *Definition {
 	return d
 }
 
+// mustStep returns the named step of d, failing the test when there is none.
+func mustStep(t *testing.T, d *Definition, name string) *Step {
+	t.Helper()
+	s, ok := d.Step(name)
+	if !ok {
+		t.Fatalf("no step %q", name)
+	}
+	return s
+}
+
+// mustParameter returns the named parameter of d, failing the test when there is none.
+func mustParameter(t *testing.T, d *Definition, name string) *Parameter {
+	t.Helper()
+	p, ok := d.Parameter(name)
+	if !ok {
+		t.Fatalf("no parameter %q", name)
+	}
+	return p
+}
+
 // edit decodes small, lets f change it, and re-encodes it.
 func edit(t *testing.T, f func(m map[string]any)) []byte {
 	t.Helper()
@@ -113,11 +133,11 @@ func TestParseSmall(t *testing.T) {
 	if !ok || reg.Parent != "Check" || reg.Branch != IfBranch || reg.Type != RegisterModel {
 		t.Errorf("Register = %+v", reg)
 	}
-	stop, _ := d.Step("Stop")
+	stop := mustStep(t, d, "Stop")
 	if stop.Branch != ElseBranch || stop.Path != "$.Steps[2].Arguments.ElseSteps[0]" {
 		t.Errorf("Stop = %+v", stop)
 	}
-	prep, _ := d.Step("Prep")
+	prep := mustStep(t, d, "Prep")
 	if prep.Cache == nil || !prep.Cache.Enabled || prep.Cache.ExpireAfter != 30*24*time.Hour {
 		t.Errorf("Prep cache = %+v", prep.Cache)
 	}
@@ -130,26 +150,26 @@ func TestParseSmall(t *testing.T) {
 	if prep.DisplayName != "Preprocess" || prep.Description != "prepares data" {
 		t.Errorf("Prep names = %q %q", prep.DisplayName, prep.Description)
 	}
-	p, _ := d.Parameter("InstanceCount")
+	p := mustParameter(t, d, "InstanceCount")
 	if p.Type != Integer || p.Default != int64(1) {
 		t.Errorf("InstanceCount = %+v", p)
 	}
-	p, _ = d.Parameter("InputData")
+	p = mustParameter(t, d, "InputData")
 	if p.Type != String || p.HasDefault {
 		t.Errorf("InputData = %+v", p)
 	}
-	cond, _ := d.Step("Check")
+	cond := mustStep(t, d, "Check")
 	if len(cond.Conditions) != 1 || len(cond.IfSteps) != 1 || len(cond.ElseSteps) != 1 {
 		t.Errorf("Check = %+v", cond)
 	}
 	if _, ok := cond.Arguments.(map[string]any)["IfSteps"]; ok {
 		t.Errorf("Condition Arguments keep IfSteps; they belong to the branch steps")
 	}
-	notify, _ := d.Step("Notify")
+	notify := mustStep(t, d, "Notify")
 	if notify.FunctionArn == "" || len(notify.Outputs) != 1 || notify.Outputs[0].Type != Boolean {
 		t.Errorf("Notify = %+v", notify)
 	}
-	wait, _ := d.Step("Wait")
+	wait := mustStep(t, d, "Wait")
 	if wait.SqsQueueURL == "" || wait.Outputs[0].Type != String {
 		t.Errorf("Wait = %+v", wait)
 	}
@@ -329,7 +349,7 @@ func TestPropertyFileByNameIsBound(t *testing.T) {
 	d := mustParse(t, string(edit(t, func(m map[string]any) {
 		args(m, 2)["Conditions"].([]any)[0].(map[string]any)["LeftValue"] = map[string]any{"Std:JsonGet": map[string]any{"PropertyFile": "Report", "Path": "metrics.mse.value"}}
 	})))
-	c, _ := d.Step("Check")
+	c := mustStep(t, d, "Check")
 	got := c.Conditions[0].(map[string]any)["LeftValue"].(map[string]any)["Std:JsonGet"].(map[string]any)["PropertyFile"]
 	if show(got) != `{"Get":"Steps.Prep.PropertyFiles.Report"}` {
 		t.Errorf("PropertyFile = %s", show(got))

@@ -60,11 +60,11 @@ func TestSDKShapes(t *testing.T) {
 	if fmt.Sprint(types) != fmt.Sprint(want) {
 		t.Errorf("step types = %v, want %v", types, want)
 	}
-	prep, _ := d.Step("Prepare")
+	prep := mustStep(t, d, "Prepare")
 	if prep.Cache.ExpireAfter.Hours() != 12 || len(prep.Retry) != 2 || prep.Retry[1].ExpireAfterMin != 60 || prep.Retry[1].MaxAttempts != 0 {
 		t.Errorf("Prepare cache/retry = %+v %+v", prep.Cache, prep.Retry)
 	}
-	gate, _ := d.Step("Gate")
+	gate := mustStep(t, d, "Gate")
 	if got := d.Plan().Dependencies("Gate"); fmt.Sprint(got) != "[BatchScore Prepare Train]" {
 		t.Errorf("Gate depends on %v", got)
 	}
@@ -109,7 +109,7 @@ func simulate(t *testing.T, d *Definition, params map[string]string, execID stri
 			"PipelineArn":          "arn:aws:sagemaker:us-east-1:111122223333:pipeline/abalone-build", "StartDateTime": "2026-12-03T07:00:00Z"},
 		StepProperties: func(step string) (map[string]any, bool) { p, ok := sim.props[step]; return p, ok },
 		PropertyFile: func(step, file string) ([]byte, error) {
-			s, _ := d.Step(step)
+			s := mustStep(t, d, step)
 			f, ok := s.PropertyFile(file)
 			if !ok || f.FilePath != "evaluation.json" {
 				return nil, fmt.Errorf("no property file %s", file)
@@ -127,7 +127,7 @@ func simulate(t *testing.T, d *Definition, params map[string]string, execID stri
 			break // a failed step ends the execution
 		}
 		for _, n := range ready {
-			s, _ := d.Step(n)
+			s := mustStep(t, d, n)
 			sim.ran = append(sim.ran, n)
 			if s.Type == Condition {
 				ok, err := EvaluateConditions(s.Conditions, sim.ctx)
@@ -187,7 +187,7 @@ func TestAbaloneExampleRuns(t *testing.T) {
 			t.Errorf("parameter %s = %+v", p, prm)
 		}
 	}
-	if prm, _ := d.Parameter("ModelApprovalStatus"); prm.Default != "PendingManualApproval" {
+	if prm := mustParameter(t, d, "ModelApprovalStatus"); prm.Default != "PendingManualApproval" {
 		t.Errorf("ModelApprovalStatus default = %v", prm.Default)
 	}
 
@@ -235,7 +235,7 @@ func TestAbaloneExampleRuns(t *testing.T) {
 	keys := func(sim *simulation, ctx Context) map[string]string {
 		out := map[string]string{}
 		for _, n := range []string{"PreprocessAbaloneData", "TrainAbaloneModel", "EvaluateAbaloneModel"} {
-			s, _ := d.Step(n)
+			s := mustStep(t, d, n)
 			a, err := CacheArguments(s, ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -266,9 +266,15 @@ func TestAbaloneExampleRuns(t *testing.T) {
 	if k3["PreprocessAbaloneData"] != k1["PreprocessAbaloneData"] || k3["TrainAbaloneModel"] == k1["TrainAbaloneModel"] {
 		t.Errorf("changing TrainingInstanceType: keys %v → %v", k1, k3)
 	}
-	train, _ := d.Step("TrainAbaloneModel")
-	a1, _ := CacheArguments(train, good.ctx)
-	a3, _ := CacheArguments(train, changed)
+	train := mustStep(t, d, "TrainAbaloneModel")
+	a1, err := CacheArguments(train, good.ctx)
+	if err != nil {
+		t.Fatalf("CacheArguments with the first parameters: %v", err)
+	}
+	a3, err := CacheArguments(train, changed)
+	if err != nil {
+		t.Fatalf("CacheArguments with TrainingInstanceType changed: %v", err)
+	}
 	if got := DiffPaths(a1, a3); fmt.Sprint(got) != "[$.ResourceConfig.InstanceType]" {
 		t.Errorf("DiffPaths = %v", got)
 	}

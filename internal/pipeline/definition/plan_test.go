@@ -144,7 +144,7 @@ func TestPlanProperties(t *testing.T) {
 				}
 				delete(pr.Running, n)
 				pr.Done[n] = true
-				if s, _ := d.Step(n); s.Type == Condition {
+				if s := mustStep(t, d, n); s.Type == Condition {
 					pr.Outcomes[n] = r.IntN(2) == 0
 				}
 			}
@@ -157,7 +157,7 @@ func TestPlanProperties(t *testing.T) {
 		for _, s := range d.AllSteps() {
 			wantSkip := false
 			for cur := s; cur.Parent != ""; {
-				parent, _ := d.Step(cur.Parent)
+				parent := mustStep(t, d, cur.Parent)
 				if skipped[parent.Name] || pr.Outcomes[parent.Name] != (cur.Branch == IfBranch) {
 					wantSkip = true
 				}

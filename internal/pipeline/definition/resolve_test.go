@@ -146,7 +146,7 @@ func TestResolveErrors(t *testing.T) {
 func TestResolveSmallArguments(t *testing.T) {
 	d := mustParse(t, small)
 	ctx := testContext()
-	train, _ := d.Step("Train")
+	train := mustStep(t, d, "Train")
 	got, err := Resolve(train.Arguments, ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestResolveSmallArguments(t *testing.T) {
 			t.Errorf("resolved arguments %s lack %s", b, want)
 		}
 	}
-	stop, _ := d.Step("Stop")
+	stop := mustStep(t, d, "Stop")
 	got, err = Resolve(stop.Arguments, ctx)
 	if err != nil || show(got) != `{"ErrorMessage":"mse above 6.0"}` {
 		t.Errorf("Fail arguments = %s, %v", show(got), err)
@@ -224,7 +224,7 @@ func TestEvaluateConditions(t *testing.T) {
 
 func TestCacheKey(t *testing.T) {
 	d := mustParse(t, small)
-	prep, _ := d.Step("Prep")
+	prep := mustStep(t, d, "Prep")
 	key := func(ctx Context) (string, any) {
 		a, err := CacheArguments(prep, ctx)
 		if err != nil {
@@ -257,9 +257,14 @@ func TestCacheKey(t *testing.T) {
 		t.Errorf("DiffPaths = %v", got)
 	}
 	// Numbers compare by value whatever their Go type.
-	ka, _ := CacheKey(Training, map[string]any{"n": json.Number("5")})
-	kb, _ := CacheKey(Training, map[string]any{"n": 5.0})
-	kc, _ := CacheKey(Processing, map[string]any{"n": int64(5)})
+	numKey := func(st StepType, n any) string {
+		k, err := CacheKey(st, map[string]any{"n": n})
+		if err != nil {
+			t.Fatalf("CacheKey(%s, %T): %v", st, n, err)
+		}
+		return k
+	}
+	ka, kb, kc := numKey(Training, json.Number("5")), numKey(Training, 5.0), numKey(Processing, int64(5))
 	if ka != kb || ka == kc {
 		t.Errorf("CacheKey number handling: %s %s %s", ka, kb, kc)
 	}
@@ -294,7 +299,7 @@ func TestResolveExperimentConfig(t *testing.T) {
 	d = mustParse(t, string(edit(t, func(m map[string]any) {
 		m["PipelineExperimentConfig"] = map[string]any{"ExperimentName": map[string]any{"Std:Join": map[string]any{"On": "-", "Values": []any{"abalone", map[string]any{"Get": "Parameters.InstanceCount"}}}}}
 	})))
-	if got, _ := d.ResolveExperimentConfig(testContext()); show(got) != `{"ExperimentName":"abalone-2"}` {
-		t.Errorf("ResolveExperimentConfig = %s", show(got))
+	if got, err := d.ResolveExperimentConfig(testContext()); err != nil || show(got) != `{"ExperimentName":"abalone-2"}` {
+		t.Errorf("ResolveExperimentConfig = %s, %v", show(got), err)
 	}
 }
