@@ -278,8 +278,8 @@ func TestExpiredSessionsAreDeleted(t *testing.T) {
 	if _, err := s.LookupAccessKey(ctx, ids[2]); err != nil {
 		t.Errorf("the live session: %v", err)
 	}
-	if _, keys, _ := s.AccessKeys(ctx, a, "admin"); len(keys) != 1 {
-		t.Errorf("the sweep touched long-term keys: %d left, want 1", len(keys))
+	if _, keys, err := s.AccessKeys(ctx, a, "admin"); err != nil || len(keys) != 1 {
+		t.Errorf("the sweep touched long-term keys: %d left, %v; want 1", len(keys), err)
 	}
 }
 

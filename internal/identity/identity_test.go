@@ -66,7 +66,10 @@ func admin(t *testing.T, s *identity.Service, account string) identity.Call {
 }
 
 func TestSealerBindsContext(t *testing.T) {
-	s, _ := identity.NewSealer(make([]byte, 32))
+	s, err := identity.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sealed := s.Seal("secret", "AKIA1")
 	if got, err := s.Open(sealed, "AKIA1"); err != nil || got != "secret" {
 		t.Fatalf("Open = %q, %v", got, err)
@@ -192,7 +195,9 @@ func TestPoliciesAreValidatedBeforeStored(t *testing.T) {
 			}
 		})
 	}
-	if ps, _ := s.InlinePolicies(ctx, admin(t, s, acctA), identity.KindUser, "u"); len(ps) != 0 {
+	if ps, err := s.InlinePolicies(ctx, admin(t, s, acctA), identity.KindUser, "u"); err != nil {
+		t.Errorf("InlinePolicies of u: %v", err)
+	} else if len(ps) != 0 {
 		t.Errorf("malformed policies were stored: %v", ps)
 	}
 	if err := s.DeletePrincipal(ctx, admin(t, s, acctA), identity.KindUser, "u"); err != nil {
@@ -301,14 +306,20 @@ func TestAWSManagedPolicies(t *testing.T) {
 	if err != nil || mp.Attachments != 0 {
 		t.Errorf("B's view of %s = %d attachments, %v; want 0", ro, mp.Attachments, err)
 	}
-	if mp, _ := s.DescribeManagedPolicy(ctx, admin(t, s, acctA), ro); mp.Attachments != 1 {
-		t.Errorf("A's view = %d attachments, want 1", mp.Attachments)
+	if mp, err := s.DescribeManagedPolicy(ctx, admin(t, s, acctA), ro); err != nil || mp.Attachments != 1 {
+		t.Errorf("A's view = %d attachments, %v; want 1", mp.Attachments, err)
 	}
 	if err := s.DeleteManagedPolicy(ctx, admin(t, s, acctA), ro); !errs.Is(err, errs.Invalid) {
 		t.Errorf("deleting an AWS managed policy: err = %v, want Invalid", err)
 	}
-	all, _ := s.ManagedPolicies(ctx, admin(t, s, acctB), "AWS")
-	local, _ := s.ManagedPolicies(ctx, admin(t, s, acctB), "Local")
+	all, err := s.ManagedPolicies(ctx, admin(t, s, acctB), "AWS")
+	if err != nil {
+		t.Fatalf("ManagedPolicies AWS: %v", err)
+	}
+	local, err := s.ManagedPolicies(ctx, admin(t, s, acctB), "Local")
+	if err != nil {
+		t.Fatalf("ManagedPolicies Local: %v", err)
+	}
 	if len(all) != 4 || len(local) != 0 {
 		t.Errorf("ListPolicies: %d AWS managed, %d local; want 4 and 0", len(all), len(local))
 	}
@@ -322,7 +333,10 @@ func TestBootstrapAccountResumes(t *testing.T) {
 	type interrupted struct{}
 	for stopAt := 1; ; stopAt++ {
 		st := storetest.OpenSQLite(t)
-		seal, _ := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+		seal, err := identity.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		s := identity.NewService(st.Identity(), noOrg{}, seal, time.Now, nil)
 		n := 0
 		stop := func(string) {
@@ -362,7 +376,10 @@ func TestBootstrapAccountResumes(t *testing.T) {
 			if stopAt < 5 {
 				t.Fatalf("BootstrapAccount finished after %d steps; want user, policy, key, role, role policy", stopAt-1)
 			}
-			other, _ := identity.NewSealer([]byte("another master key, 32 bytes...."))
+			other, err := identity.NewSealer([]byte("another master key, 32 bytes...."))
+			if err != nil {
+				t.Fatal(err)
+			}
 			s2 := identity.NewService(st.Identity(), noOrg{}, other, time.Now, nil)
 			re, err := s2.BootstrapAccount(ctx, acctB, acctA, nil)
 			if err != nil || !re.Reissued || re.Key.ID == creds.Key.ID {

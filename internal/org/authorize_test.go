@@ -84,13 +84,19 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Before an authorizer is set, nothing is allowed.
-	o, _ := s.Organization(ctx)
+	o, err := s.Organization(ctx)
+	if err != nil {
+		t.Fatalf("Organization: %v", err)
+	}
 	if _, err := s.ListRoots(ctx, identity.Call{Caller: identity.Caller{Account: o.ManagementAccount}}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("without an authorizer: err = %v, want AccessDenied", err)
 	}
 	calls := withIdentity(t, s, st.Identity(), accts)
 	admin, member := calls["111111111111"], calls["222222222222"]
-	units, _ := s.Units(ctx, o.RootID)
+	units, err := s.Units(ctx, o.RootID)
+	if err != nil || len(units) == 0 {
+		t.Fatalf("Units under the root = %v, %v; want the OUs", units, err)
+	}
 	prod := units[0]
 
 	if _, err := s.ListRoots(ctx, member); errs.CodeOf(err) != "AccessDeniedException" {
@@ -102,7 +108,10 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 
 	// A user of the management account allowed everything but denied the prod OU, the p1
 	// account and one policy.
-	seal, _ := identity.NewSealer(make([]byte, 32))
+	seal, err := identity.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	id := identity.NewService(st.Identity(), bounds{s}, seal, time.Now, nil)
 	if _, err := id.CreateUser(ctx, admin, "op", "/", nil); err != nil {
 		t.Fatal(err)
@@ -116,7 +125,10 @@ func TestOrganizationsAuthorizesOnResourceARNs(t *testing.T) {
 	if err := id.PutInlinePolicy(ctx, admin, identity.KindUser, "op", "p", deny); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := id.Principal(ctx, o.ManagementAccount, identity.KindUser, "op")
+	p, err := id.Principal(ctx, o.ManagementAccount, identity.KindUser, "op")
+	if err != nil {
+		t.Fatalf("Principal op: %v", err)
+	}
 	op := identity.Call{Caller: identity.Caller{Kind: identity.KindUser, Account: p.Account, ARN: p.ARN, PrincipalARN: p.ARN, Name: "op", UserID: p.ID}}
 
 	for name, call := range map[string]func() error{

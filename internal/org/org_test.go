@@ -66,14 +66,17 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 	if _, err := s.Bootstrap(ctx, other, nil); !errs.Is(err, errs.Conflict) {
 		t.Errorf("bootstrap of another organization: err = %v, want Conflict", err)
 	}
-	o, _ := s.Organization(ctx)
+	o, err := s.Organization(ctx)
+	if err != nil {
+		t.Fatalf("Organization: %v", err)
+	}
 	under, err := s.AccountsUnder(ctx, o.RootID)
 	if err != nil || len(under) != 3 {
 		t.Errorf("AccountsUnder(root) = %d, %v; want 3", len(under), err)
 	}
 	// The management account is exempt; p2 is bounded at root, prod, eu and itself.
-	if levels, _ := s.SCPLevels(ctx, "111111111111"); levels != nil {
-		t.Errorf("management account levels = %v, want nil", levels)
+	if levels, err := s.SCPLevels(ctx, "111111111111"); err != nil || levels != nil {
+		t.Errorf("management account levels = %v, %v; want nil", levels, err)
 	}
 	levels, err := s.SCPLevels(ctx, "333333333333")
 	if err != nil || len(levels) != 4 {
@@ -84,7 +87,10 @@ func TestBootstrapAndSCPLevels(t *testing.T) {
 			t.Errorf("level %d = %+v, want FullAWSAccess only", i, l)
 		}
 	}
-	units, _ := s.Units(ctx, o.RootID)
+	units, err := s.Units(ctx, o.RootID)
+	if err != nil || len(units) == 0 {
+		t.Fatalf("Units under the root = %v, %v; want the OUs", units, err)
+	}
 	if err := s.MoveAccount(ctx, admin, "333333333333", units[0].ID, o.RootID); !errs.Is(err, errs.NotFound) {
 		t.Errorf("move from the wrong parent: err = %v, want NotFound", err)
 	}

@@ -45,7 +45,10 @@ func (f *fixture) user(t *testing.T, c registry.Call, name, policy string) regis
 func (f *fixture) attachSCP(t *testing.T, ou, doc string) {
 	t.Helper()
 	ctx := context.Background()
-	o, _ := f.org.Organization(ctx)
+	o, err := f.org.Organization(ctx)
+	if err != nil {
+		t.Fatalf("Organization: %v", err)
+	}
 	units, err := f.org.Units(ctx, o.RootID)
 	if err != nil {
 		t.Fatal(err)
@@ -299,8 +302,8 @@ func TestTagRules(t *testing.T) {
 	if _, _, err := f.reg.ListTags(ctx, f.staging, missing, 0, 0); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("cross-account ListTags of a missing group: err = %v, want AccessDenied (existence is not revealed)", err)
 	}
-	if all, _ := f.st.Registry().ListTags(ctx, garn); len(all) != 50 || all["evil"] != "" {
-		t.Errorf("after the cross-account calls the group has %d tags: %v", len(all), all)
+	if all, err := f.st.Registry().ListTags(ctx, garn); err != nil || len(all) != 50 || all["evil"] != "" {
+		t.Errorf("after the cross-account calls the group has %d tags: %v, %v", len(all), all, err)
 	}
 }
 
@@ -331,7 +334,9 @@ func TestClientTokenRetryReturnsTheFirstPackage(t *testing.T) {
 	if evs := f.registryEvents(t); len(evs) != 2 {
 		t.Errorf("%d events, want 2 (the retry writes none)", len(evs))
 	}
-	if tags, _ := f.st.Registry().ListTags(ctx, first.ARN); len(tags) != 0 {
+	if tags, err := f.st.Registry().ListTags(ctx, first.ARN); err != nil {
+		t.Errorf("ListTags of the first package: %v", err)
+	} else if len(tags) != 0 {
 		t.Errorf("the retry tagged the first package: %v", tags)
 	}
 }

@@ -170,8 +170,14 @@ func TestCrossAccountNeedsGroupPolicy(t *testing.T) {
 func TestSCPDeniesUpdateInProductionOnly(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	o, _ := f.org.Organization(ctx)
-	units, _ := f.org.Units(ctx, o.RootID)
+	o, err := f.org.Organization(ctx)
+	if err != nil {
+		t.Fatalf("Organization: %v", err)
+	}
+	units, err := f.org.Units(ctx, o.RootID)
+	if err != nil {
+		t.Fatalf("Units under the root: %v", err)
+	}
 	var prodOU string
 	for _, u := range units {
 		if u.Name == "production" {
@@ -362,7 +368,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if evs := f.registryEvents(t); len(evs) != 0 {
 		t.Errorf("bad input wrote %d events", len(evs))
 	}
-	if g, _ := f.reg.DescribeGroup(ctx, f.ds, "g"); g.Policy != "" {
+	if g, err := f.reg.DescribeGroup(ctx, f.ds, "g"); err != nil {
+		t.Errorf("DescribeGroup g: %v", err)
+	} else if g.Policy != "" {
 		t.Errorf("a malformed policy was stored: %q", g.Policy)
 	}
 }
@@ -386,7 +394,10 @@ func TestResourceAndRequestTagConditions(t *testing.T) {
 	if err := f.id.PutInlinePolicy(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, identity.KindUser, "reader", "p", policy); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := f.id.Principal(ctx, f.ds.Caller.Account, identity.KindUser, "reader")
+	p, err := f.id.Principal(ctx, f.ds.Caller.Account, identity.KindUser, "reader")
+	if err != nil {
+		t.Fatalf("Principal reader: %v", err)
+	}
 	reader := registry.Call{Caller: identity.Caller{Account: p.Account, ARN: p.ARN, PrincipalARN: p.ARN, UserID: p.ID, Kind: identity.KindUser, Name: "reader"}}
 	if _, err := f.reg.DescribeGroup(ctx, reader, "open"); err != nil {
 		t.Errorf("untagged group: %v", err)
