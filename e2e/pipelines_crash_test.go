@@ -146,9 +146,14 @@ open("/opt/ml/processing/out/result.txt", "w").write(sys.argv[1])
 	for _, arn := range executions {
 		var st smtypes.PipelineExecutionStatus
 		waitFor(t, ctx, func() bool { st = status(arn); return st != "" && st != smtypes.PipelineExecutionStatusExecuting })
-		d, _ := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: aws.String(arn)})
 		if st != smtypes.PipelineExecutionStatusSucceeded {
-			t.Errorf("execution %s: %s (%s): %s", arn, st, aws.ToString(d.FailureReason), stepFailures(ctx, sm, arn))
+			var reason string
+			if d, err := sm.DescribePipelineExecution(ctx, &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: aws.String(arn)}); err != nil {
+				reason = fmt.Sprintf("DescribePipelineExecution: %v", err)
+			} else {
+				reason = aws.ToString(d.FailureReason)
+			}
+			t.Errorf("execution %s: %s (%s): %s", arn, st, reason, stepFailures(ctx, sm, arn))
 			continue
 		}
 		id := arn[strings.LastIndex(arn, "/")+1:]

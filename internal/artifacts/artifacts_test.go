@@ -537,7 +537,9 @@ func TestWritesReportTheirTime(t *testing.T) {
 		if !cp.LastModified.Equal(head.LastModified) || !cp.LastModified.After(src.LastModified) {
 			t.Errorf("CopyObject answered %v; the copy was made at %v, the source at %v", cp.LastModified, head.LastModified, src.LastModified)
 		}
-		if h, _ := f.svc.Head(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "src"}); !src.LastModified.Equal(h.LastModified) || src.LastModified.IsZero() {
+		if h, err := f.svc.Head(ctx, f.ds, artifacts.GetInput{Bucket: "ds-data", Key: "src"}); err != nil {
+			t.Errorf("Head src: %v", err)
+		} else if !src.LastModified.Equal(h.LastModified) || src.LastModified.IsZero() {
 			t.Errorf("PutObject answered %v; HeadObject says %v", src.LastModified, h.LastModified)
 		}
 	})

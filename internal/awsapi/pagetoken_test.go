@@ -22,7 +22,10 @@ func TestPageTokens(t *testing.T) {
 		t.Fatalf("Decode = %+v, %v", got, err)
 	}
 	body, mac, _ := strings.Cut(tok, ".")
-	forged, _ := NewPageTokens([]byte("other key")).Encode("sagemaker/ListModelPackages/111122223333", cursor{"pkg-0", 10})
+	forged, err := NewPageTokens([]byte("other key")).Encode("sagemaker/ListModelPackages/111122223333", cursor{"pkg-0", 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, scope, token string
 	}{
@@ -46,7 +49,10 @@ func TestPageTokens(t *testing.T) {
 
 func FuzzPageTokenDecode(f *testing.F) {
 	p := NewPageTokens([]byte("k"))
-	good, _ := p.Encode("s", map[string]int{"n": 1})
+	good, err := p.Encode("s", map[string]int{"n": 1})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(good)
 	f.Add("")
 	f.Add("a.b")

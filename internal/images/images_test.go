@@ -139,9 +139,15 @@ func TestEveryRegion(t *testing.T) {
 
 func TestResolveDoesNotAlias(t *testing.T) {
 	tb := table(t, Mapping{Image: "x", Command: []string{"/bin/x"}, Env: map[string]string{"A": "1"}})
-	rt, _ := tb.Resolve("x", Training)
+	rt, err := tb.Resolve("x", Training)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rt.Command[0], rt.Env["A"] = "/bin/y", "2"
-	again, _ := tb.Resolve("x", Training)
+	again, err := tb.Resolve("x", Training)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if again.Command[0] != "/bin/x" || again.Env["A"] != "1" {
 		t.Errorf("the table changed through a returned Runtime: %v", again)
 	}

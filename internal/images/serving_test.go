@@ -75,7 +75,10 @@ func TestResolveServingDoesNotAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt.Command[0], rt.Env["K"] = "/changed", "changed"
-	again, _ := tb.ResolveServing("a/b", nil)
+	again, err := tb.ResolveServing("a/b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if again.Command[0] != "/bin/serve" || again.Env["K"] != "v" || len(again.Command) != 2 {
 		t.Errorf("the table changed through a returned runtime: %+v", again)
 	}

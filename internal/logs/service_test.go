@@ -170,9 +170,9 @@ func TestTokens(t *testing.T) {
 	if err != nil || strings.Join(messages(out.Events), ",") != "line 7,line 8" {
 		t.Fatalf("after appending, the follower read %q (%v), want line 7,line 8", messages(out.Events), err)
 	}
-	again, _ := f.svc.GetEvents(ctx, f.ds, logs.GetInput{GroupName: "/app", Stream: "s", FromHead: true, Token: out.NextForward})
-	if len(again.Events) != 0 || again.NextForward != out.NextForward {
-		t.Errorf("at the end: %d events, token %q; want none and the same token %q", len(again.Events), again.NextForward, out.NextForward)
+	again, err := f.svc.GetEvents(ctx, f.ds, logs.GetInput{GroupName: "/app", Stream: "s", FromHead: true, Token: out.NextForward})
+	if err != nil || len(again.Events) != 0 || again.NextForward != out.NextForward {
+		t.Errorf("at the end: %d events, token %q, %v; want none and the same token %q", len(again.Events), again.NextForward, err, out.NextForward)
 	}
 
 	// Time bounds: start inclusive, end exclusive.
@@ -222,7 +222,10 @@ func TestPutEventsRules(t *testing.T) {
 			t.Errorf("names %q %q: err = %v, want Invalid", tc.group, tc.stream, err)
 		}
 	}
-	out, _ := f.svc.GetEvents(ctx, f.ds, logs.GetInput{GroupName: "/app", Stream: "s", FromHead: true})
+	out, err := f.svc.GetEvents(ctx, f.ds, logs.GetInput{GroupName: "/app", Stream: "s", FromHead: true})
+	if err != nil {
+		t.Fatalf("GetEvents after the refused batches: %v", err)
+	}
 	if len(out.Events) != 0 {
 		t.Fatalf("refused batches stored %d events", len(out.Events))
 	}

@@ -131,7 +131,11 @@ func TestEngineCreatesALayersJobsInOneBatch(t *testing.T) {
 					t.Fatalf("reconcile: %v", err)
 				}
 				now = now.Add(time.Second)
-				if cur, _ := st.Pipelines().GetExecution(ctx, x.ARN); cur.Status.Terminal() {
+				cur, err := st.Pipelines().GetExecution(ctx, x.ARN)
+				if err != nil {
+					t.Fatalf("GetExecution %s: %v", x.ARN, err)
+				}
+				if cur.Status.Terminal() {
 					break
 				}
 			}

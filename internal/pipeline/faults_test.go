@@ -113,7 +113,11 @@ func TestServerFaultsCountAgainstRetryPolicies(t *testing.T) {
 					failed++
 				}
 				now = now.Add(1500 * time.Millisecond)
-				if cur, _ := st.Pipelines().GetExecution(ctx, x.ARN); cur.Status.Terminal() {
+				cur, err := st.Pipelines().GetExecution(ctx, x.ARN)
+				if err != nil {
+					t.Fatalf("GetExecution %s: %v", x.ARN, err)
+				}
+				if cur.Status.Terminal() {
 					break
 				}
 			}

@@ -93,7 +93,10 @@ func TestClientTokenRace(t *testing.T) {
 			if name == "Postgres" && secondRuns.Load() < 2 {
 				t.Errorf("the second creation ran %d time(s): it never raced the first", secondRuns.Load())
 			}
-			evs, _ := s.Events().EventsAfter(ctx, 0, 10)
+			evs, err := s.Events().EventsAfter(ctx, 0, 10)
+			if err != nil {
+				t.Fatalf("EventsAfter: %v", err)
+			}
 			if len(evs) != 1 {
 				t.Errorf("%d events, want 1 (the retry writes nothing)", len(evs))
 			}

@@ -283,7 +283,10 @@ func TestSplit(t *testing.T) {
 					t.Fatalf("row %d is in %d parts, want 1", i, c)
 				}
 			}
-			again, _ := Split(tc.n, tc.f, 42, strata)
+			again, err := Split(tc.n, tc.f, 42, strata)
+			if err != nil {
+				t.Fatalf("the second Split: %v", err)
+			}
 			if diff := cmp.Diff(parts, again); diff != "" {
 				t.Errorf("same seed, different split (-first +second):\n%s", diff)
 			}
@@ -303,13 +306,19 @@ func TestSplit(t *testing.T) {
 			}
 		})
 	}
-	a, _ := Split(50, Fractions{0.5, 0.25, 0.25}, 1, nil)
-	b, _ := Split(50, Fractions{0.5, 0.25, 0.25}, 2, nil)
+	a, errA := Split(50, Fractions{0.5, 0.25, 0.25}, 1, nil)
+	b, errB := Split(50, Fractions{0.5, 0.25, 0.25}, 2, nil)
+	if errA != nil || errB != nil {
+		t.Fatalf("Split with seeds 1 and 2: %v, %v", errA, errB)
+	}
 	if cmp.Equal(a, b) {
 		t.Errorf("seeds 1 and 2 gave the same split")
 	}
 	// The seed's split is pinned: a change to the shuffle would silently change every user's splits.
-	c, _ := Split(8, Fractions{0.5, 0.25, 0.25}, 42, nil)
+	c, err := Split(8, Fractions{0.5, 0.25, 0.25}, 42, nil)
+	if err != nil {
+		t.Fatalf("Split of 8 rows: %v", err)
+	}
 	if diff := cmp.Diff([3][]int{{7, 2, 4, 3}, {5, 0}, {1, 6}}, c); diff != "" {
 		t.Errorf("pinned split (-want +got):\n%s", diff)
 	}
@@ -605,7 +614,10 @@ func TestStratifiedSplitKeepsTotalsAndProportions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, _ := Split(n, f, 3, nil)
+		plain, err := Split(n, f, 3, nil)
+		if err != nil {
+			t.Fatalf("unstratified Split of %d rows: %v", n, err)
+		}
 		for p := range parts {
 			if len(parts[p]) != len(plain[p]) {
 				t.Errorf("n=%d part %d: %d rows stratified, %d plain; want equal", n, p, len(parts[p]), len(plain[p]))

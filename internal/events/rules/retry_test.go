@@ -104,7 +104,9 @@ func TestRetryPolicy(t *testing.T) {
 	if got := sm.calls[key("two")]; got != 3 {
 		t.Errorf("target two was tried %d times, want 3 (1 + 2 retries)", got)
 	}
-	if done, _ := rs.Delivered(ctx, key("two")); !done {
+	if done, err := rs.Delivered(ctx, key("two")); err != nil {
+		t.Errorf("Delivered two: %v", err)
+	} else if !done {
 		t.Errorf("target two's delivery is not recorded as failed for good")
 	}
 	// The event grows older than "young"'s 60 s: dead-lettered on its next failure.

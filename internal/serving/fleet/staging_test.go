@@ -216,7 +216,11 @@ func TestSickStagedFleetLeavesItsShareToTheLiveOne(t *testing.T) {
 	bad := errors.New("503")
 	fs.get("green/0").pingErr.Store(&bad)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, vs, _ := f.Staged("ep"); vs[0].Healthy == 0 {
+		_, vs, ok := f.Staged("ep")
+		if !ok || len(vs) == 0 {
+			t.Fatalf("Staged(ep) = %v, %v; want the staged variant", vs, ok)
+		}
+		if vs[0].Healthy == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
