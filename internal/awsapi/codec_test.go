@@ -200,7 +200,10 @@ func TestCanonicalTimestamps(t *testing.T) {
 		`"2026-01-02T03:04:05Z"`:      `"2026-01-02T03:04:05Z"`,
 		`"2026-01-02T04:04:05+01:00"`: `"2026-01-02T03:04:05Z"`,
 	} {
-		v, _ := decodeJSONValue([]byte(`{"CreationTimeAfter":` + in + `}`))
+		v, err := decodeJSONValue([]byte(`{"CreationTimeAfter":` + in + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
 		got, aerr := validateInput(svc, op, v)
 		if aerr != nil {
 			t.Fatalf("%s: %v", in, aerr)

@@ -338,8 +338,11 @@ func TestTrainRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _ := ParseParams(tc.set)
-			_, err := Train(context.Background(), p, tc.d, nil)
+			p, err := ParseParams(tc.set)
+			if err != nil {
+				t.Fatalf("ParseParams(%v): %v", tc.set, err)
+			}
+			_, err = Train(context.Background(), p, tc.d, nil)
 			if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an Invalid error containing %q", err, tc.want)
 			}

@@ -55,7 +55,10 @@ func TestCheckURL(t *testing.T) {
 			t.Errorf("CheckURL(%q) = %v, want kind %v", u, err, want)
 		}
 	}
-	hostsOnly, _ := Parse("hooks.example.com")
+	hostsOnly, err := Parse("hooks.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := hostsOnly.CheckURL("https://other.example.com/"); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("a host not listed, no ranges listed: %v", err)
 	}
@@ -85,7 +88,10 @@ func TestSenderKeepsToTheList(t *testing.T) {
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
 	ctx := context.Background()
-	allowed, _ := Parse("127.0.0.1/32,*.nowhere.invalid")
+	allowed, err := Parse("127.0.0.1/32,*.nowhere.invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := NewSender(allowed, 2*time.Second)
 	code, err := s.Send(ctx, webhooks.Request{Method: "POST", URL: srv.URL + "/ok", Header: map[string][]string{"X-K": {"v"}}, Body: []byte("{}")})
 	if err != nil || code != 204 {
@@ -95,7 +101,10 @@ func TestSenderKeepsToTheList(t *testing.T) {
 	if err != nil || code != http.StatusFound || hits != 2 {
 		t.Errorf("a redirect: %d, %v after %d hits; want 302 answered, not followed", code, err, hits)
 	}
-	offList, _ := Parse("10.0.0.0/8")
+	offList, err := Parse("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s2 := NewSender(offList, 2*time.Second)
 	if _, err := s2.Send(ctx, webhooks.Request{Method: "GET", URL: srv.URL}); !errs.Is(err, errs.AccessDenied) {
 		t.Errorf("127.0.0.1 off the list: %v", err)

@@ -67,7 +67,10 @@ func BenchmarkMatch1000Rules(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	b.Run("match", func(b *testing.B) {
-		ev, _ := pattern.Parse([]byte(benchEvent))
+		ev, err := pattern.Parse([]byte(benchEvent))
+		if err != nil {
+			b.Fatal(err)
+		}
 		matched := 0
 		for b.Loop() {
 			set.Match(ev, func(string) { matched++ })
@@ -82,10 +85,16 @@ func BenchmarkMatch1000Rules(b *testing.B) {
 		var ps []*pattern.Pattern
 		for i := 0; i < 1000; i++ {
 			text := fmt.Sprintf(`{"source":["svc.%d"],"detail-type":["Type %d"],"detail":{"status":[{"anything-but":"Failed"}],"group":["g%d","h%d"]}}`, i%50, i%20, i, i)
-			p, _ := pattern.Compile(text)
+			p, err := pattern.Compile(text)
+			if err != nil {
+				b.Fatal(err)
+			}
 			ps = append(ps, p)
 		}
-		ev, _ := pattern.Parse([]byte(benchEvent))
+		ev, err := pattern.Parse([]byte(benchEvent))
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
 			for _, p := range ps {
 				p.Match(ev)
