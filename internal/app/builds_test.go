@@ -171,8 +171,11 @@ artifacts:
 	must(t, err)
 	members := map[string]string{}
 	for _, f := range z.File {
-		rc, _ := f.Open()
-		b, _ := io.ReadAll(rc)
+		rc, err := f.Open()
+		must(t, err)
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		must(t, err)
 		members[f.Name] = string(b)
 	}
 	if !strings.Contains(members["who.txt"], ":assumed-role/build/") || !strings.Contains(members["packages.json"], "ModelPackageSummaryList") {

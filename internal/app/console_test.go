@@ -100,19 +100,28 @@ func (b *browser) do(req *http.Request) page {
 		b.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatalf("reading %s %s: %v", req.Method, req.URL, err)
+	}
 	return page{resp.StatusCode, string(body), resp.Header.Get("Location"), resp.Cookies()}
 }
 
 func (b *browser) get(path string) page {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", path, err)
+	}
 	return b.do(req)
 }
 
 func (b *browser) post(path string, form url.Values) page {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", path, err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

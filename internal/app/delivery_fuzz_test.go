@@ -11,7 +11,10 @@ import (
 func FuzzArtifactFile(f *testing.F) {
 	var b bytes.Buffer
 	z := zip.NewWriter(&b)
-	w, _ := z.Create("template.json")
+	w, err := z.Create("template.json")
+	if err != nil {
+		f.Fatal(err)
+	}
 	w.Write([]byte(`{"Resources":{}}`))
 	z.Close()
 	f.Add(b.Bytes(), "template.json")

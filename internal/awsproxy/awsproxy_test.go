@@ -127,7 +127,10 @@ func TestRefusesAnotherHostInsideATunnel(t *testing.T) {
 		t.Errorf("another Host inside the tunnel: %v %v, want 421", resp, err)
 	}
 	// A TLS server name other than the tunnel's fails the handshake.
-	c2, _ := net.Dial("tcp", p.Addr())
+	c2, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatalf("dialling the proxy again: %v", err)
+	}
 	defer c2.Close()
 	fmt.Fprintf(c2, "CONNECT sts.amazonaws.com:443 HTTP/1.1\r\nHost: sts.amazonaws.com:443\r\n\r\n")
 	if resp, err := http.ReadResponse(bufio.NewReader(c2), nil); err != nil || resp.StatusCode != 200 {

@@ -63,7 +63,10 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 	for _, name := range []string{"../evil", "/abs", "a/../../evil"} {
 		var buf bytes.Buffer
 		z := zip.NewWriter(&buf)
-		w, _ := z.Create(name)
+		w, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		w.Write([]byte("x"))
 		z.Close()
 		dir := t.TempDir()
