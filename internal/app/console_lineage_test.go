@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
@@ -314,32 +313,8 @@ func TestConsoleLineageDeployment(t *testing.T) {
 	d := newDeploySetup(t, s.server)
 	acct := s.account["data-science"]
 	deployer := deployRole(t, d.ds.iam, d.pipelineRole)
-	_, err := d.ds.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pipeline-deployer"), PolicyName: aws.String("serve"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)})
-	mustDo(t, err)
-	bucket := "lineage-models-" + acct
-	_, err = d.ds.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	mustDo(t, err)
-	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("linear/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
-	mustDo(t, err)
-	r, err := d.ds.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("model-exec"), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
-	mustDo(t, err)
-	_, err = d.ds.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("model-exec"), PolicyName: aws.String("read"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
-	mustDo(t, err)
-	_, err = d.ds.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("served")})
-	mustDo(t, err)
-	pkg, err := d.ds.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("served"),
-		InferenceSpecification: &smtypes.InferenceSpecification{
-			Containers:            []smtypes.ModelPackageContainerDefinition{{Image: aws.String("slipway/linear"), ModelDataUrl: aws.String("s3://" + bucket + "/linear/model.tar.gz")}},
-			SupportedContentTypes: []string{"text/csv"}, SupportedResponseMIMETypes: []string{"text/csv"}},
-		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
-	mustDo(t, err)
-	template := `{"Resources":{
-"Model":{"Type":"AWS::SageMaker::Model","Properties":{"Containers":[{"ModelPackageName":"` + *pkg.ModelPackageArn + `"}],"ExecutionRoleArn":"` + *r.Role.Arn + `"}},
-"Config":{"Type":"AWS::SageMaker::EndpointConfig","Properties":{"ProductionVariants":[{"InitialInstanceCount":1,"InitialVariantWeight":1.0,"InstanceType":"ml.m5.large","ModelName":{"Fn::GetAtt":["Model","ModelName"]},"VariantName":"AllTraffic"}]}},
-"Endpoint":{"Type":"AWS::SageMaker::Endpoint","Properties":{"EndpointName":"served-ep","EndpointConfigName":{"Fn::GetAtt":["Config","EndpointConfigName"]}}}}}`
-	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
+	template := linearEndpointTemplate(t, d.ds, "lineage-models-"+acct, "served", "served-ep")
+	_, err := d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
 	mustDo(t, err)
 	decl := d.pipeline("served-deploy")
 	decl.Stages = decl.Stages[:2]                            // Source, then DeployStaging …

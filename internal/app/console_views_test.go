@@ -291,33 +291,9 @@ func TestConsoleWhereLinksDeployment(t *testing.T) {
 	s := startConsole(t)
 	d := newDeploySetup(t, s.server)
 	stg := s.account["staging"]
-	bucket := "where-models-" + stg
-	_, err := d.staging.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	mustDo(t, err)
-	_, err = d.staging.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("linear/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
-	mustDo(t, err)
-	r, err := d.staging.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("model-exec"), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
-	mustDo(t, err)
-	_, err = d.staging.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("model-exec"), PolicyName: aws.String("read"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
-	mustDo(t, err)
-	_, err = d.staging.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pipeline-deployer"), PolicyName: aws.String("serve"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)})
-	mustDo(t, err)
-	_, err = d.staging.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("linear")})
-	mustDo(t, err)
-	pkg, err := d.staging.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("linear"),
-		InferenceSpecification: &smtypes.InferenceSpecification{
-			Containers:            []smtypes.ModelPackageContainerDefinition{{Image: aws.String("slipway/linear"), ModelDataUrl: aws.String("s3://" + bucket + "/linear/model.tar.gz")}},
-			SupportedContentTypes: []string{"text/csv"}, SupportedResponseMIMETypes: []string{"text/csv"}},
-		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
-	mustDo(t, err)
-	template := `{"Resources":{
-"Model":{"Type":"AWS::SageMaker::Model","Properties":{"Containers":[{"ModelPackageName":"` + *pkg.ModelPackageArn + `"}],"ExecutionRoleArn":"` + *r.Role.Arn + `"}},
-"Config":{"Type":"AWS::SageMaker::EndpointConfig","Properties":{"ProductionVariants":[{"InitialInstanceCount":1,"InitialVariantWeight":1.0,"InstanceType":"ml.m5.large","ModelName":{"Fn::GetAtt":["Model","ModelName"]},"VariantName":"AllTraffic"}]}},
-"Endpoint":{"Type":"AWS::SageMaker::Endpoint","Properties":{"EndpointName":"linear-staging","EndpointConfigName":{"Fn::GetAtt":["Config","EndpointConfigName"]}}}}}`
+	template := linearEndpointTemplate(t, d.staging, "where-models-"+stg, "linear", "linear-staging")
 	// The deploy pipeline deploys the template; production never comes (nobody approves).
-	_, err = d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
+	_, err := d.ds.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.source), Key: aws.String(d.srcKey), Body: bytes.NewReader(zipOf(t, "template.json", template))})
 	mustDo(t, err)
 	_, err = cpOf(d.ds.sm).CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: d.pipeline("model-deploy")})
 	mustDo(t, err)
@@ -344,4 +320,37 @@ func TestConsoleWhereLinksDeployment(t *testing.T) {
 			t.Errorf("where lacks %q:\n%s", want, p.body)
 		}
 	}
+}
+
+// linearEndpointTemplate readies c's account to serve a linear model from a deploy stack: bucket
+// holds the model, the role model-exec may read it, the role pipeline-deployer may make SageMaker
+// resources, and group holds an approved version of it. It answers a template whose stack makes
+// the endpoint named endpoint of that version.
+func linearEndpointTemplate(t *testing.T, c clients, bucket, group, endpoint string) string {
+	t.Helper()
+	ctx := context.Background()
+	_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	mustDo(t, err)
+	_, err = c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("linear/model.tar.gz"), Body: bytes.NewReader(linearModelTarGz(t))})
+	mustDo(t, err)
+	r, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("model-exec"), AssumeRolePolicyDocument: aws.String(sagemakerTrust)})
+	mustDo(t, err)
+	_, err = c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("model-exec"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
+	mustDo(t, err)
+	_, err = c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("pipeline-deployer"), PolicyName: aws.String("serve"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)})
+	mustDo(t, err)
+	_, err = c.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String(group)})
+	mustDo(t, err)
+	pkg, err := c.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String(group),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers:            []smtypes.ModelPackageContainerDefinition{{Image: aws.String("slipway/linear"), ModelDataUrl: aws.String("s3://" + bucket + "/linear/model.tar.gz")}},
+			SupportedContentTypes: []string{"text/csv"}, SupportedResponseMIMETypes: []string{"text/csv"}},
+		ModelApprovalStatus: smtypes.ModelApprovalStatusApproved})
+	mustDo(t, err)
+	return `{"Resources":{
+"Model":{"Type":"AWS::SageMaker::Model","Properties":{"Containers":[{"ModelPackageName":"` + *pkg.ModelPackageArn + `"}],"ExecutionRoleArn":"` + *r.Role.Arn + `"}},
+"Config":{"Type":"AWS::SageMaker::EndpointConfig","Properties":{"ProductionVariants":[{"InitialInstanceCount":1,"InitialVariantWeight":1.0,"InstanceType":"ml.m5.large","ModelName":{"Fn::GetAtt":["Model","ModelName"]},"VariantName":"AllTraffic"}]}},
+"Endpoint":{"Type":"AWS::SageMaker::Endpoint","Properties":{"EndpointName":"` + endpoint + `","EndpointConfigName":{"Fn::GetAtt":["Config","EndpointConfigName"]}}}}}`
 }
