@@ -1,21 +1,15 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
-
-	"github.com/slipway-ml/slipway/internal/config"
-	"github.com/slipway-ml/slipway/internal/images"
 )
 
 // TestServingUpdateRollsBackOnAlarm: an update whose AutoRollbackConfiguration names an alarm
@@ -64,28 +58,14 @@ func TestServingUpdateRollsBackOnAlarm(t *testing.T) {
 // the update rolls back before its bake ends, with a FailureReason naming the alarm.
 func TestServingUpdateRolledBackByItsOwnErrors(t *testing.T) {
 	ctx := context.Background()
-	script, err := filepath.Abs("testdata/failing_serve.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Images = []images.Mapping{{Image: "example.com/failing-model:*", Command: []string{"/usr/bin/python3", script}, Env: map[string]string{"PYTHONUNBUFFERED": "1"}}}
-	s := startConfig(t, cfg, testWriter{t})
-	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+	_, e := startWithFailingModels(t)
 	const name = "self-inflicted"
 	blue := e.variantConfig("Blue", 1)
-	_, err = e.admin.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String(blue)})
+	_, err := e.admin.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String(blue)})
 	e.must(err)
 	waitInService(t, e.admin.sm, name)
 
-	_, role := e.servingArtifact()
-	_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("authz-serving"), Key: aws.String("failing/model.tar.gz"),
-		Body: bytes.NewReader(tarGz(t, map[string]string{"status.txt": "500\n"}))})
-	e.must(err)
-	_, err = e.admin.sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("failing"), ExecutionRoleArn: aws.String(role),
-		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String("example.com/failing-model:1"), ModelDataUrl: aws.String("s3://authz-serving/failing/model.tar.gz")}})
-	e.must(err)
+	e.failingModel("failing", 500)
 	_, err = e.admin.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String("failing"),
 		ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("Green"), ModelName: aws.String("failing"),
 			InitialInstanceCount: aws.Int32(1), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large}}})

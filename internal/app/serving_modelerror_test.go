@@ -33,28 +33,13 @@ import (
 // The Go SDK and boto3 both read the error so.
 func TestServingModelErrorsByStatus(t *testing.T) {
 	ctx := context.Background()
-	script, err := filepath.Abs("testdata/failing_serve.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Images = []images.Mapping{{Image: "example.com/failing-model:*", Command: []string{"/usr/bin/python3", script}, Env: map[string]string{"PYTHONUNBUFFERED": "1"}}}
-	s := startConfig(t, cfg, testWriter{t})
-	e := &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
-	_, role := e.servingArtifact()
+	s, e := startWithFailingModels(t)
 
 	statuses := []int{400, 500}
 	name := func(status int) string { return fmt.Sprintf("answers-%d", status) }
 	for _, status := range statuses {
-		key := fmt.Sprintf("status-%d/model.tar.gz", status)
-		_, err = e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("authz-serving"), Key: aws.String(key),
-			Body: bytes.NewReader(tarGz(t, map[string]string{"status.txt": fmt.Sprintf("%d\n", status)}))})
-		e.must(err)
-		_, err = e.admin.sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String(name(status)), ExecutionRoleArn: aws.String(role),
-			PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String("example.com/failing-model:1"), ModelDataUrl: aws.String("s3://authz-serving/" + key)}})
-		e.must(err)
-		_, err = e.admin.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(name(status)),
+		e.failingModel(name(status), status)
+		_, err := e.admin.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(name(status)),
 			ProductionVariants: []smtypes.ProductionVariant{{VariantName: aws.String("AllTraffic"), ModelName: aws.String(name(status)),
 				InitialInstanceCount: aws.Int32(1), InstanceType: smtypes.ProductionVariantInstanceTypeMlM5Large}}})
 		e.must(err)
@@ -134,4 +119,35 @@ print(json.dumps(out))
 			t.Errorf("the model answering %d: Invocations, Invocation4XXErrors, Invocation5XXErrors = %v, want %v", c.status, got, want)
 		}
 	}
+}
+
+// startWithFailingModels starts a server on which images example.com/failing-model:* run
+// testdata/failing_serve.py, a model server that answers every inference with the HTTP status
+// its artifact names, and answers it with an authzEnv of its data-science account.
+func startWithFailingModels(t *testing.T) (*server, *authzEnv) {
+	t.Helper()
+	script, err := filepath.Abs("testdata/failing_serve.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Images = []images.Mapping{{Image: "example.com/failing-model:*", Command: []string{"/usr/bin/python3", script}, Env: map[string]string{"PYTHONUNBUFFERED": "1"}}}
+	s := startConfig(t, cfg, testWriter{t})
+	return s, &authzEnv{t: t, admin: clientsOf(s.cfg("data-science")), account: s.account["data-science"]}
+}
+
+// failingModel makes the model name of image example.com/failing-model:1, whose artifact makes
+// it answer every inference with status.
+func (e *authzEnv) failingModel(name string, status int) {
+	e.t.Helper()
+	ctx := context.Background()
+	_, role := e.servingArtifact()
+	key := "failing/" + name + "/model.tar.gz"
+	_, err := e.admin.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("authz-serving"), Key: aws.String(key),
+		Body: bytes.NewReader(tarGz(e.t, map[string]string{"status.txt": fmt.Sprintf("%d\n", status)}))})
+	e.must(err)
+	_, err = e.admin.sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String(name), ExecutionRoleArn: aws.String(role),
+		PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String("example.com/failing-model:1"), ModelDataUrl: aws.String("s3://authz-serving/" + key)}})
+	e.must(err)
 }
