@@ -77,9 +77,7 @@ const allowAll = `{"Effect":"Allow","Action":"*","Resource":"*"}`
 func TestListPackagesHonoursExplicitDeny(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "g")
 	if _, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "g"}); err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +140,7 @@ func TestResourceTagsApplyToPackageCalls(t *testing.T) {
 	if _, err := f.reg.CreateGroup(ctx, f.ds, "ice", "", map[string]string{"frozen": "true"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "open", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "open")
 	u := f.user(t, f.ds, "builder", `{"Version":"2012-10-17","Statement":[`+allowAll+`,
 		{"Effect":"Deny","Action":["sagemaker:ListModelPackages","sagemaker:CreateModelPackage"],"Resource":"*",
 		 "Condition":{"StringEquals":{"aws:ResourceTag/frozen":"true"}}}]}`)
@@ -196,9 +192,7 @@ func TestCaseCollidingTagKeysKeepTheDeny(t *testing.T) {
 func TestApprovalStatusConditionKey(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "g")
 	ds, staging := f.ds.Caller.Account, f.staging.Caller.Account
 	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},
 		"Action":["sagemaker:CreateModelPackage","sagemaker:UpdateModelPackage"],"Resource":"arn:aws:sagemaker:us-east-1:%s:model-package/g/*",
@@ -242,9 +236,7 @@ func TestTagRules(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	ds := f.ds.Caller.Account
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "g")
 	garn := f.reg.GroupARN(ds, "g")
 	tags := func(n int, prefix string) map[string]string {
 		m := map[string]string{}
@@ -312,9 +304,7 @@ func TestTagRules(t *testing.T) {
 func TestClientTokenRetryReturnsTheFirstPackage(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "g", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "g")
 	first, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "g", Description: "first", ClientToken: "run-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -360,9 +350,7 @@ func TestClientTokenRace(t *testing.T) {
 	}
 	t.Cleanup(func() { watch.Close() })
 	f := newFixtureOn(t, st)
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "race", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "race")
 
 	var mu sync.Mutex
 	inside := map[string]int{} // token → calls that passed the token check

@@ -88,6 +88,14 @@ func (b bounds) OrgID(ctx context.Context) (string, error) {
 	return o.ID, err
 }
 
+// group makes the group name, without a policy, in the data-science account.
+func (f *fixture) group(t *testing.T, name string) {
+	t.Helper()
+	if _, err := f.reg.CreateGroup(context.Background(), f.ds, name, "", nil); err != nil {
+		t.Fatalf("CreateGroup %s: %v", name, err)
+	}
+}
+
 func newFixture(t *testing.T) *fixture { return newFixtureOn(t, storetest.OpenSQLite(t)) }
 
 func newFixtureOn(t *testing.T, st *store.Store) *fixture {
@@ -124,9 +132,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 func TestCrossAccountNeedsGroupPolicy(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "abalone")
 	spec := map[string]json.RawMessage{"InferenceSpecification": json.RawMessage(`{"Containers":[{"Image":"x"}]}`)}
 	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone", Details: spec})
 	if err != nil {
@@ -219,7 +225,7 @@ func TestSCPDeniesUpdateInProductionOnly(t *testing.T) {
 func TestUpdateRecordsWhoAndEmitsEvents(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil)
+	f.group(t, "abalone")
 	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone"})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +266,7 @@ func TestUpdateRecordsWhoAndEmitsEvents(t *testing.T) {
 func TestApprovalHistory(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.reg.CreateGroup(ctx, f.ds, "abalone", "", nil)
+	f.group(t, "abalone")
 	p, err := f.reg.CreatePackage(ctx, f.ds, registry.CreateInput{Group: "abalone"})
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +314,7 @@ func TestApprovalHistory(t *testing.T) {
 func TestConcurrentCreateHasNoGaps(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.reg.CreateGroup(ctx, f.ds, "race", "", nil)
+	f.group(t, "race")
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -339,7 +345,7 @@ func TestConcurrentCreateHasNoGaps(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.reg.CreateGroup(ctx, f.ds, "g", "", nil)
+	f.group(t, "g")
 	cases := []struct {
 		name string
 		do   func() error
@@ -381,9 +387,7 @@ func TestResourceAndRequestTagConditions(t *testing.T) {
 	if _, err := f.reg.CreateGroup(ctx, f.ds, "frozen", "", map[string]string{"stage": "frozen"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.reg.CreateGroup(ctx, f.ds, "open", "", nil); err != nil {
-		t.Fatal(err)
-	}
+	f.group(t, "open")
 	if _, err := f.id.CreateUser(ctx, identity.Call{Caller: f.ds.Caller, Context: f.ds.Context}, "reader", "/", nil); err != nil {
 		t.Fatal(err)
 	}
