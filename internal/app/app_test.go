@@ -200,7 +200,9 @@ func TestStoryWithTheGoSDK(t *testing.T) {
 	if _, err := orgs.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: pol.Policy.PolicySummary.Id, TargetId: &prodOU}); err != nil {
 		t.Fatal(err)
 	}
-	prod.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("g")})
+	if _, err := prod.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("g")}); err != nil {
+		t.Fatal(err)
+	}
 	pp, err := prod.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("g")})
 	if err != nil {
 		t.Fatal(err)
