@@ -594,18 +594,23 @@ func (tab *chromiumTab) submit(a chromedp.Action[chromedp.Void]) {
 // waitJS waits until a script is true in the page (errors, as while a page loads, are false).
 func (tab *chromiumTab) waitJS(js, what string) {
 	tab.t.Helper()
-	deadline := time.Now().Add(chromiumStep)
-	for {
+	if !tab.waitWithin(js, chromiumStep, 50*time.Millisecond) {
+		tab.t.Fatalf("waited %v for %s, at %s", chromiumStep, what, tab.location())
+	}
+}
+
+// waitWithin evaluates js every poll until it is true, answering false if it is not within limit.
+func (tab *chromiumTab) waitWithin(js string, limit, poll time.Duration) bool {
+	for deadline := time.Now().Add(limit); ; time.Sleep(poll) {
 		ctx, cancel := context.WithTimeout(tab.ctx, 2*time.Second)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+js+`) } catch (e) { return false } })()`))
 		cancel()
 		if err == nil && ok {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			tab.t.Fatalf("waited %v for %s, at %s", chromiumStep, what, tab.location())
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

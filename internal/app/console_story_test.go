@@ -46,17 +46,8 @@ func (tab *chromiumTab) shot(dir, name string) {
 // waitLong is waitJS for what takes a deploy's while: up to a minute.
 func (tab *chromiumTab) waitLong(js, what string) {
 	tab.t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		ctx, cancel := context.WithTimeout(tab.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+js+`) } catch (e) { return false } })()`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tab.t.Fatalf("waited a minute for %s, at %s: %s", what, tab.location(), tab.text("main"))
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !tab.waitWithin(js, time.Minute, 100*time.Millisecond) {
+		tab.t.Fatalf("waited a minute for %s, at %s: %s", what, tab.location(), tab.text("main"))
 	}
 }
 
