@@ -13,6 +13,8 @@ type EndpointMetrics struct {
 	mu     sync.Mutex
 	series map[seriesKey]map[int64]*Stats // per metric: minute (unix seconds) → stats
 	now    func() time.Time
+	// expired is the slot expire last ran for: Record expires once per slot, not per call.
+	expired int64
 }
 
 // Retention is how long EndpointMetrics keeps a slot.
@@ -44,11 +46,7 @@ type Invocation struct {
 // ModelLatency and OverheadLatency (microseconds), by EndpointName and VariantName. An
 // invocation that reached no variant counts under the endpoint alone.
 func (e *EndpointMetrics) Record(i Invocation) {
-	m := Metric{Dimensions: []Dimension{{"EndpointName", i.Endpoint}}}
-	if i.Variant != "" {
-		m.Dimensions = append(m.Dimensions, Dimension{"VariantName", i.Variant})
-	}
-	dims := m.DimensionKey()
+	dims := endpointDimensionKey(i.Endpoint, i.Variant)
 	minute := i.Time.Unix() - i.Time.Unix()%slotSeconds
 	one := func(b bool) float64 {
 		if b {
@@ -76,11 +74,23 @@ func (e *EndpointMetrics) Record(i Invocation) {
 	put("Invocation5XXErrors", one(i.Class == "5xx"))
 	put("ModelLatency", float64(i.Model.Microseconds()))
 	put("OverheadLatency", float64(i.Overhead.Microseconds()))
-	e.expire(minute)
+	if minute != e.expired {
+		e.expired = minute
+		e.expire(minute)
+	}
 }
 
-// expire drops minutes older than Retention (called with mu held, at most once a minute per
-// series on average: a series' map holds at most a day).
+// endpointDimensionKey is the DimensionKey of {EndpointName: endpoint, VariantName: variant}
+// (the variant left out when empty), built without sorting: the two names are in order.
+func endpointDimensionKey(endpoint, variant string) string {
+	if variant == "" {
+		return "EndpointName" + string(rune(nameSep)) + endpoint
+	}
+	return "EndpointName" + string(rune(nameSep)) + endpoint + string(rune(pairSep)) + "VariantName" + string(rune(nameSep)) + variant
+}
+
+// expire drops slots older than Retention (called with mu held, once per slot: it walks every
+// series' slots, up to a day of them).
 func (e *EndpointMetrics) expire(nowMinute int64) {
 	cut := nowMinute - int64(Retention/time.Second)
 	for k, s := range e.series {

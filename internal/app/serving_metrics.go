@@ -1,6 +1,7 @@
 package app
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,31 @@ type servingMeter struct {
 	// the console's endpoint charts read (GetMetricData).
 	cloudwatch *alarms.EndpointMetrics
 	now        func() time.Time
+	// series caches each variant's metric handles (meterKey → *meterSeries): looking a labelled
+	// series up by its labels hashes and allocates on every invocation.
+	series sync.Map
+}
+
+type meterKey struct{ account, endpoint, variant string }
+
+// meterSeries is one variant's series in each metric but the error counters, which get a
+// series only once a variant fails (looked up by labels then: a rare path).
+type meterSeries struct {
+	labels          prometheus.Labels
+	invocations     prometheus.Counter
+	model, overhead prometheus.Observer
+}
+
+// seriesOf returns the variant's handles, creating them on its first invocation.
+func (m *servingMeter) seriesOf(k meterKey) *meterSeries {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*meterSeries)
+	}
+	l := prometheus.Labels{"account": k.account, "endpoint": k.endpoint, "variant": k.variant}
+	s, _ := m.series.LoadOrStore(k, &meterSeries{
+		labels: l, invocations: m.invocations.With(l), model: m.model.With(l), overhead: m.overhead.With(l),
+	})
+	return s.(*meterSeries)
 }
 
 var _ serving.Meter = (*servingMeter)(nil)
@@ -55,22 +81,28 @@ func (m *servingMeter) collectors() []prometheus.Collector {
 
 // Invocation counts one invocation.
 func (m *servingMeter) Invocation(i serving.Invocation) {
-	l := prometheus.Labels{"account": i.Account, "endpoint": i.Endpoint, "variant": i.Variant}
-	m.invocations.With(l).Inc()
+	s := m.seriesOf(meterKey{i.Account, i.Endpoint, i.Variant})
+	s.invocations.Inc()
 	switch i.Class {
 	case "4xx":
-		m.errors4xx.With(l).Inc()
+		m.errors4xx.With(s.labels).Inc()
 	case "5xx":
-		m.errors5xx.With(l).Inc()
+		m.errors5xx.With(s.labels).Inc()
 	}
-	m.model.With(l).Observe(i.Model.Seconds())
-	m.overhead.With(l).Observe(i.Overhead.Seconds())
+	s.model.Observe(i.Model.Seconds())
+	s.overhead.Observe(i.Overhead.Seconds())
 	m.cloudwatch.Record(alarms.Invocation{Account: i.Account, Endpoint: i.Endpoint, Variant: i.Variant, Class: i.Class,
 		Model: i.Model, Overhead: i.Overhead, Time: m.now()})
 }
 
 // Forget drops a deleted endpoint's series.
 func (m *servingMeter) Forget(account, endpoint string) {
+	m.series.Range(func(k, _ any) bool {
+		if k := k.(meterKey); k.account == account && k.endpoint == endpoint {
+			m.series.Delete(k)
+		}
+		return true
+	})
 	l := prometheus.Labels{"account": account, "endpoint": endpoint}
 	m.invocations.DeletePartialMatch(l)
 	m.errors4xx.DeletePartialMatch(l)

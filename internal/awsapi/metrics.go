@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"errors"
+	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +15,34 @@ type metrics struct {
 	// bodyWaitRejected counts requests answered 503 because request bodies already in flight
 	// held all the memory allowed for them.
 	bodyWaitRejected prometheus.Counter
+	// handles caches the series of each (service, operation, status): finding a labelled series
+	// by its label values hashes them on every call.
+	handles sync.Map // callKey → *callSeries
+}
+
+type callKey struct {
+	service, operation string
+	status             int
+}
+
+type callSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// observe counts one call and its duration.
+func (m *metrics) observe(service, operation string, status int, seconds float64) {
+	k := callKey{service, operation, status}
+	v, ok := m.handles.Load(k)
+	if !ok {
+		v, _ = m.handles.LoadOrStore(k, &callSeries{
+			requests: m.requests.WithLabelValues(service, operation, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(service, operation),
+		})
+	}
+	cs := v.(*callSeries)
+	cs.requests.Inc()
+	cs.duration.Observe(seconds)
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"net/textproto"
 	"regexp"
 	"slices"
 	"sort"
@@ -114,6 +115,7 @@ type Member struct {
 	Streaming    bool
 	XMLNamespace string // the namespace of the element it is written as (restXml payloads)
 	jsonPath     string // the member name as AWS's validation messages spell it
+	headerKey    string // the wire name as net/http keys headers (canonical MIME form), computed once
 }
 
 // wireName is the member's name on the wire (locationName or Name).
@@ -314,6 +316,7 @@ func ParseModel(service string, data []byte) (*Model, error) {
 					return nil, err
 				}
 				mem.Name, mem.jsonPath = mn, lowerFirst(mn)
+				mem.headerKey = textproto.CanonicalMIMEHeaderKey(mem.wireName())
 				s.Members = append(s.Members, mem)
 				s.byName[mn] = mem
 			}

@@ -90,7 +90,7 @@ func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http
 				setScalar(c, out, mem, query.Get(name))
 			}
 		case "header":
-			if vs := r.Header.Values(name); len(vs) > 0 {
+			if vs := r.Header[mem.headerKey]; len(vs) > 0 {
 				setScalar(c, out, mem, strings.Join(vs, ","))
 			}
 		case "headers":
@@ -199,7 +199,7 @@ func (e *encoder) restHeaders(h http.Header, s *Shape, v reflect.Value) {
 		}
 		switch mem.Location {
 		case "header":
-			h.Set(mem.wireName(), scalarText(leaf(x), mem.Shape, true))
+			h[mem.headerKey] = []string{scalarText(leaf(x), mem.Shape, true)}
 		case "headers":
 			for _, en := range e.entries(x) {
 				// As sent: S3's user metadata keys are lower case, and clients keep the case

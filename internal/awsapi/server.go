@@ -662,8 +662,7 @@ func (s *Server) finish(c *call, aerr *apiError) {
 			opName = c.op.Name
 		}
 	}
-	s.metrics.requests.WithLabelValues(svcName, opName, strconv.Itoa(c.status)).Inc()
-	s.metrics.duration.WithLabelValues(svcName, opName).Observe(elapsed.Seconds())
+	s.metrics.observe(svcName, opName, c.status, elapsed.Seconds())
 
 	if aerr != nil || s.log.Enabled(c.r.Context(), slog.LevelDebug) {
 		attrs := []any{"request_id", c.id, "service", svcName, "operation", opName, "status", c.status,

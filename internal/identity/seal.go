@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"sync"
 
 	"github.com/slipway-ml/slipway/internal/errs"
 )
@@ -14,7 +15,14 @@ import (
 // that lives outside the database (a 0600 file in the data directory).
 type Sealer struct {
 	aead cipher.AEAD
+	// opened caches what Open returned, by sealed value and context: every signed request opens
+	// its key's secret. The plaintext is no more exposed than before (the master key is in the
+	// same memory); the cache is dropped whole when it reaches openedMax entries.
+	mu     sync.Mutex
+	opened map[[2]string]string
 }
+
+const openedMax = 4096
 
 // NewSealer returns a Sealer for a 32-byte key.
 func NewSealer(key []byte) (*Sealer, error) {
@@ -45,6 +53,27 @@ func (s *Sealer) Seal(plaintext, context string) string {
 
 // Open decrypts a sealed value.
 func (s *Sealer) Open(sealed, context string) (string, error) {
+	k := [2]string{sealed, context}
+	s.mu.Lock()
+	pt, ok := s.opened[k]
+	s.mu.Unlock()
+	if ok {
+		return pt, nil
+	}
+	pt, err := s.open(sealed, context)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.opened == nil || len(s.opened) >= openedMax {
+		s.opened = make(map[[2]string]string)
+	}
+	s.opened[k] = pt
+	s.mu.Unlock()
+	return pt, nil
+}
+
+func (s *Sealer) open(sealed, context string) (string, error) {
 	raw, err := base64.StdEncoding.DecodeString(sealed)
 	n := s.aead.NonceSize()
 	if err != nil || len(raw) < n {

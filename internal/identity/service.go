@@ -46,7 +46,6 @@ var (
 	nameRE       = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	pathRE       = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
 	sessionRE    = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	accessKeyRE  = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 	upperDigits  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	secretDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
 )
@@ -609,10 +608,24 @@ func invalidToken(cause ...any) error {
 	return errs.E(errs.Unauthenticated, "The security token included in the request is invalid.", cause...).WithCode("InvalidClientTokenId")
 }
 
+// validAccessKeyID reports whether id has an access key id's form: 16 to 128 upper-case letters
+// and digits.
+func validAccessKeyID(id string) bool {
+	if len(id) < 16 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // LookupAccessKey finds the principal and secret of an access key. Unknown, inactive and
 // expired keys are errs.Unauthenticated; an expired session key is deleted on the way.
 func (s *Service) LookupAccessKey(ctx context.Context, id string) (Authenticated, error) {
-	if !accessKeyRE.MatchString(id) {
+	if !validAccessKeyID(id) {
 		return Authenticated{}, invalidToken()
 	}
 	k, err := s.store.GetAccessKey(ctx, id)
