@@ -97,17 +97,20 @@ func (m *servingMeter) Invocation(i serving.Invocation) {
 
 // Forget drops a deleted endpoint's series.
 func (m *servingMeter) Forget(account, endpoint string) {
-	m.series.Range(func(k, _ any) bool {
-		if k := k.(meterKey); k.account == account && k.endpoint == endpoint {
-			m.series.Delete(k)
-		}
-		return true
-	})
 	l := prometheus.Labels{"account": account, "endpoint": endpoint}
 	m.invocations.DeletePartialMatch(l)
 	m.errors4xx.DeletePartialMatch(l)
 	m.errors5xx.DeletePartialMatch(l)
 	m.model.DeletePartialMatch(l)
 	m.overhead.DeletePartialMatch(l)
+	// The cached handles go after their series: an invocation racing with this either finds the
+	// series gone and makes them anew, or caches handles that are then dropped here; none can
+	// keep a handle to a deleted series in the cache.
+	m.series.Range(func(k, _ any) bool {
+		if k := k.(meterKey); k.account == account && k.endpoint == endpoint {
+			m.series.Delete(k)
+		}
+		return true
+	})
 	m.cloudwatch.Forget(account, endpoint)
 }
