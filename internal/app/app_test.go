@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -101,7 +104,21 @@ func (s *server) cfg(profile string) aws.Config {
 }
 
 func (s *server) cfgFor(p aws.CredentialsProvider) aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: p, BaseEndpoint: aws.String(s.url), RetryMaxAttempts: 1}
+	return aws.Config{Region: "us-east-1", Credentials: p, BaseEndpoint: aws.String(s.url), Retryer: connRetryer}
+}
+
+// connRetryer is the test clients' retry policy: one more attempt, at once, only when the
+// client's own connection failed (the SDK's connection-error class, which its default retryer
+// retries too). Go's transport can report "use of closed network connection" while reading a
+// 200's body, against AWS itself as well (aws/aws-sdk-go-v2#1825); that is not an answer of the
+// server. Every answer the server gives, an error or not, reaches the test on the first attempt.
+func connRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 2
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+	})
 }
 
 func code(err error) string {
@@ -364,6 +381,25 @@ func TestEveryModelledOperationHasAHandler(t *testing.T) {
 			if svc.Model.Operations[op] == nil {
 				t.Errorf("%s: %s has a handler but is not in the model", svc.Name, op)
 			}
+		}
+	}
+}
+
+// TestConnRetryerRetriesOnlyLostConnections: the test clients ask again only when their own
+// connection failed mid-answer, never when the server answered (an error, a throttle, a 500).
+func TestConnRetryerRetriesOnlyLostConnections(t *testing.T) {
+	r := connRetryer()
+	lost := &smithy.DeserializationError{Err: &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}}
+	if !r.IsErrorRetryable(lost) || r.MaxAttempts() != 2 {
+		t.Errorf("a lost connection: retryable %v, attempts %d; want true, 2", r.IsErrorRetryable(lost), r.MaxAttempts())
+	}
+	for _, answered := range []error{
+		&smithy.GenericAPIError{Code: "ThrottlingException", Message: "slow down"},
+		&smithy.GenericAPIError{Code: "InternalFailure", Message: "boom", Fault: smithy.FaultServer},
+		&smithy.DeserializationError{Err: errors.New("invalid character '<' looking for beginning of value")},
+	} {
+		if r.IsErrorRetryable(answered) {
+			t.Errorf("%v is retried; an answer of the server must reach the test", answered)
 		}
 	}
 }

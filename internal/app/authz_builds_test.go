@@ -15,7 +15,7 @@ import (
 
 func cbOf(sm *sagemaker.Client) *codebuild.Client {
 	o := sm.Options()
-	return codebuild.New(codebuild.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, RetryMaxAttempts: 1})
+	return codebuild.New(codebuild.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, Retryer: connRetryer()})
 }
 
 const codebuildTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}`

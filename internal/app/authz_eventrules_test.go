@@ -12,7 +12,7 @@ import (
 // eventsOf is the EventBridge client of the principal whose SageMaker client sm is.
 func eventsOf(sm *sagemaker.Client) *eventbridge.Client {
 	o := sm.Options()
-	return eventbridge.New(eventbridge.Options{Region: o.Region, BaseEndpoint: o.BaseEndpoint, Credentials: o.Credentials, RetryMaxAttempts: 1})
+	return eventbridge.New(eventbridge.Options{Region: o.Region, BaseEndpoint: o.BaseEndpoint, Credentials: o.Credentials, Retryer: connRetryer()})
 }
 
 const approvedPattern = `{"source":["aws.sagemaker"],"detail-type":["SageMaker Model Package State Change"],"detail":{"ModelApprovalStatus":["Approved"]}}`

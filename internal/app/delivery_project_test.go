@@ -153,9 +153,6 @@ func (e *dprojEnv) action(id, stage string, want cptypes.ActionExecutionStatus) 
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		acts, err := e.cp.ListActionExecutions(context.Background(), &codepipeline.ListActionExecutionsInput{PipelineName: &e.deploy,
 			Filter: &cptypes.ActionExecutionFilter{PipelineExecutionId: &id}})
-		if dprojTransient(e.t, err) {
-			continue
-		}
 		mustDo(e.t, err)
 		for _, a := range acts.ActionExecutionDetails { // newest first
 			if aws.ToString(a.StageName) != stage {
@@ -167,9 +164,6 @@ func (e *dprojEnv) action(id, stage string, want cptypes.ActionExecutionStatus) 
 			break
 		}
 		x, err := e.cp.GetPipelineExecution(context.Background(), &codepipeline.GetPipelineExecutionInput{PipelineName: &e.deploy, PipelineExecutionId: &id})
-		if dprojTransient(e.t, err) {
-			continue
-		}
 		mustDo(e.t, err)
 		if st := x.PipelineExecution.Status; st != cptypes.PipelineExecutionStatusInProgress && st != cptypes.PipelineExecutionStatusStopping {
 			e.t.Fatalf("execution %s ended %s (%s) before %s was %s", id, st, aws.ToString(x.PipelineExecution.StatusSummary), stage, want)
@@ -177,17 +171,6 @@ func (e *dprojEnv) action(id, stage string, want cptypes.ActionExecutionStatus) 
 	}
 	e.t.Fatalf("execution %s: %s never became %s", id, stage, want)
 	return cptypes.ActionExecutionDetail{}
-}
-
-// dprojTransient reports (and logs) a poll's error that is no answer of the server: under
-// load the test process's HTTP client was seen to lose a connection mid-response ("use of
-// closed network connection" reading a 200's body), and a poll simply asks again.
-func dprojTransient(t *testing.T, err error) bool {
-	if err == nil || !strings.Contains(err.Error(), "use of closed network connection") {
-		return false
-	}
-	t.Logf("a poll lost its connection; asking again: %v", err)
-	return true
 }
 
 // source is the version execution id's ApprovedModel source action named (its

@@ -24,7 +24,7 @@ import (
 
 func cpOf(sm *sagemaker.Client) *codepipeline.Client {
 	o := sm.Options()
-	return codepipeline.New(codepipeline.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, RetryMaxAttempts: 1})
+	return codepipeline.New(codepipeline.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, Retryer: connRetryer()})
 }
 
 const codepipelineTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codepipeline.amazonaws.com"},"Action":"sts:AssumeRole"}]}`

@@ -43,7 +43,7 @@ func BenchmarkEventDeliveryLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := profiles["data-science"]
-	ac := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+	ac := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: connRetryer,
 		Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")}
 	sm, eb, cw := sagemaker.NewFromConfig(ac), eventbridge.NewFromConfig(ac), cloudwatchlogs.NewFromConfig(ac)
 	check := func(err error) {

@@ -170,7 +170,7 @@ func TestJobCredentialsWithRealSDKs(t *testing.T) {
 		p := endpointcreds.New(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], func(o *endpointcreds.Options) {
 			o.AuthorizationToken = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
 		})
-		cfg := aws.Config{Region: env["AWS_REGION"], Credentials: aws.NewCredentialsCache(p), BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]), RetryMaxAttempts: 1}
+		cfg := aws.Config{Region: env["AWS_REGION"], Credentials: aws.NewCredentialsCache(p), BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]), Retryer: connRetryer}
 		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil || aws.ToString(id.Arn) != s.session {
 			t.Fatalf("GetCallerIdentity = %v, %v; want %s", aws.ToString(id.Arn), err, s.session)
@@ -189,7 +189,7 @@ func TestJobCredentialsWithRealSDKs(t *testing.T) {
 		if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
 			t.Error("the session of a revoked grant still works")
 		}
-		fresh := aws.Config{Region: "us-east-1", Credentials: aws.NewCredentialsCache(p), BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]), RetryMaxAttempts: 1}
+		fresh := aws.Config{Region: "us-east-1", Credentials: aws.NewCredentialsCache(p), BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]), Retryer: connRetryer}
 		if _, err := sts.NewFromConfig(fresh).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil || !strings.Contains(err.Error(), "revoked") {
 			t.Errorf("a revoked token: %v, want a refusal that says revoked", err)
 		}

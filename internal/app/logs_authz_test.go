@@ -13,7 +13,7 @@ import (
 // logsOf is the CloudWatch Logs client of the principal whose SageMaker client sm is.
 func logsOf(sm *sagemaker.Client) *cloudwatchlogs.Client {
 	o := sm.Options()
-	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: o.Region, BaseEndpoint: o.BaseEndpoint, Credentials: o.Credentials, RetryMaxAttempts: 1})
+	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: o.Region, BaseEndpoint: o.BaseEndpoint, Credentials: o.Credentials, Retryer: connRetryer()})
 }
 
 // logGroup makes a log group with one stream holding one event.

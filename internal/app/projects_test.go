@@ -56,7 +56,7 @@ func teamFiles() []slipwayclient.TemplateFile {
 
 func smCfg(c *sagemaker.Client) aws.Config {
 	o := c.Options()
-	return aws.Config{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, RetryMaxAttempts: 1}
+	return aws.Config{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, Retryer: connRetryer}
 }
 
 func waitProject(t *testing.T, sm *sagemaker.Client, name string, want ...smtypes.ProjectStatus) *sagemaker.DescribeProjectOutput {

@@ -369,7 +369,7 @@ func sickRollback(t *testing.T, oldN, newN int32, policy *smtypes.DeploymentConf
 	}
 	p := profiles["data-science"]
 	c := clientsOf(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, ""),
-		BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(hs.URL), Retryer: connRetryer})
 	e := &authzEnv{t: t, admin: c, account: p.Account}
 	first := e.variantConfig("Blue", oldN)
 	_, role := e.servingArtifact()

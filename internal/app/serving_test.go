@@ -126,7 +126,7 @@ func startAt(t *testing.T, dataDir string) (*app.App, clients, func()) {
 	}
 	p := profiles["data-science"]
 	c := clientsOf(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, ""),
-		BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1})
+		BaseEndpoint: aws.String(hs.URL), Retryer: connRetryer})
 	var once sync.Once
 	stop := func() { once.Do(func() { hs.Close(); a.Close() }) }
 	t.Cleanup(stop)

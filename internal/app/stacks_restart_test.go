@@ -39,7 +39,7 @@ func TestStackResumesAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := profiles["data-science"]
-		return a, hs, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+		return a, hs, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: connRetryer,
 			Credentials: credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")}
 	}
 	a1, hs1, c1 := open()

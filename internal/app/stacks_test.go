@@ -21,7 +21,7 @@ import (
 // (the shared clients struct has none).
 func cfnOf(sm *sagemaker.Client) *cloudformation.Client {
 	o := sm.Options()
-	return cloudformation.New(cloudformation.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, RetryMaxAttempts: 1})
+	return cloudformation.New(cloudformation.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, Retryer: connRetryer()})
 }
 
 // waitStack polls a stack until its status no longer ends in IN_PROGRESS (REVIEW aside).
