@@ -373,8 +373,8 @@ func TestDeployProjectApprovalSequence(t *testing.T) {
 // holds nothing, and the role it collided with is the account's own, untouched. The other
 // staging account keeps what the operation deployed there: its instance CURRENT, its endpoint
 // InService serving the version (stack set operations do not undo the accounts that
-// succeeded). The failed instance deleted and the collision removed, RetryStageExecution
-// deploys the stage to both.
+// succeeded). The collision removed, RetryStageExecution deploys the stage to both: the retried
+// operation replaces staging-2's ROLLBACK_COMPLETE stack (deletes it, creates it again).
 func TestDeployProjectStagingFailsInOneAccount(t *testing.T) {
 	ctx := context.Background()
 	const taken = "sagemaker-abalone-staging-model"
@@ -455,14 +455,10 @@ func TestDeployProjectStagingFailsInOneAccount(t *testing.T) {
 		t.Errorf("staging serves %q, want %s", got, v)
 	}
 
-	// The way back: the failed instance is deleted (its ROLLBACK_COMPLETE stack cannot be
-	// updated), the collision removed, and a retry of the stage deploys to both accounts.
-	del, err := e.cf.DeleteStackInstances(ctx, &cloudformation.DeleteStackInstancesInput{StackSetName: aws.String("sagemaker-abalone-staging"),
-		DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: []string{e.stagingOU}, Accounts: []string{e.acct["staging-2"]}, AccountFilterType: cfntypes.AccountFilterTypeIntersection}, Regions: []string{"us-east-1"}, RetainStacks: aws.Bool(false)})
-	mustDo(t, err)
-	if op := waitOperation(t, e.cf, "sagemaker-abalone-staging", aws.ToString(del.OperationId)); op.Status != cfntypes.StackSetOperationStatusSucceeded {
-		t.Fatalf("deleting the failed instance: %s", op.Status)
-	}
+	// The way back: the collision removed, a retry of the stage deploys to both accounts. The
+	// retried operation finds staging-2's stack ROLLBACK_COMPLETE (it cannot be updated),
+	// deletes it and creates it again, as StackSets does.
+	before := e.stacks("staging-2")
 	_, err = e.in["staging-2"].iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(taken)})
 	mustDo(t, err)
 	_, err = e.cp.RetryStageExecution(ctx, &codepipeline.RetryStageExecutionInput{PipelineName: &e.deploy, StageName: aws.String("DeployStaging"),
@@ -476,6 +472,9 @@ func TestDeployProjectStagingFailsInOneAccount(t *testing.T) {
 		if got := instances(t, e.cf, "sagemaker-abalone-staging")[e.acct[acct]]; got.Status != "CURRENT" {
 			t.Errorf("after the retry %s's instance: %+v", acct, got)
 		}
+	}
+	if got := e.stacks("staging-2"); len(got) != 1 || got[0] == before[0] || !strings.Contains(got[0], string(cfntypes.StackStatusCreateComplete)) {
+		t.Errorf("after the retry staging-2 holds stacks %v (before %v), want a new stack CREATE_COMPLETE", got, before)
 	}
 	if got := e.stacks("production"); len(got) != 0 {
 		t.Errorf("production holds stacks %v before its approval", got)

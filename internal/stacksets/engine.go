@@ -379,6 +379,18 @@ func (e *Engine) act(ctx context.Context, set *StackSet, op *Operation, r *Resul
 			set.instance(r.Account, r.Region).StackID = st.ID
 		}
 	default:
+		// A stack whose creation failed and rolled back (ROLLBACK_COMPLETE) cannot be updated:
+		// the operation deletes it, and once it is gone creates the instance's stack again.
+		if cur, gerr := e.c.Stacks.GetStack(ctx, r.Account, r.StackID); gerr == nil && cur.Status == stacks.RollbackComplete {
+			if err = e.c.Service.stacks.DeleteStack(ctx, call, r.StackID, "", nil, token+"-replace"); err == nil {
+				if inst := set.instance(r.Account, r.Region); inst != nil {
+					inst.Reason = "Stack " + cur.Name + " was in ROLLBACK_COMPLETE and cannot be updated; StackSets deletes it and creates it again"
+				}
+				r.Started = true
+				return e.save(ctx, set, "StackInstanceStackReplacing")
+			}
+			break
+		}
 		_, err = e.c.Service.stacks.UpdateStack(ctx, call, stacks.UpdateStackInput{Name: r.StackID, TemplateBody: set.Template,
 			Parameters: params, Capabilities: set.Capabilities, Tags: set.Tags, ClientToken: token})
 		if err != nil && strings.Contains(errs.Message(err), "No updates are to be performed") {
@@ -430,7 +442,7 @@ func (e *Engine) advance(ctx context.Context, set *StackSet, op *Operation, r *R
 		// The engine stopped between committing RUNNING and recording the stack's start: find
 		// out whether the call happened.
 		if r.StackID == "" && r.StackName != "" {
-			if st, err := e.c.Stacks.GetStack(ctx, r.Account, r.StackName); err == nil {
+			if st, err := e.c.Stacks.GetStack(ctx, r.Account, r.StackName); err == nil && st.Status != stacks.DeleteComplete {
 				r.StackID, r.Started = st.ID, true
 				set.instance(r.Account, r.Region).StackID = st.ID
 			} else if !errs.Is(err, errs.NotFound) {
@@ -456,6 +468,14 @@ func (e *Engine) advance(ctx context.Context, set *StackSet, op *Operation, r *R
 			e.current(set, r)
 		}
 	case stacks.DeleteComplete:
+		if op.Action != ActionDelete {
+			// The ROLLBACK_COMPLETE stack act deleted is gone: create the instance's stack anew.
+			r.StackID, r.Started = "", false
+			if inst := set.instance(r.Account, r.Region); inst != nil {
+				inst.StackID = ""
+			}
+			return e.act(ctx, set, op, r)
+		}
 		r.Status = ResSucceeded
 		e.remove(set, r)
 	case stacks.RollbackComplete, stacks.UpdateRollbackComplete, stacks.CreateFailed, stacks.DeleteFailed,
