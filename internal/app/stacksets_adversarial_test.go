@@ -239,4 +239,77 @@ func TestStackSetFailureTolerance(t *testing.T) {
 	if d.Status != cfntypes.StackSetOperationStatusSucceeded || all[stg].Status != cfntypes.StackInstanceStatusCurrent || all[prod].Status == cfntypes.StackInstanceStatusCurrent {
 		t.Errorf("tolerance 1: operation %s (%s), instances %+v", d.Status, aws.ToString(d.StatusReason), all)
 	}
+	retryRollbackComplete(t, cf, prodC, prodLogs, prod, all[prod].StackId)
+}
+
+// retryRollbackComplete continues TestStackSetFailureTolerance: production's instance holds a
+// ROLLBACK_COMPLETE stack, which cannot be updated. An operation that reaches it replaces the
+// stack (deletes it, creates it again); while the cause stays the new stack fails too and the
+// operation ends, with no loop. A Deny on the execution role's DeleteStack wins: the operation
+// fails and the stack stays as it was. The cause and the Deny removed, the next operation
+// deploys.
+func retryRollbackComplete(t *testing.T, cf *cloudformation.Client, prodC clients, prodLogs *cloudwatchlogs.Client, prod string, failed *string) {
+	ctx := context.Background()
+	prodCF := cfnOf(prodC.sm)
+	status := func(id *string) cfntypes.StackStatus {
+		t.Helper()
+		out, err := prodCF.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: id})
+		if err != nil || len(out.Stacks) != 1 {
+			t.Fatalf("DescribeStacks %s: %+v, %v", aws.ToString(id), out, err)
+		}
+		return out.Stacks[0].StackStatus
+	}
+	update := func() (*cfntypes.StackSetOperation, cfntypes.StackInstanceSummary) {
+		t.Helper()
+		op, err := cf.UpdateStackInstances(ctx, &cloudformation.UpdateStackInstancesInput{StackSetName: aws.String("logs"), Accounts: []string{prod},
+			Regions: []string{"us-east-1"}, OperationPreferences: &cfntypes.StackSetOperationPreferences{FailureToleranceCount: aws.Int32(0)}})
+		mustDo(t, err)
+		return waitOperation(t, cf, "logs", *op.OperationId), instances(t, cf, "logs")[prod]
+	}
+	if got := status(failed); got != cfntypes.StackStatusRollbackComplete {
+		t.Fatalf("production's stack is %s, want ROLLBACK_COMPLETE", got)
+	}
+
+	// The cause stays: the stack is replaced, the replacement rolls back, the operation fails.
+	d, inst := update()
+	if d.Status != cfntypes.StackSetOperationStatusFailed || inst.Status == cfntypes.StackInstanceStatusCurrent {
+		t.Errorf("with the cause in place: operation %s, instance %+v; want FAILED and not CURRENT", d.Status, inst)
+	}
+	if aws.ToString(inst.StackId) == aws.ToString(failed) || status(failed) != cfntypes.StackStatusDeleteComplete {
+		t.Errorf("the ROLLBACK_COMPLETE stack %s was not replaced: instance's stack %s, old stack %s", aws.ToString(failed), aws.ToString(inst.StackId), status(failed))
+	}
+	second := inst.StackId
+	if got := status(second); got != cfntypes.StackStatusRollbackComplete {
+		t.Errorf("the replacement is %s, want ROLLBACK_COMPLETE (its log group is still taken)", got)
+	}
+
+	// A Deny on DeleteStack in the execution role wins: nothing is replaced.
+	_, err := prodC.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("StackSetExec"), PolicyName: aws.String("no-delete"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"cloudformation:DeleteStack","Resource":"*"}]}`)})
+	mustDo(t, err)
+	d, inst = update()
+	if d.Status != cfntypes.StackSetOperationStatusFailed || aws.ToString(inst.StackId) != aws.ToString(second) || status(second) != cfntypes.StackStatusRollbackComplete {
+		t.Errorf("with DeleteStack denied: operation %s, instance's stack %s (%s); want FAILED and %s untouched", d.Status, aws.ToString(inst.StackId), status(second), aws.ToString(second))
+	}
+	if r := aws.ToString(inst.StatusReason); !strings.Contains(r, "not authorized") && !strings.Contains(r, "AccessDenied") {
+		t.Errorf("with DeleteStack denied the instance's reason is %q; want the refusal", r)
+	}
+
+	// The Deny and the cause removed, the next operation deploys a new stack.
+	_, err = prodC.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("StackSetExec"), PolicyName: aws.String("no-delete")})
+	mustDo(t, err)
+	_, err = prodLogs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/stackset/taken")})
+	mustDo(t, err)
+	d, inst = update()
+	if d.Status != cfntypes.StackSetOperationStatusSucceeded || inst.Status != cfntypes.StackInstanceStatusCurrent || aws.ToString(inst.StackId) == aws.ToString(second) {
+		t.Fatalf("after the fix: operation %s (%s), instance %+v; want SUCCEEDED, CURRENT, a new stack", d.Status, aws.ToString(d.StatusReason), inst)
+	}
+	if got := status(inst.StackId); got != cfntypes.StackStatusCreateComplete {
+		t.Errorf("the deployed stack is %s, want CREATE_COMPLETE", got)
+	}
+	groups, err := prodLogs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/stackset/taken")})
+	mustDo(t, err)
+	if len(groups.LogGroups) != 1 {
+		t.Errorf("production has %d /stackset/taken groups, want the stack's one", len(groups.LogGroups))
+	}
 }

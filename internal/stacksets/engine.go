@@ -442,10 +442,12 @@ func (e *Engine) advance(ctx context.Context, set *StackSet, op *Operation, r *R
 		// The engine stopped between committing RUNNING and recording the stack's start: find
 		// out whether the call happened.
 		if r.StackID == "" && r.StackName != "" {
-			if st, err := e.c.Stacks.GetStack(ctx, r.Account, r.StackName); err == nil && st.Status != stacks.DeleteComplete {
+			st, err := e.c.Stacks.GetStack(ctx, r.Account, r.StackName)
+			switch {
+			case err == nil && st.Status != stacks.DeleteComplete: // made before the restart
 				r.StackID, r.Started = st.ID, true
 				set.instance(r.Account, r.Region).StackID = st.ID
-			} else if !errs.Is(err, errs.NotFound) {
+			case err != nil && !errs.Is(err, errs.NotFound):
 				return err
 			}
 		} else if r.StackID != "" {
