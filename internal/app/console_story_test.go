@@ -123,8 +123,12 @@ func consoleStory(t *testing.T, br *chromiumBrowser, s *consoleServer, e *dprojE
 	}
 	sc.shot(shots, "3-staging-deployed")
 
-	// The approval's form is on the page; the data scientist may not approve production.
-	sc.open(deployPage)
+	// The approval's form appeared on the page without a reload; the data scientist may not
+	// approve production.
+	sc.waitLong(`!!document.querySelector('form[action$="/approval"] h2')`, "the approval form appears live")
+	if sc.eval(`window.cstoryStayed`) != "yes" {
+		t.Errorf("the deployment page reloaded to show the approval form")
+	}
 	if h := sc.text(`form[action$="/approval"] h2`); h != "Waiting for approval: ApproveDeployment / ApproveDeployment" {
 		t.Fatalf("the deployment page's approval: %q", h)
 	}

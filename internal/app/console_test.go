@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
@@ -661,6 +662,25 @@ func TestConsolePages(t *testing.T) {
 	if tok == nil {
 		t.Fatalf("no approval token on the page")
 	}
+	// The page's poller gets the same approval form, with the session's CSRF token, so the form
+	// appears without a reload once an execution reaches the approval.
+	liveApprovals := func() (string, string) {
+		t.Helper()
+		var v map[string]string
+		live := b.get("/console/deployments/model-deploy/live")
+		if err := json.Unmarshal([]byte(live.body), &v); err != nil {
+			t.Fatalf("deployment live: %v\n%s", err, live.body)
+		}
+		return v["approvals"], v["approvals#sig"]
+	}
+	html, sig := liveApprovals()
+	if sig == "" || !strings.Contains(html, `action="/console/deployments/model-deploy/approval"`) ||
+		!strings.Contains(html, `name="token" value="`+tok[1]+`"`) || !strings.Contains(html, `name="csrf" value="`+csrfRE.FindStringSubmatch(p.body)[1]+`"`) {
+		t.Errorf("the live approvals do not carry the page's form (sig %q):\n%s", sig, html)
+	}
+	if !strings.Contains(p.body, `data-live-html="approvals" data-sig="`+sig+`"`) {
+		t.Errorf("the page's approvals are not marked for live updates with signature %q", sig)
+	}
 	keyID, secret := newUser(t, s.server, "scientist", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["codepipeline:Get*","codepipeline:List*"],"Resource":"*"}]}`)
 	sc := signedIn(t, s.server, keyID, secret)
 	form := url.Values{"stage": {"ApproveDeployment"}, "action": {"Approve"}, "token": {tok[1]}, "status": {"Approved"}, "summary": {"looks fine"}}
@@ -681,6 +701,9 @@ func TestConsolePages(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("production never deployed: %s", live.body)
 		}
+	}
+	if html, sig := liveApprovals(); html != "" || sig != "" {
+		t.Errorf("after the decision the live approvals still offer a form (sig %q):\n%s", sig, html)
 	}
 	p = b.get("/console/deployments/model-deploy")
 	if !strings.Contains(p.body, "staging &lt;i&gt;verified&lt;/i&gt;") || !strings.Contains(p.body, "user/admin") || strings.Contains(p.body, "Waiting for approval") {

@@ -327,7 +327,8 @@ func sourceIP(r *http.Request) string {
 }
 
 var funcs = template.FuncMap{
-	"time": fmtTime,
+	"time":       fmtTime,
+	"waitingSig": waitingSig,
 	"dur": func(d time.Duration) string {
 		if d <= 0 {
 			return ""

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -140,7 +141,30 @@ func (c *Console) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 	if len(d.Waiting) > 0 {
 		out["waiting"] = d.Waiting[0].Stage + "/" + d.Waiting[0].Action
 	}
+	// The approval forms, rendered as the page renders them (with the session's CSRF token):
+	// the page swaps them in when the set of waiting approvals (its signature) changes, so a
+	// form appears once an execution reaches the approval and goes once it is decided.
+	var b bytes.Buffer
+	v := base(s, "", "deployments")
+	v.Data = d
+	if err := c.pages["deployment"].ExecuteTemplate(&b, "approvals", v); err != nil {
+		c.log.Error("cannot render the approval forms", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "InternalFailure: please retry"})
+		return
+	}
+	out["approvals"] = b.String()
+	out["approvals#sig"] = waitingSig(d.Waiting)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// waitingSig names a set of waiting approvals: their stages, actions and tokens (a new
+// execution reaching the same approval gets a new token).
+func waitingSig(ws []waiting) string {
+	parts := make([]string, 0, len(ws))
+	for _, w := range ws {
+		parts = append(parts, w.Stage+"/"+w.Action+"/"+w.Token)
+	}
+	return strings.Join(parts, " ")
 }
 
 // approval decides a waiting manual approval: codepipeline:PutApprovalResult as the

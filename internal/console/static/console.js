@@ -1,6 +1,9 @@
 // Slipway console: live updates. A page whose <main> names a JSON URL in data-poll asks it every
 // two seconds (while visible) for a flat object of keys to values; an element with data-live=KEY
 // shows the value as text, one with data-state-of=KEY carries it as data-state (its colour).
+// An element with data-live-html=KEY holds server-rendered (escaped) markup such as a form: it
+// is replaced by the value of KEY only when KEY#sig differs from its data-sig, so a form being
+// filled in is left alone until what it is for changes.
 (function () {
   "use strict";
   document.querySelectorAll("pre.follow").forEach(function (el) { el.scrollTop = el.scrollHeight; });
@@ -21,6 +24,13 @@
       document.querySelectorAll("[data-state-of]").forEach(function (el) {
         if (el.getAttribute("data-state-of") === key) { el.setAttribute("data-state", v); }
       });
+    });
+    document.querySelectorAll("[data-live-html]").forEach(function (el) {
+      var key = el.getAttribute("data-live-html");
+      var sig = values[key + "#sig"];
+      if (sig == null || values[key] == null || el.getAttribute("data-sig") === String(sig)) { return; }
+      el.innerHTML = String(values[key]);
+      el.setAttribute("data-sig", String(sig));
     });
   }
   function poll() {
