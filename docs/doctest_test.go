@@ -295,7 +295,9 @@ func script(blocks []block, m map[string]string) (string, map[int]string) {
 	emit(`trap 'echo "ERR $LINENO $? $BASH_COMMAND" >&3' ERR`)
 	emit(`doctest_wait() { # doctest_wait ADDR PID LOG`)
 	emit(`  for _ in $(seq 600); do`)
-	emit(`    if curl -sf "http://$1/healthz" >/dev/null 2>&1; then return 0; fi`)
+	// Only the server's own "listening" line says it holds the port: until it binds (after its
+	// first start) another process may have taken the address the page was given.
+	emit(`    if grep -qF "listening on http://$1" "$3" && curl -sf "http://$1/healthz" >/dev/null 2>&1; then return 0; fi`)
 	emit(`    if ! kill -0 "$2" 2>/dev/null; then echo "the server exited:"; cat "$3"; return 1; fi`)
 	emit(`    sleep 0.1`)
 	emit(`  done`)

@@ -200,7 +200,10 @@ func launch(t *testing.T, dataDir string, o launchOptions, extraArgs ...string) 
 			t.Fatalf("slipway server exited before it was ready (%v); stderr:\n%s", err, stderr.String())
 		default:
 		}
-		if healthy(client, s.URL) {
+		// The port was free when freePort looked, but another process may take it before this
+		// server binds it (the server binds only once its first start is done). Only this
+		// server's own line says that it holds the port; until then /healthz may be another's.
+		if strings.Contains(stderr.String(), "Slipway is listening on "+s.URL+"\n") && healthy(client, s.URL) {
 			if _, err := os.Stat(s.Creds); err == nil || !o.waitCredentials {
 				return s
 			}

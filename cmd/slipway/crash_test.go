@@ -47,7 +47,11 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, bin, dir, addr string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "server", "--data-dir", dir, "--listen", addr, "--log-level", "warn")
-	logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("server-%d.log", time.Now().UnixNano())))
+	logPath := filepath.Join(dir, fmt.Sprintf("server-%d.log", time.Now().UnixNano()))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -55,6 +59,12 @@ func startServer(t *testing.T, bin, dir, addr string) *exec.Cmd {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		// The address was free when freeAddr looked; only the server's own line says it holds
+		// it now (another process may have taken it first, and would answer /healthz).
+		if out, _ := os.ReadFile(logPath); !strings.Contains(string(out), "Slipway is listening on http://"+addr+"\n") {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
 			return cmd
