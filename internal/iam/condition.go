@@ -335,7 +335,7 @@ func (c *condition) eval(ctx *evalContext, deny bool) bool {
 		}
 		return !deny
 	}
-	return c.evalValues(ctx, ctx.req.Context[c.key])
+	return c.evalValues(ctx, ctx.req.Value(c.key))
 }
 
 // evalValues decides the condition for one key's values.

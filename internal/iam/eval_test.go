@@ -252,18 +252,18 @@ func TestWithGlobalKeys(t *testing.T) {
 		"aws:requestedregion": "eu-west-1", "aws:resourceaccount": acctA, "aws:principalisawsservice": "false",
 	}
 	for k, v := range want {
-		if got := req.Context[k]; len(got) != 1 || got[0] != v {
-			t.Errorf("Context[%q] = %q, want [%q]", k, got, v)
+		if got := req.Value(k); len(got) != 1 || got[0] != v {
+			t.Errorf("Value(%q) = %q, want [%q]", k, got, v)
 		}
 	}
 	s := Request{Principal: session}.WithGlobalKeys(fixedNow, "", false)
-	if got := s.Context["aws:principalarn"]; len(got) != 1 || got[0] != session.PrincipalARN {
+	if got := s.Value("aws:principalarn"); len(got) != 1 || got[0] != session.PrincipalARN {
 		t.Errorf("session aws:PrincipalArn = %q, want the role ARN", got)
 	}
-	if _, ok := s.Context["aws:username"]; ok {
-		t.Errorf("a session has aws:username %q; AWS sets it only for IAM users", s.Context["aws:username"])
+	if got := s.Value("aws:username"); got != nil {
+		t.Errorf("a session has aws:username %q; AWS sets it only for IAM users", got)
 	}
-	if got := s.Context["aws:principaltype"]; got[0] != "AssumedRole" {
+	if got := s.Value("aws:principaltype"); len(got) != 1 || got[0] != "AssumedRole" {
 		t.Errorf("session aws:PrincipalType = %q", got)
 	}
 }

@@ -77,6 +77,7 @@ type Request struct {
 	Context map[string][]string
 
 	prepared bool
+	g        globals // the call's facts the global keys are rendered from (Value)
 	// alts holds, per lower-cased key that several keys of Context (or principal tags) collide
 	// on, the value lists of each, ordered by the original key's bytes.
 	alts map[string][][]string
@@ -86,14 +87,19 @@ type Request struct {
 // IpAddress and NotIpAddress conditions read it.
 const KeySourceIP = "aws:SourceIp"
 
-// WithGlobalKeys returns a copy of r whose Context also holds the global condition keys derived
+// WithGlobalKeys returns a copy of r whose context also holds the global condition keys derived
 // from the principal and the call: aws:PrincipalAccount, aws:PrincipalArn, aws:PrincipalOrgID,
 // aws:PrincipalOrgPaths, aws:PrincipalTag/*, aws:PrincipalType, aws:PrincipalIsAWSService,
 // aws:PrincipalServiceName, aws:userid, aws:username (IAM users only), aws:CurrentTime,
 // aws:EpochTime, aws:SecureTransport, aws:RequestedRegion (when region is not empty) and
 // aws:ResourceAccount. These overwrite any value of the same name the caller put in Context, so
 // request parameters cannot spoof them; other keys (aws:SourceIp, aws:SourceAccount, service
-// keys) are kept. Keys are stored lower-cased. Evaluate refuses requests not prepared this way.
+// keys) are kept. Keys are stored lower-cased; read them with Value. Evaluate refuses requests
+// not prepared this way.
+//
+// The principal's tags go into Context here; the other global keys are rendered only when a
+// condition or policy variable reads them (most decisions read none), so preparing a request
+// costs no map of a dozen strings.
 func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Request {
 	p := &r.Principal
 	if p.PrincipalARN == "" {
@@ -102,8 +108,14 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 	if r.ResourceAccount == "" {
 		r.ResourceAccount = p.Account
 	}
-	ctx := make(map[string][]string, len(r.Context)+numGlobalKeys+len(p.Tags))
 	r.alts = nil
+	r.g = globals{now: now, region: region, secure: secure}
+	if len(r.Context) == 0 && len(p.Tags) == 0 {
+		r.Context = nil
+		r.prepared = true
+		return r
+	}
+	ctx := make(map[string][]string, len(r.Context)+len(p.Tags))
 	var collided map[string]bool // lower-cased keys that several keys share
 	add := func(lk string, v []string) {
 		if _, dup := ctx[lk]; dup {
@@ -122,27 +134,12 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 		}
 		add(lk, v)
 	}
-	// One backing array for all single values: each key gets a full slice expression of it.
-	vals := make([]string, 0, numGlobalKeys+len(p.Tags))
-	set := func(lowerKey, v string) {
-		vals = append(vals, v)
-		ctx[lowerKey] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	if p.Account != "" {
-		set("aws:principalaccount", p.Account)
-	}
-	if p.PrincipalARN != "" {
-		set("aws:principalarn", p.PrincipalARN)
-	}
-	if p.OrgID != "" {
-		set("aws:principalorgid", p.OrgID)
-	}
-	if len(p.OrgPaths) > 0 {
-		ctx["aws:principalorgpaths"] = p.OrgPaths
-	}
+	// One backing array for all tag values: each key gets a full slice expression of it.
+	vals := make([]string, 0, len(p.Tags))
 	for k, v := range p.Tags {
 		if lk := "aws:principaltag/" + strings.ToLower(k); ctx[lk] == nil {
-			set(lk, v)
+			vals = append(vals, v)
+			ctx[lk] = vals[len(vals)-1 : len(vals) : len(vals)]
 		} else {
 			add(lk, nil) // a collision: collect below reads every spelling again
 		}
@@ -155,35 +152,75 @@ func (r Request) WithGlobalKeys(now time.Time, region string, secure bool) Reque
 			ctx[lk] = a[0]
 		}
 	}
-	typ := p.principalType()
-	set("aws:principaltype", typ)
-	if p.Service != "" {
-		set("aws:principalisawsservice", "true")
-		set("aws:principalservicename", p.Service)
-	} else {
-		set("aws:principalisawsservice", "false")
-	}
-	if p.UserID != "" {
-		set("aws:userid", p.UserID)
-	}
-	if typ == "User" {
-		if i := strings.LastIndexByte(p.ARN, '/'); i >= 0 {
-			set("aws:username", p.ARN[i+1:])
-		}
-	}
-	now = now.UTC()
-	set("aws:currenttime", now.Format(time.RFC3339))
-	set("aws:epochtime", strconv.FormatInt(now.Unix(), 10))
-	set("aws:securetransport", strconv.FormatBool(secure))
-	if region != "" {
-		set("aws:requestedregion", region)
-	}
-	if r.ResourceAccount != "" {
-		set("aws:resourceaccount", r.ResourceAccount)
-	}
 	r.Context = ctx
 	r.prepared = true
 	return r
+}
+
+// globals is what the global keys WithGlobalKeys does not put in Context are rendered from.
+type globals struct {
+	now    time.Time
+	region string
+	secure bool
+}
+
+// Value returns the values of a lower-cased condition key of a prepared request: a key of
+// Context (request keys, principal tags), or a global key rendered from the principal and the
+// call. A key the request does not have is nil.
+func (r *Request) Value(lowerKey string) []string {
+	if v, ok := r.Context[lowerKey]; ok {
+		return v
+	}
+	if !r.prepared || !strings.HasPrefix(lowerKey, "aws:") {
+		return nil
+	}
+	p := &r.Principal
+	switch lowerKey {
+	case "aws:principalaccount":
+		return nonEmpty(p.Account)
+	case "aws:principalarn":
+		return nonEmpty(p.PrincipalARN)
+	case "aws:principalorgid":
+		return nonEmpty(p.OrgID)
+	case "aws:principalorgpaths":
+		if len(p.OrgPaths) == 0 {
+			return nil
+		}
+		return p.OrgPaths
+	case "aws:principaltype":
+		return []string{p.principalType()}
+	case "aws:principalisawsservice":
+		return []string{strconv.FormatBool(p.Service != "")}
+	case "aws:principalservicename":
+		return nonEmpty(p.Service)
+	case "aws:userid":
+		return nonEmpty(p.UserID)
+	case "aws:username":
+		if p.principalType() == "User" {
+			if i := strings.LastIndexByte(p.ARN, '/'); i >= 0 {
+				return []string{p.ARN[i+1:]}
+			}
+		}
+		return nil
+	case "aws:currenttime":
+		return []string{r.g.now.UTC().Format(time.RFC3339)}
+	case "aws:epochtime":
+		return []string{strconv.FormatInt(r.g.now.Unix(), 10)}
+	case "aws:securetransport":
+		return []string{strconv.FormatBool(r.g.secure)}
+	case "aws:requestedregion":
+		return nonEmpty(r.g.region)
+	case "aws:resourceaccount":
+		return nonEmpty(r.ResourceAccount)
+	}
+	return nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // collect returns, for each lower-cased key in collided, the values of every key of Context
@@ -216,9 +253,6 @@ func (r *Request) collect(collided map[string]bool) map[string][][]string {
 	return alts
 }
 
-// numGlobalKeys bounds how many keys WithGlobalKeys sets, besides principal tags.
-const numGlobalKeys = 14
-
 // isGlobalKey reports whether WithGlobalKeys owns the (lower-cased) key.
 func isGlobalKey(lowerKey string) bool {
 	switch lowerKey {
@@ -247,7 +281,7 @@ func (c *evalContext) lookup(lowerKey string) []string {
 	if a, ok := c.req.alts[lowerKey]; ok {
 		return a[c.alt%len(a)]
 	}
-	return c.req.Context[lowerKey]
+	return c.req.Value(lowerKey)
 }
 
 // alternatives returns the value lists of the keys colliding on lowerKey, or nil.
