@@ -73,8 +73,7 @@ type Request struct {
 	Time      time.Time // when the request was received (injected clock)
 	// Input is the operation's input as canonical JSON: member names as in the botocore model,
 	// timestamps as RFC 3339 strings, blobs as base64 strings. It has been validated against the
-	// input shape (types, required members, lengths, ranges, enums, patterns). A REST
-	// operation's blob payload is checked too but is not in Input: it is Body.
+	// input shape (types, required members, lengths, ranges, enums, patterns).
 	Input json.RawMessage
 	// Header and Body are the raw HTTP header and body, for REST operations with a payload.
 	Header http.Header

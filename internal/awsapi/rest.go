@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -111,7 +112,7 @@ func decodeRESTWith(c *checker, op *Operation, labels map[string]string, r *http
 				}
 				switch mem.Shape.Type {
 				case "blob":
-					out[mem.Name] = rawPayload(body) // checked, then left to Request.Body
+					out[mem.Name] = base64.StdEncoding.EncodeToString(body)
 				case "string":
 					out[mem.Name] = string(body)
 				default:

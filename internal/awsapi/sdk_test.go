@@ -563,7 +563,7 @@ func TestSageMakerRuntimeSDK(t *testing.T) {
 		t.Errorf("InvokeEndpoint = body %q, %+v", out.Body, out)
 	}
 	in, _ := env.echo.got("sagemaker-runtime/InvokeEndpoint")
-	want := `{"EndpointName":"my-ep","ContentType":"text/csv"}` // the payload is Request.Body, not in Input
+	want := `{"EndpointName":"my-ep","ContentType":"text/csv","Body":"MSwyLDM="}`
 	if diff := cmp.Diff(canon(t, []byte(want)), canon(t, in)); diff != "" {
 		t.Errorf("canonical input (-want +got):\n%s", diff)
 	}

@@ -60,16 +60,10 @@ func jsonKind(v any) string {
 }
 
 // display renders a value the way AWS's validation messages do.
-// rawPayload is a REST operation's blob payload in a decoded input tree: the request body as it
-// came, not base64-encoded into the tree and out of it again.
-type rawPayload []byte
-
 func display(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "null"
-	case rawPayload:
-		return "'(a payload of " + strconv.Itoa(len(v)) + " bytes)'"
 	case string:
 		return "'" + v + "'"
 	case json.Number:
@@ -217,12 +211,6 @@ func canonicalize(c *checker, v any, s *Shape, path string) any {
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	case "blob":
-		if b, ok := v.(rawPayload); ok {
-			// A REST payload: its length is checked here, its bytes reach the handler as
-			// Request.Body, and Input does not carry them again in base64.
-			checkLength(c, v, float64(len(b)), s, path)
-			return nil
-		}
 		str, ok := v.(string)
 		if !ok {
 			c.wrongType(path, "a base64-encoded blob", v)
